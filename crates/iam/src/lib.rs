@@ -1,0 +1,1 @@
+//! IAM action catalogue (placeholder; being written).

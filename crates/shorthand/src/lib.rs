@@ -1,0 +1,1 @@
+//! AWS CLI shorthand syntax (placeholder; being written).
