@@ -94,12 +94,19 @@ def summary(doc):
     return text or None
 
 
-def strip_docs(node):
+def strip_docs(node, names=False):
+    """Drops documentation keys; `names` marks a dict whose keys are names (members, shapes,
+    operations), where a key like `examples` is data and must stay."""
     if isinstance(node, dict):
-        return {k: strip_docs(v) for k, v in node.items() if k not in DOC_KEYS}
+        return {k: strip_docs(v, k in NAME_MAPS and not names) for k, v in node.items()
+                if names or k not in DOC_KEYS}
     if isinstance(node, list):
         return [strip_docs(v) for v in node]
     return node
+
+
+# Dicts keyed by names rather than by model keywords.
+NAME_MAPS = {"members", "shapes", "operations", "pagination", "waiters", "parameters"}
 
 
 def service_model(model):
@@ -127,6 +134,7 @@ def build(botocore_whl, cli_table):
         if len(parts) == 3:
             services.setdefault(parts[0], set()).add(parts[1])
     entries = []
+    operations = {}
     index = {"botocore": BOTOCORE_VERSION, "services": {}}
     for svc in sorted(services):
         version = max(services[svc])
@@ -138,6 +146,9 @@ def build(botocore_whl, cli_table):
         if extras:
             deep_merge(model, extras.get("merge", {}))
         model = service_model(model)
+        operations[svc] = {
+            name: list(model["shapes"].get(op.get("input", {}).get("shape", ""), {}).get("members", {}))
+            for name, op in model["operations"].items()}
         entries.append((f"service/{svc}", minify(model)))
         has = ["service"]
         pag = wheel.load(base + "paginators-1.json")
@@ -166,7 +177,7 @@ def build(botocore_whl, cli_table):
     for cli_name, cmd in sorted(table["commands"].items()):
         svc = cmd.get("service")
         if svc:
-            entries.append((f"cli/{svc}", minify(cli_service(cmd))))
+            entries.append((f"cli/{svc}", minify(cli_service(cmd, operations[svc]))))
         index["cli"]["commands"][cli_name] = {k: v for k, v in cmd.items() if k in ("service", "custom_subcommands")}
     index["cli"]["global_args"] = table["global_args"]
     entries.insert(0, ("index", minify(index)))
@@ -174,7 +185,7 @@ def build(botocore_whl, cli_table):
 
 
 def kebab(name):
-    """botocore.xform_name(name, '-') without the special-case cache."""
+    """botocore.xform_name(name, '-') as the AWS CLI applies it (no special-case cache)."""
     if "-" in name:
         return name
     m = re.search(r"[A-Z]{2,}s$", name)
@@ -184,22 +195,65 @@ def kebab(name):
     return re.sub(r"([a-z0-9])([A-Z])", r"\1-\2", s1).lower()
 
 
-def cli_service(cmd):
-    """Keep only what the Rust side cannot derive itself: exceptions to the default naming."""
-    out = {"operations": {}, "custom_operations": cmd.get("custom_operations", [])}
+def cli_service(cmd, model_ops):
+    """Keep only what the Rust side cannot derive itself: exceptions to the default naming.
+
+    Exceptions are keyed by CLI operation name, since one API operation can have several CLI
+    names with different arguments (rds add-option-to-option-group / remove-option-from-option-group).
+    """
+    out = {"operations": {}, "renamed": {}, "extra_commands": {},
+           "custom_operations": cmd.get("custom_operations", [])}
+    by_op = {}
+    for cli_op, op in cmd["operations"].items():
+        by_op.setdefault(op["operation"], []).append(cli_op)
+    for api_op, names in by_op.items():
+        default = kebab(api_op)
+        if default in names:
+            extra = [n for n in names if n != default]
+        elif len(names) == 1:
+            out["renamed"][api_op] = names[0]
+            extra = []
+        else:
+            extra = names
+        for n in extra:
+            out["extra_commands"][n] = api_op
+    out["removed_operations"] = sorted(
+        op for op in model_ops if op not in out["renamed"] and kebab(op) not in cmd["operations"])
     for cli_op, op in cmd["operations"].items():
         rec = {}
-        if cli_op != kebab(op["operation"]):
-            rec["name"] = cli_op
-        renames = {}
+        members = set(model_ops.get(op["operation"], []))
         for arg in op["args"]:
-            member = arg.get("member")
-            if member is None:
-                continue
-            if arg["name"] != kebab(member):
-                renames[member] = arg["name"]
+            if arg.get("member") is not None and arg["member"] not in members:
+                # Bound to a nested member by an awscli customization: not a plain member argument.
+                arg["class"] = "NestedMemberArgument"
+                arg["nested_member"] = arg.pop("member")
+        renames, negatives, aliases = {}, {}, {}
+        by_member = {}
+        for arg in op["args"]:
+            if arg.get("member") is not None:
+                by_member.setdefault(arg["member"], []).append(arg)
+        for member, args in by_member.items():
+            primary = next((a for a in args if "boolean" not in a), None) \
+                or next((a for a in args if a.get("boolean") == "positive"), args[0])
+            if primary["name"] != kebab(member):
+                renames[member] = primary["name"]
+            is_bool = primary.get("boolean") == "positive"
+            has_default_negative = False
+            for a in args:
+                if a is primary:
+                    continue
+                if is_bool and a.get("boolean") == "negative" and a["name"] == "no-" + primary["name"]:
+                    has_default_negative = True
+                    continue
+                aliases[a["name"]] = {"member": member, "boolean": a.get("boolean")}
+            if is_bool and not has_default_negative:
+                negatives[member] = None
         if renames:
             rec["args"] = renames
+        if negatives:
+            rec["no_negative"] = sorted(negatives)
+        if aliases:
+            rec["aliases"] = aliases
         hidden = [m for m in op.get("hidden_members", [])]
         if hidden:
             rec["hidden"] = hidden
@@ -207,7 +261,7 @@ def cli_service(cmd):
         if extra:
             rec["custom_args"] = extra
         if rec:
-            out["operations"][op["operation"]] = rec
+            out["operations"][cli_op] = rec
     return out
 
 
