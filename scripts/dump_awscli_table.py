@@ -29,7 +29,10 @@ def main():
 
     driver = clidriver.create_clidriver()
     table = driver._get_command_table()
-    out = {"awscli": awscli.__version__, "global_args": [], "commands": {}}
+    from awscli.paramfile import PARAMFILE_DISABLED
+    out = {"awscli": awscli.__version__, "global_args": [], "commands": {},
+           # "<endpoint prefix>.<cli operation>.<arg>" whose file:// values are taken literally.
+           "paramfile_disabled": sorted(PARAMFILE_DISABLED)}
     for name, arg in driver._get_argument_table().items():
         out["global_args"].append({"name": name, "nargs": getattr(arg, "nargs", None),
                                    "action": getattr(arg, "_action", None),

@@ -180,6 +180,7 @@ def build(botocore_whl, cli_table):
             entries.append((f"cli/{svc}", minify(cli_service(cmd, operations[svc]))))
         index["cli"]["commands"][cli_name] = {k: v for k, v in cmd.items() if k in ("service", "custom_subcommands")}
     index["cli"]["global_args"] = table["global_args"]
+    index["cli"]["paramfile_disabled"] = table["paramfile_disabled"]
     entries.insert(0, ("index", minify(index)))
     return entries
 
@@ -260,6 +261,9 @@ def cli_service(cmd, model_ops):
         extra = [a for a in op["args"] if a.get("member") is None and a["name"] not in COMMON_OP_ARGS]
         if extra:
             rec["custom_args"] = extra
+        if renames or extra or aliases:
+            # The CLI builds parameters in its argument table's order, which customizations change.
+            rec["order"] = [a["name"] for a in op["args"] if a["name"] not in COMMON_OP_ARGS]
         if rec:
             out["operations"][cli_op] = rec
     return out

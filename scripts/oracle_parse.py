@@ -27,6 +27,7 @@ import argparse
 import base64
 import copy
 import datetime
+import decimal
 import io
 import json
 import os
@@ -44,7 +45,7 @@ NOT_AWS_NA = "n/a (not an aws command)"
 # config, no instance metadata, no endpoint overrides.
 ORACLE_ENV = {
     "AWS_ACCESS_KEY_ID": "AKIAEXAMPLEORACLE000",
-    "AWS_SECRET_ACCESS_KEY": "fakeSecretKeyForTheParserOracleOnly00000",
+    "AWS_SECRET_ACCESS_KEY": "EXAMPLE-FAKE-SECRET-oracle",
     "AWS_DEFAULT_REGION": "us-east-1",
     # The config file only defines fake profiles (dev, prod, ...) so that
     # --profile works; it has no secrets.
@@ -54,6 +55,19 @@ ORACLE_ENV = {
     "AWS_DEFAULT_OUTPUT": "json",
 }
 
+
+# Values of awscli's parsed global options when none is given; the oracle
+# records (in "globals") only the ones a command changed.
+GLOBAL_DEFAULTS = {
+    "debug": False, "endpoint_url": None, "paginate": True,
+    "output": None, "query": None, "profile": None, "region": None,
+    "color": "auto", "sign_request": True, "ca_bundle": None,
+    "v2_debug": False,
+    # after awscli resolved them (no --no-verify-ssl / --ca-bundle, no timeouts):
+    "verify_ssl": None, "read_timeout": 60, "connect_timeout": 60,
+}
+# Pagination options are operation arguments in awscli; recorded with globals.
+PAGINATION_ARGS = ("page_size", "max_items", "starting_token")
 
 # --------------------------------------------------------------------------
 # Worker side (runs awscli)
@@ -70,6 +84,7 @@ def _setup_env():
     os.environ.update(ORACLE_ENV)
     os.environ["HOME"] = os.path.join(CORPUS, "files", "home")  # nonexistent: no ~/.aws
     os.chdir(CORPUS)
+    sys.argv[0] = "aws"  # argparse puts the program name into some messages
 
 
 def _jsonify(value):
@@ -82,6 +97,10 @@ def _jsonify(value):
         return {"$bytes_b64": base64.b64encode(bytes(value)).decode("ascii")}
     if isinstance(value, (datetime.datetime, datetime.date)):
         return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        # awscli's cloudwatch put-metric-data --value/--statistic-values
+        # customization passes decimal.Decimal; botocore sends it as a double.
+        return float(value)
     if isinstance(value, float) and value != value:  # NaN
         return {"$float": "NaN"}
     if value is None or isinstance(value, (bool, int, float, str)):
@@ -123,6 +142,8 @@ def _clean_error(text):
         if "UPGRADE WARNING" in s or s.startswith("https://docs.aws.amazon.com/cli/latest/userguide/cliv2-migration"):
             continue
         out.append(s)
+        if s.endswith("valid choices are:"):
+            break  # drop argparse's long table of service/operation names
     msg = "\n".join(out[:8])
     return msg[:800] if msg else text.strip()[:800]
 
@@ -151,6 +172,22 @@ def run_command(argv):
             state["operation"] = model.name
             state["params"] = _jsonify(copy.copy(params))
             state["model"] = model
+            state["client_region"] = (kwargs.get("context") or {}).get("client_region")
+
+    def on_calling_command(parsed_globals, parsed_args=None, **kwargs):
+        if "globals" not in state:
+            g = {}
+            for k, v in sorted(vars(parsed_globals).items()):
+                if k == "command" or GLOBAL_DEFAULTS.get(k, None) == v:
+                    continue
+                if hasattr(v, "expression"):  # compiled JMESPath (--query)
+                    v = v.expression
+                g[k] = _jsonify(v)
+            for k in PAGINATION_ARGS:
+                v = getattr(parsed_args, k, None)
+                if v is not None:
+                    g[k] = v
+            state["globals"] = dict(sorted(g.items()))
 
     def on_before_parameter_build(params, model, **kwargs):
         if "sdk_params" not in state:
@@ -167,6 +204,7 @@ def run_command(argv):
 
     session = driver.session
     # register_last: run after awscli's own provide-client-params handlers.
+    session.get_component("event_emitter").register_last("calling-command.*", on_calling_command)
     session.get_component("event_emitter").register_last("provide-client-params.*.*", on_provide_client_params)
     # The generic 'before-parameter-build' event runs after all the more
     # specific ones; register_last puts us after botocore's idempotency-token
@@ -196,6 +234,8 @@ def run_command(argv):
             "service": state["service"],
             "operation": state["operation"],
             "params": state["params"],
+            "region": state.get("client_region"),
+            "globals": state.get("globals", {}),
         }
         if state.get("sdk_params") is not None and state["sdk_params"] != state["params"]:
             result["sdk_params"] = state["sdk_params"]

@@ -1,1 +1,45 @@
-//! placeholder
+//! # portcullis-cli
+//!
+//! Brief overview: the AWS CLI front end. A command string goes in; a typed, validated
+//! [`OperationCall`] comes out — or every problem with it at once, in words an agent can act on.
+//! There is no shell: quoting follows POSIX `sh`, and anything a shell would interpret is refused.
+//!
+//! * [`words::split_words`] splits the string (quotes, escapes) and refuses shell syntax.
+//! * [`Parser`] resolves `aws <command> <operation>` through the embedded models
+//!   ([`portcullis_model`]), binds options to members with the CLI's names, unpacks values by shape
+//!   (scalars, lists, JSON, shorthand via [`portcullis_shorthand`], blobs), reads `file://` and
+//!   `fileb://` only through a [`PathPolicy`], merges `--cli-input-json`, fills idempotency tokens,
+//!   and validates the request against the model.
+//! * [`Command`] is the result: a [`Command::Call`] or, for `--generate-cli-skeleton`, a
+//!   [`Command::Skeleton`] (never an API call).
+//! * [`CommandError`] lists [`Problem`]s, each with a [`ProblemKind`], a path and suggestions.
+//!
+//! ```
+//! use portcullis_cli::{Command, DenyAll, Parser};
+//!
+//! let parser = Parser::new(&DenyAll);
+//! let Command::Call(call) = parser.parse("aws ec2 describe-instances --instance-ids i-1 i-2 --region eu-west-1").unwrap() else { panic!() };
+//! assert_eq!((call.service.as_str(), call.operation.as_str()), ("ec2", "DescribeInstances"));
+//! assert_eq!(call.globals.region.as_deref(), Some("eu-west-1"));
+//!
+//! let err = parser.parse("aws ec2 describe-instances | grep x").unwrap_err();
+//! assert_eq!(err.kind(), Some(portcullis_cli::ProblemKind::ShellSyntax));
+//! ```
+
+pub mod call;
+mod custom;
+pub mod error;
+pub mod files;
+pub mod globals;
+pub mod parse;
+pub mod skeleton;
+pub mod validate;
+pub mod value;
+pub mod words;
+
+pub use call::{Command, OperationCall};
+pub use error::{CommandError, Problem, ProblemKind};
+pub use files::{AllowAll, DenyAll, FileError, FileUse, PathPolicy};
+pub use globals::{BinaryFormat, GlobalOptions, Paging};
+pub use parse::{Limits, Parser};
+pub use value::{LocalFile, Value};

@@ -191,6 +191,11 @@ impl Models {
         &self.index.cli.global_args
     }
 
+    /// Whether the CLI takes `file://` in this argument literally (URLs like `--template-url`).
+    pub fn paramfile_disabled(&self, endpoint_prefix: &str, cli_op: &str, arg: &str) -> bool {
+        self.index.cli.paramfile_disabled.contains(&format!("{endpoint_prefix}.{cli_op}.{arg}"))
+    }
+
     /// The CLI's kebab-case form of an API name (see [`naming::xform_name`]).
     pub fn kebab(&self, name: &str) -> String {
         naming::xform_name(name)

@@ -86,6 +86,9 @@ pub struct CliIndex {
     pub awscli: String,
     pub commands: IndexMap<String, CliCommand>,
     pub global_args: Vec<GlobalArg>,
+    /// `<endpoint prefix>.<cli operation>.<argument>` whose `file://` values the CLI takes literally.
+    #[serde(default)]
+    pub paramfile_disabled: std::collections::HashSet<String>,
 }
 
 /// An argument the CLI adds that maps to no model member (`ec2 run-instances --count`, `outfile`).
@@ -127,6 +130,9 @@ pub struct OperationCli {
     pub hidden: Vec<String>,
     #[serde(default)]
     pub custom_args: Vec<CustomArg>,
+    /// The CLI's argument order (names without `--`) where customizations changed it.
+    #[serde(default)]
+    pub order: Vec<String>,
 }
 
 /// The CLI layer of one service: its operations by CLI name, and the exceptions to the defaults.

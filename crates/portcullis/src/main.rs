@@ -1,1 +1,144 @@
-fn main() {}
+//! The `portcullis` binary: a thin layer over the library crates.
+//!
+//! * `portcullis check "<aws command>"` parses, validates and classifies a command offline and prints
+//!   what Portcullis understood (JSON, or a readable summary with `--format text`). Nothing is sent.
+//! * `portcullis models` lists the embedded services and the versions of the data behind them.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use portcullis_cli::{AllowAll, Command, CommandError, DenyAll, PathPolicy};
+
+#[derive(Parser)]
+#[command(name = "portcullis", version, about = "AWS for AI agents, behind controls that hold")]
+struct Args {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Parse, validate and classify an AWS CLI command without calling AWS.
+    Check {
+        /// The whole command, e.g. "aws s3api list-objects-v2 --bucket my-bucket".
+        command: String,
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+        /// Directory that file:// paths are relative to (default: the current directory).
+        #[arg(long)]
+        workdir: Option<std::path::PathBuf>,
+        /// Refuse every file:// and fileb:// value.
+        #[arg(long)]
+        no_files: bool,
+    },
+    /// List the embedded service models.
+    Models,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Json,
+    Text,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let result = match args.command {
+        Cmd::Check { command, format, workdir, no_files } => check(&command, format, workdir, no_files),
+        Cmd::Models => models(),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("portcullis: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn check(command: &str, format: Format, workdir: Option<std::path::PathBuf>, no_files: bool) -> anyhow::Result<ExitCode> {
+    let allow;
+    let policy: &dyn PathPolicy = if no_files {
+        &DenyAll
+    } else {
+        let dir = match workdir {
+            Some(d) => d,
+            None => std::env::current_dir().context("cannot read the current directory")?,
+        };
+        allow = AllowAll::new(dir);
+        &allow
+    };
+    let parser = portcullis_cli::Parser::new(policy);
+    let mut out = std::io::stdout().lock();
+    match parser.parse(command) {
+        Ok(Command::Call(call)) => {
+            let params = portcullis_cli::Value::Map(call.params.clone()).to_json();
+            let class = portcullis_classify::classify(&call.service, &call.operation, &params);
+            match format {
+                Format::Json => {
+                    let doc = serde_json::json!({
+                        "ok": true,
+                        "kind": "call",
+                        "request": call,
+                        "digest": call.digest(),
+                        "classification": class,
+                    });
+                    writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+                }
+                Format::Text => {
+                    writeln!(out, "{}  ({}.{})", call.display_name(), call.service, call.operation)?;
+                    writeln!(out, "parameters: {}", serde_json::to_string(&params)?)?;
+                    let globals = serde_json::to_value(&call.globals)?;
+                    if globals.as_object().is_some_and(|g| !g.is_empty()) {
+                        writeln!(out, "global options: {globals}")?;
+                    }
+                    writeln!(out, "IAM actions: {}", class.actions.join(", "))?;
+                    let level = class.access_level.map_or_else(|| "unknown (treated as a write)".to_string(), |l| l.to_string());
+                    writeln!(out, "access level: {level}")?;
+                    let flags = serde_json::to_value(&class.flags)?;
+                    let set: Vec<&str> = flags
+                        .as_object()
+                        .map(|f| f.iter().filter(|(_, v)| v.as_bool() == Some(true)).map(|(k, _)| k.as_str()).collect())
+                        .unwrap_or_default();
+                    writeln!(out, "flags: {}", if set.is_empty() { "none".to_string() } else { set.join(", ") })?;
+                    writeln!(out, "digest: {}", call.digest())?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(Command::Skeleton { skeleton, .. }) => {
+            writeln!(out, "{}", serde_json::to_string_pretty(&skeleton)?)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => {
+            report(&mut out, &err, format)?;
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn report(out: &mut impl Write, err: &CommandError, format: Format) -> anyhow::Result<()> {
+    match format {
+        Format::Json => {
+            let doc = serde_json::json!({ "ok": false, "problems": err.problems, "message": err.to_string() });
+            writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        }
+        Format::Text => writeln!(out, "refused: {err}")?,
+    }
+    Ok(())
+}
+
+fn models() -> anyhow::Result<ExitCode> {
+    let m = portcullis_model::models();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "botocore {} / awscli {}", m.botocore_version(), m.awscli_version())?;
+    for (cli, cmd) in m.commands() {
+        if let Some(service) = &cmd.service {
+            let version = m.service_entry(service).map_or("", |e| e.api_version.as_str());
+            writeln!(out, "{cli}\t{service}\t{version}")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

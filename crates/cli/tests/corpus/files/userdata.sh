@@ -1,0 +1,3 @@
+#!/bin/bash
+yum install -y httpd
+systemctl enable --now httpd
