@@ -1,0 +1,1 @@
+//! AWS endpoint rules (being written).

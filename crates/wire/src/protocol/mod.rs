@@ -1,0 +1,4 @@
+//! AWS protocols: serialize a request, parse a response.
+
+pub mod parse;
+pub mod serialize;

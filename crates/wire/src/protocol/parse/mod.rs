@@ -1,0 +1,1 @@
+//! Response parsers (being written).

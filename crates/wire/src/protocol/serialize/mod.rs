@@ -1,0 +1,1 @@
+//! Request serializers (being written).
