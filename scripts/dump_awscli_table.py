@@ -19,6 +19,10 @@ OUT = os.path.join(ROOT, "crates", "model", "data", "awscli-table.json.gz")
 
 
 def main():
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=OUT)
+    out_path = ap.parse_args().out
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     os.environ["AWS_CONFIG_FILE"] = os.devnull
     os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
@@ -89,11 +93,11 @@ def main():
             rec["custom_subcommands"] = sorted(names)
         out["commands"][cli_name] = rec
     data = json.dumps(out, sort_keys=True, separators=(",", ":")).encode()
-    with open(OUT, "wb") as f:
+    with open(out_path, "wb") as f:
         # mtime=0 keeps the file reproducible.
         f.write(gzip.compress(data, compresslevel=9, mtime=0))
     n_ops = sum(len(c.get("operations", {})) for c in out["commands"].values())
-    print(f"wrote {OUT}: {len(out['commands'])} commands, {n_ops} operations, {len(data)/1e6:.1f} MB raw",
+    print(f"wrote {out_path}: {len(out['commands'])} commands, {n_ops} operations, {len(data)/1e6:.1f} MB raw",
           file=sys.stderr)
 
 

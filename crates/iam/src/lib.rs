@@ -36,16 +36,16 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::OnceLock;
 
+use portcullis_model::pack::Pack;
 use serde::{Deserialize, Serialize};
 
-/// The catalogue, embedded at build time: raw-deflated JSON written by `scripts/gen_iam_catalogue.py`.
-static CATALOGUE_BYTES: &[u8] = include_bytes!("../data/iam-catalogue.json.deflate");
+/// The catalogue, embedded at build time: a pack written by `scripts/gen_iam_catalogue.py`.
+static CATALOGUE_BYTES: &[u8] = include_bytes!("../data/iam-catalogue.pack");
 
 /// The catalogue format this crate reads (the `format` field of the data).
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// Inflated size cap: a corrupt input cannot make us allocate without bound.
-const MAX_INFLATED: usize = 64 << 20;
 
 /// How much an action lets a principal do, as the Service Authorization Reference classifies it.
 ///
@@ -224,13 +224,21 @@ impl Service {
     }
 }
 
-/// The IAM action catalogue: every service prefix and its actions.
-#[derive(Debug)]
+/// The IAM action catalogue: every service prefix and its actions. Only the index is read at
+/// start; each service is decoded the first time it is asked for.
 pub struct Catalogue {
+    pack: Pack<'static>,
     source: DataSource,
     version: String,
-    services: Vec<Service>,
+    prefixes: Vec<String>,
+    services: Vec<OnceLock<Option<Service>>>,
     by_prefix: HashMap<Box<str>, usize>,
+}
+
+impl std::fmt::Debug for Catalogue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Catalogue").field("version", &self.version).field("services", &self.prefixes.len()).finish()
+    }
 }
 
 /// The process-wide catalogue, decoded from the embedded data on first use.
@@ -239,29 +247,30 @@ pub struct Catalogue {
 pub fn catalogue() -> &'static Catalogue {
     static CATALOGUE: OnceLock<Catalogue> = OnceLock::new();
     #[allow(clippy::expect_used)] // The data is a build artefact checked by the test suite.
-    CATALOGUE.get_or_init(|| Catalogue::from_deflated(CATALOGUE_BYTES).expect("embedded IAM catalogue is valid"))
+    CATALOGUE.get_or_init(|| Catalogue::from_pack(CATALOGUE_BYTES).expect("embedded IAM catalogue is valid"))
 }
 
 impl Catalogue {
-    /// Decodes a catalogue in the format `scripts/gen_iam_catalogue.py` writes (the embedded one
-    /// via [`catalogue()`]; others in tests).
-    pub fn from_deflated(bytes: &[u8]) -> Result<Self, CatalogueError> {
-        let raw = miniz_oxide::inflate::decompress_to_vec_with_limit(bytes, MAX_INFLATED)
-            .map_err(|e| CatalogueError::Inflate(format!("{e:?}")))?;
-        let wire: wire::Catalogue = serde_json::from_slice(&raw).map_err(|e| CatalogueError::Decode(e.to_string()))?;
-        if wire.format != FORMAT {
-            return Err(CatalogueError::Format { found: wire.format, expected: FORMAT });
+    /// Opens a catalogue in the format `scripts/gen_iam_catalogue.py` writes (the embedded one via
+    /// [`catalogue()`]; others in tests). Reads only the index.
+    pub fn from_pack(bytes: &'static [u8]) -> Result<Self, CatalogueError> {
+        let pack = Pack::parse(bytes).map_err(|e| CatalogueError::Inflate(e.to_string()))?;
+        let raw = pack.read("index").map_err(|e| CatalogueError::Inflate(e.to_string()))?;
+        let index: wire::Index = serde_json::from_slice(&raw).map_err(|e| CatalogueError::Decode(e.to_string()))?;
+        if index.format != FORMAT {
+            return Err(CatalogueError::Format { found: index.format, expected: FORMAT });
         }
-        let services: Vec<Service> = wire.services.into_iter().map(wire::Service::into_service).collect();
-        let by_prefix = services.iter().enumerate().map(|(i, s)| (s.prefix.to_ascii_lowercase().into_boxed_str(), i)).collect();
+        let prefixes: Vec<String> = index.services.into_iter().map(|(prefix, _name)| prefix).collect();
+        let by_prefix = prefixes.iter().enumerate().map(|(i, p)| (p.to_ascii_lowercase().into_boxed_str(), i)).collect();
         let version = format!(
             "{} {}, schema {}, definition sha256 {}",
-            wire.source.package,
-            wire.source.version,
-            wire.source.schema_version.as_deref().unwrap_or("?"),
-            wire.source.definition_sha256.get(..12).unwrap_or(&wire.source.definition_sha256),
+            index.source.package,
+            index.source.version,
+            index.source.schema_version.as_deref().unwrap_or("?"),
+            index.source.definition_sha256.get(..12).unwrap_or(&index.source.definition_sha256),
         );
-        Ok(Self { source: wire.source, version, services, by_prefix })
+        let services = prefixes.iter().map(|_| OnceLock::new()).collect();
+        Ok(Self { pack, source: index.source, version, prefixes, services, by_prefix })
     }
 
     /// An action by its qualified name, `prefix:Action`; both parts match case-insensitively.
@@ -272,12 +281,24 @@ impl Catalogue {
 
     /// A service by its prefix (`s3`, `elasticloadbalancing`), case-insensitively.
     pub fn service(&self, prefix: &str) -> Option<&Service> {
-        with_lowercase(prefix, |lower| self.by_prefix.get(lower).map(|&i| &self.services[i]))
+        let i = with_lowercase(prefix, |lower| self.by_prefix.get(lower).copied())?;
+        self.services[i]
+            .get_or_init(|| {
+                let raw = self.pack.read(&format!("service/{}", self.prefixes[i])).ok()?;
+                let wire: wire::Service = serde_json::from_slice(&raw).ok()?;
+                Some(wire.into_service())
+            })
+            .as_ref()
     }
 
-    /// All services, sorted by prefix.
-    pub fn services(&self) -> &[Service] {
-        &self.services
+    /// All service prefixes, sorted.
+    pub fn prefixes(&self) -> &[String] {
+        &self.prefixes
+    }
+
+    /// All services, sorted by prefix (decodes every one).
+    pub fn services(&self) -> impl Iterator<Item = &Service> {
+        self.prefixes.iter().filter_map(|p| self.service(p))
     }
 
     /// A one-line description of the data's provenance: package, version, schema and the start
@@ -312,10 +333,11 @@ mod wire {
     use super::*;
 
     #[derive(Deserialize)]
-    pub(super) struct Catalogue {
+    pub(super) struct Index {
         pub format: u32,
         pub source: DataSource,
-        pub services: Vec<Service>,
+        /// `[prefix, name]`
+        pub services: Vec<(String, String)>,
     }
 
     /// `[name, level, [[resource index, required]], [condition keys], [dependent actions]]`
@@ -373,8 +395,8 @@ mod tests {
     #[test]
     fn embedded_catalogue_decodes_with_every_big_service() {
         let c = catalogue();
-        assert!(c.services().len() > 400, "{}", c.services().len());
-        let actions: usize = c.services().iter().map(|s| s.actions().len()).sum();
+        assert!(c.services().count() > 400, "{}", c.services().count());
+        let actions: usize = c.services().map(|s| s.actions().len()).sum();
         assert!(actions > 18_000, "{actions}");
         for prefix in ["s3", "ec2", "iam", "sts", "lambda", "dynamodb", "sqs", "sns", "kms", "secretsmanager", "ssm", "logs",
             "cloudwatch", "cloudformation", "rds", "ecr", "ecs", "eks", "route53", "events", "autoscaling",
@@ -461,8 +483,19 @@ mod tests {
 
     #[test]
     fn corrupt_input_is_an_error_not_a_panic() {
-        assert!(matches!(Catalogue::from_deflated(b"not deflate"), Err(CatalogueError::Inflate(_) | CatalogueError::Decode(_))));
-        let bad_format = miniz_oxide::deflate::compress_to_vec(br#"{"format":99,"source":{"package":"x","version":"1","wheel_sha256":"","definition_sha256":"","schema_version":null,"licence":"MIT"},"services":[]}"#, 6);
-        assert!(matches!(Catalogue::from_deflated(&bad_format), Err(CatalogueError::Format { found: 99, .. })));
+        assert!(matches!(Catalogue::from_pack(b"not a pack"), Err(CatalogueError::Inflate(_) | CatalogueError::Decode(_))));
+        // A well-formed pack whose index has another format number.
+        let index = br#"{"format":99,"source":{"package":"x","version":"1","wheel_sha256":"","definition_sha256":"","schema_version":null,"licence":"MIT"},"services":[]}"#;
+        let blob = miniz_oxide::deflate::compress_to_vec(index, 6);
+        let mut pack = b"PCLSPK01".to_vec();
+        pack.extend(1u32.to_le_bytes());
+        pack.extend(5u16.to_le_bytes());
+        pack.extend(b"index");
+        pack.extend(0u32.to_le_bytes());
+        pack.extend((blob.len() as u32).to_le_bytes());
+        pack.extend((index.len() as u32).to_le_bytes());
+        pack.extend(blob);
+        let pack: &'static [u8] = Box::leak(pack.into_boxed_slice());
+        assert!(matches!(Catalogue::from_pack(pack), Err(CatalogueError::Format { found: 99, .. })));
     }
 }

@@ -74,6 +74,7 @@ pub struct Models {
     index: Index,
     services: Vec<Slot<ServiceModel>>,
     clis: Vec<Slot<ServiceCli>>,
+    paginators: Vec<Slot<Option<serde_json::Value>>>,
 }
 
 impl std::fmt::Debug for Models {
@@ -104,6 +105,7 @@ impl Models {
             index,
             services: (0..n).map(|_| OnceLock::new()).collect(),
             clis: (0..n).map(|_| OnceLock::new()).collect(),
+            paginators: (0..n).map(|_| OnceLock::new()).collect(),
         })
     }
 
@@ -132,11 +134,11 @@ impl Models {
         let i = self.slot(name)?;
         self.services[i]
             .get_or_init(|| {
-                let mut model: ServiceModel = self.decode(&format!("service/{name}"))?;
+                let entry = format!("service/{name}");
+                let raw = self.pack.read(&entry)?;
+                let mut model = ServiceModel::from_json(&raw)
+                    .map_err(|e| ModelError::Decode { entry, message: e.to_string() })?;
                 model.name = name.to_string();
-                for (key, op) in model.operations.iter_mut() {
-                    op.name.clone_from(key);
-                }
                 Ok(Arc::new(model))
             })
             .clone()
@@ -156,9 +158,16 @@ impl Models {
             .clone()
     }
 
-    /// The paginator definitions of a service, as botocore's `pagination` object.
-    pub fn paginators(&self, name: &str) -> Result<Option<serde_json::Value>, ModelError> {
-        self.optional(&format!("paginators/{name}"))
+    /// The paginator definitions of a service, as botocore's `pagination` object (decoded once).
+    pub fn paginators(&self, name: &str) -> Result<Arc<Option<serde_json::Value>>, ModelError> {
+        let i = self.slot(name)?;
+        self.paginators[i].get_or_init(|| self.optional(&format!("paginators/{name}")).map(Arc::new)).clone()
+    }
+
+    /// The paginator of one operation, if it has one.
+    pub fn paginator(&self, service: &str, operation: &str) -> Option<serde_json::Value> {
+        let all = self.paginators(service).ok()?;
+        all.as_ref().as_ref()?.get(operation).cloned()
     }
 
     /// The waiter definitions of a service.

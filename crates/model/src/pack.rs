@@ -68,11 +68,16 @@ impl<'a> Pack<'a> {
     /// Inflates one entry.
     pub fn read(&self, name: &str) -> Result<Vec<u8>, ModelError> {
         let e = self.entries.get(name).ok_or_else(|| ModelError::MissingEntry(name.to_string()))?;
+        use miniz_oxide::inflate::TINFLStatus;
+        use miniz_oxide::inflate::core::{DecompressorOxide, decompress, inflate_flags};
         let data = &self.blobs[e.offset..e.offset + e.compressed];
-        let out = miniz_oxide::inflate::decompress_to_vec_with_limit(data, e.raw)
-            .map_err(|err| ModelError::CorruptPack(format!("entry {name}: {err:?}")))?;
-        if out.len() != e.raw {
-            return Err(ModelError::CorruptPack(format!("entry {name}: size mismatch")));
+        // The size is known: inflate in one pass into an exact buffer (no regrowth, no copies).
+        let mut out = vec![0u8; e.raw];
+        let mut state = DecompressorOxide::new();
+        let flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
+        let (status, _, written) = decompress(&mut state, data, &mut out, 0, flags);
+        if status != TINFLStatus::Done || written != e.raw {
+            return Err(ModelError::CorruptPack(format!("entry {name}: inflate ended with {status:?} after {written} of {} bytes", e.raw)));
         }
         Ok(out)
     }

@@ -1,9 +1,11 @@
 //! Typed view of a botocore `service-2.json` model (documentation already stripped by the pack).
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use indexmap::IndexMap;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
 /// One AWS service's API model: metadata, operations and the shapes they reference.
 #[derive(Debug, Deserialize)]
@@ -13,13 +15,50 @@ pub struct ServiceModel {
     pub name: String,
     pub metadata: Metadata,
     pub operations: IndexMap<String, Operation>,
-    pub shapes: HashMap<String, Shape>,
+    /// Shapes stay raw JSON until first used: a large service (ec2: 4,000+ shapes) is ready in a
+    /// few milliseconds, and a request touches only the shapes it needs.
+    shapes: HashMap<String, LazyShape>,
+}
+
+/// A shape decoded on first access.
+struct LazyShape {
+    raw: Box<RawValue>,
+    /// Boxed: a `Shape` is large, and the map of thousands of them must stay small to build fast.
+    decoded: OnceLock<Option<Box<Shape>>>,
+}
+
+impl std::fmt::Debug for LazyShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.decoded.get().is_some() { "Shape(decoded)" } else { "Shape(raw)" })
+    }
+}
+
+impl<'de> Deserialize<'de> for LazyShape {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Self { raw: Box::<RawValue>::deserialize(d)?, decoded: OnceLock::new() })
+    }
 }
 
 impl ServiceModel {
-    /// Looks up a shape by name.
+    /// Decodes a botocore `service-2.json` document. (Use this rather than `serde_json::from_value`:
+    /// shapes are kept as raw JSON text, which only the text deserializers provide.)
+    pub fn from_json(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        let mut model: ServiceModel = serde_json::from_slice(bytes)?;
+        for (key, op) in model.operations.iter_mut() {
+            op.name.clone_from(key);
+        }
+        Ok(model)
+    }
+
+    /// Looks up a shape by name (decoding it on first use; `None` if absent or malformed).
     pub fn shape(&self, name: &str) -> Option<&Shape> {
-        self.shapes.get(name)
+        let lazy = self.shapes.get(name)?;
+        lazy.decoded.get_or_init(|| serde_json::from_str(lazy.raw.get()).ok().map(Box::new)).as_deref()
+    }
+
+    /// Names of all shapes (unordered).
+    pub fn shape_names(&self) -> impl Iterator<Item = &str> {
+        self.shapes.keys().map(String::as_str)
     }
 
     /// The input structure of an operation, if it has one.

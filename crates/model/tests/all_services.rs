@@ -30,7 +30,11 @@ fn every_service_decodes_and_every_shape_reference_resolves() {
                 check_ref(&model, r, op_name, &mut problems);
             }
         }
-        for (shape_name, shape) in &model.shapes {
+        for shape_name in model.shape_names() {
+            let Some(shape) = model.shape(shape_name) else {
+                problems.push(format!("{name}: shape {shape_name} does not decode"));
+                continue;
+            };
             for r in shape.members.values().chain(shape.member.iter()).chain(shape.key.iter()).chain(shape.value.iter()) {
                 check_ref(&model, r, shape_name, &mut problems);
             }

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The project's whole test suite (the README's test command; .ci/run calls it).
+#  1. the pinned Python tools in .venv (the awscli oracle, later moto and the MCP client);
+#  2. the embedded data is what its generators produce from the pinned upstream packages;
+#  3. the parser corpus expectations are what the pinned awscli says today;
+#  4. every Rust test of the workspace.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+scripts/setup-venv.sh
+py="$root/.venv/bin/python"
+
+echo "== embedded data is reproducible"
+scripts/check-data.sh
+
+echo "== parser corpus matches the pinned awscli"
+"$py" scripts/oracle_parse.py --check
+
+echo "== cargo test"
+cargo test --workspace --locked
