@@ -2,6 +2,8 @@
 //! the exceptions and every flag; the data tables checked against the catalogue; and a walk of
 //! every operation of every embedded service model.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches fail loudly by design
+
 use portcullis_classify::{classify, exceptions, flags, iam_prefix, prefix, ActionSource, Classification};
 use portcullis_iam::AccessLevel::{self, List, PermissionsManagement as Perm, Read, Tagging, Write};
 use serde_json::{json, Value};

@@ -1,6 +1,8 @@
 //! Parse + validate + classify of typical commands, warm (models already decoded).
 //! Target (issue 2): under 50 µs median per command on a release build.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches fail loudly by design
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use portcullis_cli::{Command, DenyAll, Parser, Value};
 use std::hint::black_box;

@@ -64,6 +64,7 @@ impl OperationCall {
 /// What a command asks for.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[allow(clippy::large_enum_variant)] // made once per command and moved, never stored in bulk
 pub enum Command {
     /// An API call.
     Call(OperationCall),

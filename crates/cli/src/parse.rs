@@ -138,10 +138,10 @@ impl<'p> Parser<'p> {
                         Err(p) => return Err(p.into()),
                     }
                 } else {
-                    if positionals.is_empty() {
-                        if let Err(p) = self.check_command(word) {
-                            return Err(p.into());
-                        }
+                    if positionals.is_empty()
+                        && let Err(p) = self.check_command(word)
+                    {
+                        return Err(p.into());
                     }
                     positionals.push(word.clone());
                 }
@@ -705,17 +705,18 @@ impl OpTable {
         let exceptions = cli.exceptions(cli_op).cloned().unwrap_or_default();
         let endpoint_prefix = model.metadata.endpoint_prefix.clone().unwrap_or_default();
         let mut has_outfile = false;
+        let specs = model.operation(api).map(|op| models.cli_args(model, cli, cli_op, op)).unwrap_or_default();
         if let Some(op) = model.operation(api) {
-            for spec in models.cli_args(&model, &cli, cli_op, op) {
+            for spec in &specs {
                 if spec.form != ArgForm::SetFalse {
                     cli_names.entry(spec.member.clone()).or_insert_with(|| spec.name.clone());
                 }
-                let value_bool = is_value_bool(&model, op, &spec.member);
+                let value_bool = is_value_bool(model, op, &spec.member);
                 let def = if value_bool && spec.form == ArgForm::Value { ArgDef::ValueBool(spec.clone()) } else { ArgDef::Member(spec.clone()) };
                 args.insert(spec.name.clone(), def);
             }
         }
-        let zip_target = model.operation(api).and_then(|op| zip_target(&model, op));
+        let zip_target = model.operation(api).and_then(|op| zip_target(model, op));
         for custom in &exceptions.custom_args {
             let def = custom_def(cmd, cli_op, custom, zip_target.as_deref());
             has_outfile |= matches!(def, ArgDef::Outfile);
@@ -725,12 +726,9 @@ impl OpTable {
         }
         // The order parameters are built in: the CLI's argument table.
         let order: Vec<String> = if exceptions.order.is_empty() {
-            let mut specs: Vec<String> = Vec::new();
-            if let Some(op) = model.operation(api) {
-                specs = models.cli_args(&model, &cli, cli_op, op).into_iter().map(|s| s.name).collect();
-            }
-            specs.extend(exceptions.custom_args.iter().map(|c| c.name.clone()));
-            specs
+            let mut names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
+            names.extend(exceptions.custom_args.iter().map(|c| c.name.clone()));
+            names
         } else {
             exceptions.order.clone()
         };
@@ -887,7 +885,7 @@ impl Unpack<'_, '_> {
     }
 
     fn unpack_arg(&mut self, spec: &CliArgSpec, words: &[String]) -> Option<Value> {
-        let Some(shape) = self.r.member_shape(&spec.member) else { return None };
+        let shape = self.r.member_shape(&spec.member)?;
         let option = spec.name.as_str();
         let streaming = shape.streaming || self.r.input_shape().and_then(|i| i.members.get(&spec.member)).is_some_and(|m| m.streaming);
         if streaming && shape.kind == ShapeType::Blob {
@@ -1016,6 +1014,9 @@ impl Unpack<'_, '_> {
     /// lone value where a list is expected becomes a one-element list); file references resolved.
     fn coerce(&mut self, shape: &Shape, raw: portcullis_shorthand::Value, path: &str, option: &str, depth: usize) -> Result<Value, Problem> {
         use portcullis_shorthand::Value as S;
+        if depth > portcullis_shorthand::MAX_DEPTH {
+            return Err(Problem::new(ProblemKind::TooLarge, "nested too deeply").at(path));
+        }
         if shape.document {
             return Err(Problem::new(ProblemKind::InvalidType, "shorthand cannot express a document value; give the whole argument as JSON").at(path));
         }

@@ -2,6 +2,8 @@
 //! --cli-input-json may and may not do, skeletons, generated members, global options, duplicate and
 //! abbreviated options, every problem at once, suggestions, bounds and the request digest.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches fail loudly by design
+
 use std::path::PathBuf;
 
 use portcullis_cli::{AllowAll, Command, CommandError, DenyAll, Limits, OperationCall, Parser, ProblemKind, Value};

@@ -2,6 +2,8 @@
 //! skeleton back through --cli-input-json parses or is refused with problems — never a panic.
 //! This walks all shapes of all 18,000+ operations through unpacking and validation.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches fail loudly by design
+
 use portcullis_cli::{Command, DenyAll, Parser};
 
 #[test]

@@ -45,8 +45,6 @@ static CATALOGUE_BYTES: &[u8] = include_bytes!("../data/iam-catalogue.pack");
 /// The catalogue format this crate reads (the `format` field of the data).
 const FORMAT: u32 = 2;
 
-/// Inflated size cap: a corrupt input cannot make us allocate without bound.
-
 /// How much an action lets a principal do, as the Service Authorization Reference classifies it.
 ///
 /// The order is by privilege: `List < Read < Tagging < Write < PermissionsManagement`. Tagging

@@ -1,6 +1,8 @@
 //! Every service in the pack decodes, every shape reference resolves, and every CLI name we
 //! derive is the one the pinned awscli uses (checked against its full command table).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches fail loudly by design
+
 use std::collections::{BTreeSet, HashMap};
 use std::io::Read;
 

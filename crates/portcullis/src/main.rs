@@ -97,7 +97,7 @@ fn check(command: &str, format: Format, workdir: Option<std::path::PathBuf>, no_
                     writeln!(out, "IAM actions: {}", class.actions.join(", "))?;
                     let level = class.access_level.map_or_else(|| "unknown (treated as a write)".to_string(), |l| l.to_string());
                     writeln!(out, "access level: {level}")?;
-                    let flags = serde_json::to_value(&class.flags)?;
+                    let flags = serde_json::to_value(class.flags)?;
                     let set: Vec<&str> = flags
                         .as_object()
                         .map(|f| f.iter().filter(|(_, v)| v.as_bool() == Some(true)).map(|(k, _)| k.as_str()).collect())

@@ -7,6 +7,8 @@
 //! but not asserted; the smithy-rpc-v2-cbor files are out of scope and listed as skipped.
 //! The vectors are Apache-2.0, from botocore (see `data/LICENSE.txt` and `data/NOTICE`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches fail loudly by design
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

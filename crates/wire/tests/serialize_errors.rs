@@ -1,5 +1,7 @@
 //! What the serializers refuse, and the behaviours the vectors do not pin.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches fail loudly by design
+
 use indexmap::IndexMap;
 use portcullis_cli::{LocalFile, Value};
 use portcullis_model::ServiceModel;

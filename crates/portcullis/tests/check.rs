@@ -1,0 +1,63 @@
+//! `portcullis check` as a user runs it: JSON and text output, refusals and exit codes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches fail loudly by design
+
+use std::process::Command;
+
+fn check(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_portcullis")).arg("check").args(args).output().expect("run portcullis");
+    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).expect("utf-8"))
+}
+
+#[test]
+fn a_valid_command_prints_the_request_and_its_classification() {
+    let (code, out) = check(&["aws ssm get-parameter --name /app/db --with-decryption --region eu-west-1"]);
+    assert_eq!(code, 0, "{out}");
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(doc["ok"], true);
+    assert_eq!(doc["request"]["service"], "ssm");
+    assert_eq!(doc["request"]["operation"], "GetParameter");
+    assert_eq!(doc["request"]["params"]["WithDecryption"], true);
+    assert_eq!(doc["request"]["globals"]["region"], "eu-west-1");
+    assert_eq!(doc["classification"]["actions"][0], "ssm:GetParameter");
+    assert_eq!(doc["classification"]["access_level"], "Read");
+    assert_eq!(doc["classification"]["flags"]["returns_secret"], true);
+    assert_eq!(doc["digest"].as_str().map(str::len), Some(64));
+}
+
+#[test]
+fn text_format_is_readable() {
+    let (code, out) = check(&["--format", "text", "aws iam delete-user --user-name bob"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("aws iam delete-user  (iam.DeleteUser)"), "{out}");
+    assert!(out.contains("IAM actions: iam:DeleteUser"), "{out}");
+    assert!(out.contains("destructive"), "{out}");
+}
+
+#[test]
+fn a_refused_command_lists_every_problem_and_exits_1() {
+    let (code, out) = check(&["aws dynamodb scan --select EVERYTHING --tabel-name t"]);
+    assert_eq!(code, 1, "{out}");
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(doc["ok"], false);
+    let kinds: Vec<&str> = doc["problems"].as_array().expect("problems").iter().filter_map(|p| p["kind"].as_str()).collect();
+    assert!(kinds.contains(&"unknown_option") && kinds.contains(&"invalid_value") && kinds.contains(&"missing_required"), "{kinds:?}");
+    let (code, out) = check(&["--format", "text", "aws s3api list-buckets | sh"]);
+    assert_eq!(code, 1);
+    assert!(out.starts_with("refused: a pipe"), "{out}");
+}
+
+#[test]
+fn files_can_be_refused_altogether() {
+    let (code, out) = check(&["--no-files", "aws iam create-policy --policy-name p --policy-document file://policy.json"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("bad_file"), "{out}");
+}
+
+#[test]
+fn skeletons_print_a_template() {
+    let (code, out) = check(&["aws sqs send-message --generate-cli-skeleton"]);
+    assert_eq!(code, 0, "{out}");
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert!(doc.get("QueueUrl").is_some() && doc.get("MessageBody").is_some(), "{doc}");
+}
