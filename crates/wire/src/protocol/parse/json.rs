@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::member::{self, Target};
 use super::scalar;
-use super::timestamp::Instant;
+use crate::protocol::timestamp::Timestamp as Instant;
 use super::{Ctx, ParseError, Protocol};
 
 /// Reads a JSON body; an empty body is an empty object.

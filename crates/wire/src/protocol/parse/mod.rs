@@ -43,7 +43,7 @@ mod json;
 mod member;
 mod rest;
 mod scalar;
-mod timestamp;
+
 mod xml;
 
 use portcullis_model::{Operation, ServiceModel};

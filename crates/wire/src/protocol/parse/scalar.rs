@@ -7,7 +7,7 @@ use portcullis_model::ShapeType;
 use serde_json::{Number, Value};
 
 use super::member::Target;
-use super::timestamp::Instant;
+use crate::protocol::timestamp::Timestamp as Instant;
 use super::{Ctx, ParseError};
 
 /// Where the text came from: headers read booleans case-insensitively and may carry JSON.

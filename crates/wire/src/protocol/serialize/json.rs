@@ -7,7 +7,7 @@ use portcullis_model::ShapeType;
 use serde_json::{Map, Value as Json};
 
 use super::{
-    Body, Ctx, HttpRequest, Member, SerializeError, Timestamp, TimestampFormat, check_depth,
+    Body, Ctx, HttpRequest, Member, SerializeError, TimestampFormat, check_depth,
     expect_list, expect_map, join_path, mismatch, text,
 };
 
@@ -125,7 +125,7 @@ pub(crate) fn to_json(
             other => return Err(mismatch(path, "blob", other)),
         },
         ShapeType::Timestamp => {
-            let ts = Timestamp::from_value(value, path)?;
+            let ts = super::timestamp::from_param(value, path)?;
             match m
                 .timestamp_format()?
                 .unwrap_or(TimestampFormat::UnixTimestamp)

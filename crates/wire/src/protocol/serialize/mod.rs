@@ -451,7 +451,7 @@ pub(crate) fn scalar_text(
 ) -> Result<String, SerializeError> {
     match m.kind() {
         ShapeType::Timestamp => {
-            let ts = Timestamp::from_value(value, path)?;
+            let ts = timestamp::from_param(value, path)?;
             Ok(ts.format(m.timestamp_format()?.unwrap_or(default_ts)))
         }
         ShapeType::Blob => match value {

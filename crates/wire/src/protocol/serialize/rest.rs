@@ -7,7 +7,7 @@ use portcullis_model::ShapeType;
 
 use super::text::{json_ascii, percent_decode, percent_encode, percent_encode_path};
 use super::{
-    Body, Ctx, HttpRequest, Member, SerializeError, Timestamp, TimestampFormat, check_depth,
+    Body, Ctx, HttpRequest, Member, SerializeError, TimestampFormat, check_depth,
     expect_list, expect_map, json, mismatch, plain_text, scalar_text, text, xml,
 };
 
@@ -264,7 +264,7 @@ fn header_value(
     check_depth(depth, path)?;
     match m.kind() {
         ShapeType::Timestamp => {
-            let ts = Timestamp::from_value(value, path)?.truncated();
+            let ts = super::timestamp::from_param(value, path)?.truncated();
             Ok(ts.format(m.timestamp_format()?.unwrap_or(TimestampFormat::Rfc822)))
         }
         ShapeType::List => {

@@ -1,30 +1,41 @@
-//! Timestamps as AWS sends them (epoch seconds with or without a fraction, ISO 8601, RFC 822 /
-//! RFC 850 / asctime HTTP dates), read leniently like botocore's `parse_timestamp`, and
-//! rendered as AWS CLI v2 prints them.
+//! Timestamps, shared by both directions: read leniently like botocore's `parse_timestamp` (epoch
+//! seconds with or without a fraction, ISO 8601, RFC 822 / RFC 850 / asctime HTTP dates), written
+//! in the protocols' three wire formats, and rendered as AWS CLI v2 prints them.
 
 use serde_json::{Number, Value};
 
-use super::TimestampStyle;
+use super::parse::TimestampStyle;
 
 /// A point in time, UTC, at microsecond precision (Python's `datetime`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Instant {
+pub struct Timestamp {
     pub secs: i64,
     pub micros: u32,
+}
+
+/// A wire format for timestamps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimestampFormat {
+    /// `2014-04-29T18:30:38Z`, with `.ffffffZ` when there are microseconds.
+    Iso8601,
+    /// `Tue, 29 Apr 2014 18:30:38 GMT` (HTTP date).
+    Rfc822,
+    /// Whole seconds since the epoch.
+    UnixTimestamp,
 }
 
 /// `0001-01-01T00:00:00` and `9999-12-31T23:59:59`: Python's datetime range.
 const MIN_SECS: i64 = -62_135_596_800;
 const MAX_SECS: i64 = 253_402_300_799;
 
-impl Instant {
-    fn new(secs: i64, micros: u32) -> Option<Instant> {
+impl Timestamp {
+    fn new(secs: i64, micros: u32) -> Option<Timestamp> {
         (MIN_SECS..=MAX_SECS)
             .contains(&secs)
-            .then_some(Instant { secs, micros })
+            .then_some(Timestamp { secs, micros })
     }
 
-    pub fn from_epoch_f64(v: f64) -> Option<Instant> {
+    pub fn from_epoch_f64(v: f64) -> Option<Timestamp> {
         if !v.is_finite() {
             return None;
         }
@@ -39,30 +50,30 @@ impl Instant {
         if !(MIN_SECS as f64..=MAX_SECS as f64).contains(&secs) {
             return None;
         }
-        Instant::new(secs as i64, micros as u32)
+        Timestamp::new(secs as i64, micros as u32)
     }
 
-    pub fn from_epoch_number(n: &Number) -> Option<Instant> {
+    pub fn from_epoch_number(n: &Number) -> Option<Timestamp> {
         match n.as_i64() {
-            Some(i) => Instant::new(i, 0),
-            None => Instant::from_epoch_f64(n.as_f64()?),
+            Some(i) => Timestamp::new(i, 0),
+            None => Timestamp::from_epoch_f64(n.as_f64()?),
         }
     }
 
     /// Any textual form: an epoch number, ISO 8601 or an HTTP date.
-    pub fn parse(text: &str) -> Option<Instant> {
+    pub fn parse(text: &str) -> Option<Timestamp> {
         let t = text.trim();
         if t.is_empty() {
             return None;
         }
         if let Ok(i) = t.parse::<i64>() {
-            return Instant::new(i, 0);
+            return Timestamp::new(i, 0);
         }
         if t.bytes().all(|b| {
             b.is_ascii_digit() || b == b'.' || b == b'-' || b == b'+' || b == b'e' || b == b'E'
         }) && let Ok(f) = t.parse::<f64>()
         {
-            return Instant::from_epoch_f64(f);
+            return Timestamp::from_epoch_f64(f);
         }
         iso8601(t).or_else(|| http_date(t))
     }
@@ -79,6 +90,33 @@ impl Instant {
             }
             TimestampStyle::Iso8601 => Value::String(self.iso8601()),
         }
+    }
+
+    /// The wire form of this instant in `format`, at botocore's precision.
+    pub fn format(&self, format: TimestampFormat) -> String {
+        let days = self.secs.div_euclid(86_400);
+        let sod = self.secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        let (hh, mm, ss) = (sod / 3600, sod % 3600 / 60, sod % 60);
+        match format {
+            TimestampFormat::Iso8601 if self.micros > 0 => {
+                format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{:06}Z", self.micros)
+            }
+            TimestampFormat::Iso8601 => format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z"),
+            TimestampFormat::UnixTimestamp => self.secs.to_string(),
+            TimestampFormat::Rfc822 => {
+                const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+                const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+                let wd = DAYS[usize::try_from(days.rem_euclid(7)).unwrap_or(0)];
+                let mon = MONTHS[usize::try_from(m).unwrap_or(1).saturating_sub(1).min(11)];
+                format!("{wd}, {d:02} {mon} {y:04} {hh:02}:{mm:02}:{ss:02} GMT")
+            }
+        }
+    }
+
+    /// Whole seconds only (botocore drops sub-second precision in headers).
+    pub fn truncated(self) -> Timestamp {
+        Timestamp { secs: self.secs, micros: 0 }
     }
 
     /// Python's `datetime.isoformat()` of a UTC-aware datetime.
@@ -137,7 +175,7 @@ fn assemble(
     (h, mi, s): (u32, u32, u32),
     micros: u32,
     offset: i64,
-) -> Option<Instant> {
+) -> Option<Timestamp> {
     if !(1..=9999).contains(&y) || !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) {
         return None;
     }
@@ -149,7 +187,7 @@ fn assemble(
         + i64::from(mi) * 60
         + i64::from(s)
         - offset;
-    Instant::new(secs, micros)
+    Timestamp::new(secs, micros)
 }
 
 fn digits(s: &str) -> Option<u32> {
@@ -195,7 +233,7 @@ fn zone(s: &str) -> Option<i64> {
 
 /// ISO 8601: `2014-04-29T18:30:38.123Z`, with offsets, a space for `T`, basic format, or a
 /// date alone.
-fn iso8601(t: &str) -> Option<Instant> {
+fn iso8601(t: &str) -> Option<Timestamp> {
     let (date, time) = match t.find(['T', 't', ' ']) {
         Some(i) => (&t[..i], &t[i + 1..]),
         None => (t, ""),
@@ -280,7 +318,7 @@ fn full_year(y: u32, len: usize) -> i64 {
 
 /// RFC 822/1123 (`Tue, 29 Apr 2014 18:30:38 GMT`), RFC 850 (`Tuesday, 29-Apr-14 18:30:38 GMT`)
 /// and asctime (`Tue Apr 29 18:30:38 2014`).
-fn http_date(t: &str) -> Option<Instant> {
+fn http_date(t: &str) -> Option<Timestamp> {
     let (mut y, mut mo, mut d) = (None, None, None);
     let (mut h, mut mi, mut s, mut micros) = (None, 0, 0, 0);
     let mut offset = 0;
@@ -336,7 +374,7 @@ mod tests {
     use super::*;
 
     fn iso(s: &str) -> String {
-        Instant::parse(s).map(Instant::iso8601).unwrap_or_default()
+        Timestamp::parse(s).map(Timestamp::iso8601).unwrap_or_default()
     }
 
     #[test]
