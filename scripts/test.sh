@@ -16,5 +16,8 @@ scripts/check-data.sh
 echo "== parser corpus matches the pinned awscli"
 "$py" scripts/oracle_parse.py --check
 
+echo "== endpoint oracle matches the pinned botocore"
+"$py" scripts/oracle_endpoints.py --check
+
 echo "== cargo test"
 cargo test --workspace --locked

@@ -95,6 +95,17 @@ pub struct Metadata {
     pub xml_namespace: Option<serde_json::Value>,
 }
 
+impl Metadata {
+    /// The protocol to speak: the first of the model's `protocols` (in the service's order of
+    /// preference) that the caller supports, as botocore chooses; the legacy `protocol` otherwise.
+    pub fn resolve_protocol(&self, supported: &[&str]) -> Option<&str> {
+        if self.protocols.is_empty() {
+            return supported.contains(&self.protocol.as_str()).then_some(self.protocol.as_str());
+        }
+        self.protocols.iter().map(String::as_str).find(|p| supported.contains(p))
+    }
+}
+
 /// One API operation.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]

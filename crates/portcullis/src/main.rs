@@ -2,6 +2,8 @@
 //!
 //! * `portcullis check "<aws command>"` parses, validates and classifies a command offline and prints
 //!   what Portcullis understood (JSON, or a readable summary with `--format text`). Nothing is sent.
+//! * `portcullis exec "<aws command>"` runs it natively against AWS (no AWS CLI, no Python, no
+//!   subprocess) and prints the output as the AWS CLI would. For humans; agents get the MCP server.
 //! * `portcullis models` lists the embedded services and the versions of the data behind them.
 
 use std::io::Write;
@@ -33,6 +35,17 @@ enum Cmd {
         #[arg(long)]
         no_files: bool,
     },
+    /// Run an AWS CLI command natively and print its output like the AWS CLI.
+    Exec {
+        /// The whole command, e.g. "aws sts get-caller-identity".
+        command: String,
+        /// Directory that file:// paths are relative to (default: the current directory).
+        #[arg(long)]
+        workdir: Option<std::path::PathBuf>,
+        /// The AWS profile whose credentials are used (default: AWS_PROFILE, else `default`).
+        #[arg(long = "as-profile")]
+        profile: Option<String>,
+    },
     /// List the embedded service models.
     Models,
 }
@@ -47,6 +60,7 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let result = match args.command {
         Cmd::Check { command, format, workdir, no_files } => check(&command, format, workdir, no_files),
+        Cmd::Exec { command, workdir, profile } => exec(&command, workdir, profile),
         Cmd::Models => models(),
     };
     match result {
@@ -117,6 +131,69 @@ fn check(command: &str, format: Format, workdir: Option<std::path::PathBuf>, no_
             Ok(ExitCode::from(1))
         }
     }
+}
+
+fn exec(command: &str, workdir: Option<std::path::PathBuf>, profile: Option<String>) -> anyhow::Result<ExitCode> {
+    use portcullis_wire::credentials::{ChainSettings, CredentialsProvider, resolve_region};
+    use portcullis_wire::execute::{ConfiguredEndpoints, Engine, EngineConfig, ExecError};
+    use portcullis_wire::output::{OutputFormat, jmespath::Query, render};
+
+    let dir = match workdir {
+        Some(d) => d,
+        None => std::env::current_dir().context("cannot read the current directory")?,
+    };
+    let policy = AllowAll::new(dir);
+    let parser = portcullis_cli::Parser::new(&policy);
+    let call = match parser.parse(command) {
+        Ok(Command::Call(call)) => call,
+        Ok(Command::Skeleton { skeleton, .. }) => {
+            println!("{}", serde_json::to_string_pretty(&skeleton)?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(err) => {
+            eprintln!("{err}");
+            return Ok(ExitCode::from(252));
+        }
+    };
+    if call.globals.profile.is_some() {
+        eprintln!("--profile is not taken from the command: credentials are fixed when Portcullis starts (use --as-profile)");
+        return Ok(ExitCode::from(252));
+    }
+    let format = match call.globals.output.as_deref() {
+        None => OutputFormat::Json,
+        Some(f) => f.parse().map_err(|e| anyhow::anyhow!("{e}"))?,
+    };
+    let query = call.globals.query.as_deref().map(Query::compile).transpose().map_err(|e| anyhow::anyhow!("--query: {e}"))?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let settings = ChainSettings::from_profile(profile);
+        let region = match std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION")) {
+            Ok(r) if !r.is_empty() => Some(r),
+            _ => resolve_region(&settings).await,
+        };
+        let credentials = if call.globals.no_sign_request { None } else { Some(CredentialsProvider::new(settings, region.clone()).await) };
+        let config = EngineConfig { region, endpoints: ConfiguredEndpoints::from_env_vars(std::env::vars()), ..EngineConfig::default() };
+        let engine = Engine::new(config, credentials)?;
+        match engine.execute(&call, &policy).await {
+            Ok(out) => {
+                let value = match &query {
+                    Some(q) => q.search(&out.value).map_err(|e| anyhow::anyhow!("--query: {e}"))?,
+                    None => out.value,
+                };
+                let text = render(&value, format).map_err(|e| anyhow::anyhow!("{e}"))?;
+                print!("{text}");
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(ExecError::Service(e)) => {
+                eprintln!("\nAn error occurred ({}) when calling the {} operation: {}", e.code, call.operation, e.message);
+                Ok(ExitCode::from(254))
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                Ok(ExitCode::from(255))
+            }
+        }
+    })
 }
 
 fn report(out: &mut impl Write, err: &CommandError, format: Format) -> anyhow::Result<()> {

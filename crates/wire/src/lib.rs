@@ -2,4 +2,11 @@
 //!
 //! The native AWS wire engine (being written): protocol serializers and parsers first.
 
+pub mod credentials;
+pub mod execute;
+pub mod output;
+pub mod paginate;
 pub mod protocol;
+pub mod retry;
+pub mod sign;
+pub mod transport;

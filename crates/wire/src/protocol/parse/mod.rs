@@ -123,7 +123,7 @@ pub(crate) enum Protocol {
 
 impl Protocol {
     fn of(model: &ServiceModel) -> Result<Protocol, ParseError> {
-        match model.metadata.protocol.as_str() {
+        match crate::protocol::resolve(model) {
             "json" => Ok(Protocol::Json),
             "rest-json" => Ok(Protocol::RestJson),
             "rest-xml" => Ok(Protocol::RestXml),

@@ -182,7 +182,7 @@ pub fn serialize(
     params: &IndexMap<String, Value>,
 ) -> Result<HttpRequest, SerializeError> {
     let ctx = Ctx { model, op };
-    match model.metadata.protocol.as_str() {
+    match crate::protocol::resolve(model) {
         "json" => json::serialize_rpc(&ctx, params),
         "rest-json" => rest::serialize(&ctx, params, rest::Flavor::Json),
         "rest-xml" => rest::serialize(&ctx, params, rest::Flavor::Xml),

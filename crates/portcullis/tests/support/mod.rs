@@ -1,0 +1,2 @@
+//! Shared test support: a moto server from the project venv.
+pub mod moto;

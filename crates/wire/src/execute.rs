@@ -1,0 +1,510 @@
+//! The executor: one validated [`OperationCall`] in, the AWS response (all pages merged) out.
+//!
+//! For each request: resolve the endpoint from the service's rule set (region, configured
+//! endpoint, static and member context parameters), serialize by protocol, sign with the auth
+//! scheme the rules chose, send with retries, parse the response or the service's error, and page
+//! through results the way the AWS CLI does ([`crate::paginate::Pager`]).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use indexmap::IndexMap;
+use portcullis_cli::{FileUse, OperationCall, PathPolicy, Value};
+use portcullis_endpoints::{Endpoint, EndpointError, ParamValue, Params, Partitions, RuleSet};
+use portcullis_model::{Models, Operation, ServiceModel, models};
+use serde_json::Value as Json;
+
+use crate::credentials::{CredentialsError, CredentialsProvider};
+use crate::paginate::{Pager, PaginationError, PaginatorConfig, Step};
+use crate::protocol::parse::{self, HttpResponse, ParseError, ServiceError};
+use crate::protocol::serialize::{self, SerializeError, percent_encode};
+use crate::retry::{RetryKind, RetryPolicy, classify_service_error, classify_transport_error, with_retries};
+use crate::sign::{SignError, SigningOptions, sign};
+use crate::transport::{Limits, PreparedBody, PreparedRequest, Transport, TransportConfig, TransportError};
+
+/// How the engine is set up (fixed for the life of a server).
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Region when the command gives none (`AWS_REGION`, the profile's region).
+    pub region: Option<String>,
+    pub transport: TransportConfig,
+    pub limits: Limits,
+    pub retry: RetryPolicy,
+    /// Most pages one command may fetch.
+    pub max_pages: usize,
+    /// Endpoints configured outside the command (see [`ConfiguredEndpoints`]).
+    pub endpoints: ConfiguredEndpoints,
+}
+
+/// Endpoints configured in the environment, in the AWS precedence order after `--endpoint-url`:
+/// `AWS_ENDPOINT_URL_<SERVICE_ID>`, then `AWS_ENDPOINT_URL`; none at all when
+/// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is true. Captured once at start-up.
+#[derive(Debug, Clone, Default)]
+pub struct ConfiguredEndpoints {
+    per_service: HashMap<String, String>,
+    global: Option<String>,
+}
+
+impl ConfiguredEndpoints {
+    /// From `(name, value)` pairs of the environment.
+    pub fn from_env_vars(vars: impl IntoIterator<Item = (String, String)>) -> Self {
+        let vars: Vec<(String, String)> = vars.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+        if vars.iter().any(|(k, v)| k == "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS" && v.eq_ignore_ascii_case("true")) {
+            return Self::default();
+        }
+        let mut out = Self::default();
+        for (k, v) in vars {
+            if k == "AWS_ENDPOINT_URL" {
+                out.global = Some(v);
+            } else if let Some(id) = k.strip_prefix("AWS_ENDPOINT_URL_") {
+                out.per_service.insert(id.to_string(), v);
+            }
+        }
+        out
+    }
+
+    /// The configured endpoint for a service, by its service id (`Secrets Manager` →
+    /// `AWS_ENDPOINT_URL_SECRETS_MANAGER`).
+    pub fn for_service(&self, service_id: &str) -> Option<&str> {
+        let key: String = service_id.chars().map(|c| if c == ' ' || c == '-' { '_' } else { c.to_ascii_uppercase() }).collect();
+        self.per_service.get(&key).or(self.global.as_ref()).map(String::as_str)
+    }
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            region: None,
+            transport: TransportConfig::default(),
+            limits: Limits::default(),
+            retry: RetryPolicy::default(),
+            max_pages: 1000,
+            endpoints: ConfiguredEndpoints::default(),
+        }
+    }
+}
+
+/// What a call returned.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// The response (pages merged), as the AWS CLI prints it before `--query`.
+    pub value: Json,
+    /// Request ids of every page, for the audit trail.
+    pub request_ids: Vec<String>,
+    pub pages: usize,
+    /// Attempts made (over all pages), including retries.
+    pub attempts: u32,
+}
+
+/// Why a call did not produce a response.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error("no region: give --region, or set AWS_REGION or a region in the profile")]
+    NoRegion,
+    #[error("the model has no {0}")]
+    Model(String),
+    #[error("endpoint: {0}")]
+    Endpoint(#[from] EndpointError),
+    #[error("request: {0}")]
+    Serialize(#[from] SerializeError),
+    #[error("signing: {0}")]
+    Sign(#[from] SignError),
+    #[error("credentials: {0}")]
+    Credentials(#[from] CredentialsError),
+    #[error("{0}")]
+    Transport(#[from] TransportError),
+    /// The service answered with an error.
+    #[error("{0}")]
+    Service(Box<ServiceError>),
+    #[error("response: {0}")]
+    Parse(ParseError),
+    #[error("{0}")]
+    Pagination(#[from] PaginationError),
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("local file: {0}")]
+    File(String),
+}
+
+impl From<ParseError> for ExecError {
+    fn from(e: ParseError) -> Self {
+        match e {
+            ParseError::Service(s) => ExecError::Service(s),
+            other => ExecError::Parse(other),
+        }
+    }
+}
+
+/// The engine: models, one pooled transport, pinned credentials, endpoint rule sets (parsed once).
+pub struct Engine {
+    models: &'static Models,
+    transport: Transport,
+    credentials: Option<CredentialsProvider>,
+    partitions: Partitions,
+    rule_sets: Mutex<HashMap<String, Arc<RuleSet>>>,
+    config: EngineConfig,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// An engine with `credentials` (None: every request goes unsigned, as with --no-sign-request).
+    pub fn new(config: EngineConfig, credentials: Option<CredentialsProvider>) -> Result<Engine, ExecError> {
+        let models = models();
+        let partitions_json = models.global("partitions").map_err(|e| ExecError::Model(e.to_string()))?;
+        let partitions = Partitions::from_json(&partitions_json).map_err(|e| ExecError::Model(e.to_string()))?;
+        let transport = Transport::new(config.transport.clone())?;
+        Ok(Engine { models, transport, credentials, partitions, rule_sets: Mutex::new(HashMap::new()), config })
+    }
+
+    fn rule_set(&self, service: &str) -> Result<Arc<RuleSet>, ExecError> {
+        let mut cache = self.rule_sets.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(rs) = cache.get(service) {
+            return Ok(rs.clone());
+        }
+        let json = self
+            .models
+            .endpoint_rules(service)
+            .map_err(|e| ExecError::Model(e.to_string()))?
+            .ok_or_else(|| ExecError::Model(format!("endpoint rule set for {service}")))?;
+        let rs = Arc::new(RuleSet::parse(&json).map_err(|e| ExecError::Model(format!("endpoint rule set for {service}: {e}")))?);
+        cache.insert(service.to_string(), rs.clone());
+        Ok(rs)
+    }
+
+    /// Executes a call: every page (unless `--no-paginate`), merged as the AWS CLI merges them.
+    /// Streaming request bodies (`s3api put-object --body PATH`) are read through `files`.
+    pub async fn execute(&self, call: &OperationCall, files: &dyn PathPolicy) -> Result<Output, ExecError> {
+        let model = self.models.service(&call.service).map_err(|e| ExecError::Model(e.to_string()))?;
+        let op = model.operation(&call.operation).ok_or_else(|| ExecError::Model(format!("operation {}", call.operation)))?;
+        let region = call.globals.region.clone().or_else(|| self.config.region.clone());
+        let mut out = Output { value: Json::Null, request_ids: Vec::new(), pages: 0, attempts: 0 };
+        let paginator = if call.globals.no_paginate { None } else { self.models.paginator(&call.service, &call.operation) };
+        let Some(paginator) = paginator else {
+            out.value = self.send_one(&model, op, &call.params, call, region.as_deref(), files, &mut out).await?;
+            out.pages = 1;
+            return Ok(out);
+        };
+        let cfg = PaginatorConfig::from_json(&paginator)?;
+        let params_json = match Value::Map(call.params.clone()).to_json() {
+            Json::Object(m) => m,
+            _ => serde_json::Map::new(),
+        };
+        let mut pager = Pager::new(
+            cfg,
+            params_json,
+            call.paging.page_size,
+            call.paging.max_items,
+            call.paging.starting_token.as_deref(),
+            self.config.max_pages,
+        )?;
+        // Page parameters come back as JSON; typed values (bytes, files) of the call are kept.
+        let mut params = merge_params(&call.params, pager.first_request());
+        loop {
+            let page = self.send_one(&model, op, &params, call, region.as_deref(), files, &mut out).await?;
+            out.pages += 1;
+            match pager.on_page(page)? {
+                Step::Next(next) => params = merge_params(&call.params, &next),
+                Step::Done => break,
+            }
+        }
+        out.value = pager.finish();
+        Ok(out)
+    }
+
+    async fn send_one(
+        &self,
+        model: &ServiceModel,
+        op: &Operation,
+        params: &IndexMap<String, Value>,
+        call: &OperationCall,
+        region: Option<&str>,
+        files: &dyn PathPolicy,
+        out: &mut Output,
+    ) -> Result<Json, ExecError> {
+        let endpoint = self.endpoint(model, op, params, call, region)?;
+        let mut req = serialize::serialize(model, op, params)?;
+        adjust_for_rules(model, op, params, &mut req);
+        let mut prepared = PreparedRequest::from_serialized(&req, &endpoint.url)?;
+        for (name, values) in &endpoint.headers {
+            for v in values {
+                prepared.headers.push((name.clone(), v.clone()));
+            }
+        }
+        if let PreparedBody::File(path) = &prepared.body {
+            // Read once through the path policy (bounded by it); retries resend the same bytes.
+            let bytes = files.read(path, FileUse::StreamingBody).map_err(|e| ExecError::File(e.0))?;
+            prepared.body = PreparedBody::Bytes(bytes.into());
+        }
+        let (signing_name, signing_region, opts) = self.signing(model, op, call, &endpoint, region)?;
+        let creds = match (&self.credentials, opts.sign) {
+            (Some(p), true) => Some(p.credentials().await?),
+            (None, true) => {
+                return Err(ExecError::Credentials(CredentialsError::NotFound {
+                    profile: "(none)".into(),
+                    sources: "none configured".into(),
+                    detail: "this engine was built without credentials; use --no-sign-request for public resources".into(),
+                }));
+            }
+            _ => None,
+        };
+        let limits = self.config.limits;
+        let transport = &self.transport;
+        let classify = |r: &Result<(Json, Option<String>), AttemptError>| match r {
+            Ok(_) => RetryKind::Success,
+            Err(AttemptError::Service(e)) => classify_service_error(e),
+            Err(AttemptError::Transport(e)) => classify_transport_error(e),
+            Err(_) => RetryKind::NotRetryable,
+        };
+        let outcome = with_retries(&self.config.retry, classify, |_attempt| {
+            let mut attempt = prepared.clone();
+            let creds = creds.clone();
+            let signing_name = signing_name.clone();
+            let signing_region = signing_region.clone();
+            async move {
+                if let Some(c) = &creds {
+                    sign(&mut attempt, c, &signing_region, &signing_name, opts, SystemTime::now()).map_err(AttemptError::Sign)?;
+                }
+                let resp = transport.send(attempt, &limits).await.map_err(AttemptError::Transport)?;
+                match parse::parse(model, op, &resp) {
+                    Ok(mut v) => {
+                        if model.name == "iam"
+                            && let Some(out) = &op.output
+                        {
+                            decode_policy_documents(model, &out.shape, &mut v, 0);
+                        }
+                        Ok((v, request_id(&resp)))
+                    }
+                    Err(ParseError::Service(e)) => Err(AttemptError::Service(e)),
+                    Err(other) => Err(AttemptError::Parse(other)),
+                }
+            }
+        })
+        .await;
+        out.attempts += outcome.attempts.len() as u32;
+        match outcome.result {
+            Ok((value, rid)) => {
+                out.request_ids.extend(rid);
+                Ok(value)
+            }
+            Err(AttemptError::Service(e)) => {
+                out.request_ids.extend(e.request_id.clone());
+                Err(ExecError::Service(e))
+            }
+            Err(AttemptError::Transport(e)) => Err(ExecError::Transport(e)),
+            Err(AttemptError::Sign(e)) => Err(ExecError::Sign(e)),
+            Err(AttemptError::Parse(e)) => Err(ExecError::Parse(e)),
+        }
+    }
+
+    fn endpoint(
+        &self,
+        model: &ServiceModel,
+        op: &Operation,
+        params: &IndexMap<String, Value>,
+        call: &OperationCall,
+        region: Option<&str>,
+    ) -> Result<Endpoint, ExecError> {
+        let rs = self.rule_set(&model.name)?;
+        let mut p = Params::new();
+        for param in rs.parameters() {
+            let value: Option<ParamValue> = match param.built_in.as_deref() {
+                Some("AWS::Region") => region.map(ParamValue::from),
+                Some("AWS::UseFIPS" | "AWS::UseDualStack" | "AWS::S3::Accelerate" | "AWS::S3::ForcePathStyle") => Some(false.into()),
+                Some("SDK::Endpoint") => call
+                    .globals
+                    .endpoint_url
+                    .as_deref()
+                    .or_else(|| self.config.endpoints.for_service(model.metadata.service_id.as_deref().unwrap_or(&model.name)))
+                    .map(ParamValue::from),
+                // botocore's defaults: the legacy global endpoint for S3 in us-east-1, regional STS.
+                Some("AWS::S3::UseGlobalEndpoint") => Some((region == Some("us-east-1")).into()),
+                Some("AWS::STS::UseGlobalEndpoint") => Some(false.into()),
+                _ => None,
+            };
+            if let Some(v) = value {
+                p.insert(param.name.clone(), v);
+            }
+        }
+        for (name, spec) in &op.static_context_params {
+            if let Some(v) = spec.get("value").and_then(ParamValue::from_json) {
+                p.insert(name.clone(), v);
+            }
+        }
+        if let Some(input) = model.input_shape(op) {
+            for (member, r) in &input.members {
+                let Some(name) = r.context_param.as_ref().and_then(|c| c.get("name")).and_then(Json::as_str) else { continue };
+                let v = match params.get(member) {
+                    Some(Value::Str(s)) => Some(ParamValue::from(s.clone())),
+                    Some(Value::Bool(b)) => Some(ParamValue::from(*b)),
+                    _ => None,
+                };
+                if let Some(v) = v {
+                    p.insert(name.to_string(), v);
+                }
+            }
+        }
+        if region.is_none() && p.get("Region").is_none() && rs.parameter_for_built_in("AWS::Region").is_some_and(|r| r.required) {
+            return Err(ExecError::NoRegion);
+        }
+        Ok(rs.resolve(&p, &self.partitions)?)
+    }
+
+    fn signing(
+        &self,
+        model: &ServiceModel,
+        op: &Operation,
+        call: &OperationCall,
+        endpoint: &Endpoint,
+        region: Option<&str>,
+    ) -> Result<(String, String, SigningOptions), ExecError> {
+        let meta = &model.metadata;
+        let mut name = meta.signing_name.clone().or_else(|| meta.endpoint_prefix.clone()).unwrap_or_else(|| model.name.clone());
+        let mut signing_region = region.unwrap_or("us-east-1").to_string();
+        let mut disable_double_encoding = false;
+        if let Some(scheme) = endpoint.auth_schemes().first() {
+            match scheme.get("name").and_then(Json::as_str) {
+                Some("sigv4" | "sigv4-s3express") | None => {}
+                Some(other) => {
+                    return Err(ExecError::Unsupported(format!("the {other} signing scheme the endpoint asks for is not supported yet")));
+                }
+            }
+            if let Some(n) = scheme.get("signingName").and_then(Json::as_str) {
+                name = n.to_string();
+            }
+            if let Some(r) = scheme.get("signingRegion").and_then(Json::as_str) {
+                signing_region = r.to_string();
+            }
+            disable_double_encoding = scheme.get("disableDoubleEncoding").and_then(Json::as_bool).unwrap_or(false);
+        }
+        let unsigned = call.globals.no_sign_request
+            || op.authtype.as_deref() == Some("none")
+            || (!op.auth.is_empty() && op.auth.iter().all(|a| a == "smithy.api#noAuth"));
+        let mut opts = if model.name == "s3" || model.name == "s3control" { SigningOptions::s3() } else { SigningOptions::for_signing_name(&name) };
+        if disable_double_encoding {
+            opts.double_uri_encode = false;
+            opts.normalize_path = false;
+        }
+        if unsigned {
+            opts = SigningOptions::unsigned();
+        }
+        Ok((name, signing_region, opts))
+    }
+}
+
+/// What one attempt can fail with (the retry policy decides which to retry).
+#[derive(Debug)]
+pub enum AttemptError {
+    Service(Box<ServiceError>),
+    Transport(TransportError),
+    Sign(SignError),
+    Parse(ParseError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ConfiguredEndpoints;
+
+    #[test]
+    fn configured_endpoints_follow_the_aws_precedence() {
+        let vars = |v: &[(&str, &str)]| v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>();
+        let e = ConfiguredEndpoints::from_env_vars(vars(&[("AWS_ENDPOINT_URL", "http://all"), ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://sm")]));
+        assert_eq!(e.for_service("Secrets Manager"), Some("http://sm"));
+        assert_eq!(e.for_service("DynamoDB"), Some("http://all"));
+        let e = ConfiguredEndpoints::from_env_vars(vars(&[("AWS_ENDPOINT_URL", "http://all"), ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")]));
+        assert_eq!(e.for_service("DynamoDB"), None);
+        assert_eq!(ConfiguredEndpoints::default().for_service("S3"), None);
+    }
+}
+
+/// botocore's `json_decode_policies`: IAM returns policy documents URL-encoded; the CLI shows
+/// them decoded, as JSON (left as they are when they do not decode).
+fn decode_policy_documents(model: &ServiceModel, shape_name: &str, value: &mut Json, depth: usize) {
+    let Some(shape) = model.shape(shape_name) else { return };
+    if depth > 32 {
+        return;
+    }
+    match value {
+        Json::Object(map) if shape.kind == portcullis_model::ShapeType::Structure => {
+            for (name, r) in &shape.members {
+                let Some(v) = map.get_mut(name) else { continue };
+                if r.shape == "policyDocumentType" {
+                    if let Json::String(text) = v
+                        && let Some(doc) = percent_decode(text).and_then(|t| serde_json::from_str::<Json>(&t).ok())
+                    {
+                        *v = doc;
+                    }
+                } else {
+                    decode_policy_documents(model, &r.shape, v, depth + 1);
+                }
+            }
+        }
+        Json::Array(items) if shape.kind == portcullis_model::ShapeType::List => {
+            if let Some(m) = &shape.member {
+                for item in items {
+                    decode_policy_documents(model, &m.shape, item, depth + 1);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Python's `urllib.parse.unquote` for ASCII-escaped UTF-8 (`None` if the result is not UTF-8).
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%'
+            && let (Some(h), Some(l)) = (b.get(i + 1).and_then(|c| hex(*c)), b.get(i + 2).and_then(|c| hex(*c)))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+fn request_id(resp: &HttpResponse) -> Option<String> {
+    ["x-amzn-requestid", "x-amz-request-id", "x-amzn-request-id"].iter().find_map(|h| resp.header(h).map(str::to_string))
+}
+
+/// Page parameters: the call's typed values, with the pager's token and limit values on top.
+fn merge_params(base: &IndexMap<String, Value>, page: &serde_json::Map<String, Json>) -> IndexMap<String, Value> {
+    let mut out = base.clone();
+    for (k, v) in page {
+        if !base.contains_key(k) || !matches!(base.get(k), Some(Value::Bytes(_) | Value::Stream(_))) {
+            out.insert(k.clone(), Value::from_json(v.clone()));
+        }
+    }
+    out.retain(|k, _| base.contains_key(k) || page.contains_key(k));
+    out
+}
+
+/// Rule-set endpoints already carry what older models put in the path or host: S3's bucket (in
+/// the host or the endpoint path) and S3 Control's account id (in the host). botocore strips them
+/// from the model; here they are stripped from the serialized request.
+fn adjust_for_rules(model: &ServiceModel, op: &Operation, params: &IndexMap<String, Value>, req: &mut serialize::HttpRequest) {
+    match model.name.as_str() {
+        "s3" if op.http.request_uri.starts_with("/{Bucket}") => {
+            if let Some(Value::Str(bucket)) = params.get("Bucket") {
+                let prefix = format!("/{}", percent_encode(bucket));
+                if let Some(rest) = req.path.strip_prefix(&prefix) {
+                    req.path = if rest.is_empty() { "/".to_string() } else { rest.to_string() };
+                }
+            }
+        }
+        "s3control" => req.host_prefix = None,
+        _ => {}
+    }
+}
