@@ -5,6 +5,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::globals::{GlobalOptions, Paging};
+use crate::s3cmd::S3Command;
 use crate::value::{LocalFile, Value};
 
 /// One AWS API call, as the command asked for it, validated against the model.
@@ -76,4 +77,7 @@ pub enum Command {
         which: String,
         skeleton: serde_json::Value,
     },
+    /// A high-level `aws s3` command (ls, cp, mb, rb, rm, presign): several API calls, run by
+    /// the wire engine's `s3` module.
+    S3(S3Command),
 }

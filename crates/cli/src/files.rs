@@ -1,5 +1,5 @@
 //! The path-policy hook: the only way the parser reads local files (`file://`, `fileb://`,
-//! `--cli-input-json file://...`).
+//! `--cli-input-json file://...`), and the only way `aws s3 cp` reads, lists and writes them.
 //!
 //! The sandbox (a later stage) implements [`PathPolicy`] over a working directory handle. Here are
 //! two implementations for tests and tools: [`AllowAll`] (relative to a base directory, bounded) and
@@ -21,6 +21,8 @@ pub enum FileUse {
     StreamingBody,
     /// `--ca-bundle PATH`.
     CaBundle,
+    /// A local file uploaded by `aws s3 cp`.
+    S3Upload,
 }
 
 /// A refusal or failure to read a local file.
@@ -35,6 +37,26 @@ pub trait PathPolicy: Send + Sync {
 
     /// Checks that `path` is a regular file that may be read later, without reading it; its size.
     fn check(&self, path: &str, why: FileUse) -> Result<u64, FileError>;
+
+    /// Writes `bytes` to the file `path` (an `aws s3 cp` download), replacing it atomically and
+    /// creating missing parent directories; never writes through a symlink. Refused unless the
+    /// policy allows writes.
+    fn write(&self, path: &str, bytes: &[u8]) -> Result<(), FileError> {
+        let _ = bytes;
+        Err(FileError(format!("writing local files is disabled, so {path} was not written")))
+    }
+
+    /// The regular files beneath the directory `dir` (`aws s3 cp --recursive`), as sorted paths
+    /// relative to `dir` with `/` separators; symlinks are skipped, never followed.
+    fn list(&self, dir: &str) -> Result<Vec<String>, FileError> {
+        Err(FileError(format!("listing local directories is disabled, so {dir} was not listed")))
+    }
+
+    /// Whether `path` is an existing directory (where a download keeps the object's name).
+    fn is_dir(&self, path: &str) -> bool {
+        let _ = path;
+        false
+    }
 }
 
 /// Reads any path, relative to `base`, up to `max_bytes`. No `~` or `$VAR` expansion: such a path is
@@ -78,7 +100,87 @@ impl PathPolicy for AllowAll {
         }
         Ok(meta.len())
     }
+
+    fn write(&self, path: &str, bytes: &[u8]) -> Result<(), FileError> {
+        if path.is_empty() || path.ends_with('/') {
+            return Err(FileError(format!("{path:?} is not a file path")));
+        }
+        if bytes.len() as u64 > self.max_bytes {
+            return Err(FileError(format!("{path} would be larger than the {} byte limit", self.max_bytes)));
+        }
+        let full = self.base.join(Path::new(path));
+        let fail = |e: std::io::Error| FileError(format!("cannot write {path}: {}", io_reason(&e)));
+        let (Some(dir), Some(name)) = (full.parent(), full.file_name()) else {
+            return Err(FileError(format!("{path:?} is not a file path")));
+        };
+        std::fs::create_dir_all(dir).map_err(fail)?;
+        match std::fs::symlink_metadata(&full) {
+            Ok(m) if m.file_type().is_symlink() => return Err(FileError(format!("{path} is a symbolic link; it is not written through"))),
+            Ok(m) if !m.is_file() => return Err(FileError(format!("{path} exists and is not a regular file"))),
+            _ => {}
+        }
+        // A fresh temporary name beside the target (create_new never follows a symlink), then an
+        // atomic rename: readers see the old file or the whole new one, never a part.
+        let mut tmp_name = std::ffi::OsString::from(".");
+        tmp_name.push(name);
+        tmp_name.push(format!(".portcullis-{}-{}", std::process::id(), TMP_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
+        let tmp = dir.join(tmp_name);
+        let result = (|| {
+            let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+            std::io::Write::write_all(&mut f, bytes)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &full)
+        })();
+        if let Err(e) = result {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(fail(e));
+        }
+        Ok(())
+    }
+
+    fn list(&self, dir: &str) -> Result<Vec<String>, FileError> {
+        const MAX_FILES: usize = 100_000;
+        const MAX_DEPTH: usize = 64;
+        let root = self.base.join(Path::new(dir));
+        let meta = std::fs::symlink_metadata(&root).map_err(|e| FileError(format!("cannot list {dir}: {}", io_reason(&e))))?;
+        if !meta.is_dir() {
+            return Err(FileError(format!("{dir} is not a directory")));
+        }
+        let mut out = Vec::new();
+        let mut stack: Vec<(PathBuf, String, usize)> = vec![(root, String::new(), 0)];
+        while let Some((path, rel, depth)) = stack.pop() {
+            let entries = std::fs::read_dir(&path).map_err(|e| FileError(format!("cannot list {dir}/{rel}: {}", io_reason(&e))))?;
+            for entry in entries {
+                let entry = entry.map_err(|e| FileError(format!("cannot list {dir}/{rel}: {}", io_reason(&e))))?;
+                let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+                    return Err(FileError(format!("a file name under {dir}/{rel} is not UTF-8")));
+                };
+                let child_rel = if rel.is_empty() { name } else { format!("{rel}/{name}") };
+                // file_type() does not follow symlinks: a link is neither a file nor a directory here.
+                let kind = entry.file_type().map_err(|e| FileError(format!("cannot list {child_rel}: {}", io_reason(&e))))?;
+                if kind.is_dir() {
+                    if depth + 1 >= MAX_DEPTH {
+                        return Err(FileError(format!("{dir} is nested deeper than {MAX_DEPTH} directories")));
+                    }
+                    stack.push((entry.path(), child_rel, depth + 1));
+                } else if kind.is_file() {
+                    out.push(child_rel);
+                    if out.len() > MAX_FILES {
+                        return Err(FileError(format!("{dir} holds more than {MAX_FILES} files")));
+                    }
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn is_dir(&self, path: &str) -> bool {
+        std::fs::metadata(self.base.join(Path::new(path))).is_ok_and(|m| m.is_dir())
+    }
 }
+
+static TMP_COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Refuses every local path.
 #[derive(Debug, Clone, Copy, Default)]
@@ -91,6 +193,14 @@ impl PathPolicy for DenyAll {
 
     fn check(&self, path: &str, why: FileUse) -> Result<u64, FileError> {
         self.read(path, why).map(|_| 0)
+    }
+
+    fn write(&self, path: &str, _bytes: &[u8]) -> Result<(), FileError> {
+        Err(FileError(format!("writing local files is disabled, so {path} was not written")))
+    }
+
+    fn list(&self, dir: &str) -> Result<Vec<String>, FileError> {
+        Err(FileError(format!("reading local files is disabled, so {dir} was not listed")))
     }
 }
 

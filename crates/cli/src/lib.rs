@@ -11,7 +11,8 @@
 //!   `fileb://` only through a [`PathPolicy`], merges `--cli-input-json`, fills idempotency tokens,
 //!   and validates the request against the model.
 //! * [`Command`] is the result: a [`Command::Call`] or, for `--generate-cli-skeleton`, a
-//!   [`Command::Skeleton`] (never an API call).
+//!   [`Command::Skeleton`] (never an API call), or for the high-level `aws s3` commands a
+//!   [`Command::S3`] ([`S3Command`], which lists the API calls it may make).
 //! * [`CommandError`] lists [`Problem`]s, each with a [`ProblemKind`], a path and suggestions.
 //!
 //! ```
@@ -32,6 +33,7 @@ pub mod error;
 pub mod files;
 pub mod globals;
 pub mod parse;
+pub mod s3cmd;
 pub mod skeleton;
 pub mod validate;
 pub mod value;
@@ -42,4 +44,5 @@ pub use error::{CommandError, Problem, ProblemKind};
 pub use files::{AllowAll, DenyAll, FileError, FileUse, PathPolicy};
 pub use globals::{BinaryFormat, GlobalOptions, Paging};
 pub use parse::{Limits, Parser};
+pub use s3cmd::{S3Command, S3Op, S3Path};
 pub use value::{LocalFile, Value};

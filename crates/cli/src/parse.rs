@@ -106,6 +106,10 @@ impl<'p> Parser<'p> {
             }
             None => return Err(Problem::new(ProblemKind::NotAws, "the command is empty; write `aws <service> <operation> [options]`").into()),
         }
+        // The high-level `aws s3` commands have their own grammar (paths, not API members).
+        if crate::s3cmd::is_s3_command(words) {
+            return crate::s3cmd::parse(words, self.policy).map(Command::S3);
+        }
         let mut globals = GlobalOptions::default();
         let mut seen_globals: Vec<String> = Vec::new();
         let mut problems = Vec::new();
@@ -565,7 +569,7 @@ fn is_option_like(w: &str) -> bool {
     w.starts_with('-') && w.len() > 1 && w.parse::<f64>().is_err() && !w.contains(' ')
 }
 
-fn take_value(words: &[String], i: &mut usize) -> Option<String> {
+pub(crate) fn take_value(words: &[String], i: &mut usize) -> Option<String> {
     let w = words.get(*i)?;
     if is_option_like(w) {
         return None;
@@ -574,7 +578,7 @@ fn take_value(words: &[String], i: &mut usize) -> Option<String> {
     Some(w.clone())
 }
 
-fn missing_value(name: &str, next: Option<&String>) -> Problem {
+pub(crate) fn missing_value(name: &str, next: Option<&String>) -> Problem {
     let mut p = Problem::new(ProblemKind::MissingValue, format!("--{name} needs a value"));
     if let Some(next) = next.filter(|n| !n.starts_with("--")) {
         p.message.push_str(&format!("; a value starting with - must be attached: --{name}={next}"));
@@ -582,7 +586,7 @@ fn missing_value(name: &str, next: Option<&String>) -> Problem {
     p
 }
 
-fn check_global(name: &str, kind: GlobalKind, value: Option<&str>) -> Option<Problem> {
+pub(crate) fn check_global(name: &str, kind: GlobalKind, value: Option<&str>) -> Option<Problem> {
     let value = value?;
     match kind {
         GlobalKind::Choice(choices) if !choices.contains(&value) => Some(
@@ -627,7 +631,7 @@ fn is_http_url(s: &str) -> bool {
 
 fn unsupported_command(cmd: &str) -> Problem {
     let hint = match cmd {
-        "s3" => "the high-level `aws s3` commands (ls, cp, mb, rb, rm, ...) are not parsed yet; use the `aws s3api` operations (list-buckets, list-objects-v2, get-object, put-object, ...)",
+        "s3" => "write the subcommand right after `aws s3` (ls, cp, mb, rb, rm, presign); sync, mv and website are not run yet: use the `aws s3api` operations (list-objects-v2, get-object, put-object, ...)",
         "configure" => "`aws configure` changes local CLI configuration and is never run here; credentials and region are fixed when the server starts",
         "history" => "`aws history` reads local CLI history and is never run here",
         _ => "this AWS CLI command exists only in the CLI and is not run here",

@@ -177,7 +177,7 @@ fn every_problem_is_reported_at_once_with_suggestions() {
     let err = refused(&p, "aws ec2 describe-instanse");
     assert_eq!(err.kind(), Some(ProblemKind::UnknownOperation));
     assert!(err.problems[0].suggestions.contains(&"describe-instances".to_string()), "{err}");
-    let err = refused(&p, "aws s3 ls");
+    let err = refused(&p, "aws s3 sync . s3://bucket");
     assert_eq!(err.kind(), Some(ProblemKind::Unsupported));
     assert!(err.to_string().contains("s3api"), "{err}");
     let err = refused(&p, "aws configure set region us-east-1");

@@ -126,6 +126,40 @@ fn check(command: &str, format: Format, workdir: Option<std::path::PathBuf>, no_
             writeln!(out, "{}", serde_json::to_string_pretty(&skeleton)?)?;
             Ok(ExitCode::SUCCESS)
         }
+        Ok(Command::S3(cmd)) => {
+            let calls: Vec<serde_json::Value> = cmd
+                .api_calls()
+                .into_iter()
+                .map(|(service, operation)| {
+                    let class = portcullis_classify::classify(service, operation, &serde_json::json!({}));
+                    serde_json::json!({ "service": service, "operation": operation, "classification": class })
+                })
+                .collect();
+            match format {
+                Format::Json => {
+                    let doc = serde_json::json!({
+                        "ok": true,
+                        "kind": "s3",
+                        "request": cmd,
+                        "api_calls": calls,
+                        "digest": cmd.digest(),
+                    });
+                    writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+                }
+                Format::Text => {
+                    writeln!(out, "{}", cmd.display_name())?;
+                    writeln!(out, "command: {}", serde_json::to_string(&cmd.op)?)?;
+                    let globals = serde_json::to_value(&cmd.globals)?;
+                    if globals.as_object().is_some_and(|g| !g.is_empty()) {
+                        writeln!(out, "global options: {globals}")?;
+                    }
+                    let ops: Vec<String> = cmd.api_calls().iter().map(|(s, o)| format!("{s}.{o}")).collect();
+                    writeln!(out, "API calls: {}", if ops.is_empty() { "none".to_string() } else { ops.join(", ") })?;
+                    writeln!(out, "digest: {}", cmd.digest())?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Err(err) => {
             report(&mut out, &err, format)?;
             Ok(ExitCode::from(1))
@@ -136,7 +170,7 @@ fn check(command: &str, format: Format, workdir: Option<std::path::PathBuf>, no_
 fn exec(command: &str, workdir: Option<std::path::PathBuf>, profile: Option<String>) -> anyhow::Result<ExitCode> {
     use portcullis_wire::credentials::{ChainSettings, CredentialsProvider, resolve_region};
     use portcullis_wire::execute::{ConfiguredEndpoints, Engine, EngineConfig, ExecError};
-    use portcullis_wire::output::{OutputFormat, jmespath::Query, render};
+    use portcullis_wire::output::{OutputFormat, RenderOptions, jmespath::Query, render_with};
 
     let dir = match workdir {
         Some(d) => d,
@@ -150,6 +184,7 @@ fn exec(command: &str, workdir: Option<std::path::PathBuf>, profile: Option<Stri
             println!("{}", serde_json::to_string_pretty(&skeleton)?);
             return Ok(ExitCode::SUCCESS);
         }
+        Ok(Command::S3(cmd)) => return exec_s3(&cmd, &policy, profile),
         Err(err) => {
             eprintln!("{err}");
             return Ok(ExitCode::from(252));
@@ -174,13 +209,21 @@ fn exec(command: &str, workdir: Option<std::path::PathBuf>, profile: Option<Stri
         let credentials = if call.globals.no_sign_request { None } else { Some(CredentialsProvider::new(settings, region.clone()).await) };
         let config = EngineConfig { region, endpoints: ConfiguredEndpoints::from_env_vars(std::env::vars()), ..EngineConfig::default() };
         let engine = Engine::new(config, credentials)?;
-        match engine.execute(&call, &policy).await {
+        // Text and yaml-stream output are printed page by page, the query applied to each page.
+        let page_wise = matches!(format, OutputFormat::Text | OutputFormat::YamlStream);
+        let result = if page_wise { engine.execute_pages(&call, &policy).await } else { engine.execute(&call, &policy).await };
+        match result {
             Ok(out) => {
-                let value = match &query {
-                    Some(q) => q.search(&out.value).map_err(|e| anyhow::anyhow!("--query: {e}"))?,
-                    None => out.value,
-                };
-                let text = render(&value, format).map_err(|e| anyhow::anyhow!("{e}"))?;
+                let values = if page_wise { out.page_values } else { vec![out.value] };
+                let mut text = String::new();
+                for value in values {
+                    let value = match &query {
+                        Some(q) => q.search(&value).map_err(|e| anyhow::anyhow!("--query: {e}"))?,
+                        None => value,
+                    };
+                    let opts = RenderOptions { title: Some(&call.operation), ..RenderOptions::default() };
+                    text.push_str(&render_with(&value, format, &opts).map_err(|e| anyhow::anyhow!("{e}"))?);
+                }
                 print!("{text}");
                 Ok(ExitCode::SUCCESS)
             }
@@ -193,6 +236,32 @@ fn exec(command: &str, workdir: Option<std::path::PathBuf>, profile: Option<Stri
                 Ok(ExitCode::from(255))
             }
         }
+    })
+}
+
+/// Runs a high-level `aws s3` command; prints what the AWS CLI prints and exits with its code.
+fn exec_s3(cmd: &portcullis_cli::S3Command, policy: &dyn PathPolicy, profile: Option<String>) -> anyhow::Result<ExitCode> {
+    use portcullis_wire::credentials::{ChainSettings, CredentialsProvider, resolve_region};
+    use portcullis_wire::execute::{ConfiguredEndpoints, Engine, EngineConfig};
+
+    if cmd.globals.profile.is_some() {
+        eprintln!("--profile is not taken from the command: credentials are fixed when Portcullis starts (use --as-profile)");
+        return Ok(ExitCode::from(252));
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let settings = ChainSettings::from_profile(profile);
+        let region = match std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION")) {
+            Ok(r) if !r.is_empty() => Some(r),
+            _ => resolve_region(&settings).await,
+        };
+        let credentials = if cmd.globals.no_sign_request { None } else { Some(CredentialsProvider::new(settings, region.clone()).await) };
+        let config = EngineConfig { region, endpoints: ConfiguredEndpoints::from_env_vars(std::env::vars()), ..EngineConfig::default() };
+        let engine = Engine::new(config, credentials)?;
+        let outcome = portcullis_wire::s3::run(&engine, cmd, policy).await;
+        print!("{}", outcome.stdout);
+        eprint!("{}", outcome.stderr);
+        Ok(ExitCode::from(outcome.exit_code))
     })
 }
 

@@ -88,6 +88,8 @@ fn portcullis(cmd: &str, endpoint: &str, home: &std::path::Path) -> (i32, String
 struct Normalizer {
     ids: Regex,
     timestamp: Regex,
+    /// A timestamp inside text output (v1 prints what the service sent, v2 ISO 8601).
+    inline_timestamp: Regex,
 }
 
 impl Normalizer {
@@ -107,13 +109,15 @@ impl Normalizer {
                 r"|^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$",
             ))
             .unwrap(),
+            inline_timestamp: Regex::new(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})").unwrap(),
         }
     }
 
     fn text(&self, s: &str) -> String {
         let mut seen: HashMap<String, usize> = HashMap::new();
+        let s = self.inline_timestamp.replace_all(s, "<ts>");
         self.ids
-            .replace_all(s, |c: &regex::Captures| {
+            .replace_all(&s, |c: &regex::Captures| {
                 let n = seen.len();
                 format!("<id{}>", seen.entry(c[0].to_string()).or_insert(n))
             })

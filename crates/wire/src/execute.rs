@@ -95,6 +95,9 @@ pub struct Output {
     pub pages: usize,
     /// Attempts made (over all pages), including retries.
     pub attempts: u32,
+    /// Each page as received (after `--max-items` truncation), kept only by
+    /// [`Engine::execute_pages`]: the CLI prints text output page by page.
+    pub page_values: Vec<Json>,
 }
 
 /// Why a call did not produce a response.
@@ -180,14 +183,27 @@ impl Engine {
     /// Executes a call: every page (unless `--no-paginate`), merged as the AWS CLI merges them.
     /// Streaming request bodies (`s3api put-object --body PATH`) are read through `files`.
     pub async fn execute(&self, call: &OperationCall, files: &dyn PathPolicy) -> Result<Output, ExecError> {
+        self.run(call, files, false).await
+    }
+
+    /// As [`Engine::execute`], also keeping every page (`Output::page_values`; a single page
+    /// when the operation does not paginate).
+    pub async fn execute_pages(&self, call: &OperationCall, files: &dyn PathPolicy) -> Result<Output, ExecError> {
+        self.run(call, files, true).await
+    }
+
+    async fn run(&self, call: &OperationCall, files: &dyn PathPolicy, keep_pages: bool) -> Result<Output, ExecError> {
         let model = self.models.service(&call.service).map_err(|e| ExecError::Model(e.to_string()))?;
         let op = model.operation(&call.operation).ok_or_else(|| ExecError::Model(format!("operation {}", call.operation)))?;
         let region = call.globals.region.clone().or_else(|| self.config.region.clone());
-        let mut out = Output { value: Json::Null, request_ids: Vec::new(), pages: 0, attempts: 0 };
+        let mut out = Output { value: Json::Null, request_ids: Vec::new(), pages: 0, attempts: 0, page_values: Vec::new() };
         let paginator = if call.globals.no_paginate { None } else { self.models.paginator(&call.service, &call.operation) };
         let Some(paginator) = paginator else {
             out.value = self.send_one(&model, op, &call.params, call, region.as_deref(), files, &mut out).await?;
             out.pages = 1;
+            if keep_pages {
+                out.page_values.push(out.value.clone());
+            }
             return Ok(out);
         };
         let cfg = PaginatorConfig::from_json(&paginator)?;
@@ -203,6 +219,9 @@ impl Engine {
             call.paging.starting_token.as_deref(),
             self.config.max_pages,
         )?;
+        if keep_pages {
+            pager.keep_pages();
+        }
         // Page parameters come back as JSON; typed values (bytes, files) of the call are kept.
         let mut params = merge_params(&call.params, pager.first_request());
         loop {
@@ -213,7 +232,7 @@ impl Engine {
                 Step::Done => break,
             }
         }
-        out.value = pager.finish();
+        (out.value, out.page_values) = pager.finish_with_pages();
         Ok(out)
     }
 
@@ -397,6 +416,36 @@ impl Engine {
     }
 }
 
+/// For the `aws s3` commands (crate-internal, so pinned credentials never leave the crate).
+impl Engine {
+    /// The region used when a command gives none.
+    pub(crate) fn default_region(&self) -> Option<&str> {
+        self.config.region.as_deref()
+    }
+
+    /// The request `call` would send — endpoint resolved, serialized, unsigned — with the signing
+    /// name, region and options it would be signed with, and the pinned credentials (None when
+    /// the request goes unsigned).
+    pub(crate) async fn prepare_unsigned(
+        &self,
+        call: &OperationCall,
+    ) -> Result<(PreparedRequest, String, String, SigningOptions, Option<crate::credentials::Credentials>), ExecError> {
+        let model = self.models.service(&call.service).map_err(|e| ExecError::Model(e.to_string()))?;
+        let op = model.operation(&call.operation).ok_or_else(|| ExecError::Model(format!("operation {}", call.operation)))?;
+        let region = call.globals.region.clone().or_else(|| self.config.region.clone());
+        let endpoint = self.endpoint(&model, op, &call.params, call, region.as_deref())?;
+        let mut req = serialize::serialize(&model, op, &call.params)?;
+        adjust_for_rules(&model, op, &call.params, &mut req);
+        let prepared = PreparedRequest::from_serialized(&req, &endpoint.url)?;
+        let (name, signing_region, opts) = self.signing(&model, op, call, &endpoint, region.as_deref())?;
+        let creds = match (&self.credentials, opts.sign) {
+            (Some(p), true) => Some(p.credentials().await?),
+            _ => None,
+        };
+        Ok((prepared, name, signing_region, opts, creds))
+    }
+}
+
 /// What one attempt can fail with (the retry policy decides which to retry).
 #[derive(Debug)]
 pub enum AttemptError {
@@ -483,11 +532,10 @@ fn request_id(resp: &HttpResponse) -> Option<String> {
 fn merge_params(base: &IndexMap<String, Value>, page: &serde_json::Map<String, Json>) -> IndexMap<String, Value> {
     let mut out = base.clone();
     for (k, v) in page {
-        if !base.contains_key(k) || !matches!(base.get(k), Some(Value::Bytes(_) | Value::Stream(_))) {
+        if !matches!(base.get(k), Some(Value::Bytes(_) | Value::Stream(_))) {
             out.insert(k.clone(), Value::from_json(v.clone()));
         }
     }
-    out.retain(|k, _| base.contains_key(k) || page.contains_key(k));
     out
 }
 

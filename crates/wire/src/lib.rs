@@ -8,5 +8,6 @@ pub mod output;
 pub mod paginate;
 pub mod protocol;
 pub mod retry;
+pub mod s3;
 pub mod sign;
 pub mod transport;

@@ -93,6 +93,8 @@ pub struct Pager {
     merged: Map<String, Value>,
     non_aggregate: Option<Map<String, Value>>,
     resume_token: Option<String>,
+    /// Each page as the CLI's text output shows it (see [`Pager::keep_pages`]).
+    kept: Option<Vec<Value>>,
 }
 
 impl Pager {
@@ -130,7 +132,15 @@ impl Pager {
             merged: Map::new(),
             non_aggregate: None,
             resume_token: None,
+            kept: None,
         })
+    }
+
+    /// Keep every page as well as the merged result, shaped as the CLI's text output prints
+    /// pages: the first with the non-aggregate keys, each with its result keys (null when
+    /// absent), and a last `{"NextToken": {"NextToken": ...}}` when truncated.
+    pub fn keep_pages(&mut self) {
+        self.kept = Some(Vec::new());
     }
 
     /// Parameters of the first request.
@@ -168,11 +178,13 @@ impl Pager {
                 }
                 let current: Vec<Value> = self.cfg.input_token.iter().map(|k| self.params.get(k).cloned().unwrap_or(Value::Null)).collect();
                 self.resume_token = Some(encode_token(&self.cfg.input_token, &current, Some(keep + start_skip)));
+                self.keep(&page);
                 self.merge(&page);
                 return Ok(Step::Done);
             }
         }
         self.total_items += items;
+        self.keep(&page);
         self.merge(&page);
         let Some(next) = next else { return Ok(Step::Done) };
         if self.max_items.is_some_and(|max| self.total_items == max) {
@@ -194,6 +206,26 @@ impl Pager {
         }
         self.previous_token = Some(next);
         Ok(Step::Next(self.params.clone()))
+    }
+
+    /// The merged result and the pages kept (empty unless [`Pager::keep_pages`] was called).
+    pub fn finish_with_pages(mut self) -> (Value, Vec<Value>) {
+        let mut pages = self.kept.take().unwrap_or_default();
+        if let Some(token) = &self.resume_token {
+            pages.push(serde_json::json!({ "NextToken": { "NextToken": token } }));
+        }
+        (self.finish(), pages)
+    }
+
+    fn keep(&mut self, page: &Value) {
+        let Some(kept) = &self.kept else { return };
+        let mut current = if kept.is_empty() { self.non_aggregate.clone().unwrap_or_default() } else { Map::new() };
+        for (expr, q) in &self.cfg.result_keys {
+            set_path(&mut current, expr, q.search(page).unwrap_or(Value::Null));
+        }
+        if let Some(kept) = &mut self.kept {
+            kept.push(Value::Object(current));
+        }
     }
 
     /// The merged result: result keys, non-aggregate keys, and `NextToken` when truncated.

@@ -1,0 +1,392 @@
+//! The decide stage: a classified request and a policy → Allow, Consent or Deny, with reasons.
+//!
+//! # Brief overview
+//!
+//! * A [`Request`] is what the classify stage produced: CLI and botocore names, IAM actions, the
+//!   [`AccessLevel`] (or unknown), risk flags, region, account and the [`GlobalFlags`] that change
+//!   where or how it is sent. It holds no command text, so gateway mode can build one too.
+//! * A [`Policy`] is loaded once — from the native JSON form ([`Policy::from_json`], see
+//!   [`PolicyConfig`]), from the awslabs `aws-api-mcp-server` file ([`Policy::from_awslabs_json`]),
+//!   or from disk ([`load_file`], the only function here that does I/O) — and validated then:
+//!   unknown keys, bad wildcard patterns and empty rules are load errors ([`PolicyError`]) that
+//!   name where and why.
+//! * [`Policy::decide`] is pure. It returns a [`Decision`]: an [`Outcome`] (`Allow | Consent |
+//!   Deny`), actionable `reasons` and the `rule_ids` that decided. Precedence is
+//!   deny (global options, allow-lists, deny rules) > consent rules > allow rules > the [`Mode`]'s
+//!   default. [`Policy::decide_enforced`] applies shadow mode: it allows, recording `would_have`.
+//! * Rules match the command `aws <service> <operation>` with `*` ([`CommandPattern`], case-
+//!   sensitive like the CLI) or the IAM actions ([`ActionPattern`], case-insensitive like IAM), so
+//!   one rule on `s3:DeleteObject` catches every command that needs it.
+//!
+//! ```
+//! use portcullis_iam::AccessLevel;
+//! use portcullis_policy::{Outcome, Policy, Request};
+//!
+//! let policy = Policy::from_json(r#"{
+//!     "mode": "guarded",
+//!     "rules": [{"id": "no-object-deletes", "effect": "deny", "actions": ["s3:DeleteObject*"]}]
+//! }"#).unwrap();
+//!
+//! let mut req = Request {
+//!     service_cli_name: "s3api".into(), operation_cli_name: "list-buckets".into(),
+//!     service: "s3".into(), operation: "ListBuckets".into(),
+//!     actions: vec!["s3:ListAllMyBuckets".into()], access_level: Some(AccessLevel::List),
+//!     ..Request::default()
+//! };
+//! assert_eq!(policy.decide(&req).outcome, Outcome::Allow);
+//!
+//! req.operation_cli_name = "put-object".into();
+//! req.actions = vec!["s3:PutObject".into()];
+//! req.access_level = Some(AccessLevel::Write);
+//! assert_eq!(policy.decide(&req).outcome, Outcome::Consent); // guarded: writes ask first
+//!
+//! req.operation_cli_name = "delete-objects".into();
+//! req.actions = vec!["s3:DeleteObject".into()];
+//! let d = policy.decide(&req);
+//! assert_eq!(d.outcome, Outcome::Deny);
+//! assert_eq!(d.rule_ids, ["no-object-deletes"]);
+//! ```
+
+mod awslabs;
+mod config;
+mod decision;
+mod endpoint;
+mod pattern;
+mod request;
+
+use std::fmt;
+use std::path::Path;
+
+pub use config::{Effect, GlobalOptionsConfig, PolicyConfig, PolicyError, Problem, RuleConfig};
+pub use decision::{Decision, Outcome};
+pub use pattern::{ActionPattern, CommandPattern};
+pub use portcullis_iam::AccessLevel;
+pub use request::{GlobalFlags, Request};
+use serde::{Deserialize, Serialize};
+
+use crate::pattern::NamePattern;
+
+/// What happens to a request no rule decides.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// List and Read run; reads returning secrets or credentials need consent; the rest is denied.
+    #[serde(alias = "readonly", alias = "read_only")]
+    ReadOnly,
+    /// List and Read run; writes, tagging, permissions management, secret and credential reads
+    /// (and anything unclassified) need consent.
+    #[default]
+    Guarded,
+    /// Everything runs unless a rule says otherwise.
+    Unrestricted,
+}
+
+impl Mode {
+    /// The name used in policy files and rule ids.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::ReadOnly => "read-only",
+            Mode::Guarded => "guarded",
+            Mode::Unrestricted => "unrestricted",
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Its id, reported in decisions.
+    pub id: String,
+    /// Deny, consent or allow.
+    pub effect: Effect,
+    /// Command patterns.
+    pub commands: Vec<CommandPattern>,
+    /// IAM action patterns.
+    pub actions: Vec<ActionPattern>,
+    /// Why the rule exists.
+    pub reason: Option<String>,
+}
+
+impl Rule {
+    /// Describe how the rule matches `req`, or `None` when it does not.
+    fn matched(&self, req: &Request) -> Option<String> {
+        if let Some(p) = self.commands.iter().find(|p| p.matches(&req.service_cli_name, &req.operation_cli_name)) {
+            return Some(format!("`{}` matches `{p}`", req.command()));
+        }
+        for p in &self.actions {
+            if let Some(a) = req.actions.iter().find(|a| p.matches(a)) {
+                return Some(format!("IAM action `{a}` matches `{p}`"));
+            }
+        }
+        None
+    }
+
+    fn explain(&self, req: &Request, how: &str) -> String {
+        let what = match self.effect {
+            Effect::Deny => "denies",
+            Effect::Consent => "requires consent for",
+            Effect::Allow => "allows",
+        };
+        let mut s = format!("rule `{}` {what} `{}`: {how}", self.id, req.command());
+        if let Some(r) = &self.reason {
+            s.push_str(&format!(" ({r})"));
+        }
+        s
+    }
+}
+
+/// A loaded, validated policy. Build it with [`Policy::from_json`], [`Policy::from_awslabs_json`],
+/// [`PolicyConfig::compile`] or [`load_file`]; decide with [`Policy::decide`].
+#[derive(Debug, Clone)]
+pub struct Policy {
+    mode: Mode,
+    shadow: bool,
+    rules: Vec<Rule>,
+    services: Option<Vec<NamePattern>>,
+    regions: Option<Vec<NamePattern>>,
+    accounts: Option<Vec<NamePattern>>,
+    profiles: Vec<String>,
+    endpoint_hosts: Vec<NamePattern>,
+    allow_debug: bool,
+    allow_no_verify_ssl: bool,
+    allow_no_sign_request: bool,
+}
+
+impl Default for Policy {
+    /// Guarded mode, no rules, no allow-lists, risky global options refused.
+    fn default() -> Self {
+        Policy::new(Mode::Guarded)
+    }
+}
+
+impl Policy {
+    /// A policy with only a mode (no rules, no allow-lists, risky global options refused).
+    pub fn new(mode: Mode) -> Self {
+        Policy {
+            mode,
+            shadow: false,
+            rules: Vec::new(),
+            services: None,
+            regions: None,
+            accounts: None,
+            profiles: Vec::new(),
+            endpoint_hosts: Vec::new(),
+            allow_debug: false,
+            allow_no_verify_ssl: false,
+            allow_no_sign_request: false,
+        }
+    }
+
+    /// Parse and validate the native JSON form ([`PolicyConfig`]).
+    pub fn from_json(source: &str) -> Result<Self, PolicyError> {
+        config::require_object(source)?;
+        let config: PolicyConfig = serde_json::from_str(source).map_err(|e| config::parse_error(&e))?;
+        config.compile(source)
+    }
+
+    /// Parse the awslabs `aws-api-mcp-server` policy file (`mcp-security-policy.json`): its
+    /// `denyList` entries become deny rules, its `elicitList` entries consent rules, in Guarded mode.
+    pub fn from_awslabs_json(source: &str) -> Result<Self, PolicyError> {
+        awslabs::parse(source)
+    }
+
+    /// The mode.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The rules, in file order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Whether the policy runs in shadow mode.
+    pub fn shadow(&self) -> bool {
+        self.shadow
+    }
+
+    /// Switch shadow mode: [`Policy::decide_enforced`] then allows everything, recording what it
+    /// would have done.
+    pub fn set_shadow(&mut self, shadow: bool) {
+        self.shadow = shadow;
+    }
+
+    /// Append the rules of `other` (e.g. an awslabs file) after this policy's own. Rule ids must
+    /// stay unique.
+    pub fn merge_rules(&mut self, other: Policy) -> Result<(), PolicyError> {
+        let dups: Vec<Problem> = other
+            .rules
+            .iter()
+            .filter(|r| self.rules.iter().any(|s| s.id == r.id))
+            .map(|r| Problem { path: "rules".into(), line: None, column: None, message: format!("duplicate rule id `{}` when merging policies", r.id) })
+            .collect();
+        if !dups.is_empty() {
+            return Err(PolicyError::Invalid { problems: dups });
+        }
+        self.rules.extend(other.rules);
+        Ok(())
+    }
+
+    /// Decide on a request, as enforced: in shadow mode a refusal becomes `Allow` with
+    /// `would_have` set (and the reasons kept for the log); otherwise the same as [`Policy::decide`].
+    pub fn decide_enforced(&self, req: &Request) -> Decision {
+        let d = self.decide(req);
+        if !self.shadow || d.outcome == Outcome::Allow {
+            return d;
+        }
+        let mut reasons = vec![format!("shadow mode: allowed, but an enforced policy would {} this request", match d.outcome {
+            Outcome::Deny => "deny",
+            _ => "ask consent for",
+        })];
+        reasons.extend(d.reasons);
+        Decision { outcome: Outcome::Allow, reasons, rule_ids: d.rule_ids, would_have: Some(d.outcome) }
+    }
+
+    /// Decide on a request. Pure: no I/O, no clock, the same answer for the same input.
+    pub fn decide(&self, req: &Request) -> Decision {
+        // 1. Refusals that no rule can override: global options and allow-lists, then deny rules.
+        let mut deny = Decision::new(Outcome::Deny);
+        self.check_global_options(req, &mut deny);
+        self.check_allow_lists(req, &mut deny);
+        let mut consent = Decision::new(Outcome::Consent);
+        let mut allow = Decision::new(Outcome::Allow);
+        for rule in &self.rules {
+            if let Some(how) = rule.matched(req) {
+                let target = match rule.effect {
+                    Effect::Deny => &mut deny,
+                    Effect::Consent => &mut consent,
+                    Effect::Allow => &mut allow,
+                };
+                target.push(rule.id.clone(), rule.explain(req, &how));
+            }
+        }
+        if !deny.reasons.is_empty() {
+            return deny;
+        }
+        if !consent.reasons.is_empty() {
+            return consent;
+        }
+        if !allow.reasons.is_empty() {
+            return allow;
+        }
+        self.mode_default(req)
+    }
+
+    fn check_global_options(&self, req: &Request, deny: &mut Decision) {
+        let g = &req.global_options;
+        if let Some(p) = &g.profile
+            && !self.profiles.iter().any(|a| a == p)
+        {
+            deny.push(
+                "global:profile",
+                format!(
+                    "`--profile {p}` is refused: credentials are pinned when the server starts; drop `--profile`, or list `{p}` in `global_options.profiles`"
+                ),
+            );
+        }
+        if let Some(url) = &g.endpoint_url
+            && let Err(m) = endpoint::check(url, &self.endpoint_hosts)
+        {
+            deny.push("global:endpoint-url", m);
+        }
+        for (on, allowed, id, opt, why, key) in [
+            (g.debug, self.allow_debug, "global:debug", "--debug", "it logs request details, signatures included", "allow_debug"),
+            (g.no_verify_ssl, self.allow_no_verify_ssl, "global:no-verify-ssl", "--no-verify-ssl", "it turns off TLS certificate checks", "allow_no_verify_ssl"),
+            (g.no_sign_request, self.allow_no_sign_request, "global:no-sign-request", "--no-sign-request", "it sends the request anonymously", "allow_no_sign_request"),
+        ] {
+            if on && !allowed {
+                deny.push(id, format!("`{opt}` is refused ({why}); drop it, or set `global_options.{key}: true`"));
+            }
+        }
+    }
+
+    fn check_allow_lists(&self, req: &Request, deny: &mut Decision) {
+        if let Some(list) = &self.services
+            && !list.iter().any(|p| p.matches(&req.service_cli_name) || p.matches(&req.service))
+        {
+            deny.push(
+                "allowlist:services",
+                format!("service `{}` ({}) is not in the policy's `services` allow-list; add it there to allow it", req.service_cli_name, req.service),
+            );
+        }
+        if let Some(list) = &self.regions {
+            match &req.region {
+                Some(r) if list.iter().any(|p| p.matches(r)) => {}
+                Some(r) => deny.push("allowlist:regions", format!("region `{r}` is not in the policy's `regions` allow-list; use an allowed region (`--region`) or add `{r}` there")),
+                None => deny.push("allowlist:regions", "the request's region is unknown and the policy restricts regions; pass `--region` with an allowed region".to_string()),
+            }
+        }
+        if let Some(list) = &self.accounts {
+            match &req.account {
+                Some(a) if list.iter().any(|p| p.matches(a)) => {}
+                Some(a) => deny.push("allowlist:accounts", format!("account `{a}` is not in the policy's `accounts` allow-list; add it there to allow it")),
+                None => deny.push("allowlist:accounts", "the request's account is unknown and the policy restricts accounts, so it cannot be allowed".to_string()),
+            }
+        }
+    }
+
+    fn mode_default(&self, req: &Request) -> Decision {
+        let id = format!("mode:{}", self.mode);
+        let cmd = req.command();
+        let level = match req.access_level {
+            Some(l) => l.to_string(),
+            None => "unknown (treated as a write)".to_string(),
+        };
+        let is_read = matches!(req.access_level, Some(AccessLevel::List | AccessLevel::Read)) && !req.destructive;
+        let sensitive = match (req.returns_secret, req.returns_credentials) {
+            (true, true) => Some("returns a secret and credentials"),
+            (true, false) => Some("returns a secret"),
+            (false, true) => Some("returns credentials"),
+            (false, false) => None,
+        };
+        let allow_hint = format!("add an allow rule for `{cmd}` to run it without asking");
+        match self.mode {
+            Mode::Unrestricted => Decision::new(Outcome::Allow).because(id, format!("unrestricted mode allows `{cmd}` (no rule matched)")),
+            Mode::ReadOnly | Mode::Guarded if is_read => match sensitive {
+                None => Decision::new(Outcome::Allow).because(id, format!("{} mode allows `{cmd}` (access level {level})", self.mode)),
+                Some(s) => Decision::new(Outcome::Consent).because(id, format!("`{cmd}` {s}; {} mode asks before revealing it ({allow_hint})", self.mode)),
+            },
+            Mode::ReadOnly => Decision::new(Outcome::Deny).because(
+                id,
+                format!(
+                    "read-only mode denies `{cmd}` (access level {level}{}); only List and Read operations run — switch to guarded mode, or add a consent or allow rule for `{cmd}`",
+                    if req.destructive { ", destructive" } else { "" }
+                ),
+            ),
+            Mode::Guarded => Decision::new(Outcome::Consent).because(
+                id,
+                format!(
+                    "guarded mode asks before `{cmd}` (access level {level}{}); {allow_hint}, or a deny rule to refuse it outright",
+                    if req.destructive { ", destructive" } else { "" }
+                ),
+            ),
+        }
+    }
+}
+
+/// The awslabs policy file's place under a home directory: `~/.aws/aws-api-mcp/mcp-security-policy.json`.
+pub fn awslabs_policy_path(home: &Path) -> std::path::PathBuf {
+    home.join(".aws").join("aws-api-mcp").join("mcp-security-policy.json")
+}
+
+/// Read a policy file. The awslabs shape (a `policy` object or top-level `denyList` /
+/// `elicitList`) is recognised by its keys; anything else is read as the native form.
+pub fn load_file(path: &Path) -> Result<Policy, PolicyError> {
+    let text = std::fs::read_to_string(path).map_err(|e| PolicyError::Io { path: path.display().to_string(), message: e.to_string() })?;
+    if is_awslabs(&text) { Policy::from_awslabs_json(&text) } else { Policy::from_json(&text) }
+}
+
+fn is_awslabs(text: &str) -> bool {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(map)) => {
+            ["policy", "denyList", "denylist", "elicitList", "elicitlist"].iter().any(|k| map.contains_key(*k))
+        }
+        _ => false,
+    }
+}
