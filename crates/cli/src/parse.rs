@@ -155,30 +155,7 @@ impl<'p> Parser<'p> {
                 Some((n, v)) => (n, Some(v.to_string())),
                 None => (opt, None),
             };
-            if let Some(kind) = global_kind(name) {
-                let value = match kind {
-                    GlobalKind::Flag => {
-                        if inline.is_some() {
-                            problems.push(Problem::new(ProblemKind::InvalidType, format!("--{name} is a flag and takes no value")));
-                        }
-                        None
-                    }
-                    _ => match inline.or_else(|| take_value(words, &mut i)) {
-                        Some(v) => Some(v),
-                        None => {
-                            problems.push(missing_value(name, words.get(i)));
-                            continue;
-                        }
-                    },
-                };
-                if let Some(p) = check_global(name, kind, value.as_deref()) {
-                    problems.push(p);
-                }
-                if seen_globals.iter().any(|s| s == name) {
-                    problems.push(Problem::new(ProblemKind::DuplicateOption, format!("--{name} is given more than once; give it once")));
-                }
-                seen_globals.push(name.to_string());
-                globals.set(name, value);
+            if take_global(name, inline.as_deref(), words, &mut i, &mut globals, &mut seen_globals, &mut problems) {
                 continue;
             }
             let Some(r) = &resolved else {
@@ -564,6 +541,45 @@ fn value_struct(v: Value) -> Value {
     Value::Map(IndexMap::from([("Value".to_string(), v)]))
 }
 
+/// Takes `--name[=inline]` if it is a global option: its value (from `inline` or the next word),
+/// checked and recorded in `globals`; problems (missing value, bad value, repeated) are collected.
+/// Returns false when `name` is not a global option.
+pub(crate) fn take_global(
+    name: &str,
+    inline: Option<&str>,
+    words: &[String],
+    i: &mut usize,
+    globals: &mut GlobalOptions,
+    seen: &mut Vec<String>,
+    problems: &mut Vec<Problem>,
+) -> bool {
+    let Some(kind) = global_kind(name) else { return false };
+    let value = match kind {
+        GlobalKind::Flag => {
+            if inline.is_some() {
+                problems.push(Problem::new(ProblemKind::InvalidType, format!("--{name} is a flag and takes no value")));
+            }
+            None
+        }
+        _ => match inline.map(str::to_string).or_else(|| take_value(words, i)) {
+            Some(v) => Some(v),
+            None => {
+                problems.push(missing_value(name, words.get(*i)));
+                return true;
+            }
+        },
+    };
+    if let Some(p) = check_global(name, kind, value.as_deref()) {
+        problems.push(p);
+    }
+    if seen.iter().any(|s| s == name) {
+        problems.push(Problem::new(ProblemKind::DuplicateOption, format!("--{name} is given more than once; give it once")));
+    }
+    seen.push(name.to_string());
+    globals.set(name, value);
+    true
+}
+
 /// argparse's rule: a word starting with `-` is an option, not a value, unless it is a negative number.
 fn is_option_like(w: &str) -> bool {
     w.starts_with('-') && w.len() > 1 && w.parse::<f64>().is_err() && !w.contains(' ')
@@ -586,7 +602,7 @@ pub(crate) fn missing_value(name: &str, next: Option<&String>) -> Problem {
     p
 }
 
-pub(crate) fn check_global(name: &str, kind: GlobalKind, value: Option<&str>) -> Option<Problem> {
+fn check_global(name: &str, kind: GlobalKind, value: Option<&str>) -> Option<Problem> {
     let value = value?;
     match kind {
         GlobalKind::Choice(choices) if !choices.contains(&value) => Some(

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{CommandError, Problem, ProblemKind, did_you_mean};
 use crate::files::{FileUse, PathPolicy};
 use crate::globals::{GlobalKind, GlobalOptions, global_kind};
-use crate::parse::{check_global, missing_value, take_value};
+use crate::parse::{missing_value, take_global, take_value};
 
 /// One side of a transfer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -320,30 +320,7 @@ pub(crate) fn parse(words: &[String], policy: &dyn PathPolicy) -> Result<S3Comma
             Some((n, v)) => (n, Some(v.to_string())),
             None => (opt, None),
         };
-        if let Some(kind) = global_kind(name) {
-            let value = match kind {
-                GlobalKind::Flag => {
-                    if inline.is_some() {
-                        problems.push(Problem::new(ProblemKind::InvalidType, format!("--{name} is a flag and takes no value")));
-                    }
-                    None
-                }
-                _ => match inline.or_else(|| take_value(words, &mut i)) {
-                    Some(v) => Some(v),
-                    None => {
-                        problems.push(missing_value(name, words.get(i)));
-                        continue;
-                    }
-                },
-            };
-            if let Some(p) = check_global(name, kind, value.as_deref()) {
-                problems.push(p);
-            }
-            if seen.iter().any(|s| s == name) {
-                problems.push(Problem::new(ProblemKind::DuplicateOption, format!("--{name} is given more than once; give it once")));
-            }
-            seen.push(name.to_string());
-            globals.set(name, value);
+        if take_global(name, inline.as_deref(), words, &mut i, &mut globals, &mut seen, &mut problems) {
             continue;
         }
         let Some(s) = sub else {

@@ -6,6 +6,8 @@
 //!   subprocess) and prints the output as the AWS CLI would. For humans; agents get the MCP server.
 //! * `portcullis models` lists the embedded services and the versions of the data behind them.
 
+mod server;
+
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -48,6 +50,8 @@ enum Cmd {
     },
     /// List the embedded service models.
     Models,
+    /// Serve MCP on stdin/stdout (settings from the environment, like the awslabs server).
+    Serve,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -62,6 +66,7 @@ fn main() -> ExitCode {
         Cmd::Check { command, format, workdir, no_files } => check(&command, format, workdir, no_files),
         Cmd::Exec { command, workdir, profile } => exec(&command, workdir, profile),
         Cmd::Models => models(),
+        Cmd::Serve => server::run_stdio().map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
@@ -168,9 +173,8 @@ fn check(command: &str, format: Format, workdir: Option<std::path::PathBuf>, no_
 }
 
 fn exec(command: &str, workdir: Option<std::path::PathBuf>, profile: Option<String>) -> anyhow::Result<ExitCode> {
-    use portcullis_wire::credentials::{ChainSettings, CredentialsProvider, resolve_region};
-    use portcullis_wire::execute::{ConfiguredEndpoints, Engine, EngineConfig, ExecError};
-    use portcullis_wire::output::{OutputFormat, RenderOptions, jmespath::Query, render_with};
+    use portcullis_wire::execute::{Engine, ExecError};
+    use portcullis_wire::output::{OutputFormat, jmespath::Query};
 
     let dir = match workdir {
         Some(d) => d,
@@ -201,30 +205,11 @@ fn exec(command: &str, workdir: Option<std::path::PathBuf>, profile: Option<Stri
     let query = call.globals.query.as_deref().map(Query::compile).transpose().map_err(|e| anyhow::anyhow!("--query: {e}"))?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let settings = ChainSettings::from_profile(profile);
-        let region = match std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION")) {
-            Ok(r) if !r.is_empty() => Some(r),
-            _ => resolve_region(&settings).await,
-        };
-        let credentials = if call.globals.no_sign_request { None } else { Some(CredentialsProvider::new(settings, region.clone()).await) };
-        let config = EngineConfig { region, endpoints: ConfiguredEndpoints::from_env_vars(std::env::vars()), ..EngineConfig::default() };
-        let engine = Engine::new(config, credentials)?;
-        // Text and yaml-stream output are printed page by page, the query applied to each page.
-        let page_wise = matches!(format, OutputFormat::Text | OutputFormat::YamlStream);
-        let result = if page_wise { engine.execute_pages(&call, &policy).await } else { engine.execute(&call, &policy).await };
+        let engine = Engine::from_environment(profile, call.globals.no_sign_request).await?;
+        let result = if format.is_page_wise() { engine.execute_pages(&call, &policy).await } else { engine.execute(&call, &policy).await };
         match result {
             Ok(out) => {
-                let values = if page_wise { out.page_values } else { vec![out.value] };
-                let mut text = String::new();
-                for value in values {
-                    let value = match &query {
-                        Some(q) => q.search(&value).map_err(|e| anyhow::anyhow!("--query: {e}"))?,
-                        None => value,
-                    };
-                    let opts = RenderOptions { title: Some(&call.operation), ..RenderOptions::default() };
-                    text.push_str(&render_with(&value, format, &opts).map_err(|e| anyhow::anyhow!("{e}"))?);
-                }
-                print!("{text}");
+                print!("{}", out.render(&call.operation, query.as_ref(), format)?);
                 Ok(ExitCode::SUCCESS)
             }
             Err(ExecError::Service(e)) => {
@@ -241,8 +226,7 @@ fn exec(command: &str, workdir: Option<std::path::PathBuf>, profile: Option<Stri
 
 /// Runs a high-level `aws s3` command; prints what the AWS CLI prints and exits with its code.
 fn exec_s3(cmd: &portcullis_cli::S3Command, policy: &dyn PathPolicy, profile: Option<String>) -> anyhow::Result<ExitCode> {
-    use portcullis_wire::credentials::{ChainSettings, CredentialsProvider, resolve_region};
-    use portcullis_wire::execute::{ConfiguredEndpoints, Engine, EngineConfig};
+    use portcullis_wire::execute::Engine;
 
     if cmd.globals.profile.is_some() {
         eprintln!("--profile is not taken from the command: credentials are fixed when Portcullis starts (use --as-profile)");
@@ -250,14 +234,7 @@ fn exec_s3(cmd: &portcullis_cli::S3Command, policy: &dyn PathPolicy, profile: Op
     }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let settings = ChainSettings::from_profile(profile);
-        let region = match std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION")) {
-            Ok(r) if !r.is_empty() => Some(r),
-            _ => resolve_region(&settings).await,
-        };
-        let credentials = if cmd.globals.no_sign_request { None } else { Some(CredentialsProvider::new(settings, region.clone()).await) };
-        let config = EngineConfig { region, endpoints: ConfiguredEndpoints::from_env_vars(std::env::vars()), ..EngineConfig::default() };
-        let engine = Engine::new(config, credentials)?;
+        let engine = Engine::from_environment(profile, cmd.globals.no_sign_request).await?;
         let outcome = portcullis_wire::s3::run(&engine, cmd, policy).await;
         print!("{}", outcome.stdout);
         eprint!("{}", outcome.stderr);

@@ -15,7 +15,9 @@ use portcullis_endpoints::{Endpoint, EndpointError, ParamValue, Params, Partitio
 use portcullis_model::{Models, Operation, ServiceModel, models};
 use serde_json::Value as Json;
 
-use crate::credentials::{CredentialsError, CredentialsProvider};
+use crate::credentials::{ChainSettings, CredentialsError, CredentialsProvider, resolve_region};
+use crate::output::jmespath::Query;
+use crate::output::{OutputError, OutputFormat, RenderOptions, render_with};
 use crate::paginate::{Pager, PaginationError, PaginatorConfig, Step};
 use crate::protocol::parse::{self, HttpResponse, ParseError, ServiceError};
 use crate::protocol::serialize::{self, SerializeError, percent_encode};
@@ -155,7 +157,40 @@ impl std::fmt::Debug for Engine {
     }
 }
 
+impl Output {
+    /// The text the AWS CLI prints for this output: `--query` applied, then formatted — page by
+    /// page for the page-wise formats (text, yaml-stream; run with [`Engine::execute_pages`]),
+    /// with `title` (the operation name) on tables.
+    pub fn render(self, title: &str, query: Option<&Query>, format: OutputFormat) -> Result<String, OutputError> {
+        let values = if format.is_page_wise() && !self.page_values.is_empty() { self.page_values } else { vec![self.value] };
+        let opts = RenderOptions { title: Some(title), ..RenderOptions::default() };
+        let mut text = String::new();
+        for value in values {
+            let value = match query {
+                Some(q) => q.search(&value).map_err(OutputError::Query)?,
+                None => value,
+            };
+            text.push_str(&render_with(&value, format, &opts)?);
+        }
+        Ok(text)
+    }
+}
+
 impl Engine {
+    /// An engine set up as the AWS CLI would be from this process's environment: credentials of
+    /// `profile` (else `AWS_PROFILE`/`default`) unless `unsigned`, region from `AWS_REGION`,
+    /// `AWS_DEFAULT_REGION` or the profile, configured endpoints from `AWS_ENDPOINT_URL*`.
+    pub async fn from_environment(profile: Option<String>, unsigned: bool) -> Result<Engine, ExecError> {
+        let settings = ChainSettings::from_profile(profile);
+        let region = match std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION")) {
+            Ok(r) if !r.is_empty() => Some(r),
+            _ => resolve_region(&settings).await,
+        };
+        let credentials = if unsigned { None } else { Some(CredentialsProvider::new(settings, region.clone()).await) };
+        let config = EngineConfig { region, endpoints: ConfiguredEndpoints::from_env_vars(std::env::vars()), ..EngineConfig::default() };
+        Engine::new(config, credentials)
+    }
+
     /// An engine with `credentials` (None: every request goes unsigned, as with --no-sign-request).
     pub fn new(config: EngineConfig, credentials: Option<CredentialsProvider>) -> Result<Engine, ExecError> {
         let models = models();
@@ -246,32 +281,13 @@ impl Engine {
         files: &dyn PathPolicy,
         out: &mut Output,
     ) -> Result<Json, ExecError> {
-        let endpoint = self.endpoint(model, op, params, call, region)?;
-        let mut req = serialize::serialize(model, op, params)?;
-        adjust_for_rules(model, op, params, &mut req);
-        let mut prepared = PreparedRequest::from_serialized(&req, &endpoint.url)?;
-        for (name, values) in &endpoint.headers {
-            for v in values {
-                prepared.headers.push((name.clone(), v.clone()));
-            }
-        }
+        let (mut prepared, (signing_name, signing_region, opts)) = self.build_request(model, op, params, call, region)?;
         if let PreparedBody::File(path) = &prepared.body {
             // Read once through the path policy (bounded by it); retries resend the same bytes.
             let bytes = files.read(path, FileUse::StreamingBody).map_err(|e| ExecError::File(e.0))?;
             prepared.body = PreparedBody::Bytes(bytes.into());
         }
-        let (signing_name, signing_region, opts) = self.signing(model, op, call, &endpoint, region)?;
-        let creds = match (&self.credentials, opts.sign) {
-            (Some(p), true) => Some(p.credentials().await?),
-            (None, true) => {
-                return Err(ExecError::Credentials(CredentialsError::NotFound {
-                    profile: "(none)".into(),
-                    sources: "none configured".into(),
-                    detail: "this engine was built without credentials; use --no-sign-request for public resources".into(),
-                }));
-            }
-            _ => None,
-        };
+        let creds = self.credentials_for(&opts).await?;
         let limits = self.config.limits;
         let transport = &self.transport;
         let classify = |r: &Result<(Json, Option<String>), AttemptError>| match r {
@@ -318,6 +334,42 @@ impl Engine {
             Err(AttemptError::Transport(e)) => Err(ExecError::Transport(e)),
             Err(AttemptError::Sign(e)) => Err(ExecError::Sign(e)),
             Err(AttemptError::Parse(e)) => Err(ExecError::Parse(e)),
+        }
+    }
+
+    /// The unsigned request for `params`: endpoint resolved (its headers added), serialized,
+    /// adjusted for the rules; with how it is to be signed (name, region, options).
+    fn build_request(
+        &self,
+        model: &ServiceModel,
+        op: &Operation,
+        params: &IndexMap<String, Value>,
+        call: &OperationCall,
+        region: Option<&str>,
+    ) -> Result<(PreparedRequest, (String, String, SigningOptions)), ExecError> {
+        let endpoint = self.endpoint(model, op, params, call, region)?;
+        let mut req = serialize::serialize(model, op, params)?;
+        adjust_for_rules(model, op, params, &mut req);
+        let mut prepared = PreparedRequest::from_serialized(&req, &endpoint.url)?;
+        for (name, values) in &endpoint.headers {
+            for v in values {
+                prepared.headers.push((name.clone(), v.clone()));
+            }
+        }
+        let signing = self.signing(model, op, call, &endpoint, region)?;
+        Ok((prepared, signing))
+    }
+
+    /// The pinned credentials when the request is to be signed (an error if there are none).
+    async fn credentials_for(&self, opts: &SigningOptions) -> Result<Option<crate::credentials::Credentials>, ExecError> {
+        match (&self.credentials, opts.sign) {
+            (Some(p), true) => Ok(Some(p.credentials().await?)),
+            (None, true) => Err(ExecError::Credentials(CredentialsError::NotFound {
+                profile: "(none)".into(),
+                sources: "none configured".into(),
+                detail: "this engine was built without credentials; use --no-sign-request for public resources".into(),
+            })),
+            _ => Ok(None),
         }
     }
 
@@ -433,15 +485,8 @@ impl Engine {
         let model = self.models.service(&call.service).map_err(|e| ExecError::Model(e.to_string()))?;
         let op = model.operation(&call.operation).ok_or_else(|| ExecError::Model(format!("operation {}", call.operation)))?;
         let region = call.globals.region.clone().or_else(|| self.config.region.clone());
-        let endpoint = self.endpoint(&model, op, &call.params, call, region.as_deref())?;
-        let mut req = serialize::serialize(&model, op, &call.params)?;
-        adjust_for_rules(&model, op, &call.params, &mut req);
-        let prepared = PreparedRequest::from_serialized(&req, &endpoint.url)?;
-        let (name, signing_region, opts) = self.signing(&model, op, call, &endpoint, region.as_deref())?;
-        let creds = match (&self.credentials, opts.sign) {
-            (Some(p), true) => Some(p.credentials().await?),
-            _ => None,
-        };
+        let (prepared, (name, signing_region, opts)) = self.build_request(&model, op, &call.params, call, region.as_deref())?;
+        let creds = self.credentials_for(&opts).await?;
         Ok((prepared, name, signing_region, opts, creds))
     }
 }

@@ -355,41 +355,8 @@ pub fn encode_token(keys: &[String], values: &[Value], truncate: Option<u64>) ->
     if let Some(n) = truncate {
         obj.insert("boto_truncate_amount".into(), Value::from(n));
     }
-    base64::engine::general_purpose::STANDARD.encode(python_json(&Value::Object(obj)))
-}
-
-/// JSON as Python's `json.dumps` writes it by default (`", "` and `": "` separators, non-ASCII
-/// escaped), so tokens are byte-identical to the AWS CLI's.
-fn python_json(v: &Value) -> String {
-    match v {
-        Value::Object(m) => {
-            let items: Vec<String> = m.iter().map(|(k, v)| format!("{}: {}", python_json(&Value::String(k.clone())), python_json(v))).collect();
-            format!("{{{}}}", items.join(", "))
-        }
-        Value::Array(a) => format!("[{}]", a.iter().map(python_json).collect::<Vec<_>>().join(", ")),
-        Value::String(s) => {
-            let mut out = String::from("\"");
-            for c in s.chars() {
-                match c {
-                    '"' => out.push_str("\\\""),
-                    '\\' => out.push_str("\\\\"),
-                    '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
-                    '\t' => out.push_str("\\t"),
-                    c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
-                        let mut buf = [0u16; 2];
-                        for unit in c.encode_utf16(&mut buf) {
-                            out.push_str(&format!("\\u{unit:04x}"));
-                        }
-                    }
-                    c => out.push(c),
-                }
-            }
-            out.push('"');
-            out
-        }
-        other => other.to_string(),
-    }
+    // Python's json.dumps defaults, so tokens are byte-identical to the AWS CLI's.
+    base64::engine::general_purpose::STANDARD.encode(crate::output::pyfmt::json_dumps_ascii(&Value::Object(obj), ", ", ": "))
 }
 
 /// Decodes a `--starting-token`: the CLI's base64 JSON, or (as botocore accepts) a service's raw

@@ -44,7 +44,7 @@
 //! ```
 
 pub mod jmespath;
-mod pyfmt;
+pub(crate) mod pyfmt;
 mod table;
 mod text;
 #[rustfmt::skip] // generated: scripts/oracle_output.py --tables
@@ -69,6 +69,13 @@ pub enum OutputFormat {
     Table,
     Yaml,
     YamlStream,
+}
+
+impl OutputFormat {
+    /// Whether the AWS CLI prints this format page by page (applying `--query` to each page).
+    pub fn is_page_wise(self) -> bool {
+        matches!(self, OutputFormat::Text | OutputFormat::YamlStream)
+    }
 }
 
 impl OutputFormat {

@@ -248,7 +248,13 @@ fn newline_indent(level: usize, out: &mut String) {
 
 /// `json.dumps(v, separators=(',', ':'))` (ASCII-escaped), as JMESPath's `to_string` uses.
 pub(crate) fn json_compact_ascii(v: &Value) -> String {
-    fn go(v: &Value, out: &mut String) {
+    json_dumps_ascii(v, ",", ":")
+}
+
+/// `json.dumps(v, separators=(item_sep, key_sep))` with Python's default `ensure_ascii`; the
+/// defaults `", "` and `": "` give what a plain `json.dumps(v)` writes (pagination tokens).
+pub(crate) fn json_dumps_ascii(v: &Value, item_sep: &str, key_sep: &str) -> String {
+    fn go(v: &Value, item_sep: &str, key_sep: &str, out: &mut String) {
         match v {
             Value::Null => out.push_str("null"),
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -258,9 +264,9 @@ pub(crate) fn json_compact_ascii(v: &Value) -> String {
                 out.push('[');
                 for (i, e) in a.iter().enumerate() {
                     if i > 0 {
-                        out.push(',');
+                        out.push_str(item_sep);
                     }
-                    go(e, out);
+                    go(e, item_sep, key_sep, out);
                 }
                 out.push(']');
             }
@@ -268,18 +274,18 @@ pub(crate) fn json_compact_ascii(v: &Value) -> String {
                 out.push('{');
                 for (i, (k, e)) in m.iter().enumerate() {
                     if i > 0 {
-                        out.push(',');
+                        out.push_str(item_sep);
                     }
                     json_str(k, true, out);
-                    out.push(':');
-                    go(e, out);
+                    out.push_str(key_sep);
+                    go(e, item_sep, key_sep, out);
                 }
                 out.push('}');
             }
         }
     }
     let mut out = String::new();
-    go(v, &mut out);
+    go(v, item_sep, key_sep, &mut out);
     out
 }
 
