@@ -230,11 +230,10 @@ impl Engine {
     async fn run(&self, call: &OperationCall, files: &dyn PathPolicy, keep_pages: bool) -> Result<Output, ExecError> {
         let model = self.models.service(&call.service).map_err(|e| ExecError::Model(e.to_string()))?;
         let op = model.operation(&call.operation).ok_or_else(|| ExecError::Model(format!("operation {}", call.operation)))?;
-        let region = call.globals.region.clone().or_else(|| self.config.region.clone());
         let mut out = Output { value: Json::Null, request_ids: Vec::new(), pages: 0, attempts: 0, page_values: Vec::new() };
         let paginator = if call.globals.no_paginate { None } else { self.models.paginator(&call.service, &call.operation) };
         let Some(paginator) = paginator else {
-            out.value = self.send_one(&model, op, &call.params, call, region.as_deref(), files, &mut out).await?;
+            out.value = self.send_one(&model, op, &call.params, call, files, &mut out).await?;
             out.pages = 1;
             if keep_pages {
                 out.page_values.push(out.value.clone());
@@ -260,7 +259,7 @@ impl Engine {
         // Page parameters come back as JSON; typed values (bytes, files) of the call are kept.
         let mut params = merge_params(&call.params, pager.first_request());
         loop {
-            let page = self.send_one(&model, op, &params, call, region.as_deref(), files, &mut out).await?;
+            let page = self.send_one(&model, op, &params, call, files, &mut out).await?;
             out.pages += 1;
             match pager.on_page(page)? {
                 Step::Next(next) => params = merge_params(&call.params, &next),
@@ -277,10 +276,10 @@ impl Engine {
         op: &Operation,
         params: &IndexMap<String, Value>,
         call: &OperationCall,
-        region: Option<&str>,
         files: &dyn PathPolicy,
         out: &mut Output,
     ) -> Result<Json, ExecError> {
+        let region = call.globals.region.as_deref().or(self.config.region.as_deref());
         let (mut prepared, (signing_name, signing_region, opts)) = self.build_request(model, op, params, call, region)?;
         if let PreparedBody::File(path) = &prepared.body {
             // Read once through the path policy (bounded by it); retries resend the same bytes.
@@ -500,21 +499,6 @@ pub enum AttemptError {
     Parse(ParseError),
 }
 
-#[cfg(test)]
-mod tests {
-    use super::ConfiguredEndpoints;
-
-    #[test]
-    fn configured_endpoints_follow_the_aws_precedence() {
-        let vars = |v: &[(&str, &str)]| v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>();
-        let e = ConfiguredEndpoints::from_env_vars(vars(&[("AWS_ENDPOINT_URL", "http://all"), ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://sm")]));
-        assert_eq!(e.for_service("Secrets Manager"), Some("http://sm"));
-        assert_eq!(e.for_service("DynamoDB"), Some("http://all"));
-        let e = ConfiguredEndpoints::from_env_vars(vars(&[("AWS_ENDPOINT_URL", "http://all"), ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")]));
-        assert_eq!(e.for_service("DynamoDB"), None);
-        assert_eq!(ConfiguredEndpoints::default().for_service("S3"), None);
-    }
-}
 
 /// botocore's `json_decode_policies`: IAM returns policy documents URL-encoded; the CLI shows
 /// them decoded, as JSON (left as they are when they do not decode).
@@ -599,5 +583,21 @@ fn adjust_for_rules(model: &ServiceModel, op: &Operation, params: &IndexMap<Stri
         }
         "s3control" => req.host_prefix = None,
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ConfiguredEndpoints;
+
+    #[test]
+    fn configured_endpoints_follow_the_aws_precedence() {
+        let vars = |v: &[(&str, &str)]| v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>();
+        let e = ConfiguredEndpoints::from_env_vars(vars(&[("AWS_ENDPOINT_URL", "http://all"), ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://sm")]));
+        assert_eq!(e.for_service("Secrets Manager"), Some("http://sm"));
+        assert_eq!(e.for_service("DynamoDB"), Some("http://all"));
+        let e = ConfiguredEndpoints::from_env_vars(vars(&[("AWS_ENDPOINT_URL", "http://all"), ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")]));
+        assert_eq!(e.for_service("DynamoDB"), None);
+        assert_eq!(ConfiguredEndpoints::default().for_service("S3"), None);
     }
 }

@@ -160,10 +160,10 @@ impl Pager {
             self.non_aggregate = Some(part);
         }
         let primary = self.cfg.result_keys.first().map(|(e, _)| e.clone());
-        if self.skip_first > 0 {
-            if let Some(expr) = &primary {
-                truncate_front(&mut page, expr, self.skip_first as usize);
-            }
+        if self.skip_first > 0
+            && let Some(expr) = &primary
+        {
+            truncate_front(&mut page, expr, self.skip_first as usize);
         }
         let start_skip = std::mem::take(&mut self.skip_first);
         let items = primary.as_deref().and_then(|e| list_len(&page, e)).unwrap_or(0) as u64;

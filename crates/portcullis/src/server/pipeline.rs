@@ -1,0 +1,314 @@
+//! One AWS CLI command through the stages, in DESIGN.md order: parse → classify → decide →
+//! (consent, done by the caller with [`super::consent`]) → execute → shape. A stage never reaches
+//! back into an earlier one, and nothing executes without an [`Assessment`] whose decision allows
+//! it or whose digest a person approved.
+
+use portcullis_classify::Classification;
+use portcullis_cli::{AllowAll, Command, OperationCall, S3Command};
+use portcullis_policy::{AccessLevel, Decision, GlobalFlags, Policy, Request};
+use portcullis_wire::credentials::{ChainSettings, CredentialsProvider, resolve_region};
+use portcullis_wire::execute::{ConfiguredEndpoints, Engine, EngineConfig, ExecError};
+use portcullis_wire::output::{OutputFormat, RenderOptions, jmespath::Query, render_with};
+use serde_json::{Value, json};
+
+use super::Settings;
+
+/// The stages shared by every call: file policy, decision policy, one execution engine.
+pub struct Pipeline {
+    files: AllowAll,
+    policy: Policy,
+    engine: Engine,
+    region: Option<String>,
+}
+
+/// A parsed command.
+pub enum Parsed {
+    /// One API call.
+    Call(Box<OperationCall>),
+    /// A high-level `aws s3` command (several API calls).
+    S3(Box<S3Command>),
+    /// `--generate-cli-skeleton`: answered locally, nothing is sent.
+    Skeleton(Value),
+}
+
+/// A command after parse, classify and decide: what the consent and execute stages work on.
+pub struct Assessment {
+    pub command: String,
+    pub parsed: Parsed,
+    /// `aws <service> <operation>`.
+    pub display: String,
+    /// The digest of the normalized request (what consent is bound to).
+    pub digest: String,
+    pub classification: Classification,
+    /// The API operation whose classification decided (`s3.PutObject`).
+    pub api_operation: String,
+    pub request: Request,
+    pub decision: Decision,
+}
+
+/// A refusal from the parse stage (the parser's message, with what to fix).
+pub struct ParseRefusal {
+    pub message: String,
+    pub problems: Value,
+}
+
+/// The result of the execute and shape stages.
+pub struct Execution {
+    pub ok: bool,
+    pub output: String,
+    pub error: Option<String>,
+}
+
+impl Pipeline {
+    /// Resolves the region and pins the credentials once, at start-up.
+    pub async fn new(settings: Settings) -> anyhow::Result<Pipeline> {
+        let chain = ChainSettings::from_profile(settings.profile.clone());
+        let region = match settings.region.clone() {
+            Some(r) => Some(r),
+            None => resolve_region(&chain).await,
+        };
+        let credentials = CredentialsProvider::new(chain, region.clone()).await;
+        let config = EngineConfig { region: region.clone(), endpoints: ConfiguredEndpoints::from_env_vars(std::env::vars()), ..EngineConfig::default() };
+        let engine = Engine::new(config, Some(credentials))?;
+        Ok(Pipeline { files: AllowAll::new(settings.working_dir), policy: Policy::new(settings.mode), engine, region })
+    }
+
+    /// Parse, classify and decide. Nothing is sent.
+    pub fn assess(&self, command: &str) -> Result<Assessment, ParseRefusal> {
+        let parser = portcullis_cli::Parser::new(&self.files);
+        match parser.parse(command) {
+            Ok(Command::Call(call)) => Ok(self.assess_call(command, call)),
+            Ok(Command::S3(cmd)) => Ok(self.assess_s3(command, cmd)),
+            Ok(Command::Skeleton { skeleton, .. }) => {
+                let skeleton = serde_json::to_value(&skeleton).unwrap_or(Value::Null);
+                Ok(self.assess_skeleton(command, skeleton))
+            }
+            Err(err) => Err(ParseRefusal {
+                message: err.to_string(),
+                problems: serde_json::to_value(&err.problems).unwrap_or(Value::Null),
+            }),
+        }
+    }
+
+    fn assess_call(&self, command: &str, call: OperationCall) -> Assessment {
+        let params = portcullis_cli::Value::Map(call.params.clone()).to_json();
+        let class = portcullis_classify::classify(&call.service, &call.operation, &params);
+        let request = self.request(&call.command, &call.cli_operation, &call.service, &call.operation, &class, &call.globals);
+        let decision = self.policy.decide_enforced(&request);
+        Assessment {
+            command: command.to_string(),
+            display: call.display_name(),
+            digest: call.digest(),
+            api_operation: format!("{}.{}", call.service, call.operation),
+            classification: class,
+            request,
+            decision,
+            parsed: Parsed::Call(Box::new(call)),
+        }
+    }
+
+    fn assess_s3(&self, command: &str, cmd: S3Command) -> Assessment {
+        // The most privileged of the API calls decides; actions and flags are the union of all.
+        let mut worst: Option<(&str, &str, Classification)> = None;
+        let mut actions: Vec<String> = Vec::new();
+        let mut flags = portcullis_classify::Flags::default();
+        for (service, operation) in cmd.api_calls() {
+            let c = portcullis_classify::classify(service, operation, &Value::Null);
+            for a in &c.actions {
+                if !actions.contains(a) {
+                    actions.push(a.clone());
+                }
+            }
+            flags.destructive |= c.flags.destructive;
+            flags.returns_secret |= c.flags.returns_secret;
+            flags.returns_credentials |= c.flags.returns_credentials;
+            let more = match &worst {
+                None => true,
+                Some((_, _, w)) => rank(c.access_level) > rank(w.access_level),
+            };
+            if more {
+                worst = Some((service, operation, c));
+            }
+        }
+        let (service, operation, mut class) = match worst {
+            Some((s, o, c)) => (s.to_string(), o.to_string(), c),
+            // No API call known: unknown, which the policy treats as a write.
+            None => ("s3".to_string(), String::new(), portcullis_classify::classify("s3", "", &Value::Null)),
+        };
+        class.actions = actions;
+        class.flags = flags;
+        let display = cmd.display_name();
+        let sub = display.trim_start_matches("aws s3 ").to_string();
+        let request = self.request("s3", &sub, &service, &operation, &class, &cmd.globals);
+        let decision = self.policy.decide_enforced(&request);
+        Assessment {
+            command: command.to_string(),
+            display,
+            digest: cmd.digest(),
+            api_operation: format!("{service}.{operation}"),
+            classification: class,
+            request,
+            decision,
+            parsed: Parsed::S3(Box::new(cmd)),
+        }
+    }
+
+    fn assess_skeleton(&self, command: &str, skeleton: Value) -> Assessment {
+        // Printing a skeleton sends nothing: allowed without a rule, like `aws ... help`.
+        let decision = Policy::new(portcullis_policy::Mode::Unrestricted).decide(&Request {
+            service_cli_name: "(skeleton)".into(),
+            operation_cli_name: "--generate-cli-skeleton".into(),
+            ..Request::default()
+        });
+        Assessment {
+            command: command.to_string(),
+            display: "--generate-cli-skeleton".into(),
+            digest: String::new(),
+            api_operation: String::new(),
+            classification: portcullis_classify::classify("", "", &Value::Null),
+            request: Request::default(),
+            decision,
+            parsed: Parsed::Skeleton(skeleton),
+        }
+    }
+
+    fn request(
+        &self,
+        cli_service: &str,
+        cli_operation: &str,
+        service: &str,
+        operation: &str,
+        class: &Classification,
+        globals: &portcullis_cli::GlobalOptions,
+    ) -> Request {
+        Request {
+            service_cli_name: cli_service.to_string(),
+            operation_cli_name: cli_operation.to_string(),
+            service: service.to_string(),
+            operation: operation.to_string(),
+            actions: class.actions.clone(),
+            access_level: class.access_level,
+            returns_credentials: class.flags.returns_credentials,
+            returns_secret: class.flags.returns_secret,
+            destructive: class.flags.destructive,
+            region: globals.region.clone().or_else(|| self.region.clone()),
+            account: None,
+            global_options: GlobalFlags {
+                profile: globals.profile.clone(),
+                endpoint_url: globals.endpoint_url.clone(),
+                debug: globals.debug,
+                no_verify_ssl: globals.no_verify_ssl,
+                no_sign_request: globals.no_sign_request,
+            },
+        }
+    }
+
+    /// Execute and shape. Only call with an assessment the policy allowed or a person approved
+    /// (`approved_digest`): the digest of what runs is checked against it once more here.
+    pub async fn execute(&self, a: &Assessment, approved_digest: Option<&str>) -> Execution {
+        if a.decision.is_deny() {
+            return Execution::failed(format!("denied by policy, not executed: {}", a.decision.reasons.join("; ")));
+        }
+        if !a.decision.is_allow() {
+            let digest_now = match &a.parsed {
+                Parsed::Call(c) => c.digest(),
+                Parsed::S3(c) => c.digest(),
+                Parsed::Skeleton(_) => String::new(),
+            };
+            if approved_digest != Some(digest_now.as_str()) || digest_now != a.digest {
+                return Execution::failed("refused: the request to run is not the one that was approved (digest mismatch)".into());
+            }
+        }
+        match &a.parsed {
+            Parsed::Skeleton(s) => Execution { ok: true, output: serde_json::to_string_pretty(s).unwrap_or_default(), error: None },
+            Parsed::S3(cmd) => {
+                let out = portcullis_wire::s3::run(&self.engine, cmd, &self.files).await;
+                if out.exit_code == 0 {
+                    Execution { ok: true, output: out.stdout, error: None }
+                } else {
+                    let mut e = out.stderr.trim().to_string();
+                    if e.is_empty() {
+                        e = format!("`{}` failed with exit code {}", a.display, out.exit_code);
+                    }
+                    Execution { ok: false, output: out.stdout, error: Some(e) }
+                }
+            }
+            Parsed::Call(call) => self.execute_call(call).await,
+        }
+    }
+
+    async fn execute_call(&self, call: &OperationCall) -> Execution {
+        let format = match call.globals.output.as_deref() {
+            None => OutputFormat::Json,
+            Some(f) => match f.parse() {
+                Ok(f) => f,
+                Err(e) => return Execution::failed(format!("--output: {e}")),
+            },
+        };
+        let query = match call.globals.query.as_deref().map(Query::compile).transpose() {
+            Ok(q) => q,
+            Err(e) => return Execution::failed(format!("--query: {e}")),
+        };
+        // Text and yaml-stream output are rendered page by page, the query applied to each page.
+        let page_wise = matches!(format, OutputFormat::Text | OutputFormat::YamlStream);
+        let result = if page_wise { self.engine.execute_pages(call, &self.files).await } else { self.engine.execute(call, &self.files).await };
+        match result {
+            Ok(out) => {
+                let values = if page_wise { out.page_values } else { vec![out.value] };
+                let mut text = String::new();
+                for value in values {
+                    let value = match &query {
+                        Some(q) => match q.search(&value) {
+                            Ok(v) => v,
+                            Err(e) => return Execution::failed(format!("--query: {e}")),
+                        },
+                        None => value,
+                    };
+                    let opts = RenderOptions { title: Some(&call.operation), ..RenderOptions::default() };
+                    match render_with(&value, format, &opts) {
+                        Ok(t) => text.push_str(&t),
+                        Err(e) => return Execution::failed(e.to_string()),
+                    }
+                }
+                Execution { ok: true, output: text, error: None }
+            }
+            Err(ExecError::Service(e)) => {
+                Execution::failed(format!("An error occurred ({}) when calling the {} operation: {}", e.code, call.operation, e.message))
+            }
+            Err(e) => Execution::failed(e.to_string()),
+        }
+    }
+}
+
+impl Execution {
+    fn failed(message: String) -> Execution {
+        Execution { ok: false, output: String::new(), error: Some(message) }
+    }
+}
+
+/// Unknown ranks above every known level: the policy treats it as a write, and worse.
+fn rank(level: Option<AccessLevel>) -> usize {
+    level.map_or(AccessLevel::ALL.len(), |l| AccessLevel::ALL.iter().position(|x| *x == l).unwrap_or(0))
+}
+
+/// The classification and decision as JSON, for tool results.
+pub fn describe(a: &Assessment) -> Value {
+    let request = match &a.parsed {
+        Parsed::Call(c) => serde_json::to_value(c).unwrap_or(Value::Null),
+        Parsed::S3(c) => serde_json::to_value(c).unwrap_or(Value::Null),
+        Parsed::Skeleton(_) => Value::Null,
+    };
+    json!({
+        "command": a.command,
+        "request": request,
+        "operation": a.display,
+        "api_operation": a.api_operation,
+        "digest": a.digest,
+        "classification": a.classification,
+        "decision": {
+            "outcome": a.decision.outcome,
+            "reasons": a.decision.reasons,
+            "rule_ids": a.decision.rule_ids,
+        },
+    })
+}

@@ -1,0 +1,225 @@
+//! The MCP tools: their schemas and annotations, and how a call maps onto the pipeline.
+
+use std::sync::Arc;
+
+use rmcp::Peer;
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool, ToolAnnotations};
+use rmcp::service::RoleServer;
+use serde_json::{Value, json};
+
+use super::consent::{self, Answer};
+use super::pipeline::{self, Pipeline};
+
+pub const CALL_AWS: &str = "call_aws";
+pub const CHECK_AWS_COMMAND: &str = "check_aws_command";
+
+/// The most commands one `call_aws` call may carry.
+pub const MAX_BATCH: usize = 20;
+
+fn object(v: Value) -> Arc<JsonObject> {
+    Arc::new(v.as_object().cloned().unwrap_or_default())
+}
+
+/// Every tool the server offers.
+pub fn all() -> Vec<Tool> {
+    let decision_schema = json!({
+        "type": "object",
+        "properties": {
+            "outcome": { "type": "string", "enum": ["allow", "consent", "deny"] },
+            "reasons": { "type": "array", "items": { "type": "string" } },
+            "rule_ids": { "type": "array", "items": { "type": "string" } }
+        }
+    });
+    let call_aws = Tool::new_with_raw(
+        CALL_AWS,
+        Some(
+            "Run AWS CLI commands natively (no shell: one command per entry, starting with `aws`). Each command is \
+             checked against the server's policy: reads run, writes may ask the person for approval, denied commands \
+             do not run and the reason says what to change. Output is what the AWS CLI prints (JSON by default; \
+             --query and --output work)."
+                .into(),
+        ),
+        object(json!({
+            "type": "object",
+            "properties": {
+                "cli_command": {
+                    "description": "An AWS CLI command, e.g. `aws s3api list-buckets`, or a list of up to 20 commands run one after another, each with its own result.",
+                    "anyOf": [
+                        { "type": "string", "minLength": 1 },
+                        { "type": "array", "items": { "type": "string", "minLength": 1 }, "minItems": 1, "maxItems": MAX_BATCH }
+                    ]
+                }
+            },
+            "required": ["cli_command"],
+            "additionalProperties": false
+        })),
+    )
+    .with_raw_output_schema(object(json!({
+        "type": "object",
+        "properties": {
+            "results": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "command": { "type": "string" },
+                        "status": { "type": "string", "enum": ["success", "error", "invalid", "denied", "declined", "cancelled", "consent_unavailable", "consent_failed"] },
+                        "output": { "type": "string" },
+                        "error": { "type": "string" },
+                        "decision": decision_schema
+                    },
+                    "required": ["command", "status"]
+                }
+            }
+        },
+        "required": ["results"]
+    })))
+    .with_annotations(
+        ToolAnnotations::with_title("Run AWS CLI commands").read_only(false).destructive(true).idempotent(false).open_world(true),
+    );
+    let check = Tool::new_with_raw(
+        CHECK_AWS_COMMAND,
+        Some(
+            "Check an AWS CLI command without running it: how it parses (or why it does not), the IAM actions and \
+             access level it needs, and whether the policy would allow it, ask for approval, or deny it (with reasons \
+             and rule ids). Nothing is sent to AWS."
+                .into(),
+        ),
+        object(json!({
+            "type": "object",
+            "properties": { "cli_command": { "type": "string", "minLength": 1, "description": "The AWS CLI command, e.g. `aws s3api put-object --bucket b --key k`." } },
+            "required": ["cli_command"],
+            "additionalProperties": false
+        })),
+    )
+    .with_raw_output_schema(object(json!({
+        "type": "object",
+        "properties": {
+            "ok": { "type": "boolean" },
+            "command": { "type": "string" },
+            "operation": { "type": "string" },
+            "api_operation": { "type": "string" },
+            "request": {},
+            "digest": { "type": "string" },
+            "classification": { "type": "object" },
+            "decision": decision_schema,
+            "message": { "type": "string" },
+            "problems": {}
+        },
+        "required": ["ok", "command"]
+    })))
+    .with_annotations(
+        ToolAnnotations::with_title("Check an AWS CLI command").read_only(true).destructive(false).idempotent(true).open_world(false),
+    );
+    vec![call_aws, check]
+}
+
+fn error_result(message: String) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(message)])
+}
+
+/// `cli_command` as a list of commands, or a message saying what is wrong with it.
+fn commands(args: &JsonObject) -> Result<Vec<String>, String> {
+    let list = match args.get("cli_command") {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => {
+            let mut out = Vec::new();
+            for i in items {
+                match i {
+                    Value::String(s) => out.push(s.clone()),
+                    _ => return Err("`cli_command` must be a string or a list of strings".into()),
+                }
+            }
+            out
+        }
+        Some(_) => return Err("`cli_command` must be a string or a list of strings".into()),
+        None => return Err("missing `cli_command`: pass the AWS CLI command, e.g. `aws s3api list-buckets`".into()),
+    };
+    if list.is_empty() {
+        return Err("`cli_command` is an empty list: pass at least one command".into());
+    }
+    if list.len() > MAX_BATCH {
+        return Err(format!("`cli_command` holds {} commands; at most {MAX_BATCH} per call", list.len()));
+    }
+    Ok(list)
+}
+
+/// `call_aws`: every command through the pipeline, one result each. The call is an error when
+/// any command did not run successfully.
+pub async fn call_aws(pipeline: &Pipeline, args: &JsonObject, peer: &Peer<RoleServer>) -> CallToolResult {
+    let list = match commands(args) {
+        Ok(l) => l,
+        Err(m) => return error_result(m),
+    };
+    let mut results = Vec::new();
+    let mut texts = Vec::new();
+    let mut all_ok = true;
+    for command in list {
+        let item = run_one(pipeline, &command, peer).await;
+        let ok = item.get("status").and_then(Value::as_str) == Some("success");
+        all_ok &= ok;
+        let text = if ok {
+            item.get("output").and_then(Value::as_str).unwrap_or_default().to_string()
+        } else {
+            format!("{}: {}", command, item.get("error").and_then(Value::as_str).unwrap_or("failed"))
+        };
+        texts.push(ContentBlock::text(text));
+        results.push(item);
+    }
+    let structured = json!({ "results": results });
+    let mut result = if all_ok { CallToolResult::success(texts) } else { CallToolResult::error(texts) };
+    result.structured_content = Some(structured);
+    result
+}
+
+async fn run_one(pipeline: &Pipeline, command: &str, peer: &Peer<RoleServer>) -> Value {
+    let a = match pipeline.assess(command) {
+        Ok(a) => a,
+        Err(r) => {
+            eprintln!("portcullis: invalid command refused");
+            return json!({ "command": command, "status": "invalid", "error": r.message, "problems": r.problems });
+        }
+    };
+    let decision = json!({ "outcome": a.decision.outcome, "reasons": a.decision.reasons, "rule_ids": a.decision.rule_ids });
+    let approved = match a.decision.outcome {
+        portcullis_policy::Outcome::Deny => {
+            eprintln!("portcullis: denied {} ({})", a.display, a.decision.rule_ids.join(", "));
+            let error = format!("denied by policy, not executed: {}", a.decision.reasons.join("; "));
+            return json!({ "command": command, "status": "denied", "error": error, "decision": decision });
+        }
+        portcullis_policy::Outcome::Consent => match consent::ask(peer, &a).await {
+            Answer::Approved(digest) => {
+                eprintln!("portcullis: approved {} ({digest})", a.display);
+                Some(digest)
+            }
+            Answer::Refused { status, message } => {
+                eprintln!("portcullis: {status} {}", a.display);
+                return json!({ "command": command, "status": status, "error": message, "decision": decision });
+            }
+        },
+        portcullis_policy::Outcome::Allow => None,
+    };
+    let run = pipeline.execute(&a, approved.as_deref()).await;
+    eprintln!("portcullis: ran {} ({})", a.display, if run.ok { "ok" } else { "error" });
+    let mut item = json!({ "command": command, "status": if run.ok { "success" } else { "error" }, "output": run.output, "decision": decision });
+    if let Some(e) = run.error {
+        item["error"] = Value::String(e);
+    }
+    item
+}
+
+/// `check_aws_command`: parse, classify and decide; nothing runs.
+pub fn check_aws_command(pipeline: &Pipeline, args: &JsonObject) -> CallToolResult {
+    let command = match args.get("cli_command") {
+        Some(Value::String(s)) => s.clone(),
+        _ => return error_result("`cli_command` must be a string, e.g. `aws s3api list-buckets`".into()),
+    };
+    match pipeline.assess(&command) {
+        Ok(a) => {
+            let mut doc = pipeline::describe(&a);
+            doc["ok"] = Value::Bool(true);
+            CallToolResult::structured(doc)
+        }
+        Err(r) => CallToolResult::structured_error(json!({ "ok": false, "command": command, "message": r.message, "problems": r.problems })),
+    }
+}

@@ -1,0 +1,224 @@
+//! `portcullis serve` over stdio, driven by a real MCP client (the official Python SDK in the
+//! project venv, tests/mcp/client.py) against moto server: tool listing, check_aws_command, and
+//! call_aws through the whole pipeline — reads run, writes ask by elicitation and run only when
+//! accepted, declined or unaskable writes do not run, read-only mode denies writes, shell syntax
+//! is refused. A missing venv fails the test loudly.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::{Value, json};
+use support::moto::{Moto, venv_python};
+
+fn client_script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/client.py")
+}
+
+struct Env {
+    home: PathBuf,
+    endpoint: Option<String>,
+    read_only: bool,
+}
+
+impl Env {
+    fn new(moto: Option<&Moto>) -> Env {
+        let home = std::env::temp_dir().join(format!("portcullis-mcp-test-{}-{}", std::process::id(), rand_suffix()));
+        std::fs::create_dir_all(&home).unwrap();
+        Env { home, endpoint: moto.map(Moto::endpoint), read_only: false }
+    }
+
+    fn client(&self, args: &[&str]) -> Value {
+        let mut cmd = Command::new(venv_python());
+        cmd.arg(client_script()).arg(env!("CARGO_BIN_EXE_portcullis")).args(args);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", &self.home)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("AWS_API_MCP_WORKING_DIR", &self.home);
+        if self.read_only {
+            cmd.env("READ_OPERATIONS_ONLY", "true");
+        }
+        let out = cmd.output().expect("run the MCP client");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "MCP client failed ({}):\nstdout: {stdout}\nstderr: {stderr}", out.status);
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("client printed no JSON ({e}): {stdout}\nstderr: {stderr}"))
+    }
+
+    fn call(&self, tool: &str, command: &str, elicit: &str) -> Value {
+        let args = json!({ "cli_command": command }).to_string();
+        self.client(&["call", tool, &args, "--elicit", elicit])
+    }
+
+    fn aws(&self, command: &str) -> String {
+        format!("{command} --endpoint-url {}", self.endpoint.as_deref().expect("moto endpoint"))
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.home);
+    }
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+}
+
+fn result(v: &Value) -> &Value {
+    &v["structured_content"]["results"][0]
+}
+
+fn bucket_exists(moto: &Moto, name: &str) -> bool {
+    let (status, body) = moto.http("GET", "/", "").expect("list buckets on moto");
+    assert_eq!(status, 200, "{body}");
+    body.contains(&format!("<Name>{name}</Name>"))
+}
+
+#[test]
+fn lists_tools_with_schemas_and_annotations() {
+    let env = Env::new(None);
+    let v = env.client(&["list"]);
+    assert_eq!(v["server"], "portcullis");
+    assert_eq!(v["protocol"], "2025-11-25");
+    let tools = v["tools"].as_array().unwrap();
+    let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["call_aws", "check_aws_command"]);
+    for t in tools {
+        assert_eq!(t["input_schema"]["required"], json!(["cli_command"]), "{t}");
+        assert_eq!(t["output_schema"]["type"], "object", "{t}");
+    }
+    assert_eq!(tools[0]["annotations"]["read_only_hint"], false);
+    assert_eq!(tools[0]["annotations"]["destructive_hint"], true);
+    assert_eq!(tools[1]["annotations"]["read_only_hint"], true);
+    assert_eq!(tools[0]["input_schema"]["properties"]["cli_command"]["anyOf"][1]["maxItems"], 20);
+}
+
+#[test]
+fn check_reports_classification_and_decision_without_running() {
+    let env = Env::new(None);
+    let read = env.call("check_aws_command", "aws s3api list-buckets", "none");
+    assert_eq!(read["is_error"], false, "{read}");
+    let doc = &read["structured_content"];
+    assert_eq!(doc["ok"], true);
+    assert_eq!(doc["classification"]["access_level"], "List");
+    assert_eq!(doc["decision"]["outcome"], "allow");
+    assert_eq!(doc["decision"]["rule_ids"], json!(["mode:guarded"]));
+    assert_eq!(doc["request"]["operation"], "ListBuckets");
+
+    let write = env.call("check_aws_command", "aws s3api create-bucket --bucket x", "none");
+    let doc = &write["structured_content"];
+    assert_eq!(doc["classification"]["actions"], json!(["s3:CreateBucket"]));
+    assert_eq!(doc["decision"]["outcome"], "consent");
+    assert_eq!(doc["digest"].as_str().unwrap().len(), 64);
+    assert!(write["prompts"].as_array().unwrap().is_empty(), "check must not ask anyone: {write}");
+
+    let profile = env.call("check_aws_command", "aws s3api list-buckets --profile other", "none");
+    assert_eq!(profile["structured_content"]["decision"]["outcome"], "deny");
+    assert_eq!(profile["structured_content"]["decision"]["rule_ids"], json!(["global:profile"]));
+}
+
+#[test]
+fn call_aws_against_moto() {
+    let moto = Moto::start();
+    moto.reset();
+    let env = Env::new(Some(&moto));
+
+    // A read runs without asking.
+    let v = env.call("call_aws", &env.aws("aws sts get-caller-identity"), "accept");
+    assert_eq!(v["is_error"], false, "{v}");
+    assert_eq!(result(&v)["status"], "success");
+    assert!(result(&v)["output"].as_str().unwrap().contains("\"Account\""), "{v}");
+    assert!(v["prompts"].as_array().unwrap().is_empty(), "a read must not ask: {v}");
+
+    // A write the person accepts runs, after a prompt that shows the command and why.
+    let create = env.aws("aws s3api create-bucket --bucket accepted-bucket");
+    let v = env.call("call_aws", &create, "accept");
+    assert_eq!(v["is_error"], false, "{v}");
+    assert_eq!(result(&v)["status"], "success", "{v}");
+    let prompts = v["prompts"].as_array().unwrap();
+    assert_eq!(prompts.len(), 1, "{v}");
+    let msg = prompts[0]["message"].as_str().unwrap();
+    assert!(msg.contains(&create) && msg.contains("s3:CreateBucket") && msg.contains("guarded mode"), "{msg}");
+    assert!(bucket_exists(&moto, "accepted-bucket"));
+
+    // Declined: not executed.
+    let v = env.call("call_aws", &env.aws("aws s3api create-bucket --bucket declined-bucket"), "decline");
+    assert_eq!(v["is_error"], true, "{v}");
+    assert_eq!(result(&v)["status"], "declined", "{v}");
+    assert!(!bucket_exists(&moto, "declined-bucket"));
+
+    // Cancelled: not executed.
+    let v = env.call("call_aws", &env.aws("aws s3api create-bucket --bucket cancelled-bucket"), "cancel");
+    assert_eq!(v["is_error"], true, "{v}");
+    assert_eq!(result(&v)["status"], "cancelled", "{v}");
+    assert!(!bucket_exists(&moto, "cancelled-bucket"));
+
+    // A client that cannot show a prompt: refused, with what to change.
+    let v = env.call("call_aws", &env.aws("aws s3api create-bucket --bucket unasked-bucket"), "none");
+    assert_eq!(v["is_error"], true, "{v}");
+    assert_eq!(result(&v)["status"], "consent_unavailable", "{v}");
+    assert!(result(&v)["error"].as_str().unwrap().contains("elicitation"), "{v}");
+    assert!(!bucket_exists(&moto, "unasked-bucket"));
+
+    // A batch: each command has its own result; one failure makes the call an error.
+    let args = json!({ "cli_command": [env.aws("aws s3api list-buckets"), env.aws("aws s3api create-bucket --bucket batch-bucket")] }).to_string();
+    let v = env.client(&["call", "call_aws", &args, "--elicit", "decline"]);
+    assert_eq!(v["is_error"], true, "{v}");
+    let results = v["structured_content"]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0]["status"], "success");
+    assert!(results[0]["output"].as_str().unwrap().contains("accepted-bucket"), "{v}");
+    assert_eq!(results[1]["status"], "declined");
+    assert_eq!(v["text"].as_array().unwrap().len(), 2);
+    assert!(!bucket_exists(&moto, "batch-bucket"));
+
+    // A high-level s3 command goes through the same pipeline.
+    let v = env.call("call_aws", &env.aws("aws s3 ls"), "none");
+    assert_eq!(v["is_error"], false, "{v}");
+    assert!(result(&v)["output"].as_str().unwrap().contains("accepted-bucket"), "{v}");
+
+    // Read-only mode: the write is denied, never asked about, never run.
+    let mut ro = Env::new(Some(&moto));
+    ro.read_only = true;
+    let v = ro.call("call_aws", &ro.aws("aws s3api create-bucket --bucket readonly-bucket"), "accept");
+    assert_eq!(v["is_error"], true, "{v}");
+    assert_eq!(result(&v)["status"], "denied", "{v}");
+    assert_eq!(result(&v)["decision"]["rule_ids"], json!(["mode:read-only"]));
+    assert!(result(&v)["error"].as_str().unwrap().contains("read-only mode denies"), "{v}");
+    assert!(v["prompts"].as_array().unwrap().is_empty(), "{v}");
+    assert!(!bucket_exists(&moto, "readonly-bucket"));
+    let v = ro.call("call_aws", &ro.aws("aws s3api list-buckets"), "none");
+    assert_eq!(v["is_error"], false, "{v}");
+
+    // A service error is an error result with the AWS CLI's message.
+    let v = env.call("call_aws", &env.aws("aws s3api head-bucket --bucket no-such-bucket"), "none");
+    assert_eq!(v["is_error"], true, "{v}");
+    assert_eq!(result(&v)["status"], "error", "{v}");
+}
+
+#[test]
+fn shell_syntax_and_profiles_are_refused() {
+    let env = Env::new(None);
+    let v = env.call("call_aws", "aws s3api list-buckets | grep x", "accept");
+    assert_eq!(v["is_error"], true, "{v}");
+    assert_eq!(result(&v)["status"], "invalid", "{v}");
+    let msg = result(&v)["error"].as_str().unwrap();
+    assert!(!msg.is_empty() && v["text"][0].as_str().unwrap().contains(msg), "{v}");
+
+    let v = env.call("call_aws", "aws s3api list-buckets --profile prod", "accept");
+    assert_eq!(v["is_error"], true, "{v}");
+    assert_eq!(result(&v)["status"], "denied", "{v}");
+    assert!(result(&v)["error"].as_str().unwrap().contains("--profile"), "{v}");
+
+    let v = env.client(&["call", "call_aws", &json!({ "cli_command": vec!["aws sts get-caller-identity"; 21] }).to_string()]);
+    assert_eq!(v["is_error"], true, "{v}");
+}
