@@ -70,7 +70,7 @@ impl Pipeline {
         let credentials = CredentialsProvider::new(chain, region.clone()).await;
         let config = EngineConfig { region: region.clone(), endpoints: ConfiguredEndpoints::from_env_vars(std::env::vars()), ..EngineConfig::default() };
         let engine = Engine::new(config, Some(credentials))?;
-        Ok(Pipeline { files: AllowAll::new(settings.working_dir), policy: Policy::new(settings.mode), engine, region })
+        Ok(Pipeline { files: AllowAll::new(settings.working_dir), policy: settings.policy, engine, region })
     }
 
     /// Parse, classify and decide. Nothing is sent.
