@@ -39,13 +39,17 @@ pub struct EngineConfig {
     pub endpoints: ConfiguredEndpoints,
 }
 
-/// Endpoints configured in the environment, in the AWS precedence order after `--endpoint-url`:
-/// `AWS_ENDPOINT_URL_<SERVICE_ID>`, then `AWS_ENDPOINT_URL`; none at all when
-/// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is true. Captured once at start-up.
+/// Endpoints configured outside the command, in the AWS precedence order after `--endpoint-url`:
+/// `AWS_ENDPOINT_URL_<SERVICE_ID>`, `AWS_ENDPOINT_URL`, the profile's `services` section, the
+/// profile's `endpoint_url`; none at all when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` (or the
+/// profile's `ignore_configured_endpoint_urls`) is true. Captured once at start-up.
 #[derive(Debug, Clone, Default)]
 pub struct ConfiguredEndpoints {
     per_service: HashMap<String, String>,
     global: Option<String>,
+    profile_per_service: HashMap<String, String>,
+    profile_global: Option<String>,
+    ignore: bool,
 }
 
 impl ConfiguredEndpoints {
@@ -53,7 +57,7 @@ impl ConfiguredEndpoints {
     pub fn from_env_vars(vars: impl IntoIterator<Item = (String, String)>) -> Self {
         let vars: Vec<(String, String)> = vars.into_iter().filter(|(_, v)| !v.is_empty()).collect();
         if vars.iter().any(|(k, v)| k == "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS" && v.eq_ignore_ascii_case("true")) {
-            return Self::default();
+            return Self { ignore: true, ..Self::default() };
         }
         let mut out = Self::default();
         for (k, v) in vars {
@@ -66,11 +70,93 @@ impl ConfiguredEndpoints {
         out
     }
 
+    /// Adds what the shared config file says for `profile`: its `endpoint_url`, and the
+    /// `endpoint_url` of each service in the `[services NAME]` section it names.
+    pub fn with_config_file(mut self, config: &str, profile: &str) -> Self {
+        let ini = Ini::parse(config);
+        let section = if profile == "default" { "default".to_string() } else { format!("profile {profile}") };
+        let Some(props) = ini.sections.get(&section) else { return self };
+        if props.get("ignore_configured_endpoint_urls").is_some_and(|v| v.value.eq_ignore_ascii_case("true")) {
+            self.ignore = true;
+        }
+        self.profile_global = props.get("endpoint_url").map(|p| p.value.clone()).filter(|v| !v.is_empty());
+        if let Some(services) = props.get("services").map(|p| p.value.clone())
+            && let Some(svc) = ini.sections.get(&format!("services {services}"))
+        {
+            for (name, prop) in svc {
+                if let Some(url) = prop.sub.get("endpoint_url") {
+                    self.profile_per_service.insert(name.to_ascii_lowercase(), url.clone());
+                }
+            }
+        }
+        self
+    }
+
     /// The configured endpoint for a service, by its service id (`Secrets Manager` →
-    /// `AWS_ENDPOINT_URL_SECRETS_MANAGER`).
+    /// `AWS_ENDPOINT_URL_SECRETS_MANAGER`, `secrets_manager` in a `services` section).
     pub fn for_service(&self, service_id: &str) -> Option<&str> {
+        if self.ignore {
+            return None;
+        }
         let key: String = service_id.chars().map(|c| if c == ' ' || c == '-' { '_' } else { c.to_ascii_uppercase() }).collect();
-        self.per_service.get(&key).or(self.global.as_ref()).map(String::as_str)
+        self.per_service
+            .get(&key)
+            .or(self.global.as_ref())
+            .or_else(|| self.profile_per_service.get(&key.to_ascii_lowercase()))
+            .or(self.profile_global.as_ref())
+            .map(String::as_str)
+    }
+}
+
+/// A property of the shared config file, with its nested sub-properties (`dynamodb =` followed by
+/// indented `endpoint_url = ...` lines).
+#[derive(Debug, Default)]
+struct IniProp {
+    value: String,
+    sub: HashMap<String, String>,
+}
+
+/// The AWS shared config file's INI dialect, as far as endpoints need it.
+#[derive(Debug, Default)]
+struct Ini {
+    sections: HashMap<String, HashMap<String, IniProp>>,
+}
+
+impl Ini {
+    fn parse(text: &str) -> Ini {
+        let mut ini = Ini::default();
+        let mut section: Option<String> = None;
+        let mut last_key: Option<String> = None;
+        for raw in text.lines() {
+            let line = raw.trim_end();
+            let trimmed = line.trim_start();
+            if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+                continue;
+            }
+            if let Some(name) = trimmed.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+                let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+                ini.sections.entry(name.clone()).or_default();
+                section = Some(name);
+                last_key = None;
+                continue;
+            }
+            let Some(sec) = section.as_ref().and_then(|s| ini.sections.get_mut(s)) else { continue };
+            let Some((k, v)) = trimmed.split_once('=') else { continue };
+            let (k, v) = (k.trim().to_string(), v.trim().to_string());
+            let indented = line.starts_with([' ', '\t']);
+            match (&last_key, indented) {
+                (Some(parent), true) => {
+                    if let Some(p) = sec.get_mut(parent) {
+                        p.sub.insert(k, v);
+                    }
+                }
+                _ => {
+                    sec.insert(k.clone(), IniProp { value: v, sub: HashMap::new() });
+                    last_key = Some(k);
+                }
+            }
+        }
+        ini
     }
 }
 
@@ -182,12 +268,22 @@ impl Engine {
     /// `AWS_DEFAULT_REGION` or the profile, configured endpoints from `AWS_ENDPOINT_URL*`.
     pub async fn from_environment(profile: Option<String>, unsigned: bool) -> Result<Engine, ExecError> {
         let settings = ChainSettings::from_profile(profile);
+        let profile_name = settings.profile_name();
         let region = match std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION")) {
             Ok(r) if !r.is_empty() => Some(r),
             _ => resolve_region(&settings).await,
         };
         let credentials = if unsigned { None } else { Some(CredentialsProvider::new(settings, region.clone()).await) };
-        let config = EngineConfig { region, endpoints: ConfiguredEndpoints::from_env_vars(std::env::vars()), ..EngineConfig::default() };
+        let mut endpoints = ConfiguredEndpoints::from_env_vars(std::env::vars());
+        let config_file = std::env::var("AWS_CONFIG_FILE")
+            .ok()
+            .filter(|p| !p.is_empty())
+            .map(std::path::PathBuf::from)
+            .or_else(|| std::env::var("HOME").ok().map(|h| std::path::Path::new(&h).join(".aws").join("config")));
+        if let Some(text) = config_file.and_then(|p| std::fs::read_to_string(p).ok()) {
+            endpoints = endpoints.with_config_file(&text, &profile_name);
+        }
+        let config = EngineConfig { region, endpoints, ..EngineConfig::default() };
         Engine::new(config, credentials)
     }
 
@@ -470,7 +566,7 @@ impl Engine {
 /// For the `aws s3` commands (crate-internal, so pinned credentials never leave the crate).
 impl Engine {
     /// The region used when a command gives none.
-    pub(crate) fn default_region(&self) -> Option<&str> {
+    pub fn default_region(&self) -> Option<&str> {
         self.config.region.as_deref()
     }
 
@@ -599,5 +695,22 @@ mod tests {
         let e = ConfiguredEndpoints::from_env_vars(vars(&[("AWS_ENDPOINT_URL", "http://all"), ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")]));
         assert_eq!(e.for_service("DynamoDB"), None);
         assert_eq!(ConfiguredEndpoints::default().for_service("S3"), None);
+    }
+
+    #[test]
+    fn profile_endpoints_come_after_the_environment() {
+        let config = "[default]\nregion = us-east-1\n\n[profile dev]\nendpoint_url = http://profile-all\nservices = local\n\n\
+                      [services local]\ndynamodb =\n  endpoint_url = http://ddb-local:8000\nsecrets_manager =\n  endpoint_url = http://sm-local\n";
+        let e = ConfiguredEndpoints::default().with_config_file(config, "dev");
+        assert_eq!(e.for_service("DynamoDB"), Some("http://ddb-local:8000"));
+        assert_eq!(e.for_service("Secrets Manager"), Some("http://sm-local"));
+        assert_eq!(e.for_service("S3"), Some("http://profile-all"));
+        // The environment wins over the profile.
+        let env = ConfiguredEndpoints::from_env_vars([("AWS_ENDPOINT_URL_DYNAMODB".to_string(), "http://env".to_string())]);
+        assert_eq!(env.with_config_file(config, "dev").for_service("DynamoDB"), Some("http://env"));
+        // Another profile, or the ignore switch, configures nothing.
+        assert_eq!(ConfiguredEndpoints::default().with_config_file(config, "default").for_service("S3"), None);
+        let ignored = "[profile dev]\nendpoint_url = http://x\nignore_configured_endpoint_urls = true\n";
+        assert_eq!(ConfiguredEndpoints::default().with_config_file(ignored, "dev").for_service("S3"), None);
     }
 }

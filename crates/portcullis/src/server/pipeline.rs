@@ -6,9 +6,8 @@
 use portcullis_classify::Classification;
 use portcullis_cli::{AllowAll, Command, OperationCall, S3Command};
 use portcullis_policy::{AccessLevel, Decision, GlobalFlags, Policy, Request};
-use portcullis_wire::credentials::{ChainSettings, CredentialsProvider, resolve_region};
-use portcullis_wire::execute::{ConfiguredEndpoints, Engine, EngineConfig, ExecError};
-use portcullis_wire::output::{OutputFormat, RenderOptions, jmespath::Query, render_with};
+use portcullis_wire::execute::{Engine, ExecError};
+use portcullis_wire::output::{OutputFormat, jmespath::Query};
 use serde_json::{Value, json};
 
 use super::Settings;
@@ -62,14 +61,8 @@ pub struct Execution {
 impl Pipeline {
     /// Resolves the region and pins the credentials once, at start-up.
     pub async fn new(settings: Settings) -> anyhow::Result<Pipeline> {
-        let chain = ChainSettings::from_profile(settings.profile.clone());
-        let region = match settings.region.clone() {
-            Some(r) => Some(r),
-            None => resolve_region(&chain).await,
-        };
-        let credentials = CredentialsProvider::new(chain, region.clone()).await;
-        let config = EngineConfig { region: region.clone(), endpoints: ConfiguredEndpoints::from_env_vars(std::env::vars()), ..EngineConfig::default() };
-        let engine = Engine::new(config, Some(credentials))?;
+        let engine = Engine::from_environment(settings.profile.clone(), false).await?;
+        let region = engine.default_region().map(str::to_string);
         Ok(Pipeline { files: AllowAll::new(settings.working_dir), policy: settings.policy, engine, region })
     }
 
@@ -250,28 +243,12 @@ impl Pipeline {
             Err(e) => return Execution::failed(format!("--query: {e}")),
         };
         // Text and yaml-stream output are rendered page by page, the query applied to each page.
-        let page_wise = matches!(format, OutputFormat::Text | OutputFormat::YamlStream);
-        let result = if page_wise { self.engine.execute_pages(call, &self.files).await } else { self.engine.execute(call, &self.files).await };
+        let result = if format.is_page_wise() { self.engine.execute_pages(call, &self.files).await } else { self.engine.execute(call, &self.files).await };
         match result {
-            Ok(out) => {
-                let values = if page_wise { out.page_values } else { vec![out.value] };
-                let mut text = String::new();
-                for value in values {
-                    let value = match &query {
-                        Some(q) => match q.search(&value) {
-                            Ok(v) => v,
-                            Err(e) => return Execution::failed(format!("--query: {e}")),
-                        },
-                        None => value,
-                    };
-                    let opts = RenderOptions { title: Some(&call.operation), ..RenderOptions::default() };
-                    match render_with(&value, format, &opts) {
-                        Ok(t) => text.push_str(&t),
-                        Err(e) => return Execution::failed(e.to_string()),
-                    }
-                }
-                Execution { ok: true, output: text, error: None }
-            }
+            Ok(out) => match out.render(&call.operation, query.as_ref(), format) {
+                Ok(text) => Execution { ok: true, output: text, error: None },
+                Err(e) => Execution::failed(e.to_string()),
+            },
             Err(ExecError::Service(e)) => {
                 Execution::failed(format!("An error occurred ({}) when calling the {} operation: {}", e.code, call.operation, e.message))
             }
