@@ -544,16 +544,7 @@ pub async fn resolve_region(settings: &ChainSettings) -> Option<String> {
 
 /// The error and its sources on one line (the chain's "Attempted:" list is multi-line).
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        src = s.source();
-    }
+    let out = crate::transport::error_chain(e);
     let mut lines = out.lines().map(str::trim).filter(|l| !l.is_empty());
     let mut one = lines.next().unwrap_or_default().to_string();
     for (i, l) in lines.enumerate() {

@@ -545,8 +545,8 @@ fn to_hyper(req: PreparedRequest) -> Result<(http::Request<Full<Bytes>>, String)
     Ok((request, host))
 }
 
-/// The error and its sources on one line (hyper's top-level messages are terse).
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+/// The error and its sources, joined (hyper's top-level messages are terse).
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();
     let mut src = e.source();
     while let Some(s) = src {
