@@ -80,10 +80,19 @@ SPACE = re.compile(r"\s+")
 SENTENCE_END = re.compile(r"(?<=[a-z0-9)\]])\.(\s|$)")
 
 
+# Admonitions (<important>, <note>) come before the description in some services (S3's
+# "End of support notice"); the summary skips them unless nothing else is left.
+ADMONITION = re.compile(r"<(important|note)>.*?</\1>", re.S | re.I)
+
+
 def summary(doc):
-    """First sentence of an HTML documentation string, as plain text (at most 300 chars)."""
+    """First sentence of an HTML documentation string, as plain text (at most 300 chars),
+    skipping admonitions."""
     if not doc:
         return None
+    plain = ADMONITION.sub(" ", doc)
+    if TAG.sub("", plain).strip():
+        doc = plain
     text = SPACE.sub(" ", html.unescape(TAG.sub(" ", doc))).strip()
     text = re.sub(r"\s+([.,;:])", r"\1", text)
     m = SENTENCE_END.search(text)

@@ -26,6 +26,7 @@
 pub mod naming;
 pub mod pack;
 pub mod shape;
+pub mod suggest;
 
 use std::sync::{Arc, OnceLock};
 
@@ -243,6 +244,12 @@ impl Models {
             out.push(CliArgSpec { name: name.clone(), member: alias.member.clone(), form, required: false });
         }
         out
+    }
+
+    /// A service's CLI exceptions, decoded without caching (for whole-pack walks).
+    pub(crate) fn decode_optional_cli(&self, name: &str) -> Option<ServiceCli> {
+        let entry = format!("cli/{name}");
+        if self.pack.contains(&entry) { self.decode(&entry).ok() } else { Some(ServiceCli::default()) }
     }
 
     fn slot(&self, name: &str) -> Result<usize, ModelError> {

@@ -91,8 +91,8 @@ fn lists_tools_with_schemas_and_annotations() {
     assert_eq!(v["protocol"], "2025-11-25");
     let tools = v["tools"].as_array().unwrap();
     let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["call_aws", "check_aws_command"]);
-    for t in tools {
+    assert_eq!(names, ["call_aws", "check_aws_command", "suggest_aws_commands"]);
+    for t in &tools[..2] {
         assert_eq!(t["input_schema"]["required"], json!(["cli_command"]), "{t}");
         assert_eq!(t["output_schema"]["type"], "object", "{t}");
     }
@@ -100,6 +100,22 @@ fn lists_tools_with_schemas_and_annotations() {
     assert_eq!(tools[0]["annotations"]["destructive_hint"], true);
     assert_eq!(tools[1]["annotations"]["read_only_hint"], true);
     assert_eq!(tools[0]["input_schema"]["properties"]["cli_command"]["anyOf"][1]["maxItems"], 20);
+    assert_eq!(tools[2]["input_schema"]["required"], json!(["query"]));
+    assert_eq!(tools[2]["annotations"]["read_only_hint"], true);
+}
+
+#[test]
+fn suggests_commands_offline() {
+    let env = Env::new(None);
+    let v = env.client(&["call", "suggest_aws_commands", &json!({ "query": "list the objects in an s3 bucket" }).to_string()]);
+    assert_eq!(v["is_error"], false, "{v}");
+    let suggestions = v["structured_content"]["suggestions"].as_array().unwrap();
+    assert_eq!(suggestions.len(), 5, "{v}");
+    let hit = suggestions.iter().find(|s| s["command"] == "aws s3api list-objects-v2" || s["command"] == "aws s3api list-objects");
+    let hit = hit.unwrap_or_else(|| panic!("no list-objects in {v}"));
+    assert_eq!(hit["required"], json!(["--bucket"]), "{hit}");
+    let bad = env.client(&["call", "suggest_aws_commands", &json!({ "query": "" }).to_string()]);
+    assert_eq!(bad["is_error"], true, "{bad}");
 }
 
 #[test]

@@ -56,6 +56,7 @@ impl ServerHandler for PortcullisServer {
         let result = match request.name.as_ref() {
             tools::CALL_AWS => tools::call_aws(&self.pipeline, &args, &context.peer).await,
             tools::CHECK_AWS_COMMAND => tools::check_aws_command(&self.pipeline, &args),
+            tools::SUGGEST_AWS_COMMANDS => tools::suggest_aws_commands(&args),
             other => return Err(McpError::invalid_params(format!("unknown tool `{other}`"), None)),
         };
         Ok(result.into())

@@ -12,6 +12,7 @@ use super::pipeline::{self, Pipeline};
 
 pub const CALL_AWS: &str = "call_aws";
 pub const CHECK_AWS_COMMAND: &str = "check_aws_command";
+pub const SUGGEST_AWS_COMMANDS: &str = "suggest_aws_commands";
 
 /// The most commands one `call_aws` call may carry.
 pub const MAX_BATCH: usize = 20;
@@ -111,7 +112,56 @@ pub fn all() -> Vec<Tool> {
     .with_annotations(
         ToolAnnotations::with_title("Check an AWS CLI command").read_only(true).destructive(false).idempotent(true).open_world(false),
     );
-    vec![call_aws, check]
+    let suggest = Tool::new_with_raw(
+        SUGGEST_AWS_COMMANDS,
+        Some(
+            "Find the AWS CLI commands for a task described in plain words (e.g. `list the objects in an S3 bucket`): \
+             the 5 most relevant operations with a one-line summary and their required options. Offline: nothing \
+             leaves the machine and nothing runs."
+                .into(),
+        ),
+        object(json!({
+            "type": "object",
+            "properties": { "query": { "type": "string", "minLength": 1, "maxLength": 1000, "description": "What you want to do, in plain words." } },
+            "required": ["query"],
+            "additionalProperties": false
+        })),
+    )
+    .with_raw_output_schema(object(json!({
+        "type": "object",
+        "properties": {
+            "suggestions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "command": { "type": "string" },
+                        "service": { "type": "string" },
+                        "operation": { "type": "string" },
+                        "summary": { "type": "string" },
+                        "required": { "type": "array", "items": { "type": "string" } },
+                        "score": { "type": "number" }
+                    },
+                    "required": ["command", "required"]
+                }
+            }
+        },
+        "required": ["suggestions"]
+    })))
+    .with_annotations(
+        ToolAnnotations::with_title("Suggest AWS CLI commands").read_only(true).destructive(false).idempotent(true).open_world(false),
+    );
+    vec![call_aws, check, suggest]
+}
+
+/// `suggest_aws_commands`: offline BM25 search over every operation's name and summary.
+pub fn suggest_aws_commands(args: &JsonObject) -> CallToolResult {
+    let query = match args.get("query") {
+        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 1000 => s.clone(),
+        _ => return error_result("`query` must be a non-empty string of at most 1000 characters, e.g. `list my S3 buckets`".into()),
+    };
+    let suggestions = portcullis_model::suggest::index().search(&query, 5);
+    CallToolResult::structured(json!({ "suggestions": suggestions }))
 }
 
 fn error_result(message: String) -> CallToolResult {
