@@ -449,6 +449,14 @@ impl<'p> Parser<'p> {
                 }
             }
         }
+        // botocore's default `response_checksum_validation = when_supported`: ask for the
+        // response checksum where the operation can return one (S3 GetObject's ChecksumMode).
+        if let Some(member) = op.http_checksum.as_ref().and_then(|h| h.get("requestValidationModeMember")).and_then(|v| v.as_str())
+            && !params.contains_key(member)
+        {
+            params.insert(member.to_string(), Value::Str("ENABLED".into()));
+            generated.push(member.to_string());
+        }
         let files_read = std::mem::take(&mut ctx.files_read);
         problems.append(&mut ctx.problems);
 

@@ -56,7 +56,7 @@ fn env_for(cmd: &mut Command, home: &std::path::Path) {
 }
 
 fn words(cmd: &str, endpoint: &str) -> Vec<String> {
-    let cmd = cmd.replace("ENDPOINT", endpoint.trim_start_matches("http://"));
+    let cmd = cmd.replace("ENDPOINT", endpoint.trim_start_matches("http://")).replace("OUTDIR", &outdir().display().to_string());
     let mut w = portcullis_cli::words::split_words(&cmd).unwrap();
     w.extend(["--endpoint-url".to_string(), endpoint.to_string(), "--region".to_string(), "us-east-1".to_string()]);
     w
@@ -170,11 +170,18 @@ fn portcullis_prints_what_the_awscli_prints() {
             continue;
         }
         let (their_code, theirs, their_err) = awscli(&case.run, &endpoint, &home);
+        let their_files = take_written();
         if let Err(e) = setup("portcullis") {
             failures.push(e);
             continue;
         }
         let (our_code, ours, our_err) = portcullis(&case.run, &endpoint, &home);
+        let our_files = take_written();
+        if their_files != our_files {
+            failures.push(format!("{}: files written differ: awscli {:?}, portcullis {:?}", case.name,
+                their_files.iter().map(|(n, b)| (n, b.len())).collect::<Vec<_>>(), our_files.iter().map(|(n, b)| (n, b.len())).collect::<Vec<_>>()));
+            continue;
+        }
         let ok_codes = (their_code == 0) == (our_code == 0);
         if !ok_codes {
             failures.push(format!("{}: exit codes differ: awscli {their_code} ({their_err}), portcullis {our_code} ({our_err})", case.name));
@@ -195,6 +202,24 @@ fn portcullis_prints_what_the_awscli_prints() {
     }
     assert!(services.len() >= 15, "{services:?}");
     assert!(failures.is_empty(), "{} of {} cases differ:\n\n{}", failures.len(), cases.len(), failures.join("\n\n"));
+}
+
+/// Where `OUTDIR` in the corpus points (files the commands write).
+fn outdir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("portcullis-e2e-out-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The files a command wrote under `OUTDIR` (name → bytes), then cleared.
+fn take_written() -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(outdir()).unwrap().flatten() {
+        out.push((entry.file_name().to_string_lossy().into_owned(), std::fs::read(entry.path()).unwrap()));
+        std::fs::remove_file(entry.path()).unwrap();
+    }
+    out.sort();
+    out
 }
 
 fn tempdir() -> PathBuf {

@@ -331,6 +331,9 @@ impl Engine {
         let Some(paginator) = paginator else {
             out.value = self.send_one(&model, op, &call.params, call, files, &mut out).await?;
             out.pages = 1;
+            if let Some(outfile) = &call.outfile {
+                write_payload(&model, op, &mut out.value, &outfile.path, files)?;
+            }
             if keep_pages {
                 out.page_values.push(out.value.clone());
             }
@@ -584,6 +587,23 @@ impl Engine {
         let creds = self.credentials_for(&opts).await?;
         Ok((prepared, name, signing_region, opts, creds))
     }
+}
+
+/// The CLI's `outfile`: the streaming payload of the response (`s3api get-object`'s `Body`,
+/// `lambda invoke`'s `Payload`) is written to the local file through the path policy, and left
+/// out of what is printed.
+fn write_payload(model: &ServiceModel, op: &Operation, value: &mut Json, path: &str, files: &dyn PathPolicy) -> Result<(), ExecError> {
+    use base64::Engine as _;
+    let payload = op.output.as_ref().and_then(|o| model.shape(&o.shape)).and_then(|s| s.payload.clone());
+    let Some(member) = payload else {
+        return Err(ExecError::Unsupported(format!("{} has no response body to write to {path}", op.name)));
+    };
+    let body = match value.as_object_mut().and_then(|m| m.shift_remove(&member)) {
+        Some(Json::String(b64)) => base64::engine::general_purpose::STANDARD.decode(b64.as_bytes()).map_err(|e| ExecError::File(format!("response body: {e}")))?,
+        Some(Json::Null) | None => Vec::new(),
+        Some(other) => other.to_string().into_bytes(),
+    };
+    files.write(path, &body).map_err(|e| ExecError::File(e.0))
 }
 
 /// What one attempt can fail with (the retry policy decides which to retry).
