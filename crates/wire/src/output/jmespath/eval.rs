@@ -98,8 +98,13 @@ impl Interpreter {
         let V::Arr(a) = base.view() else {
             return Ok(Var::Null);
         };
+        self.project_each(a.iter(), right)
+    }
+
+    /// Applies `right` to each element, keeping the non-null results (both projection kinds).
+    fn project_each<'a>(&mut self, items: impl Iterator<Item = Var<'a>>, right: &'a Node) -> Result<Var<'a>, QueryError> {
         let mut out = Vec::new();
-        for e in a.iter() {
+        for e in items {
             let cur = self.visit(right, &e)?;
             if !cur.is_null() {
                 out.push(cur);
@@ -119,14 +124,7 @@ impl Interpreter {
         let V::Obj(o) = base.view() else {
             return Ok(Var::Null);
         };
-        let mut out = Vec::new();
-        for (_, e) in o.iter() {
-            let cur = self.visit(right, &e)?;
-            if !cur.is_null() {
-                out.push(cur);
-            }
-        }
-        Ok(Var::array(out))
+        self.project_each(o.iter().map(|(_, e)| e), right)
     }
 
     #[inline(never)]
