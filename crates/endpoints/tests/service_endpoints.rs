@@ -1,7 +1,10 @@
-//! botocore's per-service endpoint tests (`endpoint-tests-1.json`, 28 services) run against the rule sets of OUR
-//! model pack.
+//! botocore's per-service endpoint tests (`endpoint-tests-1.json`, 28 services), run twice:
 //!
-//! The fixtures come from a newer botocore than the pack (1.43.62), so some cases legitimately disagree: those
+//! - [`fixture_rule_sets`]: against the rule sets and partitions they were written for (botocore 1.43.70, whose
+//!   tests are byte-identical to the fixtures; see `tests/data/fixture-rule-sets/SOURCE.txt`). This measures the
+//!   evaluator itself, and every case must pass.
+//! - [`pack_rule_sets`]: against the rule sets of OUR model pack, which is what Portcullis ships.
+//!   The fixtures come from a newer botocore than the pack (1.43.62), so some cases legitimately disagree: those
 //! that set a parameter the pack's rule set does not declare yet (DynamoDB's `IsSearchOperation`), and the few
 //! listed in [`KNOWN_SKEW`]. On every case, this evaluator agrees with botocore 1.43.62's own `EndpointProvider`
 //! over the same rule sets (checked while writing it). Every failure is printed by name with its reason; any
@@ -11,7 +14,7 @@
 
 mod support;
 
-use portcullis_endpoints::RuleSet;
+use portcullis_endpoints::{Partitions, RuleSet};
 
 /// Cases where the pack's rule set differs from the fixture's, and how.
 const KNOWN_SKEW: &[(&str, &str)] = &[
@@ -33,14 +36,57 @@ const KNOWN_SKEW: &[(&str, &str)] = &[
 const PASSED_AT_LEAST: usize = 2019;
 
 #[test]
-fn service_endpoint_tests() {
-    let partitions = support::partitions();
+fn fixture_rule_sets() {
     let dir = support::data_dir().join("endpoint-tests");
-    let mut services: Vec<_> = std::fs::read_dir(&dir)
+    let sets = support::data_dir().join("fixture-rule-sets");
+    let partitions = Partitions::from_json(&inflate(&sets.join("partitions.json.deflate"))).expect("partitions");
+    let (mut total, mut failed) = (0usize, Vec::new());
+    let services = services(&dir);
+    for service in &services {
+        let document = inflate(&sets.join(format!("{service}.json.deflate")));
+        let rules = RuleSet::parse(&document).unwrap_or_else(|e| panic!("{service}: {e}"));
+        let cases = support::read_json(&dir.join(service).join("endpoint-tests-1.json"));
+        for case in cases["testCases"].as_array().expect("testCases") {
+            total += 1;
+            if let Err(why) = support::check(&rules, &partitions, case) {
+                failed.push(format!("{service}: {}: {why}", case["documentation"]));
+            }
+        }
+    }
+    for f in &failed {
+        println!("FAIL {f}");
+    }
+    println!(
+        "service endpoint cases on their own rule sets: {}/{total} passed; {} services",
+        total - failed.len(),
+        services.len()
+    );
+    assert_eq!(services.len(), 28);
+    assert!(total > 2000, "only {total} cases found");
+    assert!(failed.is_empty(), "failures:\n{}", failed.join("\n"));
+}
+
+fn inflate(path: &std::path::Path) -> serde_json::Value {
+    let raw = std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let bytes = miniz_oxide::inflate::decompress_to_vec(&raw)
+        .unwrap_or_else(|e| panic!("inflating {}: {e:?}", path.display()));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()))
+}
+
+fn services(dir: &std::path::Path) -> Vec<String> {
+    let mut services: Vec<_> = std::fs::read_dir(dir)
         .expect("endpoint-tests")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     services.sort();
+    services
+}
+
+#[test]
+fn pack_rule_sets() {
+    let partitions = support::partitions();
+    let dir = support::data_dir().join("endpoint-tests");
+    let services = services(&dir);
     let (mut total, mut passed) = (0usize, 0usize);
     let (mut skew, mut unexplained) = (Vec::new(), Vec::new());
     for service in &services {
