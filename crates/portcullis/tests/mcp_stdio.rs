@@ -238,3 +238,81 @@ fn shell_syntax_and_profiles_are_refused() {
     let v = env.client(&["call", "call_aws", &json!({ "cli_command": vec!["aws sts get-caller-identity"; 21] }).to_string()]);
     assert_eq!(v["is_error"], true, "{v}");
 }
+
+/// Protocol 2026-07-28 has no server-to-client requests: consent comes back as an
+/// `InputRequiredResult`, and the retry carries the answers with the opaque request state. The
+/// approval stays bound to the batch and digests it was asked about, and is good once.
+#[test]
+fn consent_by_input_required_result_on_2026_07_28() {
+    let moto = Moto::start();
+    moto.reset();
+    let env = Env::new(Some(&moto));
+    let modern = |command: &str, elicit: &str| {
+        let args = json!({ "cli_command": command }).to_string();
+        env.client(&["call", "call_aws", &args, "--modern", "--elicit", elicit])
+    };
+
+    // A read runs in one round.
+    let v = modern(&env.aws("aws sts get-caller-identity"), "accept");
+    assert_eq!(v["protocol"], "2026-07-28", "{v}");
+    assert_eq!(result(&v)["status"], "success", "{v}");
+    assert!(v["prompts"].as_array().unwrap().is_empty(), "{v}");
+
+    // Accepted: asked once (the SDK answers the InputRequiredResult and retries), then run.
+    let create = env.aws("aws s3api create-bucket --bucket mrtr-accepted");
+    let v = modern(&create, "accept");
+    assert_eq!(v["is_error"], false, "{v}");
+    assert_eq!(result(&v)["status"], "success", "{v}");
+    let prompts = v["prompts"].as_array().unwrap();
+    assert_eq!(prompts.len(), 1, "{v}");
+    assert!(prompts[0]["message"].as_str().unwrap().contains(&create), "{v}");
+    assert!(bucket_exists(&moto, "mrtr-accepted"));
+
+    // Declined and cancelled: not run.
+    for (answer, bucket) in [("decline", "mrtr-declined"), ("cancel", "mrtr-cancelled")] {
+        let v = modern(&env.aws(&format!("aws s3api create-bucket --bucket {bucket}")), answer);
+        assert_eq!(v["is_error"], true, "{v}");
+        assert_eq!(result(&v)["status"], if answer == "decline" { "declined" } else { "cancelled" }, "{v}");
+        assert!(!bucket_exists(&moto, bucket));
+    }
+
+    // A client without the elicitation capability is refused without a round trip.
+    let v = modern(&env.aws("aws s3api create-bucket --bucket mrtr-unasked"), "none");
+    assert_eq!(result(&v)["status"], "consent_unavailable", "{v}");
+    assert!(!bucket_exists(&moto, "mrtr-unasked"));
+
+    // A batch is asked about as a whole before anything runs; the read and the write run after.
+    let args = json!({ "cli_command": [env.aws("aws s3api list-buckets"), env.aws("aws s3api create-bucket --bucket mrtr-batch")] }).to_string();
+    let v = env.client(&["call", "call_aws", &args, "--modern", "--elicit", "accept"]);
+    assert_eq!(v["is_error"], false, "{v}");
+    assert_eq!(v["prompts"].as_array().unwrap().len(), 1, "{v}");
+    assert!(bucket_exists(&moto, "mrtr-batch"));
+
+    // By hand: the approval of one request cannot run another, a forged state approves nothing,
+    // and a used state cannot be replayed.
+    let rounds = |first: &str, retry: &str, state: &str, replay: bool| {
+        let first = json!({ "cli_command": env.aws(first) }).to_string();
+        let retry = json!({ "cli_command": env.aws(retry) }).to_string();
+        let mut a = vec!["rounds", "call_aws", &first, &retry, "--state-from", state];
+        if replay {
+            a.push("--replay");
+        }
+        env.client(&a)
+    };
+    let v = rounds("aws s3api create-bucket --bucket mrtr-asked", "aws s3api create-bucket --bucket mrtr-swapped", "first", false);
+    assert_eq!(v["first_keys"], json!(["consent-0"]), "{v}");
+    assert_eq!(result(&v)["status"], "consent_failed", "{v}");
+    assert!(result(&v)["error"].as_str().unwrap().contains("differ"), "{v}");
+    assert!(!bucket_exists(&moto, "mrtr-asked") && !bucket_exists(&moto, "mrtr-swapped"));
+
+    let v = rounds("aws s3api create-bucket --bucket mrtr-forged", "aws s3api create-bucket --bucket mrtr-forged", "forged", false);
+    assert_eq!(result(&v)["status"], "consent_failed", "{v}");
+    assert!(result(&v)["error"].as_str().unwrap().contains("unknown"), "{v}");
+    assert!(!bucket_exists(&moto, "mrtr-forged"));
+
+    let v = rounds("aws s3api create-bucket --bucket mrtr-once", "aws s3api create-bucket --bucket mrtr-once", "first", true);
+    assert_eq!(result(&v)["status"], "success", "{v}");
+    assert!(bucket_exists(&moto, "mrtr-once"));
+    assert_eq!(v["replay"]["structured_content"]["results"][0]["status"], "consent_failed", "{v}");
+    assert!(v["replay"]["structured_content"]["results"][0]["error"].as_str().unwrap().contains("already used"), "{v}");
+}

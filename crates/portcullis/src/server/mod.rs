@@ -4,8 +4,10 @@
 //!
 //! This first slice speaks MCP over stdio only: stdout carries the protocol, logs go to stderr.
 
+mod config;
 mod consent;
-mod pipeline;
+mod http;
+pub(crate) mod pipeline;
 mod settings;
 mod tools;
 
@@ -14,18 +16,21 @@ use std::sync::Arc;
 use anyhow::Context;
 use rmcp::ServiceExt;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult, PaginatedRequestParams, ServerCapabilities,
-    ServerConfig,
+    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult, PaginatedRequestParams, ProtocolVersion,
+    ServerCapabilities, ServerConfig,
 };
-use rmcp::service::{RequestContext, RoleServer};
+use rmcp::service::{ElicitationMode, RequestContext, RoleServer};
 use rmcp::{ErrorData as McpError, ServerHandler};
 
+pub use http::ServeFlags;
 pub use settings::Settings;
 
 /// The MCP handler: the settings and pipeline shared by every session.
 #[derive(Clone)]
 pub struct PortcullisServer {
     pipeline: Arc<pipeline::Pipeline>,
+    /// Approval rounds of multi-round-trip (2026-07-28) clients, shared by every session.
+    consents: Arc<consent::ConsentStore>,
 }
 
 impl ServerHandler for PortcullisServer {
@@ -54,7 +59,23 @@ impl ServerHandler for PortcullisServer {
     ) -> Result<CallToolResponse, McpError> {
         let args = request.arguments.unwrap_or_default();
         let result = match request.name.as_ref() {
-            tools::CALL_AWS => tools::call_aws(&self.pipeline, &args, &context.peer).await,
+            tools::CALL_AWS => {
+                let multi_round_trip = context.protocol_version().is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str());
+                let can_elicit = if multi_round_trip {
+                    context.client_capabilities().is_some_and(|c| c.elicitation.is_some())
+                } else {
+                    context.peer.supported_elicitation_modes().contains(&ElicitationMode::Form)
+                };
+                let cx = tools::CallContext {
+                    peer: &context.peer,
+                    multi_round_trip,
+                    can_elicit,
+                    input_responses: request.input_responses.as_ref(),
+                    request_state: request.request_state.as_deref(),
+                    consents: &self.consents,
+                };
+                return Ok(tools::call_aws(&self.pipeline, &args, &cx).await);
+            }
             tools::CHECK_AWS_COMMAND => tools::check_aws_command(&self.pipeline, &args),
             tools::SUGGEST_AWS_COMMANDS => tools::suggest_aws_commands(&args),
             other => return Err(McpError::invalid_params(format!("unknown tool `{other}`"), None)),
@@ -73,10 +94,34 @@ pub fn run_stdio() -> anyhow::Result<()> {
         let settings = Settings::from_env().context("cannot read the server settings")?;
         eprintln!("portcullis: serving MCP on stdio ({})", settings.describe());
         let pipeline = pipeline::Pipeline::new(settings).await?;
-        let server = PortcullisServer { pipeline: Arc::new(pipeline) };
+        let server = PortcullisServer { pipeline: Arc::new(pipeline), consents: Arc::default() };
         let running = server.serve(rmcp::transport::stdio()).await.context("MCP initialization failed")?;
         let reason = running.waiting().await.context("the MCP session ended abnormally")?;
         eprintln!("portcullis: session ended ({reason:?})");
         Ok(())
+    })
+}
+
+/// Runs `portcullis serve` on the transport the flags (else the environment) choose.
+pub fn run(flags: ServeFlags) -> anyhow::Result<()> {
+    match http::Transport::from_env_and_flags(&flags, &http::process_env)? {
+        http::Transport::Stdio => run_stdio(),
+        http::Transport::Http => run_http(http::HttpSettings::from_env_and_flags(&flags, &http::process_env)?),
+    }
+}
+
+/// Runs the server on streamable HTTP (see [`http`]) until the process is stopped. One pipeline
+/// serves every session.
+fn run_http(http_settings: http::HttpSettings) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let settings = Settings::from_env().context("cannot read the server settings")?;
+        eprintln!("portcullis: starting MCP over streamable HTTP ({})", settings.describe());
+        let pipeline = pipeline::Pipeline::new(settings).await?;
+        let server = PortcullisServer { pipeline: Arc::new(pipeline), consents: Arc::default() };
+        http::serve(http_settings, server).await
     })
 }

@@ -2,12 +2,14 @@
 
 use std::sync::Arc;
 
+use std::collections::HashMap;
+
 use rmcp::Peer;
-use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool, ToolAnnotations};
+use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, InputRequiredResult, InputResponses, JsonObject, Tool, ToolAnnotations};
 use rmcp::service::RoleServer;
 use serde_json::{Value, json};
 
-use super::consent::{self, Answer};
+use super::consent::{self, Answer, ConsentStore};
 use super::pipeline::{self, Pipeline};
 
 pub const CALL_AWS: &str = "call_aws";
@@ -194,18 +196,69 @@ fn commands(args: &JsonObject) -> Result<Vec<String>, String> {
     Ok(list)
 }
 
+/// How the client asks for consent, and its answers when it calls again.
+pub struct CallContext<'a> {
+    pub peer: &'a Peer<RoleServer>,
+    /// The client negotiated 2026-07-28 or later: consent goes by `InputRequiredResult`.
+    pub multi_round_trip: bool,
+    /// The client declared the elicitation capability (for this request, on 2026-07-28).
+    pub can_elicit: bool,
+    pub input_responses: Option<&'a InputResponses>,
+    pub request_state: Option<&'a str>,
+    pub consents: &'a ConsentStore,
+}
+
 /// `call_aws`: every command through the pipeline, one result each. The call is an error when
-/// any command did not run successfully.
-pub async fn call_aws(pipeline: &Pipeline, args: &JsonObject, peer: &Peer<RoleServer>) -> CallToolResult {
+/// any command did not run successfully. On a multi-round-trip client, a batch that needs consent
+/// first returns the prompts and runs nothing; the retry with the answers runs it.
+pub async fn call_aws(pipeline: &Pipeline, args: &JsonObject, cx: &CallContext<'_>) -> CallToolResponse {
     let list = match commands(args) {
         Ok(l) => l,
-        Err(m) => return error_result(m),
+        Err(m) => return error_result(m).into(),
     };
+    let assessed: Vec<_> = list.iter().map(|c| pipeline.assess(c)).collect();
+    let needing: Vec<(usize, &pipeline::Assessment)> = assessed
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| a.as_ref().ok().filter(|a| a.decision.outcome == portcullis_policy::Outcome::Consent).map(|a| (i, a)))
+        .collect();
+    // Answers decided before anything runs (multi-round-trip); otherwise each is asked in turn.
+    let mut answers: HashMap<usize, Answer> = HashMap::new();
+    if cx.multi_round_trip && !needing.is_empty() {
+        if let Some(state) = cx.request_state {
+            answers.extend(cx.consents.close(state, &list, &needing, cx.input_responses));
+        } else if !cx.can_elicit {
+            answers.extend(needing.iter().map(|(i, a)| (*i, consent::unavailable(a))));
+        } else {
+            match cx.consents.open(&list, &needing) {
+                Ok(pending) => {
+                    eprintln!("portcullis: asking consent for {} command(s)", pending.requests.len());
+                    return InputRequiredResult::new(Some(pending.requests), Some(pending.state)).into();
+                }
+                Err(refused) => answers.extend(refused),
+            }
+        }
+    }
     let mut results = Vec::new();
     let mut texts = Vec::new();
     let mut all_ok = true;
-    for command in list {
-        let item = run_one(pipeline, &command, peer).await;
+    for (i, (command, a)) in list.iter().zip(assessed).enumerate() {
+        let item = match a {
+            Ok(a) => {
+                let answer = match a.decision.outcome {
+                    portcullis_policy::Outcome::Consent => Some(match answers.remove(&i) {
+                        Some(answer) => answer,
+                        None => consent::ask(cx.peer, &a).await,
+                    }),
+                    _ => None,
+                };
+                run_one(pipeline, &a, answer).await
+            }
+            Err(r) => {
+                eprintln!("portcullis: invalid command refused");
+                json!({ "command": command, "status": "invalid", "error": r.message, "problems": r.problems })
+            }
+        };
         let ok = item.get("status").and_then(Value::as_str) == Some("success");
         all_ok &= ok;
         let text = if ok {
@@ -219,37 +272,34 @@ pub async fn call_aws(pipeline: &Pipeline, args: &JsonObject, peer: &Peer<RoleSe
     let structured = json!({ "results": results });
     let mut result = if all_ok { CallToolResult::success(texts) } else { CallToolResult::error(texts) };
     result.structured_content = Some(structured);
-    result
+    result.into()
 }
 
-async fn run_one(pipeline: &Pipeline, command: &str, peer: &Peer<RoleServer>) -> Value {
-    let a = match pipeline.assess(command) {
-        Ok(a) => a,
-        Err(r) => {
-            eprintln!("portcullis: invalid command refused");
-            return json!({ "command": command, "status": "invalid", "error": r.message, "problems": r.problems });
-        }
-    };
+/// Decide, apply the consent answer (`Some` exactly when the decision asks for consent), execute.
+async fn run_one(pipeline: &Pipeline, a: &pipeline::Assessment, answer: Option<Answer>) -> Value {
+    let command = a.command.as_str();
     let decision = json!({ "outcome": a.decision.outcome, "reasons": a.decision.reasons, "rule_ids": a.decision.rule_ids });
-    let approved = match a.decision.outcome {
-        portcullis_policy::Outcome::Deny => {
+    let approved = match (a.decision.outcome, answer) {
+        (portcullis_policy::Outcome::Deny, _) => {
             eprintln!("portcullis: denied {} ({})", a.display, a.decision.rule_ids.join(", "));
             let error = format!("denied by policy, not executed: {}", a.decision.reasons.join("; "));
             return json!({ "command": command, "status": "denied", "error": error, "decision": decision });
         }
-        portcullis_policy::Outcome::Consent => match consent::ask(peer, &a).await {
-            Answer::Approved(digest) => {
-                eprintln!("portcullis: approved {} ({digest})", a.display);
-                Some(digest)
-            }
-            Answer::Refused { status, message } => {
-                eprintln!("portcullis: {status} {}", a.display);
-                return json!({ "command": command, "status": status, "error": message, "decision": decision });
-            }
-        },
-        portcullis_policy::Outcome::Allow => None,
+        (portcullis_policy::Outcome::Consent, Some(Answer::Approved(digest))) => {
+            eprintln!("portcullis: approved {} ({digest})", a.display);
+            Some(digest)
+        }
+        (portcullis_policy::Outcome::Consent, Some(Answer::Refused { status, message })) => {
+            eprintln!("portcullis: {status} {}", a.display);
+            return json!({ "command": command, "status": status, "error": message, "decision": decision });
+        }
+        (portcullis_policy::Outcome::Consent, None) => {
+            let error = format!("not executed: `{command}` needs approval and none was obtained");
+            return json!({ "command": command, "status": "consent_failed", "error": error, "decision": decision });
+        }
+        (portcullis_policy::Outcome::Allow, _) => None,
     };
-    let run = pipeline.execute(&a, approved.as_deref()).await;
+    let run = pipeline.execute(a, approved.as_deref()).await;
     eprintln!("portcullis: ran {} ({})", a.display, if run.ok { "ok" } else { "error" });
     let mut item = json!({ "command": command, "status": if run.ok { "success" } else { "error" }, "output": run.output, "decision": decision });
     if let Some(e) = run.error {

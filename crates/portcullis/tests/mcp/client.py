@@ -1,10 +1,17 @@
 """A real MCP client (the official Python SDK) driving `portcullis serve` over stdio.
 
 Usage: client.py BINARY list
-       client.py BINARY call TOOL ARGS_JSON [--elicit accept|decline|cancel|none]
+       client.py BINARY call TOOL ARGS_JSON [--elicit accept|decline|cancel|none] [--modern]
+       client.py BINARY rounds TOOL ARGS_JSON RETRY_ARGS_JSON [--state-from first|forged|none] [--replay]
 
 Prints one JSON document on stdout: the tools, or the tool result plus the elicitation
 prompts the server sent. The server inherits this process's environment.
+
+`--modern` speaks protocol 2026-07-28 (no initialize; consent comes back as an
+InputRequiredResult that the SDK answers through the same callback and retries).
+`rounds` drives the multi-round-trip loop by hand: the first call must return an
+InputRequiredResult; the retry sends RETRY_ARGS_JSON with every prompt accepted and the
+request state chosen by --state-from, to prove an approval cannot be moved to another request.
 """
 
 import asyncio
@@ -13,12 +20,66 @@ import os
 import sys
 
 from mcp import ClientSession, StdioServerParameters
+from mcp.client.client import Client
 from mcp.client.stdio import stdio_client
 from mcp.types import ElicitResult
 
 
+def summarize(r, prompts):
+    return {
+        "is_error": r.is_error,
+        "structured_content": r.structured_content,
+        "text": [c.text for c in r.content if getattr(c, "type", "") == "text"],
+        "prompts": prompts,
+    }
+
+
+async def modern(binary: str, mode: str, elicit: str) -> dict:
+    """Protocol 2026-07-28: `call` through the SDK's automatic loop, or `rounds` by hand."""
+    prompts = []
+
+    async def on_elicit(context, params):
+        prompts.append({"message": params.message, "schema": params.requested_schema})
+        if elicit == "accept":
+            return ElicitResult(action="accept", content={"confirm": True})
+        return ElicitResult(action=elicit)
+
+    server = StdioServerParameters(command=binary, args=["serve"], env=dict(os.environ))
+    kwargs = {"elicitation_callback": on_elicit} if elicit != "none" else {}
+    async with Client(server, mode="2026-07-28", **kwargs) as client:
+        tool, args = sys.argv[3], json.loads(sys.argv[4])
+        if mode == "call":
+            r = await client.call_tool(tool, args)
+            out = summarize(r, prompts)
+            out["protocol"] = client.session.protocol_version
+            return out
+        first = await client.session.call_tool(tool, args, allow_input_required=True)
+        requests = getattr(first, "input_requests", None)
+        if not requests:
+            return {"first": first.model_dump(mode="json", by_alias=True, exclude_none=True)}
+        state_from = sys.argv[sys.argv.index("--state-from") + 1] if "--state-from" in sys.argv else "first"
+        state = {"first": first.request_state, "forged": "00" * 16, "none": None}[state_from]
+        responses = {k: {"action": "accept", "content": {"confirm": True}} for k in requests}
+        retry_args = json.loads(sys.argv[5])
+        r = await client.session.call_tool(tool, retry_args, input_responses=responses, request_state=state, allow_input_required=True)
+        out = {"first_keys": sorted(requests), "first_messages": [v.params.message for v in requests.values()]}
+        if getattr(r, "input_requests", None):
+            out["second"] = "input_required"
+        else:
+            out.update(summarize(r, prompts))
+        if "--replay" in sys.argv:
+            # The same answers and state once more: an approval is good for one run only.
+            again = await client.session.call_tool(tool, retry_args, input_responses=responses, request_state=state, allow_input_required=True)
+            out["replay"] = summarize(again, prompts)
+        return out
+
+
 async def main() -> None:
     binary, mode = sys.argv[1], sys.argv[2]
+    if "--modern" in sys.argv or mode == "rounds":
+        elicit = sys.argv[sys.argv.index("--elicit") + 1] if "--elicit" in sys.argv else "accept"
+        print(json.dumps(await modern(binary, mode, elicit)))
+        return
     elicit = "none"
     if "--elicit" in sys.argv:
         elicit = sys.argv[sys.argv.index("--elicit") + 1]
