@@ -15,6 +15,9 @@
 //!   authorises by HTTP method); [`refine`] then adjusts the actions for the parameters (an S3
 //!   `VersionId`, a PartiQL statement).
 //! * [`portcullis_iam::catalogue`] gives each action's access level; [`flags`] adds the risk flags.
+//! * [`resources::resources`] derives the ARNs a call touches from its parameters (S3 buckets and
+//!   keys, SQS queue URLs, any ARN-valued parameter; IAM/Lambda/DynamoDB names when the account is
+//!   known), for policies on resources.
 //!
 //! Each service's operations are classified once, on first use, and cached; a call then costs
 //! a hash lookup and a clone (plus the refinement for the few parameter-aware operations).
@@ -42,6 +45,7 @@ pub mod exceptions;
 pub mod flags;
 pub mod prefix;
 pub mod refine;
+pub mod resources;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;

@@ -11,9 +11,14 @@
 //!   "services": ["s3", "ec2", "sts"],
 //!   "regions": ["eu-west-1", "eu-central-*"],
 //!   "accounts": ["123456789012"],
-//!   "global_options": {"profiles": ["dev"], "endpoint_hosts": ["minio.internal"], "allow_debug": false}
+//!   "global_options": {"profiles": ["dev"], "endpoint_hosts": ["minio.internal"], "allow_debug": false},
+//!   "cedar": "policies.cedar"
 //! }
 //! ```
+//!
+//! `cedar` names a file of Cedar policies relative to the policy file (read by
+//! [`crate::load_file`]); `cedar_policies` (alias `cedarPolicies`) gives them inline instead. See
+//! [`crate::cedar`] for the entity model.
 //!
 //! Unknown keys are rejected, and every problem is reported at once with where it is.
 
@@ -23,6 +28,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::pattern::{ActionPattern, CommandPattern, NamePattern};
+use crate::cedar::{CedarPolicies, CedarSource};
 use crate::{Mode, Policy, Rule};
 
 /// Why a policy did not load.
@@ -37,6 +43,13 @@ pub enum PolicyError {
     /// The file could not be read.
     #[error("policy file {path}: {message}")]
     Io { path: String, message: String },
+    /// The Cedar policies do not parse or do not validate against the schema. Lines and columns
+    /// are those of `file` (for inline `cedar_policies`, of the string's text).
+    #[error("Cedar policies do not load:\n{}", problems.iter().map(|p| match (p.line, p.column) {
+        (Some(l), Some(c)) => format!("  {file}:{l}:{c}: {}", p.message),
+        _ => format!("  {file}: {}", p.message),
+    }).collect::<Vec<_>>().join("\n"))]
+    Cedar { file: String, problems: Vec<Problem> },
 }
 
 /// One validation problem: where (a JSON path, and the line/column of the offending value when it
@@ -196,13 +209,38 @@ pub struct PolicyConfig {
     /// Global option settings.
     #[serde(default)]
     pub global_options: GlobalOptionsConfig,
+    /// A file of Cedar policies, relative to the policy file (read by [`crate::load_file`]).
+    #[serde(default)]
+    pub cedar: Option<String>,
+    /// Cedar policies inline (instead of `cedar`).
+    #[serde(default, alias = "cedarPolicies")]
+    pub cedar_policies: Option<String>,
 }
 
 impl PolicyConfig {
     /// Validate and compile into a [`Policy`]. `source` (the text it came from, or "") is used to
     /// place problems at a line and column.
     pub fn compile(self, source: &str) -> Result<Policy, PolicyError> {
+        self.compile_with(source, None)
+    }
+
+    /// [`PolicyConfig::compile`], with the text of the file that `cedar` names (read by the
+    /// caller; `None` when there is none or it was not read).
+    pub fn compile_with(self, source: &str, cedar_file: Option<CedarSource>) -> Result<Policy, PolicyError> {
         let mut problems = Problems::new(source);
+        let cedar_source = match (&self.cedar, self.cedar_policies, cedar_file) {
+            (Some(_), Some(_), _) => {
+                problems.add("cedar".into(), None, "give Cedar policies either as a file (`cedar`) or inline (`cedar_policies`), not both".into());
+                None
+            }
+            (Some(name), None, None) => {
+                problems.add("cedar".into(), Some(name), format!("`cedar` names the file `{name}`, which only a policy loaded from a file can read (load_file)"));
+                None
+            }
+            (Some(_), None, Some(file)) => Some(file),
+            (None, Some(text), _) => Some(CedarSource { name: crate::cedar::INLINE.into(), text }),
+            (None, None, _) => None,
+        };
         let mut rules = Vec::with_capacity(self.rules.len());
         let mut ids = HashSet::new();
         for (i, rc) in self.rules.into_iter().enumerate() {
@@ -257,7 +295,19 @@ impl PolicyConfig {
             }
         }
         problems.finish()?;
+        let cedar = cedar_source.as_ref().map(CedarPolicies::compile).transpose()?;
+        if let Some(c) = &cedar {
+            let clashes: Vec<Problem> = c
+                .ids()
+                .filter(|id| rules.iter().any(|r: &Rule| r.id == *id) || id.contains(':') && ["mode:", "global:", "allowlist:"].iter().any(|p| id.starts_with(p)))
+                .map(|id| Problem { path: "cedar".into(), line: None, column: None, message: format!("Cedar policy id `{id}` is also a rule id (or a reserved `mode:`/`global:`/`allowlist:` id); ids must be unique") })
+                .collect();
+            if !clashes.is_empty() {
+                return Err(PolicyError::Invalid { problems: clashes });
+            }
+        }
         Ok(Policy {
+            cedar,
             mode: self.mode,
             shadow: self.shadow,
             rules,

@@ -17,6 +17,11 @@
 //! * Rules match the command `aws <service> <operation>` with `*` ([`CommandPattern`], case-
 //!   sensitive like the CLI) or the IAM actions ([`ActionPattern`], case-insensitive like IAM), so
 //!   one rule on `s3:DeleteObject` catches every command that needs it.
+//! * Conditions the rules cannot express — region, resource ARNs, parameters, access level,
+//!   flags — are Cedar policies ([`cedar`], schema in `cedar/portcullis.cedarschema`, examples in
+//!   `cedar/examples/`): `forbid` denies, `permit` with `@consent` asks, a plain `permit` allows
+//!   like an allow rule; each is reported by its `@id`. They come from the policy file (`cedar`, a
+//!   file beside it, or inline `cedar_policies`) and are validated against the schema at load.
 //!
 //! ```
 //! use portcullis_iam::AccessLevel;
@@ -48,11 +53,12 @@
 //! ```
 
 mod awslabs;
+pub mod cedar;
 mod config;
 mod decision;
 mod endpoint;
 mod pattern;
-mod request;
+pub mod request;
 
 use std::fmt;
 use std::path::Path;
@@ -61,7 +67,8 @@ pub use config::{Effect, GlobalOptionsConfig, PolicyConfig, PolicyError, Problem
 pub use decision::{Decision, Outcome};
 pub use pattern::{ActionPattern, CommandPattern};
 pub use portcullis_iam::AccessLevel;
-pub use request::{GlobalFlags, Request};
+pub use cedar::{CedarPolicies, CedarSource};
+pub use request::{GlobalFlags, Request, flatten_parameters};
 use serde::{Deserialize, Serialize};
 
 use crate::pattern::NamePattern;
@@ -156,6 +163,7 @@ pub struct Policy {
     allow_debug: bool,
     allow_no_verify_ssl: bool,
     allow_no_sign_request: bool,
+    cedar: Option<CedarPolicies>,
 }
 
 impl Default for Policy {
@@ -180,6 +188,7 @@ impl Policy {
             allow_debug: false,
             allow_no_verify_ssl: false,
             allow_no_sign_request: false,
+            cedar: None,
         }
     }
 
@@ -188,6 +197,19 @@ impl Policy {
         config::require_object(source)?;
         let config: PolicyConfig = serde_json::from_str(source).map_err(|e| config::parse_error(&e))?;
         config.compile(source)
+    }
+
+    /// Parse and validate the native JSON form whose `cedar` key names a file: `read` is given
+    /// that name and returns the Cedar source (path and text), so that this crate stays free of
+    /// I/O ([`load_file`] reads it relative to the policy file).
+    pub fn from_json_with_cedar_file(
+        source: &str,
+        read: impl FnOnce(&str) -> Result<CedarSource, PolicyError>,
+    ) -> Result<Self, PolicyError> {
+        config::require_object(source)?;
+        let config: PolicyConfig = serde_json::from_str(source).map_err(|e| config::parse_error(&e))?;
+        let file = config.cedar.as_deref().map(read).transpose()?;
+        config.compile_with(source, file)
     }
 
     /// Parse the awslabs `aws-api-mcp-server` policy file (`mcp-security-policy.json`): its
@@ -201,9 +223,25 @@ impl Policy {
         self.mode
     }
 
+    /// Whether the `regions` allow-list admits `region` (true when there is none). Used to fan
+    /// `--region *` out only to regions the policy would allow.
+    pub fn allows_region(&self, region: &str) -> bool {
+        self.regions.as_ref().is_none_or(|list| list.iter().any(|p| p.matches(region)))
+    }
+
+    /// Whether the policy restricts accounts, so a decision needs the caller's account.
+    pub fn restricts_accounts(&self) -> bool {
+        self.accounts.is_some()
+    }
+
     /// The rules, in file order.
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// The Cedar policies, if the policy has any.
+    pub fn cedar(&self) -> Option<&CedarPolicies> {
+        self.cedar.as_ref()
     }
 
     /// Whether the policy runs in shadow mode.
@@ -229,7 +267,15 @@ impl Policy {
         if !dups.is_empty() {
             return Err(PolicyError::Invalid { problems: dups });
         }
+        if other.cedar.is_some() && self.cedar.is_some() {
+            return Err(PolicyError::Invalid {
+                problems: vec![Problem { path: "cedar".into(), line: None, column: None, message: "both policies have Cedar policies; only one Cedar policy set can be in force".into() }],
+            });
+        }
         self.rules.extend(other.rules);
+        if other.cedar.is_some() {
+            self.cedar = other.cedar;
+        }
         Ok(())
     }
 
@@ -265,6 +311,9 @@ impl Policy {
                 };
                 target.push(rule.id.clone(), rule.explain(req, &how));
             }
+        }
+        if let Some(cedar) = &self.cedar {
+            cedar.evaluate(req, &mut deny, &mut consent, &mut allow);
         }
         if !deny.reasons.is_empty() {
             return deny;
@@ -379,7 +428,22 @@ pub fn awslabs_policy_path(home: &Path) -> std::path::PathBuf {
 /// `elicitList`) is recognised by its keys; anything else is read as the native form.
 pub fn load_file(path: &Path) -> Result<Policy, PolicyError> {
     let text = std::fs::read_to_string(path).map_err(|e| PolicyError::Io { path: path.display().to_string(), message: e.to_string() })?;
-    if is_awslabs(&text) { Policy::from_awslabs_json(&text) } else { Policy::from_json(&text) }
+    if is_awslabs(&text) {
+        return Policy::from_awslabs_json(&text);
+    }
+    // A `cedar` file is resolved relative to the policy file.
+    Policy::from_json_with_cedar_file(&text, |name| {
+        let cedar_path = path.parent().unwrap_or(Path::new("")).join(name);
+        let shown = cedar_path.display().to_string();
+        match std::fs::read_to_string(&cedar_path) {
+            Ok(text) => Ok(CedarSource { name: shown, text }),
+            Err(e) => Err(PolicyError::Io { path: shown, message: format!("{e} (the `cedar` file named by {})", path.display()) }),
+        }
+    })
+    .map_err(|e| match e {
+        PolicyError::Cedar { file, problems } if file == cedar::INLINE => PolicyError::Cedar { file: format!("{}#cedar_policies", path.display()), problems },
+        other => other,
+    })
 }
 
 fn is_awslabs(text: &str) -> bool {

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 /// A classified request, as the decide stage sees it.
 ///
-/// It carries names and classification only — no parameters and no command text — so the same
-/// type serves AWS CLI calls and (later) proxied tool calls of other MCP servers.
+/// It carries names, classification, resources and flattened parameters — no command text — so
+/// the same type serves AWS CLI calls and (later) proxied tool calls of other MCP servers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {
     /// The AWS CLI command name, e.g. `s3api`, `deploy`, `configservice`.
@@ -33,6 +33,16 @@ pub struct Request {
     pub account: Option<String>,
     /// The AWS CLI global options that change where or how the call is sent.
     pub global_options: GlobalFlags,
+    /// The ARNs the call touches, when the classify stage could derive them.
+    #[serde(default)]
+    pub resources: Vec<String>,
+    /// The parameters, flattened to `Path=value` strings ([`flatten_parameters`]); Cedar
+    /// policies see them as `context.parameters`.
+    #[serde(default)]
+    pub parameters: Vec<String>,
+    /// Who asks: the MCP client or owner (Cedar's principal); `None` means `owner`.
+    #[serde(default)]
+    pub principal: Option<String>,
 }
 
 /// Global options of the request that the policy rules on.
@@ -55,4 +65,59 @@ impl Request {
     pub fn command(&self) -> String {
         format!("aws {} {}", self.service_cli_name, self.operation_cli_name)
     }
+}
+
+/// At most this many flattened parameters are kept (the rest are dropped, bounding evaluation).
+pub const MAX_PARAMETERS: usize = 256;
+/// Values longer than this many characters are cut (prefix matches still work).
+pub const MAX_PARAMETER_VALUE: usize = 1024;
+
+/// Flatten request parameters (the API's JSON form) to `Path=value` strings: map keys are joined
+/// with `.`, list items repeat their path (`InstanceIds=i-1`, `InstanceIds=i-2`), scalars are
+/// written as JSON would without quotes, nulls are skipped. Bounded by [`MAX_PARAMETERS`] and
+/// [`MAX_PARAMETER_VALUE`].
+///
+/// ```
+/// let p = portcullis_policy::flatten_parameters(&serde_json::json!({
+///     "Bucket": "logs", "Delete": {"Objects": [{"Key": "a"}, {"Key": "b"}], "Quiet": true}
+/// }));
+/// assert_eq!(p, ["Bucket=logs", "Delete.Objects.Key=a", "Delete.Objects.Key=b", "Delete.Quiet=true"]);
+/// ```
+pub fn flatten_parameters(params: &serde_json::Value) -> Vec<String> {
+    let mut out = Vec::new();
+    flatten(params, &mut String::new(), &mut out);
+    out
+}
+
+fn flatten(v: &serde_json::Value, path: &mut String, out: &mut Vec<String>) {
+    use serde_json::Value;
+    if out.len() >= MAX_PARAMETERS {
+        return;
+    }
+    match v {
+        Value::Null => {}
+        Value::Object(map) => {
+            for (k, v) in map {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+                flatten(v, path, out);
+                path.truncate(len);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                flatten(item, path, out);
+            }
+        }
+        Value::String(s) => push(path, s, out),
+        other => push(path, &other.to_string(), out),
+    }
+}
+
+fn push(path: &str, value: &str, out: &mut Vec<String>) {
+    let value: String = value.chars().take(MAX_PARAMETER_VALUE).collect();
+    out.push(format!("{path}={value}"));
 }

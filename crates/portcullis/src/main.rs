@@ -5,7 +5,9 @@
 //! * `portcullis exec "<aws command>"` runs it natively against AWS (no AWS CLI, no Python, no
 //!   subprocess) and prints the output as the AWS CLI would. For humans; agents get the MCP server.
 //! * `portcullis models` lists the embedded services and the versions of the data behind them.
+//! * `portcullis policy validate|test` checks a policy file and unit-tests it with command cases.
 
+mod policy_cmd;
 mod server;
 
 use std::io::Write;
@@ -50,8 +52,14 @@ enum Cmd {
     },
     /// List the embedded service models.
     Models,
-    /// Serve MCP on stdin/stdout (settings from the environment, like the awslabs server).
-    Serve,
+    /// Serve MCP on stdin/stdout, or on streamable HTTP with `--transport http` (settings from the
+    /// environment, like the awslabs server; flags win).
+    Serve(server::ServeFlags),
+    /// Validate a policy file, or test it against command cases.
+    Policy {
+        #[command(subcommand)]
+        command: policy_cmd::PolicyCmd,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -66,7 +74,8 @@ fn main() -> ExitCode {
         Cmd::Check { command, format, workdir, no_files } => check(&command, format, workdir, no_files),
         Cmd::Exec { command, workdir, profile } => exec(&command, workdir, profile),
         Cmd::Models => models(),
-        Cmd::Serve => server::run_stdio().map(|()| ExitCode::SUCCESS),
+        Cmd::Serve(flags) => server::run(flags).map(|()| ExitCode::SUCCESS),
+        Cmd::Policy { command } => policy_cmd::run(command),
     };
     match result {
         Ok(code) => code,

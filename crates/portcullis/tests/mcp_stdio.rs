@@ -22,13 +22,15 @@ struct Env {
     home: PathBuf,
     endpoint: Option<String>,
     read_only: bool,
+    /// More environment for the server.
+    vars: Vec<(String, String)>,
 }
 
 impl Env {
     fn new(moto: Option<&Moto>) -> Env {
         let home = std::env::temp_dir().join(format!("portcullis-mcp-test-{}-{}", std::process::id(), rand_suffix()));
         std::fs::create_dir_all(&home).unwrap();
-        Env { home, endpoint: moto.map(Moto::endpoint), read_only: false }
+        Env { home, endpoint: moto.map(Moto::endpoint), read_only: false, vars: Vec::new() }
     }
 
     fn client(&self, args: &[&str]) -> Value {
@@ -46,6 +48,7 @@ impl Env {
         if self.read_only {
             cmd.env("READ_OPERATIONS_ONLY", "true");
         }
+        cmd.envs(self.vars.iter().map(|(k, v)| (k, v)));
         let out = cmd.output().expect("run the MCP client");
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -315,4 +318,65 @@ fn consent_by_input_required_result_on_2026_07_28() {
     assert!(bucket_exists(&moto, "mrtr-once"));
     assert_eq!(v["replay"]["structured_content"]["results"][0]["status"], "consent_failed", "{v}");
     assert!(v["replay"]["structured_content"]["results"][0]["error"].as_str().unwrap().contains("already used"), "{v}");
+}
+
+/// The awslabs extensions of `call_aws`, and the account: `--region *` fans a command out to the
+/// enabled regions the policy allows, each counting against the batch limit; `max_results` caps a
+/// paginated listing; the caller's account (looked up at start-up) feeds the `accounts` allow-list.
+#[test]
+fn region_fan_out_max_results_and_accounts() {
+    let moto = Moto::start();
+    moto.reset();
+    let with_policy = |policy: Value| {
+        let mut env = Env::new(Some(&moto));
+        let file = env.home.join("policy.json");
+        std::fs::write(&file, policy.to_string()).unwrap();
+        env.vars.push(("PORTCULLIS_POLICY_FILE".into(), file.to_string_lossy().into_owned()));
+        // Configured endpoint: the start-up identity and region lookups go to moto too.
+        env.vars.push(("AWS_ENDPOINT_URL".into(), moto.endpoint()));
+        env
+    };
+    let call = |env: &Env, args: Value| env.client(&["call", "call_aws", &args.to_string(), "--elicit", "accept"]);
+
+    // moto's account is 123456789012: allowed by one policy, refused by another.
+    let env = with_policy(json!({ "mode": "unrestricted", "accounts": ["123456789012"], "regions": ["us-east-1", "eu-west-1"] }));
+    let v = call(&env, json!({ "cli_command": "aws sts get-caller-identity" }));
+    assert_eq!(result(&v)["status"], "success", "{v}");
+    let v = call(&env, json!({ "cli_command": "aws ec2 describe-vpcs --region *" }));
+    assert_eq!(v["is_error"], false, "{v}");
+    let results = v["structured_content"]["results"].as_array().unwrap();
+    let commands: Vec<&str> = results.iter().map(|r| r["command"].as_str().unwrap()).collect();
+    assert_eq!(commands, ["aws ec2 describe-vpcs --region eu-west-1", "aws ec2 describe-vpcs --region us-east-1"], "{v}");
+    assert!(results.iter().all(|r| r["status"] == "success"), "{v}");
+
+    let other = with_policy(json!({ "mode": "unrestricted", "accounts": ["111111111111"] }));
+    let v = call(&other, json!({ "cli_command": "aws s3api list-buckets" }));
+    assert_eq!(result(&v)["status"], "denied", "{v}");
+    assert_eq!(result(&v)["decision"]["rule_ids"], json!(["allowlist:accounts"]), "{v}");
+    assert!(result(&v)["error"].as_str().unwrap().contains("123456789012"), "{v}");
+
+    // Without a regions allow-list, moto's 38 regions do not fit in one call: refused whole, nothing runs.
+    let open = with_policy(json!({ "mode": "unrestricted" }));
+    let v = call(&open, json!({ "cli_command": ["aws sts get-caller-identity", "aws ec2 describe-vpcs --region *"] }));
+    assert_eq!(v["is_error"], true, "{v}");
+    let text = v["text"][0].as_str().unwrap();
+    assert!(text.contains("at most 20") && text.contains("regions"), "{v}");
+
+    // max_results caps a paginated listing (the smaller of it and --max-items wins).
+    for i in 0..5 {
+        let v = call(&open, json!({ "cli_command": format!("aws iam create-user --user-name fan-{i}") }));
+        assert_eq!(result(&v)["status"], "success", "{v}");
+    }
+    let names = |v: &Value| -> usize {
+        let out: Value = serde_json::from_str(result(v)["output"].as_str().unwrap()).unwrap();
+        out["Users"].as_array().unwrap().len()
+    };
+    let v = call(&open, json!({ "cli_command": "aws iam list-users", "max_results": 2 }));
+    assert_eq!(names(&v), 2, "{v}");
+    let v = call(&open, json!({ "cli_command": "aws iam list-users --max-items 1", "max_results": 3 }));
+    assert_eq!(names(&v), 1, "{v}");
+    let v = call(&open, json!({ "cli_command": "aws iam list-users" }));
+    assert_eq!(names(&v), 5, "{v}");
+    let v = call(&open, json!({ "cli_command": "aws iam list-users", "max_results": 0 }));
+    assert_eq!(v["is_error"], true, "{v}");
 }

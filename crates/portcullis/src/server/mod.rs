@@ -2,12 +2,15 @@
 //! goes through one pipeline (parse → classify → decide → consent → execute → shape, see
 //! [`pipeline`]) and nothing runs that the policy did not allow or a person did not approve.
 //!
-//! This first slice speaks MCP over stdio only: stdout carries the protocol, logs go to stderr.
+//! It speaks MCP over stdio (stdout carries the protocol, logs go to stderr) or, with
+//! `--transport http`, over streamable HTTP behind the owner's token ([`http`]; stdout stays empty).
 
 mod config;
 mod consent;
+mod identity;
 mod http;
 pub(crate) mod pipeline;
+mod regions;
 mod settings;
 mod tools;
 
@@ -31,6 +34,19 @@ pub struct PortcullisServer {
     pipeline: Arc<pipeline::Pipeline>,
     /// Approval rounds of multi-round-trip (2026-07-28) clients, shared by every session.
     consents: Arc<consent::ConsentStore>,
+    /// The regions `--region *` expands to, looked up once.
+    regions: Arc<regions::RegionCache>,
+}
+
+impl PortcullisServer {
+    /// Builds the pipeline (credentials pinned, policy loaded) and starts looking up whose
+    /// credentials they are, without waiting for the answer.
+    pub async fn start(settings: Settings) -> anyhow::Result<PortcullisServer> {
+        let pipeline = Arc::new(pipeline::Pipeline::new(settings).await?);
+        let background = Arc::clone(&pipeline);
+        tokio::spawn(async move { identity::resolve(&background).await });
+        Ok(PortcullisServer { pipeline, consents: Arc::default(), regions: Arc::default() })
+    }
 }
 
 impl ServerHandler for PortcullisServer {
@@ -73,6 +89,7 @@ impl ServerHandler for PortcullisServer {
                     input_responses: request.input_responses.as_ref(),
                     request_state: request.request_state.as_deref(),
                     consents: &self.consents,
+                    regions: &self.regions,
                 };
                 return Ok(tools::call_aws(&self.pipeline, &args, &cx).await);
             }
@@ -93,8 +110,7 @@ pub fn run_stdio() -> anyhow::Result<()> {
     runtime.block_on(async {
         let settings = Settings::from_env().context("cannot read the server settings")?;
         eprintln!("portcullis: serving MCP on stdio ({})", settings.describe());
-        let pipeline = pipeline::Pipeline::new(settings).await?;
-        let server = PortcullisServer { pipeline: Arc::new(pipeline), consents: Arc::default() };
+        let server = PortcullisServer::start(settings).await?;
         let running = server.serve(rmcp::transport::stdio()).await.context("MCP initialization failed")?;
         let reason = running.waiting().await.context("the MCP session ended abnormally")?;
         eprintln!("portcullis: session ended ({reason:?})");
@@ -120,8 +136,7 @@ fn run_http(http_settings: http::HttpSettings) -> anyhow::Result<()> {
     runtime.block_on(async {
         let settings = Settings::from_env().context("cannot read the server settings")?;
         eprintln!("portcullis: starting MCP over streamable HTTP ({})", settings.describe());
-        let pipeline = pipeline::Pipeline::new(settings).await?;
-        let server = PortcullisServer { pipeline: Arc::new(pipeline), consents: Arc::default() };
+        let server = PortcullisServer::start(settings).await?;
         http::serve(http_settings, server).await
     })
 }

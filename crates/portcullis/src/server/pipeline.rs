@@ -18,6 +18,8 @@ pub struct Pipeline {
     policy: Policy,
     engine: Engine,
     region: Option<String>,
+    /// Who the pinned credentials are (resolved in the background after start-up).
+    pub identity: std::sync::OnceLock<super::identity::Identity>,
 }
 
 /// A parsed command.
@@ -63,14 +65,40 @@ impl Pipeline {
     pub async fn new(settings: Settings) -> anyhow::Result<Pipeline> {
         let engine = Engine::from_environment(settings.profile.clone(), false).await?;
         let region = engine.default_region().map(str::to_string);
-        Ok(Pipeline { files: AllowAll::new(settings.working_dir), policy: settings.policy, engine, region })
+        Ok(Pipeline { files: AllowAll::new(settings.working_dir), policy: settings.policy, engine, region, identity: Default::default() })
+    }
+
+    /// A pipeline for assessing only (`portcullis policy test`): no credentials, nothing is sent;
+    /// `region` is the default region of the commands.
+    pub fn offline(policy: Policy, working_dir: std::path::PathBuf, region: Option<String>) -> anyhow::Result<Pipeline> {
+        let engine = Engine::new(portcullis_wire::execute::EngineConfig::default(), None)?;
+        Ok(Pipeline { files: AllowAll::new(working_dir), policy, engine, region, identity: Default::default() })
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
     /// Parse, classify and decide. Nothing is sent.
     pub fn assess(&self, command: &str) -> Result<Assessment, ParseRefusal> {
+        self.assess_limited(command, None)
+    }
+
+    /// [`Pipeline::assess`], with the item count of a paginated call capped at `max_results`
+    /// (the awslabs `call_aws` argument: `--max-items` becomes the smaller of the two). The cap is
+    /// part of the request, so it is inside the digest.
+    pub fn assess_limited(&self, command: &str, max_results: Option<u64>) -> Result<Assessment, ParseRefusal> {
         let parser = portcullis_cli::Parser::new(&self.files);
         match parser.parse(command) {
-            Ok(Command::Call(call)) => Ok(self.assess_call(command, call)),
+            Ok(Command::Call(mut call)) => {
+                if let Some(limit) = max_results
+                    && portcullis_model::models().paginator(&call.service, &call.operation).is_some()
+                {
+                    call.paging.max_items = Some(call.paging.max_items.map_or(limit, |m| m.min(limit)));
+                }
+                Ok(self.assess_call(command, call))
+            }
             Ok(Command::S3(cmd)) => Ok(self.assess_s3(command, cmd)),
             Ok(Command::Skeleton { skeleton, .. }) => {
                 let skeleton = serde_json::to_value(&skeleton).unwrap_or(Value::Null);
@@ -86,7 +114,9 @@ impl Pipeline {
     fn assess_call(&self, command: &str, call: OperationCall) -> Assessment {
         let params = portcullis_cli::Value::Map(call.params.clone()).to_json();
         let class = portcullis_classify::classify(&call.service, &call.operation, &params);
-        let request = self.request(&call.command, &call.cli_operation, &call.service, &call.operation, &class, &call.globals);
+        let mut request = self.request(&call.command, &call.cli_operation, &call.service, &call.operation, &class, &call.globals);
+        request.resources = portcullis_classify::resources::resources(&call.service, &call.operation, &params, request.region.as_deref(), request.account.as_deref());
+        request.parameters = portcullis_policy::flatten_parameters(&params);
         let decision = self.policy.decide_enforced(&request);
         Assessment {
             command: command.to_string(),
@@ -132,7 +162,8 @@ impl Pipeline {
         class.flags = flags;
         let display = cmd.display_name();
         let sub = display.trim_start_matches("aws s3 ").to_string();
-        let request = self.request("s3", &sub, &service, &operation, &class, &cmd.globals);
+        let mut request = self.request("s3", &sub, &service, &operation, &class, &cmd.globals);
+        request.resources = s3_resources(&cmd.op, request.region.as_deref());
         let decision = self.policy.decide_enforced(&request);
         Assessment {
             command: command.to_string(),
@@ -185,7 +216,7 @@ impl Pipeline {
             returns_secret: class.flags.returns_secret,
             destructive: class.flags.destructive,
             region: globals.region.clone().or_else(|| self.region.clone()),
-            account: None,
+            account: self.identity.get().and_then(|i| i.account.clone()),
             global_options: GlobalFlags {
                 profile: globals.profile.clone(),
                 endpoint_url: globals.endpoint_url.clone(),
@@ -193,6 +224,7 @@ impl Pipeline {
                 no_verify_ssl: globals.no_verify_ssl,
                 no_sign_request: globals.no_sign_request,
             },
+            ..Request::default()
         }
     }
 
@@ -260,6 +292,28 @@ impl Pipeline {
 impl Execution {
     fn failed(message: String) -> Execution {
         Execution { ok: false, output: String::new(), error: Some(message) }
+    }
+}
+
+/// The S3 ARNs a high-level `aws s3` command touches (`bucket/prefix*` for recursive and forced
+/// operations, which reach every object under it).
+fn s3_resources(op: &portcullis_cli::S3Op, region: Option<&str>) -> Vec<String> {
+    use portcullis_classify::resources::s3_arn;
+    use portcullis_cli::{S3Op, S3Path};
+    let object = |bucket: &str, key: &str, all: bool| s3_arn(bucket, Some(&if all { format!("{key}*") } else { key.to_string() }), region);
+    match op {
+        S3Op::Ls { bucket: Some(b), .. } | S3Op::Mb { bucket: b } | S3Op::Rb { bucket: b, force: false } => vec![s3_arn(b, None, region)],
+        S3Op::Ls { bucket: None, .. } => Vec::new(),
+        S3Op::Rb { bucket: b, force: true } => vec![s3_arn(b, None, region), object(b, "", true)],
+        S3Op::Rm { bucket, key, recursive, .. } => vec![object(bucket, key, *recursive)],
+        S3Op::Presign { bucket, key, .. } => vec![object(bucket, key, false)],
+        S3Op::Cp { src, dst, recursive, .. } => [src, dst]
+            .into_iter()
+            .filter_map(|p| match p {
+                S3Path::S3 { bucket, key } => Some(object(bucket, key, *recursive)),
+                S3Path::Local { .. } => None,
+            })
+            .collect(),
     }
 }
 

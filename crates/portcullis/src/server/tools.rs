@@ -10,6 +10,7 @@ use rmcp::service::RoleServer;
 use serde_json::{Value, json};
 
 use super::consent::{self, Answer, ConsentStore};
+use super::regions::{self, RegionCache};
 use super::pipeline::{self, Pipeline};
 
 pub const CALL_AWS: &str = "call_aws";
@@ -39,7 +40,8 @@ pub fn all() -> Vec<Tool> {
             "Run AWS CLI commands natively (no shell: one command per entry, starting with `aws`). Each command is \
              checked against the server's policy: reads run, writes may ask the person for approval, denied commands \
              do not run and the reason says what to change. Output is what the AWS CLI prints (JSON by default; \
-             --query and --output work)."
+             --query and --output work). `--region *` runs a command in every enabled region the policy allows; \
+             each region counts against the 20 commands of a call."
                 .into(),
         ),
         object(json!({
@@ -51,6 +53,11 @@ pub fn all() -> Vec<Tool> {
                         { "type": "string", "minLength": 1 },
                         { "type": "array", "items": { "type": "string", "minLength": 1 }, "minItems": 1, "maxItems": MAX_BATCH }
                     ]
+                },
+                "max_results": {
+                    "description": "At most this many items from a paginated operation (like --max-items; the smaller of the two wins).",
+                    "type": "integer",
+                    "minimum": 1
                 }
             },
             "required": ["cli_command"],
@@ -170,6 +177,17 @@ fn error_result(message: String) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(message)])
 }
 
+/// `max_results`: at most this many items from a paginated operation (as the awslabs server).
+fn max_results(args: &JsonObject) -> Result<Option<u64>, String> {
+    match args.get("max_results") {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => match v.as_u64() {
+            Some(n) if n >= 1 => Ok(Some(n)),
+            _ => Err(format!("`max_results` must be a positive integer, not {v}")),
+        },
+    }
+}
+
 /// `cli_command` as a list of commands, or a message saying what is wrong with it.
 fn commands(args: &JsonObject) -> Result<Vec<String>, String> {
     let list = match args.get("cli_command") {
@@ -206,17 +224,26 @@ pub struct CallContext<'a> {
     pub input_responses: Option<&'a InputResponses>,
     pub request_state: Option<&'a str>,
     pub consents: &'a ConsentStore,
+    pub regions: &'a RegionCache,
 }
 
 /// `call_aws`: every command through the pipeline, one result each. The call is an error when
 /// any command did not run successfully. On a multi-round-trip client, a batch that needs consent
 /// first returns the prompts and runs nothing; the retry with the answers runs it.
 pub async fn call_aws(pipeline: &Pipeline, args: &JsonObject, cx: &CallContext<'_>) -> CallToolResponse {
-    let list = match commands(args) {
+    let (list, max_results) = match commands(args).and_then(|l| Ok((l, max_results(args)?))) {
         Ok(l) => l,
         Err(m) => return error_result(m).into(),
     };
-    let assessed: Vec<_> = list.iter().map(|c| pipeline.assess(c)).collect();
+    let list = match regions::expand(pipeline, cx.regions, list, MAX_BATCH).await {
+        Ok(l) => l,
+        Err(m) => return error_result(m).into(),
+    };
+    // A policy that restricts accounts needs the caller's account, looked up just after start-up.
+    if pipeline.policy().restricts_accounts() {
+        super::identity::wait(pipeline, std::time::Duration::from_secs(15)).await;
+    }
+    let assessed: Vec<_> = list.iter().map(|c| pipeline.assess_limited(c, max_results)).collect();
     let needing: Vec<(usize, &pipeline::Assessment)> = assessed
         .iter()
         .enumerate()

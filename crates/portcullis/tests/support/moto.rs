@@ -16,11 +16,7 @@ pub struct Moto {
 pub fn venv_python() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let py = root.join(".venv/bin/python");
-    assert!(
-        py.exists(),
-        "{} is missing: run scripts/setup-venv.sh (scripts/test.sh does) to install moto and the awscli oracle",
-        py.display()
-    );
+    assert!(py.exists(), "{} is missing: run scripts/setup-venv.sh (scripts/test.sh does) to install moto and the awscli oracle", py.display());
     py
 }
 

@@ -1,0 +1,178 @@
+//! `portcullis policy validate|test`: operators check a policy file before the server uses it.
+//!
+//! * `validate <policy.json>` loads the file as the server does (native or awslabs form, Cedar
+//!   policies included) and prints a summary, or the error with `file:line:column`; exit 0 or 2.
+//! * `test <policy.json> <cases.json>` runs each case's command through the server's own parse →
+//!   classify → decide stages ([`crate::server::pipeline::Pipeline::assess`], offline: nothing is
+//!   sent) and compares the outcome (and, when given, a rule id) with what the case expects. One
+//!   line per case; exit 0 when every case passes, 1 when one fails, 2 when a file does not load.
+//!
+//! A case file is a JSON array (or `{"cases": [...]}`) of
+//! `{"command": "aws ...", "region": "eu-west-1"?, "expect": "deny"|"consent"|"allow", "rule": "id"?, "name": "..."?}`.
+//! The region of a case is its `region`, else the command's `--region`, else `--region` of
+//! `policy test`; the environment's region is not used, so results do not depend on the machine.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Subcommand;
+use portcullis_policy::{Outcome, Policy};
+use serde::Deserialize;
+
+use crate::server::pipeline::Pipeline;
+
+#[derive(Subcommand)]
+pub enum PolicyCmd {
+    /// Load a policy file as the server would and print a summary, or where it is wrong.
+    Validate {
+        /// The policy file (native JSON, with `cedar`/`cedar_policies`, or the awslabs form).
+        file: PathBuf,
+    },
+    /// Decide on each command of a case file and compare with the expected outcome.
+    Test {
+        /// The policy file.
+        file: PathBuf,
+        /// The cases: a JSON array of {"command", "region"?, "expect", "rule"?}.
+        cases: PathBuf,
+        /// Region of the commands that name none (neither in the case nor with --region).
+        #[arg(long)]
+        region: Option<String>,
+    },
+}
+
+pub fn run(cmd: PolicyCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        PolicyCmd::Validate { file } => validate(&file),
+        PolicyCmd::Test { file, cases, region } => test(&file, &cases, region),
+    }
+}
+
+fn load(file: &Path) -> Result<Policy, String> {
+    portcullis_policy::load_file(file).map_err(|e| format!("{}: {e}", file.display()))
+}
+
+fn validate(file: &Path) -> anyhow::Result<ExitCode> {
+    let policy = match load(file) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("invalid policy: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}: valid", file.display())?;
+    writeln!(out, "mode: {}{}", policy.mode(), if policy.shadow() { " (shadow)" } else { "" })?;
+    let rules = policy.rules();
+    writeln!(out, "rules: {}", rules.len())?;
+    for r in rules {
+        writeln!(out, "  {} ({:?})", r.id, r.effect)?;
+    }
+    match policy.cedar() {
+        Some(c) => {
+            writeln!(out, "cedar policies: {} (from {})", c.policies().len(), c.source_name())?;
+            for p in c.policies() {
+                let effect = match p.effect {
+                    portcullis_policy::Effect::Deny => "forbid",
+                    portcullis_policy::Effect::Consent => "permit @consent",
+                    portcullis_policy::Effect::Allow => "permit",
+                };
+                writeln!(out, "  {} ({effect})", p.id)?;
+            }
+        }
+        None => writeln!(out, "cedar policies: none")?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    command: String,
+    #[serde(default)]
+    region: Option<String>,
+    expect: Outcome,
+    #[serde(default)]
+    rule: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum CaseFile {
+    List(Vec<Case>),
+    Object { cases: Vec<Case> },
+}
+
+fn read_cases(path: &Path) -> Result<Vec<Case>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    // Parse the list strictly first so that a bad case is reported with its line and column.
+    match serde_json::from_str::<Vec<Case>>(&text) {
+        Ok(cases) => Ok(cases),
+        Err(list_err) => match serde_json::from_str::<CaseFile>(&text) {
+            Ok(CaseFile::List(cases) | CaseFile::Object { cases }) => Ok(cases),
+            Err(_) => Err(format!(
+                "{}:{}:{}: {} (a case file is a JSON array of {{\"command\", \"region\"?, \"expect\": \"deny\"|\"consent\"|\"allow\", \"rule\"?}})",
+                path.display(),
+                list_err.line(),
+                list_err.column(),
+                list_err
+            )),
+        },
+    }
+}
+
+fn test(file: &Path, cases_path: &Path, default_region: Option<String>) -> anyhow::Result<ExitCode> {
+    let policy = match load(file) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("invalid policy: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let cases = match read_cases(cases_path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("invalid case file: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    // file:// values are resolved (and refused when missing) relative to the case file.
+    let workdir = cases_path.parent().map(Path::to_path_buf).filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(|| PathBuf::from("."));
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
+    let _guard = runtime.enter();
+    let mut out = std::io::stdout().lock();
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for (i, case) in cases.iter().enumerate() {
+        let label = case.name.clone().unwrap_or_else(|| case.command.clone());
+        let region = case.region.clone().or_else(|| default_region.clone());
+        let pipeline = Pipeline::offline(policy.clone(), workdir.clone(), region)?;
+        let (ok, got) = match pipeline.assess(&case.command) {
+            Ok(a) => {
+                let d = &a.decision;
+                let outcome_ok = d.outcome == case.expect;
+                let rule_ok = case.rule.as_ref().is_none_or(|r| d.rule_ids.iter().any(|id| id == r));
+                let mut got = format!("{} [{}]", d.outcome, d.rule_ids.join(", "));
+                if !rule_ok && let Some(r) = &case.rule {
+                    got.push_str(&format!(", expected rule `{r}`"));
+                }
+                if !outcome_ok {
+                    got.push_str(&format!(", expected {}", case.expect));
+                }
+                got.push_str(&format!(": {}", d.reasons.join("; ")));
+                (outcome_ok && rule_ok, got)
+            }
+            Err(refusal) => (false, format!("the command does not parse, expected {}: {}", case.expect, refusal.message)),
+        };
+        if ok {
+            passed += 1;
+        } else {
+            failed += 1;
+        }
+        writeln!(out, "{} #{} {label} → {got}", if ok { "PASS" } else { "FAIL" }, i + 1)?;
+    }
+    writeln!(out, "{passed} passed, {failed} failed")?;
+    Ok(if failed == 0 && !cases.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

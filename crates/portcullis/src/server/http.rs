@@ -1,0 +1,1235 @@
+//! `portcullis serve --transport http`: MCP over streamable HTTP on a loopback port, for one
+//! owner.
+//!
+//! Every request passes [`Guard::admit`] before rmcp's `StreamableHttpService` sees it:
+//! 1. `Host` must name this server (`localhost`, `127.0.0.1` or `[::1]` with the bound port, or
+//!    an entry of `AWS_API_MCP_ALLOWED_HOSTS`) and an `Origin`, when a browser sends one, must be
+//!    this server's own or listed in `AWS_API_MCP_ALLOWED_ORIGINS` — else 403. This is the
+//!    DNS-rebinding defence: a web page the owner visits cannot drive the server.
+//! 2. `Authorization: Bearer <token>` must carry the owner's token ([`Token`], read from or
+//!    created in a 0600 file), compared in constant time — else 401.
+//! 3. The path must be `/mcp` — else 404.
+//! 4. An `Mcp-Session-Id` must belong to a session that this token created — else 404, as for a
+//!    session that does not exist.
+//!
+//! Settings ([`HttpSettings`]) come from the awslabs server's variables (`AWS_API_MCP_TRANSPORT`,
+//! `_HOST`, `_PORT`, `_ALLOWED_HOSTS`, `_ALLOWED_ORIGINS`) and `serve` flags; flags win. Only
+//! loopback addresses are bound unless `--allow-remote` is given. stdout stays empty; the log
+//! (stderr) names the URL and the token file, never the token.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, combinators::BoxBody};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::PortcullisServer;
+
+/// The one path MCP is served on.
+pub const MCP_PATH: &str = "/mcp";
+/// The awslabs server's default port.
+const DEFAULT_PORT: u16 = 8000;
+/// How long a client may take to send a request's headers (slow-loris bound).
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Most sessions bound at once; beyond it new sessions are refused until old ones end.
+const MAX_SESSIONS: usize = 1024;
+const SESSION_HEADER: &str = "mcp-session-id";
+
+/// The flags of `portcullis serve`. Each one beats its environment variable.
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct ServeFlags {
+    /// `stdio` (default) or `http` (streamable HTTP on /mcp); env AWS_API_MCP_TRANSPORT (`stdio` | `streamable-http`).
+    #[arg(long, value_enum)]
+    pub transport: Option<TransportFlag>,
+    /// Address to bind in HTTP mode (default 127.0.0.1); env AWS_API_MCP_HOST.
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Port to bind in HTTP mode (default 8000, 0 = any free port); env AWS_API_MCP_PORT.
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Allow binding a non-loopback address (the server then answers anyone who can reach it and holds the token).
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// The owner's bearer token file (created 0600 if missing); env PORTCULLIS_TOKEN_FILE,
+    /// default $XDG_STATE_HOME/portcullis/token or ~/.local/state/portcullis/token.
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+}
+
+/// The `--transport` values.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportFlag {
+    Stdio,
+    Http,
+}
+
+/// Which transport `serve` speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Stdio,
+    Http,
+}
+
+/// Reads a variable of the process environment (empty counts as unset).
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl Transport {
+    /// `--transport`, else `AWS_API_MCP_TRANSPORT`, else stdio.
+    pub fn from_env_and_flags(
+        flags: &ServeFlags,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Transport> {
+        let transport = match flags.transport {
+            Some(TransportFlag::Stdio) => Transport::Stdio,
+            Some(TransportFlag::Http) => Transport::Http,
+            None => match env("AWS_API_MCP_TRANSPORT")
+                .map(|v| v.trim().to_ascii_lowercase())
+                .as_deref()
+            {
+                None | Some("stdio") => Transport::Stdio,
+                Some("streamable-http") => Transport::Http,
+                Some(other) => anyhow::bail!(
+                    "AWS_API_MCP_TRANSPORT must be `stdio` or `streamable-http`, not `{other}`"
+                ),
+            },
+        };
+        if transport == Transport::Stdio
+            && (flags.host.is_some()
+                || flags.port.is_some()
+                || flags.allow_remote
+                || flags.token_file.is_some())
+        {
+            anyhow::bail!(
+                "--host, --port, --allow-remote and --token-file apply to `--transport http` only"
+            );
+        }
+        Ok(transport)
+    }
+}
+
+/// An origin as browsers send it: scheme, host, port (the scheme's default when absent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    scheme: String,
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    /// Parses `scheme://host[:port]` (http or https, no path); `None` for anything else.
+    pub fn parse(text: &str) -> Option<Origin> {
+        let (scheme, rest) = text.trim().split_once("://")?;
+        let scheme = scheme.to_ascii_lowercase();
+        let default_port = match scheme.as_str() {
+            "http" => 80,
+            "https" => 443,
+            _ => return None,
+        };
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        let (host, port) = split_authority(rest)?;
+        Some(Origin {
+            scheme,
+            host,
+            port: port.unwrap_or(default_port),
+        })
+    }
+}
+
+/// Splits `host[:port]` (IPv6 in brackets) into a lowercase host and the port, if any. `None`
+/// when it is not an authority (userinfo, path, empty host, bad port).
+fn split_authority(text: &str) -> Option<(String, Option<u16>)> {
+    if text.is_empty() || text.contains(['/', '@', '?', '#', ' ', ',']) {
+        return None;
+    }
+    let (host, port) = if let Some(rest) = text.strip_prefix('[') {
+        let (inner, after) = rest.split_once(']')?;
+        inner.parse::<std::net::Ipv6Addr>().ok()?;
+        let port = match after {
+            "" => None,
+            p => Some(p.strip_prefix(':')?),
+        };
+        (format!("[{}]", inner.to_ascii_lowercase()), port)
+    } else {
+        match text.rsplit_once(':') {
+            Some((h, p)) => (h.to_ascii_lowercase(), Some(p)),
+            None => (text.to_ascii_lowercase(), None),
+        }
+    };
+    if host.is_empty() || host.contains(':') && !host.starts_with('[') {
+        return None;
+    }
+    let port = match port {
+        None => None,
+        Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => Some(p.parse().ok()?),
+        Some(_) => return None,
+    };
+    Some((host, port))
+}
+
+/// An allowed `Host`: a name, with a port or (then) the bound port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct AllowedHost {
+    host: String,
+    port: Option<u16>,
+}
+
+/// The HTTP transport's settings.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// The address to bind.
+    pub addr: SocketAddr,
+    /// Extra `Host` values (`AWS_API_MCP_ALLOWED_HOSTS`), beyond the loopback names.
+    allowed_hosts: Vec<AllowedHost>,
+    /// Extra origins (`AWS_API_MCP_ALLOWED_ORIGINS`), beyond this server's own.
+    allowed_origins: Vec<Origin>,
+    /// Where the owner's token lives.
+    pub token_file: PathBuf,
+}
+
+impl HttpSettings {
+    /// Reads the settings; `env` is the process environment (a parameter for the tests).
+    pub fn from_env_and_flags(
+        flags: &ServeFlags,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<HttpSettings> {
+        let ip = match &flags.host {
+            Some(h) => parse_bind_host(h).with_context(|| format!("--host `{h}`"))?,
+            None => match env("AWS_API_MCP_HOST") {
+                Some(h) => {
+                    parse_bind_host(&h).with_context(|| format!("AWS_API_MCP_HOST=`{h}`"))?
+                }
+                None => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            },
+        };
+        let port = match flags.port {
+            Some(p) => p,
+            None => match env("AWS_API_MCP_PORT") {
+                Some(p) => p.trim().parse::<u16>().map_err(|_| {
+                    anyhow::anyhow!("AWS_API_MCP_PORT must be a port number from 0 to 65535 (0 = any free port), not `{p}`")
+                })?,
+                None => DEFAULT_PORT,
+            },
+        };
+        if !ip.is_loopback() && !flags.allow_remote {
+            anyhow::bail!(
+                "refusing to bind {ip}: it is not a loopback address, so anyone who can reach this machine could reach a \
+                 server that holds your AWS credentials (and this server speaks plain HTTP, without TLS). Bind 127.0.0.1 \
+                 and use an SSH tunnel or a TLS proxy, or pass --allow-remote if you mean it"
+            );
+        }
+        let allowed_hosts = list(env("AWS_API_MCP_ALLOWED_HOSTS"))
+            .map(|h| match split_authority(&h) {
+                Some((host, port)) if host != "*" => Ok(AllowedHost { host, port }),
+                _ => Err(anyhow::anyhow!(
+                    "AWS_API_MCP_ALLOWED_HOSTS takes comma-separated host names, each optionally with `:port` \
+                     (e.g. `myhost,myhost.example:8000`); `{h}` is not one (wildcards are not accepted)"
+                )),
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let allowed_origins = list(env("AWS_API_MCP_ALLOWED_ORIGINS"))
+            .map(|o| {
+                Origin::parse(&o).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "AWS_API_MCP_ALLOWED_ORIGINS takes comma-separated origins `http[s]://host[:port]` \
+                         (e.g. `https://app.example`); `{o}` is not one (wildcards are not accepted)"
+                    )
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let token_file = match &flags.token_file {
+            Some(p) => p.clone(),
+            None => match env("PORTCULLIS_TOKEN_FILE") {
+                Some(p) => PathBuf::from(p),
+                None => default_token_file(env)?,
+            },
+        };
+        Ok(HttpSettings {
+            addr: SocketAddr::new(ip, port),
+            allowed_hosts,
+            allowed_origins,
+            token_file,
+        })
+    }
+}
+
+fn list(value: Option<String>) -> impl Iterator<Item = String> {
+    value
+        .unwrap_or_default()
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+fn parse_bind_host(text: &str) -> anyhow::Result<IpAddr> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("localhost") {
+        return Ok(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    }
+    t.trim_start_matches('[').trim_end_matches(']').parse().map_err(|_| {
+        anyhow::anyhow!("the address to bind must be an IP address (e.g. 127.0.0.1 or ::1) or `localhost`, not `{t}`")
+    })
+}
+
+/// `$XDG_STATE_HOME/portcullis/token`, else `$HOME/.local/state/portcullis/token`.
+fn default_token_file(env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<PathBuf> {
+    // The XDG spec says relative values are to be ignored.
+    if let Some(state) = env("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+    {
+        return Ok(state.join("portcullis").join("token"));
+    }
+    let home = env("HOME").context(
+        "cannot place the token file: neither XDG_STATE_HOME nor HOME is set (use --token-file)",
+    )?;
+    Ok(PathBuf::from(home).join(".local/state/portcullis/token"))
+}
+
+/// The owner's bearer token. Never printed: `Debug` shows only that it exists.
+pub struct Token {
+    secret: String,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(..)")
+    }
+}
+
+/// The shortest token accepted from a file (128 bits as hex).
+const MIN_TOKEN_LEN: usize = 32;
+
+impl Token {
+    /// Reads the token at `path`, or creates one (256 random bits, hex) there with mode 0600.
+    /// Returns whether it was created. A file that others may read is refused.
+    pub fn load_or_create(path: &Path) -> anyhow::Result<(Token, bool)> {
+        match std::fs::symlink_metadata(path) {
+            Ok(_) => Ok((Token::load(path)?, false)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match Token::create(path) {
+                Ok(t) => Ok((t, true)),
+                // Another server started at the same moment and won: use its token.
+                Err(e)
+                    if e.downcast_ref::<std::io::Error>()
+                        .is_some_and(|io| io.kind() == std::io::ErrorKind::AlreadyExists) =>
+                {
+                    Ok((Token::load(path)?, false))
+                }
+                Err(e) => Err(e),
+            },
+            Err(e) => {
+                Err(e).with_context(|| format!("cannot read the token file {}", path.display()))
+            }
+        }
+    }
+
+    fn load(path: &Path) -> anyhow::Result<Token> {
+        let meta = std::fs::symlink_metadata(path)
+            .with_context(|| format!("cannot read the token file {}", path.display()))?;
+        anyhow::ensure!(
+            meta.file_type().is_file(),
+            "the token file {} is not a regular file (a symlink or a directory); replace it with a file, or delete it to have one generated",
+            path.display()
+        );
+        let mode = meta.permissions().mode() & 0o777;
+        anyhow::ensure!(
+            mode & 0o077 == 0,
+            "the token file {} is readable or writable by other users (mode {mode:03o}); run `chmod 600 {}`, or delete it to have a new token generated",
+            path.display(),
+            path.display()
+        );
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the token file {}", path.display()))?;
+        let secret = text.trim().to_string();
+        anyhow::ensure!(
+            secret.len() >= MIN_TOKEN_LEN && secret.bytes().all(|b| b.is_ascii_graphic()),
+            "the token file {} must hold one token of at least {MIN_TOKEN_LEN} printable characters; delete it to have one generated",
+            path.display()
+        );
+        Ok(Token { secret })
+    }
+
+    /// Writes a fresh token to a private temporary file, then links it into place: the file is
+    /// never visible half-written nor with a wider mode, and an existing file is never replaced.
+    fn create(path: &Path) -> anyhow::Result<Token> {
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| {
+                format!(
+                    "cannot create the directory of the token file {}",
+                    dir.display()
+                )
+            })?;
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes)
+            .map_err(|e| anyhow::anyhow!("cannot get random bytes for the token: {e}"))?;
+        let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let mut tag = [0u8; 8];
+        getrandom::fill(&mut tag)
+            .map_err(|e| anyhow::anyhow!("cannot get random bytes for the token: {e}"))?;
+        let tmp = dir.join(format!(
+            ".token.{}.{:016x}",
+            std::process::id(),
+            u64::from_le_bytes(tag)
+        ));
+        let written = (|| -> std::io::Result<()> {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            f.write_all(secret.as_bytes())?;
+            f.write_all(b"\n")?;
+            f.sync_all()?;
+            std::fs::hard_link(&tmp, path)
+        })();
+        let _ = std::fs::remove_file(&tmp);
+        written.map_err(anyhow::Error::from)?;
+        Ok(Token { secret })
+    }
+
+    fn digest(&self) -> [u8; 32] {
+        Sha256::digest(self.secret.as_bytes()).into()
+    }
+}
+
+/// Why a request is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// 403: the Host or Origin is not this server's (DNS rebinding, cross-site request).
+    Forbidden(&'static str),
+    /// 401: no token, or not the owner's.
+    Unauthorized(&'static str),
+    /// 404: not the MCP path, or a session this token does not own.
+    NotFound(&'static str),
+}
+
+impl Refusal {
+    fn response(&self) -> Response<BoxBody<Bytes, Infallible>> {
+        let (status, text) = match self {
+            Refusal::Forbidden(t) => (StatusCode::FORBIDDEN, *t),
+            Refusal::Unauthorized(t) => (StatusCode::UNAUTHORIZED, *t),
+            Refusal::NotFound(t) => (StatusCode::NOT_FOUND, *t),
+        };
+        let mut resp = Response::new(Full::new(Bytes::from(format!("{text}\n"))).boxed());
+        *resp.status_mut() = status;
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        if status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"portcullis\""),
+            );
+        }
+        resp
+    }
+}
+
+/// Who made a request: the digest of the token it carried (one owner today).
+pub type Principal = [u8; 32];
+
+/// The checks every request passes, and which principal owns which session.
+pub struct Guard {
+    port: u16,
+    hosts: Vec<AllowedHost>,
+    origins: Vec<Origin>,
+    token: [u8; 32],
+    sessions: Mutex<HashMap<String, Principal>>,
+}
+
+impl Guard {
+    /// The guard of a server bound to `port` with `settings`' allow-lists and the owner's token.
+    pub fn new(port: u16, settings: &HttpSettings, token: &Token) -> Guard {
+        let mut hosts: Vec<AllowedHost> = ["localhost", "127.0.0.1", "[::1]"]
+            .iter()
+            .map(|h| AllowedHost {
+                host: (*h).to_string(),
+                port: Some(port),
+            })
+            .collect();
+        hosts.extend(settings.allowed_hosts.iter().cloned());
+        let mut origins: Vec<Origin> = ["localhost", "127.0.0.1"]
+            .iter()
+            .map(|h| Origin {
+                scheme: "http".into(),
+                host: (*h).to_string(),
+                port,
+            })
+            .collect();
+        origins.extend(settings.allowed_origins.iter().cloned());
+        Guard {
+            port,
+            hosts,
+            origins,
+            token: token.digest(),
+            sessions: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Host and Origin (403), then the bearer token (401), then the path (404).
+    pub fn admit(&self, path: &str, headers: &HeaderMap) -> Result<Principal, Refusal> {
+        self.check_host(headers)?;
+        self.check_origin(headers)?;
+        let principal = self.check_token(headers)?;
+        if path != MCP_PATH {
+            return Err(Refusal::NotFound("Not Found: MCP is served on /mcp"));
+        }
+        Ok(principal)
+    }
+
+    fn check_host(&self, headers: &HeaderMap) -> Result<(), Refusal> {
+        let mut values = headers.get_all(header::HOST).iter();
+        let (Some(value), None) = (values.next(), values.next()) else {
+            return Err(Refusal::Forbidden(
+                "Forbidden: exactly one Host header is required",
+            ));
+        };
+        let (host, port) = value
+            .to_str()
+            .ok()
+            .and_then(split_authority)
+            .ok_or(Refusal::Forbidden("Forbidden: malformed Host header"))?;
+        let port = port.unwrap_or(80);
+        let ok = self
+            .hosts
+            .iter()
+            .any(|a| a.host == host && a.port.unwrap_or(self.port) == port);
+        if ok {
+            Ok(())
+        } else {
+            Err(Refusal::Forbidden(
+                "Forbidden: Host header is not this server (possible DNS rebinding)",
+            ))
+        }
+    }
+
+    fn check_origin(&self, headers: &HeaderMap) -> Result<(), Refusal> {
+        let mut ok = true;
+        for value in headers.get_all(header::ORIGIN) {
+            let origin = value.to_str().ok().and_then(Origin::parse);
+            ok &= origin.is_some_and(|o| self.origins.contains(&o));
+        }
+        if ok {
+            Ok(())
+        } else {
+            Err(Refusal::Forbidden(
+                "Forbidden: Origin is not allowed (cross-site request)",
+            ))
+        }
+    }
+
+    fn check_token(&self, headers: &HeaderMap) -> Result<Principal, Refusal> {
+        let mut values = headers.get_all(header::AUTHORIZATION).iter();
+        let (Some(value), None) = (values.next(), values.next()) else {
+            return Err(Refusal::Unauthorized(
+                "Unauthorized: send `Authorization: Bearer <token>` (the token is in the server's token file)",
+            ));
+        };
+        let presented = value
+            .as_bytes()
+            .split_first_chunk::<7>()
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case(b"bearer "))
+            .map(|(_, rest)| rest.trim_ascii())
+            .ok_or(Refusal::Unauthorized(
+                "Unauthorized: the Authorization header must be `Bearer <token>`",
+            ))?;
+        // Compare digests: constant time, and the length of the token does not leak either.
+        let digest: [u8; 32] = Sha256::digest(presented).into();
+        if bool::from(digest.ct_eq(&self.token)) {
+            Ok(digest)
+        } else {
+            Err(Refusal::Unauthorized("Unauthorized: wrong token"))
+        }
+    }
+
+    /// A request naming a session must come from the principal that created it. Unknown and
+    /// foreign sessions look the same (404), as the protocol asks for an expired session.
+    pub fn check_session(&self, session: &str, principal: &Principal) -> Result<(), Refusal> {
+        let sessions = self
+            .sessions
+            .lock()
+            .map_err(|_| Refusal::NotFound("Not Found: session table unavailable"))?;
+        match sessions.get(session) {
+            Some(owner) if bool::from(owner.ct_eq(principal)) => Ok(()),
+            _ => Err(Refusal::NotFound("Not Found: no such session")),
+        }
+    }
+
+    /// Whether another session may start (the table is bounded).
+    fn has_room(&self) -> bool {
+        self.sessions.lock().is_ok_and(|s| s.len() < MAX_SESSIONS)
+    }
+
+    /// The sessions bound now.
+    fn session_ids(&self) -> Vec<String> {
+        self.sessions
+            .lock()
+            .map(|s| s.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Records that `principal` created `session`.
+    pub fn bind(&self, session: &str, principal: Principal) {
+        if let Ok(mut s) = self.sessions.lock() {
+            s.insert(session.to_string(), principal);
+        }
+    }
+
+    fn unbind(&self, session: &str) {
+        if let Ok(mut s) = self.sessions.lock() {
+            s.remove(session);
+        }
+    }
+}
+
+type Mcp = StreamableHttpService<PortcullisServer, LocalSessionManager>;
+
+/// Serves `server` on `settings.addr` until the process ends.
+pub async fn serve(settings: HttpSettings, server: PortcullisServer) -> anyhow::Result<()> {
+    let (token, created) = Token::load_or_create(&settings.token_file)?;
+    let listener = tokio::net::TcpListener::bind(settings.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.addr))?;
+    let bound = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
+    let guard = Guard::new(bound.port(), &settings, &token);
+    drop(token);
+    // Host and Origin are checked by the guard first (with the port); rmcp's own check knows
+    // neither the port nor our allow-lists, so it is switched off rather than kept half-right.
+    let config = StreamableHttpServerConfig::default()
+        .disable_allowed_hosts()
+        .disable_allowed_origins();
+    let sessions = Arc::new(LocalSessionManager::default());
+    let mcp: Mcp = StreamableHttpService::new(move || Ok(server.clone()), sessions.clone(), config);
+    let served = Arc::new(Served {
+        guard,
+        mcp,
+        sessions,
+    });
+    eprintln!(
+        "portcullis: serving MCP on http://{bound}{MCP_PATH} (token file: {}{})",
+        settings.token_file.display(),
+        if created { ", just created" } else { "" }
+    );
+    eprintln!("portcullis: clients must send `Authorization: Bearer <the token file's contents>`");
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                // Out of file descriptors and the like: wait a little rather than spin.
+                eprintln!("portcullis: accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let served = served.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| handle(served.clone(), req));
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT);
+            if let Err(e) = http.serve_connection(TokioIo::new(stream), service).await {
+                // Clients going away mid-stream is normal for SSE; only say something useful.
+                if !e.is_incomplete_message() && !e.is_canceled() {
+                    eprintln!("portcullis: HTTP connection error: {e}");
+                }
+            }
+        });
+    }
+}
+
+/// What every connection shares: the guard, the MCP service and its sessions.
+struct Served {
+    guard: Guard,
+    mcp: Mcp,
+    sessions: Arc<LocalSessionManager>,
+}
+
+impl Served {
+    /// Forgets the bindings of sessions rmcp has ended (idle timeout, client gone).
+    async fn prune_sessions(&self) {
+        for id in self.guard.session_ids() {
+            if !self
+                .sessions
+                .has_session(&Arc::from(id.as_str()))
+                .await
+                .unwrap_or(false)
+            {
+                self.guard.unbind(&id);
+            }
+        }
+    }
+}
+
+async fn handle(
+    served: Arc<Served>,
+    req: Request<Incoming>,
+) -> Result<Response<BoxBody<Bytes, Infallible>>, Infallible> {
+    let guard = &served.guard;
+    let mut mcp = served.mcp.clone();
+    let principal = match guard.admit(req.uri().path(), req.headers()) {
+        Ok(p) => p,
+        Err(refusal) => {
+            eprintln!(
+                "portcullis: refused {} {}: {refusal:?}",
+                req.method(),
+                req.uri().path()
+            );
+            return Ok(refusal.response());
+        }
+    };
+    let session = req
+        .headers()
+        .get(SESSION_HEADER)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    if let Some(id) = &session
+        && let Err(refusal) = guard.check_session(id, &principal)
+    {
+        return Ok(refusal.response());
+    }
+    if session.is_none() && req.method() == Method::POST && !guard.has_room() {
+        served.prune_sessions().await;
+    }
+    if session.is_none() && req.method() == Method::POST && !guard.has_room() {
+        let mut resp = Response::new(
+            Full::new(Bytes::from_static(
+                b"Service Unavailable: too many sessions\n",
+            ))
+            .boxed(),
+        );
+        *resp.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        return Ok(resp);
+    }
+    let deleting = req.method() == Method::DELETE;
+    let resp = tower_call(&mut mcp, req).await;
+    match (
+        &session,
+        resp.headers()
+            .get(SESSION_HEADER)
+            .and_then(|v| v.to_str().ok()),
+    ) {
+        // A new session: it belongs to whoever created it.
+        (None, Some(created)) => guard.bind(created, principal),
+        (Some(id), _) if deleting && resp.status().is_success() => guard.unbind(id),
+        _ => {}
+    }
+    Ok(resp)
+}
+
+async fn tower_call(mcp: &mut Mcp, req: Request<Incoming>) -> Response<BoxBody<Bytes, Infallible>> {
+    // `StreamableHttpService` is a tower service that is always ready and never fails.
+    match tower_service::Service::call(mcp, req).await {
+        Ok(resp) => resp,
+        Err(never) => match never {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    fn http_flags() -> ServeFlags {
+        ServeFlags {
+            transport: Some(TransportFlag::Http),
+            ..ServeFlags::default()
+        }
+    }
+
+    #[test]
+    fn transport_from_flag_and_env() {
+        let none = ServeFlags::default();
+        assert_eq!(
+            Transport::from_env_and_flags(&none, &env(&[])).unwrap(),
+            Transport::Stdio
+        );
+        assert_eq!(
+            Transport::from_env_and_flags(
+                &none,
+                &env(&[("AWS_API_MCP_TRANSPORT", "streamable-http")])
+            )
+            .unwrap(),
+            Transport::Http
+        );
+        assert_eq!(
+            Transport::from_env_and_flags(&none, &env(&[("AWS_API_MCP_TRANSPORT", "STDIO")]))
+                .unwrap(),
+            Transport::Stdio
+        );
+        // The flag beats the variable.
+        let stdio = ServeFlags {
+            transport: Some(TransportFlag::Stdio),
+            ..ServeFlags::default()
+        };
+        assert_eq!(
+            Transport::from_env_and_flags(
+                &stdio,
+                &env(&[("AWS_API_MCP_TRANSPORT", "streamable-http")])
+            )
+            .unwrap(),
+            Transport::Stdio
+        );
+        assert_eq!(
+            Transport::from_env_and_flags(
+                &http_flags(),
+                &env(&[("AWS_API_MCP_TRANSPORT", "stdio")])
+            )
+            .unwrap(),
+            Transport::Http
+        );
+        let err = Transport::from_env_and_flags(&none, &env(&[("AWS_API_MCP_TRANSPORT", "sse")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("AWS_API_MCP_TRANSPORT")
+                && err.contains("streamable-http")
+                && err.contains("`sse`"),
+            "{err}"
+        );
+        // HTTP flags on stdio are a mistake worth saying.
+        let port_only = ServeFlags {
+            port: Some(9000),
+            ..ServeFlags::default()
+        };
+        assert!(
+            Transport::from_env_and_flags(&port_only, &env(&[]))
+                .unwrap_err()
+                .to_string()
+                .contains("--transport http")
+        );
+    }
+
+    #[test]
+    fn settings_defaults_env_and_flags() {
+        let s =
+            HttpSettings::from_env_and_flags(&http_flags(), &env(&[("HOME", "/home/o")])).unwrap();
+        assert_eq!(s.addr, "127.0.0.1:8000".parse().unwrap());
+        assert_eq!(
+            s.token_file,
+            PathBuf::from("/home/o/.local/state/portcullis/token")
+        );
+        let s = HttpSettings::from_env_and_flags(
+            &http_flags(),
+            &env(&[("HOME", "/home/o"), ("XDG_STATE_HOME", "/state")]),
+        )
+        .unwrap();
+        assert_eq!(s.token_file, PathBuf::from("/state/portcullis/token"));
+        let s = HttpSettings::from_env_and_flags(
+            &http_flags(),
+            &env(&[("HOME", "/h"), ("XDG_STATE_HOME", "relative")]),
+        )
+        .unwrap();
+        assert_eq!(
+            s.token_file,
+            PathBuf::from("/h/.local/state/portcullis/token")
+        );
+
+        let vars = [
+            ("AWS_API_MCP_HOST", "::1"),
+            ("AWS_API_MCP_PORT", "0"),
+            ("PORTCULLIS_TOKEN_FILE", "/t/token"),
+            ("AWS_API_MCP_ALLOWED_HOSTS", "box.lan, box.lan:9000"),
+            (
+                "AWS_API_MCP_ALLOWED_ORIGINS",
+                "https://app.example,http://box.lan:3000/",
+            ),
+        ];
+        let s = HttpSettings::from_env_and_flags(&http_flags(), &env(&vars)).unwrap();
+        assert_eq!(s.addr, "[::1]:0".parse().unwrap());
+        assert_eq!(s.token_file, PathBuf::from("/t/token"));
+        assert_eq!(
+            s.allowed_hosts,
+            [
+                AllowedHost {
+                    host: "box.lan".into(),
+                    port: None
+                },
+                AllowedHost {
+                    host: "box.lan".into(),
+                    port: Some(9000)
+                }
+            ]
+        );
+        assert_eq!(
+            s.allowed_origins,
+            [
+                Origin::parse("https://app.example:443").unwrap(),
+                Origin::parse("http://box.lan:3000").unwrap()
+            ]
+        );
+
+        // Flags beat the environment.
+        let flags = ServeFlags {
+            host: Some("localhost".into()),
+            port: Some(1234),
+            token_file: Some("/f".into()),
+            ..http_flags()
+        };
+        let s = HttpSettings::from_env_and_flags(&flags, &env(&vars)).unwrap();
+        assert_eq!(s.addr, "127.0.0.1:1234".parse().unwrap());
+        assert_eq!(s.token_file, PathBuf::from("/f"));
+    }
+
+    #[test]
+    fn bad_settings_name_the_variable_and_the_accepted_values() {
+        let bad = |k: &str, v: &str| {
+            HttpSettings::from_env_and_flags(&http_flags(), &env(&[("HOME", "/h"), (k, v)]))
+                .map(|_| ())
+                .unwrap_err()
+        };
+        let e = format!("{:#}", bad("AWS_API_MCP_PORT", "80000"));
+        assert!(
+            e.contains("AWS_API_MCP_PORT") && e.contains("0 to 65535") && e.contains("80000"),
+            "{e}"
+        );
+        let e = format!("{:#}", bad("AWS_API_MCP_PORT", "http"));
+        assert!(e.contains("AWS_API_MCP_PORT"), "{e}");
+        let e = format!("{:#}", bad("AWS_API_MCP_HOST", "my.host"));
+        assert!(
+            e.contains("AWS_API_MCP_HOST") && e.contains("IP address"),
+            "{e}"
+        );
+        let e = format!("{:#}", bad("AWS_API_MCP_ALLOWED_HOSTS", "*"));
+        assert!(
+            e.contains("AWS_API_MCP_ALLOWED_HOSTS") && e.contains("wildcards"),
+            "{e}"
+        );
+        let e = format!("{:#}", bad("AWS_API_MCP_ALLOWED_HOSTS", "a/b"));
+        assert!(e.contains("AWS_API_MCP_ALLOWED_HOSTS"), "{e}");
+        let e = format!("{:#}", bad("AWS_API_MCP_ALLOWED_ORIGINS", "app.example"));
+        assert!(
+            e.contains("AWS_API_MCP_ALLOWED_ORIGINS") && e.contains("http[s]://"),
+            "{e}"
+        );
+        let e = format!("{:#}", bad("AWS_API_MCP_ALLOWED_ORIGINS", "*"));
+        assert!(e.contains("AWS_API_MCP_ALLOWED_ORIGINS"), "{e}");
+        let e = format!(
+            "{:#}",
+            HttpSettings::from_env_and_flags(&http_flags(), &env(&[])).unwrap_err()
+        );
+        assert!(e.contains("--token-file"), "{e}");
+    }
+
+    #[test]
+    fn remote_binding_needs_allow_remote() {
+        for host in ["0.0.0.0", "192.168.1.5", "::"] {
+            let e = HttpSettings::from_env_and_flags(
+                &http_flags(),
+                &env(&[("HOME", "/h"), ("AWS_API_MCP_HOST", host)]),
+            )
+            .unwrap_err();
+            let e = format!("{e:#}");
+            assert!(
+                e.contains("not a loopback address") && e.contains("--allow-remote"),
+                "{e}"
+            );
+        }
+        let flags = ServeFlags {
+            host: Some("0.0.0.0".into()),
+            allow_remote: true,
+            ..http_flags()
+        };
+        let s = HttpSettings::from_env_and_flags(&flags, &env(&[("HOME", "/h")])).unwrap();
+        assert_eq!(s.addr, "0.0.0.0:8000".parse().unwrap());
+    }
+
+    fn guard() -> Guard {
+        let settings = HttpSettings::from_env_and_flags(
+            &http_flags(),
+            &env(&[
+                ("HOME", "/h"),
+                ("AWS_API_MCP_ALLOWED_HOSTS", "box.lan"),
+                ("AWS_API_MCP_ALLOWED_ORIGINS", "https://app.example"),
+            ]),
+        )
+        .unwrap();
+        Guard::new(
+            4567,
+            &settings,
+            &Token {
+                secret: "s3cret-s3cret-s3cret-s3cret-s3cret".into(),
+            },
+        )
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    const AUTH: (&str, &str) = ("authorization", "Bearer s3cret-s3cret-s3cret-s3cret-s3cret");
+
+    #[test]
+    fn host_must_name_this_server() {
+        let g = guard();
+        for host in [
+            "localhost:4567",
+            "127.0.0.1:4567",
+            "[::1]:4567",
+            "LOCALHOST:4567",
+            "box.lan:4567",
+        ] {
+            assert!(
+                g.admit("/mcp", &headers(&[("host", host), AUTH])).is_ok(),
+                "{host}"
+            );
+        }
+        for host in [
+            "evil.example:4567",
+            "localhost:4568",
+            "localhost",
+            "127.0.0.1:80",
+            "box.lan:1",
+            "localhost:4567@x",
+            "",
+        ] {
+            assert!(
+                matches!(
+                    g.admit("/mcp", &headers(&[("host", host), AUTH])),
+                    Err(Refusal::Forbidden(_))
+                ),
+                "{host}"
+            );
+        }
+        // Missing or doubled Host.
+        assert!(matches!(
+            g.admit("/mcp", &headers(&[AUTH])),
+            Err(Refusal::Forbidden(_))
+        ));
+        let two = headers(&[("host", "localhost:4567"), ("host", "evil.example"), AUTH]);
+        assert!(matches!(g.admit("/mcp", &two), Err(Refusal::Forbidden(_))));
+        // Host is checked before the token: a rebinding page learns nothing about it.
+        assert!(matches!(
+            g.admit("/mcp", &headers(&[("host", "evil.example:4567")])),
+            Err(Refusal::Forbidden(_))
+        ));
+    }
+
+    #[test]
+    fn origin_when_present_must_be_allowed() {
+        let g = guard();
+        let with = |o: &str| {
+            g.admit(
+                "/mcp",
+                &headers(&[("host", "localhost:4567"), ("origin", o), AUTH]),
+            )
+        };
+        for ok in [
+            "http://localhost:4567",
+            "http://127.0.0.1:4567",
+            "https://app.example",
+            "https://APP.example:443",
+        ] {
+            assert!(with(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://evil.example",
+            "http://localhost:4568",
+            "https://localhost:4567",
+            "http://app.example",
+            "null",
+            "",
+            "file://",
+        ] {
+            assert!(matches!(with(bad), Err(Refusal::Forbidden(_))), "{bad}");
+        }
+        // No Origin: a non-browser client.
+        assert!(
+            g.admit("/mcp", &headers(&[("host", "localhost:4567"), AUTH]))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn bearer_token_is_required() {
+        let g = guard();
+        let with = |auth: Option<&str>| {
+            let mut h = headers(&[("host", "127.0.0.1:4567")]);
+            if let Some(a) = auth {
+                h.append("authorization", HeaderValue::from_str(a).unwrap());
+            }
+            g.admit("/mcp", &h)
+        };
+        assert!(with(Some("Bearer s3cret-s3cret-s3cret-s3cret-s3cret")).is_ok());
+        assert!(with(Some("bearer  s3cret-s3cret-s3cret-s3cret-s3cret ")).is_ok());
+        for bad in [
+            None,
+            Some("Bearer wrong"),
+            Some("Bearer "),
+            Some("Basic czNjcmV0"),
+            Some("s3cret-s3cret-s3cret-s3cret-s3cret"),
+            Some("Bearer s3cret-s3cret-s3cret-s3cret-s3cre"),
+        ] {
+            assert!(
+                matches!(with(bad), Err(Refusal::Unauthorized(_))),
+                "{bad:?}"
+            );
+        }
+        let resp = Refusal::Unauthorized("x").response();
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+        assert!(
+            resp.headers()[header::WWW_AUTHENTICATE]
+                .to_str()
+                .unwrap()
+                .starts_with("Bearer")
+        );
+        assert_eq!(
+            Refusal::Forbidden("x").response().status(),
+            StatusCode::FORBIDDEN
+        );
+        // The path comes last.
+        let h = headers(&[("host", "127.0.0.1:4567"), AUTH]);
+        assert!(matches!(g.admit("/", &h), Err(Refusal::NotFound(_))));
+        assert!(matches!(g.admit("/mcp/", &h), Err(Refusal::NotFound(_))));
+    }
+
+    #[test]
+    fn sessions_belong_to_their_creator() {
+        let g = guard();
+        let owner = g
+            .admit("/mcp", &headers(&[("host", "127.0.0.1:4567"), AUTH]))
+            .unwrap();
+        g.bind("abc", owner);
+        assert!(g.check_session("abc", &owner).is_ok());
+        assert!(matches!(
+            g.check_session("abc", &[7u8; 32]),
+            Err(Refusal::NotFound(_))
+        ));
+        assert!(matches!(
+            g.check_session("other", &owner),
+            Err(Refusal::NotFound(_))
+        ));
+        g.unbind("abc");
+        assert!(g.check_session("abc", &owner).is_err());
+    }
+
+    #[test]
+    fn origin_and_authority_parsing() {
+        assert_eq!(
+            Origin::parse("http://localhost"),
+            Some(Origin {
+                scheme: "http".into(),
+                host: "localhost".into(),
+                port: 80
+            })
+        );
+        assert_eq!(
+            Origin::parse("http://[::1]:8000").map(|o| o.host),
+            Some("[::1]".into())
+        );
+        for bad in [
+            "localhost",
+            "ftp://x",
+            "http://",
+            "http://a:b",
+            "http://a/b",
+            "http://u@a",
+            "http://::1",
+        ] {
+            assert_eq!(Origin::parse(bad), None, "{bad}");
+        }
+        assert_eq!(
+            split_authority("[::1]:80"),
+            Some(("[::1]".into(), Some(80)))
+        );
+        assert_eq!(split_authority("[::1]x"), None);
+        assert_eq!(split_authority("a:"), None);
+        assert_eq!(split_authority("a:99999"), None);
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("portcullis-http-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn token_file_is_created_private_and_reused() {
+        let dir = temp_dir("token");
+        let path = dir.join("state/portcullis/token");
+        let (t, created) = Token::load_or_create(&path).unwrap();
+        assert!(created);
+        assert_eq!(t.secret.len(), 64);
+        assert!(t.secret.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            std::fs::metadata(path.parent().unwrap())
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o700
+        );
+        assert_eq!(format!("{t:?}"), "Token(..)");
+        // No temporary file is left behind.
+        assert_eq!(
+            std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
+            1
+        );
+        let (again, created) = Token::load_or_create(&path).unwrap();
+        assert!(!created);
+        assert_eq!(again.secret, t.secret);
+        // Two tokens are never the same.
+        let (other, _) = Token::load_or_create(&dir.join("other")).unwrap();
+        assert_ne!(other.secret, t.secret);
+
+        // Readable by others: refused, saying what to do.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let e = format!("{:#}", Token::load_or_create(&path).unwrap_err());
+        assert!(e.contains("chmod 600") && e.contains("640"), "{e}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o604)).unwrap();
+        assert!(Token::load_or_create(&path).is_err());
+        // Too short, or a symlink: refused.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::write(&path, "short\n").unwrap();
+        assert!(format!("{:#}", Token::load_or_create(&path).unwrap_err()).contains("at least"));
+        let link = dir.join("link");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        assert!(
+            format!("{:#}", Token::load_or_create(&link).unwrap_err())
+                .contains("not a regular file")
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,121 @@
+//! Cedar policies enforced by `portcullis serve` (stdio, the Python MCP client, moto): a region
+//! rule and a resource rule deny calls with `isError`, and what they deny does not run.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::{Value, json};
+use support::moto::{Moto, venv_python};
+
+const POLICIES: &str = r#"
+@id("home-regions")
+@reason("only us-east-1 and eu-west-1")
+forbid (principal, action, resource)
+unless { context has region && ["us-east-1", "eu-west-1"].contains(context.region) };
+
+@id("no-prod-deletes")
+forbid (principal, action == Portcullis::Action::"s3:DeleteObject", resource)
+when { resource.arn like "arn:aws:s3:::prod-*" };
+"#;
+
+struct Env {
+    home: PathBuf,
+    endpoint: String,
+}
+
+impl Env {
+    fn new(moto: &Moto) -> Env {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let home = std::env::temp_dir().join(format!("portcullis-mcp-cedar-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::write(home.join("policies.cedar"), POLICIES).unwrap();
+        std::fs::write(home.join("policy.json"), r#"{"mode": "unrestricted", "cedar": "policies.cedar"}"#).unwrap();
+        Env { home, endpoint: moto.endpoint() }
+    }
+
+    fn call(&self, command: &str) -> Value {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/client.py");
+        let args = json!({ "cli_command": format!("{command} --endpoint-url {}", self.endpoint) }).to_string();
+        let out = Command::new(venv_python())
+            .arg(script)
+            .arg(env!("CARGO_BIN_EXE_portcullis"))
+            .args(["call", "call_aws", &args, "--elicit", "accept"])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", &self.home)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("AWS_API_MCP_WORKING_DIR", &self.home)
+            .env("PORTCULLIS_POLICY_FILE", self.home.join("policy.json"))
+            .output()
+            .expect("run the MCP client");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "MCP client failed ({}):\nstdout: {stdout}\nstderr: {stderr}", out.status);
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("client printed no JSON ({e}): {stdout}\nstderr: {stderr}"))
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.home);
+    }
+}
+
+fn result(v: &Value) -> &Value {
+    &v["structured_content"]["results"][0]
+}
+
+/// Through Portcullis itself (moto refuses anonymous reads): a listing is allowed by the policy.
+fn object_exists(env: &Env, bucket: &str, key: &str) -> bool {
+    let v = env.call(&format!("aws s3api list-objects-v2 --bucket {bucket}"));
+    assert_eq!(v["is_error"], false, "{v}");
+    result(&v)["output"].as_str().unwrap().contains(&format!("\"Key\": \"{key}\""))
+}
+
+#[test]
+fn cedar_region_and_resource_rules_deny_through_mcp() {
+    let moto = Moto::start();
+    moto.reset();
+    for bucket in ["prod-data", "dev-data"] {
+        assert_eq!(moto.http("PUT", &format!("/{bucket}"), "").unwrap().0, 200);
+        assert_eq!(moto.http("PUT", &format!("/{bucket}/k.txt"), "hello").unwrap().0, 200);
+    }
+    let env = Env::new(&moto);
+    assert!(object_exists(&env, "prod-data", "k.txt") && object_exists(&env, "dev-data", "k.txt"));
+
+    // The region rule: the default region runs, another one is denied.
+    let v = env.call("aws s3api list-buckets");
+    assert_eq!(v["is_error"], false, "{v}");
+    assert!(result(&v)["output"].as_str().unwrap().contains("prod-data"), "{v}");
+    let v = env.call("aws s3api list-buckets --region ap-south-1");
+    assert_eq!(v["is_error"], true, "{v}");
+    assert_eq!(result(&v)["status"], "denied", "{v}");
+    assert_eq!(result(&v)["decision"]["rule_ids"], json!(["home-regions"]), "{v}");
+    assert!(result(&v)["error"].as_str().unwrap().contains("only us-east-1 and eu-west-1"), "{v}");
+
+    // The resource rule: an object in a prod- bucket is not deleted; elsewhere it is.
+    let v = env.call("aws s3api delete-object --bucket prod-data --key k.txt");
+    assert_eq!(v["is_error"], true, "{v}");
+    assert_eq!(result(&v)["status"], "denied", "{v}");
+    assert_eq!(result(&v)["decision"]["rule_ids"], json!(["no-prod-deletes"]), "{v}");
+    assert!(result(&v)["error"].as_str().unwrap().contains("arn:aws:s3:::prod-data/k.txt"), "{v}");
+    assert!(object_exists(&env, "prod-data", "k.txt"), "a denied delete must not run");
+
+    let v = env.call("aws s3api delete-object --bucket dev-data --key k.txt");
+    assert_eq!(v["is_error"], false, "{v}");
+    assert!(!object_exists(&env, "dev-data", "k.txt"));
+
+    // The high-level `aws s3 rm` is covered by the same resource rule.
+    let v = env.call("aws s3 rm s3://prod-data/k.txt");
+    assert_eq!(v["is_error"], true, "{v}");
+    assert_eq!(result(&v)["decision"]["rule_ids"], json!(["no-prod-deletes"]), "{v}");
+    assert!(object_exists(&env, "prod-data", "k.txt"));
+}

@@ -1,0 +1,485 @@
+//! `portcullis serve --transport http`, the real binary on an ephemeral loopback port, driven by
+//! the official Python MCP SDK's streamable HTTP client (tests/mcp/http_client.py) against moto:
+//! reads run, writes ask by elicitation over SSE and run only when accepted. Raw HTTP requests pin
+//! the guard: no or wrong token → 401, foreign Origin or Host → 403, other paths and unknown
+//! sessions → 404. The token file is created 0600, never logged, and a readable one is refused;
+//! non-loopback binding and bad settings stop the server with a clear error. stdout stays empty.
+//! A missing venv fails the tests loudly.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::moto::{Moto, venv_python};
+
+fn client_script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/http_client.py")
+}
+
+fn temp_home(tag: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let home = std::env::temp_dir().join(format!(
+        "portcullis-http-test-{tag}-{}-{nanos}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&home).unwrap();
+    home
+}
+
+/// The binary's command with a clean, sandboxed environment.
+fn portcullis(home: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_API_MCP_WORKING_DIR", home);
+    cmd
+}
+
+/// A running `portcullis serve --transport http`, stopped (and its home removed) on drop.
+struct Server {
+    child: Child,
+    home: PathBuf,
+    port: u16,
+    token_file: PathBuf,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Server {
+    fn start(tag: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let home = temp_home(tag);
+        let mut cmd = portcullis(&home, args);
+        cmd.envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("start portcullis serve");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let pipe = child.stderr.take().unwrap();
+        let log = stderr.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                log.lock().unwrap().push_str(&format!("{line}\n"));
+                if let Some(rest) =
+                    line.strip_prefix("portcullis: serving MCP on http://127.0.0.1:")
+                {
+                    let port: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                    let file = rest.split_once("(token file: ").map(|(_, f)| {
+                        f.trim_end_matches(')')
+                            .trim_end_matches(", just created")
+                            .to_string()
+                    });
+                    let _ = tx.send((port.parse::<u16>().unwrap(), PathBuf::from(file.unwrap())));
+                }
+            }
+        });
+        let Ok((port, token_file)) = rx.recv_timeout(Duration::from_secs(60)) else {
+            let _ = child.kill();
+            let status = child.wait().unwrap();
+            panic!(
+                "the server did not report its address ({status}); stderr:\n{}",
+                stderr.lock().unwrap()
+            );
+        };
+        Server {
+            child,
+            home,
+            port,
+            token_file,
+            stderr,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/mcp", self.port)
+    }
+
+    fn token(&self) -> String {
+        std::fs::read_to_string(&self.token_file)
+            .unwrap()
+            .trim()
+            .to_string()
+    }
+
+    fn client(&self, args: &[&str]) -> Value {
+        let out = Command::new(venv_python())
+            .arg(client_script())
+            .arg(self.url())
+            .arg(&self.token_file)
+            .args(args)
+            .output()
+            .expect("run the MCP client");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "MCP client failed ({}):\nstdout: {stdout}\nstderr: {stderr}\nserver: {}",
+            out.status,
+            self.stderr.lock().unwrap()
+        );
+        serde_json::from_str(stdout.trim())
+            .unwrap_or_else(|e| panic!("client printed no JSON ({e}): {stdout}\nstderr: {stderr}"))
+    }
+
+    fn call(&self, command: &str, elicit: &str) -> Value {
+        self.client(&[
+            "call",
+            "call_aws",
+            &json!({ "cli_command": command }).to_string(),
+            "--elicit",
+            elicit,
+        ])
+    }
+
+    /// One raw HTTP/1.1 request: the status, the headers (lowercase names) and the body.
+    fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (u16, String, String) {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nContent-Length: {}\r\nConnection: close\r\n",
+            body.len()
+        );
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        req.push_str(body);
+        s.write_all(req.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        // An SSE response stays open; what arrives within the timeout is enough.
+        let _ = s.read_to_end(&mut out);
+        let out = String::from_utf8_lossy(&out).into_owned();
+        let status = out
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no status line in {out:?}"));
+        let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+        (status, head.to_ascii_lowercase(), body.to_string())
+    }
+
+    /// Stops the server; returns what it wrote on stdout.
+    fn stop(&mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let mut stdout = String::new();
+        if let Some(mut out) = self.child.stdout.take() {
+            out.read_to_string(&mut stdout).unwrap();
+        }
+        stdout
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.home);
+    }
+}
+
+const INIT: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}"#;
+
+fn result(v: &Value) -> &Value {
+    &v["structured_content"]["results"][0]
+}
+
+fn bucket_exists(moto: &Moto, name: &str) -> bool {
+    let (status, body) = moto.http("GET", "/", "").expect("list buckets on moto");
+    assert_eq!(status, 200, "{body}");
+    body.contains(&format!("<Name>{name}</Name>"))
+}
+
+#[test]
+fn call_aws_over_http_against_moto() {
+    let moto = Moto::start();
+    moto.reset();
+    let mut server = Server::start("e2e", &["serve", "--transport", "http", "--port", "0"], &[]);
+    let aws = |c: &str| format!("{c} --endpoint-url {}", moto.endpoint());
+
+    // The default token file: under HOME's XDG state dir, created 0600 at first start.
+    assert_eq!(
+        server.token_file,
+        server.home.join(".local/state/portcullis/token")
+    );
+    assert!(server.stderr.lock().unwrap().contains("just created"));
+    let mode = std::fs::metadata(&server.token_file)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600, "token file mode {mode:o}");
+    let token = server.token();
+    assert_eq!(token.len(), 64, "256 bits as hex");
+
+    let v = server.client(&["list"]);
+    assert_eq!(v["protocol"], "2025-11-25");
+    assert_eq!(v["server"], "portcullis");
+    assert_eq!(
+        v["tools"],
+        json!(["call_aws", "check_aws_command", "suggest_aws_commands"])
+    );
+
+    // A read runs without asking.
+    let v = server.call(&aws("aws sts get-caller-identity"), "accept");
+    assert_eq!(v["is_error"], false, "{v}");
+    assert_eq!(result(&v)["status"], "success", "{v}");
+    assert!(
+        result(&v)["output"]
+            .as_str()
+            .unwrap()
+            .contains("\"Account\""),
+        "{v}"
+    );
+    assert!(
+        v["prompts"].as_array().unwrap().is_empty(),
+        "a read must not ask: {v}"
+    );
+
+    // A write asks by elicitation (server → client over SSE) and runs once accepted.
+    let create = aws("aws s3api create-bucket --bucket http-accepted");
+    let v = server.call(&create, "accept");
+    assert_eq!(v["is_error"], false, "{v}");
+    assert_eq!(result(&v)["status"], "success", "{v}");
+    let prompts = v["prompts"].as_array().unwrap();
+    assert_eq!(prompts.len(), 1, "{v}");
+    assert!(
+        prompts[0]["message"].as_str().unwrap().contains(&create),
+        "{v}"
+    );
+    assert!(bucket_exists(&moto, "http-accepted"));
+
+    // Declined: asked, not run.
+    let v = server.call(
+        &aws("aws s3api create-bucket --bucket http-declined"),
+        "decline",
+    );
+    assert_eq!(v["is_error"], true, "{v}");
+    assert_eq!(result(&v)["status"], "declined", "{v}");
+    assert_eq!(v["prompts"].as_array().unwrap().len(), 1, "{v}");
+    assert!(!bucket_exists(&moto, "http-declined"));
+
+    // A client without elicitation cannot be asked: refused.
+    let v = server.call(
+        &aws("aws s3api create-bucket --bucket http-unasked"),
+        "none",
+    );
+    assert_eq!(result(&v)["status"], "consent_unavailable", "{v}");
+    assert!(!bucket_exists(&moto, "http-unasked"));
+
+    // Logs go to stderr and never hold the token; stdout carries nothing.
+    let stdout = server.stop();
+    assert_eq!(stdout, "", "stdout must stay empty in HTTP mode");
+    let log = server.stderr.lock().unwrap().clone();
+    assert!(
+        !log.contains(&token),
+        "the token leaked into the log:\n{log}"
+    );
+    assert!(
+        log.contains(&format!("http://127.0.0.1:{}/mcp", server.port)),
+        "{log}"
+    );
+}
+
+#[test]
+fn requests_need_the_token_and_this_servers_host_and_origin() {
+    // Started from the awslabs variables this time, with the token file named by variable.
+    let dir = temp_home("tokdir");
+    let token_file = dir.join("tok");
+    let server = Server::start(
+        "guard",
+        &["serve"],
+        &[
+            ("AWS_API_MCP_TRANSPORT", "streamable-http"),
+            ("AWS_API_MCP_PORT", "0"),
+            ("PORTCULLIS_TOKEN_FILE", token_file.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(server.token_file, token_file);
+    let token = server.token();
+    let host = format!("127.0.0.1:{}", server.port);
+    let bearer = format!("Bearer {token}");
+    let post = |extra: &[(&str, &str)]| {
+        let mut h = vec![
+            ("Content-Type", "application/json"),
+            ("Accept", "application/json, text/event-stream"),
+        ];
+        h.extend_from_slice(extra);
+        server.raw("POST", "/mcp", &h, INIT)
+    };
+
+    // The owner, from a non-browser client: served, and a session is started.
+    let (status, head, body) = post(&[("Host", &host), ("Authorization", &bearer)]);
+    assert_eq!(status, 200, "{head}\n{body}");
+    assert!(head.contains("mcp-session-id:"), "{head}");
+    assert!(body.contains("\"portcullis\""), "{body}");
+    // `localhost` with the port, and the server's own origin, are fine too.
+    let local = format!("localhost:{}", server.port);
+    let own_origin = format!("http://localhost:{}", server.port);
+    assert_eq!(
+        post(&[
+            ("Host", &local),
+            ("Origin", &own_origin),
+            ("Authorization", &bearer)
+        ])
+        .0,
+        200
+    );
+
+    // No token, a wrong token, another scheme: 401 with a Bearer challenge.
+    for auth in [
+        None,
+        Some("Bearer 0000000000000000000000000000000000000000000000000000000000000000".to_string()),
+        Some(format!("Basic {token}")),
+    ] {
+        let mut h = vec![("Host", host.as_str())];
+        if let Some(a) = &auth {
+            h.push(("Authorization", a));
+        }
+        let (status, head, _) = post(&h);
+        assert_eq!(status, 401, "{auth:?}: {head}");
+        assert!(head.contains("www-authenticate: bearer"), "{head}");
+    }
+
+    // A foreign Origin (a web page the owner visits) or Host (DNS rebinding): 403, token or not.
+    let (status, _, body) = post(&[
+        ("Host", &host),
+        ("Origin", "http://evil.example"),
+        ("Authorization", &bearer),
+    ]);
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("Origin"), "{body}");
+    let evil_host = format!("evil.example:{}", server.port);
+    let (status, _, body) = post(&[("Host", &evil_host), ("Authorization", &bearer)]);
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("Host"), "{body}");
+    assert_eq!(
+        post(&[("Host", "127.0.0.1"), ("Authorization", &bearer)]).0,
+        403,
+        "the port is part of the Host"
+    );
+
+    // Another path, or a session nobody created: 404.
+    let (status, _, _) = server.raw(
+        "GET",
+        "/",
+        &[("Host", &host), ("Authorization", &bearer)],
+        "",
+    );
+    assert_eq!(status, 404);
+    let (status, _, _) = post(&[
+        ("Host", &host),
+        ("Authorization", &bearer),
+        ("Mcp-Session-Id", "not-a-session"),
+    ]);
+    assert_eq!(status, 404);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn unsafe_settings_stop_the_server() {
+    let home = temp_home("refuse");
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let out = portcullis(&home, args)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?} {env:?} should fail");
+        assert!(out.stdout.is_empty());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+
+    // Non-loopback: refused, saying why and how.
+    let err = run(
+        &[
+            "serve",
+            "--transport",
+            "http",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "0",
+        ],
+        &[],
+    );
+    assert!(
+        err.contains("not a loopback address") && err.contains("--allow-remote"),
+        "{err}"
+    );
+    let err = run(
+        &["serve"],
+        &[
+            ("AWS_API_MCP_TRANSPORT", "streamable-http"),
+            ("AWS_API_MCP_HOST", "0.0.0.0"),
+        ],
+    );
+    assert!(err.contains("--allow-remote"), "{err}");
+
+    // Bad values name the variable and what it accepts.
+    let err = run(&["serve"], &[("AWS_API_MCP_TRANSPORT", "http")]);
+    assert!(
+        err.contains("AWS_API_MCP_TRANSPORT") && err.contains("streamable-http"),
+        "{err}"
+    );
+    let err = run(
+        &["serve", "--transport", "http"],
+        &[("AWS_API_MCP_PORT", "eighty")],
+    );
+    assert!(
+        err.contains("AWS_API_MCP_PORT") && err.contains("0 to 65535"),
+        "{err}"
+    );
+    let err = run(
+        &["serve", "--transport", "http", "--port", "0"],
+        &[("AWS_API_MCP_ALLOWED_ORIGINS", "*")],
+    );
+    assert!(err.contains("AWS_API_MCP_ALLOWED_ORIGINS"), "{err}");
+
+    // A token file others can read: refused, with the fix; its contents are not printed.
+    let token_file = home.join("token");
+    std::fs::write(&token_file, "a-token-that-others-could-read-0123456789\n").unwrap();
+    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = run(
+        &[
+            "serve",
+            "--transport",
+            "http",
+            "--port",
+            "0",
+            "--token-file",
+            token_file.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(
+        err.contains("chmod 600") && err.contains(token_file.to_str().unwrap()),
+        "{err}"
+    );
+    assert!(!err.contains("a-token-that-others"), "{err}");
+    let _ = std::fs::remove_dir_all(&home);
+}
