@@ -90,6 +90,7 @@ pub struct CedarPolicyInfo {
 #[derive(Debug, Clone)]
 pub struct CedarPolicies {
     name: String,
+    types: Types,
     set: PolicySet,
     infos: Vec<CedarPolicyInfo>,
 }
@@ -171,7 +172,8 @@ impl CedarPolicies {
             let problems = result.validation_errors().flat_map(|e| diagnostic_problems(text, e, "validation error")).collect();
             return Err(fail(problems));
         }
-        Ok(CedarPolicies { name: source.name.clone(), set, infos })
+        let types = Types::new().map_err(|m| fail(vec![Problem { path: "schema".into(), line: None, column: None, message: m }]))?;
+        Ok(CedarPolicies { name: source.name.clone(), types, set, infos })
     }
 
     /// Where the policies came from.
@@ -196,7 +198,7 @@ impl CedarPolicies {
     /// Evaluate `req` and add what matched to the three decisions. Pure.
     pub(crate) fn evaluate(&self, req: &Request, deny: &mut Decision, consent: &mut Decision, allow: &mut Decision) {
         let cmd = req.command();
-        let principal = uid("Portcullis::Client", req.principal.as_deref().unwrap_or("owner"));
+        let principal = uid(&self.types.client, req.principal.as_deref().unwrap_or("owner"));
         let actions: Vec<String> =
             if req.actions.is_empty() { vec![UNKNOWN_ACTION.to_string()] } else { req.actions.iter().map(|a| canonical_action(a)).collect() };
         let resources: Vec<String> = if req.resources.is_empty() { vec![req.service.clone()] } else { req.resources.clone() };
@@ -211,13 +213,13 @@ impl CedarPolicies {
         };
         let authorizer = Authorizer::new();
         for action in &actions {
-            let action_uid = uid("Portcullis::Action", action);
+            let action_uid = uid(&self.types.action, action);
             let mut parents = HashSet::new();
             if let Some((prefix, _)) = action.split_once(':') {
-                parents.insert(uid("Portcullis::Action", &format!("{prefix}:*")));
+                parents.insert(uid(&self.types.action, &format!("{prefix}:*")));
             }
             for resource in &resources {
-                let resource_uid = uid("Portcullis::Resource", resource);
+                let resource_uid = uid(&self.types.resource, resource);
                 let arn = if req.resources.is_empty() { String::new() } else { resource.clone() };
                 let resource_entity =
                     Entity::new(resource_uid.clone(), [("arn".to_string(), RestrictedExpression::new_string(arn))].into(), HashSet::new());
@@ -341,17 +343,23 @@ fn schema_for(actions: &BTreeSet<String>, groups: &BTreeSet<String>) -> Result<S
     Schema::from_cedarschema_str(&text).map(|(s, _warnings)| s).map_err(|e| format!("the built-in Cedar schema does not load: {e}"))
 }
 
-fn uid(type_name: &str, id: &str) -> EntityUid {
-    // The type names are ours and valid; `from_str` cannot fail on them.
-    let ty = EntityTypeName::from_str(type_name).unwrap_or_else(|_| unreachable_type());
-    EntityUid::from_type_name_and_id(ty, EntityId::new(id))
+/// The entity types of the schema, parsed once.
+#[derive(Debug, Clone)]
+struct Types {
+    client: EntityTypeName,
+    action: EntityTypeName,
+    resource: EntityTypeName,
 }
 
-#[cold]
-fn unreachable_type() -> EntityTypeName {
-    // Only reached if a literal type name above stopped parsing; `Client` always parses.
-    #[allow(clippy::expect_used)]
-    EntityTypeName::from_str("Client").expect("a plain identifier is a type name")
+impl Types {
+    fn new() -> Result<Types, String> {
+        let t = |name: &str| EntityTypeName::from_str(name).map_err(|e| format!("entity type `{name}`: {e}"));
+        Ok(Types { client: t("Portcullis::Client")?, action: t("Portcullis::Action")?, resource: t("Portcullis::Resource")? })
+    }
+}
+
+fn uid(ty: &EntityTypeName, id: &str) -> EntityUid {
+    EntityUid::from_type_name_and_id(ty.clone(), EntityId::new(id))
 }
 
 /// The context record (see the schema).
@@ -435,4 +443,56 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let column = before.rfind('\n').map_or(before.chars().count(), |nl| before[nl + 1..].chars().count()) + 1;
     (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::AccessLevel;
+
+    /// The context we build at decision time conforms to the schema the policies were validated
+    /// against (so validated policies never meet a context of another shape).
+    #[test]
+    fn the_runtime_context_conforms_to_the_schema() {
+        let schema = schema_for(&["s3:DeleteObject".to_string()].into(), &BTreeSet::new()).unwrap();
+        let types = Types::new().unwrap();
+        let mut req = Request {
+            service_cli_name: "s3api".into(),
+            operation_cli_name: "delete-object".into(),
+            service: "s3".into(),
+            operation: "DeleteObject".into(),
+            actions: vec!["s3:DeleteObject".into()],
+            access_level: Some(AccessLevel::Write),
+            destructive: true,
+            resources: vec!["arn:aws:s3:::b/k".into()],
+            parameters: vec!["Bucket=b".into(), "Key=k".into()],
+            ..Request::default()
+        };
+        for full in [false, true] {
+            if full {
+                req.region = Some("eu-west-1".into());
+                req.account = Some("123456789012".into());
+                req.global_options.endpoint_url = Some("http://localhost:9000".into());
+                req.global_options.profile = Some("dev".into());
+            }
+            let context = Context::from_json_value(context_json(&req, &req.actions), None).unwrap();
+            let r = CedarRequest::new(
+                uid(&types.client, "owner"),
+                uid(&types.action, "s3:DeleteObject"),
+                uid(&types.resource, "arn:aws:s3:::b/k"),
+                context,
+                Some(&schema),
+            );
+            assert!(r.is_ok(), "full={full}: {r:?}");
+        }
+    }
+
+    #[test]
+    fn service_groups_declare_the_services_actions() {
+        let schema = schema_for(&BTreeSet::new(), &["iam".to_string()].into()).unwrap();
+        let n = schema.actions().count();
+        assert!(n > 100, "iam has well over 100 actions, got {n}");
+    }
 }

@@ -223,6 +223,12 @@ impl Policy {
         self.mode
     }
 
+    /// Replace the mode (e.g. with a stricter one the operator configured), keeping every rule,
+    /// allow-list and option.
+    pub fn set_mode(&mut self, mode: Mode) {
+        self.mode = mode;
+    }
+
     /// Whether the `regions` allow-list admits `region` (true when there is none). Used to fan
     /// `--region *` out only to regions the policy would allow.
     pub fn allows_region(&self, region: &str) -> bool {
@@ -446,7 +452,8 @@ pub fn load_file(path: &Path) -> Result<Policy, PolicyError> {
     })
 }
 
-fn is_awslabs(text: &str) -> bool {
+/// Whether `text` is an awslabs `aws-api-mcp-server` policy file (rather than a native one).
+pub fn is_awslabs(text: &str) -> bool {
     match serde_json::from_str::<serde_json::Value>(text) {
         Ok(serde_json::Value::Object(map)) => {
             ["policy", "denyList", "denylist", "elicitList", "elicitlist"].iter().any(|k| map.contains_key(*k))

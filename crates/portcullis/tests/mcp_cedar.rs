@@ -38,12 +38,16 @@ impl Env {
     }
 
     fn call(&self, command: &str) -> Value {
+        self.tool("call_aws", command)
+    }
+
+    fn tool(&self, tool: &str, command: &str) -> Value {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/client.py");
         let args = json!({ "cli_command": format!("{command} --endpoint-url {}", self.endpoint) }).to_string();
         let out = Command::new(venv_python())
             .arg(script)
             .arg(env!("CARGO_BIN_EXE_portcullis"))
-            .args(["call", "call_aws", &args, "--elicit", "accept"])
+            .args(["call", tool, &args, "--elicit", "accept"])
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", &self.home)
@@ -100,6 +104,13 @@ fn cedar_region_and_resource_rules_deny_through_mcp() {
     assert_eq!(result(&v)["status"], "denied", "{v}");
     assert_eq!(result(&v)["decision"]["rule_ids"], json!(["home-regions"]), "{v}");
     assert!(result(&v)["error"].as_str().unwrap().contains("only us-east-1 and eu-west-1"), "{v}");
+
+    // check_aws_command shows the derived resources and the Cedar decision, running nothing.
+    let v = env.tool("check_aws_command", "aws s3api delete-object --bucket prod-data --key k.txt");
+    let doc = &v["structured_content"];
+    assert_eq!(doc["resources"], json!(["arn:aws:s3:::prod-data/k.txt"]), "{v}");
+    assert_eq!(doc["decision"]["outcome"], "deny", "{v}");
+    assert_eq!(doc["decision"]["rule_ids"], json!(["no-prod-deletes"]), "{v}");
 
     // The resource rule: an object in a prod- bucket is not deleted; elsewhere it is.
     let v = env.call("aws s3api delete-object --bucket prod-data --key k.txt");

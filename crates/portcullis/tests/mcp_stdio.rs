@@ -380,3 +380,42 @@ fn region_fan_out_max_results_and_accounts() {
     let v = call(&open, json!({ "cli_command": "aws iam list-users", "max_results": 0 }));
     assert_eq!(v["is_error"], true, "{v}");
 }
+
+/// The config file stands behind the environment (flags > env > file > defaults), and a broken
+/// one stops the server with the file, line and column.
+#[test]
+fn config_file_layers_and_fails_closed() {
+    let mut env = Env::new(None);
+    let config = env.home.join("portcullis.toml");
+    std::fs::write(&config, "mode = \"read-only\"\nregion = \"eu-west-1\"\n").unwrap();
+    env.vars.push(("PORTCULLIS_CONFIG".into(), config.to_string_lossy().into_owned()));
+    let v = env.call("check_aws_command", "aws s3api create-bucket --bucket b", "none");
+    assert_eq!(v["structured_content"]["decision"]["outcome"], "deny", "{v}");
+    assert_eq!(v["structured_content"]["decision"]["rule_ids"], json!(["mode:read-only"]), "{v}");
+    // The environment beats the file.
+    env.vars.push(("PORTCULLIS_MODE".into(), "guarded".into()));
+    let v = env.call("check_aws_command", "aws s3api create-bucket --bucket b", "none");
+    assert_eq!(v["structured_content"]["decision"]["outcome"], "consent", "{v}");
+
+    // A broken file: the server does not start, and says where.
+    std::fs::write(&config, "mode = \"guarded\"\nmodde = \"read-only\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("HOME", &env.home)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("portcullis.toml:2:1") && stderr.contains("modde"), "{stderr}");
+    assert!(out.stdout.is_empty(), "stdout carries only protocol");
+    // A flag beats both: --mode on the command line.
+    std::fs::write(&config, "mode = \"unrestricted\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["serve", "--mode", "nonsense"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+}

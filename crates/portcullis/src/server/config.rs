@@ -73,23 +73,30 @@ impl ConfigFile {
         Ok(ConfigFile { values: values.resolve_paths(path.parent().unwrap_or(Path::new("."))), path: Some(path) })
     }
 
-    /// `from_flag`, else the environment variable `var`, else the file's `from_file`: the value
-    /// with where it came from (for error messages).
-    pub fn pick<T: Clone>(
-        &self,
-        from_flag: Option<T>,
-        var: &str,
-        env: &dyn Fn(&str) -> Option<String>,
-        parse_env: impl Fn(&str) -> anyhow::Result<T>,
-        from_file: impl Fn(&FileConfig) -> Option<T>,
-    ) -> anyhow::Result<Option<T>> {
-        if from_flag.is_some() {
-            return Ok(from_flag);
+    /// The file's value for an environment variable's setting, in that variable's own syntax, so
+    /// that code reading settings through one lookup function sees env > file with no more work.
+    pub fn value_for(&self, var: &str) -> Option<String> {
+        let c = &self.values;
+        let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.to_string_lossy().into_owned());
+        match var {
+            "PORTCULLIS_MODE" => c.mode.clone(),
+            "PORTCULLIS_POLICY_FILE" => path(&c.policy_file),
+            "AWS_API_MCP_WORKING_DIR" => path(&c.working_dir),
+            "AWS_API_MCP_PROFILE_NAME" => c.profile.clone(),
+            "AWS_REGION" => c.region.clone(),
+            "AWS_API_MCP_TRANSPORT" => c.transport.as_deref().map(|t| if t == "http" { "streamable-http".into() } else { t.to_string() }),
+            "AWS_API_MCP_HOST" => c.host.clone(),
+            "AWS_API_MCP_PORT" => c.port.map(|p| p.to_string()),
+            "AWS_API_MCP_ALLOWED_HOSTS" => c.allowed_hosts.as_ref().map(|l| l.join(",")),
+            "AWS_API_MCP_ALLOWED_ORIGINS" => c.allowed_origins.as_ref().map(|l| l.join(",")),
+            "PORTCULLIS_TOKEN_FILE" => path(&c.token_file),
+            _ => None,
         }
-        if let Some(v) = env(var) {
-            return parse_env(&v).map(Some).with_context(|| format!("environment variable {var}"));
-        }
-        Ok(from_file(&self.values))
+    }
+
+    /// Looks a setting up in `env`, then in this file (flags are applied by the caller, first).
+    pub fn layered<'a>(&'a self, env: &'a dyn Fn(&str) -> Option<String>) -> impl Fn(&str) -> Option<String> + 'a {
+        move |var: &str| env(var).filter(|v| !v.trim().is_empty()).or_else(|| self.value_for(var))
     }
 
     /// For the start-up log.
@@ -179,20 +186,19 @@ mod tests {
     }
 
     #[test]
-    fn flags_beat_env_beat_file() {
-        let file = ConfigFile { path: None, values: FileConfig { region: Some("from-file".into()), ..FileConfig::default() } };
-        let env = |k: &str| (k == "AWS_REGION").then(|| "from-env".to_string());
-        let parse = |v: &str| Ok(v.to_string());
-        let region = |c: &FileConfig| c.region.clone();
-        assert_eq!(file.pick(Some("from-flag".into()), "AWS_REGION", &env, parse, region).unwrap().as_deref(), Some("from-flag"));
-        assert_eq!(file.pick(None, "AWS_REGION", &env, parse, region).unwrap().as_deref(), Some("from-env"));
-        assert_eq!(file.pick(None, "AWS_REGION", &no_env, parse, region).unwrap().as_deref(), Some("from-file"));
-        let empty = ConfigFile::default();
-        assert_eq!(empty.pick(None, "AWS_REGION", &no_env, parse, region).unwrap(), None);
-        // A bad environment value names its variable.
-        let bad = |_: &str| -> anyhow::Result<u16> { anyhow::bail!("not a port") };
-        let err = file.pick(None, "AWS_REGION", &env, bad, |_| None).unwrap_err();
-        assert!(format!("{err:#}").contains("AWS_REGION"), "{err:#}");
+    fn the_file_stands_behind_the_environment() {
+        let file = ConfigFile {
+            path: None,
+            values: parse("port = 9000\nallowed-hosts = [\"a\", \"b\"]\ntransport = \"http\"\nregion = \"eu-west-1\"\n").unwrap(),
+        };
+        let env = |k: &str| (k == "AWS_REGION").then(|| "us-east-2".to_string());
+        let get = file.layered(&env);
+        assert_eq!(get("AWS_REGION").as_deref(), Some("us-east-2"));
+        assert_eq!(get("AWS_API_MCP_PORT").as_deref(), Some("9000"));
+        assert_eq!(get("AWS_API_MCP_ALLOWED_HOSTS").as_deref(), Some("a,b"));
+        assert_eq!(get("AWS_API_MCP_TRANSPORT").as_deref(), Some("streamable-http"));
+        assert_eq!(get("AWS_API_MCP_HOST"), None);
+        assert_eq!(get("HOME"), None);
     }
 
     #[test]

@@ -33,7 +33,9 @@ use http_body_util::{BodyExt, Full, combinators::BoxBody};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
-use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::transport::streamable_http_server::{
+    SessionManager, StreamableHttpServerConfig, StreamableHttpService,
+};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -68,6 +70,16 @@ pub struct ServeFlags {
     /// default $XDG_STATE_HOME/portcullis/token or ~/.local/state/portcullis/token.
     #[arg(long)]
     pub token_file: Option<PathBuf>,
+    /// The config file (TOML; see `server::config`); env PORTCULLIS_CONFIG, default
+    /// $XDG_CONFIG_HOME/portcullis/config.toml when it exists. Flags > environment > file > defaults.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// What happens to requests no rule decides: read-only, guarded (default) or unrestricted; env PORTCULLIS_MODE.
+    #[arg(long, value_parser = ["read-only", "guarded", "unrestricted"])]
+    pub mode: Option<String>,
+    /// The policy file (native or awslabs form); env PORTCULLIS_POLICY_FILE, default ~/.aws/aws-api-mcp/mcp-security-policy.json.
+    #[arg(long)]
+    pub policy_file: Option<PathBuf>,
 }
 
 /// The `--transport` values.
@@ -638,6 +650,13 @@ pub async fn serve(settings: HttpSettings, server: PortcullisServer) -> anyhow::
         if created { ", just created" } else { "" }
     );
     eprintln!("portcullis: clients must send `Authorization: Bearer <the token file's contents>`");
+    if !bound.ip().is_loopback() {
+        eprintln!(
+            "portcullis: warning: listening on {} (--allow-remote) in plain HTTP; only the Host names \
+             localhost, 127.0.0.1, [::1] and AWS_API_MCP_ALLOWED_HOSTS are answered",
+            bound.ip()
+        );
+    }
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(c) => c,
@@ -1139,6 +1158,25 @@ mod tests {
         ));
         g.unbind("abc");
         assert!(g.check_session("abc", &owner).is_err());
+    }
+
+    #[tokio::test]
+    async fn bindings_of_ended_sessions_are_pruned() {
+        let sessions = Arc::new(LocalSessionManager::default());
+        let mcp: Mcp = StreamableHttpService::new(
+            || Err(std::io::Error::other("not used")),
+            sessions.clone(),
+            StreamableHttpServerConfig::default(),
+        );
+        let served = Served {
+            guard: guard(),
+            mcp,
+            sessions,
+        };
+        served.guard.bind("gone", [1u8; 32]);
+        assert_eq!(served.guard.session_ids(), ["gone"]);
+        served.prune_sessions().await;
+        assert!(served.guard.session_ids().is_empty());
     }
 
     #[test]

@@ -102,13 +102,12 @@ impl ServerHandler for PortcullisServer {
 }
 
 /// Runs the server on stdin/stdout until the client disconnects.
-pub fn run_stdio() -> anyhow::Result<()> {
+fn run_stdio(settings: Settings) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let settings = Settings::from_env().context("cannot read the server settings")?;
         eprintln!("portcullis: serving MCP on stdio ({})", settings.describe());
         let server = PortcullisServer::start(settings).await?;
         let running = server.serve(rmcp::transport::stdio()).await.context("MCP initialization failed")?;
@@ -118,23 +117,37 @@ pub fn run_stdio() -> anyhow::Result<()> {
     })
 }
 
-/// Runs `portcullis serve` on the transport the flags (else the environment) choose.
+/// Runs `portcullis serve`. Every setting is looked up in one order — flag, environment variable,
+/// config file, default — by presenting the flags and the file in the environment's vocabulary.
 pub fn run(flags: ServeFlags) -> anyhow::Result<()> {
-    match http::Transport::from_env_and_flags(&flags, &http::process_env)? {
-        http::Transport::Stdio => run_stdio(),
-        http::Transport::Http => run_http(http::HttpSettings::from_env_and_flags(&flags, &http::process_env)?),
+    let file = config::ConfigFile::load(flags.config.as_deref(), &http::process_env)?;
+    let env_then_file = file.layered(&http::process_env);
+    let lookup = |var: &str| -> Option<String> {
+        let flag = match var {
+            "PORTCULLIS_MODE" => flags.mode.clone(),
+            "PORTCULLIS_POLICY_FILE" => flags.policy_file.as_ref().map(|p| p.to_string_lossy().into_owned()),
+            _ => None,
+        };
+        flag.or_else(|| env_then_file(var))
+    };
+    let settings = Settings::from_lookup(&lookup).context("cannot read the server settings")?;
+    if file.path.is_some() {
+        eprintln!("portcullis: config file {}", file.describe());
+    }
+    match http::Transport::from_env_and_flags(&flags, &lookup)? {
+        http::Transport::Stdio => run_stdio(settings),
+        http::Transport::Http => run_http(settings, http::HttpSettings::from_env_and_flags(&flags, &lookup)?),
     }
 }
 
 /// Runs the server on streamable HTTP (see [`http`]) until the process is stopped. One pipeline
 /// serves every session.
-fn run_http(http_settings: http::HttpSettings) -> anyhow::Result<()> {
+fn run_http(settings: Settings, http_settings: http::HttpSettings) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let settings = Settings::from_env().context("cannot read the server settings")?;
         eprintln!("portcullis: starting MCP over streamable HTTP ({})", settings.describe());
         let server = PortcullisServer::start(settings).await?;
         http::serve(http_settings, server).await

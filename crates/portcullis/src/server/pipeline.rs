@@ -336,6 +336,7 @@ pub fn describe(a: &Assessment) -> Value {
         "api_operation": a.api_operation,
         "digest": a.digest,
         "classification": a.classification,
+        "resources": a.request.resources,
         "decision": {
             "outcome": a.decision.outcome,
             "reasons": a.decision.reasons,

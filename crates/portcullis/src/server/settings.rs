@@ -23,15 +23,24 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Reads the settings from the process environment.
-    pub fn from_env() -> anyhow::Result<Settings> {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        let mode = match var("READ_OPERATIONS_ONLY").map(|v| v.trim().to_ascii_lowercase()) {
-            Some(v) if v == "true" || v == "1" || v == "yes" => Mode::ReadOnly,
-            Some(v) if v == "false" || v == "0" || v == "no" => Mode::Guarded,
-            Some(v) => anyhow::bail!("READ_OPERATIONS_ONLY must be true or false, not `{v}`"),
-            None => Mode::Guarded,
+    /// Reads the settings through `lookup`: the environment, with the config file's values
+    /// behind it (see [`super::config::ConfigFile::layered`]).
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Settings> {
+        let var = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
+        let configured = match var("PORTCULLIS_MODE") {
+            Some(m) => Some(serde_json::from_value::<Mode>(serde_json::Value::String(m.trim().to_string())).map_err(|_| {
+                anyhow::anyhow!("PORTCULLIS_MODE (or `mode` in the config file) must be read-only, guarded or unrestricted, not `{}`", m.trim())
+            })?),
+            None => None,
         };
+        let read_only = match var("READ_OPERATIONS_ONLY").map(|v| v.trim().to_ascii_lowercase()) {
+            Some(v) if v == "true" || v == "1" || v == "yes" => true,
+            Some(v) if v == "false" || v == "0" || v == "no" => false,
+            Some(v) => anyhow::bail!("READ_OPERATIONS_ONLY must be true or false, not `{v}`"),
+            None => false,
+        };
+        // READ_OPERATIONS_ONLY=true is the awslabs switch for the strictest mode; `false` leaves the mode as configured.
+        let mode = if read_only { Some(Mode::ReadOnly) } else { configured };
         // REQUIRE_MUTATION_CONSENT is what guarded mode does; `false` cannot weaken it (fail closed).
         if let Some(v) = var("REQUIRE_MUTATION_CONSENT")
             && v.trim().eq_ignore_ascii_case("false")
@@ -74,27 +83,43 @@ impl Settings {
 }
 
 /// The policy in force. A policy file that does not load stops the server (fail closed): the
-/// error names the file, the line and the cause.
-fn load_policy(mode: Mode, explicit: Option<PathBuf>, home: Option<PathBuf>) -> anyhow::Result<(Policy, String)> {
+/// error names the file, the line and the cause. `mode` is the configured mode, if any: with a
+/// native policy file that sets its own, the stricter of the two applies.
+fn load_policy(mode: Option<Mode>, explicit: Option<PathBuf>, home: Option<PathBuf>) -> anyhow::Result<(Policy, String)> {
     let awslabs = home.map(|h| portcullis_policy::awslabs_policy_path(&h)).filter(|p| p.is_file());
     let Some(path) = explicit.or(awslabs) else {
-        return Ok((Policy::new(mode), "mode only (no policy file)".into()));
+        return Ok((Policy::new(mode.unwrap_or_default()), "mode only (no policy file)".into()));
     };
     let loaded = portcullis_policy::load_file(&path).with_context(|| format!("policy file {} does not load; the server will not start without it", path.display()))?;
     let source = path.display().to_string();
-    let has_own_mode = std::fs::read_to_string(&path).ok().is_some_and(|t| t.contains("\"mode\""));
-    if has_own_mode {
-        // A native policy sets its own mode; the environment may only ask for the strictest.
-        anyhow::ensure!(
-            mode != Mode::ReadOnly || loaded.mode() == Mode::ReadOnly,
-            "READ_OPERATIONS_ONLY=true, but {source} sets mode {}; set \"mode\": \"read-only\" in the file or unset the variable",
-            loaded.mode()
-        );
-        return Ok((loaded, source));
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    if portcullis_policy::is_awslabs(&text) {
+        // The awslabs file holds rules only; the mode comes from the configuration.
+        let mut policy = Policy::new(mode.unwrap_or_default());
+        policy.merge_rules(loaded).with_context(|| format!("policy file {source}"))?;
+        return Ok((policy, source));
     }
-    let mut policy = Policy::new(mode);
-    policy.merge_rules(loaded).with_context(|| format!("policy file {source}"))?;
+    // A native policy keeps everything it says (allow-lists, global options, Cedar, shadow).
+    let mut policy = loaded;
+    let sets_mode = serde_json::from_str::<serde_json::Value>(&text).ok().is_some_and(|v| v.get("mode").is_some());
+    match mode {
+        None => {}
+        Some(configured) if !sets_mode => policy.set_mode(configured),
+        Some(configured) if strictness(configured) > strictness(policy.mode()) => {
+            eprintln!("portcullis: {source} sets mode {}, the configuration asks for {configured}: the stricter, {configured}, applies", policy.mode());
+            policy.set_mode(configured);
+        }
+        Some(_) => {}
+    }
     Ok((policy, source))
+}
+
+fn strictness(mode: Mode) -> u8 {
+    match mode {
+        Mode::Unrestricted => 0,
+        Mode::Guarded => 1,
+        Mode::ReadOnly => 2,
+    }
 }
 
 #[cfg(test)]
@@ -107,19 +132,59 @@ mod tests {
         let aws = dir.join(".aws").join("aws-api-mcp");
         std::fs::create_dir_all(&aws).unwrap();
         // No file: the mode alone.
-        let (p, src) = load_policy(Mode::Guarded, None, Some(dir.join("nowhere"))).unwrap();
+        let (p, src) = load_policy(None, None, Some(dir.join("nowhere"))).unwrap();
         assert_eq!((p.mode(), p.rules().len()), (Mode::Guarded, 0));
         assert!(src.contains("mode only"));
         // The awslabs file under HOME is picked up as is; the environment's mode stays.
         std::fs::write(aws.join("mcp-security-policy.json"), r#"{"version": "1.0", "policy": {"denyList": ["aws iam delete-user"], "elicitList": []}}"#).unwrap();
-        let (p, _) = load_policy(Mode::ReadOnly, None, Some(dir.clone())).unwrap();
+        let (p, _) = load_policy(Some(Mode::ReadOnly), None, Some(dir.clone())).unwrap();
         assert_eq!(p.mode(), Mode::ReadOnly);
         assert!(!p.rules().is_empty());
         // A broken file stops the server with the file named.
         let bad = dir.join("bad.json");
         std::fs::write(&bad, "{\"version\": 1, \"policy\": {\"denyList\": [\"rm -rf /\"]}}").unwrap();
-        let err = load_policy(Mode::Guarded, Some(bad.clone()), None).unwrap_err();
+        let err = load_policy(Some(Mode::Guarded), Some(bad.clone()), None).unwrap_err();
         assert!(format!("{err:#}").contains("bad.json"), "{err:#}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn modes_layer_and_the_stricter_wins() {
+        let dir = std::env::temp_dir().join(format!("portcullis-modes-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let d = dir.to_string_lossy().into_owned();
+        let with = |vars: &[(&str, &str)]| {
+            let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            let d = d.clone();
+            Settings::from_lookup(&move |k: &str| {
+                if k == "AWS_API_MCP_WORKING_DIR" || k == "HOME" {
+                    return Some(d.clone());
+                }
+                vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+            })
+        };
+        assert_eq!(with(&[]).unwrap().policy.mode(), Mode::Guarded);
+        assert_eq!(with(&[("PORTCULLIS_MODE", "unrestricted")]).unwrap().policy.mode(), Mode::Unrestricted);
+        assert_eq!(with(&[("PORTCULLIS_MODE", "unrestricted"), ("READ_OPERATIONS_ONLY", "true")]).unwrap().policy.mode(), Mode::ReadOnly);
+        assert_eq!(with(&[("PORTCULLIS_MODE", "unrestricted"), ("READ_OPERATIONS_ONLY", "false")]).unwrap().policy.mode(), Mode::Unrestricted);
+        let err = with(&[("PORTCULLIS_MODE", "yolo")]).unwrap_err();
+        assert!(format!("{err:#}").contains("PORTCULLIS_MODE"), "{err:#}");
+        // A native policy with its own mode and allow-lists: a stricter configured mode applies, and the allow-lists stay.
+        let file = dir.join("p.json");
+        std::fs::write(&file, r#"{"mode": "unrestricted", "regions": ["eu-west-1"]}"#).unwrap();
+        let f = file.to_string_lossy().into_owned();
+        let s = with(&[("PORTCULLIS_POLICY_FILE", &f), ("READ_OPERATIONS_ONLY", "true")]).unwrap();
+        assert_eq!(s.policy.mode(), Mode::ReadOnly);
+        assert!(!s.policy.allows_region("us-east-1") && s.policy.allows_region("eu-west-1"));
+        // A native file without a mode keeps its allow-lists under the configured mode.
+        std::fs::write(&file, r#"{"regions": ["eu-west-1"], "rules": [{"id": "r", "effect": "deny", "commands": ["aws iam delete-*"]}]}"#).unwrap();
+        let s = with(&[("PORTCULLIS_POLICY_FILE", &f), ("PORTCULLIS_MODE", "unrestricted")]).unwrap();
+        assert_eq!(s.policy.mode(), Mode::Unrestricted);
+        assert!(!s.policy.allows_region("us-east-1"));
+        assert_eq!(s.policy.rules().len(), 1);
+        // A looser configured mode does not widen the file's.
+        std::fs::write(&file, r#"{"mode": "read-only"}"#).unwrap();
+        assert_eq!(with(&[("PORTCULLIS_POLICY_FILE", &f), ("PORTCULLIS_MODE", "unrestricted")]).unwrap().policy.mode(), Mode::ReadOnly);
         std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -113,6 +113,7 @@ pub fn all() -> Vec<Tool> {
             "digest": { "type": "string" },
             "classification": { "type": "object" },
             "decision": decision_schema,
+            "identity": { "type": "object", "description": "The account and ARN of the credentials that would run the command." },
             "message": { "type": "string" },
             "problems": {}
         },
@@ -345,6 +346,12 @@ pub fn check_aws_command(pipeline: &Pipeline, args: &JsonObject) -> CallToolResu
         Ok(a) => {
             let mut doc = pipeline::describe(&a);
             doc["ok"] = Value::Bool(true);
+            // Whose credentials would run it: the blast radius, visible before anything runs.
+            doc["identity"] = match pipeline.identity.get() {
+                Some(i) if i.error.is_none() => json!({ "account": i.account, "arn": i.arn }),
+                Some(i) => json!({ "unknown": i.error }),
+                None => json!({ "unknown": "still being looked up" }),
+            };
             CallToolResult::structured(doc)
         }
         Err(r) => CallToolResult::structured_error(json!({ "ok": false, "command": command, "message": r.message, "problems": r.problems })),
