@@ -419,3 +419,86 @@ fn config_file_layers_and_fails_closed() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// Policies as an operator writes them, end to end: the awslabs file as is (`aws s3api
+/// delete-object` in its denyList), native wildcard and IAM-action rules (one rule on
+/// `s3:DeleteObject` catches `aws s3 rm` too), consent for secret reads, and a malformed policy that
+/// stops the server.
+#[test]
+fn operator_policies_end_to_end() {
+    let moto = Moto::start();
+    moto.reset();
+    assert_eq!(moto.http("PUT", "/policy-bucket", "").unwrap().0, 200);
+    assert_eq!(moto.http("PUT", "/policy-bucket/k.txt", "data").unwrap().0, 200);
+    let object_exists = || moto.http("GET", "/policy-bucket?list-type=2", "").unwrap().1.contains("<Key>k.txt</Key>");
+
+    // The awslabs file, from its usual place under HOME.
+    let awslabs = Env::new(Some(&moto));
+    let dir = awslabs.home.join(".aws").join("aws-api-mcp");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("mcp-security-policy.json"),
+        r#"{"version": "1.0", "policy": {"denyList": ["aws s3api delete-object"], "elicitList": ["aws s3api list-objects-v2"]}}"#,
+    )
+    .unwrap();
+    let v = awslabs.call("call_aws", &awslabs.aws("aws s3api delete-object --bucket policy-bucket --key k.txt"), "accept");
+    assert_eq!(result(&v)["status"], "denied", "{v}");
+    assert!(object_exists());
+    let v = awslabs.call("call_aws", &awslabs.aws("aws s3api list-objects-v2 --bucket policy-bucket"), "accept");
+    assert_eq!(result(&v)["status"], "success", "{v}");
+    assert_eq!(v["prompts"].as_array().unwrap().len(), 1, "an elicitList entry asks: {v}");
+
+    // Native rules: a command wildcard and an IAM-action rule.
+    let mut native = Env::new(Some(&moto));
+    let file = native.home.join("policy.json");
+    std::fs::write(
+        &file,
+        json!({
+            "mode": "unrestricted",
+            "rules": [
+                {"id": "no-iam-deletes", "effect": "deny", "commands": ["aws iam delete-*"]},
+                {"id": "no-object-deletes", "effect": "deny", "actions": ["s3:DeleteObject"], "reason": "objects are kept"}
+            ]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    native.vars.push(("PORTCULLIS_POLICY_FILE".into(), file.to_string_lossy().into_owned()));
+    for command in ["aws s3 rm s3://policy-bucket/k.txt", "aws s3api delete-object --bucket policy-bucket --key k.txt"] {
+        let v = native.call("call_aws", &native.aws(command), "accept");
+        assert_eq!(result(&v)["status"], "denied", "{command}: {v}");
+        assert_eq!(result(&v)["decision"]["rule_ids"], json!(["no-object-deletes"]), "{v}");
+        assert!(result(&v)["error"].as_str().unwrap().contains("objects are kept"), "{v}");
+    }
+    assert!(object_exists());
+    let v = native.call("call_aws", &native.aws("aws iam delete-user --user-name nobody"), "accept");
+    assert_eq!(result(&v)["decision"]["rule_ids"], json!(["no-iam-deletes"]), "{v}");
+    // Unrestricted: a write with no rule runs without asking.
+    let v = native.call("call_aws", &native.aws("aws s3api put-object --bucket policy-bucket --key new.txt"), "none");
+    assert_eq!(result(&v)["status"], "success", "{v}");
+
+    // A secret read asks first, even though it is a read (guarded, the default).
+    let guarded = Env::new(Some(&moto));
+    let create = guarded.aws("aws secretsmanager create-secret --name app/db --secret-string hunter2");
+    assert_eq!(result(&guarded.call("call_aws", &create, "accept"))["status"], "success");
+    let v = guarded.call("call_aws", &guarded.aws("aws secretsmanager get-secret-value --secret-id app/db"), "decline");
+    assert_eq!(result(&v)["status"], "declined", "{v}");
+    assert!(!v.to_string().contains("hunter2"), "a declined secret read leaks nothing: {v}");
+    let prompt = v["prompts"][0]["message"].as_str().unwrap();
+    assert!(prompt.contains("returns a secret"), "{prompt}");
+    let v = guarded.call("call_aws", &guarded.aws("aws secretsmanager get-secret-value --secret-id app/db"), "accept");
+    assert!(result(&v)["output"].as_str().unwrap().contains("hunter2"), "{v}");
+
+    // A malformed policy: the server refuses to start, naming the file and line.
+    std::fs::write(&file, "{\n  \"mode\": \"guarded\",\n  \"rulez\": []\n}\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["serve", "--policy-file"])
+        .arg(&file)
+        .env("HOME", &native.home)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("policy.json") && stderr.contains("line 3") && stderr.contains("rulez"), "{stderr}");
+}
