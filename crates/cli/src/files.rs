@@ -46,6 +46,13 @@ pub trait PathPolicy: Send + Sync {
         Err(FileError(format!("writing local files is disabled, so {path} was not written")))
     }
 
+    /// Checks, before anything is sent, that `path` could be written (an outfile, an `aws s3 cp`
+    /// download target): the path stays where writes may go and is not a symlink or a directory.
+    /// [`PathPolicy::write`] checks again when it writes.
+    fn check_write(&self, path: &str) -> Result<(), FileError> {
+        Err(FileError(format!("writing local files is disabled, so {path} would not be written")))
+    }
+
     /// The regular files beneath the directory `dir` (`aws s3 cp --recursive`), as sorted paths
     /// relative to `dir` with `/` separators; symlinks are skipped, never followed.
     fn list(&self, dir: &str) -> Result<Vec<String>, FileError> {
@@ -99,6 +106,17 @@ impl PathPolicy for AllowAll {
             return Err(FileError(format!("{path} is not a regular file")));
         }
         Ok(meta.len())
+    }
+
+    fn check_write(&self, path: &str) -> Result<(), FileError> {
+        if path.is_empty() || path.ends_with('/') {
+            return Err(FileError(format!("{path:?} is not a file path")));
+        }
+        match std::fs::symlink_metadata(self.base.join(Path::new(path))) {
+            Ok(m) if m.file_type().is_symlink() => Err(FileError(format!("{path} is a symbolic link; it is not written through"))),
+            Ok(m) if m.is_dir() => Err(FileError(format!("{path} is a directory"))),
+            _ => Ok(()),
+        }
     }
 
     fn write(&self, path: &str, bytes: &[u8]) -> Result<(), FileError> {

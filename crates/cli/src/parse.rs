@@ -326,6 +326,10 @@ impl<'p> Parser<'p> {
         let mut outfile = None;
         for extra in positionals.iter().skip(2) {
             if r.has_outfile && outfile.is_none() {
+                // Refused before anything is sent: a response that cannot be written is not fetched.
+                if let Err(e) = self.policy.check_write(extra) {
+                    problems.push(Problem::new(ProblemKind::BadFile, e.0).at(extra.clone()));
+                }
                 outfile = Some(LocalFile { path: extra.clone() });
             } else {
                 problems.push(Problem::new(

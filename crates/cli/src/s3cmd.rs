@@ -506,6 +506,18 @@ pub(crate) fn parse(words: &[String], policy: &dyn PathPolicy) -> Result<S3Comma
             {
                 problems.push(Problem::new(ProblemKind::BadFile, e.0).at(path.clone()));
             }
+            // A download target that cannot be written is refused before anything is fetched (a
+            // directory target keeps the object's name, and is checked when the file is written).
+            if let (true, S3Path::Local { path }) = (src.is_s3(), &dst)
+                && problems.len() == before
+                && !recursive
+                && !path.ends_with('/')
+                && path != "-"
+                && !policy.is_dir(path)
+                && let Err(e) = policy.check_write(path)
+            {
+                problems.push(Problem::new(ProblemKind::BadFile, e.0).at(path.clone()));
+            }
             S3Op::Cp {
                 src,
                 dst,

@@ -435,6 +435,48 @@ impl Sandbox {
         }
     }
 
+    /// Checks that `path` could be written, without writing or creating anything: the path form
+    /// and mode allow it, no existing parent component escapes (resolved beneath the root like a
+    /// write), and the final name is not a symlink, a directory or a special file. Missing parent
+    /// directories are fine (a write creates them). [`Sandbox::write_file`] checks all of it again.
+    pub fn check_writable(&self, path: &str) -> Result<(), SandboxError> {
+        let (root, t) = self.target(path)?;
+        let rel: &str = &t.rel;
+        let not_a_file = || SandboxError::new(RefusalKind::InvalidPath, format!("{} is not a file path (it names a directory)", t.shown));
+        if rel.ends_with('/') {
+            return Err(not_a_file());
+        }
+        let (parent, name) = match rel.rsplit_once('/') {
+            Some(("", name)) => ("/", name),
+            Some((parent, name)) => (parent, name),
+            None => (".", rel),
+        };
+        if name.is_empty() || name == "." || name == ".." {
+            return Err(not_a_file());
+        }
+        let dir = match self.open(root, parent, OFlags::PATH | OFlags::DIRECTORY, Mode::empty(), ResolveFlags::empty()) {
+            Ok(fd) => fd,
+            Err(Errno::NOENT) => return Ok(()),
+            Err(e) => return Err(self.refusal(e, path, &t.shown, "write")),
+        };
+        match rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => match FileType::from_raw_mode(st.st_mode) {
+                FileType::RegularFile => Ok(()),
+                FileType::Symlink => Err(SandboxError::new(
+                    RefusalKind::SymlinkTarget,
+                    format!("{} is a symbolic link; it is neither written through nor replaced", t.shown),
+                )),
+                FileType::Directory => Err(SandboxError::new(RefusalKind::IsDirectory, format!("{} is a directory", t.shown))),
+                _ => Err(SandboxError::new(
+                    RefusalKind::NotRegularFile,
+                    format!("{} exists and is not a regular file (a FIFO, socket or device)", t.shown),
+                )),
+            },
+            Err(Errno::NOENT) => Ok(()),
+            Err(e) => Err(self.refusal(e, path, &t.shown, "write")),
+        }
+    }
+
     /// The regular files beneath the directory `dir`, recursively, sorted, relative to `dir` with
     /// `/`; symlinks (and FIFOs, sockets, devices) are skipped, never followed; bounded by
     /// [`Limits::max_list_entries`] and [`Limits::max_list_depth`].
@@ -902,6 +944,10 @@ impl PathPolicy for Sandbox {
 
     fn check(&self, path: &str, _why: FileUse) -> Result<u64, FileError> {
         Ok(self.check_file(path)?)
+    }
+
+    fn check_write(&self, path: &str) -> Result<(), FileError> {
+        self.check_writable(path).map_err(Into::into)
     }
 
     fn write(&self, path: &str, bytes: &[u8]) -> Result<(), FileError> {

@@ -18,6 +18,7 @@
 //! allowed-hosts = ["mcp.internal"] # AWS_API_MCP_ALLOWED_HOSTS
 //! allowed-origins = ["https://ide.example"] # AWS_API_MCP_ALLOWED_ORIGINS
 //! token-file = "token"             # PORTCULLIS_TOKEN_FILE
+//! file-access = "workdir"          # workdir | no-access | unrestricted (AWS_API_MCP_ALLOW_UNRESTRICTED_LOCAL_FILE_ACCESS)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -40,6 +41,7 @@ pub struct FileConfig {
     pub allowed_hosts: Option<Vec<String>>,
     pub allowed_origins: Option<Vec<String>>,
     pub token_file: Option<PathBuf>,
+    pub file_access: Option<String>,
 }
 
 /// A loaded config file, or none.
@@ -90,6 +92,7 @@ impl ConfigFile {
             "AWS_API_MCP_ALLOWED_HOSTS" => c.allowed_hosts.as_ref().map(|l| l.join(",")),
             "AWS_API_MCP_ALLOWED_ORIGINS" => c.allowed_origins.as_ref().map(|l| l.join(",")),
             "PORTCULLIS_TOKEN_FILE" => path(&c.token_file),
+            "AWS_API_MCP_ALLOW_UNRESTRICTED_LOCAL_FILE_ACCESS" => c.file_access.clone(),
             _ => None,
         }
     }

@@ -65,7 +65,7 @@ impl ServerHandler for PortcullisServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(tools::all()))
+        Ok(ListToolsResult::with_all_items(tools::all(&self.pipeline.file_note)))
     }
 
     async fn call_tool(

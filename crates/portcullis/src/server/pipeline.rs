@@ -4,7 +4,8 @@
 //! it or whose digest a person approved.
 
 use portcullis_classify::Classification;
-use portcullis_cli::{AllowAll, Command, OperationCall, S3Command};
+use portcullis_cli::{Command, OperationCall, PathPolicy, S3Command};
+use portcullis_sandbox::{FileAccessMode, Sandbox};
 use portcullis_policy::{AccessLevel, Decision, GlobalFlags, Policy, Request};
 use portcullis_wire::execute::{Engine, ExecError};
 use portcullis_wire::output::{OutputFormat, jmespath::Query};
@@ -14,7 +15,10 @@ use super::Settings;
 
 /// The stages shared by every call: file policy, decision policy, one execution engine.
 pub struct Pipeline {
-    files: AllowAll,
+    /// The only way local files are reached (the sandbox).
+    files: Box<dyn PathPolicy>,
+    /// What the sandbox lets commands reach, for the agent (the `call_aws` description).
+    pub file_note: String,
     policy: Policy,
     engine: Engine,
     region: Option<String>,
@@ -65,14 +69,21 @@ impl Pipeline {
     pub async fn new(settings: Settings) -> anyhow::Result<Pipeline> {
         let engine = Engine::from_environment(settings.profile.clone(), false).await?;
         let region = engine.default_region().map(str::to_string);
-        Ok(Pipeline { files: AllowAll::new(settings.working_dir), policy: settings.policy, engine, region, identity: Default::default() })
+        let files = Sandbox::new(settings.file_access, &settings.working_dir)
+            .map_err(|e| anyhow::anyhow!("cannot set up the file sandbox on {}: {e}", settings.working_dir.display()))?;
+        eprintln!("portcullis: {}", files.summary());
+        let file_note = files.describe();
+        Ok(Pipeline { files: Box::new(files), file_note, policy: settings.policy, engine, region, identity: Default::default() })
     }
 
     /// A pipeline for assessing only (`portcullis policy test`): no credentials, nothing is sent;
     /// `region` is the default region of the commands.
     pub fn offline(policy: Policy, working_dir: std::path::PathBuf, region: Option<String>) -> anyhow::Result<Pipeline> {
         let engine = Engine::new(portcullis_wire::execute::EngineConfig::default(), None)?;
-        Ok(Pipeline { files: AllowAll::new(working_dir), policy, engine, region, identity: Default::default() })
+        let files = Sandbox::new(FileAccessMode::Workdir, &working_dir)
+            .map_err(|e| anyhow::anyhow!("cannot set up the file sandbox on {}: {e}", working_dir.display()))?;
+        let file_note = files.describe();
+        Ok(Pipeline { files: Box::new(files), file_note, policy, engine, region, identity: Default::default() })
     }
 
     /// The policy in force.
@@ -89,7 +100,7 @@ impl Pipeline {
     /// (the awslabs `call_aws` argument: `--max-items` becomes the smaller of the two). The cap is
     /// part of the request, so it is inside the digest.
     pub fn assess_limited(&self, command: &str, max_results: Option<u64>) -> Result<Assessment, ParseRefusal> {
-        let parser = portcullis_cli::Parser::new(&self.files);
+        let parser = portcullis_cli::Parser::new(&*self.files);
         match parser.parse(command) {
             Ok(Command::Call(mut call)) => {
                 if let Some(limit) = max_results
@@ -247,7 +258,7 @@ impl Pipeline {
         match &a.parsed {
             Parsed::Skeleton(s) => Execution { ok: true, output: serde_json::to_string_pretty(s).unwrap_or_default(), error: None },
             Parsed::S3(cmd) => {
-                let out = portcullis_wire::s3::run(&self.engine, cmd, &self.files).await;
+                let out = portcullis_wire::s3::run(&self.engine, cmd, &*self.files).await;
                 if out.exit_code == 0 {
                     Execution { ok: true, output: out.stdout, error: None }
                 } else {
@@ -275,7 +286,7 @@ impl Pipeline {
             Err(e) => return Execution::failed(format!("--query: {e}")),
         };
         // Text and yaml-stream output are rendered page by page, the query applied to each page.
-        let result = if format.is_page_wise() { self.engine.execute_pages(call, &self.files).await } else { self.engine.execute(call, &self.files).await };
+        let result = if format.is_page_wise() { self.engine.execute_pages(call, &*self.files).await } else { self.engine.execute(call, &*self.files).await };
         match result {
             Ok(out) => match out.render(&call.operation, query.as_ref(), format) {
                 Ok(text) => Execution { ok: true, output: text, error: None },

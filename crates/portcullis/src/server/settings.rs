@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use portcullis_policy::{Mode, Policy};
+use portcullis_sandbox::{FILE_ACCESS_ENV, FileAccessMode};
 
 /// What the server is started with.
 #[derive(Debug, Clone)]
@@ -20,6 +21,9 @@ pub struct Settings {
     pub policy: Policy,
     /// Where the policy's rules came from, for the start-up log.
     pub policy_source: String,
+    /// How local files may be reached (`AWS_API_MCP_ALLOW_UNRESTRICTED_LOCAL_FILE_ACCESS`:
+    /// `workdir`, the default, `no-access` or `unrestricted`).
+    pub file_access: FileAccessMode,
 }
 
 impl Settings {
@@ -59,6 +63,10 @@ impl Settings {
                 p
             }
         };
+        let file_access = match var(FILE_ACCESS_ENV) {
+            Some(v) => FileAccessMode::from_env_value(&v).map_err(|e| anyhow::anyhow!("{FILE_ACCESS_ENV} (or `file-access` in the config file): {e}"))?,
+            None => FileAccessMode::default(),
+        };
         let (policy, policy_source) = load_policy(mode, var("PORTCULLIS_POLICY_FILE").map(PathBuf::from), var("HOME").map(PathBuf::from))?;
         Ok(Settings {
             working_dir,
@@ -66,16 +74,18 @@ impl Settings {
             region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")),
             policy,
             policy_source,
+            file_access,
         })
     }
 
     /// A one-line summary for the start-up log (no secrets).
     pub fn describe(&self) -> String {
         format!(
-            "mode {}, policy {}, working dir {}, profile {}, region {}",
+            "mode {}, policy {}, working dir {} (file access: {}), profile {}, region {}",
             self.policy.mode(),
             self.policy_source,
             self.working_dir.display(),
+            self.file_access,
             self.profile.as_deref().unwrap_or("(default chain)"),
             self.region.as_deref().unwrap_or("(from profile)")
         )

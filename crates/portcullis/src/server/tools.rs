@@ -24,8 +24,8 @@ fn object(v: Value) -> Arc<JsonObject> {
     Arc::new(v.as_object().cloned().unwrap_or_default())
 }
 
-/// Every tool the server offers.
-pub fn all() -> Vec<Tool> {
+/// Every tool the server offers; `file_note` says which local files commands may reach.
+pub fn all(file_note: &str) -> Vec<Tool> {
     let decision_schema = json!({
         "type": "object",
         "properties": {
@@ -37,12 +37,14 @@ pub fn all() -> Vec<Tool> {
     let call_aws = Tool::new_with_raw(
         CALL_AWS,
         Some(
-            "Run AWS CLI commands natively (no shell: one command per entry, starting with `aws`). Each command is \
+            format!(
+                "Run AWS CLI commands natively (no shell: one command per entry, starting with `aws`). Each command is \
              checked against the server's policy: reads run, writes may ask the person for approval, denied commands \
              do not run and the reason says what to change. Output is what the AWS CLI prints (JSON by default; \
              --query and --output work). `--region *` runs a command in every enabled region the policy allows; \
-             each region counts against the 20 commands of a call."
-                .into(),
+             each region counts against the 20 commands of a call. {file_note}"
+            )
+            .into(),
         ),
         object(json!({
             "type": "object",

@@ -1,2 +1,3 @@
 //! Shared test support: a moto server from the project venv.
+pub mod mcp;
 pub mod moto;

@@ -1,0 +1,69 @@
+//! A real MCP client (the official Python SDK, tests/mcp/client.py) driving `portcullis serve`
+//! over stdio with a sandboxed HOME and fake credentials.
+#![allow(dead_code)] // each suite uses part of it
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use super::moto::venv_python;
+
+/// One server configuration: its HOME (also the working directory unless changed) and environment.
+pub struct McpEnv {
+    pub home: PathBuf,
+    pub vars: Vec<(String, String)>,
+}
+
+impl McpEnv {
+    pub fn new(tag: &str) -> McpEnv {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let home = std::env::temp_dir().join(format!("portcullis-{tag}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&home).unwrap();
+        let vars = vec![("AWS_API_MCP_WORKING_DIR".to_string(), home.to_string_lossy().into_owned())];
+        McpEnv { home, vars }
+    }
+
+    pub fn set(&mut self, key: &str, value: impl AsRef<Path>) -> &mut Self {
+        self.vars.retain(|(k, _)| k != key);
+        self.vars.push((key.to_string(), value.as_ref().to_string_lossy().into_owned()));
+        self
+    }
+
+    /// Runs the client with `args` (see tests/mcp/client.py); its JSON output.
+    pub fn client(&self, args: &[&str]) -> Value {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/client.py");
+        let mut cmd = Command::new(venv_python());
+        cmd.arg(script).arg(env!("CARGO_BIN_EXE_portcullis")).args(args);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", &self.home)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .envs(self.vars.iter().map(|(k, v)| (k, v)));
+        let out = cmd.output().expect("run the MCP client");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "MCP client failed ({}):\nstdout: {stdout}\nstderr: {stderr}", out.status);
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("client printed no JSON ({e}): {stdout}\nstderr: {stderr}"))
+    }
+
+    /// `call_aws` with one command, answering consent prompts with `elicit`.
+    pub fn call(&self, command: &str, elicit: &str) -> Value {
+        self.client(&["call", "call_aws", &json!({ "cli_command": command }).to_string(), "--elicit", elicit])
+    }
+}
+
+impl Drop for McpEnv {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.home);
+    }
+}
+
+/// The first command's result of a `call_aws` answer.
+pub fn first(v: &Value) -> &Value {
+    &v["structured_content"]["results"][0]
+}
