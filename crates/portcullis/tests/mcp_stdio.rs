@@ -410,6 +410,23 @@ fn config_file_layers_and_fails_closed() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("portcullis.toml:2:1") && stderr.contains("modde"), "{stderr}");
     assert!(out.stdout.is_empty(), "stdout carries only protocol");
+    // Logs to a file: nothing on stderr, nothing on stdout, the start-up lines in the file (0600).
+    let log = env.home.join("logs.txt");
+    let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["serve", "--log-file"])
+        .arg(&log)
+        .env("HOME", &env.home)
+        .env("AWS_API_MCP_WORKING_DIR", &env.home)
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.stderr.is_empty() && out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("serving MCP on stdio"), "{text}");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&log).unwrap().permissions().mode() & 0o777, 0o600);
     // A flag beats both: --mode on the command line.
     std::fs::write(&config, "mode = \"unrestricted\"\n").unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))

@@ -18,6 +18,7 @@
 //! allowed-hosts = ["mcp.internal"] # AWS_API_MCP_ALLOWED_HOSTS
 //! allowed-origins = ["https://ide.example"] # AWS_API_MCP_ALLOWED_ORIGINS
 //! token-file = "token"             # PORTCULLIS_TOKEN_FILE
+//! log-file = "portcullis.log"    # PORTCULLIS_LOG_FILE (default: stderr)
 //! file-access = "workdir"          # workdir | no-access | unrestricted (AWS_API_MCP_ALLOW_UNRESTRICTED_LOCAL_FILE_ACCESS)
 //! ```
 
@@ -42,6 +43,7 @@ pub struct FileConfig {
     pub allowed_origins: Option<Vec<String>>,
     pub token_file: Option<PathBuf>,
     pub file_access: Option<String>,
+    pub log_file: Option<PathBuf>,
 }
 
 /// A loaded config file, or none.
@@ -93,6 +95,7 @@ impl ConfigFile {
             "AWS_API_MCP_ALLOWED_ORIGINS" => c.allowed_origins.as_ref().map(|l| l.join(",")),
             "PORTCULLIS_TOKEN_FILE" => path(&c.token_file),
             "AWS_API_MCP_ALLOW_UNRESTRICTED_LOCAL_FILE_ACCESS" => c.file_access.clone(),
+            "PORTCULLIS_LOG_FILE" => path(&c.log_file),
             _ => None,
         }
     }
@@ -110,7 +113,7 @@ impl ConfigFile {
 
 impl FileConfig {
     fn resolve_paths(mut self, dir: &Path) -> FileConfig {
-        for p in [&mut self.policy_file, &mut self.working_dir, &mut self.token_file].into_iter().flatten() {
+        for p in [&mut self.policy_file, &mut self.working_dir, &mut self.token_file, &mut self.log_file].into_iter().flatten() {
             if p.is_relative() {
                 *p = dir.join(&*p);
             }

@@ -80,6 +80,9 @@ pub struct ServeFlags {
     /// The policy file (native or awslabs form); env PORTCULLIS_POLICY_FILE, default ~/.aws/aws-api-mcp/mcp-security-policy.json.
     #[arg(long)]
     pub policy_file: Option<PathBuf>,
+    /// Write the logs to this file (appended, created 0600) instead of stderr; env PORTCULLIS_LOG_FILE.
+    #[arg(long)]
+    pub log_file: Option<PathBuf>,
 }
 
 /// The `--transport` values.

@@ -117,6 +117,21 @@ fn run_stdio(settings: Settings) -> anyhow::Result<()> {
     })
 }
 
+/// Sends every later log line (stderr) to `path`, appended; created owner-only. stdout stays the
+/// protocol's.
+fn log_to(path: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path)
+        .with_context(|| format!("cannot open the log file {}", path.display()))?;
+    rustix::stdio::dup2_stderr(&file).with_context(|| format!("cannot send the logs to {}", path.display()))?;
+    Ok(())
+}
+
 /// Runs `portcullis serve`. Every setting is looked up in one order — flag, environment variable,
 /// config file, default — by presenting the flags and the file in the environment's vocabulary.
 pub fn run(flags: ServeFlags) -> anyhow::Result<()> {
@@ -130,6 +145,9 @@ pub fn run(flags: ServeFlags) -> anyhow::Result<()> {
         };
         flag.or_else(|| env_then_file(var))
     };
+    if let Some(log) = flags.log_file.clone().or_else(|| lookup("PORTCULLIS_LOG_FILE").map(Into::into)) {
+        log_to(&log)?;
+    }
     let settings = Settings::from_lookup(&lookup).context("cannot read the server settings")?;
     if file.path.is_some() {
         eprintln!("portcullis: config file {}", file.describe());
