@@ -297,6 +297,9 @@ impl<'p> Parser<'p> {
         };
         let model = self.models.service(&service).map_err(|e| Problem::new(ProblemKind::UnknownService, e.to_string()))?;
         let cli = self.models.service_cli(&service).map_err(|e| Problem::new(ProblemKind::UnknownService, e.to_string()))?;
+        if let Some((_, _, why)) = LOCAL_PROGRAM_COMMANDS.iter().find(|(c, o, _)| *c == cmd && *o == op) {
+            return Err(Problem::new(ProblemKind::Unsupported, format!("`aws {cmd} {op}` is refused: {why}")));
+        }
         let Some(api) = cli.operation_for(op).map(str::to_string) else {
             if op == "help" {
                 return Err(Problem::new(ProblemKind::Unsupported, format!("`aws {cmd} help` is not available; use the suggest tool to find operations")));
@@ -1237,3 +1240,22 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
         serde_json::Value::Object(_) => "an object",
     }
 }
+
+/// API operations the AWS CLI follows by starting a local program (session-manager-plugin): the
+/// call alone opens an interactive channel Portcullis would hand to nobody, so it is refused.
+/// (Customizations that only run local programs, like `emr ssh` or `deploy install`, are refused
+/// with the other customizations.)
+const LOCAL_PROGRAM_COMMANDS: &[(&str, &str, &str)] = &[
+    (
+        "ecs",
+        "execute-command",
+        "the AWS CLI runs it by starting the session-manager-plugin program for an interactive shell in the container; \
+         Portcullis starts no programs. Use `aws ecs describe-tasks` to inspect the task, or run the command as an ECS task",
+    ),
+    (
+        "ssm",
+        "start-session",
+        "the AWS CLI runs it by starting the session-manager-plugin program for an interactive session; Portcullis starts no \
+         programs. Use `aws ssm send-command` with `aws ssm get-command-invocation` to run commands on the instance",
+    ),
+];

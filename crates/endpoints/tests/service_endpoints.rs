@@ -5,10 +5,10 @@
 //!   evaluator itself, and every case must pass.
 //! - [`pack_rule_sets`]: against the rule sets of OUR model pack, which is what Portcullis ships.
 //!   The fixtures come from a newer botocore than the pack (1.43.62), so some cases legitimately disagree: those
-//! that set a parameter the pack's rule set does not declare yet (DynamoDB's `IsSearchOperation`), and the few
-//! listed in [`KNOWN_SKEW`]. On every case, this evaluator agrees with botocore 1.43.62's own `EndpointProvider`
-//! over the same rule sets (checked while writing it). Every failure is printed by name with its reason; any
-//! failure outside those two groups, or a pass count below the pinned one, fails the test.
+//!   that set a parameter the pack's rule set does not declare yet (DynamoDB's `IsSearchOperation`), and the few
+//!   listed in [`KNOWN_SKEW`]. On every case, this evaluator agrees with botocore 1.43.62's own `EndpointProvider`
+//!   over the same rule sets (`pinned_oracle.rs`). Every failure is printed by name with its reason; any
+//!   failure outside those two groups, or a pass count below the pinned one, fails the test.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches fail loudly by design
 

@@ -1,6 +1,7 @@
 //! `portcullis check` as a user runs it: JSON and text output, refusals and exit codes.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches fail loudly by design
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)] // the test drives programs: the binary, moto, the Python client // tests and benches fail loudly by design
 
 use std::process::Command;
 

@@ -4,7 +4,8 @@
 //! is normalized (request ids, generated ids, timestamps). Needs the project venv (moto, awscli):
 //! scripts/test.sh provides it, and its absence fails the test.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)] // the test drives programs: the binary, moto, the Python client // tests fail loudly by design
 
 mod support;
 

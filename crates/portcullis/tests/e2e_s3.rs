@@ -7,7 +7,8 @@
 //! structure (same URL and query keys; the signature and date differ by time) and fetched.
 //! Needs the project venv (moto, awscli); its absence fails the test.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)] // the test drives programs: the binary, moto, the Python client // tests fail loudly by design
 
 mod support;
 

@@ -6,6 +6,7 @@
 //! `AWS_CONFIG_FILE`, ...) run in a child process of this test binary with a cleared, controlled
 //! environment (`child_scenario`), so nothing here mutates this process's environment.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)] // the test drives programs: the binary, moto, the Python client
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,5 +1,6 @@
 //! A real MCP client (the official Python SDK, tests/mcp/client.py) driving `portcullis serve`
 //! over stdio with a sandboxed HOME and fake credentials.
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)] // test support drives programs
 #![allow(dead_code)] // each suite uses part of it
 
 use std::path::{Path, PathBuf};
