@@ -10,7 +10,7 @@ use portcullis_cli::{Command, DenyAll, Parser};
 fn every_operation_round_trips_its_skeleton() {
     let models = portcullis_model::models();
     let parser = Parser::new(&DenyAll);
-    let (mut ops, mut parsed, mut refused) = (0, 0, 0);
+    let (mut ops, mut parsed, mut refused, mut by_design) = (0, 0, 0, 0);
     for (cli_name, cmd) in models.commands() {
         let Some(service) = &cmd.service else { continue };
         let cli = models.service_cli(service).expect("cli");
@@ -19,6 +19,11 @@ fn every_operation_round_trips_its_skeleton() {
             let command = format!("aws {cli_name} {cli_op} --generate-cli-skeleton");
             let skeleton = match parser.parse(&command) {
                 Ok(Command::Skeleton { skeleton, .. }) => skeleton,
+                // Operations the AWS CLI completes by starting a local program are refused outright.
+                Err(e) if e.to_string().contains("Portcullis starts no programs") => {
+                    by_design += 1;
+                    continue;
+                }
                 other => panic!("{command}: {other:?}"),
             };
             let json = serde_json::to_string(&skeleton).expect("json");
@@ -37,6 +42,7 @@ fn every_operation_round_trips_its_skeleton() {
         }
     }
     assert!(ops > 18_000, "{ops}");
+    assert_eq!(by_design, 2, "ecs execute-command and ssm start-session");
     // Skeletons hold placeholder values (empty strings, zeros) that many constraints refuse; what
     // matters is that both paths are exercised at scale.
     assert!(parsed > 1_000 && refused > 1_000, "parsed {parsed}, refused {refused}");
