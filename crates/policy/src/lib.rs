@@ -235,6 +235,12 @@ impl Policy {
         self.regions.as_ref().is_none_or(|list| list.iter().any(|p| p.matches(region)))
     }
 
+    /// The hosts `--endpoint-url` may name besides loopback (`global_options.endpoint_hosts`), for
+    /// the engine's own connect-time check.
+    pub fn endpoint_hosts(&self) -> Vec<String> {
+        self.endpoint_hosts.iter().map(|p| p.as_str().to_string()).collect()
+    }
+
     /// Whether the policy restricts accounts, so a decision needs the caller's account.
     pub fn restricts_accounts(&self) -> bool {
         self.accounts.is_some()

@@ -204,6 +204,11 @@ impl NamePattern {
         NamePattern { pattern: squeeze(pattern), case_insensitive }
     }
 
+    /// The pattern as written (wildcards squeezed).
+    pub(crate) fn as_str(&self) -> &str {
+        &self.pattern
+    }
+
     pub(crate) fn matches(&self, text: &str) -> bool {
         if self.case_insensitive {
             glob(self.pattern.as_bytes(), text.as_bytes(), |a, b| a.eq_ignore_ascii_case(&b))

@@ -218,6 +218,10 @@ fn exec(command: &str, workdir: Option<std::path::PathBuf>, profile: Option<Stri
         let result = if format.is_page_wise() { engine.execute_pages(&call, &policy).await } else { engine.execute(&call, &policy).await };
         match result {
             Ok(out) => {
+                // A bound stopped the call early: say so on stderr, so stdout stays what the CLI prints.
+                if let Some(t) = &out.truncated {
+                    eprintln!("{t}");
+                }
                 print!("{}", out.render(&call.operation, query.as_ref(), format)?);
                 Ok(ExitCode::SUCCESS)
             }

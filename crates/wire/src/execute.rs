@@ -4,10 +4,16 @@
 //! endpoint, static and member context parameters), serialize by protocol, sign with the auth
 //! scheme the rules chose, send with retries, parse the response or the service's error, and page
 //! through results the way the AWS CLI does ([`crate::paginate::Pager`]).
+//!
+//! Every call is bounded ([`EngineConfig`]): a deadline over all its attempts and pages, a page
+//! cap, an item cap and a byte budget. When a bound stops paging after some pages, the call
+//! returns what it gathered with a `NextToken` in the CLI's format and says so in
+//! [`Output::truncated`] (never silently); a bound hit before the first page is an error naming it.
+//! An endpoint given outside the rules is checked against [`EngineConfig::endpoint_hosts`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use indexmap::IndexMap;
 use portcullis_cli::{FileUse, OperationCall, PathPolicy, Value};
@@ -16,6 +22,7 @@ use portcullis_model::{Models, Operation, ServiceModel, models};
 use serde_json::Value as Json;
 
 use crate::credentials::{ChainSettings, CredentialsError, CredentialsProvider, resolve_region};
+use crate::egress::EndpointAllowList;
 use crate::output::jmespath::Query;
 use crate::output::{OutputError, OutputFormat, RenderOptions, render_with};
 use crate::paginate::{Pager, PaginationError, PaginatorConfig, Step};
@@ -33,8 +40,21 @@ pub struct EngineConfig {
     pub transport: TransportConfig,
     pub limits: Limits,
     pub retry: RetryPolicy,
-    /// Most pages one command may fetch.
+    /// Most pages one call fetches (default 100); then it stops with a `NextToken`.
     pub max_pages: usize,
+    /// Most items (of the paginator's first result key) one call returns (default 1000), on top
+    /// of the agent's own `--max-items`; then it stops with a `NextToken`. `None`: no cap.
+    pub max_items: Option<u64>,
+    /// Response bytes one call reads over all its pages (default 64 MiB): once reached, paging
+    /// stops with a `NextToken`. A single response is bounded by [`Limits::max_response_bytes`].
+    pub max_call_bytes: usize,
+    /// Bound on a whole call: every attempt, retry wait and page (default 60 s).
+    pub call_deadline: Duration,
+    /// Hosts an endpoint from outside the rules (`--endpoint-url`, configured endpoints) may
+    /// name: loopback always, others as the policy's `global_options.endpoint_hosts` lists them.
+    /// `None` (the default): not checked here, only by the policy (`--endpoint-url`). Whatever
+    /// this says, the transport never connects to metadata or link-local addresses.
+    pub endpoint_hosts: Option<EndpointAllowList>,
     /// Endpoints configured outside the command (see [`ConfiguredEndpoints`]).
     pub endpoints: ConfiguredEndpoints,
 }
@@ -167,7 +187,11 @@ impl Default for EngineConfig {
             transport: TransportConfig::default(),
             limits: Limits::default(),
             retry: RetryPolicy::default(),
-            max_pages: 1000,
+            max_pages: 100,
+            max_items: Some(1000),
+            max_call_bytes: 64 * 1024 * 1024,
+            call_deadline: Duration::from_secs(60),
+            endpoint_hosts: None,
             endpoints: ConfiguredEndpoints::default(),
         }
     }
@@ -186,6 +210,53 @@ pub struct Output {
     /// Each page as received (after `--max-items` truncation), kept only by
     /// [`Engine::execute_pages`]: the CLI prints text output page by page.
     pub page_values: Vec<Json>,
+    /// Response body bytes read (over all pages and attempts that completed).
+    pub response_bytes: usize,
+    /// Set when one of the engine's bounds stopped paging early: `value` then holds what was
+    /// gathered and its `NextToken`. Show [`Truncated`]'s text to the agent. (A `NextToken` from
+    /// the agent's own `--max-items` is the CLI's behaviour and is not flagged.)
+    pub truncated: Option<Truncated>,
+}
+
+/// The bound that stopped a call early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TruncatedBy {
+    /// [`EngineConfig::max_pages`] pages were fetched and the service had more.
+    Pages(usize),
+    /// [`EngineConfig::max_items`] items were gathered.
+    Items(u64),
+    /// The call's responses reached [`EngineConfig::max_call_bytes`].
+    CallBytes(usize),
+    /// The next page was larger than [`Limits::max_response_bytes`].
+    ResponseBytes(usize),
+    /// [`EngineConfig::call_deadline`] ran out while fetching the next page.
+    Deadline(Duration),
+}
+
+/// An explicit marker for output cut short by a bound: why, and how to go on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Truncated {
+    pub by: TruncatedBy,
+    pub pages: usize,
+    /// The `NextToken` in `value` (for `--starting-token`), when the paginator can resume.
+    pub next_token: Option<String>,
+}
+
+impl std::fmt::Display for Truncated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let why = match &self.by {
+            TruncatedBy::Pages(n) => format!("the per-call limit of {n} pages was reached"),
+            TruncatedBy::Items(n) => format!("the per-call limit of {n} items was reached"),
+            TruncatedBy::CallBytes(n) => format!("the responses reached the per-call limit of {n} bytes"),
+            TruncatedBy::ResponseBytes(n) => format!("the next page is larger than the limit of {n} bytes per response (use a smaller --page-size)"),
+            TruncatedBy::Deadline(d) => format!("the per-call deadline of {} s ran out", d.as_secs_f64()),
+        };
+        write!(f, "[output truncated after {} page(s): {why}", self.pages)?;
+        match &self.next_token {
+            Some(t) => write!(f, "; run the same command with --starting-token {t} to continue]"),
+            None => f.write_str("]"),
+        }
+    }
 }
 
 /// Why a call did not produce a response.
@@ -216,6 +287,12 @@ pub enum ExecError {
     Unsupported(String),
     #[error("local file: {0}")]
     File(String),
+    /// The call did not finish within [`EngineConfig::call_deadline`] (before any page).
+    #[error("the call did not finish within its deadline of {} s (all attempts and pages); narrow the request (filters, --max-items, --page-size) or ask the operator to raise the per-call deadline", .0.as_secs_f64())]
+    Deadline(Duration),
+    /// An endpoint from outside the rules that [`EngineConfig::endpoint_hosts`] does not admit.
+    #[error("{0}")]
+    EndpointRefused(String),
 }
 
 impl From<ParseError> for ExecError {
@@ -267,6 +344,12 @@ impl Engine {
     /// `profile` (else `AWS_PROFILE`/`default`) unless `unsigned`, region from `AWS_REGION`,
     /// `AWS_DEFAULT_REGION` or the profile, configured endpoints from `AWS_ENDPOINT_URL*`.
     pub async fn from_environment(profile: Option<String>, unsigned: bool) -> Result<Engine, ExecError> {
+        Engine::from_environment_with(profile, unsigned, |_| {}).await
+    }
+
+    /// [`Engine::from_environment`], with the configuration adjusted by `adjust` (bounds, the
+    /// endpoint allow-list) before the engine is built.
+    pub async fn from_environment_with(profile: Option<String>, unsigned: bool, adjust: impl FnOnce(&mut EngineConfig)) -> Result<Engine, ExecError> {
         let settings = ChainSettings::from_profile(profile);
         let profile_name = settings.profile_name();
         let region = match std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION")) {
@@ -283,7 +366,8 @@ impl Engine {
         if let Some(text) = config_file.and_then(|p| std::fs::read_to_string(p).ok()) {
             endpoints = endpoints.with_config_file(&text, &profile_name);
         }
-        let config = EngineConfig { region, endpoints, ..EngineConfig::default() };
+        let mut config = EngineConfig { region, endpoints, ..EngineConfig::default() };
+        adjust(&mut config);
         Engine::new(config, credentials)
     }
 
@@ -326,10 +410,22 @@ impl Engine {
     async fn run(&self, call: &OperationCall, files: &dyn PathPolicy, keep_pages: bool) -> Result<Output, ExecError> {
         let model = self.models.service(&call.service).map_err(|e| ExecError::Model(e.to_string()))?;
         let op = model.operation(&call.operation).ok_or_else(|| ExecError::Model(format!("operation {}", call.operation)))?;
-        let mut out = Output { value: Json::Null, request_ids: Vec::new(), pages: 0, attempts: 0, page_values: Vec::new() };
+        let mut out = Output {
+            value: Json::Null,
+            request_ids: Vec::new(),
+            pages: 0,
+            attempts: 0,
+            page_values: Vec::new(),
+            response_bytes: 0,
+            truncated: None,
+        };
+        let deadline = self.config.call_deadline;
+        let deadline_at = tokio::time::Instant::now() + deadline;
         let paginator = if call.globals.no_paginate { None } else { self.models.paginator(&call.service, &call.operation) };
         let Some(paginator) = paginator else {
-            out.value = self.send_one(&model, op, &call.params, call, files, &mut out).await?;
+            out.value = tokio::time::timeout_at(deadline_at, self.send_one(&model, op, &call.params, call, files, &mut out))
+                .await
+                .map_err(|_| ExecError::Deadline(deadline))??;
             out.pages = 1;
             if let Some(outfile) = &call.outfile {
                 write_payload(&model, op, &mut out.value, &outfile.path, files)?;
@@ -344,27 +440,67 @@ impl Engine {
             Json::Object(m) => m,
             _ => serde_json::Map::new(),
         };
+        // The engine's item cap applies on top of the agent's --max-items (the smaller wins).
+        let asked = call.paging.max_items;
+        let max_items = match (asked, self.config.max_items) {
+            (Some(a), Some(c)) => Some(a.min(c)),
+            (a, c) => a.or(c),
+        };
+        let items_capped = self.config.max_items.filter(|c| asked.is_none_or(|a| *c < a));
         let mut pager = Pager::new(
             cfg,
             params_json,
             call.paging.page_size,
-            call.paging.max_items,
+            max_items,
             call.paging.starting_token.as_deref(),
-            self.config.max_pages,
+            self.config.max_pages.max(1),
         )?;
         if keep_pages {
             pager.keep_pages();
         }
         // Page parameters come back as JSON; typed values (bytes, files) of the call are kept.
         let mut params = merge_params(&call.params, pager.first_request());
+        let mut cut: Option<TruncatedBy> = None;
         loop {
-            let page = self.send_one(&model, op, &params, call, files, &mut out).await?;
+            let sent = tokio::time::timeout_at(deadline_at, self.send_one(&model, op, &params, call, files, &mut out)).await;
+            // Bounds hit after some pages stop paging with what was gathered; before, they fail.
+            let page = match sent {
+                Ok(Ok(page)) => page,
+                Err(_) if out.pages > 0 => {
+                    cut = Some(TruncatedBy::Deadline(deadline));
+                    pager.stop();
+                    break;
+                }
+                Err(_) => return Err(ExecError::Deadline(deadline)),
+                Ok(Err(ExecError::Transport(TransportError::ResponseTooLarge { limit, .. }))) if out.pages > 0 => {
+                    cut = Some(TruncatedBy::ResponseBytes(limit));
+                    pager.stop();
+                    break;
+                }
+                Ok(Err(e)) => return Err(e),
+            };
             out.pages += 1;
             match pager.on_page(page)? {
-                Step::Next(next) => params = merge_params(&call.params, &next),
+                Step::Next(next) => {
+                    if out.response_bytes >= self.config.max_call_bytes {
+                        cut = Some(TruncatedBy::CallBytes(self.config.max_call_bytes));
+                        pager.stop();
+                        break;
+                    }
+                    params = merge_params(&call.params, &next);
+                }
                 Step::Done => break,
             }
         }
+        let next_token = pager.resume_token().map(str::to_string);
+        if cut.is_none() && next_token.is_some() {
+            if pager.cut_by_page_cap() {
+                cut = Some(TruncatedBy::Pages(self.config.max_pages.max(1)));
+            } else if let Some(limit) = items_capped {
+                cut = Some(TruncatedBy::Items(limit));
+            }
+        }
+        out.truncated = cut.map(|by| Truncated { by, pages: out.pages, next_token });
         (out.value, out.page_values) = pager.finish_with_pages();
         Ok(out)
     }
@@ -388,6 +524,8 @@ impl Engine {
         let creds = self.credentials_for(&opts).await?;
         let limits = self.config.limits;
         let transport = &self.transport;
+        let bytes = std::sync::atomic::AtomicUsize::new(0);
+        let bytes = &bytes;
         let classify = |r: &Result<(Json, Option<String>), AttemptError>| match r {
             Ok(_) => RetryKind::Success,
             Err(AttemptError::Service(e)) => classify_service_error(e),
@@ -404,6 +542,7 @@ impl Engine {
                     sign(&mut attempt, c, &signing_region, &signing_name, opts, SystemTime::now()).map_err(AttemptError::Sign)?;
                 }
                 let resp = transport.send(attempt, &limits).await.map_err(AttemptError::Transport)?;
+                bytes.fetch_add(resp.body.len(), std::sync::atomic::Ordering::Relaxed);
                 match parse::parse(model, op, &resp) {
                     Ok(mut v) => {
                         if model.name == "iam"
@@ -420,6 +559,7 @@ impl Engine {
         })
         .await;
         out.attempts += outcome.attempts.len() as u32;
+        out.response_bytes += bytes.load(std::sync::atomic::Ordering::Relaxed);
         match outcome.result {
             Ok((value, rid)) => {
                 out.request_ids.extend(rid);
@@ -485,12 +625,17 @@ impl Engine {
             let value: Option<ParamValue> = match param.built_in.as_deref() {
                 Some("AWS::Region") => region.map(ParamValue::from),
                 Some("AWS::UseFIPS" | "AWS::UseDualStack" | "AWS::S3::Accelerate" | "AWS::S3::ForcePathStyle") => Some(false.into()),
-                Some("SDK::Endpoint") => call
-                    .globals
-                    .endpoint_url
-                    .as_deref()
-                    .or_else(|| self.config.endpoints.for_service(model.metadata.service_id.as_deref().unwrap_or(&model.name)))
-                    .map(ParamValue::from),
+                Some("SDK::Endpoint") => {
+                    let url = call
+                        .globals
+                        .endpoint_url
+                        .as_deref()
+                        .or_else(|| self.config.endpoints.for_service(model.metadata.service_id.as_deref().unwrap_or(&model.name)));
+                    if let (Some(url), Some(allowed)) = (url, &self.config.endpoint_hosts) {
+                        allowed.check(url).map_err(ExecError::EndpointRefused)?;
+                    }
+                    url.map(ParamValue::from)
+                }
                 // botocore's defaults: the legacy global endpoint for S3 in us-east-1, regional STS.
                 Some("AWS::S3::UseGlobalEndpoint") => Some((region == Some("us-east-1")).into()),
                 Some("AWS::STS::UseGlobalEndpoint") => Some(false.into()),

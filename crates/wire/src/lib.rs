@@ -3,6 +3,7 @@
 //! The native AWS wire engine (being written): protocol serializers and parsers first.
 
 pub mod credentials;
+pub mod egress;
 pub mod execute;
 pub mod output;
 pub mod paginate;

@@ -3,6 +3,10 @@
 //! merge the pages into one result (`result_key`s concatenated, `non_aggregate_keys` from the first
 //! page, `NextToken` when truncated).
 //!
+//! Paging is bounded: after `max_pages` pages the pager stops with a `NextToken` (the agent goes on
+//! with `--starting-token`), and the executor can stop it early ([`Pager::stop`]) when the call's
+//! byte budget or deadline runs out; [`Pager::cut_by_page_cap`] says whether the cap was hit.
+//!
 //! [`Pager`] is a state machine without I/O: the executor asks it for the parameters of the next
 //! request, hands it each parsed page, and finally takes the merged result. This keeps the rules
 //! testable without a network and the executor free of paging details.
@@ -33,8 +37,6 @@ pub enum PaginationError {
     BadStartingToken(String),
     #[error("the service returned the same next token twice ({0}); stopping to avoid a loop")]
     RepeatedToken(String),
-    #[error("too many pages (more than {0}); narrow the request or use --max-items")]
-    TooManyPages(usize),
 }
 
 fn strings(v: Option<&Value>) -> Vec<String> {
@@ -95,6 +97,8 @@ pub struct Pager {
     resume_token: Option<String>,
     /// Each page as the CLI's text output shows it (see [`Pager::keep_pages`]).
     kept: Option<Vec<Value>>,
+    /// Stopped by `max_pages` with more to fetch.
+    cut_by_page_cap: bool,
 }
 
 impl Pager {
@@ -133,6 +137,7 @@ impl Pager {
             non_aggregate: None,
             resume_token: None,
             kept: None,
+            cut_by_page_cap: false,
         })
     }
 
@@ -195,7 +200,10 @@ impl Pager {
             return Err(PaginationError::RepeatedToken(Value::Array(next).to_string()));
         }
         if self.pages >= self.max_pages {
-            return Err(PaginationError::TooManyPages(self.max_pages));
+            // The page cap: what was gathered, and a token to go on from the next page.
+            self.resume_token = Some(encode_token(&self.cfg.input_token, &next, None));
+            self.cut_by_page_cap = true;
+            return Ok(Step::Done);
         }
         for (k, v) in self.cfg.input_token.iter().zip(&next) {
             if v.is_null() {
@@ -206,6 +214,27 @@ impl Pager {
         }
         self.previous_token = Some(next);
         Ok(Step::Next(self.params.clone()))
+    }
+
+    /// Stops after the pages taken so far, although [`Step::Next`] asked for another: the result
+    /// gets the `NextToken` of the page not fetched, in the CLI's format. Does nothing before the
+    /// first page or once the pager has finished.
+    pub fn stop(&mut self) {
+        if self.resume_token.is_none()
+            && let Some(next) = &self.previous_token
+        {
+            self.resume_token = Some(encode_token(&self.cfg.input_token, next, None));
+        }
+    }
+
+    /// Whether `max_pages` ended paging while the service had more.
+    pub fn cut_by_page_cap(&self) -> bool {
+        self.cut_by_page_cap
+    }
+
+    /// The `NextToken` the result will carry (`--max-items`, the page cap or [`Pager::stop`]).
+    pub fn resume_token(&self) -> Option<&str> {
+        self.resume_token.as_deref()
     }
 
     /// The merged result and the pages kept (empty unless [`Pager::keep_pages`] was called).
@@ -470,6 +499,24 @@ mod tests {
         let mut p = Pager::new(cfg, Map::new(), Some(5), None, None, 2).expect("pager");
         assert_eq!(p.first_request().get("MaxKeys"), Some(&json!(5)));
         assert!(matches!(p.on_page(json!({"NextContinuationToken": "1"})), Ok(Step::Next(_))));
-        assert_eq!(p.on_page(json!({"NextContinuationToken": "2"})), Err(PaginationError::TooManyPages(2)));
+        assert_eq!(p.on_page(json!({"NextContinuationToken": "2"})), Ok(Step::Done));
+        assert!(p.cut_by_page_cap());
+        let token = encode_token(&["ContinuationToken".to_string()], &[json!("2")], None);
+        assert_eq!(p.resume_token(), Some(token.as_str()));
+        assert_eq!(p.finish()["NextToken"], json!(token));
+    }
+
+    #[test]
+    fn stop_resumes_from_the_page_not_fetched() {
+        let cfg = PaginatorConfig::from_json(&s3_cfg()).expect("cfg");
+        let mut p = Pager::new(cfg, Map::new(), None, None, None, 100).expect("pager");
+        p.stop();
+        assert_eq!(p.resume_token(), None);
+        assert!(matches!(p.on_page(json!({"Contents": [{"Key": "a"}], "NextContinuationToken": "n1"})), Ok(Step::Next(_))));
+        p.stop();
+        let token = encode_token(&["ContinuationToken".to_string()], &[json!("n1")], None);
+        assert_eq!(p.resume_token(), Some(token.as_str()));
+        assert!(!p.cut_by_page_cap());
+        assert_eq!(p.finish()["NextToken"], json!(token));
     }
 }

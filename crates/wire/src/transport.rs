@@ -15,7 +15,13 @@
 //! [`TransportConfig`]), read timeout (waiting for the response head or for the next body
 //! chunk), an overall deadline, and a response size cap — each breach is its own
 //! [`TransportError`], and [`TransportError::is_transient`] tells the retry layer which ones
-//! are worth another attempt. Plain `http://` is allowed (loopback test endpoints).
+//! are worth another attempt. Plain `http://` is allowed (loopback test endpoints). A request
+//! body larger than [`Limits::max_request_bytes`] is refused before anything is sent.
+//!
+//! Egress: every connection goes through [`crate::egress`]. The URL's host, if it is an address
+//! in any spelling, each address DNS returns (through the guarded resolver), and the peer of the
+//! established connection are checked; instance metadata, link-local, unspecified, multicast and
+//! broadcast addresses are never connected to ([`TransportError::Egress`]).
 //!
 //! Request bodies stream from files ([`PreparedBody::File`]) later; for now the caller reads
 //! the file and passes bytes, and `send` refuses a file body with a clear error.
@@ -31,7 +37,11 @@
 //! # Ok(()) }
 //! ```
 
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -39,7 +49,11 @@ use http_body_util::{BodyExt, Full};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::client::legacy::connect::dns::Name;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::net::TcpStream;
+
+use crate::egress::{self, EgressRefused};
 
 use crate::protocol::parse::HttpResponse;
 use crate::protocol::serialize::{Body, HttpRequest, render_query};
@@ -214,6 +228,8 @@ pub struct Limits {
     pub deadline: Duration,
     /// Largest response body accepted, in bytes.
     pub max_response_bytes: usize,
+    /// Largest request body sent, in bytes; a larger one is refused before connecting.
+    pub max_request_bytes: usize,
 }
 
 impl Default for Limits {
@@ -222,6 +238,7 @@ impl Default for Limits {
             read_timeout: Duration::from_secs(60),
             deadline: Duration::from_secs(120),
             max_response_bytes: 64 * 1024 * 1024,
+            max_request_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -254,8 +271,14 @@ pub enum TransportError {
     #[error("connection to {host} failed: {reason}")]
     Io { host: String, reason: String },
     /// The response body is larger than [`Limits::max_response_bytes`].
-    #[error("response from {host} exceeds the size limit of {limit} bytes")]
+    #[error("response from {host} exceeds the size limit of {limit} bytes; ask for less (--max-items, --page-size, filters)")]
     ResponseTooLarge { host: String, limit: usize },
+    /// The request body is larger than [`Limits::max_request_bytes`]; nothing was sent.
+    #[error("request body for {host} is {size} bytes, over the limit of {limit} bytes; nothing was sent")]
+    RequestTooLarge { host: String, size: usize, limit: usize },
+    /// The destination is an address the engine never connects to (see [`crate::egress`]).
+    #[error("{0}")]
+    Egress(EgressRefused),
 }
 
 impl TransportError {
@@ -282,7 +305,75 @@ impl TransportError {
     }
 }
 
-type HyperClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type BoxFuture<T> = Pin<Box<dyn Future<Output = Result<T, BoxError>> + Send>>;
+
+/// DNS through `getaddrinfo` (tokio's blocking pool), minus the addresses [`crate::egress`]
+/// refuses; a name left with none fails with [`EgressRefused`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GuardedResolver;
+
+impl tower_service::Service<Name> for GuardedResolver {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = BoxError;
+    type Future = BoxFuture<Self::Response>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let addrs = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            Ok(egress::filter_resolved(&host, addrs)?.into_iter())
+        })
+    }
+}
+
+/// The TCP connector with the egress checks around it: the URL's host when it is an address
+/// (hyper-util skips the resolver for those), and the peer once connected, before any byte.
+#[derive(Debug, Clone)]
+pub struct GuardedConnector {
+    inner: HttpConnector<GuardedResolver>,
+}
+
+impl GuardedConnector {
+    /// Plain TCP (`TCP_NODELAY`), any scheme (TLS is layered on top), connect bounded.
+    pub fn new(connect_timeout: Duration) -> Self {
+        let mut http = HttpConnector::new_with_resolver(GuardedResolver);
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(connect_timeout));
+        Self { inner: http }
+    }
+}
+
+impl tower_service::Service<http::Uri> for GuardedConnector {
+    type Response = TokioIo<TcpStream>;
+    type Error = BoxError;
+    type Future = BoxFuture<Self::Response>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, dst: http::Uri) -> Self::Future {
+        let host = dst.host().unwrap_or("").to_string();
+        if let Err(refused) = egress::check_literal_host(&host) {
+            return Box::pin(async move { Err(refused.into()) });
+        }
+        let connecting = self.inner.call(dst);
+        Box::pin(async move {
+            let io = connecting.await?;
+            let peer = io.inner().peer_addr()?;
+            egress::check_peer(&host, peer.ip())?;
+            Ok(io)
+        })
+    }
+}
+
+type HyperClient = Client<HttpsConnector<GuardedConnector>, Full<Bytes>>;
 
 /// The process's HTTP client. Clones share one connection pool.
 #[derive(Clone)]
@@ -303,15 +394,11 @@ impl Transport {
     /// Builds the client (no runtime needed; sending runs on Tokio).
     pub fn new(config: TransportConfig) -> Result<Self, TransportError> {
         let tls = tls_config(config.tls_roots)?;
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(config.connect_timeout));
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
-            .wrap_connector(http);
+            .wrap_connector(GuardedConnector::new(config.connect_timeout));
         let client = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(config.pool_idle_timeout)
@@ -333,7 +420,15 @@ impl Transport {
         req: PreparedRequest,
         limits: &Limits,
     ) -> Result<HttpResponse, TransportError> {
+        let size = match &req.body {
+            PreparedBody::Bytes(b) => b.len(),
+            PreparedBody::File(_) => 0,
+        };
         let (request, host) = to_hyper(req)?;
+        if size > limits.max_request_bytes {
+            return Err(TransportError::RequestTooLarge { host, size, limit: limits.max_request_bytes });
+        }
+        egress::check_literal_host(&host).map_err(TransportError::Egress)?;
         let deadline = limits.deadline;
         match tokio::time::timeout(deadline, self.exchange(request, &host, limits)).await {
             Ok(result) => result,
@@ -426,17 +521,20 @@ impl Transport {
         e: &hyper_util::client::legacy::Error,
         host: &str,
     ) -> TransportError {
-        let timed_out = {
-            let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
-            let mut found = false;
-            while let Some(s) = src {
-                if let Some(io) = s.downcast_ref::<std::io::Error>() {
-                    found |= io.kind() == std::io::ErrorKind::TimedOut;
-                }
-                src = s.source();
+        let mut timed_out = false;
+        let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        while let Some(s) = src {
+            if let Some(refused) = s.downcast_ref::<EgressRefused>() {
+                return TransportError::Egress(refused.clone());
             }
-            found
-        };
+            if let Some(io) = s.downcast_ref::<std::io::Error>() {
+                timed_out |= io.kind() == std::io::ErrorKind::TimedOut;
+                if let Some(refused) = io.get_ref().and_then(|inner| inner.downcast_ref::<EgressRefused>()) {
+                    return TransportError::Egress(refused.clone());
+                }
+            }
+            src = s.source();
+        }
         if e.is_connect() && timed_out {
             TransportError::ConnectTimeout {
                 host: host.to_string(),

@@ -31,6 +31,7 @@ fn limits() -> Limits {
         read_timeout: Duration::from_millis(300),
         deadline: Duration::from_secs(5),
         max_response_bytes: 1 << 16,
+        ..Limits::default()
     }
 }
 

@@ -27,6 +27,7 @@ fn limits() -> Limits {
         read_timeout: Duration::from_secs(5),
         deadline: Duration::from_secs(10),
         max_response_bytes: 1024,
+        ..Limits::default()
     }
 }
 
@@ -168,6 +169,7 @@ async fn slow_trickle_hits_the_overall_deadline() {
         read_timeout: Duration::from_secs(2),
         deadline: Duration::from_millis(300),
         max_response_bytes: 1024,
+        ..Limits::default()
     };
     let started = Instant::now();
     let err = transport()

@@ -19,6 +19,8 @@
 //! allowed-origins = ["https://ide.example"] # AWS_API_MCP_ALLOWED_ORIGINS
 //! token-file = "token"             # PORTCULLIS_TOKEN_FILE
 //! log-file = "portcullis.log"    # PORTCULLIS_LOG_FILE (default: stderr)
+//! max-items = 1000                # per call (PORTCULLIS_MAX_ITEMS); also max-pages = 100,
+//!                                  # call-timeout = 60 (seconds), max-response-bytes = 67108864
 //! file-access = "workdir"          # workdir | no-access | unrestricted (AWS_API_MCP_ALLOW_UNRESTRICTED_LOCAL_FILE_ACCESS)
 //! ```
 
@@ -44,6 +46,10 @@ pub struct FileConfig {
     pub token_file: Option<PathBuf>,
     pub file_access: Option<String>,
     pub log_file: Option<PathBuf>,
+    pub max_items: Option<u64>,
+    pub max_pages: Option<u64>,
+    pub call_timeout: Option<u64>,
+    pub max_response_bytes: Option<u64>,
 }
 
 /// A loaded config file, or none.
@@ -96,6 +102,10 @@ impl ConfigFile {
             "PORTCULLIS_TOKEN_FILE" => path(&c.token_file),
             "AWS_API_MCP_ALLOW_UNRESTRICTED_LOCAL_FILE_ACCESS" => c.file_access.clone(),
             "PORTCULLIS_LOG_FILE" => path(&c.log_file),
+            "PORTCULLIS_MAX_ITEMS" => c.max_items.map(|n| n.to_string()),
+            "PORTCULLIS_MAX_PAGES" => c.max_pages.map(|n| n.to_string()),
+            "PORTCULLIS_CALL_TIMEOUT" => c.call_timeout.map(|n| n.to_string()),
+            "PORTCULLIS_MAX_RESPONSE_BYTES" => c.max_response_bytes.map(|n| n.to_string()),
             _ => None,
         }
     }

@@ -64,9 +64,11 @@ fn prompt(a: &Assessment) -> Result<ElicitRequestParams, Answer> {
     if a.classification.flags.returns_credentials {
         flags.push("returns credentials");
     }
+    // Secret values are masked in the prompt too (the digest still names the exact request).
+    let shown = super::redact::scrub(&a.command, &super::pipeline::secrets_of(a));
     let message = format!(
         "An AI agent asks to run this AWS command:\n\n    {}\n\nOperation: {} ({})\nIAM actions: {}\nAccess level: {}{}\nWhy you are asked: {}\nRequest digest: {}\n\nAccept to run exactly this request once; decline to refuse it.",
-        a.command,
+        shown,
         a.display,
         a.api_operation,
         if a.classification.actions.is_empty() { "unknown".to_string() } else { a.classification.actions.join(", ") },

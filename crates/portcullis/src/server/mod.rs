@@ -10,6 +10,7 @@ mod consent;
 mod identity;
 mod http;
 pub(crate) mod pipeline;
+mod redact;
 mod regions;
 mod settings;
 mod tools;

@@ -12,6 +12,7 @@ use portcullis_wire::output::{OutputFormat, jmespath::Query};
 use serde_json::{Value, json};
 
 use super::Settings;
+use super::redact;
 
 /// The stages shared by every call: file policy, decision policy, one execution engine.
 pub struct Pipeline {
@@ -67,7 +68,18 @@ pub struct Execution {
 impl Pipeline {
     /// Resolves the region and pins the credentials once, at start-up.
     pub async fn new(settings: Settings) -> anyhow::Result<Pipeline> {
-        let engine = Engine::from_environment(settings.profile.clone(), false).await?;
+        let hosts = settings.policy.endpoint_hosts();
+        let bounds = settings.bounds;
+        let engine = Engine::from_environment_with(settings.profile.clone(), false, |c| {
+            // The engine checks configured endpoints and --endpoint-url again at connect time.
+            c.endpoint_hosts = Some(portcullis_wire::egress::EndpointAllowList::new(hosts));
+            c.max_items = Some(bounds.max_items);
+            c.max_pages = bounds.max_pages;
+            c.call_deadline = std::time::Duration::from_secs(bounds.call_timeout_secs);
+            c.max_call_bytes = bounds.max_response_bytes;
+            c.limits.max_response_bytes = c.limits.max_response_bytes.min(bounds.max_response_bytes);
+        })
+        .await?;
         let region = engine.default_region().map(str::to_string);
         let files = Sandbox::new(settings.file_access, &settings.working_dir)
             .map_err(|e| anyhow::anyhow!("cannot set up the file sandbox on {}: {e}", settings.working_dir.display()))?;
@@ -269,33 +281,61 @@ impl Pipeline {
                     Execution { ok: false, output: out.stdout, error: Some(e) }
                 }
             }
-            Parsed::Call(call) => self.execute_call(call).await,
+            Parsed::Call(call) => {
+                // Secrets in the answer are shown only when the call was decided as a secret read.
+                let show_secrets = a.classification.flags.returns_secret || a.classification.flags.returns_credentials;
+                self.execute_call(call, show_secrets).await
+            }
         }
     }
 
-    async fn execute_call(&self, call: &OperationCall) -> Execution {
+    async fn execute_call(&self, call: &OperationCall, show_secrets: bool) -> Execution {
+        let shapes = redact::shapes(&call.service, &call.operation);
+        // The request's own secret values, scrubbed from any error text (services echo input).
+        let input_secrets = match &shapes {
+            Some((model, Some(input), _)) => redact::secrets(model, input, &portcullis_cli::Value::Map(call.params.clone()).to_json()),
+            _ => Vec::new(),
+        };
+        let failed = |message: String| Execution::failed(redact::scrub(&message, &input_secrets));
         let format = match call.globals.output.as_deref() {
             None => OutputFormat::Json,
             Some(f) => match f.parse() {
                 Ok(f) => f,
-                Err(e) => return Execution::failed(format!("--output: {e}")),
+                Err(e) => return failed(format!("--output: {e}")),
             },
         };
         let query = match call.globals.query.as_deref().map(Query::compile).transpose() {
             Ok(q) => q,
-            Err(e) => return Execution::failed(format!("--query: {e}")),
+            Err(e) => return failed(format!("--query: {e}")),
         };
         // Text and yaml-stream output are rendered page by page, the query applied to each page.
         let result = if format.is_page_wise() { self.engine.execute_pages(call, &*self.files).await } else { self.engine.execute(call, &*self.files).await };
         match result {
-            Ok(out) => match out.render(&call.operation, query.as_ref(), format) {
-                Ok(text) => Execution { ok: true, output: text, error: None },
-                Err(e) => Execution::failed(e.to_string()),
-            },
-            Err(ExecError::Service(e)) => {
-                Execution::failed(format!("An error occurred ({}) when calling the {} operation: {}", e.code, call.operation, e.message))
+            Ok(mut out) => {
+                if !show_secrets && let Some((model, _, Some(output))) = &shapes {
+                    redact::mask(model, output, &mut out.value);
+                    for page in &mut out.page_values {
+                        redact::mask(model, output, page);
+                    }
+                }
+                // A bound stopped the call early: say so, with the token to go on (--query may hide NextToken).
+                let truncated = out.truncated.as_ref().map(ToString::to_string);
+                match out.render(&call.operation, query.as_ref(), format) {
+                    Ok(mut text) => {
+                        if let Some(t) = truncated {
+                            if !text.ends_with('\n') {
+                                text.push('\n');
+                            }
+                            text.push_str(&t);
+                            text.push('\n');
+                        }
+                        Execution { ok: true, output: text, error: None }
+                    }
+                    Err(e) => failed(e.to_string()),
+                }
             }
-            Err(e) => Execution::failed(e.to_string()),
+            Err(ExecError::Service(e)) => failed(format!("An error occurred ({}) when calling the {} operation: {}", e.code, call.operation, e.message)),
+            Err(e) => failed(e.to_string()),
         }
     }
 }
@@ -333,10 +373,25 @@ fn rank(level: Option<AccessLevel>) -> usize {
     level.map_or(AccessLevel::ALL.len(), |l| AccessLevel::ALL.iter().position(|x| *x == l).unwrap_or(0))
 }
 
+/// The secret values of an assessed command, for scrubbing what is echoed back or logged.
+pub fn secrets_of(a: &Assessment) -> Vec<String> {
+    let call = match &a.parsed {
+        Parsed::Call(c) => Some(c.as_ref()),
+        _ => None,
+    };
+    redact::request_secrets(&a.command, call)
+}
+
 /// The classification and decision as JSON, for tool results.
 pub fn describe(a: &Assessment) -> Value {
     let request = match &a.parsed {
-        Parsed::Call(c) => serde_json::to_value(c).unwrap_or(Value::Null),
+        Parsed::Call(c) => {
+            let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
+            if let (Some((model, Some(input), _)), Some(params)) = (redact::shapes(&c.service, &c.operation), v.get_mut("params")) {
+                redact::mask(&model, &input, params);
+            }
+            v
+        }
         Parsed::S3(c) => serde_json::to_value(c).unwrap_or(Value::Null),
         Parsed::Skeleton(_) => Value::Null,
     };

@@ -24,6 +24,27 @@ pub struct Settings {
     /// How local files may be reached (`AWS_API_MCP_ALLOW_UNRESTRICTED_LOCAL_FILE_ACCESS`:
     /// `workdir`, the default, `no-access` or `unrestricted`).
     pub file_access: FileAccessMode,
+    /// The engine's bounds per call.
+    pub bounds: Bounds,
+}
+
+/// What one call may take, reported to the agent when hit (with a `--starting-token` to go on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    /// Items per call (`PORTCULLIS_MAX_ITEMS`, default 1000).
+    pub max_items: u64,
+    /// Pages per call (`PORTCULLIS_MAX_PAGES`, default 100).
+    pub max_pages: usize,
+    /// Seconds per call over every page and retry (`PORTCULLIS_CALL_TIMEOUT`, default 60).
+    pub call_timeout_secs: u64,
+    /// Response bytes per call (`PORTCULLIS_MAX_RESPONSE_BYTES`, default 64 MiB).
+    pub max_response_bytes: usize,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Bounds { max_items: 1000, max_pages: 100, call_timeout_secs: 60, max_response_bytes: 64 * 1024 * 1024 }
+    }
 }
 
 impl Settings {
@@ -67,6 +88,22 @@ impl Settings {
             Some(v) => FileAccessMode::from_env_value(&v).map_err(|e| anyhow::anyhow!("{FILE_ACCESS_ENV} (or `file-access` in the config file): {e}"))?,
             None => FileAccessMode::default(),
         };
+        let number = |k: &str, default: u64| -> anyhow::Result<u64> {
+            match var(k) {
+                None => Ok(default),
+                Some(v) => match v.trim().parse::<u64>() {
+                    Ok(n) if n > 0 => Ok(n),
+                    _ => anyhow::bail!("{k} must be a positive whole number, not `{v}`"),
+                },
+            }
+        };
+        let d = Bounds::default();
+        let bounds = Bounds {
+            max_items: number("PORTCULLIS_MAX_ITEMS", d.max_items)?,
+            max_pages: usize::try_from(number("PORTCULLIS_MAX_PAGES", d.max_pages as u64)?).unwrap_or(usize::MAX),
+            call_timeout_secs: number("PORTCULLIS_CALL_TIMEOUT", d.call_timeout_secs)?,
+            max_response_bytes: usize::try_from(number("PORTCULLIS_MAX_RESPONSE_BYTES", d.max_response_bytes as u64)?).unwrap_or(usize::MAX),
+        };
         let (policy, policy_source) = load_policy(mode, var("PORTCULLIS_POLICY_FILE").map(PathBuf::from), var("HOME").map(PathBuf::from))?;
         Ok(Settings {
             working_dir,
@@ -75,6 +112,7 @@ impl Settings {
             policy,
             policy_source,
             file_access,
+            bounds,
         })
     }
 

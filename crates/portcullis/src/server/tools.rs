@@ -10,6 +10,7 @@ use rmcp::service::RoleServer;
 use serde_json::{Value, json};
 
 use super::consent::{self, Answer, ConsentStore};
+use super::redact;
 use super::regions::{self, RegionCache};
 use super::pipeline::{self, Pipeline};
 
@@ -273,6 +274,10 @@ pub async fn call_aws(pipeline: &Pipeline, args: &JsonObject, cx: &CallContext<'
     let mut texts = Vec::new();
     let mut all_ok = true;
     for (i, (command, a)) in list.iter().zip(assessed).enumerate() {
+        let secrets = match &a {
+            Ok(a) => pipeline::secrets_of(a),
+            Err(_) => redact::command_secrets(command),
+        };
         let item = match a {
             Ok(a) => {
                 let answer = match a.decision.outcome {
@@ -286,15 +291,24 @@ pub async fn call_aws(pipeline: &Pipeline, args: &JsonObject, cx: &CallContext<'
             }
             Err(r) => {
                 eprintln!("portcullis: invalid command refused");
-                json!({ "command": command, "status": "invalid", "error": r.message, "problems": r.problems })
+                let problems = serde_json::from_str(&redact::scrub(&r.problems.to_string(), &redact::command_secrets(command))).unwrap_or(Value::Null);
+                json!({ "command": command, "status": "invalid", "error": r.message, "problems": problems })
             }
         };
+        // Secret values the command was given are not echoed back (MCP hosts log tool results).
+        let shown = redact::scrub(command, &secrets);
+        let mut item = item;
+        for key in ["command", "error"] {
+            if let Some(Value::String(t)) = item.get_mut(key) {
+                *t = redact::scrub(t, &secrets);
+            }
+        }
         let ok = item.get("status").and_then(Value::as_str) == Some("success");
         all_ok &= ok;
         let text = if ok {
             item.get("output").and_then(Value::as_str).unwrap_or_default().to_string()
         } else {
-            format!("{}: {}", command, item.get("error").and_then(Value::as_str).unwrap_or("failed"))
+            format!("{}: {}", shown, item.get("error").and_then(Value::as_str).unwrap_or("failed"))
         };
         texts.push(ContentBlock::text(text));
         results.push(item);
@@ -348,6 +362,7 @@ pub fn check_aws_command(pipeline: &Pipeline, args: &JsonObject) -> CallToolResu
         Ok(a) => {
             let mut doc = pipeline::describe(&a);
             doc["ok"] = Value::Bool(true);
+            doc["command"] = Value::String(redact::scrub(&command, &pipeline::secrets_of(&a)));
             // Whose credentials would run it: the blast radius, visible before anything runs.
             doc["identity"] = match pipeline.identity.get() {
                 Some(i) if i.error.is_none() => json!({ "account": i.account, "arn": i.arn }),
@@ -356,6 +371,15 @@ pub fn check_aws_command(pipeline: &Pipeline, args: &JsonObject) -> CallToolResu
             };
             CallToolResult::structured(doc)
         }
-        Err(r) => CallToolResult::structured_error(json!({ "ok": false, "command": command, "message": r.message, "problems": r.problems })),
+        Err(r) => {
+            let secrets = redact::command_secrets(&command);
+            let problems = serde_json::from_str(&redact::scrub(&r.problems.to_string(), &secrets)).unwrap_or(Value::Null);
+            CallToolResult::structured_error(json!({
+                "ok": false,
+                "command": redact::scrub(&command, &secrets),
+                "message": redact::scrub(&r.message, &secrets),
+                "problems": problems,
+            }))
+        }
     }
 }

@@ -1,7 +1,7 @@
 """A real MCP client (the official Python SDK) driving `portcullis serve` over stdio.
 
 Usage: client.py BINARY list
-       client.py BINARY call TOOL ARGS_JSON [--elicit accept|decline|cancel|none] [--modern]
+       client.py BINARY call TOOL ARGS_JSON|@FILE [--elicit accept|decline|cancel|none] [--modern]
        client.py BINARY rounds TOOL ARGS_JSON RETRY_ARGS_JSON [--state-from first|forged|none] [--replay]
 
 Prints one JSON document on stdout: the tools, or the tool result plus the elicitation
@@ -112,7 +112,9 @@ async def main() -> None:
                     ],
                 }
             else:
-                tool, args = sys.argv[3], json.loads(sys.argv[4])
+                tool, raw = sys.argv[3], sys.argv[4]
+                # `@FILE`: the arguments are in a file (too large for a command line).
+                args = json.loads(open(raw[1:]).read() if raw.startswith("@") else raw)
                 r = await session.call_tool(tool, args)
                 out = {
                     "is_error": r.is_error,
