@@ -6,11 +6,10 @@
 
 mod support;
 
-use std::path::PathBuf;
-use std::process::Command;
 
 use serde_json::{Value, json};
-use support::moto::{Moto, venv_python};
+use support::mcp::McpEnv;
+use support::moto::Moto;
 
 const POLICIES: &str = r#"
 @id("home-regions")
@@ -24,18 +23,18 @@ when { resource.arn like "arn:aws:s3:::prod-*" };
 "#;
 
 struct Env {
-    home: PathBuf,
+    inner: McpEnv,
     endpoint: String,
 }
 
 impl Env {
     fn new(moto: &Moto) -> Env {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-        let home = std::env::temp_dir().join(format!("portcullis-mcp-cedar-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&home).unwrap();
-        std::fs::write(home.join("policies.cedar"), POLICIES).unwrap();
-        std::fs::write(home.join("policy.json"), r#"{"mode": "unrestricted", "cedar": "policies.cedar"}"#).unwrap();
-        Env { home, endpoint: moto.endpoint() }
+        let mut inner = McpEnv::new("mcp-cedar");
+        std::fs::write(inner.home.join("policies.cedar"), POLICIES).unwrap();
+        let policy = inner.home.join("policy.json");
+        std::fs::write(&policy, r#"{"mode": "unrestricted", "cedar": "policies.cedar"}"#).unwrap();
+        inner.set("PORTCULLIS_POLICY_FILE", &policy);
+        Env { inner, endpoint: moto.endpoint() }
     }
 
     fn call(&self, command: &str) -> Value {
@@ -43,34 +42,8 @@ impl Env {
     }
 
     fn tool(&self, tool: &str, command: &str) -> Value {
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/client.py");
         let args = json!({ "cli_command": format!("{command} --endpoint-url {}", self.endpoint) }).to_string();
-        let out = Command::new(venv_python())
-            .arg(script)
-            .arg(env!("CARGO_BIN_EXE_portcullis"))
-            .args(["call", tool, &args, "--elicit", "accept"])
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", &self.home)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-            .env("AWS_API_MCP_WORKING_DIR", &self.home)
-            .env("PORTCULLIS_POLICY_FILE", self.home.join("policy.json"))
-            .output()
-            .expect("run the MCP client");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "MCP client failed ({}):\nstdout: {stdout}\nstderr: {stderr}", out.status);
-        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("client printed no JSON ({e}): {stdout}\nstderr: {stderr}"))
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.home);
+        self.inner.client(&["call", tool, &args, "--elicit", "accept"])
     }
 }
 

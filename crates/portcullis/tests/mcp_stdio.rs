@@ -13,13 +13,13 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::{Value, json};
-use support::moto::{Moto, venv_python};
+use support::mcp::McpEnv;
+use support::moto::Moto;
 
-fn client_script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/client.py")
-}
-
+/// One server configuration (see `support::mcp`), with the moto endpoint and read-only switch
+/// these tests use.
 struct Env {
+    inner: McpEnv,
     home: PathBuf,
     endpoint: Option<String>,
     read_only: bool,
@@ -29,32 +29,16 @@ struct Env {
 
 impl Env {
     fn new(moto: Option<&Moto>) -> Env {
-        let home = std::env::temp_dir().join(format!("portcullis-mcp-test-{}-{}", std::process::id(), rand_suffix()));
-        std::fs::create_dir_all(&home).unwrap();
-        Env { home, endpoint: moto.map(Moto::endpoint), read_only: false, vars: Vec::new() }
+        let inner = McpEnv::new("mcp-test");
+        Env { home: inner.home.clone(), inner, endpoint: moto.map(Moto::endpoint), read_only: false, vars: Vec::new() }
     }
 
     fn client(&self, args: &[&str]) -> Value {
-        let mut cmd = Command::new(venv_python());
-        cmd.arg(client_script()).arg(env!("CARGO_BIN_EXE_portcullis")).args(args);
-        cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", &self.home)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-            .env("AWS_API_MCP_WORKING_DIR", &self.home);
+        let mut extra = self.vars.clone();
         if self.read_only {
-            cmd.env("READ_OPERATIONS_ONLY", "true");
+            extra.push(("READ_OPERATIONS_ONLY".into(), "true".into()));
         }
-        cmd.envs(self.vars.iter().map(|(k, v)| (k, v)));
-        let out = cmd.output().expect("run the MCP client");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "MCP client failed ({}):\nstdout: {stdout}\nstderr: {stderr}", out.status);
-        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("client printed no JSON ({e}): {stdout}\nstderr: {stderr}"))
+        self.inner.client_with(&extra, args)
     }
 
     fn call(&self, tool: &str, command: &str, elicit: &str) -> Value {
@@ -65,16 +49,6 @@ impl Env {
     fn aws(&self, command: &str) -> String {
         format!("{command} --endpoint-url {}", self.endpoint.as_deref().expect("moto endpoint"))
     }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.home);
-    }
-}
-
-fn rand_suffix() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
 }
 
 fn result(v: &Value) -> &Value {

@@ -33,6 +33,11 @@ impl McpEnv {
 
     /// Runs the client with `args` (see tests/mcp/client.py); its JSON output.
     pub fn client(&self, args: &[&str]) -> Value {
+        self.client_with(&[], args)
+    }
+
+    /// [`McpEnv::client`], with `extra` environment for the server on top of this one's.
+    pub fn client_with(&self, extra: &[(String, String)], args: &[&str]) -> Value {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/client.py");
         let mut cmd = Command::new(venv_python());
         cmd.arg(script).arg(env!("CARGO_BIN_EXE_portcullis")).args(args);
@@ -44,7 +49,7 @@ impl McpEnv {
             .env("AWS_REGION", "us-east-1")
             .env("AWS_CONFIG_FILE", "/dev/null")
             .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-            .envs(self.vars.iter().map(|(k, v)| (k, v)));
+            .envs(self.vars.iter().chain(extra).map(|(k, v)| (k, v)));
         let out = cmd.output().expect("run the MCP client");
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
