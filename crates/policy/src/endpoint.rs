@@ -10,116 +10,23 @@
 //! transport at connect time (it never connects to metadata or link-local addresses), and a name
 //! not listed is refused here whatever it resolves to (`127.0.0.1.nip.io` included).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
+
+use portcullis_netaddr::{inet_aton, is_loopback};
 
 use crate::pattern::NamePattern;
-
-fn never_v4(v4: Ipv4Addr) -> Option<&'static str> {
-    if v4 == Ipv4Addr::new(169, 254, 169, 254) {
-        Some("the instance metadata service")
-    } else if v4.is_link_local() {
-        Some("a link-local address (instance metadata, container credentials)")
-    } else if v4.octets()[0] == 0 {
-        Some("an unspecified address")
-    } else if v4.is_multicast() {
-        Some("a multicast address")
-    } else if v4.is_broadcast() {
-        Some("the broadcast address")
-    } else {
-        None
-    }
-}
-
-/// The IPv4 address inside an IPv4-mapped, IPv4-compatible, NAT64 (64:ff9b::/96) or 6to4 address.
-fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
-    let s = v6.segments();
-    let tail = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
-    if (s[..5] == [0; 5] && (s[5] == 0xffff || (s[5] == 0 && (s[6] != 0 || s[7] > 1)))) || s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        Some(tail)
-    } else if s[0] == 0x2002 {
-        Some(Ipv4Addr::new((s[1] >> 8) as u8, s[1] as u8, (s[2] >> 8) as u8, s[2] as u8))
-    } else {
-        None
-    }
-}
 
 /// What `ip` is when it can never be an endpoint: instance metadata (169.254.169.254,
 /// fd00:ec2::254), AWS instance services (fd00:ec2::/32), link-local (169.254.0.0/16,
 /// fe80::/10), unspecified, multicast, broadcast — directly or embedded in an IPv6 address.
-pub(crate) fn never_endpoint(ip: IpAddr) -> Option<&'static str> {
-    match ip {
-        IpAddr::V4(v4) => never_v4(v4),
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            if v6 == Ipv6Addr::new(0xfd00, 0x0ec2, 0, 0, 0, 0, 0, 0x0254) {
-                Some("the instance metadata service")
-            } else if s[0] == 0xfd00 && s[1] == 0x0ec2 {
-                Some("an AWS instance service address (fd00:ec2::/32)")
-            } else if (s[0] & 0xffc0) == 0xfe80 {
-                Some("a link-local address")
-            } else if v6.is_unspecified() {
-                Some("an unspecified address")
-            } else if v6.is_multicast() {
-                Some("a multicast address")
-            } else {
-                embedded_v4(v6).and_then(never_v4)
-            }
-        }
-    }
+pub(crate) fn never_endpoint(ip: IpAddr) -> Option<String> {
+    portcullis_netaddr::forbidden(ip).map(|f| f.to_string())
 }
 
 /// Addresses that can never be an endpoint (see [`never_endpoint`]); the name is kept for the
 /// allow-list check of `global_options.endpoint_hosts`.
 pub(crate) fn is_link_local(ip: IpAddr) -> bool {
     never_endpoint(ip).is_some()
-}
-
-/// `inet_aton`'s reading of a host (what `getaddrinfo` connects to): one to four parts, each
-/// decimal, octal (`0` prefix) or hex (`0x`), the last filling the remaining bytes.
-fn inet_aton(s: &str) -> Option<Ipv4Addr> {
-    let s = s.strip_suffix('.').unwrap_or(s);
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'.' || b == b'x' || b == b'X') {
-        return None;
-    }
-    let parts: Vec<&str> = s.split('.').collect();
-    if parts.len() > 4 {
-        return None;
-    }
-    let mut nums = Vec::with_capacity(4);
-    for p in &parts {
-        let (digits, radix) = if let Some(h) = p.strip_prefix("0x").or_else(|| p.strip_prefix("0X")) {
-            (h, 16)
-        } else if p.len() > 1 && p.starts_with('0') {
-            (&p[1..], 8)
-        } else {
-            (*p, 10)
-        };
-        let n = if digits.is_empty() && radix == 16 {
-            0
-        } else {
-            if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
-                return None;
-            }
-            u64::from_str_radix(digits, radix).ok()?
-        };
-        nums.push(n);
-    }
-    let (last, head) = nums.split_last()?;
-    if head.iter().any(|&n| n > 255) || *last >= 1u64 << (8 * (4 - head.len())) {
-        return None;
-    }
-    let mut value = *last;
-    for (i, &n) in head.iter().enumerate() {
-        value |= n << (8 * (3 - i));
-    }
-    Some(Ipv4Addr::from(value as u32))
-}
-
-fn is_loopback(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.is_loopback(),
-        IpAddr::V6(v6) => v6 == Ipv6Addr::LOCALHOST || v6.to_ipv4_mapped().is_some_and(|v4: Ipv4Addr| v4.is_loopback()),
-    }
 }
 
 /// The host of an `http(s)://` URL, lowercased, without brackets or a trailing dot.
@@ -182,18 +89,6 @@ mod tests {
         assert!(host_of("ftp://x").is_err());
         assert!(host_of("https://user@evil.com").is_err());
         assert!(host_of("https://").is_err());
-    }
-
-    #[test]
-    fn inet_aton_spellings() {
-        let imds = Some(Ipv4Addr::new(169, 254, 169, 254));
-        for s in ["2852039166", "0xA9FEA9FE", "0xa9fea9fe", "0251.0376.0251.0376", "169.254.43518", "0xa9.0xfe.0xa9.0xfe", "169.254.169.254."] {
-            assert_eq!(inet_aton(s), imds, "{s}");
-        }
-        assert_eq!(inet_aton("127.1"), Some(Ipv4Addr::LOCALHOST));
-        for s in ["minio", "a.b", "1.2.3.4.5", "256.1.1.1", "4294967296", "08", "0xg", "", "deadbeef"] {
-            assert_eq!(inet_aton(s), None, "{s}");
-        }
     }
 
     #[test]
