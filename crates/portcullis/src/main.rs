@@ -4,9 +4,11 @@
 //!   what Portcullis understood (JSON, or a readable summary with `--format text`). Nothing is sent.
 //! * `portcullis exec "<aws command>"` runs it natively against AWS (no AWS CLI, no Python, no
 //!   subprocess) and prints the output as the AWS CLI would. For humans; agents get the MCP server.
+//! * `portcullis audit verify|show` checks and reads the tamper-evident audit trail.
 //! * `portcullis models` lists the embedded services and the versions of the data behind them.
 //! * `portcullis policy validate|test` checks a policy file and unit-tests it with command cases.
 
+mod audit_cmd;
 mod policy_cmd;
 mod server;
 
@@ -55,6 +57,11 @@ enum Cmd {
     /// Serve MCP on stdin/stdout, or on streamable HTTP with `--transport http` (settings from the
     /// environment, like the awslabs server; flags win).
     Serve(server::ServeFlags),
+    /// Check or read the audit trail `serve` writes.
+    Audit {
+        #[command(subcommand)]
+        command: audit_cmd::AuditCmd,
+    },
     /// Validate a policy file, or test it against command cases.
     Policy {
         #[command(subcommand)]
@@ -76,6 +83,7 @@ fn main() -> ExitCode {
         Cmd::Models => models(),
         Cmd::Serve(flags) => server::run(flags).map(|()| ExitCode::SUCCESS),
         Cmd::Policy { command } => policy_cmd::run(command),
+        Cmd::Audit { command } => audit_cmd::run(command),
     };
     match result {
         Ok(code) => code,

@@ -21,6 +21,7 @@
 //! log-file = "portcullis.log"    # PORTCULLIS_LOG_FILE (default: stderr)
 //! max-items = 1000                # per call (PORTCULLIS_MAX_ITEMS); also max-pages = 100,
 //!                                  # call-timeout = 60 (seconds), max-response-bytes = 67108864
+//! audit-dir = "/var/log/portcullis" # PORTCULLIS_AUDIT_DIR; also audit-key-file, audit-fsync = "always"
 //! file-access = "workdir"          # workdir | no-access | unrestricted (AWS_API_MCP_ALLOW_UNRESTRICTED_LOCAL_FILE_ACCESS)
 //! ```
 
@@ -50,6 +51,9 @@ pub struct FileConfig {
     pub max_pages: Option<u64>,
     pub call_timeout: Option<u64>,
     pub max_response_bytes: Option<u64>,
+    pub audit_dir: Option<PathBuf>,
+    pub audit_key_file: Option<PathBuf>,
+    pub audit_fsync: Option<String>,
 }
 
 /// A loaded config file, or none.
@@ -106,6 +110,9 @@ impl ConfigFile {
             "PORTCULLIS_MAX_PAGES" => c.max_pages.map(|n| n.to_string()),
             "PORTCULLIS_CALL_TIMEOUT" => c.call_timeout.map(|n| n.to_string()),
             "PORTCULLIS_MAX_RESPONSE_BYTES" => c.max_response_bytes.map(|n| n.to_string()),
+            "PORTCULLIS_AUDIT_DIR" => path(&c.audit_dir),
+            "PORTCULLIS_AUDIT_KEY_FILE" => path(&c.audit_key_file),
+            "PORTCULLIS_AUDIT_FSYNC" => c.audit_fsync.clone(),
             _ => None,
         }
     }
@@ -123,7 +130,10 @@ impl ConfigFile {
 
 impl FileConfig {
     fn resolve_paths(mut self, dir: &Path) -> FileConfig {
-        for p in [&mut self.policy_file, &mut self.working_dir, &mut self.token_file, &mut self.log_file].into_iter().flatten() {
+        for p in [&mut self.policy_file, &mut self.working_dir, &mut self.token_file, &mut self.log_file, &mut self.audit_dir, &mut self.audit_key_file]
+            .into_iter()
+            .flatten()
+        {
             if p.is_relative() {
                 *p = dir.join(&*p);
             }

@@ -10,6 +10,7 @@ mod consent;
 mod identity;
 mod http;
 pub(crate) mod pipeline;
+mod record;
 mod redact;
 mod regions;
 mod settings;
@@ -20,7 +21,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use rmcp::ServiceExt;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult, PaginatedRequestParams, ProtocolVersion,
+    CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, ListToolsResult, PaginatedRequestParams, ProtocolVersion,
     ServerCapabilities, ServerConfig,
 };
 use rmcp::service::{ElicitationMode, RequestContext, RoleServer};
@@ -28,6 +29,11 @@ use rmcp::{ErrorData as McpError, ServerHandler};
 
 pub use http::ServeFlags;
 pub use settings::Settings;
+
+/// Where the audit trail and its key are, as `serve` would use them (for `portcullis audit`).
+pub fn audit_settings(var: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<record::AuditSettings> {
+    record::AuditSettings::from_lookup(var)
+}
 
 /// The MCP handler: the settings and pipeline shared by every session.
 #[derive(Clone)]
@@ -37,16 +43,22 @@ pub struct PortcullisServer {
     consents: Arc<consent::ConsentStore>,
     /// The regions `--region *` expands to, looked up once.
     regions: Arc<regions::RegionCache>,
+    /// The audit trail: one record per tool call.
+    recorder: Arc<record::Recorder>,
 }
 
 impl PortcullisServer {
     /// Builds the pipeline (credentials pinned, policy loaded) and starts looking up whose
     /// credentials they are, without waiting for the answer.
-    pub async fn start(settings: Settings) -> anyhow::Result<PortcullisServer> {
+    pub async fn start(settings: Settings, transport: &str) -> anyhow::Result<PortcullisServer> {
+        // The trail first: without it, nothing runs.
+        let recorder = record::Recorder::open(&settings.audit)?;
+        recorder.record_startup(&portcullis_audit::Event::startup(record::startup_detail(transport, &settings)))?;
+        recorder.record_startup(&portcullis_audit::Event::config(record::config_detail(&settings)))?;
         let pipeline = Arc::new(pipeline::Pipeline::new(settings).await?);
         let background = Arc::clone(&pipeline);
         tokio::spawn(async move { identity::resolve(&background).await });
-        Ok(PortcullisServer { pipeline, consents: Arc::default(), regions: Arc::default() })
+        Ok(PortcullisServer { pipeline, consents: Arc::default(), regions: Arc::default(), recorder: Arc::new(recorder) })
     }
 }
 
@@ -74,8 +86,9 @@ impl ServerHandler for PortcullisServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
+        let started = std::time::Instant::now();
         let args = request.arguments.unwrap_or_default();
-        let result = match request.name.as_ref() {
+        let (response, mut event): (CallToolResponse, portcullis_audit::Event) = match request.name.as_ref() {
             tools::CALL_AWS => {
                 let multi_round_trip = context.protocol_version().is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str());
                 let can_elicit = if multi_round_trip {
@@ -91,14 +104,36 @@ impl ServerHandler for PortcullisServer {
                     request_state: request.request_state.as_deref(),
                     consents: &self.consents,
                     regions: &self.regions,
+                    recorder: &self.recorder,
                 };
-                return Ok(tools::call_aws(&self.pipeline, &args, &cx).await);
+                tools::call_aws(&self.pipeline, &args, &cx).await
             }
-            tools::CHECK_AWS_COMMAND => tools::check_aws_command(&self.pipeline, &args),
-            tools::SUGGEST_AWS_COMMANDS => tools::suggest_aws_commands(&args),
+            tools::CHECK_AWS_COMMAND => {
+                let (r, e) = tools::check_aws_command(&self.pipeline, &args);
+                (r.into(), e)
+            }
+            tools::SUGGEST_AWS_COMMANDS => {
+                let (r, e) = tools::suggest_aws_commands(&args);
+                (r.into(), e)
+            }
             other => return Err(McpError::invalid_params(format!("unknown tool `{other}`"), None)),
         };
-        Ok(result.into())
+        // The record stage: one record per call, durable before the result goes back.
+        event.principal = self.pipeline.identity.get().and_then(|i| i.arn.clone());
+        event.latency_us = Some(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+        let size = match &response {
+            CallToolResponse::Complete(r) => serde_json::to_vec(r).ok(),
+            CallToolResponse::InputRequired(r) => serde_json::to_vec(r).ok(),
+            _ => None,
+        };
+        event.response_bytes = size.map(|b| b.len() as u64);
+        match self.recorder.record(&event) {
+            Ok(()) => Ok(response),
+            Err(why) => {
+                eprintln!("portcullis: {why}");
+                Ok(CallToolResult::error(vec![rmcp::model::ContentBlock::text(why)]).into())
+            }
+        }
     }
 }
 
@@ -110,7 +145,7 @@ fn run_stdio(settings: Settings) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
         eprintln!("portcullis: serving MCP on stdio ({})", settings.describe());
-        let server = PortcullisServer::start(settings).await?;
+        let server = PortcullisServer::start(settings, "stdio").await?;
         let running = server.serve(rmcp::transport::stdio()).await.context("MCP initialization failed")?;
         let reason = running.waiting().await.context("the MCP session ended abnormally")?;
         eprintln!("portcullis: session ended ({reason:?})");
@@ -168,7 +203,7 @@ fn run_http(settings: Settings, http_settings: http::HttpSettings) -> anyhow::Re
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
         eprintln!("portcullis: starting MCP over streamable HTTP ({})", settings.describe());
-        let server = PortcullisServer::start(settings).await?;
+        let server = PortcullisServer::start(settings, "streamable-http").await?;
         http::serve(http_settings, server).await
     })
 }

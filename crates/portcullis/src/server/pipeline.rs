@@ -59,10 +59,17 @@ pub struct ParseRefusal {
 }
 
 /// The result of the execute and shape stages.
+#[derive(Default)]
 pub struct Execution {
     pub ok: bool,
     pub output: String,
     pub error: Option<String>,
+    /// The AWS request id of the (last) response, for the audit record.
+    pub request_id: Option<String>,
+    /// The service's error code (`NoSuchBucket`), or a local kind (`deadline`, `egress`, ...).
+    pub error_code: Option<String>,
+    /// The HTTP status of a service error.
+    pub http_status: Option<u16>,
 }
 
 impl Pipeline {
@@ -268,17 +275,17 @@ impl Pipeline {
             }
         }
         match &a.parsed {
-            Parsed::Skeleton(s) => Execution { ok: true, output: serde_json::to_string_pretty(s).unwrap_or_default(), error: None },
+            Parsed::Skeleton(s) => Execution { ok: true, output: serde_json::to_string_pretty(s).unwrap_or_default(), ..Execution::default() },
             Parsed::S3(cmd) => {
                 let out = portcullis_wire::s3::run(&self.engine, cmd, &*self.files).await;
                 if out.exit_code == 0 {
-                    Execution { ok: true, output: out.stdout, error: None }
+                    Execution { ok: true, output: out.stdout, ..Execution::default() }
                 } else {
                     let mut e = out.stderr.trim().to_string();
                     if e.is_empty() {
                         e = format!("`{}` failed with exit code {}", a.display, out.exit_code);
                     }
-                    Execution { ok: false, output: out.stdout, error: Some(e) }
+                    Execution { ok: false, output: out.stdout, error: Some(e), error_code: Some("s3_command_failed".into()), ..Execution::default() }
                 }
             }
             Parsed::Call(call) => {
@@ -318,6 +325,7 @@ impl Pipeline {
                         redact::mask(model, output, page);
                     }
                 }
+                let request_id = out.request_ids.last().cloned();
                 // A bound stopped the call early: say so, with the token to go on (--query may hide NextToken).
                 let truncated = out.truncated.as_ref().map(ToString::to_string);
                 match out.render(&call.operation, query.as_ref(), format) {
@@ -329,12 +337,17 @@ impl Pipeline {
                             text.push_str(&t);
                             text.push('\n');
                         }
-                        Execution { ok: true, output: text, error: None }
+                        Execution { ok: true, output: text, request_id, ..Execution::default() }
                     }
                     Err(e) => failed(e.to_string()),
                 }
             }
-            Err(ExecError::Service(e)) => failed(format!("An error occurred ({}) when calling the {} operation: {}", e.code, call.operation, e.message)),
+            Err(ExecError::Service(e)) => Execution {
+                request_id: e.request_id.clone(),
+                error_code: Some(e.code.clone()),
+                http_status: Some(e.status),
+                ..failed(format!("An error occurred ({}) when calling the {} operation: {}", e.code, call.operation, e.message))
+            },
             Err(e) => failed(e.to_string()),
         }
     }
@@ -342,7 +355,7 @@ impl Pipeline {
 
 impl Execution {
     fn failed(message: String) -> Execution {
-        Execution { ok: false, output: String::new(), error: Some(message) }
+        Execution { ok: false, output: String::new(), error: Some(message), ..Execution::default() }
     }
 }
 

@@ -26,6 +26,8 @@ pub struct Settings {
     pub file_access: FileAccessMode,
     /// The engine's bounds per call.
     pub bounds: Bounds,
+    /// The audit trail.
+    pub audit: super::record::AuditSettings,
 }
 
 /// What one call may take, reported to the agent when hit (with a `--starting-token` to go on).
@@ -113,6 +115,7 @@ impl Settings {
             policy_source,
             file_access,
             bounds,
+            audit: super::record::AuditSettings::from_lookup(&var)?,
         })
     }
 

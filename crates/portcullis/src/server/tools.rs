@@ -7,9 +7,11 @@ use std::collections::HashMap;
 use rmcp::Peer;
 use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, InputRequiredResult, InputResponses, JsonObject, Tool, ToolAnnotations};
 use rmcp::service::RoleServer;
+use portcullis_audit::Event;
 use serde_json::{Value, json};
 
 use super::consent::{self, Answer, ConsentStore};
+use super::record::{self, Recorder};
 use super::redact;
 use super::regions::{self, RegionCache};
 use super::pipeline::{self, Pipeline};
@@ -168,13 +170,19 @@ pub fn all(file_note: &str) -> Vec<Tool> {
 }
 
 /// `suggest_aws_commands`: offline BM25 search over every operation's name and summary.
-pub fn suggest_aws_commands(args: &JsonObject) -> CallToolResult {
+pub fn suggest_aws_commands(args: &JsonObject) -> (CallToolResult, Event) {
+    let mut event = Event::tool_call(SUGGEST_AWS_COMMANDS);
     let query = match args.get("query") {
         Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 1000 => s.clone(),
-        _ => return error_result("`query` must be a non-empty string of at most 1000 characters, e.g. `list my S3 buckets`".into()),
+        _ => {
+            let m = "`query` must be a non-empty string of at most 1000 characters, e.g. `list my S3 buckets`".to_string();
+            event.error = Some(m.clone());
+            return (error_result(m), event);
+        }
     };
     let suggestions = portcullis_model::suggest::index().search(&query, 5);
-    CallToolResult::structured(json!({ "suggestions": suggestions }))
+    event.detail = Some(json!({ "query": query, "suggested": suggestions.iter().map(|s| s.command.clone()).collect::<Vec<_>>() }));
+    (CallToolResult::structured(json!({ "suggestions": suggestions })), event)
 }
 
 fn error_result(message: String) -> CallToolResult {
@@ -229,19 +237,26 @@ pub struct CallContext<'a> {
     pub request_state: Option<&'a str>,
     pub consents: &'a ConsentStore,
     pub regions: &'a RegionCache,
+    pub recorder: &'a Recorder,
 }
 
 /// `call_aws`: every command through the pipeline, one result each. The call is an error when
 /// any command did not run successfully. On a multi-round-trip client, a batch that needs consent
 /// first returns the prompts and runs nothing; the retry with the answers runs it.
-pub async fn call_aws(pipeline: &Pipeline, args: &JsonObject, cx: &CallContext<'_>) -> CallToolResponse {
+/// The second value is the call's audit event (the caller adds timing and records it).
+pub async fn call_aws(pipeline: &Pipeline, args: &JsonObject, cx: &CallContext<'_>) -> (CallToolResponse, Event) {
+    let mut event = Event::tool_call(CALL_AWS);
+    let refuse = |m: String, mut event: Event| {
+        event.error = Some(m.clone());
+        (error_result(m).into(), event)
+    };
     let (list, max_results) = match commands(args).and_then(|l| Ok((l, max_results(args)?))) {
         Ok(l) => l,
-        Err(m) => return error_result(m).into(),
+        Err(m) => return refuse(m, event),
     };
     let list = match regions::expand(pipeline, cx.regions, list, MAX_BATCH).await {
         Ok(l) => l,
-        Err(m) => return error_result(m).into(),
+        Err(m) => return refuse(m, event),
     };
     // A policy that restricts accounts needs the caller's account, looked up just after start-up.
     if pipeline.policy().restricts_accounts() {
@@ -264,7 +279,14 @@ pub async fn call_aws(pipeline: &Pipeline, args: &JsonObject, cx: &CallContext<'
             match cx.consents.open(&list, &needing) {
                 Ok(pending) => {
                     eprintln!("portcullis: asking consent for {} command(s)", pending.requests.len());
-                    return InputRequiredResult::new(Some(pending.requests), Some(pending.state)).into();
+                    for (command, a) in list.iter().zip(&assessed) {
+                        event.commands.push(match a {
+                            Ok(a) => record::entry(a, &json!({ "status": "consent_pending" })),
+                            Err(r) => record::invalid_entry(&r.message, &redact::command_secrets(command)),
+                        });
+                    }
+                    event.error = Some("consent requested from the person (InputRequiredResult); nothing ran yet".into());
+                    return (InputRequiredResult::new(Some(pending.requests), Some(pending.state)).into(), event);
                 }
                 Err(refused) => answers.extend(refused),
             }
@@ -287,11 +309,14 @@ pub async fn call_aws(pipeline: &Pipeline, args: &JsonObject, cx: &CallContext<'
                     }),
                     _ => None,
                 };
-                run_one(pipeline, &a, answer).await
+                let item = run_one(pipeline, &a, answer, cx.recorder).await;
+                event.commands.push(record::entry(&a, &item));
+                item
             }
             Err(r) => {
                 eprintln!("portcullis: invalid command refused");
                 let problems = serde_json::from_str(&redact::scrub(&r.problems.to_string(), &redact::command_secrets(command))).unwrap_or(Value::Null);
+                event.commands.push(record::invalid_entry(&r.message, &secrets));
                 json!({ "command": command, "status": "invalid", "error": r.message, "problems": problems })
             }
         };
@@ -316,11 +341,11 @@ pub async fn call_aws(pipeline: &Pipeline, args: &JsonObject, cx: &CallContext<'
     let structured = json!({ "results": results });
     let mut result = if all_ok { CallToolResult::success(texts) } else { CallToolResult::error(texts) };
     result.structured_content = Some(structured);
-    result.into()
+    (result.into(), event)
 }
 
 /// Decide, apply the consent answer (`Some` exactly when the decision asks for consent), execute.
-async fn run_one(pipeline: &Pipeline, a: &pipeline::Assessment, answer: Option<Answer>) -> Value {
+async fn run_one(pipeline: &Pipeline, a: &pipeline::Assessment, answer: Option<Answer>, recorder: &Recorder) -> Value {
     let command = a.command.as_str();
     let decision = json!({ "outcome": a.decision.outcome, "reasons": a.decision.reasons, "rule_ids": a.decision.rule_ids });
     let approved = match (a.decision.outcome, answer) {
@@ -343,22 +368,42 @@ async fn run_one(pipeline: &Pipeline, a: &pipeline::Assessment, answer: Option<A
         }
         (portcullis_policy::Outcome::Allow, _) => None,
     };
+    // Fail closed: nothing runs unless its record can be written.
+    if let Err(why) = recorder.ready() {
+        eprintln!("portcullis: not executed, audit unavailable: {}", a.display);
+        return json!({ "command": command, "status": "audit_unavailable", "error": why, "decision": decision });
+    }
     let run = pipeline.execute(a, approved.as_deref()).await;
     eprintln!("portcullis: ran {} ({})", a.display, if run.ok { "ok" } else { "error" });
     let mut item = json!({ "command": command, "status": if run.ok { "success" } else { "error" }, "output": run.output, "decision": decision });
     if let Some(e) = run.error {
         item["error"] = Value::String(e);
     }
+    // What an operator needs to find the call at AWS (also in the audit record).
+    if let Some(id) = run.request_id {
+        item["request_id"] = Value::String(id);
+    }
+    if let Some(code) = run.error_code {
+        item["error_code"] = Value::String(code);
+    }
+    if let Some(status) = run.http_status {
+        item["http_status"] = json!(status);
+    }
     item
 }
 
 /// `check_aws_command`: parse, classify and decide; nothing runs.
-pub fn check_aws_command(pipeline: &Pipeline, args: &JsonObject) -> CallToolResult {
+pub fn check_aws_command(pipeline: &Pipeline, args: &JsonObject) -> (CallToolResult, Event) {
+    let mut event = Event::tool_call(CHECK_AWS_COMMAND);
     let command = match args.get("cli_command") {
         Some(Value::String(s)) => s.clone(),
-        _ => return error_result("`cli_command` must be a string, e.g. `aws s3api list-buckets`".into()),
+        _ => {
+            let m = "`cli_command` must be a string, e.g. `aws s3api list-buckets`".to_string();
+            event.error = Some(m.clone());
+            return (error_result(m), event);
+        }
     };
-    match pipeline.assess(&command) {
+    let result = match pipeline.assess(&command) {
         Ok(a) => {
             let mut doc = pipeline::describe(&a);
             doc["ok"] = Value::Bool(true);
@@ -369,11 +414,13 @@ pub fn check_aws_command(pipeline: &Pipeline, args: &JsonObject) -> CallToolResu
                 Some(i) => json!({ "unknown": i.error }),
                 None => json!({ "unknown": "still being looked up" }),
             };
+            event.commands.push(record::entry(&a, &json!({ "status": "checked" })));
             CallToolResult::structured(doc)
         }
         Err(r) => {
             let secrets = redact::command_secrets(&command);
             let problems = serde_json::from_str(&redact::scrub(&r.problems.to_string(), &secrets)).unwrap_or(Value::Null);
+            event.commands.push(record::invalid_entry(&r.message, &secrets));
             CallToolResult::structured_error(json!({
                 "ok": false,
                 "command": redact::scrub(&command, &secrets),
@@ -381,5 +428,6 @@ pub fn check_aws_command(pipeline: &Pipeline, args: &JsonObject) -> CallToolResu
                 "problems": problems,
             }))
         }
-    }
+    };
+    (result, event)
 }
