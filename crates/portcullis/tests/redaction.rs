@@ -122,6 +122,13 @@ fn canary_secrets_stay_out_of_errors_prompts_and_logs() {
         assert!(!logged.contains(canary), "{canary} in the log: {logged}");
     }
 
+    // Nor in the audit trail.
+    let trail = std::fs::read_to_string(env.home.join(".local/state/portcullis/audit/audit-000001.jsonl")).unwrap();
+    assert!(trail.contains("create-secret"), "the calls were recorded");
+    for canary in [SENT, STORED, REFUSED, FAILED] {
+        assert!(!trail.contains(canary), "{canary} in the audit trail");
+    }
+
     // A secret read decided as one, and approved, shows the value: that is what was approved.
     let v = run("aws secretsmanager get-secret-value --secret-id app/db", "accept");
     assert!(first(&v)["output"].as_str().unwrap().contains(SENT), "{v}");
