@@ -3,7 +3,9 @@
 #  1. the pinned Python tools in .venv (the awscli oracle, later moto and the MCP client);
 #  2. the embedded data is what its generators produce from the pinned upstream packages;
 #  3. the parser corpus expectations are what the pinned awscli says today;
-#  4. every Rust test of the workspace.
+#  4. the lints that make invariants structural (no subprocess: clippy's disallowed types);
+#  5. every Rust test of the workspace;
+#  6. a short run of every fuzz target (scripts/fuzz.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -18,6 +20,9 @@ echo "== parser corpus matches the pinned awscli"
 
 echo "== endpoint oracle matches the pinned botocore"
 "$py" scripts/oracle_endpoints.py --check
+
+echo "== cargo clippy (deny-level lints: no subprocess, no unwrap/expect outside tests)"
+cargo clippy --workspace --all-targets --locked
 
 echo "== cargo test"
 cargo test --workspace --locked
