@@ -292,6 +292,17 @@ fn call_aws_over_http_against_moto() {
     assert_eq!(result(&v)["status"], "consent_unavailable", "{v}");
     assert!(!bucket_exists(&moto, "http-unasked"));
 
+    // Prometheus metrics on /metrics, behind the same token: the calls above are counted.
+    let host = format!("127.0.0.1:{}", server.port);
+    let bearer = format!("Bearer {}", server.token());
+    let (status, head, body) = server.raw("GET", "/metrics", &[("Host", &host), ("Authorization", &bearer)], "");
+    assert_eq!(status, 200, "{head}");
+    assert!(head.contains("content-type: text/plain; version=0.0.4"), "{head}");
+    assert!(body.contains("portcullis_commands_total{service=\"s3api\",decision=\"consent\",status=\"ok\"} 1"), "{body}");
+    assert!(body.contains("portcullis_consent_total{outcome=\"declined\"} 1"), "{body}");
+    assert!(body.contains("portcullis_audit_write_seconds_count"), "{body}");
+    assert_eq!(server.raw("GET", "/metrics", &[("Host", &host)], "").0, 401, "metrics need the token");
+
     // Logs go to stderr and never hold the token; stdout carries nothing.
     let stdout = server.stop();
     assert_eq!(stdout, "", "stdout must stay empty in HTTP mode");

@@ -43,6 +43,8 @@ use super::PortcullisServer;
 
 /// The one path MCP is served on.
 pub const MCP_PATH: &str = "/mcp";
+/// Prometheus metrics (GET), behind the same checks as MCP.
+pub const METRICS_PATH: &str = "/metrics";
 /// The awslabs server's default port.
 const DEFAULT_PORT: u16 = 8000;
 /// How long a client may take to send a request's headers (slow-loris bound).
@@ -511,8 +513,8 @@ impl Guard {
         self.check_host(headers)?;
         self.check_origin(headers)?;
         let principal = self.check_token(headers)?;
-        if path != MCP_PATH {
-            return Err(Refusal::NotFound("Not Found: MCP is served on /mcp"));
+        if path != MCP_PATH && path != METRICS_PATH {
+            return Err(Refusal::NotFound("Not Found: MCP is served on /mcp (metrics on /metrics)"));
         }
         Ok(principal)
     }
@@ -641,11 +643,13 @@ pub async fn serve(settings: HttpSettings, server: PortcullisServer) -> anyhow::
         .disable_allowed_hosts()
         .disable_allowed_origins();
     let sessions = Arc::new(LocalSessionManager::default());
+    let metrics = server.metrics.clone();
     let mcp: Mcp = StreamableHttpService::new(move || Ok(server.clone()), sessions.clone(), config);
     let served = Arc::new(Served {
         guard,
         mcp,
         sessions,
+        metrics,
     });
     eprintln!(
         "portcullis: serving MCP on http://{bound}{MCP_PATH} (token file: {}{})",
@@ -691,6 +695,7 @@ struct Served {
     guard: Guard,
     mcp: Mcp,
     sessions: Arc<LocalSessionManager>,
+    metrics: Arc<super::metrics::Metrics>,
 }
 
 impl Served {
@@ -726,6 +731,14 @@ async fn handle(
             return Ok(refusal.response());
         }
     };
+    if req.uri().path() == METRICS_PATH {
+        let mut resp = Response::new(Full::new(Bytes::from(served.metrics.render())).boxed());
+        if req.method() != Method::GET {
+            *resp.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+        }
+        resp.headers_mut().insert(header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain; version=0.0.4"));
+        return Ok(resp);
+    }
     let session = req
         .headers()
         .get(SESSION_HEADER)

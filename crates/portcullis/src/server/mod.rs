@@ -8,6 +8,7 @@
 mod config;
 mod consent;
 mod identity;
+mod metrics;
 mod http;
 pub(crate) mod pipeline;
 mod record;
@@ -45,6 +46,8 @@ pub struct PortcullisServer {
     regions: Arc<regions::RegionCache>,
     /// The audit trail: one record per tool call.
     recorder: Arc<record::Recorder>,
+    /// Counters and latencies, from the same events.
+    metrics: Arc<metrics::Metrics>,
 }
 
 impl PortcullisServer {
@@ -58,7 +61,7 @@ impl PortcullisServer {
         let pipeline = Arc::new(pipeline::Pipeline::new(settings).await?);
         let background = Arc::clone(&pipeline);
         tokio::spawn(async move { identity::resolve(&background).await });
-        Ok(PortcullisServer { pipeline, consents: Arc::default(), regions: Arc::default(), recorder: Arc::new(recorder) })
+        Ok(PortcullisServer { pipeline, consents: Arc::default(), regions: Arc::default(), recorder: Arc::new(recorder), metrics: Arc::default() })
     }
 }
 
@@ -127,7 +130,12 @@ impl ServerHandler for PortcullisServer {
             _ => None,
         };
         event.response_bytes = size.map(|b| b.len() as u64);
-        match self.recorder.record(&event) {
+        let is_error = matches!(&response, CallToolResponse::Complete(r) if r.is_error == Some(true));
+        let call_secs = started.elapsed().as_secs_f64();
+        let writing = std::time::Instant::now();
+        let recorded = self.recorder.record(&event);
+        self.metrics.observe(&event, is_error || recorded.is_err(), call_secs, recorded.is_ok().then(|| writing.elapsed().as_secs_f64()));
+        match recorded {
             Ok(()) => Ok(response),
             Err(why) => {
                 eprintln!("portcullis: {why}");
