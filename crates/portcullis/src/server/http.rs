@@ -1188,6 +1188,7 @@ mod tests {
             guard: guard(),
             mcp,
             sessions,
+            metrics: Arc::default(),
         };
         served.guard.bind("gone", [1u8; 32]);
         assert_eq!(served.guard.session_ids(), ["gone"]);

@@ -133,7 +133,8 @@ impl ServerHandler for PortcullisServer {
         let is_error = matches!(&response, CallToolResponse::Complete(r) if r.is_error == Some(true));
         let call_secs = started.elapsed().as_secs_f64();
         let writing = std::time::Instant::now();
-        let recorded = self.recorder.record(&event);
+        // The append waits for fdatasync: off the async workers' hot path (the runtime is multi-threaded).
+        let recorded = tokio::task::block_in_place(|| self.recorder.record(&event));
         self.metrics.observe(&event, is_error || recorded.is_err(), call_secs, recorded.is_ok().then(|| writing.elapsed().as_secs_f64()));
         match recorded {
             Ok(()) => Ok(response),
