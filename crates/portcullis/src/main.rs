@@ -88,7 +88,9 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("portcullis: {e:#}");
+            if e.downcast_ref::<server::Logged>().is_none() {
+                eprintln!("portcullis: {e:#}");
+            }
             ExitCode::from(2)
         }
     }

@@ -402,6 +402,21 @@ fn config_file_layers_and_fails_closed() {
     assert!(text.contains("serving MCP on stdio"), "{text}");
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&log).unwrap().permissions().mode() & 0o777, 0o600);
+    // JSON log lines: one object a line, the message among its fields.
+    let json_log = env.home.join("logs.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["serve", "--log-format", "json", "--log-file"])
+        .arg(&json_log)
+        .env("HOME", &env.home)
+        .env("AWS_API_MCP_WORKING_DIR", &env.home)
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<Value> = std::fs::read_to_string(&json_log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(lines.iter().any(|l| l["fields"]["message"].as_str().is_some_and(|m| m.contains("serving MCP on stdio")) && l["level"] == "INFO"), "{lines:?}");
     // A flag beats both: --mode on the command line.
     std::fs::write(&config, "mode = \"unrestricted\"\n").unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))

@@ -18,7 +18,7 @@
 //! allowed-hosts = ["mcp.internal"] # AWS_API_MCP_ALLOWED_HOSTS
 //! allowed-origins = ["https://ide.example"] # AWS_API_MCP_ALLOWED_ORIGINS
 //! token-file = "token"             # PORTCULLIS_TOKEN_FILE
-//! log-file = "portcullis.log"    # PORTCULLIS_LOG_FILE (default: stderr)
+//! log-file = "portcullis.log"    # PORTCULLIS_LOG_FILE (default: stderr); log-format = "json" (PORTCULLIS_LOG_FORMAT)
 //! max-items = 1000                # per call (PORTCULLIS_MAX_ITEMS); also max-pages = 100,
 //!                                  # call-timeout = 60 (seconds), max-response-bytes = 67108864
 //! audit-dir = "/var/log/portcullis" # PORTCULLIS_AUDIT_DIR; also audit-key-file, audit-fsync = "always"
@@ -47,6 +47,7 @@ pub struct FileConfig {
     pub token_file: Option<PathBuf>,
     pub file_access: Option<String>,
     pub log_file: Option<PathBuf>,
+    pub log_format: Option<String>,
     pub max_items: Option<u64>,
     pub max_pages: Option<u64>,
     pub call_timeout: Option<u64>,
@@ -106,6 +107,7 @@ impl ConfigFile {
             "PORTCULLIS_TOKEN_FILE" => path(&c.token_file),
             "AWS_API_MCP_ALLOW_UNRESTRICTED_LOCAL_FILE_ACCESS" => c.file_access.clone(),
             "PORTCULLIS_LOG_FILE" => path(&c.log_file),
+            "PORTCULLIS_LOG_FORMAT" => c.log_format.clone(),
             "PORTCULLIS_MAX_ITEMS" => c.max_items.map(|n| n.to_string()),
             "PORTCULLIS_MAX_PAGES" => c.max_pages.map(|n| n.to_string()),
             "PORTCULLIS_CALL_TIMEOUT" => c.call_timeout.map(|n| n.to_string()),

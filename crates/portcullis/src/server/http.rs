@@ -85,6 +85,9 @@ pub struct ServeFlags {
     /// Write the logs to this file (appended, created 0600) instead of stderr; env PORTCULLIS_LOG_FILE.
     #[arg(long)]
     pub log_file: Option<PathBuf>,
+    /// Log lines as `human` text (default) or `json` (one object a line, with the tool call's span); env PORTCULLIS_LOG_FORMAT.
+    #[arg(long, value_parser = ["human", "json"])]
+    pub log_format: Option<String>,
 }
 
 /// The `--transport` values.
@@ -651,14 +654,14 @@ pub async fn serve(settings: HttpSettings, server: PortcullisServer) -> anyhow::
         sessions,
         metrics,
     });
-    eprintln!(
+    tracing::info!(
         "portcullis: serving MCP on http://{bound}{MCP_PATH} (token file: {}{})",
         settings.token_file.display(),
         if created { ", just created" } else { "" }
     );
-    eprintln!("portcullis: clients must send `Authorization: Bearer <the token file's contents>`");
+    tracing::info!("portcullis: clients must send `Authorization: Bearer <the token file's contents>`");
     if !bound.ip().is_loopback() {
-        eprintln!(
+        tracing::warn!(
             "portcullis: warning: listening on {} (--allow-remote) in plain HTTP; only the Host names \
              localhost, 127.0.0.1, [::1] and AWS_API_MCP_ALLOWED_HOSTS are answered",
             bound.ip()
@@ -669,7 +672,7 @@ pub async fn serve(settings: HttpSettings, server: PortcullisServer) -> anyhow::
             Ok(c) => c,
             Err(e) => {
                 // Out of file descriptors and the like: wait a little rather than spin.
-                eprintln!("portcullis: accept failed: {e}");
+                tracing::warn!("portcullis: accept failed: {e}");
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
@@ -683,7 +686,7 @@ pub async fn serve(settings: HttpSettings, server: PortcullisServer) -> anyhow::
             if let Err(e) = http.serve_connection(TokioIo::new(stream), service).await {
                 // Clients going away mid-stream is normal for SSE; only say something useful.
                 if !e.is_incomplete_message() && !e.is_canceled() {
-                    eprintln!("portcullis: HTTP connection error: {e}");
+                    tracing::warn!("portcullis: HTTP connection error: {e}");
                 }
             }
         });
@@ -723,7 +726,7 @@ async fn handle(
     let principal = match guard.admit(req.uri().path(), req.headers()) {
         Ok(p) => p,
         Err(refusal) => {
-            eprintln!(
+            tracing::warn!(
                 "portcullis: refused {} {}: {refusal:?}",
                 req.method(),
                 req.uri().path()

@@ -27,7 +27,7 @@ pub struct Identity {
 pub async fn resolve(pipeline: &Pipeline) {
     let identity = match tokio::time::timeout(LOOKUP_WITHIN, lookup(pipeline)).await {
         Ok(Ok((account, arn))) => {
-            eprintln!("portcullis: credentials belong to {arn} (account {account})");
+            tracing::info!("portcullis: credentials belong to {arn} (account {account})");
             Identity { account: Some(account), arn: Some(arn), error: None }
         }
         Ok(Err(e)) => unknown(e),
@@ -37,7 +37,7 @@ pub async fn resolve(pipeline: &Pipeline) {
 }
 
 fn unknown(why: String) -> Identity {
-    eprintln!(
+    tracing::warn!(
         "portcullis: cannot tell whose credentials these are ({why}); calls still run, but a policy `accounts` allow-list \
          will refuse them"
     );

@@ -89,6 +89,15 @@ impl ServerHandler for PortcullisServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
+        use tracing::Instrument;
+        let span = tracing::info_span!("tool_call", tool = %request.name);
+        self.handle_call(request, context).instrument(span).await
+    }
+}
+
+impl PortcullisServer {
+    /// One tool call through the stages, then its record (see `call_tool`).
+    async fn handle_call(&self, request: CallToolRequestParams, context: RequestContext<RoleServer>) -> Result<CallToolResponse, McpError> {
         let started = std::time::Instant::now();
         let args = request.arguments.unwrap_or_default();
         let (response, mut event): (CallToolResponse, portcullis_audit::Event) = match request.name.as_ref() {
@@ -139,7 +148,7 @@ impl ServerHandler for PortcullisServer {
         match recorded {
             Ok(()) => Ok(response),
             Err(why) => {
-                eprintln!("portcullis: {why}");
+                tracing::warn!("portcullis: {why}");
                 Ok(CallToolResult::error(vec![rmcp::model::ContentBlock::text(why)]).into())
             }
         }
@@ -153,11 +162,11 @@ fn run_stdio(settings: Settings) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        eprintln!("portcullis: serving MCP on stdio ({})", settings.describe());
+        tracing::info!("portcullis: serving MCP on stdio ({})", settings.describe());
         let server = PortcullisServer::start(settings, "stdio").await?;
         let running = server.serve(rmcp::transport::stdio()).await.context("MCP initialization failed")?;
         let reason = running.waiting().await.context("the MCP session ended abnormally")?;
-        eprintln!("portcullis: session ended ({reason:?})");
+        tracing::info!("portcullis: session ended ({reason:?})");
         Ok(())
     })
 }
@@ -177,6 +186,27 @@ fn log_to(path: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Installs the log subscriber: Portcullis's own events at info, everything else (the SDKs, rmcp)
+/// at warn; on stderr (which `--log-file` has moved), never stdout. `human` keeps the plain
+/// `portcullis: ...` lines; `json` writes one object a line with the current span's fields.
+fn init_logs(format: Option<&str>) -> anyhow::Result<()> {
+    use tracing_subscriber::prelude::*;
+    let targets = tracing_subscriber::filter::Targets::new()
+        .with_target("portcullis", tracing::Level::INFO)
+        .with_default(tracing::Level::WARN);
+    let registry = tracing_subscriber::registry().with(targets);
+    let installed = match format.map(str::trim) {
+        None | Some("human") => registry
+            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(false).without_time().with_target(false).with_level(false))
+            .try_init(),
+        Some("json") => registry
+            .with(tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr).with_current_span(true).with_span_list(false))
+            .try_init(),
+        Some(other) => anyhow::bail!("PORTCULLIS_LOG_FORMAT (or --log-format) must be human or json, not `{other}`"),
+    };
+    installed.map_err(|e| anyhow::anyhow!("cannot set up logging: {e}"))
+}
+
 /// Runs `portcullis serve`. Every setting is looked up in one order — flag, environment variable,
 /// config file, default — by presenting the flags and the file in the environment's vocabulary.
 pub fn run(flags: ServeFlags) -> anyhow::Result<()> {
@@ -193,15 +223,35 @@ pub fn run(flags: ServeFlags) -> anyhow::Result<()> {
     if let Some(log) = flags.log_file.clone().or_else(|| lookup("PORTCULLIS_LOG_FILE").map(Into::into)) {
         log_to(&log)?;
     }
-    let settings = Settings::from_lookup(&lookup).context("cannot read the server settings")?;
-    if file.path.is_some() {
-        eprintln!("portcullis: config file {}", file.describe());
-    }
-    match http::Transport::from_env_and_flags(&flags, &lookup)? {
-        http::Transport::Stdio => run_stdio(settings),
-        http::Transport::Http => run_http(settings, http::HttpSettings::from_env_and_flags(&flags, &lookup)?),
+    init_logs(flags.log_format.clone().or_else(|| lookup("PORTCULLIS_LOG_FORMAT")).as_deref())?;
+    // From here on, a failure is logged like everything else (a JSON line in JSON mode).
+    let served = (|| {
+        let settings = Settings::from_lookup(&lookup).context("cannot read the server settings")?;
+        if file.path.is_some() {
+            tracing::info!("portcullis: config file {}", file.describe());
+        }
+        match http::Transport::from_env_and_flags(&flags, &lookup)? {
+            http::Transport::Stdio => run_stdio(settings),
+            http::Transport::Http => run_http(settings, http::HttpSettings::from_env_and_flags(&flags, &lookup)?),
+        }
+    })();
+    served.map_err(|e| {
+        tracing::error!("portcullis: {e:#}");
+        anyhow::Error::new(Logged)
+    })
+}
+
+/// An error already written to the log; `main` only sets the exit code.
+#[derive(Debug)]
+pub struct Logged;
+
+impl std::fmt::Display for Logged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("(logged)")
     }
 }
+
+impl std::error::Error for Logged {}
 
 /// Runs the server on streamable HTTP (see [`http`]) until the process is stopped. One pipeline
 /// serves every session.
@@ -211,7 +261,7 @@ fn run_http(settings: Settings, http_settings: http::HttpSettings) -> anyhow::Re
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        eprintln!("portcullis: starting MCP over streamable HTTP ({})", settings.describe());
+        tracing::info!("portcullis: starting MCP over streamable HTTP ({})", settings.describe());
         let server = PortcullisServer::start(settings, "streamable-http").await?;
         http::serve(http_settings, server).await
     })

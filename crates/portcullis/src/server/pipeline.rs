@@ -90,7 +90,7 @@ impl Pipeline {
         let region = engine.default_region().map(str::to_string);
         let files = Sandbox::new(settings.file_access, &settings.working_dir)
             .map_err(|e| anyhow::anyhow!("cannot set up the file sandbox on {}: {e}", settings.working_dir.display()))?;
-        eprintln!("portcullis: {}", files.summary());
+        tracing::info!("portcullis: {}", files.summary());
         let file_note = files.describe();
         Ok(Pipeline { files: Box::new(files), file_note, policy: settings.policy, engine, region, identity: Default::default() })
     }

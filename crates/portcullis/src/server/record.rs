@@ -63,9 +63,9 @@ impl Recorder {
         let log = AuditLog::open(&settings.dir, key, options)
             .with_context(|| format!("the audit trail in {} cannot be opened; the server does not run without one", settings.dir.display()))?;
         for w in log.open_warnings() {
-            eprintln!("portcullis: audit: {w}");
+            tracing::warn!("portcullis: audit: {w}");
         }
-        eprintln!("portcullis: audit trail {} (verify with `portcullis audit verify`)", settings.dir.display());
+        tracing::info!("portcullis: audit trail {} (verify with `portcullis audit verify`)", settings.dir.display());
         Ok(Recorder { log })
     }
 

@@ -72,7 +72,7 @@ impl Settings {
         if let Some(v) = var("REQUIRE_MUTATION_CONSENT")
             && v.trim().eq_ignore_ascii_case("false")
         {
-            eprintln!("portcullis: REQUIRE_MUTATION_CONSENT=false is ignored: writes still need consent in guarded mode");
+            tracing::warn!("portcullis: REQUIRE_MUTATION_CONSENT=false is ignored: writes still need consent in guarded mode");
         }
         let working_dir = match var("AWS_API_MCP_WORKING_DIR") {
             Some(d) => {
@@ -157,7 +157,7 @@ fn load_policy(mode: Option<Mode>, explicit: Option<PathBuf>, home: Option<PathB
         None => {}
         Some(configured) if !sets_mode => policy.set_mode(configured),
         Some(configured) if strictness(configured) > strictness(policy.mode()) => {
-            eprintln!("portcullis: {source} sets mode {}, the configuration asks for {configured}: the stricter, {configured}, applies", policy.mode());
+            tracing::warn!("portcullis: {source} sets mode {}, the configuration asks for {configured}: the stricter, {configured}, applies", policy.mode());
             policy.set_mode(configured);
         }
         Some(_) => {}

@@ -278,7 +278,7 @@ pub async fn call_aws(pipeline: &Pipeline, args: &JsonObject, cx: &CallContext<'
         } else {
             match cx.consents.open(&list, &needing) {
                 Ok(pending) => {
-                    eprintln!("portcullis: asking consent for {} command(s)", pending.requests.len());
+                    tracing::info!("portcullis: asking consent for {} command(s)", pending.requests.len());
                     for (command, a) in list.iter().zip(&assessed) {
                         event.commands.push(match a {
                             Ok(a) => record::entry(a, &json!({ "status": "consent_pending" })),
@@ -314,7 +314,7 @@ pub async fn call_aws(pipeline: &Pipeline, args: &JsonObject, cx: &CallContext<'
                 item
             }
             Err(r) => {
-                eprintln!("portcullis: invalid command refused");
+                tracing::info!("portcullis: invalid command refused");
                 let problems = serde_json::from_str(&redact::scrub(&r.problems.to_string(), &redact::command_secrets(command))).unwrap_or(Value::Null);
                 event.commands.push(record::invalid_entry(&r.message, &secrets));
                 json!({ "command": command, "status": "invalid", "error": r.message, "problems": problems })
@@ -350,16 +350,16 @@ async fn run_one(pipeline: &Pipeline, a: &pipeline::Assessment, answer: Option<A
     let decision = json!({ "outcome": a.decision.outcome, "reasons": a.decision.reasons, "rule_ids": a.decision.rule_ids });
     let approved = match (a.decision.outcome, answer) {
         (portcullis_policy::Outcome::Deny, _) => {
-            eprintln!("portcullis: denied {} ({})", a.display, a.decision.rule_ids.join(", "));
+            tracing::info!("portcullis: denied {} ({})", a.display, a.decision.rule_ids.join(", "));
             let error = format!("denied by policy, not executed: {}", a.decision.reasons.join("; "));
             return json!({ "command": command, "status": "denied", "error": error, "decision": decision });
         }
         (portcullis_policy::Outcome::Consent, Some(Answer::Approved(digest))) => {
-            eprintln!("portcullis: approved {} ({digest})", a.display);
+            tracing::info!("portcullis: approved {} ({digest})", a.display);
             Some(digest)
         }
         (portcullis_policy::Outcome::Consent, Some(Answer::Refused { status, message })) => {
-            eprintln!("portcullis: {status} {}", a.display);
+            tracing::info!("portcullis: {status} {}", a.display);
             return json!({ "command": command, "status": status, "error": message, "decision": decision });
         }
         (portcullis_policy::Outcome::Consent, None) => {
@@ -370,11 +370,11 @@ async fn run_one(pipeline: &Pipeline, a: &pipeline::Assessment, answer: Option<A
     };
     // Fail closed: nothing runs unless its record can be written.
     if let Err(why) = recorder.ready() {
-        eprintln!("portcullis: not executed, audit unavailable: {}", a.display);
+        tracing::warn!("portcullis: not executed, audit unavailable: {}", a.display);
         return json!({ "command": command, "status": "audit_unavailable", "error": why, "decision": decision });
     }
     let run = pipeline.execute(a, approved.as_deref()).await;
-    eprintln!("portcullis: ran {} ({})", a.display, if run.ok { "ok" } else { "error" });
+    tracing::info!("portcullis: ran {} ({})", a.display, if run.ok { "ok" } else { "error" });
     let mut item = json!({ "command": command, "status": if run.ok { "success" } else { "error" }, "output": run.output, "decision": decision });
     if let Some(e) = run.error {
         item["error"] = Value::String(e);
