@@ -301,6 +301,9 @@ fn call_aws_over_http_against_moto() {
     assert!(body.contains("portcullis_commands_total{service=\"s3api\",decision=\"consent\",status=\"ok\"} 1"), "{body}");
     assert!(body.contains("portcullis_consent_total{outcome=\"declined\"} 1"), "{body}");
     assert!(body.contains("portcullis_audit_write_seconds_count"), "{body}");
+    for stage in ["assess", "consent", "execute", "record"] {
+        assert!(body.contains(&format!("portcullis_stage_seconds_count{{stage=\"{stage}\"}}")), "{stage}: {body}");
+    }
     assert_eq!(server.raw("GET", "/metrics", &[("Host", &host)], "").0, 401, "metrics need the token");
 
     // Logs go to stderr and never hold the token; stdout carries nothing.

@@ -49,7 +49,9 @@ const HELP: &[(&str, &str, &str)] = &[
     ("portcullis_consent_total", "counter", "Consent requests, by outcome."),
     ("portcullis_aws_errors_total", "counter", "Commands that ended in an error, by error code."),
     ("portcullis_audit_failures_total", "counter", "Tool calls whose audit record could not be written (result withheld)."),
+    ("portcullis_retries_total", "counter", "Retried AWS requests (attempts beyond the first), by service."),
     ("portcullis_call_duration_seconds", "histogram", "Tool call latency, from request to result, by tool."),
+    ("portcullis_stage_seconds", "histogram", "Time spent in each pipeline stage: assess (parse, classify, decide), consent, execute, record."),
     ("portcullis_audit_write_seconds", "histogram", "Time to append (and sync) one audit record."),
 ];
 
@@ -99,6 +101,21 @@ impl Metrics {
             Some(a) => s.histograms.entry(("portcullis_audit_write_seconds", String::new())).or_default().observe(a),
             None => *s.counters.entry(("portcullis_audit_failures_total", String::new())).or_default() += 1,
         }
+    }
+
+    /// Time one command (or call) spent in a pipeline stage.
+    pub fn stage(&self, stage: &'static str, secs: f64) {
+        let mut s = self.series.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        s.histograms.entry(("portcullis_stage_seconds", format!("stage=\"{stage}\""))).or_default().observe(secs);
+    }
+
+    /// Attempts beyond the first that a command's requests needed.
+    pub fn retries(&self, service: &str, retries: u32) {
+        if retries == 0 {
+            return;
+        }
+        let mut s = self.series.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *s.counters.entry(("portcullis_retries_total", format!("service=\"{}\"", label(service)))).or_default() += u64::from(retries);
     }
 
     /// The Prometheus text exposition (format 0.0.4).
@@ -155,5 +172,11 @@ mod tests {
         assert!(text.contains("portcullis_audit_write_seconds_count 1"), "{text}");
         assert!(text.contains("portcullis_audit_failures_total 1"), "{text}");
         assert!(text.contains("# TYPE portcullis_call_duration_seconds histogram"), "{text}");
+        m.stage("execute", 0.02);
+        m.retries("sts", 2);
+        m.retries("sts", 0);
+        let text = m.render();
+        assert!(text.contains("portcullis_stage_seconds_bucket{stage=\"execute\",le=\"0.025\"} 1"), "{text}");
+        assert!(text.contains("portcullis_retries_total{service=\"sts\"} 2"), "{text}");
     }
 }

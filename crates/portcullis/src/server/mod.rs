@@ -117,6 +117,7 @@ impl PortcullisServer {
                     consents: &self.consents,
                     regions: &self.regions,
                     recorder: &self.recorder,
+                    metrics: &self.metrics,
                 };
                 tools::call_aws(&self.pipeline, &args, &cx).await
             }
@@ -144,6 +145,7 @@ impl PortcullisServer {
         let writing = std::time::Instant::now();
         // The append waits for fdatasync: off the async workers' hot path (the runtime is multi-threaded).
         let recorded = tokio::task::block_in_place(|| self.recorder.record(&event));
+        self.metrics.stage("record", writing.elapsed().as_secs_f64());
         self.metrics.observe(&event, is_error || recorded.is_err(), call_secs, recorded.is_ok().then(|| writing.elapsed().as_secs_f64()));
         match recorded {
             Ok(()) => Ok(response),

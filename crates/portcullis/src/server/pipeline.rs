@@ -70,6 +70,8 @@ pub struct Execution {
     pub error_code: Option<String>,
     /// The HTTP status of a service error.
     pub http_status: Option<u16>,
+    /// Requests sent, retries included (0 when nothing was sent).
+    pub attempts: u32,
 }
 
 impl Pipeline {
@@ -326,6 +328,7 @@ impl Pipeline {
                     }
                 }
                 let request_id = out.request_ids.last().cloned();
+                let attempts = out.attempts;
                 // A bound stopped the call early: say so, with the token to go on (--query may hide NextToken).
                 let truncated = out.truncated.as_ref().map(ToString::to_string);
                 match out.render(&call.operation, query.as_ref(), format) {
@@ -337,7 +340,7 @@ impl Pipeline {
                             text.push_str(&t);
                             text.push('\n');
                         }
-                        Execution { ok: true, output: text, request_id, ..Execution::default() }
+                        Execution { ok: true, output: text, request_id, attempts, ..Execution::default() }
                     }
                     Err(e) => failed(e.to_string()),
                 }

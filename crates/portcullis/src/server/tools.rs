@@ -238,6 +238,7 @@ pub struct CallContext<'a> {
     pub consents: &'a ConsentStore,
     pub regions: &'a RegionCache,
     pub recorder: &'a Recorder,
+    pub metrics: &'a super::metrics::Metrics,
 }
 
 /// `call_aws`: every command through the pipeline, one result each. The call is an error when
@@ -262,7 +263,9 @@ pub async fn call_aws(pipeline: &Pipeline, args: &JsonObject, cx: &CallContext<'
     if pipeline.policy().restricts_accounts() {
         super::identity::wait(pipeline, std::time::Duration::from_secs(15)).await;
     }
+    let assessing = std::time::Instant::now();
     let assessed: Vec<_> = list.iter().map(|c| pipeline.assess_limited(c, max_results)).collect();
+    cx.metrics.stage("assess", assessing.elapsed().as_secs_f64());
     let needing: Vec<(usize, &pipeline::Assessment)> = assessed
         .iter()
         .enumerate()
@@ -302,6 +305,7 @@ pub async fn call_aws(pipeline: &Pipeline, args: &JsonObject, cx: &CallContext<'
         };
         let item = match a {
             Ok(a) => {
+                let asking = std::time::Instant::now();
                 let answer = match a.decision.outcome {
                     portcullis_policy::Outcome::Consent => Some(match answers.remove(&i) {
                         Some(answer) => answer,
@@ -309,7 +313,10 @@ pub async fn call_aws(pipeline: &Pipeline, args: &JsonObject, cx: &CallContext<'
                     }),
                     _ => None,
                 };
-                let item = run_one(pipeline, &a, answer, cx.recorder).await;
+                if answer.is_some() {
+                    cx.metrics.stage("consent", asking.elapsed().as_secs_f64());
+                }
+                let item = run_one(pipeline, &a, answer, cx).await;
                 event.commands.push(record::entry(&a, &item));
                 item
             }
@@ -345,7 +352,7 @@ pub async fn call_aws(pipeline: &Pipeline, args: &JsonObject, cx: &CallContext<'
 }
 
 /// Decide, apply the consent answer (`Some` exactly when the decision asks for consent), execute.
-async fn run_one(pipeline: &Pipeline, a: &pipeline::Assessment, answer: Option<Answer>, recorder: &Recorder) -> Value {
+async fn run_one(pipeline: &Pipeline, a: &pipeline::Assessment, answer: Option<Answer>, cx: &CallContext<'_>) -> Value {
     let command = a.command.as_str();
     let decision = json!({ "outcome": a.decision.outcome, "reasons": a.decision.reasons, "rule_ids": a.decision.rule_ids });
     let approved = match (a.decision.outcome, answer) {
@@ -369,11 +376,14 @@ async fn run_one(pipeline: &Pipeline, a: &pipeline::Assessment, answer: Option<A
         (portcullis_policy::Outcome::Allow, _) => None,
     };
     // Fail closed: nothing runs unless its record can be written.
-    if let Err(why) = recorder.ready() {
+    if let Err(why) = cx.recorder.ready() {
         tracing::warn!("portcullis: not executed, audit unavailable: {}", a.display);
         return json!({ "command": command, "status": "audit_unavailable", "error": why, "decision": decision });
     }
+    let executing = std::time::Instant::now();
     let run = pipeline.execute(a, approved.as_deref()).await;
+    cx.metrics.stage("execute", executing.elapsed().as_secs_f64());
+    cx.metrics.retries(&a.request.service_cli_name, run.attempts.saturating_sub(1));
     tracing::info!("portcullis: ran {} ({})", a.display, if run.ok { "ok" } else { "error" });
     let mut item = json!({ "command": command, "status": if run.ok { "success" } else { "error" }, "output": run.output, "decision": decision });
     if let Some(e) = run.error {
