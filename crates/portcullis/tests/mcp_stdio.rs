@@ -51,6 +51,21 @@ impl Env {
     }
 }
 
+/// `portcullis serve ARGS` with HOME (and the working directory) at `home` and no client: what it
+/// does before its first message, its exit code and its output.
+fn serve_alone(home: &std::path::Path, args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .arg("serve")
+        .args(args)
+        .env("HOME", home)
+        .env("AWS_API_MCP_WORKING_DIR", home)
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
 fn result(v: &Value) -> &Value {
     &v["structured_content"]["results"][0]
 }
@@ -374,29 +389,14 @@ fn config_file_layers_and_fails_closed() {
 
     // A broken file: the server does not start, and says where.
     std::fs::write(&config, "mode = \"guarded\"\nmodde = \"read-only\"\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
-        .args(["serve", "--config"])
-        .arg(&config)
-        .env("HOME", &env.home)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
+    let out = serve_alone(&env.home, &["--config".as_ref(), config.as_os_str()]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("portcullis.toml:2:1") && stderr.contains("modde"), "{stderr}");
     assert!(out.stdout.is_empty(), "stdout carries only protocol");
     // Logs to a file: nothing on stderr, nothing on stdout, the start-up lines in the file (0600).
     let log = env.home.join("logs.txt");
-    let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
-        .args(["serve", "--log-file"])
-        .arg(&log)
-        .env("HOME", &env.home)
-        .env("AWS_API_MCP_WORKING_DIR", &env.home)
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
+    let out = serve_alone(&env.home, &["--log-file".as_ref(), log.as_os_str()]);
     assert!(out.stderr.is_empty() && out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("serving MCP on stdio"), "{text}");
@@ -404,26 +404,13 @@ fn config_file_layers_and_fails_closed() {
     assert_eq!(std::fs::metadata(&log).unwrap().permissions().mode() & 0o777, 0o600);
     // JSON log lines: one object a line, the message among its fields.
     let json_log = env.home.join("logs.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
-        .args(["serve", "--log-format", "json", "--log-file"])
-        .arg(&json_log)
-        .env("HOME", &env.home)
-        .env("AWS_API_MCP_WORKING_DIR", &env.home)
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
+    let out = serve_alone(&env.home, &["--log-format".as_ref(), "json".as_ref(), "--log-file".as_ref(), json_log.as_os_str()]);
     assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
     let lines: Vec<Value> = std::fs::read_to_string(&json_log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert!(lines.iter().any(|l| l["fields"]["message"].as_str().is_some_and(|m| m.contains("serving MCP on stdio")) && l["level"] == "INFO"), "{lines:?}");
     // A flag beats both: --mode on the command line.
     std::fs::write(&config, "mode = \"unrestricted\"\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
-        .args(["serve", "--mode", "nonsense"])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
+    let out = serve_alone(&env.home, &["--mode".as_ref(), "nonsense".as_ref()]);
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
@@ -498,13 +485,7 @@ fn operator_policies_end_to_end() {
 
     // A malformed policy: the server refuses to start, naming the file and line.
     std::fs::write(&file, "{\n  \"mode\": \"guarded\",\n  \"rulez\": []\n}\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
-        .args(["serve", "--policy-file"])
-        .arg(&file)
-        .env("HOME", &native.home)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
+    let out = serve_alone(&native.home, &["--policy-file".as_ref(), file.as_os_str()]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("policy.json") && stderr.contains("line 3") && stderr.contains("rulez"), "{stderr}");
