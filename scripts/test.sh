@@ -26,3 +26,6 @@ cargo clippy --workspace --all-targets --locked
 
 echo "== cargo test"
 cargo test --workspace --locked
+
+echo "== fuzz smoke run (every target, 10 s each; the 10-minute runs are in the closing notes)"
+CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}" scripts/fuzz.sh 10
