@@ -85,9 +85,17 @@ fn paths_outside_the_working_directory_are_refused() {
         ("aws s3 cp s3://sandbox-bucket/obj.txt ../outside/down.txt".to_string(), "escapes the working directory"),
         (format!("aws s3 cp s3://sandbox-bucket/obj.txt {outside}/down.txt"), "outside the working directory"),
         ("aws s3 cp s3://sandbox-bucket/obj.txt link.txt".to_string(), "symbolic link"),
+        ("aws sts get-caller-identity --ca-bundle ../outside/canary.txt".to_string(), "escapes the working directory"),
+        ("aws sts get-caller-identity --ca-bundle link.txt".to_string(), "symlink"),
     ] {
         s.refused(&command, why);
     }
+    // A bundle inside the working directory passes the sandbox, and is refused as unsupported
+    // (the engine adds no trust roots per command) before anything is sent.
+    let v = s.run("aws sts get-caller-identity --ca-bundle inside.txt");
+    assert_eq!(first(&v)["status"], "error", "{v}");
+    assert!(first(&v)["error"].as_str().unwrap().contains("--ca-bundle is not supported"), "{v}");
+
     // Nothing was written outside, nothing uploaded, the symlink's target untouched.
     let mut names: Vec<_> = std::fs::read_dir(&s.outside).unwrap().map(|e| e.unwrap().file_name()).collect();
     names.sort();

@@ -408,6 +408,15 @@ impl Engine {
     }
 
     async fn run(&self, call: &OperationCall, files: &dyn PathPolicy, keep_pages: bool) -> Result<Output, ExecError> {
+        // The engine trusts the built-in roots only; a per-command bundle would widen what TLS
+        // accepts, and silently ignoring it would be worse. Refused before anything is sent.
+        if call.globals.ca_bundle.is_some() {
+            return Err(ExecError::Unsupported(
+                "--ca-bundle is not supported: Portcullis verifies TLS against its built-in roots and adds none per command; \
+                 drop --ca-bundle, or reach the endpoint through one with a publicly trusted certificate"
+                    .into(),
+            ));
+        }
         let model = self.models.service(&call.service).map_err(|e| ExecError::Model(e.to_string()))?;
         let op = model.operation(&call.operation).ok_or_else(|| ExecError::Model(format!("operation {}", call.operation)))?;
         let mut out = Output {
