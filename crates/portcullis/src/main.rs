@@ -3,7 +3,8 @@
 //! * `portcullis check "<aws command>"` parses, validates and classifies a command offline and prints
 //!   what Portcullis understood (JSON, or a readable summary with `--format text`). Nothing is sent.
 //! * `portcullis exec "<aws command>"` runs it natively against AWS (no AWS CLI, no Python, no
-//!   subprocess) and prints the output as the AWS CLI would. For humans; agents get the MCP server.
+//!   subprocess) and prints the output as the AWS CLI would, after the same policy decision as
+//!   `serve` (a person at a terminal answers consent there). For humans; agents get the MCP server.
 //! * `portcullis audit verify|show` checks and reads the tamper-evident audit trail.
 //! * `portcullis models` lists the embedded services and the versions of the data behind them.
 //! * `portcullis policy validate|test` checks a policy file and unit-tests it with command cases.
@@ -199,6 +200,9 @@ fn exec(command: &str, workdir: Option<std::path::PathBuf>, profile: Option<Stri
         Some(d) => d,
         None => std::env::current_dir().context("cannot read the current directory")?,
     };
+    if let Some(code) = decide_for_exec(command, &dir)? {
+        return Ok(code);
+    }
     let policy = AllowAll::new(dir);
     let parser = portcullis_cli::Parser::new(&policy);
     let call = match parser.parse(command) {
@@ -248,6 +252,49 @@ fn exec(command: &str, workdir: Option<std::path::PathBuf>, profile: Option<Stri
 }
 
 /// Runs a high-level `aws s3` command; prints what the AWS CLI prints and exits with its code.
+/// The policy's decision on `command`, as `serve` would make it (same settings). `Some(exit code)`
+/// when it must not run: denied, or needing approval that the person at this terminal did not give
+/// (a prompt on stderr, answered on stdin; no terminal, no approval).
+fn decide_for_exec(command: &str, dir: &std::path::Path) -> anyhow::Result<Option<ExitCode>> {
+    use std::io::IsTerminal;
+    let var = |k: &str| std::env::var(k).ok();
+    let (policy, source) = server::policy_from_lookup(&var).context("the policy does not load; nothing was run")?;
+    let region = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")).filter(|r| !r.is_empty());
+    let pipeline = server::pipeline::Pipeline::deciding(policy, Box::new(AllowAll::new(dir)), region)?;
+    let a = match pipeline.assess(command) {
+        Ok(a) => a,
+        // Not a command: the parser below says why, with its exit code.
+        Err(_) => return Ok(None),
+    };
+    let why = a.decision.reasons.join("; ");
+    match a.decision.outcome {
+        portcullis_policy::Outcome::Allow => Ok(None),
+        portcullis_policy::Outcome::Deny => {
+            eprintln!("denied by policy ({source}), not executed: {why}");
+            Ok(Some(ExitCode::from(252)))
+        }
+        portcullis_policy::Outcome::Consent if std::io::stdin().is_terminal() => {
+            eprint!("{} needs approval: {why}\nRun exactly this request (digest {})? [y/N] ", a.display, a.digest);
+            let mut answer = String::new();
+            std::io::stdin().read_line(&mut answer).context("cannot read the answer")?;
+            if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+                Ok(None)
+            } else {
+                eprintln!("not executed");
+                Ok(Some(ExitCode::from(252)))
+            }
+        }
+        portcullis_policy::Outcome::Consent => {
+            eprintln!(
+                "not executed: {} needs approval ({why}), and there is no terminal to ask on; run it in a terminal, or \
+                 set PORTCULLIS_MODE=unrestricted (or an allow rule in {source}) for unattended use",
+                a.display
+            );
+            Ok(Some(ExitCode::from(252)))
+        }
+    }
+}
+
 fn exec_s3(cmd: &portcullis_cli::S3Command, policy: &dyn PathPolicy, profile: Option<String>) -> anyhow::Result<ExitCode> {
     use portcullis_wire::execute::Engine;
 

@@ -1,7 +1,7 @@
 //! `portcullis check` as a user runs it: JSON and text output, refusals and exit codes.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-#![allow(clippy::disallowed_types, clippy::disallowed_methods)] // the test drives programs: the binary, moto, the Python client // tests and benches fail loudly by design
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and benches fail loudly by design
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)] // the test drives programs: the binary, moto, the Python client
 
 use std::process::Command;
 
@@ -61,4 +61,41 @@ fn skeletons_print_a_template() {
     assert_eq!(code, 0, "{out}");
     let doc: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert!(doc.get("QueueUrl").is_some() && doc.get("MessageBody").is_some(), "{doc}");
+}
+
+/// `portcullis exec` decides like `serve` before anything is sent: a denial, or a consent with no
+/// terminal to ask on, does not run (the endpoint is a closed port: reaching it would say so).
+#[test]
+fn exec_passes_the_policy_first() {
+    let home = std::env::temp_dir().join(format!("portcullis-exec-policy-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    let policy = home.join("policy.json");
+    std::fs::write(&policy, r#"{"mode": "guarded", "rules": [{"id": "no-user-deletes", "effect": "deny", "actions": ["iam:DeleteUser"]}]}"#).unwrap();
+    let exec = |command: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+            .args(["exec", command])
+            .env_clear()
+            .env("HOME", &home)
+            .env("PORTCULLIS_POLICY_FILE", &policy)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, err) = exec("aws iam delete-user --user-name alice --endpoint-url http://127.0.0.1:9");
+    assert_eq!(code, 252, "{err}");
+    assert!(err.contains("denied by policy") && err.contains("no-user-deletes"), "{err}");
+    let (code, err) = exec("aws s3api create-bucket --bucket b --endpoint-url http://127.0.0.1:9");
+    assert_eq!(code, 252, "{err}");
+    assert!(err.contains("needs approval") && err.contains("no terminal"), "{err}");
+    // A read runs (and fails only at the closed port).
+    let (code, err) = exec("aws sts get-caller-identity --endpoint-url http://127.0.0.1:9");
+    assert_eq!(code, 255, "{err}");
+    assert!(!err.contains("policy"), "{err}");
+    std::fs::remove_dir_all(&home).ok();
 }

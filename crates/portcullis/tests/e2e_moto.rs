@@ -4,8 +4,8 @@
 //! is normalized (request ids, generated ids, timestamps). Needs the project venv (moto, awscli):
 //! scripts/test.sh provides it, and its absence fails the test.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-#![allow(clippy::disallowed_types, clippy::disallowed_methods)] // the test drives programs: the binary, moto, the Python client // tests fail loudly by design
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)] // the test drives programs: the binary, moto, the Python client
 
 mod support;
 
@@ -53,7 +53,9 @@ fn env_for(cmd: &mut Command, home: &std::path::Path) {
         .env("AWS_REGION", "us-east-1")
         .env("AWS_CONFIG_FILE", "/dev/null")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_EC2_METADATA_DISABLED", "true");
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        // `portcullis exec` decides like `serve`; these corpora compare outputs, so nothing asks.
+        .env("PORTCULLIS_MODE", "unrestricted");
 }
 
 fn words(cmd: &str, endpoint: &str) -> Vec<String> {

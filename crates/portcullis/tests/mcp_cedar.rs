@@ -1,8 +1,8 @@
 //! Cedar policies enforced by `portcullis serve` (stdio, the Python MCP client, moto): a region
 //! rule and a resource rule deny calls with `isError`, and what they deny does not run.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-#![allow(clippy::disallowed_types, clippy::disallowed_methods)] // the test drives programs: the binary, moto, the Python client // tests fail loudly by design
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)] // the test drives programs: the binary, moto, the Python client
 
 mod support;
 

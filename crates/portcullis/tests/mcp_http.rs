@@ -6,8 +6,8 @@
 //! non-loopback binding and bad settings stop the server with a clear error. stdout stays empty.
 //! A missing venv fails the tests loudly.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-#![allow(clippy::disallowed_types, clippy::disallowed_methods)] // the test drives programs: the binary, moto, the Python client // tests fail loudly by design
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)] // the test drives programs: the binary, moto, the Python client
 
 mod support;
 

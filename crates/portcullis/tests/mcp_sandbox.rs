@@ -3,8 +3,8 @@
 //! `--cli-input-json`, streaming bodies, outfiles and `aws s3 cp` — and the refused content never
 //! appears in any answer; `no-access` mode refuses local paths altogether.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-#![allow(clippy::disallowed_types, clippy::disallowed_methods)] // the test drives programs: the binary, moto, the Python client // tests fail loudly by design
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)] // the test drives programs: the binary, moto, the Python client
 
 mod support;
 

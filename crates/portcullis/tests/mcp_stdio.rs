@@ -4,8 +4,8 @@
 //! accepted, declined or unaskable writes do not run, read-only mode denies writes, shell syntax
 //! is refused. A missing venv fails the test loudly.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-#![allow(clippy::disallowed_types, clippy::disallowed_methods)] // the test drives programs: the binary, moto, the Python client // tests fail loudly by design
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)] // the test drives programs: the binary, moto, the Python client
 
 mod support;
 

@@ -1,8 +1,8 @@
 //! `portcullis policy validate|test` as an operator runs them: summaries, errors with
 //! file:line:column, one line per case and the exit codes.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-#![allow(clippy::disallowed_types, clippy::disallowed_methods)] // the test drives programs: the binary, moto, the Python client // tests fail loudly by design
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)] // the test drives programs: the binary, moto, the Python client
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -29,7 +29,7 @@ use rmcp::service::{ElicitationMode, RequestContext, RoleServer};
 use rmcp::{ErrorData as McpError, ServerHandler};
 
 pub use http::ServeFlags;
-pub use settings::Settings;
+pub use settings::{Settings, policy_from_lookup};
 
 /// Where the audit trail and its key are, as `serve` would use them (for `portcullis audit`).
 pub fn audit_settings(var: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<record::AuditSettings> {

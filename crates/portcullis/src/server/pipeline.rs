@@ -107,6 +107,13 @@ impl Pipeline {
         Ok(Pipeline { files: Box::new(files), file_note, policy, engine, region, identity: Default::default() })
     }
 
+    /// A pipeline for deciding only, reading local files through `files` (`portcullis exec`, which
+    /// runs for a person at their own terminal, reads files as the AWS CLI would).
+    pub fn deciding(policy: Policy, files: Box<dyn PathPolicy>, region: Option<String>) -> anyhow::Result<Pipeline> {
+        let engine = Engine::new(portcullis_wire::execute::EngineConfig::default(), None)?;
+        Ok(Pipeline { files, file_note: String::new(), policy, engine, region, identity: Default::default() })
+    }
+
     /// The policy in force.
     pub fn policy(&self) -> &Policy {
         &self.policy

@@ -54,20 +54,7 @@ impl Settings {
     /// behind it (see [`super::config::ConfigFile::layered`]).
     pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Settings> {
         let var = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
-        let configured = match var("PORTCULLIS_MODE") {
-            Some(m) => Some(serde_json::from_value::<Mode>(serde_json::Value::String(m.trim().to_string())).map_err(|_| {
-                anyhow::anyhow!("PORTCULLIS_MODE (or `mode` in the config file) must be read-only, guarded or unrestricted, not `{}`", m.trim())
-            })?),
-            None => None,
-        };
-        let read_only = match var("READ_OPERATIONS_ONLY").map(|v| v.trim().to_ascii_lowercase()) {
-            Some(v) if v == "true" || v == "1" || v == "yes" => true,
-            Some(v) if v == "false" || v == "0" || v == "no" => false,
-            Some(v) => anyhow::bail!("READ_OPERATIONS_ONLY must be true or false, not `{v}`"),
-            None => false,
-        };
-        // READ_OPERATIONS_ONLY=true is the awslabs switch for the strictest mode; `false` leaves the mode as configured.
-        let mode = if read_only { Some(Mode::ReadOnly) } else { configured };
+        let mode = configured_mode(&var)?;
         // REQUIRE_MUTATION_CONSENT is what guarded mode does; `false` cannot weaken it (fail closed).
         if let Some(v) = var("REQUIRE_MUTATION_CONSENT")
             && v.trim().eq_ignore_ascii_case("false")
@@ -131,6 +118,31 @@ impl Settings {
             self.region.as_deref().unwrap_or("(from profile)")
         )
     }
+}
+
+/// The mode the configuration asks for (`PORTCULLIS_MODE`, or read-only by `READ_OPERATIONS_ONLY=true`).
+fn configured_mode(var: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Option<Mode>> {
+    let configured = match var("PORTCULLIS_MODE") {
+        Some(m) => Some(serde_json::from_value::<Mode>(serde_json::Value::String(m.trim().to_string())).map_err(|_| {
+        anyhow::anyhow!("PORTCULLIS_MODE (or `mode` in the config file) must be read-only, guarded or unrestricted, not `{}`", m.trim())
+        })?),
+        None => None,
+    };
+    let read_only = match var("READ_OPERATIONS_ONLY").map(|v| v.trim().to_ascii_lowercase()) {
+        Some(v) if v == "true" || v == "1" || v == "yes" => true,
+        Some(v) if v == "false" || v == "0" || v == "no" => false,
+        Some(v) => anyhow::bail!("READ_OPERATIONS_ONLY must be true or false, not `{v}`"),
+        None => false,
+    };
+    // READ_OPERATIONS_ONLY=true is the awslabs switch for the strictest mode; `false` leaves the mode as configured.
+    Ok(if read_only { Some(Mode::ReadOnly) } else { configured })
+}
+
+/// The policy `serve` would run with, from the same settings (for `portcullis exec`).
+pub fn policy_from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<(Policy, String)> {
+    let var = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
+    let mode = configured_mode(&var)?;
+    load_policy(mode, var("PORTCULLIS_POLICY_FILE").map(PathBuf::from), var("HOME").map(PathBuf::from))
 }
 
 /// The policy in force. A policy file that does not load stops the server (fail closed): the
