@@ -326,27 +326,7 @@ impl Sandbox {
                 ),
             ));
         }
-        let rel: &str = &t.rel;
-        let not_a_file = || {
-            SandboxError::new(
-                RefusalKind::InvalidPath,
-                format!(
-                    "{} is not a file path (it names a directory); nothing was written",
-                    t.shown
-                ),
-            )
-        };
-        if rel.ends_with('/') {
-            return Err(not_a_file());
-        }
-        let (parent, name) = match rel.rsplit_once('/') {
-            Some(("", name)) => ("/", name),
-            Some((parent, name)) => (parent, name),
-            None => (".", rel),
-        };
-        if name.is_empty() || name == "." || name == ".." {
-            return Err(not_a_file());
-        }
+        let (parent, name) = file_target(&t.rel, &t.shown).map_err(|e| SandboxError::new(e.kind, format!("{}; nothing was written", e.message)))?;
         let dir = self.open_parent(root, parent, path, &t.shown)?;
         let existing_mode = match rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
             Ok(st) => match FileType::from_raw_mode(st.st_mode) {
@@ -441,19 +421,7 @@ impl Sandbox {
     /// directories are fine (a write creates them). [`Sandbox::write_file`] checks all of it again.
     pub fn check_writable(&self, path: &str) -> Result<(), SandboxError> {
         let (root, t) = self.target(path)?;
-        let rel: &str = &t.rel;
-        let not_a_file = || SandboxError::new(RefusalKind::InvalidPath, format!("{} is not a file path (it names a directory)", t.shown));
-        if rel.ends_with('/') {
-            return Err(not_a_file());
-        }
-        let (parent, name) = match rel.rsplit_once('/') {
-            Some(("", name)) => ("/", name),
-            Some((parent, name)) => (parent, name),
-            None => (".", rel),
-        };
-        if name.is_empty() || name == "." || name == ".." {
-            return Err(not_a_file());
-        }
+        let (parent, name) = file_target(&t.rel, &t.shown)?;
         let dir = match self.open(root, parent, OFlags::PATH | OFlags::DIRECTORY, Mode::empty(), ResolveFlags::empty()) {
             Ok(fd) => fd,
             Err(Errno::NOENT) => return Ok(()),
@@ -984,6 +952,24 @@ impl Drop for TempFile<'_> {
             let _ = rustix::fs::unlinkat(self.dir, self.name, AtFlags::empty());
         }
     }
+}
+
+/// The parent directory and final name of a file to write (`rel` beneath the root); refused when
+/// `rel` names a directory (`a/`, `.`, `..`).
+fn file_target<'r>(rel: &'r str, shown: &str) -> Result<(&'r str, &'r str), SandboxError> {
+    let not_a_file = || SandboxError::new(RefusalKind::InvalidPath, format!("{shown} is not a file path (it names a directory)"));
+    if rel.ends_with('/') {
+        return Err(not_a_file());
+    }
+    let (parent, name) = match rel.rsplit_once('/') {
+        Some(("", name)) => ("/", name),
+        Some((parent, name)) => (parent, name),
+        None => (".", rel),
+    };
+    if name.is_empty() || name == "." || name == ".." {
+        return Err(not_a_file());
+    }
+    Ok((parent, name))
 }
 
 fn beneath() -> ResolveFlags {
