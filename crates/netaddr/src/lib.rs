@@ -188,6 +188,38 @@ pub fn inet_aton(s: &str) -> Option<Ipv4Addr> {
 }
 
 
+/// The `*` matching shared by policy patterns (commands, IAM actions, names, endpoint hosts) and
+/// the engine's endpoint allow-list, so that both sides read an allow-list the same way.
+/// Does `text` match `pattern`, where `*` matches any run of bytes? `eq` compares single bytes.
+pub fn wildcard(pattern: &[u8], text: &[u8], eq: impl Fn(u8, u8) -> bool) -> bool {
+    let (mut p, mut t) = (0usize, 0usize);
+    // Position of the last `*` seen in the pattern, and where in the text it started matching.
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some(b'*') => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(&c) if eq(c, text[t]) => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                // Let the last `*` swallow one more byte and retry from there.
+                Some((sp, st)) => {
+                    p = sp + 1;
+                    t = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern[p.min(pattern.len())..].iter().all(|&c| c == b'*')
+}
+
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,9 @@
 
 use std::fmt;
 
+// One `*` matcher for the policy and the engine's endpoint allow-list.
+use portcullis_netaddr::wildcard as glob;
+
 /// Longest pattern accepted (bytes): keeps matching bounded (invariant: everything has a bound).
 pub const MAX_PATTERN_LEN: usize = 512;
 
@@ -19,35 +22,6 @@ fn check_len(source: &str) -> Result<(), String> {
         return Err(format!("pattern is longer than {MAX_PATTERN_LEN} bytes ({}); shorten it or split the rule", source.len()));
     }
     Ok(())
-}
-
-/// Does `text` match `pattern`, where `*` matches any run of bytes? `eq` compares single bytes.
-fn glob(pattern: &[u8], text: &[u8], eq: impl Fn(u8, u8) -> bool) -> bool {
-    let (mut p, mut t) = (0usize, 0usize);
-    // Position of the last `*` seen in the pattern, and where in the text it started matching.
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match pattern.get(p) {
-            Some(b'*') => {
-                star = Some((p, t));
-                p += 1;
-            }
-            Some(&c) if eq(c, text[t]) => {
-                p += 1;
-                t += 1;
-            }
-            _ => match star {
-                // Let the last `*` swallow one more byte and retry from there.
-                Some((sp, st)) => {
-                    p = sp + 1;
-                    t = st + 1;
-                    star = Some((sp, st + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    pattern[p.min(pattern.len())..].iter().all(|&c| c == b'*')
 }
 
 /// Collapse runs of `*` (they mean the same as one and only cost time).

@@ -116,7 +116,7 @@ impl EndpointAllowList {
             return Ok(());
         }
         let bare = host.trim_start_matches('[').trim_end_matches(']');
-        if self.patterns.iter().any(|p| glob(p.as_bytes(), bare.as_bytes())) {
+        if self.patterns.iter().any(|p| portcullis_netaddr::wildcard(p.as_bytes(), bare.as_bytes(), |a, b| a == b)) {
             return Ok(());
         }
         Err(format!(
@@ -125,29 +125,3 @@ impl EndpointAllowList {
     }
 }
 
-/// `*` matches any run of bytes; iterative, bounded by pattern × text.
-fn glob(pattern: &[u8], text: &[u8]) -> bool {
-    let (mut p, mut t) = (0usize, 0usize);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match pattern.get(p) {
-            Some(b'*') => {
-                star = Some((p, t));
-                p += 1;
-            }
-            Some(&c) if c == text[t] => {
-                p += 1;
-                t += 1;
-            }
-            _ => match star {
-                Some((sp, st)) => {
-                    p = sp + 1;
-                    t = st + 1;
-                    star = Some((sp, st + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    pattern[p.min(pattern.len())..].iter().all(|&c| c == b'*')
-}
