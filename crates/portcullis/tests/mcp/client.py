@@ -25,6 +25,18 @@ from mcp.client.stdio import stdio_client
 from mcp.types import ElicitResult
 
 
+def elicitor(elicit, prompts):
+    """The elicitation callback: records each prompt, answers with `elicit` (accept confirms)."""
+
+    async def on_elicit(context, params):
+        prompts.append({"message": params.message, "schema": params.requested_schema})
+        if elicit == "accept":
+            return ElicitResult(action="accept", content={"confirm": True})
+        return ElicitResult(action=elicit)
+
+    return on_elicit
+
+
 def summarize(r, prompts):
     return {
         "is_error": r.is_error,
@@ -37,12 +49,7 @@ def summarize(r, prompts):
 async def modern(binary: str, mode: str, elicit: str) -> dict:
     """Protocol 2026-07-28: `call` through the SDK's automatic loop, or `rounds` by hand."""
     prompts = []
-
-    async def on_elicit(context, params):
-        prompts.append({"message": params.message, "schema": params.requested_schema})
-        if elicit == "accept":
-            return ElicitResult(action="accept", content={"confirm": True})
-        return ElicitResult(action=elicit)
+    on_elicit = elicitor(elicit, prompts)
 
     server = StdioServerParameters(command=binary, args=["serve"], env=dict(os.environ))
     kwargs = {"elicitation_callback": on_elicit} if elicit != "none" else {}
@@ -84,12 +91,7 @@ async def main() -> None:
     if "--elicit" in sys.argv:
         elicit = sys.argv[sys.argv.index("--elicit") + 1]
     prompts = []
-
-    async def on_elicit(context, params):
-        prompts.append({"message": params.message, "schema": params.requested_schema})
-        if elicit == "accept":
-            return ElicitResult(action="accept", content={"confirm": True})
-        return ElicitResult(action=elicit)
+    on_elicit = elicitor(elicit, prompts)
 
     server = StdioServerParameters(command=binary, args=["serve"], env=dict(os.environ))
     async with stdio_client(server) as (read, write):
@@ -116,13 +118,9 @@ async def main() -> None:
                 # `@FILE`: the arguments are in a file (too large for a command line).
                 args = json.loads(open(raw[1:]).read() if raw.startswith("@") else raw)
                 r = await session.call_tool(tool, args)
-                out = {
-                    "is_error": r.is_error,
-                    "structured_content": r.structured_content,
-                    "text": [c.text for c in r.content if getattr(c, "type", "") == "text"],
-                    "prompts": prompts,
-                }
+                out = summarize(r, prompts)
     print(json.dumps(out))
 
 
-asyncio.run(main())
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -16,7 +16,9 @@ import httpx2
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
-from mcp.types import ElicitResult
+
+# The callback and the result summary are client.py's (this script's directory is on sys.path).
+from client import elicitor, summarize
 
 
 async def main() -> None:
@@ -27,12 +29,7 @@ async def main() -> None:
     with open(token_file, encoding="ascii") as f:
         token = f.read().strip()
     prompts = []
-
-    async def on_elicit(context, params):
-        prompts.append({"message": params.message, "schema": params.requested_schema})
-        if elicit == "accept":
-            return ElicitResult(action="accept", content={"confirm": True})
-        return ElicitResult(action=elicit)
+    on_elicit = elicitor(elicit, prompts)
 
     http = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})
     async with http, streamable_http_client(url, http_client=http) as (read, write):
@@ -49,13 +46,7 @@ async def main() -> None:
             else:
                 tool, args = sys.argv[4], json.loads(sys.argv[5])
                 r = await session.call_tool(tool, args)
-                out = {
-                    "protocol": init.protocol_version,
-                    "is_error": r.is_error,
-                    "structured_content": r.structured_content,
-                    "text": [c.text for c in r.content if getattr(c, "type", "") == "text"],
-                    "prompts": prompts,
-                }
+                out = {"protocol": init.protocol_version, **summarize(r, prompts)}
     print(json.dumps(out))
 
 
