@@ -209,12 +209,6 @@ fn result(v: &Value) -> &Value {
     &v["structured_content"]["results"][0]
 }
 
-fn bucket_exists(moto: &Moto, name: &str) -> bool {
-    let (status, body) = moto.http("GET", "/", "").expect("list buckets on moto");
-    assert_eq!(status, 200, "{body}");
-    body.contains(&format!("<Name>{name}</Name>"))
-}
-
 #[test]
 fn call_aws_over_http_against_moto() {
     let moto = Moto::start();
@@ -272,7 +266,7 @@ fn call_aws_over_http_against_moto() {
         prompts[0]["message"].as_str().unwrap().contains(&create),
         "{v}"
     );
-    assert!(bucket_exists(&moto, "http-accepted"));
+    assert!(moto.bucket_exists("http-accepted"));
 
     // Declined: asked, not run.
     let v = server.call(
@@ -282,7 +276,7 @@ fn call_aws_over_http_against_moto() {
     assert_eq!(v["is_error"], true, "{v}");
     assert_eq!(result(&v)["status"], "declined", "{v}");
     assert_eq!(v["prompts"].as_array().unwrap().len(), 1, "{v}");
-    assert!(!bucket_exists(&moto, "http-declined"));
+    assert!(!moto.bucket_exists("http-declined"));
 
     // A client without elicitation cannot be asked: refused.
     let v = server.call(
@@ -290,7 +284,7 @@ fn call_aws_over_http_against_moto() {
         "none",
     );
     assert_eq!(result(&v)["status"], "consent_unavailable", "{v}");
-    assert!(!bucket_exists(&moto, "http-unasked"));
+    assert!(!moto.bucket_exists("http-unasked"));
 
     // Prometheus metrics on /metrics, behind the same token: the calls above are counted.
     let host = format!("127.0.0.1:{}", server.port);

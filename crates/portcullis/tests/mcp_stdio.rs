@@ -70,12 +70,6 @@ fn result(v: &Value) -> &Value {
     &v["structured_content"]["results"][0]
 }
 
-fn bucket_exists(moto: &Moto, name: &str) -> bool {
-    let (status, body) = moto.http("GET", "/", "").expect("list buckets on moto");
-    assert_eq!(status, 200, "{body}");
-    body.contains(&format!("<Name>{name}</Name>"))
-}
-
 #[test]
 fn lists_tools_with_schemas_and_annotations() {
     let env = Env::new(None);
@@ -157,26 +151,26 @@ fn call_aws_against_moto() {
     assert_eq!(prompts.len(), 1, "{v}");
     let msg = prompts[0]["message"].as_str().unwrap();
     assert!(msg.contains(&create) && msg.contains("s3:CreateBucket") && msg.contains("guarded mode"), "{msg}");
-    assert!(bucket_exists(&moto, "accepted-bucket"));
+    assert!(moto.bucket_exists("accepted-bucket"));
 
     // Declined: not executed.
     let v = env.call("call_aws", &env.aws("aws s3api create-bucket --bucket declined-bucket"), "decline");
     assert_eq!(v["is_error"], true, "{v}");
     assert_eq!(result(&v)["status"], "declined", "{v}");
-    assert!(!bucket_exists(&moto, "declined-bucket"));
+    assert!(!moto.bucket_exists("declined-bucket"));
 
     // Cancelled: not executed.
     let v = env.call("call_aws", &env.aws("aws s3api create-bucket --bucket cancelled-bucket"), "cancel");
     assert_eq!(v["is_error"], true, "{v}");
     assert_eq!(result(&v)["status"], "cancelled", "{v}");
-    assert!(!bucket_exists(&moto, "cancelled-bucket"));
+    assert!(!moto.bucket_exists("cancelled-bucket"));
 
     // A client that cannot show a prompt: refused, with what to change.
     let v = env.call("call_aws", &env.aws("aws s3api create-bucket --bucket unasked-bucket"), "none");
     assert_eq!(v["is_error"], true, "{v}");
     assert_eq!(result(&v)["status"], "consent_unavailable", "{v}");
     assert!(result(&v)["error"].as_str().unwrap().contains("elicitation"), "{v}");
-    assert!(!bucket_exists(&moto, "unasked-bucket"));
+    assert!(!moto.bucket_exists("unasked-bucket"));
 
     // A batch: each command has its own result; one failure makes the call an error.
     let args = json!({ "cli_command": [env.aws("aws s3api list-buckets"), env.aws("aws s3api create-bucket --bucket batch-bucket")] }).to_string();
@@ -188,7 +182,7 @@ fn call_aws_against_moto() {
     assert!(results[0]["output"].as_str().unwrap().contains("accepted-bucket"), "{v}");
     assert_eq!(results[1]["status"], "declined");
     assert_eq!(v["text"].as_array().unwrap().len(), 2);
-    assert!(!bucket_exists(&moto, "batch-bucket"));
+    assert!(!moto.bucket_exists("batch-bucket"));
 
     // A high-level s3 command goes through the same pipeline.
     let v = env.call("call_aws", &env.aws("aws s3 ls"), "none");
@@ -204,7 +198,7 @@ fn call_aws_against_moto() {
     assert_eq!(result(&v)["decision"]["rule_ids"], json!(["mode:read-only"]));
     assert!(result(&v)["error"].as_str().unwrap().contains("read-only mode denies"), "{v}");
     assert!(v["prompts"].as_array().unwrap().is_empty(), "{v}");
-    assert!(!bucket_exists(&moto, "readonly-bucket"));
+    assert!(!moto.bucket_exists("readonly-bucket"));
     let v = ro.call("call_aws", &ro.aws("aws s3api list-buckets"), "none");
     assert_eq!(v["is_error"], false, "{v}");
 
@@ -259,27 +253,27 @@ fn consent_by_input_required_result_on_2026_07_28() {
     let prompts = v["prompts"].as_array().unwrap();
     assert_eq!(prompts.len(), 1, "{v}");
     assert!(prompts[0]["message"].as_str().unwrap().contains(&create), "{v}");
-    assert!(bucket_exists(&moto, "mrtr-accepted"));
+    assert!(moto.bucket_exists("mrtr-accepted"));
 
     // Declined and cancelled: not run.
     for (answer, bucket) in [("decline", "mrtr-declined"), ("cancel", "mrtr-cancelled")] {
         let v = modern(&env.aws(&format!("aws s3api create-bucket --bucket {bucket}")), answer);
         assert_eq!(v["is_error"], true, "{v}");
         assert_eq!(result(&v)["status"], if answer == "decline" { "declined" } else { "cancelled" }, "{v}");
-        assert!(!bucket_exists(&moto, bucket));
+        assert!(!moto.bucket_exists(bucket));
     }
 
     // A client without the elicitation capability is refused without a round trip.
     let v = modern(&env.aws("aws s3api create-bucket --bucket mrtr-unasked"), "none");
     assert_eq!(result(&v)["status"], "consent_unavailable", "{v}");
-    assert!(!bucket_exists(&moto, "mrtr-unasked"));
+    assert!(!moto.bucket_exists("mrtr-unasked"));
 
     // A batch is asked about as a whole before anything runs; the read and the write run after.
     let args = json!({ "cli_command": [env.aws("aws s3api list-buckets"), env.aws("aws s3api create-bucket --bucket mrtr-batch")] }).to_string();
     let v = env.client(&["call", "call_aws", &args, "--modern", "--elicit", "accept"]);
     assert_eq!(v["is_error"], false, "{v}");
     assert_eq!(v["prompts"].as_array().unwrap().len(), 1, "{v}");
-    assert!(bucket_exists(&moto, "mrtr-batch"));
+    assert!(moto.bucket_exists("mrtr-batch"));
 
     // By hand: the approval of one request cannot run another, a forged state approves nothing,
     // and a used state cannot be replayed.
@@ -296,16 +290,16 @@ fn consent_by_input_required_result_on_2026_07_28() {
     assert_eq!(v["first_keys"], json!(["consent-0"]), "{v}");
     assert_eq!(result(&v)["status"], "consent_failed", "{v}");
     assert!(result(&v)["error"].as_str().unwrap().contains("differ"), "{v}");
-    assert!(!bucket_exists(&moto, "mrtr-asked") && !bucket_exists(&moto, "mrtr-swapped"));
+    assert!(!moto.bucket_exists("mrtr-asked") && !moto.bucket_exists("mrtr-swapped"));
 
     let v = rounds("aws s3api create-bucket --bucket mrtr-forged", "aws s3api create-bucket --bucket mrtr-forged", "forged", false);
     assert_eq!(result(&v)["status"], "consent_failed", "{v}");
     assert!(result(&v)["error"].as_str().unwrap().contains("unknown"), "{v}");
-    assert!(!bucket_exists(&moto, "mrtr-forged"));
+    assert!(!moto.bucket_exists("mrtr-forged"));
 
     let v = rounds("aws s3api create-bucket --bucket mrtr-once", "aws s3api create-bucket --bucket mrtr-once", "first", true);
     assert_eq!(result(&v)["status"], "success", "{v}");
-    assert!(bucket_exists(&moto, "mrtr-once"));
+    assert!(moto.bucket_exists("mrtr-once"));
     assert_eq!(v["replay"]["structured_content"]["results"][0]["status"], "consent_failed", "{v}");
     assert!(v["replay"]["structured_content"]["results"][0]["error"].as_str().unwrap().contains("already used"), "{v}");
 }

@@ -86,8 +86,8 @@ impl Recorder {
 }
 
 /// The record of one command that was assessed, with what became of it (`item`: the command's
-/// entry of the tool result).
-pub fn entry(a: &Assessment, item: &Value) -> CommandEntry {
+/// entry of the tool result; `secrets`: the request's secret values, scrubbed from its error).
+pub fn entry(a: &Assessment, item: &Value, secrets: &[String]) -> CommandEntry {
     let status = item.get("status").and_then(Value::as_str).unwrap_or_default();
     let (params, service, operation) = match &a.parsed {
         Parsed::Call(c) => {
@@ -122,7 +122,6 @@ pub fn entry(a: &Assessment, item: &Value) -> CommandEntry {
         },
         digest: Some(a.digest.clone()),
     });
-    let secrets = super::pipeline::secrets_of(a);
     let execution = ExecutionInfo {
         status: match status {
             "success" => ExecStatus::Ok,
@@ -132,7 +131,7 @@ pub fn entry(a: &Assessment, item: &Value) -> CommandEntry {
         http_status: item.get("http_status").and_then(Value::as_u64).and_then(|s| u16::try_from(s).ok()),
         request_id: item.get("request_id").and_then(Value::as_str).map(str::to_string),
         error_code: item.get("error_code").and_then(Value::as_str).map(str::to_string).or_else(|| (status != "success" && status != "error").then(|| status.to_string())),
-        message: item.get("error").and_then(Value::as_str).map(|m| redact::scrub(m, &secrets)),
+        message: item.get("error").and_then(Value::as_str).map(|m| redact::scrub(m, secrets)),
     };
     CommandEntry {
         service: Some(service),

@@ -284,7 +284,7 @@ pub async fn call_aws(pipeline: &Pipeline, args: &JsonObject, cx: &CallContext<'
                     tracing::info!("portcullis: asking consent for {} command(s)", pending.requests.len());
                     for (command, a) in list.iter().zip(&assessed) {
                         event.commands.push(match a {
-                            Ok(a) => record::entry(a, &json!({ "status": "consent_pending" })),
+                            Ok(a) => record::entry(a, &json!({ "status": "consent_pending" }), &[]),
                             Err(r) => record::invalid_entry(&r.message, &redact::command_secrets(command)),
                         });
                     }
@@ -317,7 +317,7 @@ pub async fn call_aws(pipeline: &Pipeline, args: &JsonObject, cx: &CallContext<'
                     cx.metrics.stage("consent", asking.elapsed().as_secs_f64());
                 }
                 let item = run_one(pipeline, &a, answer, cx).await;
-                event.commands.push(record::entry(&a, &item));
+                event.commands.push(record::entry(&a, &item, &secrets));
                 item
             }
             Err(r) => {
@@ -424,7 +424,7 @@ pub fn check_aws_command(pipeline: &Pipeline, args: &JsonObject) -> (CallToolRes
                 Some(i) => json!({ "unknown": i.error }),
                 None => json!({ "unknown": "still being looked up" }),
             };
-            event.commands.push(record::entry(&a, &json!({ "status": "checked" })));
+            event.commands.push(record::entry(&a, &json!({ "status": "checked" }), &[]));
             CallToolResult::structured(doc)
         }
         Err(r) => {

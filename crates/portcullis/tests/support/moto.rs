@@ -67,6 +67,14 @@ impl Moto {
     }
 
     /// A minimal HTTP/1.1 exchange on loopback (status line and body), for moto's control API.
+    /// Whether moto holds a bucket named `name` (listed anonymously).
+    #[allow(dead_code)] // not every suite asks
+    pub fn bucket_exists(&self, name: &str) -> bool {
+        let (status, body) = self.http("GET", "/", "").expect("list buckets on moto");
+        assert_eq!(status, 200, "{body}");
+        body.contains(&format!("<Name>{name}</Name>"))
+    }
+
     pub fn http(&self, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
