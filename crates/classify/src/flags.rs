@@ -5,6 +5,10 @@
 //! * **returns_secret**: the response carries secret material that is not itself a principal's
 //!   credentials (secret values, decrypted parameters, plaintext data keys, private keys,
 //!   passwords).
+//! * **side_effects**: a call the catalogue calls a read that acts all the same: it hides
+//!   messages from their consumers, starts a query that is billed by the data it scans, keeps a
+//!   session open. [`SIDE_EFFECTS`] lists them with the reason for each. Read-only and guarded
+//!   modes ask before them, as before a write; a policy can allow them explicitly.
 //! * **destructive**: the call deletes data or a resource, or removes an access path or
 //!   association, such that undoing it means re-creating something. Decided by the operation's
 //!   leading verb ([`DESTRUCTIVE_VERBS`], after an optional `Batch`), plus [`DESTRUCTIVE`] for
@@ -89,7 +93,50 @@ pub const RETURNS_CREDENTIALS: &[(&str, &str)] = &[
     ("sagemaker", "CreatePresignedDomainUrl"),
     ("sagemaker", "CreatePresignedNotebookInstanceUrl"),
     ("appstream", "CreateStreamingURL"),
+    // Bearer URLs and tokens: whoever holds them acts as the caller until they expire.
+    ("sagemaker", "CreatePresignedMlflowTrackingServerUrl"),
+    ("quicksight", "GenerateEmbedUrlForRegisteredUser"),
+    ("quicksight", "GenerateEmbedUrlForAnonymousUser"),
+    ("quicksight", "GetDashboardEmbedUrl"),
+    ("quicksight", "GetSessionEmbedUrl"),
+    ("mwaa", "CreateCliToken"),
+    ("mwaa", "CreateWebLoginToken"),
+    ("emr", "GetClusterSessionCredentials"),
+    ("emr", "GetOnClusterAppUIPresignedURL"),
+    ("emr", "GetPersistentAppUIPresignedURL"),
+    ("emr-serverless", "GetDashboardForJobRun"),
+    ("s3", "CreateSession"),
+    ("s3control", "GetDataAccess"),
+    ("lakeformation", "GetTemporaryGlueTableCredentials"),
+    ("lakeformation", "GetTemporaryGluePartitionCredentials"),
+    ("lightsail", "CreateContainerServiceRegistryLogin"),
+    ("grafana", "CreateWorkspaceApiKey"),
+    ("grafana", "CreateWorkspaceServiceAccountToken"),
 ];
+
+/// `(botocore service, operation, reason)`: reads that act (see the module docs). Each reason is
+/// shown to the person asked and to the agent.
+pub const SIDE_EFFECTS: &[(&str, &str, &str)] = &[
+    ("sqs", "ReceiveMessage", "received messages are hidden from the queue's other consumers for the visibility timeout (up to 12 hours) and count towards the redrive to a dead-letter queue"),
+    ("logs", "StartQuery", "starts a CloudWatch Logs Insights query, billed by the data it scans"),
+    ("logs", "StartLiveTail", "starts a Live Tail session, billed by the minute"),
+    ("cloudtrail", "StartQuery", "starts a CloudTrail Lake query, billed by the data it scans"),
+    ("athena", "StartQueryExecution", "runs an Athena query: billed by the data it scans, and a query can write (CTAS, INSERT, UNLOAD)"),
+    ("athena", "StartCalculationExecution", "runs code in an Athena Spark session, billed by the DPU-hour"),
+    ("athena", "StartSession", "starts an Athena Spark session, billed while it runs"),
+    ("glue", "StartDataQualityRuleRecommendationRun", "starts a billed Glue data quality run"),
+    ("glue", "StartDataQualityRulesetEvaluationRun", "starts a billed Glue data quality run"),
+    ("lakeformation", "StartQueryPlanning", "starts a Lake Formation query plan over governed tables"),
+    ("timestream-query", "Query", "runs a Timestream query, billed by the data it scans"),
+    ("redshift-data", "ExecuteStatement", "runs SQL on a Redshift cluster: any statement, writes included"),
+    ("redshift-data", "BatchExecuteStatement", "runs SQL on a Redshift cluster: any statement, writes included"),
+    ("s3", "SelectObjectContent", "runs S3 Select over an object, billed by the data it scans"),
+];
+
+/// The side effect of a read, if it has one.
+pub fn side_effect(service: &str, operation: &str) -> Option<&'static str> {
+    SIDE_EFFECTS.iter().find(|(s, o, _)| *s == service && *o == operation).map(|(_, _, r)| *r)
+}
 
 /// `(botocore service, operation, when)` whose response carries a secret.
 pub const RETURNS_SECRET: &[(&str, &str, When)] = &[

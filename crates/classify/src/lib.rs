@@ -41,6 +41,7 @@
 //! assert!(classify("s3", "NoSuchOperation", &json!({})).is_unknown());
 //! ```
 
+pub mod dependent;
 pub mod exceptions;
 pub mod flags;
 pub mod prefix;
@@ -61,8 +62,13 @@ use exceptions::ServiceRule;
 /// What the classify stage says about one call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Classification {
-    /// The IAM actions the call needs, `prefix:Action` (`s3:ListBucket`).
+    /// The IAM actions the call needs, `prefix:Action` (`s3:ListBucket`): the call's own.
     pub actions: Vec<String>,
+    /// The further actions IAM requires for the call ([`dependent`]): `iam:PassRole` when it
+    /// passes a role, `secretsmanager:GetSecretValue` for `BatchGetSecretValue`, ... Rules match
+    /// them like the call's own; the access level is that of [`Classification::actions`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependent_actions: Vec<String>,
     /// The highest access level among `actions`; `None` when the call could not be mapped
     /// (policy treats that as a write).
     pub access_level: Option<AccessLevel>,
@@ -77,6 +83,11 @@ impl Classification {
     pub fn is_unknown(&self) -> bool {
         self.access_level.is_none()
     }
+
+    /// Every action the call needs: its own, then the dependent ones.
+    pub fn all_actions(&self) -> impl Iterator<Item = &String> {
+        self.actions.iter().chain(&self.dependent_actions)
+    }
 }
 
 /// Risks beyond the access level (see [`flags`] for what each means and how it is decided).
@@ -85,6 +96,9 @@ pub struct Flags {
     pub returns_credentials: bool,
     pub returns_secret: bool,
     pub destructive: bool,
+    /// A read that acts: it hides messages, starts a billed query, ... ([`flags::SIDE_EFFECTS`]).
+    #[serde(default)]
+    pub side_effects: bool,
 }
 
 /// Where the actions came from.
@@ -106,12 +120,51 @@ pub fn classify(service: &str, operation: &str, params: &Value) -> Classificatio
     let Some(entry) = table.ops.get(operation) else {
         return unknown(Vec::new(), format!("service {service:?} has no operation {operation:?}"));
     };
-    if !entry.param_aware {
-        return entry.base.clone();
-    }
     let mut c = entry.base.clone();
-    build(table, operation, params, &mut c, entry.seed.as_deref());
+    if entry.param_aware {
+        build(table, operation, params, &mut c, entry.seed.as_deref());
+    }
+    c.dependent_actions = dependent::dependents(service, operation, &c.actions, params);
     c
+}
+
+/// The IAM action an API operation stands for on its own: its action when it needs exactly one,
+/// before any parameter refinement (`s3 HeadObject` → `s3:GetObject`, `s3 DeleteObjects` →
+/// `s3:DeleteObject`). `None` for operations that need several (`CopyObject` needs `s3:GetObject`
+/// and `s3:PutObject`: a rule on it must not reach every read and every write) or none known.
+pub fn own_action(service: &str, operation: &str) -> Option<String> {
+    let table = Tables::get().service(service)?;
+    let entry = table.ops.get(operation)?;
+    let seed = match &entry.seed {
+        Some(seed) => seed.clone(),
+        None if entry.base.access_level.is_some() => entry.base.actions.clone(),
+        None => return None,
+    };
+    match seed.as_slice() {
+        [one] if portcullis_iam::catalogue().action(one).is_some() => Some(one.clone()),
+        _ => None,
+    }
+}
+
+/// The AWS CLI form of an API operation: `(command, operation)`, e.g. `("s3api", "delete-object")`
+/// for `s3` `DeleteObject`. `None` when the CLI does not offer it.
+pub fn cli_form(service: &str, operation: &str) -> Option<(String, String)> {
+    static COMMANDS: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
+    let models = portcullis_model::models();
+    let commands = COMMANDS.get_or_init(|| {
+        let mut map = HashMap::new();
+        for (name, c) in models.commands() {
+            if let Some(s) = c.service.as_deref() {
+                // The first command naming the service is the CLI's own (`s3api`, not an alias).
+                map.entry(s).or_insert(name.as_str());
+            }
+        }
+        map
+    });
+    let command = *commands.get(service)?;
+    let cli = models.service_cli(service).ok()?;
+    let name = cli.by_cli_name.iter().find(|(_, op)| op.as_str() == operation).map(|(n, _)| n.clone())?;
+    Some((command.to_string(), name))
 }
 
 /// The IAM prefix a botocore service's actions use (`stepfunctions` → `states`), if known.
@@ -170,6 +223,7 @@ impl ServiceTable {
             let param_aware = refine::applies(service, name) || secret_when.is_some_and(flags::When::is_conditional);
             let mut base = Classification {
                 actions: Vec::new(),
+                dependent_actions: Vec::new(),
                 access_level: None,
                 flags: Flags::default(),
                 unknown_reason: None,
@@ -252,12 +306,14 @@ fn risk_flags(service: &str, operation: &str, params: &Value, destructive: bool)
         returns_credentials: flags::returns_credentials(service, operation),
         returns_secret: flags::returns_secret(service, operation).is_some_and(|w| w.holds(params)),
         destructive,
+        side_effects: flags::side_effect(service, operation).is_some(),
     }
 }
 
 fn unknown(actions: Vec<String>, reason: String) -> Classification {
     Classification {
         actions,
+        dependent_actions: Vec::new(),
         access_level: None,
         flags: Flags::default(),
         unknown_reason: Some(reason),

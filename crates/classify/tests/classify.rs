@@ -59,7 +59,7 @@ const CASES: &[Case] = &[
     ("s3", "DeleteBucketTagging", r#"{"Bucket":"b"}"#, &["s3:PutBucketTagging"], Some(Tagging), ""),
     ("s3", "SelectObjectContent", r#"{"Bucket":"b","Key":"k"}"#, &["s3:GetObject"], Some(Read), ""),
     ("s3", "CreateBucket", r#"{"Bucket":"b","ObjectLockEnabledForBucket":true}"#, &["s3:CreateBucket", "s3:PutBucketObjectLockConfiguration", "s3:PutBucketVersioning"], Some(Write), ""),
-    ("s3", "CreateSession", r#"{"Bucket":"b--usw2-az1--x-s3"}"#, &["s3express:CreateSession"], Some(Write), ""),
+    ("s3", "CreateSession", r#"{"Bucket":"b--usw2-az1--x-s3"}"#, &["s3express:CreateSession"], Some(Write), "C"),
     ("s3control", "GetPublicAccessBlock", r#"{"AccountId":"1"}"#, &["s3:GetAccountPublicAccessBlock"], Some(Read), ""),
     ("s3control", "ListRegionalBuckets", r#"{"AccountId":"1"}"#, &["s3-outposts:ListRegionalBuckets"], Some(List), ""),
     // --- ec2 -------------------------------------------------------------------------------------
@@ -325,7 +325,7 @@ fn classification_serialises_for_audit() {
     assert_eq!(
         v,
         json!({"actions": ["ssm:GetParameter"], "access_level": "Read",
-               "flags": {"returns_credentials": false, "returns_secret": true, "destructive": false},
+               "flags": {"returns_credentials": false, "returns_secret": true, "destructive": false, "side_effects": false},
                "unknown_reason": null, "action_source": "Derived"})
     );
     let c = classify("iam", "AttachRolePolicy", &json!({}));
@@ -383,6 +383,17 @@ fn every_table_entry_names_a_catalogued_action_and_a_real_operation() {
     for (service, op, _) in flags::RETURNS_SECRET {
         assert!(op_exists(service, op), "secret table: {service} {op} is not an operation");
     }
+    for (service, op, reason) in flags::SIDE_EFFECTS {
+        assert!(op_exists(service, op), "side-effects table: {service} {op} is not an operation");
+        assert!(reason.len() > 20, "side-effects table: {service} {op} needs a reason");
+    }
+    for (service, op, deps, source) in portcullis_classify::dependent::DEPENDENT {
+        assert!(op_exists(service, op), "dependent table: {service} {op} is not an operation");
+        assert!(!source.is_empty());
+        for a in *deps {
+            assert!(catalogue.action(a).is_some(), "dependent table {service} {op}: {a} is not in the catalogue");
+        }
+    }
     for (op, plain, versioned) in portcullis_classify::refine::S3_VERSIONED {
         assert!(op_exists("s3", op), "{op}");
         assert!(catalogue.action(plain).is_some() && catalogue.action(versioned).is_some(), "{plain} / {versioned}");
@@ -438,4 +449,80 @@ fn every_operation_of_every_service_classifies() {
     assert!(services > 400, "{services}");
     assert!(overall >= 0.92, "overall coverage fell to {overall:.3}");
     assert!(main_share >= 0.97, "main-service coverage fell to {main_share:.3}");
+}
+
+/// Every entry of the side-effects list is flagged, whatever its parameters; nothing else is.
+#[test]
+fn every_side_effect_entry_is_flagged() {
+    for (service, op, _) in flags::SIDE_EFFECTS {
+        for params in [Value::Null, json!({})] {
+            let c = classify(service, op, &params);
+            assert!(c.flags.side_effects, "{service} {op} {params}");
+        }
+    }
+    for (service, op) in [("sqs", "GetQueueAttributes"), ("logs", "GetQueryResults"), ("s3", "GetObject"), ("athena", "GetQueryResults")] {
+        assert!(!classify(service, op, &json!({})).flags.side_effects, "{service} {op}");
+    }
+}
+
+/// Every entry of the credentials list is flagged (bearer URLs and tokens included).
+#[test]
+fn every_credentials_entry_is_flagged() {
+    for (service, op) in flags::RETURNS_CREDENTIALS {
+        assert!(classify(service, op, &json!({})).flags.returns_credentials, "{service} {op}");
+    }
+}
+
+/// Dependent actions: the catalogue's, the documented extras, and `iam:PassRole` exactly when a
+/// role is passed (or may be, when the parameters are unknown).
+#[test]
+fn dependent_actions() {
+    let c = classify("secretsmanager", "BatchGetSecretValue", &json!({"SecretIdList": ["a"]}));
+    assert_eq!(c.actions, ["secretsmanager:BatchGetSecretValue"]);
+    assert!(c.dependent_actions.contains(&"secretsmanager:GetSecretValue".to_string()), "{c:?}");
+
+    let with_role = json!({"FunctionName": "f", "Role": "arn:aws:iam::123456789012:role/r", "Code": {}});
+    let c = classify("lambda", "CreateFunction", &with_role);
+    assert!(c.dependent_actions.contains(&"iam:PassRole".to_string()), "{c:?}");
+    assert_eq!(c.access_level, Some(Write), "dependent actions do not change the access level");
+
+    let c = classify("ec2", "AssociateIamInstanceProfile", &json!({"IamInstanceProfile": {"Name": "p"}, "InstanceId": "i-1"}));
+    assert!(c.dependent_actions.contains(&"iam:PassRole".to_string()), "{c:?}");
+    let c = classify("ec2", "RunInstances", &json!({"ImageId": "ami-1", "IamInstanceProfile": {"Arn": "arn:aws:iam::1:instance-profile/p"}}));
+    assert!(c.dependent_actions.contains(&"iam:PassRole".to_string()), "{c:?}");
+    // No role, no PassRole (the catalogue lists it for every RunInstances).
+    let c = classify("ec2", "RunInstances", &json!({"ImageId": "ami-1", "MinCount": 1, "MaxCount": 1}));
+    assert!(!c.dependent_actions.contains(&"iam:PassRole".to_string()), "{c:?}");
+    // Unknown parameters: the upper bound keeps it.
+    assert!(classify("ec2", "RunInstances", &Value::Null).dependent_actions.contains(&"iam:PassRole".to_string()));
+    // Other services that take a role.
+    for (service, op, params) in [
+        ("ecs", "RegisterTaskDefinition", json!({"family": "f", "taskRoleArn": "arn:aws:iam::1:role/t", "containerDefinitions": []})),
+        ("stepfunctions", "CreateStateMachine", json!({"name": "n", "definition": "{}", "roleArn": "arn:aws:iam::1:role/s"})),
+        ("cloudformation", "CreateStack", json!({"StackName": "s", "RoleARN": "arn:aws:iam::1:role/cfn"})),
+        ("glue", "CreateJob", json!({"Name": "j", "Role": "r", "Command": {}})),
+        ("emr", "RunJobFlow", json!({"Name": "c", "JobFlowRole": "EMR_EC2_DefaultRole", "ServiceRole": "EMR_DefaultRole"})),
+    ] {
+        let c = classify(service, op, &params);
+        assert!(c.dependent_actions.contains(&"iam:PassRole".to_string()), "{service} {op}: {c:?}");
+    }
+    // Reading or assuming a role is not passing it.
+    assert!(!classify("iam", "GetRole", &json!({"RoleName": "r"})).dependent_actions.contains(&"iam:PassRole".to_string()));
+    assert!(!classify("sts", "AssumeRole", &json!({"RoleArn": "arn:aws:iam::1:role/r", "RoleSessionName": "s"}))
+        .dependent_actions
+        .contains(&"iam:PassRole".to_string()));
+}
+
+/// The CLI form and the action an operation stands for.
+#[test]
+fn cli_forms_and_own_actions() {
+    use portcullis_classify::{cli_form, own_action};
+    assert_eq!(cli_form("s3", "DeleteObject"), Some(("s3api".into(), "delete-object".into())));
+    assert_eq!(cli_form("stepfunctions", "StartExecution"), Some(("stepfunctions".into(), "start-execution".into())));
+    assert_eq!(cli_form("codedeploy", "ListApplications"), Some(("deploy".into(), "list-applications".into())));
+    assert_eq!(own_action("s3", "DeleteObjects").as_deref(), Some("s3:DeleteObject"));
+    assert_eq!(own_action("s3", "HeadObject").as_deref(), Some("s3:GetObject"));
+    assert_eq!(own_action("s3", "GetObject").as_deref(), Some("s3:GetObject"));
+    assert_eq!(own_action("s3", "CopyObject"), None, "two actions: stands for neither");
+    assert_eq!(own_action("secretsmanager", "GetSecretValue").as_deref(), Some("secretsmanager:GetSecretValue"));
 }

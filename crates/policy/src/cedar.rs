@@ -84,6 +84,9 @@ pub struct CedarPolicyInfo {
     pub effect: crate::Effect,
     /// The `@reason` annotation, if any.
     pub reason: Option<String>,
+    /// The policy looks at `context.parameters` or `context.parameterNames`, so a request whose
+    /// parameters were cut at the bounds cannot be decided on by it alone.
+    pub uses_parameters: bool,
 }
 
 /// A validated Cedar policy set.
@@ -157,7 +160,9 @@ impl CedarPolicies {
                     Err(m) => problems.push(problem(text, locate(text, &format!("\"{name}\"")).or(at), format!("policy `{id}`: {m}"))),
                 }
             }
-            infos.push(CedarPolicyInfo { id: id.to_string(), effect, reason: p.annotation("reason").map(str::to_string) });
+            let body = p.to_string();
+            let uses_parameters = body.contains("parameters") || body.contains("parameterNames");
+            infos.push(CedarPolicyInfo { id: id.to_string(), effect, reason: p.annotation("reason").map(str::to_string), uses_parameters });
             if let Err(e) = set.add(p.new_id(PolicyId::new(id))) {
                 problems.push(problem(text, at, e.to_string()));
             }
@@ -196,8 +201,56 @@ impl CedarPolicies {
     }
 
     /// Evaluate `req` and add what matched to the three decisions. Pure.
+    ///
+    /// A command that makes several API operations (`aws s3 rm` makes `s3api delete-object`) is
+    /// evaluated as written and once per operation, with that operation's service, operation,
+    /// `cliCommand` and actions in the context, so a policy on any spelling of the call decides.
     pub(crate) fn evaluate(&self, req: &Request, deny: &mut Decision, consent: &mut Decision, allow: &mut Decision) {
-        let cmd = req.command();
+        let mut permitted = Decision::new(crate::Outcome::Allow);
+        self.evaluate_one(req, &req.command(), deny, consent, &mut permitted);
+        for op in &req.operations {
+            if op.service_cli_name == req.service_cli_name && op.operation_cli_name == req.operation_cli_name {
+                continue;
+            }
+            let view = Request {
+                service_cli_name: op.service_cli_name.clone(),
+                operation_cli_name: op.operation_cli_name.clone(),
+                service: op.service.clone(),
+                operation: op.operation.clone(),
+                actions: op.actions.clone(),
+                operations: Vec::new(),
+                ..req.clone()
+            };
+            let shown = format!("{} (API call `{}`)", req.command(), op.command());
+            self.evaluate_one(&view, &shown, deny, consent, &mut permitted);
+        }
+        let mut dropped: Vec<&str> = Vec::new();
+        if req.parameters_truncated {
+            // The parameters seen are not all of them: decide as if every condition on the rest
+            // held — a forbid denies, a consent asks, a plain permit does not allow.
+            for info in self.infos.iter().filter(|i| i.uses_parameters) {
+                let why = format!(
+                    "the request has more parameters than Portcullis evaluates (at most {} values of {} characters), so Cedar policy `{}`, which looks at parameters, applies as if its conditions on the rest held",
+                    crate::request::MAX_PARAMETERS,
+                    crate::request::MAX_PARAMETER_VALUE,
+                    info.id
+                );
+                match info.effect {
+                    crate::Effect::Deny => deny.push(info.id.clone(), why),
+                    crate::Effect::Consent => consent.push(info.id.clone(), why),
+                    crate::Effect::Allow => dropped.push(info.id.as_str()),
+                }
+            }
+        }
+        for reason in permitted.reasons {
+            let id = reason.strip_prefix("Cedar policy `").and_then(|r| r.split_once('`')).map(|(id, _)| id.to_string()).unwrap_or_default();
+            if !dropped.contains(&id.as_str()) {
+                allow.push(id, reason);
+            }
+        }
+    }
+
+    fn evaluate_one(&self, req: &Request, cmd: &str, deny: &mut Decision, consent: &mut Decision, allow: &mut Decision) {
         let principal = uid(&self.types.client, req.principal.as_deref().unwrap_or("owner"));
         let actions: Vec<String> =
             if req.actions.is_empty() { vec![UNKNOWN_ACTION.to_string()] } else { req.actions.iter().map(|a| canonical_action(a)).collect() };
@@ -375,6 +428,7 @@ pub(crate) fn context_json(req: &Request, actions: &[String]) -> Value {
         "returnsSecret": req.returns_secret,
         "returnsCredentials": req.returns_credentials,
         "destructive": req.destructive,
+        "sideEffects": req.side_effects,
         "resources": req.resources,
         "parameters": req.parameters,
         "parameterNames": names,

@@ -253,7 +253,7 @@ impl PolicyConfig {
             if rc.commands.is_empty() && rc.actions.is_empty() {
                 problems.add(at.clone(), Some(&rc.id), format!("rule `{}` matches nothing: give it `commands` (e.g. `aws iam delete-*`) or `actions` (e.g. `iam:Delete*`)", rc.id));
             }
-            let mut rule = Rule { id: rc.id.clone(), effect: rc.effect, commands: Vec::new(), actions: Vec::new(), reason: rc.reason.clone() };
+            let mut rule = Rule::new(rc.id.clone(), rc.effect, rc.reason.clone());
             for (j, c) in rc.commands.iter().enumerate() {
                 match CommandPattern::parse(c) {
                     Ok(p) => rule.commands.push(p),

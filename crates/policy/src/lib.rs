@@ -58,6 +58,7 @@ mod config;
 mod decision;
 mod endpoint;
 mod pattern;
+pub mod reach;
 pub mod request;
 
 use std::fmt;
@@ -68,7 +69,8 @@ pub use decision::{Decision, Outcome};
 pub use pattern::{ActionPattern, CommandPattern};
 pub use portcullis_iam::AccessLevel;
 pub use cedar::{CedarPolicies, CedarSource};
-pub use request::{GlobalFlags, Request, flatten_parameters};
+pub use reach::Reached;
+pub use request::{GlobalFlags, Operation, Request, flatten_parameters, flatten_parameters_bounded};
 use serde::{Deserialize, Serialize};
 
 use crate::pattern::NamePattern;
@@ -118,17 +120,47 @@ pub struct Rule {
     pub actions: Vec<ActionPattern>,
     /// Why the rule exists.
     pub reason: Option<String>,
+    /// The operations the command patterns name (computed on first use).
+    reach: std::sync::OnceLock<Vec<Reached>>,
 }
 
 impl Rule {
-    /// Describe how the rule matches `req`, or `None` when it does not.
+    pub(crate) fn new(id: String, effect: Effect, reason: Option<String>) -> Rule {
+        Rule { id, effect, commands: Vec::new(), actions: Vec::new(), reason, reach: Default::default() }
+    }
+
+    /// The API operations the rule's command patterns name, each with the IAM action it stands
+    /// for ([`reach`]). A deny or consent rule reaches every call that needs one of those actions.
+    pub fn reach(&self) -> &[Reached] {
+        self.reach.get_or_init(|| reach::operations(&self.commands))
+    }
+
+    /// How a deny or consent rule matches `req`, or `None` when it does not. Every spelling of a
+    /// call counts: the command as written, each API operation it makes, each IAM action it needs
+    /// (dependent ones included), and the action of every operation the command patterns name.
     fn matched(&self, req: &Request) -> Option<String> {
+        let cmd = req.command();
         if let Some(p) = self.commands.iter().find(|p| p.matches(&req.service_cli_name, &req.operation_cli_name)) {
-            return Some(format!("`{}` matches `{p}`", req.command()));
+            return Some(format!("`{cmd}` matches `{p}`"));
+        }
+        for op in &req.operations {
+            if let Some(p) = self.commands.iter().find(|p| p.matches(&op.service_cli_name, &op.operation_cli_name)) {
+                return Some(format!("`{cmd}` makes the API call `{}`, which matches `{p}`", op.command()));
+            }
         }
         for p in &self.actions {
             if let Some(a) = req.actions.iter().find(|a| p.matches(a)) {
                 return Some(format!("IAM action `{a}` matches `{p}`"));
+            }
+        }
+        if !self.commands.is_empty() {
+            for a in &req.actions {
+                if let Some(r) = self.reach().iter().find(|r| r.action.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(a))) {
+                    return Some(format!(
+                        "`{cmd}` needs IAM action `{a}`, the action of `{}` (named by `{}`); a rule on an operation reaches every call that needs its action, as IAM would",
+                        r.command, r.pattern
+                    ));
+                }
             }
         }
         None
@@ -315,15 +347,16 @@ impl Policy {
         let mut consent = Decision::new(Outcome::Consent);
         let mut allow = Decision::new(Outcome::Allow);
         for rule in &self.rules {
+            let target = match rule.effect {
+                Effect::Deny => &mut deny,
+                Effect::Consent => &mut consent,
+                Effect::Allow => continue,
+            };
             if let Some(how) = rule.matched(req) {
-                let target = match rule.effect {
-                    Effect::Deny => &mut deny,
-                    Effect::Consent => &mut consent,
-                    Effect::Allow => &mut allow,
-                };
                 target.push(rule.id.clone(), rule.explain(req, &how));
             }
         }
+        self.allow_rules(req, &mut allow);
         if let Some(cedar) = &self.cedar {
             cedar.evaluate(req, &mut deny, &mut consent, &mut allow);
         }
@@ -337,6 +370,54 @@ impl Policy {
             return allow;
         }
         self.mode_default(req)
+    }
+
+    /// Compute what every rule reaches now rather than on the first decision (the server calls
+    /// this in the background at start-up).
+    pub fn prepare(&self) {
+        for rule in &self.rules {
+            let _ = rule.reach();
+        }
+    }
+
+    /// Allow rules allow a request only for all of it, as IAM does: a rule names the command as
+    /// written, or every API operation it makes is allowed — by its command, or every IAM action
+    /// it needs (dependent ones too) by an action pattern. An allow on `s3:GetObject` does not
+    /// run an `aws s3 cp` between buckets, which also writes; nor an allow on
+    /// `lambda:CreateFunction` a function that passes a role, which also needs `iam:PassRole`.
+    fn allow_rules(&self, req: &Request, allow: &mut Decision) {
+        let rules: Vec<&Rule> = self.rules.iter().filter(|r| r.effect == Effect::Allow).collect();
+        if rules.is_empty() {
+            return;
+        }
+        let cmd = req.command();
+        for r in &rules {
+            if let Some(p) = r.commands.iter().find(|p| p.matches(&req.service_cli_name, &req.operation_cli_name)) {
+                allow.push(r.id.clone(), r.explain(req, &format!("`{cmd}` matches `{p}`")));
+                return;
+            }
+        }
+        let mut found: Vec<(String, String)> = Vec::new();
+        for op in req.api_operations() {
+            let by_name = rules.iter().find_map(|r| r.commands.iter().find(|p| p.matches(&op.service_cli_name, &op.operation_cli_name)).map(|p| (*r, p)));
+            if let Some((r, p)) = by_name {
+                found.push((r.id.clone(), format!("the API call `{}` matches `{p}`", op.command())));
+                continue;
+            }
+            if op.actions.is_empty() {
+                return;
+            }
+            for a in &op.actions {
+                let Some((r, p)) = rules.iter().find_map(|r| r.actions.iter().find(|p| p.matches(a)).map(|p| (*r, p))) else {
+                    return;
+                };
+                found.push((r.id.clone(), format!("IAM action `{a}` matches `{p}`")));
+            }
+        }
+        for (id, how) in found {
+            let Some(r) = rules.iter().find(|r| r.id == id) else { continue };
+            allow.push(id.clone(), r.explain(req, &how));
+        }
     }
 
     fn check_global_options(&self, req: &Request, deny: &mut Decision) {
@@ -400,16 +481,23 @@ impl Policy {
             None => "unknown (treated as a write)".to_string(),
         };
         let is_read = matches!(req.access_level, Some(AccessLevel::List | AccessLevel::Read)) && !req.destructive;
-        let sensitive = match (req.returns_secret, req.returns_credentials) {
-            (true, true) => Some("returns a secret and credentials"),
-            (true, false) => Some("returns a secret"),
-            (false, true) => Some("returns credentials"),
-            (false, false) => None,
-        };
+        let mut risks: Vec<String> = Vec::new();
+        match (req.returns_secret, req.returns_credentials) {
+            (true, true) => risks.push("returns a secret and credentials".into()),
+            (true, false) => risks.push("returns a secret".into()),
+            (false, true) => risks.push("returns credentials".into()),
+            (false, false) => {}
+        }
+        if req.side_effects {
+            let why: Vec<&str> =
+                req.api_operations().iter().filter_map(|o| portcullis_classify::flags::side_effect(&o.service, &o.operation)).collect();
+            risks.push(if why.is_empty() { "has side effects although it reads".into() } else { format!("has side effects although it reads: {}", why.join("; ")) });
+        }
+        let sensitive = if risks.is_empty() { None } else { Some(risks.join(", and ")) };
         let allow_hint = format!("add an allow rule for `{cmd}` to run it without asking");
         match self.mode {
             Mode::Unrestricted => Decision::new(Outcome::Allow).because(id, format!("unrestricted mode allows `{cmd}` (no rule matched)")),
-            Mode::ReadOnly | Mode::Guarded if is_read => match sensitive {
+            Mode::ReadOnly | Mode::Guarded if is_read => match &sensitive {
                 None => Decision::new(Outcome::Allow).because(id, format!("{} mode allows `{cmd}` (access level {level})", self.mode)),
                 Some(s) => Decision::new(Outcome::Consent).because(id, format!("`{cmd}` {s}; {} mode asks before revealing it ({allow_hint})", self.mode)),
             },

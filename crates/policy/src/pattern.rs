@@ -82,6 +82,11 @@ impl CommandPattern {
             && glob(self.operation.as_bytes(), operation_cli_name.as_bytes(), eq)
     }
 
+    /// Does the service word match `service_cli_name` (whatever the operation)?
+    pub fn matches_service(&self, service_cli_name: &str) -> bool {
+        glob(self.service.as_bytes(), service_cli_name.as_bytes(), |a: u8, b: u8| a == b)
+    }
+
     /// The pattern as written (whitespace normalized).
     pub fn as_str(&self) -> &str {
         &self.source

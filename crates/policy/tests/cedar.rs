@@ -305,3 +305,64 @@ fn parameters_flatten_with_bounds() {
     let many: Vec<u32> = (0..10_000).collect();
     assert_eq!(flatten_parameters(&json!({"X": many})).len(), portcullis_policy::request::MAX_PARAMETERS);
 }
+
+/// Parameters cut at the bounds never open a hole: a `forbid` on parameters denies as if its
+/// condition on the dropped part held, a consent asks, and a plain permit no longer allows.
+#[test]
+fn truncated_parameters_decide_as_if_the_rest_matched() {
+    use portcullis_policy::{flatten_parameters_bounded, request::MAX_PARAMETERS};
+    // More tags than are evaluated; the forbidden value sits beyond the cut.
+    let mut tags: Vec<serde_json::Value> = (0..MAX_PARAMETERS + 10).map(|i| serde_json::json!({"Key": format!("k{i}"), "Value": "ok"})).collect();
+    tags.push(serde_json::json!({"Key": "owner", "Value": "evil"}));
+    let params = serde_json::json!({"Resources": ["i-1"], "Tags": tags});
+    let (flat, truncated) = flatten_parameters_bounded(&params);
+    assert!(truncated && flat.len() == MAX_PARAMETERS && !flat.iter().any(|p| p == "Tags.Value=evil"));
+    let mut req = portcullis_policy::Request {
+        service_cli_name: "ec2".into(),
+        operation_cli_name: "create-tags".into(),
+        service: "ec2".into(),
+        operation: "CreateTags".into(),
+        actions: vec!["ec2:CreateTags".into()],
+        access_level: Some(portcullis_policy::AccessLevel::Tagging),
+        parameters: flat,
+        parameters_truncated: truncated,
+        ..Default::default()
+    };
+    let policy = |cedar: &str| {
+        let doc = serde_json::json!({"mode": "unrestricted", "cedar_policies": cedar});
+        portcullis_policy::Policy::from_json(&doc.to_string()).unwrap()
+    };
+    let forbid = policy(r#"@id("no-evil") forbid(principal, action, resource) when { context.parameters.contains("Tags.Value=evil") };"#);
+    let d = forbid.decide(&req);
+    assert_eq!(d.outcome, portcullis_policy::Outcome::Deny, "{d:?}");
+    assert!(d.rule_ids.contains(&"no-evil".to_string()));
+    let ask = policy(r#"@id("ask-evil") @consent permit(principal, action, resource) when { context.parameters.contains("Tags.Value=evil") };"#);
+    assert_eq!(ask.decide(&req).outcome, portcullis_policy::Outcome::Consent);
+    let permit = portcullis_policy::Policy::from_json(
+        &serde_json::json!({"mode": "guarded", "cedar_policies": r#"@id("ok-tags") permit(principal, action, resource) when { context.parameters.contains("Tags.Value=ok") };"#}).to_string(),
+    )
+    .unwrap();
+    let d = permit.decide(&req);
+    assert_eq!(d.outcome, portcullis_policy::Outcome::Consent, "a permit on parameters does not allow a truncated request: {d:?}");
+    // The same request within the bounds: decided on what it holds.
+    req.parameters = vec!["Tags.Value=ok".into()];
+    req.parameters_truncated = false;
+    assert_eq!(forbid.decide(&req).outcome, portcullis_policy::Outcome::Allow);
+    assert_eq!(permit.decide(&req).outcome, portcullis_policy::Outcome::Allow);
+    // Policies that do not look at parameters are unaffected by the cut.
+    req.parameters_truncated = true;
+    let on_action = policy(r#"@id("no-tags") forbid(principal, action == Portcullis::Action::"ec2:DeleteTags", resource);"#);
+    assert_eq!(on_action.decide(&req).outcome, portcullis_policy::Outcome::Allow);
+}
+
+/// A long value is cut, and the cut counts as truncation (a suffix match could miss).
+#[test]
+fn long_values_mark_the_request_truncated() {
+    use portcullis_policy::{flatten_parameters_bounded, request::MAX_PARAMETER_VALUE};
+    let long = "x".repeat(MAX_PARAMETER_VALUE + 1);
+    let (flat, truncated) = flatten_parameters_bounded(&serde_json::json!({"Name": long}));
+    assert!(truncated);
+    assert_eq!(flat[0].len(), "Name=".len() + MAX_PARAMETER_VALUE);
+    let (_, truncated) = flatten_parameters_bounded(&serde_json::json!({"Name": "short"}));
+    assert!(!truncated);
+}

@@ -58,7 +58,8 @@ const RULES: &str = r#"{
     {"id": "allow-s3-writes", "effect": "allow", "actions": ["s3:*Object"]},
     {"id": "allow-tagging", "effect": "allow", "commands": ["aws * put-*-tagging"]},
     {"id": "allow-describe", "effect": "allow", "commands": ["aws ec2 describe-*"]},
-    {"id": "consent-secrets-allowed", "effect": "allow", "actions": ["ssm:GetParameter"]}
+    {"id": "consent-secrets-allowed", "effect": "allow", "actions": ["ssm:GetParameter", "kms:Decrypt"]},
+    {"id": "allow-sqs-send", "effect": "allow", "actions": ["sqs:SendMessage"]}
   ]
 }"#;
 
@@ -134,6 +135,9 @@ fn cases() -> Vec<(&'static str, &'static str, Request, Outcome, &'static str)> 
         ("rule allow tagging glob", RULES, tag_bucket(), Allow, "allow-tagging"),
         ("rule allow describe", RULES, describe_instances(), Allow, "allow-describe"),
         ("rule allow overrides secret consent", RULES, ssm_decrypt(), Allow, "consent-secrets-allowed"),
+        // An allow covers a request only when it covers every action it needs, as IAM does.
+        ("rule allow needs every action", RULES, req("sqs", "send-message", &["sqs:SendMessage", "kms:GenerateDataKey"], Some(Write)), Consent, "mode:guarded"),
+        ("rule allow all actions", RULES, req("sqs", "send-message", &["sqs:SendMessage"], Some(Write)), Allow, "allow-sqs-send"),
         ("rule no match falls to mode", RULES, put_config_rule(), Consent, "mode:guarded"),
         ("rule cmd case-sensitive", RULES, req("IAM", "delete-user", &[], Some(Write)), Consent, "mode:guarded"),
         ("rule iam other op", RULES, req("iam", "create-user", &["iam:CreateUser"], Some(Write)), Consent, "mode:guarded"),
@@ -262,4 +266,34 @@ fn decisions_serialize() {
     assert_eq!(v["outcome"], "consent");
     assert_eq!(v["rule_ids"][0], "mode:guarded");
     assert!(v.get("would_have").is_none());
+}
+
+/// Every read with side effects asks in read-only and guarded modes (or is denied, when it is
+/// not a read), and never runs without a rule; an explicit allow rule runs it.
+#[test]
+fn side_effect_reads_never_run_unasked() {
+    for (service, op, _) in portcullis_classify::flags::SIDE_EFFECTS {
+        let c = portcullis_classify::classify(service, op, &serde_json::json!({}));
+        // Event-stream operations (`logs StartLiveTail`) have no CLI form of their own.
+        let (cli, cli_op) = portcullis_classify::cli_form(service, op).unwrap_or_else(|| (service.to_string(), portcullis_model::naming::xform_name(op)));
+        let req = Request {
+            service_cli_name: cli.clone(),
+            operation_cli_name: cli_op.clone(),
+            service: service.to_string(),
+            operation: op.to_string(),
+            actions: c.all_actions().cloned().collect(),
+            access_level: c.access_level,
+            side_effects: c.flags.side_effects,
+            destructive: c.flags.destructive,
+            returns_secret: c.flags.returns_secret,
+            returns_credentials: c.flags.returns_credentials,
+            ..Request::default()
+        };
+        for mode in ["read-only", "guarded"] {
+            let d = Policy::from_json(&format!(r#"{{"mode": "{mode}"}}"#)).unwrap().decide(&req);
+            assert_ne!(d.outcome, Allow, "{mode} {service} {op}: {d:?}");
+            let allow = Policy::from_json(&format!(r#"{{"mode": "{mode}", "rules": [{{"id": "ok", "effect": "allow", "commands": ["aws {cli} {cli_op}"]}}]}}"#)).unwrap();
+            assert_eq!(allow.decide(&req).outcome, Allow, "{mode} {service} {op} with an allow rule");
+        }
+    }
 }

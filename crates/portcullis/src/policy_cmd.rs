@@ -68,6 +68,7 @@ fn validate(file: &Path) -> anyhow::Result<ExitCode> {
     writeln!(out, "rules: {}", rules.len())?;
     for r in rules {
         writeln!(out, "  {} ({:?})", r.id, r.effect)?;
+        write_reach(&mut out, r)?;
     }
     match policy.cedar() {
         Some(c) => {
@@ -84,6 +85,84 @@ fn validate(file: &Path) -> anyhow::Result<ExitCode> {
         None => writeln!(out, "cedar policies: none")?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Most operations listed per rule (a wildcard can name hundreds); the count is always shown.
+const REACH_SHOWN: usize = 12;
+
+/// What a rule's command patterns reach: the operations they name, and — for deny and consent
+/// rules — the IAM actions those stand for, which stop every other call that needs them.
+fn write_reach(out: &mut impl Write, r: &portcullis_policy::Rule) -> std::io::Result<()> {
+    if r.commands.is_empty() {
+        return Ok(());
+    }
+    let reach = r.reach();
+    if reach.is_empty() {
+        let pats: Vec<&str> = r.commands.iter().map(|p| p.as_str()).collect();
+        return writeln!(out, "    names no API operation ({}): it matches only commands written that way, e.g. `aws s3 rm`", pats.join(", "));
+    }
+    let names: Vec<&str> = reach.iter().map(|x| x.command.as_str()).take(REACH_SHOWN).collect();
+    let more = reach.len().saturating_sub(REACH_SHOWN);
+    writeln!(
+        out,
+        "    names {} operation{}: {}{}",
+        reach.len(),
+        if reach.len() == 1 { "" } else { "s" },
+        names.join(", "),
+        if more > 0 { format!(", and {more} more") } else { String::new() }
+    )?;
+    if r.effect == portcullis_policy::Effect::Allow {
+        return writeln!(out, "    (an allow rule allows only the commands it names, never more)");
+    }
+    let several: Vec<&str> = reach.iter().filter(|x| x.action.is_none()).map(|x| x.command.as_str()).take(REACH_SHOWN).collect();
+    if !several.is_empty() {
+        writeln!(out, "    matched by name only (each needs several IAM actions, or none known): {}", several.join(", "))?;
+    }
+    let mut actions: Vec<&str> = reach.iter().filter_map(|x| x.action.as_deref()).collect();
+    actions.sort_unstable();
+    actions.dedup();
+    if actions.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<&str> = actions.iter().copied().take(REACH_SHOWN).collect();
+    let more = actions.len().saturating_sub(REACH_SHOWN);
+    writeln!(
+        out,
+        "    and so every call that needs IAM action{} {}{}",
+        if actions.len() == 1 { "" } else { "s" },
+        shown.join(", "),
+        if more > 0 { format!(", and {more} more") } else { String::new() }
+    )?;
+    // The other operations of the same services that need one of them (dependent actions too).
+    let mut services: Vec<&str> = reach.iter().map(|x| x.service.as_str()).collect();
+    services.sort_unstable();
+    services.dedup();
+    let s3 = services.contains(&"s3");
+    let mut also = Vec::new();
+    for service in services {
+        let Ok(model) = portcullis_model::models().service(service) else { continue };
+        for op in model.operations.keys() {
+            let c = portcullis_classify::classify(service, op, &serde_json::Value::Null);
+            if reach.iter().any(|x| x.service == service && &x.operation == op) {
+                continue;
+            }
+            if c.all_actions().any(|a| actions.iter().any(|x| x.eq_ignore_ascii_case(a)))
+                && let Some((cmd, cli_op)) = portcullis_classify::cli_form(service, op)
+            {
+                also.push(format!("aws {cmd} {cli_op}"));
+            }
+        }
+    }
+    also.sort();
+    if !also.is_empty() {
+        let more = also.len().saturating_sub(REACH_SHOWN);
+        also.truncate(REACH_SHOWN);
+        writeln!(out, "    which includes {}{}", also.join(", "), if more > 0 { format!(", and {more} more") } else { String::new() })?;
+    }
+    if s3 {
+        writeln!(out, "    and the `aws s3` commands that make them (e.g. `aws s3 rm` makes `aws s3api delete-object`)")?;
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]

@@ -2,7 +2,8 @@
 //! the official Python MCP SDK's streamable HTTP client (tests/mcp/http_client.py) against moto:
 //! reads run, writes ask by elicitation over SSE and run only when accepted. Raw HTTP requests pin
 //! the guard: no or wrong token → 401, foreign Origin or Host → 403, other paths and unknown
-//! sessions → 404. The token file is created 0600, never logged, and a readable one is refused;
+//! sessions → 404; a request target in absolute-form naming another host → 403, and `CONNECT` or
+//! `OPTIONS *` → 400. The token file is created 0600, never logged, and a readable one is refused;
 //! non-loopback binding and bad settings stop the server with a clear error. stdout stays empty.
 //! A missing venv fails the tests loudly.
 
@@ -408,6 +409,76 @@ fn requests_need_the_token_and_this_servers_host_and_origin() {
     assert_eq!(status, 404);
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Spawns the server (the real binary) and sends raw HTTP/1.1 over loopback: a request target in
+/// absolute-form is checked like the Host header. One naming another host is refused before
+/// anything is served, even with a good Host and the owner's token; one naming this server as the
+/// Host header does is served (RFC 9112 §3.2.2: a server must accept the absolute-form);
+/// `CONNECT host:port` and `OPTIONS *` are refused as this server is not a proxy.
+#[test]
+fn spawned_http_server_checks_the_request_target_like_host() {
+    let server = Server::start("target", &["serve", "--transport", "http", "--port", "0"], &[]);
+    let host = format!("127.0.0.1:{}", server.port);
+    let bearer = format!("Bearer {}", server.token());
+    let post = |target: &str, host: &str| {
+        server.raw(
+            "POST",
+            target,
+            &[
+                ("Host", host),
+                ("Authorization", &bearer),
+                ("Content-Type", "application/json"),
+                ("Accept", "application/json, text/event-stream"),
+            ],
+            INIT,
+        )
+    };
+    let nothing_served = |head: &str, body: &str| {
+        assert!(!head.contains("mcp-session-id"), "a session was started: {head}");
+        assert!(!body.contains("jsonrpc") && !body.contains("\"portcullis\""), "MCP answered: {body}");
+    };
+
+    // Another host in the target, with this server's Host and the owner's token: 403, not served.
+    for target in [
+        "http://evil.example/mcp".to_string(),
+        format!("http://evil.example:{}/mcp", server.port),
+        format!("http://user@127.0.0.1:{}/mcp", server.port),
+        "http://127.0.0.1/mcp".to_string(),
+    ] {
+        let (status, head, body) = post(&target, &host);
+        assert_eq!(status, 403, "{target}: {head}\n{body}");
+        nothing_served(&head, &body);
+        assert!(body.contains("request target") && body.contains("POST /mcp"), "{target}: {body}");
+    }
+
+    // This server, named in the target as in the Host header: served like `POST /mcp`.
+    let own = format!("http://127.0.0.1:{}/mcp", server.port);
+    let (status, head, body) = post(&own, &host);
+    assert_eq!(status, 200, "{head}\n{body}");
+    assert!(head.contains("mcp-session-id:"), "{head}");
+    assert!(body.contains("\"portcullis\""), "{body}");
+    // ... but not when the Host header names it another way (400), nor over another scheme (400).
+    let local = format!("localhost:{}", server.port);
+    let (status, head, body) = post(&own, &local);
+    assert_eq!(status, 400, "{head}\n{body}");
+    nothing_served(&head, &body);
+    assert!(body.contains("Host header"), "{body}");
+    let (status, head, body) = post(&format!("https://127.0.0.1:{}/mcp", server.port), &host);
+    assert_eq!(status, 400, "{head}\n{body}");
+    nothing_served(&head, &body);
+
+    // Authority-form and asterisk-form: 400, saying this is not a proxy / where MCP is.
+    let (status, head, body) = server.raw("CONNECT", "evil.example:443", &[("Host", "evil.example:443"), ("Authorization", &bearer)], "");
+    assert_eq!(status, 400, "{head}\n{body}");
+    assert!(body.contains("not a proxy"), "{body}");
+    let (status, head, body) = server.raw("OPTIONS", "*", &[("Host", &host), ("Authorization", &bearer)], "");
+    assert_eq!(status, 400, "{head}\n{body}");
+    assert!(body.contains("OPTIONS *") && body.contains("/mcp"), "{body}");
+
+    // The refusals are logged, naming the host the target asked for.
+    let log = server.stderr.lock().unwrap().clone();
+    assert!(log.contains("refused POST evil.example/mcp"), "{log}");
 }
 
 #[test]

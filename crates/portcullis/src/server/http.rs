@@ -2,6 +2,10 @@
 //! owner.
 //!
 //! Every request passes [`Guard::admit`] before rmcp's `StreamableHttpService` sees it:
+//! 0. The request target must be a path (`POST /mcp`) or, in absolute-form, an `http://` URI
+//!    whose authority passes the `Host` rules below and equals the `Host` header (else 403 for
+//!    another host, 400 for a disagreement). `CONNECT host:port` (authority-form) and `OPTIONS *`
+//!    (asterisk-form) are refused with 400: this server is not a proxy.
 //! 1. `Host` must name this server (`localhost`, `127.0.0.1` or `[::1]` with the bound port, or
 //!    an entry of `AWS_API_MCP_ALLOWED_HOSTS`) and an `Origin`, when a browser sends one, must be
 //!    this server's own or listed in `AWS_API_MCP_ALLOWED_ORIGINS` — else 403. This is the
@@ -28,7 +32,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, header};
 use http_body_util::{BodyExt, Full, combinators::BoxBody};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -439,6 +443,9 @@ impl Token {
 /// Why a request is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
+    /// 400: a request target this server never serves (authority-form, asterisk-form, another
+    /// scheme), or an absolute-form target that disagrees with the `Host` header.
+    BadRequest(&'static str),
     /// 403: the Host or Origin is not this server's (DNS rebinding, cross-site request).
     Forbidden(&'static str),
     /// 401: no token, or not the owner's.
@@ -450,6 +457,7 @@ pub enum Refusal {
 impl Refusal {
     fn response(&self) -> Response<BoxBody<Bytes, Infallible>> {
         let (status, text) = match self {
+            Refusal::BadRequest(t) => (StatusCode::BAD_REQUEST, *t),
             Refusal::Forbidden(t) => (StatusCode::FORBIDDEN, *t),
             Refusal::Unauthorized(t) => (StatusCode::UNAUTHORIZED, *t),
             Refusal::NotFound(t) => (StatusCode::NOT_FOUND, *t),
@@ -511,18 +519,40 @@ impl Guard {
         }
     }
 
-    /// Host and Origin (403), then the bearer token (401), then the path (404).
-    pub fn admit(&self, path: &str, headers: &HeaderMap) -> Result<Principal, Refusal> {
-        self.check_host(headers)?;
+    /// The request target's form (400), Host, the target's authority and Origin (403, or 400 when
+    /// the target and Host disagree), then the bearer token (401), then the path (404).
+    pub fn admit(&self, target: &Uri, headers: &HeaderMap) -> Result<Principal, Refusal> {
+        let named = target_authority(target)?;
+        let host = self.check_host(headers)?;
+        if let Some(named) = named {
+            // RFC 9112 §3.2.2 has a server accept the absolute-form (and ignore Host): we accept it
+            // only when it names this server exactly as an acceptable Host would (same names, same
+            // port rules), and only when the Host header names it the same way, so that whatever
+            // reads the target or the Host later sees this server either way.
+            if !self.is_allowed_host(&named) {
+                return Err(Refusal::Forbidden(
+                    "Forbidden: the request target names a host that is not this server (this server is not a proxy); \
+                     send `POST /mcp` with the Host header naming this server",
+                ));
+            }
+            if named != host {
+                return Err(Refusal::BadRequest(
+                    "Bad Request: the host and port in the request target differ from the Host header; \
+                     send the path alone (`POST /mcp`), or name this server the same way in both",
+                ));
+            }
+        }
         self.check_origin(headers)?;
         let principal = self.check_token(headers)?;
+        let path = target.path();
         if path != MCP_PATH && path != METRICS_PATH {
             return Err(Refusal::NotFound("Not Found: MCP is served on /mcp (metrics on /metrics)"));
         }
         Ok(principal)
     }
 
-    fn check_host(&self, headers: &HeaderMap) -> Result<(), Refusal> {
+    /// The `Host` header's host and port (80 when absent), when it is one that names this server.
+    fn check_host(&self, headers: &HeaderMap) -> Result<(String, u16), Refusal> {
         let mut values = headers.get_all(header::HOST).iter();
         let (Some(value), None) = (values.next(), values.next()) else {
             return Err(Refusal::Forbidden(
@@ -534,18 +564,22 @@ impl Guard {
             .ok()
             .and_then(split_authority)
             .ok_or(Refusal::Forbidden("Forbidden: malformed Host header"))?;
-        let port = port.unwrap_or(80);
-        let ok = self
-            .hosts
-            .iter()
-            .any(|a| a.host == host && a.port.unwrap_or(self.port) == port);
-        if ok {
-            Ok(())
+        let named = (host, port.unwrap_or(80));
+        if self.is_allowed_host(&named) {
+            Ok(named)
         } else {
             Err(Refusal::Forbidden(
                 "Forbidden: Host header is not this server (possible DNS rebinding)",
             ))
         }
+    }
+
+    /// Whether `(host, port)` names this server: a loopback name with the bound port, or an
+    /// `AWS_API_MCP_ALLOWED_HOSTS` entry (with its port, else the bound port).
+    fn is_allowed_host(&self, (host, port): &(String, u16)) -> bool {
+        self.hosts
+            .iter()
+            .any(|a| a.host == *host && a.port.unwrap_or(self.port) == *port)
     }
 
     fn check_origin(&self, headers: &HeaderMap) -> Result<(), Refusal> {
@@ -624,6 +658,34 @@ impl Guard {
         if let Ok(mut s) = self.sessions.lock() {
             s.remove(session);
         }
+    }
+}
+
+/// The host and port (80 when absent) an absolute-form request target names (`None` for the
+/// origin-form, a plain path). The other forms are refused: authority-form (`CONNECT host:port`)
+/// and asterisk-form (`OPTIONS *`) are for proxies and server-wide options, neither of which this
+/// server is or has, and an absolute URI with another scheme than `http` is not this server either.
+fn target_authority(target: &Uri) -> Result<Option<(String, u16)>, Refusal> {
+    match (target.scheme_str(), target.authority()) {
+        (None, None) if target.path().starts_with('/') => Ok(None),
+        (None, None) => Err(Refusal::BadRequest(
+            "Bad Request: the asterisk-form request target (`OPTIONS *`) is not served; send MCP requests to /mcp",
+        )),
+        (None, Some(_)) => Err(Refusal::BadRequest(
+            "Bad Request: this server is not a proxy: an authority-form request target (`CONNECT host:port`) is not \
+             served; send MCP requests to /mcp",
+        )),
+        (Some(scheme), Some(authority)) if scheme.eq_ignore_ascii_case("http") => {
+            let (host, port) = split_authority(authority.as_str()).ok_or(Refusal::Forbidden(
+                "Forbidden: the authority in the request target is malformed (user info, bad port); \
+                 send `POST /mcp` with the Host header naming this server",
+            ))?;
+            Ok(Some((host, port.unwrap_or(80))))
+        }
+        (Some(_), _) => Err(Refusal::BadRequest(
+            "Bad Request: this server speaks plain `http`: a request target with another scheme is not served; \
+             send `POST /mcp` with the Host header naming this server",
+        )),
     }
 }
 
@@ -723,11 +785,16 @@ async fn handle(
 ) -> Result<Response<BoxBody<Bytes, Infallible>>, Infallible> {
     let guard = &served.guard;
     let mut mcp = served.mcp.clone();
-    let principal = match guard.admit(req.uri().path(), req.headers()) {
+    let principal = match guard.admit(req.uri(), req.headers()) {
         Ok(p) => p,
         Err(refusal) => {
+            // A target's host and port are named too; never its user info nor its query.
+            let named = req.uri().authority().map_or(String::new(), |a| match a.port_u16() {
+                Some(port) => format!("{}:{port}", a.host()),
+                None => a.host().to_string(),
+            });
             tracing::warn!(
-                "portcullis: refused {} {}: {refusal:?}",
+                "portcullis: refused {} {named}{}: {refusal:?}",
                 req.method(),
                 req.uri().path()
             );
@@ -1035,6 +1102,11 @@ mod tests {
 
     const AUTH: (&str, &str) = ("authorization", "Bearer s3cret-s3cret-s3cret-s3cret-s3cret");
 
+    /// A request target as hyper hands it over.
+    fn t(target: &str) -> Uri {
+        target.parse().unwrap()
+    }
+
     #[test]
     fn host_must_name_this_server() {
         let g = guard();
@@ -1046,7 +1118,7 @@ mod tests {
             "box.lan:4567",
         ] {
             assert!(
-                g.admit("/mcp", &headers(&[("host", host), AUTH])).is_ok(),
+                g.admit(&t("/mcp"), &headers(&[("host", host), AUTH])).is_ok(),
                 "{host}"
             );
         }
@@ -1061,7 +1133,7 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    g.admit("/mcp", &headers(&[("host", host), AUTH])),
+                    g.admit(&t("/mcp"), &headers(&[("host", host), AUTH])),
                     Err(Refusal::Forbidden(_))
                 ),
                 "{host}"
@@ -1069,24 +1141,84 @@ mod tests {
         }
         // Missing or doubled Host.
         assert!(matches!(
-            g.admit("/mcp", &headers(&[AUTH])),
+            g.admit(&t("/mcp"), &headers(&[AUTH])),
             Err(Refusal::Forbidden(_))
         ));
         let two = headers(&[("host", "localhost:4567"), ("host", "evil.example"), AUTH]);
-        assert!(matches!(g.admit("/mcp", &two), Err(Refusal::Forbidden(_))));
+        assert!(matches!(g.admit(&t("/mcp"), &two), Err(Refusal::Forbidden(_))));
         // Host is checked before the token: a rebinding page learns nothing about it.
         assert!(matches!(
-            g.admit("/mcp", &headers(&[("host", "evil.example:4567")])),
+            g.admit(&t("/mcp"), &headers(&[("host", "evil.example:4567")])),
             Err(Refusal::Forbidden(_))
         ));
+    }
+
+    #[test]
+    fn request_target_is_checked_like_host() {
+        let g = guard();
+        let with = |target: &str, host: &str| g.admit(&t(target), &headers(&[("host", host), AUTH]));
+        // Absolute-form naming this server, as the Host header does: accepted (RFC 9112 §3.2.2).
+        for (target, host) in [
+            ("http://127.0.0.1:4567/mcp", "127.0.0.1:4567"),
+            ("http://LOCALHOST:4567/mcp", "localhost:4567"),
+            ("HTTP://[::1]:4567/mcp", "[::1]:4567"),
+            ("http://box.lan:4567/mcp", "box.lan:4567"),
+        ] {
+            assert!(with(target, host).is_ok(), "{target}");
+        }
+        // Another host, or this host on another port, or with user info: 403, whatever Host says.
+        for target in [
+            "http://evil.example/mcp",
+            "http://evil.example:4567/mcp",
+            "http://127.0.0.1/mcp",
+            "http://127.0.0.1:4568/mcp",
+            "http://user@127.0.0.1:4567/mcp",
+            "http://169.254.169.254/latest/meta-data",
+        ] {
+            assert!(
+                matches!(with(target, "127.0.0.1:4567"), Err(Refusal::Forbidden(_))),
+                "{target}"
+            );
+        }
+        // This server, but not as the Host header names it: 400.
+        assert!(matches!(
+            with("http://localhost:4567/mcp", "127.0.0.1:4567"),
+            Err(Refusal::BadRequest(_))
+        ));
+        // A good target does not excuse a bad or missing Host.
+        assert!(matches!(
+            with("http://127.0.0.1:4567/mcp", "evil.example:4567"),
+            Err(Refusal::Forbidden(_))
+        ));
+        assert!(matches!(
+            g.admit(&t("http://127.0.0.1:4567/mcp"), &headers(&[AUTH])),
+            Err(Refusal::Forbidden(_))
+        ));
+        // Other schemes, authority-form (CONNECT) and asterisk-form (OPTIONS *): 400.
+        for target in ["https://127.0.0.1:4567/mcp", "ws://127.0.0.1:4567/mcp", "127.0.0.1:4567", "evil.example:443", "*"] {
+            assert!(
+                matches!(with(target, "127.0.0.1:4567"), Err(Refusal::BadRequest(_))),
+                "{target}"
+            );
+        }
+        // The checks come before the token: refused without one too, and the path is still checked.
+        assert!(matches!(
+            g.admit(&t("http://evil.example/mcp"), &headers(&[("host", "127.0.0.1:4567")])),
+            Err(Refusal::Forbidden(_))
+        ));
+        assert!(matches!(
+            with("http://127.0.0.1:4567/other", "127.0.0.1:4567"),
+            Err(Refusal::NotFound(_))
+        ));
+        let resp = Refusal::BadRequest("x").response();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     }
 
     #[test]
     fn origin_when_present_must_be_allowed() {
         let g = guard();
         let with = |o: &str| {
-            g.admit(
-                "/mcp",
+            g.admit(&t("/mcp"),
                 &headers(&[("host", "localhost:4567"), ("origin", o), AUTH]),
             )
         };
@@ -1111,7 +1243,7 @@ mod tests {
         }
         // No Origin: a non-browser client.
         assert!(
-            g.admit("/mcp", &headers(&[("host", "localhost:4567"), AUTH]))
+            g.admit(&t("/mcp"), &headers(&[("host", "localhost:4567"), AUTH]))
                 .is_ok()
         );
     }
@@ -1124,7 +1256,7 @@ mod tests {
             if let Some(a) = auth {
                 h.append("authorization", HeaderValue::from_str(a).unwrap());
             }
-            g.admit("/mcp", &h)
+            g.admit(&t("/mcp"), &h)
         };
         assert!(with(Some("Bearer s3cret-s3cret-s3cret-s3cret-s3cret")).is_ok());
         assert!(with(Some("bearer  s3cret-s3cret-s3cret-s3cret-s3cret ")).is_ok());
@@ -1155,15 +1287,15 @@ mod tests {
         );
         // The path comes last.
         let h = headers(&[("host", "127.0.0.1:4567"), AUTH]);
-        assert!(matches!(g.admit("/", &h), Err(Refusal::NotFound(_))));
-        assert!(matches!(g.admit("/mcp/", &h), Err(Refusal::NotFound(_))));
+        assert!(matches!(g.admit(&t("/"), &h), Err(Refusal::NotFound(_))));
+        assert!(matches!(g.admit(&t("/mcp/"), &h), Err(Refusal::NotFound(_))));
     }
 
     #[test]
     fn sessions_belong_to_their_creator() {
         let g = guard();
         let owner = g
-            .admit("/mcp", &headers(&[("host", "127.0.0.1:4567"), AUTH]))
+            .admit(&t("/mcp"), &headers(&[("host", "127.0.0.1:4567"), AUTH]))
             .unwrap();
         g.bind("abc", owner);
         assert!(g.check_session("abc", &owner).is_ok());

@@ -61,6 +61,10 @@ impl PortcullisServer {
         let pipeline = Arc::new(pipeline::Pipeline::new(settings).await?);
         let background = Arc::clone(&pipeline);
         tokio::spawn(async move { identity::resolve(&background).await });
+        // What each command rule reaches (the operations its patterns name and their actions),
+        // worked out off the request path so the first decision does not pay for it.
+        let warm = Arc::clone(&pipeline);
+        tokio::task::spawn_blocking(move || warm.policy().prepare());
         Ok(PortcullisServer { pipeline, consents: Arc::default(), regions: Arc::default(), recorder: Arc::new(recorder), metrics: Arc::default() })
     }
 }

@@ -155,7 +155,7 @@ impl Pipeline {
         let class = portcullis_classify::classify(&call.service, &call.operation, &params);
         let mut request = self.request(&call.command, &call.cli_operation, &call.service, &call.operation, &class, &call.globals);
         request.resources = portcullis_classify::resources::resources(&call.service, &call.operation, &params, request.region.as_deref(), request.account.as_deref());
-        request.parameters = portcullis_policy::flatten_parameters(&params);
+        (request.parameters, request.parameters_truncated) = portcullis_policy::flatten_parameters_bounded(&params);
         let decision = self.policy.decide_enforced(&request);
         Assessment {
             command: command.to_string(),
@@ -170,20 +170,35 @@ impl Pipeline {
     }
 
     fn assess_s3(&self, command: &str, cmd: S3Command) -> Assessment {
-        // The most privileged of the API calls decides; actions and flags are the union of all.
+        // The most privileged of the API calls decides; actions and flags are the union of all,
+        // and each call is listed so that a rule on any of them decides the command.
         let mut worst: Option<(&str, &str, Classification)> = None;
         let mut actions: Vec<String> = Vec::new();
+        let mut dependent: Vec<String> = Vec::new();
+        let mut operations = Vec::new();
         let mut flags = portcullis_classify::Flags::default();
         for (service, operation) in cmd.api_calls() {
             let c = portcullis_classify::classify(service, operation, &Value::Null);
-            for a in &c.actions {
-                if !actions.contains(a) {
-                    actions.push(a.clone());
+            for (list, from) in [(&mut actions, &c.actions), (&mut dependent, &c.dependent_actions)] {
+                for a in from {
+                    if !list.contains(a) {
+                        list.push(a.clone());
+                    }
                 }
             }
+            let (cli_service, cli_operation) =
+                portcullis_classify::cli_form(service, operation).unwrap_or_else(|| (service.to_string(), portcullis_model::models().kebab(operation)));
+            operations.push(portcullis_policy::Operation {
+                service_cli_name: cli_service,
+                operation_cli_name: cli_operation,
+                service: service.to_string(),
+                operation: operation.to_string(),
+                actions: c.all_actions().cloned().collect(),
+            });
             flags.destructive |= c.flags.destructive;
             flags.returns_secret |= c.flags.returns_secret;
             flags.returns_credentials |= c.flags.returns_credentials;
+            flags.side_effects |= c.flags.side_effects;
             let more = match &worst {
                 None => true,
                 Some((_, _, w)) => rank(c.access_level) > rank(w.access_level),
@@ -192,16 +207,24 @@ impl Pipeline {
                 worst = Some((service, operation, c));
             }
         }
+        // A pre-signed URL is a bearer credential: whoever holds it reads the object as the
+        // server's identity until it expires (up to 7 days).
+        if matches!(cmd.op, portcullis_cli::S3Op::Presign { .. }) {
+            flags.returns_credentials = true;
+        }
+        dependent.retain(|a| !actions.contains(a));
         let (service, operation, mut class) = match worst {
             Some((s, o, c)) => (s.to_string(), o.to_string(), c),
             // No API call known: unknown, which the policy treats as a write.
             None => ("s3".to_string(), String::new(), portcullis_classify::classify("s3", "", &Value::Null)),
         };
         class.actions = actions;
+        class.dependent_actions = dependent;
         class.flags = flags;
         let display = cmd.display_name();
         let sub = display.trim_start_matches("aws s3 ").to_string();
         let mut request = self.request("s3", &sub, &service, &operation, &class, &cmd.globals);
+        request.operations = operations;
         request.resources = s3_resources(&cmd.op, request.region.as_deref());
         let decision = self.policy.decide_enforced(&request);
         Assessment {
@@ -249,11 +272,12 @@ impl Pipeline {
             operation_cli_name: cli_operation.to_string(),
             service: service.to_string(),
             operation: operation.to_string(),
-            actions: class.actions.clone(),
+            actions: class.all_actions().cloned().collect(),
             access_level: class.access_level,
             returns_credentials: class.flags.returns_credentials,
             returns_secret: class.flags.returns_secret,
             destructive: class.flags.destructive,
+            side_effects: class.flags.side_effects,
             region: globals.region.clone().or_else(|| self.region.clone()),
             account: self.identity.get().and_then(|i| i.account.clone()),
             global_options: GlobalFlags {
@@ -433,3 +457,7 @@ pub fn describe(a: &Assessment) -> Value {
         },
     })
 }
+
+#[cfg(test)]
+#[path = "equivalence_tests.rs"]
+mod equivalence_tests;

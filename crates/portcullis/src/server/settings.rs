@@ -54,6 +54,7 @@ impl Settings {
     /// behind it (see [`super::config::ConfigFile::layered`]).
     pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Settings> {
         let var = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
+        refuse_unimplemented_awslabs_settings(&var)?;
         let mode = configured_mode(&var)?;
         // REQUIRE_MUTATION_CONSENT is what guarded mode does; `false` cannot weaken it (fail closed).
         if let Some(v) = var("REQUIRE_MUTATION_CONSENT")
@@ -118,6 +119,58 @@ impl Settings {
             self.region.as_deref().unwrap_or("(from profile)")
         )
     }
+}
+
+/// awslabs settings whose feature Portcullis does not implement. While one is set so that it would
+/// turn its feature on, `serve` does not start (over stdio or HTTP): a user who believes OAuth (or
+/// stateless HTTP, or the agent-scripts tool) is on must never be served without it. Every such
+/// variable is named at once, with why and what to do.
+///
+/// * `AUTH_TYPE`: awslabs knows `no-auth` and `oauth`; anything but `no-auth` (any case) refuses.
+/// * `AUTH_ISSUER`, `AUTH_JWKS_URI`: any value refuses (they only mean something with OAuth).
+/// * `AWS_API_MCP_STATELESS_HTTP`, `EXPERIMENTAL_AGENT_SCRIPTS`: awslabs reads `true`/`yes`/`1` as
+///   on; here anything but `false`/`no`/`0` (any case) refuses, so a misspelt "on" fails closed.
+///
+/// `AWS_API_MCP_TELEMETRY` and `AWS_API_MCP_SUPPRESS_DEPRECATION_WARNING` are accepted with any
+/// value and have no effect (Portcullis sends no telemetry and prints no deprecation warning), so
+/// they are not read at all. Empty values count as unset, as everywhere else.
+fn refuse_unimplemented_awslabs_settings(var: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+    const OAUTH: &str = "Portcullis does not implement the awslabs server's OAuth yet, and it will not serve without the \
+        authentication you asked for. Unset AUTH_TYPE, AUTH_ISSUER and AUTH_JWKS_URI (or set AUTH_TYPE=no-auth); to \
+        authenticate clients, use `serve --transport http`, where every request must carry the owner's bearer token \
+        (`Authorization: Bearer <token>`, the token in the server's token file)";
+    let off = |v: &str| matches!(v.trim().to_ascii_lowercase().as_str(), "false" | "no" | "0");
+    let mut problems = Vec::new();
+    if let Some(v) = var("AUTH_TYPE")
+        && !v.trim().eq_ignore_ascii_case("no-auth")
+    {
+        problems.push(format!("AUTH_TYPE=`{}` is set: {OAUTH}", v.trim()));
+    }
+    for name in ["AUTH_ISSUER", "AUTH_JWKS_URI"] {
+        if var(name).is_some() {
+            problems.push(format!("{name} is set: {OAUTH}"));
+        }
+    }
+    if let Some(v) = var("AWS_API_MCP_STATELESS_HTTP")
+        && !off(&v)
+    {
+        problems.push(format!(
+            "AWS_API_MCP_STATELESS_HTTP=`{}` asks for stateless streamable HTTP, which Portcullis does not implement yet \
+             (its HTTP sessions are kept and bound to the owner's token). Unset it, or set it to false",
+            v.trim()
+        ));
+    }
+    if let Some(v) = var("EXPERIMENTAL_AGENT_SCRIPTS")
+        && !off(&v)
+    {
+        problems.push(format!(
+            "EXPERIMENTAL_AGENT_SCRIPTS=`{}` asks for the awslabs agent-scripts tool (`get_execution_plan`), which \
+             Portcullis does not implement yet. Unset it, or set it to false",
+            v.trim()
+        ));
+    }
+    anyhow::ensure!(problems.is_empty(), "refusing to start: {}", problems.join("; and "));
+    Ok(())
 }
 
 /// The mode the configuration asks for (`PORTCULLIS_MODE`, or read-only by `READ_OPERATIONS_ONLY=true`).
@@ -209,6 +262,47 @@ mod tests {
         let err = load_policy(Some(Mode::Guarded), Some(bad.clone()), None).unwrap_err();
         assert!(format!("{err:#}").contains("bad.json"), "{err:#}");
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn unimplemented_awslabs_settings_refuse_to_start() {
+        let check = |vars: &[(&str, &str)]| {
+            let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            refuse_unimplemented_awslabs_settings(&move |k: &str| {
+                vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).filter(|v| !v.trim().is_empty())
+            })
+        };
+        for (k, v) in [
+            ("AUTH_TYPE", "oauth"),
+            ("AUTH_TYPE", "OAuth"),
+            ("AUTH_TYPE", "none"),
+            ("AUTH_ISSUER", "https://issuer.example"),
+            ("AUTH_JWKS_URI", "https://issuer.example/jwks"),
+            ("AWS_API_MCP_STATELESS_HTTP", "true"),
+            ("AWS_API_MCP_STATELESS_HTTP", "on"),
+            ("EXPERIMENTAL_AGENT_SCRIPTS", "True"),
+            ("EXPERIMENTAL_AGENT_SCRIPTS", "1"),
+            ("EXPERIMENTAL_AGENT_SCRIPTS", "enabled"),
+        ] {
+            let e = format!("{:#}", check(&[(k, v)]).unwrap_err());
+            assert!(e.contains(k) && e.contains("not implement") && e.contains("Unset"), "{k}={v}: {e}");
+        }
+        let e = format!("{:#}", check(&[("AUTH_TYPE", "oauth")]).unwrap_err());
+        assert!(e.contains("bearer token") && e.contains("AUTH_TYPE=no-auth"), "{e}");
+        // All of them at once: each named.
+        let e = format!("{:#}", check(&[("AUTH_TYPE", "oauth"), ("AWS_API_MCP_STATELESS_HTTP", "yes"), ("EXPERIMENTAL_AGENT_SCRIPTS", "yes")]).unwrap_err());
+        assert!(["AUTH_TYPE", "AWS_API_MCP_STATELESS_HTTP", "EXPERIMENTAL_AGENT_SCRIPTS"].iter().all(|k| e.contains(k)), "{e}");
+        for vars in [
+            &[][..],
+            &[("AUTH_TYPE", "no-auth")],
+            &[("AUTH_TYPE", " NO-AUTH ")],
+            &[("AUTH_TYPE", ""), ("AUTH_ISSUER", " ")],
+            &[("AWS_API_MCP_STATELESS_HTTP", "false"), ("EXPERIMENTAL_AGENT_SCRIPTS", "0")],
+            &[("AWS_API_MCP_STATELESS_HTTP", "No"), ("EXPERIMENTAL_AGENT_SCRIPTS", "FALSE")],
+            &[("AWS_API_MCP_TELEMETRY", "true"), ("AWS_API_MCP_SUPPRESS_DEPRECATION_WARNING", "true")],
+        ] {
+            assert!(check(vars).is_ok(), "{vars:?}");
+        }
     }
 
     #[test]
