@@ -53,6 +53,12 @@ pub enum ConsentOutcome {
     Unavailable,
     /// The approval round expired or was not found.
     Expired,
+    /// Asking failed, or the answer did not match the request asked about (digest mismatch, an
+    /// answer that is not an elicitation result): nothing was approved.
+    Failed,
+    /// The person is being asked (2026-07-28: an `InputRequiredResult` went back); the retry
+    /// carrying the answer is recorded on its own.
+    Pending,
 }
 
 /// How execution ended.

@@ -134,6 +134,9 @@ fn check(command: &str, format: Format, workdir: Option<std::path::PathBuf>, no_
                         writeln!(out, "global options: {globals}")?;
                     }
                     writeln!(out, "IAM actions: {}", class.actions.join(", "))?;
+                    if !class.dependent_actions.is_empty() {
+                        writeln!(out, "dependent IAM actions (checked too): {}", class.dependent_actions.join(", "))?;
+                    }
                     let level = class.access_level.map_or_else(|| "unknown (treated as a write)".to_string(), |l| l.to_string());
                     writeln!(out, "access level: {level}")?;
                     let flags = serde_json::to_value(class.flags)?;

@@ -85,7 +85,9 @@ impl Metrics {
                     ConsentOutcome::Declined => "declined",
                     ConsentOutcome::Cancelled => "cancelled",
                     ConsentOutcome::Unavailable => "unavailable",
-                    _ => "expired",
+                    ConsentOutcome::Expired => "expired",
+                    ConsentOutcome::Failed => "failed",
+                    ConsentOutcome::Pending => "pending",
                 };
                 *s.counters.entry(("portcullis_consent_total", format!("outcome=\"{outcome}\""))).or_default() += 1;
             }

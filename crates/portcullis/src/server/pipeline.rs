@@ -449,6 +449,8 @@ pub fn describe(a: &Assessment) -> Value {
         "api_operation": a.api_operation,
         "digest": a.digest,
         "classification": a.classification,
+        // Every API operation the command makes, with the actions each needs: what rules match.
+        "api_calls": a.request.api_operations().iter().map(|o| json!({"command": o.command(), "api_operation": format!("{}.{}", o.service, o.operation), "actions": o.actions})).collect::<Vec<_>>(),
         "resources": a.request.resources,
         "decision": {
             "outcome": a.decision.outcome,

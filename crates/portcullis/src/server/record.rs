@@ -102,7 +102,12 @@ pub fn entry(a: &Assessment, item: &Value, secrets: &[String]) -> CommandEntry {
     };
     let c = &a.classification;
     let mut flags = Vec::new();
-    for (on, name) in [(c.flags.returns_secret, "returns-secrets"), (c.flags.returns_credentials, "returns-credentials"), (c.flags.destructive, "destructive")] {
+    for (on, name) in [
+        (c.flags.returns_secret, "returns-secrets"),
+        (c.flags.returns_credentials, "returns-credentials"),
+        (c.flags.destructive, "destructive"),
+        (c.flags.side_effects, "side-effects"),
+    ] {
         if on {
             flags.push(name.to_string());
         }
@@ -112,13 +117,17 @@ pub fn entry(a: &Assessment, item: &Value, secrets: &[String]) -> CommandEntry {
         portcullis_policy::Outcome::Consent => DecisionOutcome::Consent,
         portcullis_policy::Outcome::Deny => DecisionOutcome::Deny,
     };
-    let consent = (outcome == DecisionOutcome::Consent).then(|| ConsentInfo {
+    // Only a command someone was (or would have been) asked about has a consent outcome;
+    // `check_aws_command` asks nobody.
+    let asked = outcome == DecisionOutcome::Consent && status != "checked";
+    let consent = asked.then(|| ConsentInfo {
         outcome: match status {
             "success" | "error" => ConsentOutcome::Approved,
             "declined" => ConsentOutcome::Declined,
-            "cancelled" | "consent_pending" => ConsentOutcome::Cancelled,
+            "cancelled" => ConsentOutcome::Cancelled,
+            "consent_pending" => ConsentOutcome::Pending,
             "consent_unavailable" => ConsentOutcome::Unavailable,
-            _ => ConsentOutcome::Expired,
+            _ => ConsentOutcome::Failed,
         },
         digest: Some(a.digest.clone()),
     });
@@ -140,7 +149,8 @@ pub fn entry(a: &Assessment, item: &Value, secrets: &[String]) -> CommandEntry {
         digest: (!a.digest.is_empty()).then(|| a.digest.clone()),
         params,
         classification: Some(ClassificationInfo {
-            actions: c.actions.clone(),
+            // Every action the call needs, dependent ones (`iam:PassRole`) included.
+            actions: c.all_actions().cloned().collect(),
             access_level: Some(c.access_level.map_or_else(|| "unknown".to_string(), |l| l.to_string())),
             flags,
             resources: a.request.resources.clone(),

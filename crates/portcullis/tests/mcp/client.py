@@ -1,8 +1,9 @@
 """A real MCP client (the official Python SDK) driving `portcullis serve` over stdio.
 
 Usage: client.py BINARY list
-       client.py BINARY call TOOL ARGS_JSON|@FILE [--elicit accept|decline|cancel|none] [--modern]
+       client.py BINARY call TOOL ARGS_JSON|@FILE [--elicit accept|decline|cancel|none] [--elicit-content JSON] [--modern]
        client.py BINARY rounds TOOL ARGS_JSON RETRY_ARGS_JSON [--state-from first|forged|none] [--replay]
+                 [--elicit accept|decline|cancel] [--elicit-content JSON]
 
 Prints one JSON document on stdout: the tools, or the tool result plus the elicitation
 prompts the server sent. The server inherits this process's environment.
@@ -12,6 +13,10 @@ InputRequiredResult that the SDK answers through the same callback and retries).
 `rounds` drives the multi-round-trip loop by hand: the first call must return an
 InputRequiredResult; the retry sends RETRY_ARGS_JSON with every prompt accepted and the
 request state chosen by --state-from, to prove an approval cannot be moved to another request.
+
+`--elicit-content JSON` answers an accept with that content instead of {"confirm": true}
+(JSON `null`: an accept with no content at all), on every path: the elicitation callback
+(stdio and --modern) and the hand-built answers of `rounds`.
 """
 
 import asyncio
@@ -25,14 +30,31 @@ from mcp.client.stdio import stdio_client
 from mcp.types import ElicitResult
 
 
+YES = {"confirm": True}
+
+
+def accept_content():
+    """The content of an accept: `--elicit-content JSON` (null: none), else {"confirm": true}."""
+    if "--elicit-content" in sys.argv:
+        return json.loads(sys.argv[sys.argv.index("--elicit-content") + 1])
+    return YES
+
+
+def answer(elicit):
+    """The answer to one prompt, as a wire dict: `elicit`, with accept_content() on an accept."""
+    if elicit != "accept":
+        return {"action": elicit}
+    content = accept_content()
+    return {"action": "accept"} if content is None else {"action": "accept", "content": content}
+
+
 def elicitor(elicit, prompts):
-    """The elicitation callback: records each prompt, answers with `elicit` (accept confirms)."""
+    """The elicitation callback: records each prompt, answers with `elicit` (accept confirms
+    unless --elicit-content says otherwise)."""
 
     async def on_elicit(context, params):
         prompts.append({"message": params.message, "schema": params.requested_schema})
-        if elicit == "accept":
-            return ElicitResult(action="accept", content={"confirm": True})
-        return ElicitResult(action=elicit)
+        return ElicitResult(**answer(elicit))
 
     return on_elicit
 
@@ -66,7 +88,7 @@ async def modern(binary: str, mode: str, elicit: str) -> dict:
             return {"first": first.model_dump(mode="json", by_alias=True, exclude_none=True)}
         state_from = sys.argv[sys.argv.index("--state-from") + 1] if "--state-from" in sys.argv else "first"
         state = {"first": first.request_state, "forged": "00" * 16, "none": None}[state_from]
-        responses = {k: {"action": "accept", "content": {"confirm": True}} for k in requests}
+        responses = {k: answer(elicit) for k in requests}
         retry_args = json.loads(sys.argv[5])
         r = await client.session.call_tool(tool, retry_args, input_responses=responses, request_state=state, allow_input_required=True)
         out = {"first_keys": sorted(requests), "first_messages": [v.params.message for v in requests.values()]}
