@@ -80,4 +80,7 @@ pub enum Command {
     /// A high-level `aws s3` command (ls, cp, mb, rb, rm, presign): several API calls, run by
     /// the wire engine's `s3` module.
     S3(S3Command),
+    /// Another AWS CLI customization Portcullis runs ([`crate::extra`]): a waiter, a token
+    /// command, ...; it lists the API calls it may make.
+    Extra(crate::ExtraCommand),
 }

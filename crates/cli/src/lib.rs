@@ -12,7 +12,9 @@
 //!   and validates the request against the model.
 //! * [`Command`] is the result: a [`Command::Call`] or, for `--generate-cli-skeleton`, a
 //!   [`Command::Skeleton`] (never an API call), or for the high-level `aws s3` commands a
-//!   [`Command::S3`] ([`S3Command`], which lists the API calls it may make).
+//!   [`Command::S3`] ([`S3Command`], which lists the API calls it may make), or for the other
+//!   customizations Portcullis runs (waiters, token commands, ...) a [`Command::Extra`]
+//!   ([`ExtraCommand`]).
 //! * [`CommandError`] lists [`Problem`]s, each with a [`ProblemKind`], a path and suggestions.
 //!
 //! ```
@@ -30,6 +32,7 @@
 pub mod call;
 mod custom;
 pub mod error;
+pub mod extra;
 pub mod files;
 pub mod globals;
 pub mod parse;
@@ -41,6 +44,7 @@ pub mod words;
 
 pub use call::{Command, OperationCall};
 pub use error::{CommandError, Problem, ProblemKind};
+pub use extra::{Extra, ExtraCommand};
 pub use files::{AllowAll, DenyAll, FileError, FileUse, PathPolicy};
 pub use globals::{BinaryFormat, GlobalOptions, Paging};
 pub use parse::{Limits, Parser};

@@ -110,6 +110,9 @@ impl<'p> Parser<'p> {
         if crate::s3cmd::is_s3_command(words) {
             return crate::s3cmd::parse(words, self.policy).map(Command::S3);
         }
+        if let Some(extra) = crate::extra::parse(self, words) {
+            return extra;
+        }
         let mut globals = GlobalOptions::default();
         let mut seen_globals: Vec<String> = Vec::new();
         let mut problems = Vec::new();

@@ -188,6 +188,40 @@ fn check(command: &str, format: Format, workdir: Option<std::path::PathBuf>, no_
             }
             Ok(ExitCode::SUCCESS)
         }
+        Ok(Command::Extra(cmd)) => {
+            let calls: Vec<serde_json::Value> = cmd
+                .api_calls()
+                .into_iter()
+                .map(|(service, operation)| {
+                    let class = portcullis_classify::classify(&service, &operation, &serde_json::json!({}));
+                    serde_json::json!({ "service": service, "operation": operation, "classification": class })
+                })
+                .collect();
+            match format {
+                Format::Json => {
+                    let doc = serde_json::json!({
+                        "ok": true,
+                        "kind": "extra",
+                        "request": cmd,
+                        "api_calls": calls,
+                        "returns_credentials": cmd.returns_credentials(),
+                        "digest": cmd.digest(),
+                    });
+                    writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+                }
+                Format::Text => {
+                    writeln!(out, "{}", cmd.display_name())?;
+                    writeln!(out, "command: {}", serde_json::to_string(&cmd.kind)?)?;
+                    let ops: Vec<String> = cmd.api_calls().iter().map(|(s, o)| format!("{s}.{o}")).collect();
+                    writeln!(out, "API calls: {}", if ops.is_empty() { "none (computed locally)".to_string() } else { ops.join(", ") })?;
+                    if cmd.returns_credentials() {
+                        writeln!(out, "returns credentials: yes")?;
+                    }
+                    writeln!(out, "digest: {}", cmd.digest())?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Err(err) => {
             report(&mut out, &err, format)?;
             Ok(ExitCode::from(1))
@@ -215,6 +249,7 @@ fn exec(command: &str, workdir: Option<std::path::PathBuf>, profile: Option<Stri
             return Ok(ExitCode::SUCCESS);
         }
         Ok(Command::S3(cmd)) => return exec_s3(&cmd, &policy, profile),
+        Ok(Command::Extra(cmd)) => return exec_extra(&cmd, &policy, profile),
         Err(err) => {
             eprintln!("{err}");
             return Ok(ExitCode::from(252));
@@ -309,6 +344,23 @@ fn exec_s3(cmd: &portcullis_cli::S3Command, policy: &dyn PathPolicy, profile: Op
     runtime.block_on(async {
         let engine = Engine::from_environment(profile, cmd.globals.no_sign_request).await?;
         let outcome = portcullis_wire::s3::run(&engine, cmd, policy).await;
+        print!("{}", outcome.stdout);
+        eprint!("{}", outcome.stderr);
+        Ok(ExitCode::from(outcome.exit_code))
+    })
+}
+
+fn exec_extra(cmd: &portcullis_cli::ExtraCommand, policy: &dyn PathPolicy, profile: Option<String>) -> anyhow::Result<ExitCode> {
+    use portcullis_wire::execute::Engine;
+
+    if cmd.globals.profile.is_some() {
+        eprintln!("--profile is not taken from the command: credentials are fixed when Portcullis starts (use --as-profile)");
+        return Ok(ExitCode::from(252));
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let engine = Engine::from_environment(profile, cmd.globals.no_sign_request).await?;
+        let outcome = portcullis_wire::extra::run(&engine, cmd, policy, &portcullis_wire::extra::NoProgress).await;
         print!("{}", outcome.stdout);
         eprint!("{}", outcome.stderr);
         Ok(ExitCode::from(outcome.exit_code))

@@ -5,6 +5,7 @@
 pub mod credentials;
 pub mod egress;
 pub mod execute;
+pub mod extra;
 pub mod output;
 pub mod paginate;
 pub mod protocol;

@@ -4,7 +4,7 @@
 //! it or whose digest a person approved.
 
 use portcullis_classify::Classification;
-use portcullis_cli::{Command, OperationCall, PathPolicy, S3Command};
+use portcullis_cli::{Command, ExtraCommand, OperationCall, PathPolicy, S3Command};
 use portcullis_sandbox::{FileAccessMode, Sandbox};
 use portcullis_policy::{AccessLevel, Decision, GlobalFlags, Policy, Request};
 use portcullis_wire::execute::{Engine, ExecError};
@@ -33,6 +33,8 @@ pub enum Parsed {
     Call(Box<OperationCall>),
     /// A high-level `aws s3` command (several API calls).
     S3(Box<S3Command>),
+    /// Another customization (a waiter, a token command, ...).
+    Extra(Box<ExtraCommand>),
     /// `--generate-cli-skeleton`: answered locally, nothing is sent.
     Skeleton(Value),
 }
@@ -50,6 +52,23 @@ pub struct Assessment {
     pub api_operation: String,
     pub request: Request,
     pub decision: Decision,
+}
+
+/// What [`Pipeline::assess_multi`] needs of a command that makes several API calls.
+struct Multi {
+    cli_service: String,
+    /// The word(s) after the CLI command: `rm`, `wait`.
+    sub: String,
+    display: String,
+    digest: String,
+    calls: Vec<(String, String)>,
+    /// It returns credentials whatever its API calls return (a pre-signed URL, a token).
+    credentials: bool,
+    destructive: bool,
+    globals: portcullis_cli::GlobalOptions,
+    resources: Vec<String>,
+    /// The botocore service to classify as when it names no API call.
+    fallback_service: String,
 }
 
 /// A refusal from the parse stage (the parser's message, with what to fix).
@@ -72,6 +91,22 @@ pub struct Execution {
     pub http_status: Option<u16>,
     /// Requests sent, retries included (0 when nothing was sent).
     pub attempts: u32,
+}
+
+impl Execution {
+    /// The result of a customization (`aws s3 ...`, a waiter, ...): its stdout on success, its
+    /// stderr as the error otherwise.
+    fn from_outcome(out: portcullis_wire::s3::S3Outcome, display: &str) -> Execution {
+        if out.exit_code == 0 {
+            return Execution { ok: true, output: out.stdout, ..Execution::default() };
+        }
+        let mut e = out.stderr.trim().to_string();
+        if e.is_empty() {
+            e = format!("`{display}` failed with exit code {}", out.exit_code);
+        }
+        let code = out.error.as_ref().and_then(|e| e.code()).map_or("command_failed", |c| c).to_string();
+        Execution { ok: false, output: out.stdout, error: Some(e), error_code: Some(code), ..Execution::default() }
+    }
 }
 
 impl Pipeline {
@@ -139,6 +174,7 @@ impl Pipeline {
                 Ok(self.assess_call(command, call))
             }
             Ok(Command::S3(cmd)) => Ok(self.assess_s3(command, cmd)),
+            Ok(Command::Extra(cmd)) => Ok(self.assess_extra(command, cmd)),
             Ok(Command::Skeleton { skeleton, .. }) => {
                 let skeleton = serde_json::to_value(&skeleton).unwrap_or(Value::Null);
                 Ok(self.assess_skeleton(command, skeleton))
@@ -170,14 +206,55 @@ impl Pipeline {
     }
 
     fn assess_s3(&self, command: &str, cmd: S3Command) -> Assessment {
-        // The most privileged of the API calls decides; actions and flags are the union of all,
-        // and each call is listed so that a rule on any of them decides the command.
-        let mut worst: Option<(&str, &str, Classification)> = None;
+        let calls = cmd.api_calls().into_iter().map(|(s, o)| (s.to_string(), o.to_string())).collect();
+        // A pre-signed URL is a bearer credential: whoever holds it reads the object as the
+        // server's identity until it expires (up to 7 days).
+        let credentials = matches!(cmd.op, portcullis_cli::S3Op::Presign { .. });
+        let display = cmd.display_name();
+        let sub = display.trim_start_matches("aws s3 ").to_string();
+        let region = cmd.globals.region.clone().or_else(|| self.region.clone());
+        let multi = Multi {
+            cli_service: "s3".into(),
+            sub,
+            display,
+            digest: cmd.digest(),
+            calls,
+            credentials,
+            destructive: false,
+            globals: cmd.globals.clone(),
+            resources: s3_resources(&cmd.op, region.as_deref()),
+            fallback_service: "s3".into(),
+        };
+        self.assess_multi(command, multi, Parsed::S3(Box::new(cmd)))
+    }
+
+    fn assess_extra(&self, command: &str, cmd: ExtraCommand) -> Assessment {
+        let fallback_service = portcullis_model::models().command(&cmd.command).and_then(|c| c.service.clone()).unwrap_or_else(|| cmd.command.clone());
+        let multi = Multi {
+            cli_service: cmd.command.clone(),
+            sub: cmd.name.clone(),
+            display: cmd.display_name(),
+            digest: cmd.digest(),
+            calls: cmd.api_calls(),
+            credentials: cmd.returns_credentials(),
+            destructive: cmd.destructive(),
+            globals: cmd.globals.clone(),
+            resources: Vec::new(),
+            fallback_service,
+        };
+        self.assess_multi(command, multi, Parsed::Extra(Box::new(cmd)))
+    }
+
+    /// A command that makes several API calls (or one it does not name): the most privileged
+    /// call's classification decides, actions and flags are the union of all, and each call is
+    /// listed in the request so that a rule on any of them decides the command.
+    fn assess_multi(&self, command: &str, m: Multi, parsed: Parsed) -> Assessment {
+        let mut worst: Option<(String, String, Classification)> = None;
         let mut actions: Vec<String> = Vec::new();
         let mut dependent: Vec<String> = Vec::new();
         let mut operations = Vec::new();
         let mut flags = portcullis_classify::Flags::default();
-        for (service, operation) in cmd.api_calls() {
+        for (service, operation) in &m.calls {
             let c = portcullis_classify::classify(service, operation, &Value::Null);
             for (list, from) in [(&mut actions, &c.actions), (&mut dependent, &c.dependent_actions)] {
                 for a in from {
@@ -204,38 +281,33 @@ impl Pipeline {
                 Some((_, _, w)) => rank(c.access_level) > rank(w.access_level),
             };
             if more {
-                worst = Some((service, operation, c));
+                worst = Some((service.clone(), operation.clone(), c));
             }
         }
-        // A pre-signed URL is a bearer credential: whoever holds it reads the object as the
-        // server's identity until it expires (up to 7 days).
-        if matches!(cmd.op, portcullis_cli::S3Op::Presign { .. }) {
-            flags.returns_credentials = true;
-        }
+        flags.returns_credentials |= m.credentials;
+        flags.destructive |= m.destructive;
         dependent.retain(|a| !actions.contains(a));
         let (service, operation, mut class) = match worst {
-            Some((s, o, c)) => (s.to_string(), o.to_string(), c),
+            Some(w) => w,
             // No API call known: unknown, which the policy treats as a write.
-            None => ("s3".to_string(), String::new(), portcullis_classify::classify("s3", "", &Value::Null)),
+            None => (m.fallback_service.clone(), String::new(), portcullis_classify::classify(&m.fallback_service, "", &Value::Null)),
         };
         class.actions = actions;
         class.dependent_actions = dependent;
         class.flags = flags;
-        let display = cmd.display_name();
-        let sub = display.trim_start_matches("aws s3 ").to_string();
-        let mut request = self.request("s3", &sub, &service, &operation, &class, &cmd.globals);
+        let mut request = self.request(&m.cli_service, &m.sub, &service, &operation, &class, &m.globals);
         request.operations = operations;
-        request.resources = s3_resources(&cmd.op, request.region.as_deref());
+        request.resources = m.resources;
         let decision = self.policy.decide_enforced(&request);
         Assessment {
             command: command.to_string(),
-            display,
-            digest: cmd.digest(),
+            display: m.display,
+            digest: m.digest,
             api_operation: format!("{service}.{operation}"),
             classification: class,
             request,
             decision,
-            parsed: Parsed::S3(Box::new(cmd)),
+            parsed,
         }
     }
 
@@ -294,6 +366,12 @@ impl Pipeline {
     /// Execute and shape. Only call with an assessment the policy allowed or a person approved
     /// (`approved_digest`): the digest of what runs is checked against it once more here.
     pub async fn execute(&self, a: &Assessment, approved_digest: Option<&str>) -> Execution {
+        self.execute_with(a, approved_digest, &portcullis_wire::extra::NoProgress).await
+    }
+
+    /// [`Pipeline::execute`], reporting the progress of long-running customizations (a waiter's
+    /// polls) to `progress`.
+    pub async fn execute_with(&self, a: &Assessment, approved_digest: Option<&str>, progress: &dyn portcullis_wire::extra::Progress) -> Execution {
         if a.decision.is_deny() {
             return Execution::failed(format!("denied by policy, not executed: {}", a.decision.reasons.join("; ")));
         }
@@ -301,6 +379,7 @@ impl Pipeline {
             let digest_now = match &a.parsed {
                 Parsed::Call(c) => c.digest(),
                 Parsed::S3(c) => c.digest(),
+                Parsed::Extra(c) => c.digest(),
                 Parsed::Skeleton(_) => String::new(),
             };
             if approved_digest != Some(digest_now.as_str()) || digest_now != a.digest {
@@ -311,15 +390,11 @@ impl Pipeline {
             Parsed::Skeleton(s) => Execution { ok: true, output: serde_json::to_string_pretty(s).unwrap_or_default(), ..Execution::default() },
             Parsed::S3(cmd) => {
                 let out = portcullis_wire::s3::run(&self.engine, cmd, &*self.files).await;
-                if out.exit_code == 0 {
-                    Execution { ok: true, output: out.stdout, ..Execution::default() }
-                } else {
-                    let mut e = out.stderr.trim().to_string();
-                    if e.is_empty() {
-                        e = format!("`{}` failed with exit code {}", a.display, out.exit_code);
-                    }
-                    Execution { ok: false, output: out.stdout, error: Some(e), error_code: Some("s3_command_failed".into()), ..Execution::default() }
-                }
+                Execution::from_outcome(out, &a.display)
+            }
+            Parsed::Extra(cmd) => {
+                let out = portcullis_wire::extra::run(&self.engine, cmd, &*self.files, progress).await;
+                Execution::from_outcome(out, &a.display)
             }
             Parsed::Call(call) => {
                 // Secrets in the answer are shown only when the call was decided as a secret read.
@@ -440,6 +515,7 @@ pub fn describe(a: &Assessment) -> Value {
             v
         }
         Parsed::S3(c) => serde_json::to_value(c).unwrap_or(Value::Null),
+        Parsed::Extra(c) => serde_json::to_value(c).unwrap_or(Value::Null),
         Parsed::Skeleton(_) => Value::Null,
     };
     json!({

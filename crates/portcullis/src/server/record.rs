@@ -98,6 +98,7 @@ pub fn entry(a: &Assessment, item: &Value, secrets: &[String]) -> CommandEntry {
             (Some(params), c.command.clone(), c.cli_operation.clone())
         }
         Parsed::S3(c) => (serde_json::to_value(&c.op).ok(), "s3".to_string(), a.display.trim_start_matches("aws s3 ").to_string()),
+        Parsed::Extra(c) => (serde_json::to_value(&c.kind).ok(), c.command.clone(), a.display.trim_start_matches(&format!("aws {} ", c.command)).to_string()),
         Parsed::Skeleton(_) => (None, a.request.service_cli_name.clone(), a.request.operation_cli_name.clone()),
     };
     let c = &a.classification;
