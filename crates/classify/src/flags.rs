@@ -30,6 +30,8 @@ pub enum When {
     ParamTrue(&'static str),
     /// Unless this boolean parameter is `true` (`HidePassword`).
     ParamNotTrue(&'static str),
+    /// Only when this string parameter has this value (`Attribute` = `userData`).
+    ParamIs(&'static str, &'static str),
 }
 
 impl When {
@@ -39,6 +41,7 @@ impl When {
             When::Always => true,
             When::ParamTrue(name) => flag(name) == Some(true),
             When::ParamNotTrue(name) => flag(name) != Some(true),
+            When::ParamIs(name, value) => params.get(name).and_then(Value::as_str) == Some(value),
         }
     }
 
@@ -153,6 +156,8 @@ pub const RETURNS_SECRET: &[(&str, &str, When)] = &[
     ("kms", "GenerateRandom", When::Always),
     ("kms", "DeriveSharedSecret", When::Always),
     ("ec2", "GetPasswordData", When::Always),
+    // Instance user data routinely carries bootstrap secrets.
+    ("ec2", "DescribeInstanceAttribute", When::ParamIs("Attribute", "userData")),
     ("ec2", "CreateKeyPair", When::Always),
     ("lightsail", "GetInstanceAccessDetails", When::Always),
     ("lightsail", "CreateKeyPair", When::Always),

@@ -68,6 +68,8 @@ const CASES: &[Case] = &[
     ("ec2", "TerminateInstances", r#"{"InstanceIds":["i-1"]}"#, &["ec2:TerminateInstances"], Some(Write), "D"),
     ("ec2", "StopInstances", r#"{"InstanceIds":["i-1"]}"#, &["ec2:StopInstances"], Some(Write), ""),
     ("ec2", "GetPasswordData", r#"{"InstanceId":"i-1"}"#, &["ec2:GetPasswordData"], Some(Read), "S"),
+    ("ec2", "DescribeInstanceAttribute", r#"{"InstanceId":"i-1","Attribute":"userData"}"#, &["ec2:DescribeInstanceAttribute"], Some(List), "S"),
+    ("ec2", "DescribeInstanceAttribute", r#"{"InstanceId":"i-1","Attribute":"instanceType"}"#, &["ec2:DescribeInstanceAttribute"], Some(List), ""),
     ("ec2", "CreateKeyPair", r#"{"KeyName":"k"}"#, &["ec2:CreateKeyPair"], Some(Write), "S"),
     ("ec2", "RevokeSecurityGroupIngress", "{}", &["ec2:RevokeSecurityGroupIngress"], Some(Write), "D"),
     ("ec2", "ReleaseAddress", "{}", &["ec2:ReleaseAddress"], Some(Write), "D"),
