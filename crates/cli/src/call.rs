@@ -33,6 +33,11 @@ pub struct OperationCall {
     /// Local files read while parsing (`file://`, `fileb://`, `--cli-input-json file://`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub files_read: Vec<String>,
+    /// What the reader should know but does not stop the call: an abbreviated option read as
+    /// its full name (`read --filter as --filters`), a value outside the pinned model's enum,
+    /// pattern or maximum (sent as given: the service decides). Not part of the digest.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl OperationCall {
@@ -77,7 +82,7 @@ pub enum Command {
         which: String,
         skeleton: serde_json::Value,
     },
-    /// A high-level `aws s3` command (ls, cp, mb, rb, rm, presign): several API calls, run by
+    /// A high-level `aws s3` command (ls, cp, mv, sync, mb, rb, rm, presign): several API calls, run by
     /// the wire engine's `s3` module.
     S3(S3Command),
     /// Another AWS CLI customization Portcullis runs ([`crate::extra`]): a waiter, a token

@@ -34,28 +34,62 @@ pub struct ExtraCommand {
 /// The customizations Portcullis runs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "customization", rename_all = "snake_case")]
-pub enum Extra {}
+pub enum Extra {
+    /// `aws <command> wait <waiter>`: polls one operation until its acceptors say success or
+    /// failure ([`crate::waiter`]).
+    Wait(Box<crate::waiter::WaitCommand>),
+    /// `aws rds generate-db-auth-token`, `aws ecr get-login-password`, `aws eks get-token`: print
+    /// a credential made with the pinned credentials ([`crate::token`]).
+    Token(crate::token::TokenCommand),
+    /// `aws cloudformation deploy`: a change set created, waited for and executed
+    /// ([`crate::deploy`]).
+    Deploy(Box<crate::deploy::DeployCommand>),
+}
 
 impl ExtraCommand {
     /// `aws <command> <name>[ <sub-name>]`, e.g. `aws ec2 wait instance-running`.
     pub fn display_name(&self) -> String {
-        format!("aws {} {}", self.command, self.name)
+        match &self.kind {
+            Extra::Wait(w) => format!("aws {} {} {}", self.command, self.name, w.cli_name),
+            Extra::Token(_) | Extra::Deploy(_) => format!("aws {} {}", self.command, self.name),
+        }
     }
 
     /// Every API operation it may make, `(botocore service, operation)`, in the order it would.
     pub fn api_calls(&self) -> Vec<(String, String)> {
-        match self.kind {}
+        match &self.kind {
+            Extra::Wait(w) => vec![w.api_call()],
+            Extra::Token(t) => t.api_calls(),
+            Extra::Deploy(d) => d.api_calls(),
+        }
+    }
+
+    /// IAM actions it needs beyond those of its API calls: what a token it signs stands for when
+    /// no API operation does (`rds-db:connect`). The policy decides on them like on the actions of
+    /// its calls.
+    pub fn iam_actions(&self) -> Vec<String> {
+        match &self.kind {
+            Extra::Token(t) => t.iam_actions(),
+            Extra::Deploy(d) => d.iam_actions(),
+            _ => Vec::new(),
+        }
     }
 
     /// Whether what it prints is a credential (a token or a pre-signed URL that acts as the
     /// caller), whatever its API calls return.
     pub fn returns_credentials(&self) -> bool {
-        match self.kind {}
+        match &self.kind {
+            Extra::Wait(_) | Extra::Deploy(_) => false,
+            // A database token, a registry password, a cluster token: each acts as the caller.
+            Extra::Token(_) => true,
+        }
     }
 
     /// Whether it destroys something beyond what its API calls' names say.
     pub fn destructive(&self) -> bool {
-        match self.kind {}
+        match &self.kind {
+            Extra::Wait(_) | Extra::Token(_) | Extra::Deploy(_) => false,
+        }
     }
 
     /// SHA-256 of the whole command (kind, arguments, globals), hex: what consent is bound to.
@@ -95,9 +129,14 @@ pub(crate) fn command_and_name(words: &[String]) -> Option<(&str, &str)> {
 /// Parses `words` when they name a customization Portcullis runs; `None` otherwise (the caller
 /// goes on with the API-operation parser, which refuses the customizations it does not run).
 pub(crate) fn parse(
-    _parser: &crate::Parser<'_>,
+    parser: &crate::Parser<'_>,
     words: &[String],
 ) -> Option<Result<crate::Command, crate::CommandError>> {
-    let (_command, _name) = command_and_name(words)?;
-    None
+    let (command, name) = command_and_name(words)?;
+    match name {
+        "wait" => crate::waiter::parse(parser, words, command),
+        "generate-db-auth-token" | "get-login-password" | "get-token" => crate::token::parse(words, command, name),
+        "deploy" => crate::deploy::parse(parser, words, command),
+        _ => None,
+    }
 }

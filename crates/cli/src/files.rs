@@ -1,5 +1,6 @@
 //! The path-policy hook: the only way the parser reads local files (`file://`, `fileb://`,
-//! `--cli-input-json file://...`), and the only way `aws s3 cp` reads, lists and writes them.
+//! `--cli-input-json file://...`), and the only way `aws s3 cp|mv|sync` read, list, write and
+//! remove them.
 //!
 //! The sandbox (a later stage) implements [`PathPolicy`] over a working directory handle. Here are
 //! two implementations for tests and tools: [`AllowAll`] (relative to a base directory, bounded) and
@@ -64,6 +65,37 @@ pub trait PathPolicy: Send + Sync {
         let _ = path;
         false
     }
+
+    /// The size and last-modified time of the regular file `path`, reached as a read reaches it
+    /// (`aws s3 sync` compares them with the other side's); nothing is read.
+    fn stat(&self, path: &str) -> Result<FileStat, FileError> {
+        Err(FileError(format!("reading local files is disabled, so {path} was not looked at")))
+    }
+
+    /// Sets the last-modified (and access) time of the regular file `path` to `secs` since the
+    /// epoch, as the AWS CLI does to a file it downloaded (the object's `LastModified`); never
+    /// through a symlink. Refused unless the policy allows writes.
+    fn set_modified(&self, path: &str, secs: i64) -> Result<(), FileError> {
+        let _ = secs;
+        Err(FileError(format!("writing local files is disabled, so the time of {path} was not set")))
+    }
+
+    /// Removes the regular file `path` (`aws s3 mv` from a local source, `aws s3 sync --delete`
+    /// into a local directory): only where writes may go, never a directory, and a symlink is
+    /// neither followed nor removed. Refused unless the policy allows writes.
+    fn remove(&self, path: &str) -> Result<(), FileError> {
+        Err(FileError(format!("writing local files is disabled, so {path} was not removed")))
+    }
+}
+
+/// What `aws s3 sync` compares of a local file: its size and when it was last modified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStat {
+    pub size: u64,
+    /// Seconds since the Unix epoch.
+    pub modified_secs: i64,
+    /// Nanoseconds within that second.
+    pub modified_nanos: u32,
 }
 
 /// Reads any path, relative to `base`, up to `max_bytes`. No `~` or `$VAR` expansion: such a path is
@@ -195,6 +227,49 @@ impl PathPolicy for AllowAll {
 
     fn is_dir(&self, path: &str) -> bool {
         std::fs::metadata(self.base.join(Path::new(path))).is_ok_and(|m| m.is_dir())
+    }
+
+    fn stat(&self, path: &str) -> Result<FileStat, FileError> {
+        use std::os::unix::fs::MetadataExt;
+        if path.is_empty() {
+            return Err(FileError("the file path is empty".into()));
+        }
+        let meta = std::fs::metadata(self.base.join(Path::new(path))).map_err(|e| FileError(format!("cannot read {path}: {}", io_reason(&e))))?;
+        if !meta.is_file() {
+            return Err(FileError(format!("{path} is not a regular file")));
+        }
+        Ok(FileStat { size: meta.len(), modified_secs: meta.mtime(), modified_nanos: u32::try_from(meta.mtime_nsec()).unwrap_or(0) })
+    }
+
+    fn set_modified(&self, path: &str, secs: i64) -> Result<(), FileError> {
+        let full = self.base.join(Path::new(path));
+        let fail = |e: std::io::Error| FileError(format!("cannot set the time of {path}: {}", io_reason(&e)));
+        match std::fs::symlink_metadata(&full) {
+            Ok(m) if m.file_type().is_symlink() => return Err(FileError(format!("{path} is a symbolic link; its time is not set"))),
+            Ok(m) if !m.is_file() => return Err(FileError(format!("{path} is not a regular file"))),
+            Ok(_) => {}
+            Err(e) => return Err(fail(e)),
+        }
+        let when = if secs >= 0 {
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs.unsigned_abs())
+        } else {
+            std::time::UNIX_EPOCH - std::time::Duration::from_secs(secs.unsigned_abs())
+        };
+        let file = std::fs::File::open(&full).map_err(fail)?;
+        file.set_times(std::fs::FileTimes::new().set_accessed(when).set_modified(when)).map_err(fail)
+    }
+
+    fn remove(&self, path: &str) -> Result<(), FileError> {
+        if path.is_empty() || path.ends_with('/') {
+            return Err(FileError(format!("{path:?} is not a file path")));
+        }
+        let full = self.base.join(Path::new(path));
+        match std::fs::symlink_metadata(&full) {
+            Ok(m) if m.file_type().is_symlink() => Err(FileError(format!("{path} is a symbolic link; it is not removed"))),
+            Ok(m) if !m.is_file() => Err(FileError(format!("{path} is not a regular file; it is not removed"))),
+            Ok(_) => std::fs::remove_file(&full).map_err(|e| FileError(format!("cannot remove {path}: {}", io_reason(&e)))),
+            Err(e) => Err(FileError(format!("cannot remove {path}: {}", io_reason(&e)))),
+        }
     }
 }
 

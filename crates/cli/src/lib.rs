@@ -31,6 +31,7 @@
 
 pub mod call;
 mod custom;
+pub mod deploy;
 pub mod error;
 pub mod extra;
 pub mod files;
@@ -38,8 +39,10 @@ pub mod globals;
 pub mod parse;
 pub mod s3cmd;
 pub mod skeleton;
+pub mod token;
 pub mod validate;
 pub mod value;
+pub mod waiter;
 pub mod words;
 
 pub use call::{Command, OperationCall};
@@ -50,3 +53,4 @@ pub use globals::{BinaryFormat, GlobalOptions, Paging};
 pub use parse::{Limits, Parser};
 pub use s3cmd::{S3Command, S3Op, S3Path};
 pub use value::{LocalFile, Value};
+pub use waiter::WaitCommand;

@@ -68,6 +68,11 @@ impl<'p> Parser<'p> {
         Self { models: models(), policy, limits: Limits::default() }
     }
 
+    /// The policy local files are read through (for the customizations that read one).
+    pub(crate) fn path_policy(&self) -> &'p dyn PathPolicy {
+        self.policy
+    }
+
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self
@@ -119,6 +124,9 @@ impl<'p> Parser<'p> {
         let mut positionals: Vec<String> = Vec::new();
         let mut resolved: Option<Resolved> = None;
         let mut given: Vec<Given> = Vec::new();
+        // How abbreviated options were read (shown with the request; the policy decides on the
+        // full names).
+        let mut notes: Vec<String> = Vec::new();
         // The flag just before a stray word: `--consistent-read yes` is a flag given a value.
         let mut last_flag: Option<String> = None;
         let mut i = 1;
@@ -157,6 +165,24 @@ impl<'p> Parser<'p> {
             let (name, inline) = match opt.split_once('=') {
                 Some((n, v)) => (n, Some(v.to_string())),
                 None => (opt, None),
+            };
+            // The AWS CLI (argparse) takes a unique prefix of an option for the option: a global
+            // first (its main parser sees every word), then the operation's.
+            let full: String;
+            let name = match expand_option(name, resolved.as_ref()) {
+                Expanded::Exact => name,
+                Expanded::To(f) => {
+                    notes.push(format!("read `--{name}` as `--{f}`"));
+                    full = f;
+                    full.as_str()
+                }
+                Expanded::Ambiguous(p) => {
+                    problems.push(p);
+                    while i < words.len() && !is_option_like(&words[i]) {
+                        i += 1;
+                    }
+                    continue;
+                }
             };
             if take_global(name, inline.as_deref(), words, &mut i, &mut globals, &mut seen_globals, &mut problems) {
                 continue;
@@ -225,6 +251,17 @@ impl<'p> Parser<'p> {
                         i += 1;
                     }
                 }
+                // A customization not run yet: its words (any number, or none for a flag) are
+                // taken so that the one refusal says what it is, not "needs a value".
+                ArgDef::Unsupported(_) => {
+                    if let Some(v) = inline {
+                        vals.push(v);
+                    }
+                    while i < words.len() && !is_option_like(&words[i]) {
+                        vals.push(words[i].clone());
+                        i += 1;
+                    }
+                }
                 ArgDef::ValueBool(_) => {
                     if let Some(v) = inline {
                         vals.push(v);
@@ -273,7 +310,7 @@ impl<'p> Parser<'p> {
                 .into(),
             });
         };
-        self.build(r, positionals, given, globals, problems)
+        self.build(r, positionals, given, globals, problems, notes)
     }
 
     /// Checks that a word can be a top-level command.
@@ -326,6 +363,7 @@ impl<'p> Parser<'p> {
         given: Vec<Given>,
         globals: GlobalOptions,
         mut problems: Vec<Problem>,
+        mut warnings: Vec<String>,
     ) -> Result<Command, CommandError> {
         let op = r.operation();
         // Positional words after the operation: only an outfile, where the operation has one.
@@ -337,6 +375,17 @@ impl<'p> Parser<'p> {
                     problems.push(Problem::new(ProblemKind::BadFile, e.0).at(extra.clone()));
                 }
                 outfile = Some(LocalFile { path: extra.clone() });
+            } else if event_stream_output(&r) {
+                problems.push(Problem::new(
+                    ProblemKind::Unsupported,
+                    format!(
+                        "aws {} {} answers with an event stream, which Portcullis does not read yet (so {extra:?} cannot receive it); use an operation with a plain response",
+                        r.command, r.cli_op
+                    ),
+                ));
+            } else if extra.is_empty() {
+                // The AWS CLI ignores an empty word (`""`); it carries nothing.
+                warnings.push("ignored an empty word (\"\") after the operation".to_string());
             } else {
                 problems.push(Problem::new(
                     ProblemKind::UnknownOption,
@@ -497,6 +546,7 @@ impl<'p> Parser<'p> {
                 }
             }
             problems.append(&mut v.problems);
+            warnings.extend(v.warnings.iter().map(ToString::to_string));
             if let Value::Map(m) = root {
                 params = m;
             }
@@ -517,6 +567,7 @@ impl<'p> Parser<'p> {
             outfile,
             generated,
             files_read,
+            warnings,
         }))
     }
 }
@@ -598,6 +649,50 @@ pub(crate) fn take_global(
     true
 }
 
+/// How an option name was read.
+enum Expanded {
+    /// As written: a global, an option of the operation, or unknown (reported later).
+    Exact,
+    /// A unique prefix of this option.
+    To(String),
+    /// A prefix of several.
+    Ambiguous(Problem),
+}
+
+/// argparse's abbreviations, as the AWS CLI applies them: an exact global or operation option is
+/// itself; otherwise a unique prefix of a global option is that global (the CLI's main parser
+/// sees every word first), then a unique prefix of one of the operation's options is that
+/// option. A prefix of several is refused with its candidates.
+fn expand_option(name: &str, resolved: Option<&Resolved>) -> Expanded {
+    if global_kind(name).is_some() || resolved.is_some_and(|r| r.args.contains_key(name)) {
+        return Expanded::Exact;
+    }
+    let ambiguous = |mut candidates: Vec<String>| {
+        candidates.sort();
+        let list: Vec<String> = candidates.iter().map(|c| format!("--{c}")).collect();
+        Expanded::Ambiguous(
+            Problem::new(ProblemKind::UnknownOption, format!("--{name} is ambiguous: it could be {}; write the option in full", list.join(", ")))
+                .at(format!("--{name}")),
+        )
+    };
+    // `version` is a global of the CLI's main parser too (never run here, but it takes part in
+    // abbreviations).
+    let globals: Vec<String> =
+        crate::globals::GLOBALS.iter().map(|(n, _)| *n).chain(["version"]).filter(|n| n.starts_with(name)).map(str::to_string).collect();
+    match globals.len() {
+        1 => return Expanded::To(globals.into_iter().next().unwrap_or_default()),
+        0 => {}
+        _ => return ambiguous(globals),
+    }
+    let Some(r) = resolved else { return Expanded::Exact };
+    let ops: Vec<String> = r.args.keys().filter(|k| k.starts_with(name)).cloned().collect();
+    match ops.len() {
+        1 => Expanded::To(ops.into_iter().next().unwrap_or_default()),
+        0 => Expanded::Exact,
+        _ => ambiguous(ops),
+    }
+}
+
 /// argparse's rule: a word starting with `-` is an option, not a value, unless it is a negative number.
 fn is_option_like(w: &str) -> bool {
     w.starts_with('-') && w.len() > 1 && w.parse::<f64>().is_err() && !w.contains(' ')
@@ -665,7 +760,7 @@ fn is_http_url(s: &str) -> bool {
 
 fn unsupported_command(cmd: &str) -> Problem {
     let hint = match cmd {
-        "s3" => "write the subcommand right after `aws s3` (ls, cp, mb, rb, rm, presign); sync, mv and website are not run yet: use the `aws s3api` operations (list-objects-v2, get-object, put-object, ...)",
+        "s3" => "write the subcommand right after `aws s3` (ls, cp, mv, sync, mb, rb, rm, presign); website is not run yet: use `aws s3api put-bucket-website`",
         "configure" => "`aws configure` changes local CLI configuration and is never run here; credentials and region are fixed when the server starts",
         "history" => "`aws history` reads local CLI history and is never run here",
         _ => "this AWS CLI command exists only in the CLI and is not run here",
@@ -1033,6 +1128,18 @@ impl Unpack<'_, '_> {
         {
             return Ok(value_struct(Value::Str(words.first().cloned().unwrap_or_default())));
         }
+        // The CLI's other special case, kept for a few operations: a list of single-member
+        // structures takes bare words (`elb register-instances-with-load-balancer --instances i-1`).
+        if shape.kind == ShapeType::List
+            && OLD_LIST_CASES.contains(&(self.r.model.name.as_str(), self.r.cli_op.as_str(), option))
+            && let Some(member) = shape.member.as_ref().and_then(|m| self.r.model.shape(&m.shape))
+            && member.kind == ShapeType::Structure
+            && member.members.len() == 1
+            && let Some(key) = member.members.keys().next()
+            && words.iter().all(|w| !w.contains('='))
+        {
+            return Ok(Value::List(words.iter().map(|w| Value::Map(IndexMap::from([(key.clone(), Value::Str(w.clone()))]))).collect()));
+        }
         let raw = if shape.kind == ShapeType::List {
             let mut items = Vec::new();
             for w in words {
@@ -1248,6 +1355,26 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
 /// call alone opens an interactive channel Portcullis would hand to nobody, so it is refused.
 /// (Customizations that only run local programs, like `emr ssh` or `deploy install`, are refused
 /// with the other customizations.)
+/// Whether the operation's response is an event stream (`s3api select-object-content`).
+fn event_stream_output(r: &Resolved) -> bool {
+    let Some(op) = r.model.operation(&r.api) else { return false };
+    let Some(out) = op.output.as_ref().and_then(|o| r.model.shape(&o.shape)) else { return false };
+    out.members.values().any(|m| r.model.shape(&m.shape).is_some_and(|s| s.eventstream))
+}
+
+/// awscli's `_uses_old_list_case` (argprocess.py): `(botocore service, CLI operation, option)` whose
+/// list of single-member structures takes bare words.
+const OLD_LIST_CASES: &[(&str, &str, &str)] = &[
+    ("firehose", "put-record-batch", "records"),
+    ("workspaces", "reboot-workspaces", "reboot-workspace-requests"),
+    ("workspaces", "rebuild-workspaces", "rebuild-workspace-requests"),
+    ("workspaces", "terminate-workspaces", "terminate-workspace-requests"),
+    ("elb", "remove-tags", "tags"),
+    ("elb", "describe-instance-health", "instances"),
+    ("elb", "deregister-instances-from-load-balancer", "instances"),
+    ("elb", "register-instances-with-load-balancer", "instances"),
+];
+
 const LOCAL_PROGRAM_COMMANDS: &[(&str, &str, &str)] = &[
     (
         "ecs",

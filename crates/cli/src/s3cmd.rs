@@ -1,11 +1,18 @@
-//! The high-level `aws s3` commands agents use most — `ls`, `mb`, `rb`, `cp`, `rm`, `presign` —
-//! parsed offline into an [`S3Command`].
+//! The high-level `aws s3` commands agents use most — `ls`, `mb`, `rb`, `cp`, `mv`, `sync`, `rm`,
+//! `presign` — parsed offline into an [`S3Command`].
 //!
 //! These are AWS CLI customizations, not API operations: one command makes several API calls
 //! (`cp --recursive` lists, then uploads each file, switching to multipart above 8 MiB). So the
 //! parse result is not an [`crate::OperationCall`] but an [`S3Command`] that names its paths and
 //! flags and lists, through [`S3Command::api_calls`], every API operation it may make, for the
-//! classifier and the policy. The wire engine's `s3` module runs it.
+//! classifier and the policy; [`S3Command::deletes_local_files`] says when it removes local files
+//! (`mv` from a local source, `sync --delete` into a local directory), which no API call shows.
+//! The wire engine's `s3` module runs it.
+//!
+//! `cp`, `mv` and `sync` are one [`S3Op::Cp`] transfer, told apart by its [`Transfer`]: `mv` is a
+//! `cp` that deletes each source once its copy succeeded, `sync` a recursive `cp` of what is new or
+//! changed (size and last-modified time, as the AWS CLI compares them), deleting what is only at
+//! the destination with `--delete`. `--exclude`/`--include` ([`PathFilter`]) apply to all three.
 //!
 //! Paths follow the AWS CLI: `s3://bucket/key` is remote, anything else is a local path, reached
 //! only through the [`PathPolicy`] (a single upload is checked here, while parsing). `file://` is
@@ -43,6 +50,42 @@ impl S3Path {
     }
 }
 
+/// Which transfer an [`S3Op::Cp`] is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transfer {
+    /// `aws s3 cp`.
+    #[default]
+    Cp,
+    /// `aws s3 mv`: each source is deleted (an S3 object by `DeleteObject`, a local file through
+    /// the [`PathPolicy`]) once its copy succeeded.
+    Mv,
+    /// `aws s3 sync`: always recursive; copies what is missing at the destination or differs in
+    /// size or last-modified time; with `--delete`, deletes what is only at the destination.
+    Sync,
+}
+
+impl Transfer {
+    pub fn is_cp(&self) -> bool {
+        *self == Transfer::Cp
+    }
+}
+
+/// An `--exclude` or `--include` pattern of `cp`, `mv` and `sync`, in command-line order (the
+/// last one that matches a path decides; everything is included to begin with). Patterns are the
+/// AWS CLI's: Python `fnmatch` (`*` also matches `/`), relative to the source (and destination)
+/// directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PathFilter {
+    Exclude(String),
+    Include(String),
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 /// What an `aws s3` command does, with its paths and flags.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "subcommand", rename_all = "snake_case")]
@@ -61,7 +104,8 @@ pub enum S3Op {
     Mb { bucket: String },
     /// `aws s3 rb s3://bucket [--force]` (`--force` deletes every object first).
     Rb { bucket: String, force: bool },
-    /// `aws s3 cp <src> <dst>`: local→s3, s3→local or s3→s3.
+    /// `aws s3 cp|mv|sync <src> <dst>`: local→s3, s3→local or s3→s3 (which one: `transfer`,
+    /// serialized when it is not `cp`; `recursive` is always set for `sync`).
     Cp {
         src: S3Path,
         dst: S3Path,
@@ -73,6 +117,21 @@ pub enum S3Op {
         dryrun: bool,
         quiet: bool,
         only_show_errors: bool,
+        #[serde(skip_serializing_if = "Transfer::is_cp")]
+        transfer: Transfer,
+        /// `--exclude` / `--include`, in order.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        filters: Vec<PathFilter>,
+        /// `sync --delete`: delete what is at the destination but not (after the filters) at the source.
+        #[serde(skip_serializing_if = "is_false")]
+        delete: bool,
+        /// `sync --size-only`: files of the same size are the same.
+        #[serde(skip_serializing_if = "is_false")]
+        size_only: bool,
+        /// `sync --exact-timestamps`: an S3 → local file of the same size is the same only when
+        /// the times are equal (by default, unless the local file is newer).
+        #[serde(skip_serializing_if = "is_false")]
+        exact_timestamps: bool,
     },
     /// `aws s3 rm s3://bucket/key [--recursive]`.
     Rm { bucket: String, key: String, recursive: bool, dryrun: bool, quiet: bool, only_show_errors: bool },
@@ -102,9 +161,9 @@ const ACLS: &[&str] = &[
 ];
 
 /// The subcommands that run here.
-const SUPPORTED: &[&str] = &["ls", "cp", "mb", "rb", "rm", "presign"];
+const SUPPORTED: &[&str] = &["ls", "cp", "mv", "sync", "mb", "rb", "rm", "presign"];
 /// `aws s3` subcommands that exist but are not run (yet).
-const REFUSED: &[&str] = &["sync", "mv", "website"];
+const REFUSED: &[&str] = &["website"];
 
 /// What an option of a subcommand takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,13 +171,15 @@ enum OptKind {
     Flag,
     Text,
     Count,
+    /// `--exclude` / `--include`: a value, given any number of times, order kept.
+    Pattern,
 }
 
 fn options(sub: &str) -> &'static [(&'static str, OptKind)] {
     use OptKind::*;
     match sub {
         "ls" => &[("recursive", Flag), ("human-readable", Flag), ("summarize", Flag), ("page-size", Count)],
-        "cp" => &[
+        "cp" | "mv" => &[
             ("recursive", Flag),
             ("content-type", Text),
             ("acl", Text),
@@ -126,6 +187,21 @@ fn options(sub: &str) -> &'static [(&'static str, OptKind)] {
             ("quiet", Flag),
             ("only-show-errors", Flag),
             ("no-progress", Flag),
+            ("exclude", Pattern),
+            ("include", Pattern),
+        ],
+        "sync" => &[
+            ("delete", Flag),
+            ("size-only", Flag),
+            ("exact-timestamps", Flag),
+            ("content-type", Text),
+            ("acl", Text),
+            ("dryrun", Flag),
+            ("quiet", Flag),
+            ("only-show-errors", Flag),
+            ("no-progress", Flag),
+            ("exclude", Pattern),
+            ("include", Pattern),
         ],
         "rm" => &[("recursive", Flag), ("dryrun", Flag), ("quiet", Flag), ("only-show-errors", Flag), ("no-progress", Flag)],
         "rb" => &[("force", Flag)],
@@ -172,6 +248,8 @@ const NOT_YET: &[&str] = &[
     "tags",
     "progress-frequency",
     "progress-multiline",
+    "page-size",
+    "validate-same-s3-paths",
 ];
 
 impl S3Command {
@@ -185,7 +263,9 @@ impl S3Command {
             S3Op::Ls { .. } => "ls",
             S3Op::Mb { .. } => "mb",
             S3Op::Rb { .. } => "rb",
-            S3Op::Cp { .. } => "cp",
+            S3Op::Cp { transfer: Transfer::Cp, .. } => "cp",
+            S3Op::Cp { transfer: Transfer::Mv, .. } => "mv",
+            S3Op::Cp { transfer: Transfer::Sync, .. } => "sync",
             S3Op::Rm { .. } => "rm",
             S3Op::Presign { .. } => "presign",
         }
@@ -216,6 +296,33 @@ impl S3Command {
                 }
             }
             S3Op::Presign { .. } => &["GetObject"],
+            S3Op::Cp { transfer: Transfer::Sync, src, dst, dryrun, delete, .. } => match (src.is_s3(), dst.is_s3(), *dryrun, *delete) {
+                // A dry run lists (the S3 side or sides) to compare, and changes nothing.
+                (_, _, true, _) => &["ListObjectsV2"],
+                (false, true, false, false) => &["ListObjectsV2", "PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload"],
+                (false, true, false, true) => {
+                    &["ListObjectsV2", "PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload", "DeleteObject"]
+                }
+                // Local files deleted by --delete make no API call: see deletes_local_files.
+                (true, false, false, _) => &["ListObjectsV2", "GetObject"],
+                (true, true, false, false) => &["ListObjectsV2", "CopyObject"],
+                (true, true, false, true) => &["ListObjectsV2", "CopyObject", "DeleteObject"],
+                _ => &[],
+            },
+            S3Op::Cp { transfer: Transfer::Mv, src, dst, recursive, dryrun, .. } => match (src.is_s3(), dst.is_s3(), *recursive, *dryrun) {
+                (false, true, _, true) => &[],
+                // The local source is removed through the path policy: see deletes_local_files.
+                (false, true, _, false) => &["PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload"],
+                (true, false, false, true) => &["HeadObject"],
+                (true, false, false, false) => &["HeadObject", "GetObject", "DeleteObject"],
+                (true, false, true, true) => &["ListObjectsV2"],
+                (true, false, true, false) => &["ListObjectsV2", "GetObject", "DeleteObject"],
+                (true, true, false, true) => &["HeadObject"],
+                (true, true, false, false) => &["HeadObject", "CopyObject", "DeleteObject"],
+                (true, true, true, true) => &["ListObjectsV2"],
+                (true, true, true, false) => &["ListObjectsV2", "CopyObject", "DeleteObject"],
+                (false, false, _, _) => &[],
+            },
             S3Op::Cp { src, dst, recursive, dryrun, .. } => match (src.is_s3(), dst.is_s3(), *recursive, *dryrun) {
                 (false, true, _, true) => &[],
                 (false, true, _, false) => &["PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload"],
@@ -250,13 +357,29 @@ impl S3Command {
         out
     }
 
-    /// Local paths the command reads (`read`) or writes (`write`).
+    /// Local paths the command reads (`read`), writes (`write`) or deletes files from or under
+    /// (`delete`).
     pub fn local_paths(&self) -> Vec<(&'static str, &str)> {
+        let deletes = self.deletes_local_files();
         match &self.op {
+            S3Op::Cp { src: S3Path::Local { path }, .. } if deletes => vec![("read", path), ("delete", path)],
             S3Op::Cp { src: S3Path::Local { path }, .. } => vec![("read", path)],
+            S3Op::Cp { dst: S3Path::Local { path }, .. } if deletes => vec![("write", path), ("delete", path)],
             S3Op::Cp { dst: S3Path::Local { path }, .. } => vec![("write", path)],
             _ => Vec::new(),
         }
+    }
+
+    /// Whether the command removes local files — `aws s3 mv` from a local source (each file once
+    /// it is uploaded), `aws s3 sync --delete` into a local directory (files not in the source) —
+    /// which no API operation in [`S3Command::api_calls`] shows. Such a command is destructive.
+    /// A `--dryrun` removes nothing.
+    pub fn deletes_local_files(&self) -> bool {
+        matches!(
+            &self.op,
+            S3Op::Cp { transfer: Transfer::Mv, src: S3Path::Local { .. }, dryrun: false, .. }
+                | S3Op::Cp { transfer: Transfer::Sync, dst: S3Path::Local { .. }, delete: true, dryrun: false, .. }
+        )
     }
 
     /// The canonical form of what will run; consent and audit refer to its digest.
@@ -298,6 +421,7 @@ pub(crate) fn parse(words: &[String], policy: &dyn PathPolicy) -> Result<S3Comma
     let mut positionals: Vec<String> = Vec::new();
     let mut flags: Vec<&'static str> = Vec::new();
     let mut values: Vec<(&'static str, String)> = Vec::new();
+    let mut filters: Vec<PathFilter> = Vec::new();
     let mut sub: Option<&'static str> = None;
     let mut i = 1;
     while i < words.len() {
@@ -347,10 +471,15 @@ pub(crate) fn parse(words: &[String], policy: &dyn PathPolicy) -> Result<S3Comma
             }
             continue;
         };
-        if flags.contains(&canonical) || values.iter().any(|(n, _)| *n == canonical) {
+        if kind != OptKind::Pattern && (flags.contains(&canonical) || values.iter().any(|(n, _)| *n == canonical)) {
             problems.push(Problem::new(ProblemKind::DuplicateOption, format!("--{name} is given more than once; give it once")));
         }
         match kind {
+            OptKind::Pattern => match inline.or_else(|| take_value(words, &mut i)) {
+                Some(v) if canonical == "include" => filters.push(PathFilter::Include(v)),
+                Some(v) => filters.push(PathFilter::Exclude(v)),
+                None => problems.push(missing_value(name, words.get(i))),
+            },
             OptKind::Flag => {
                 if inline.is_some() {
                     problems.push(Problem::new(ProblemKind::InvalidType, format!("--{name} is a flag and takes no value")));
@@ -475,8 +604,13 @@ pub(crate) fn parse(words: &[String], policy: &dyn PathPolicy) -> Result<S3Comma
             S3Op::Presign { bucket, key, expires_in }
         }
         _ => {
-            // cp
-            let recursive = flag("recursive");
+            // cp, mv, sync
+            let transfer = match sub {
+                "mv" => Transfer::Mv,
+                "sync" => Transfer::Sync,
+                _ => Transfer::Cp,
+            };
+            let recursive = transfer == Transfer::Sync || flag("recursive");
             let acl = text("acl");
             if let Some(a) = &acl
                 && !ACLS.contains(&a.as_str())
@@ -489,15 +623,43 @@ pub(crate) fn parse(words: &[String], policy: &dyn PathPolicy) -> Result<S3Comma
             let (src, dst) = match paths {
                 [a, b] => (cp_path(a, &mut problems), cp_path(b, &mut problems)),
                 other => {
-                    problems.push(path_count("cp", "<LocalPath> <S3Uri> or <S3Uri> <LocalPath> or <S3Uri> <S3Uri>", 2, other.len()));
+                    problems.push(path_count(sub, "<LocalPath> <S3Uri> or <S3Uri> <LocalPath> or <S3Uri> <S3Uri>", 2, other.len()));
                     (S3Path::Local { path: String::new() }, S3Path::Local { path: String::new() })
                 }
             };
             if paths.len() == 2 && !src.is_s3() && !dst.is_s3() {
                 problems.push(Problem::new(
                     ProblemKind::InvalidValue,
-                    "aws s3 cp copies to, from or within S3: at least one path must be an S3 URI (s3://bucket/key); local-to-local copies are not run",
+                    format!(
+                        "aws s3 {sub} copies to, from or within S3: at least one path must be an S3 URI (s3://bucket/key); local-to-local {} are not run",
+                        if sub == "sync" { "syncs" } else { "copies" }
+                    ),
                 ));
+            }
+            if transfer == Transfer::Mv
+                && let (Some(a), Some(b)) = (paths.first(), paths.get(1))
+                && src.is_s3()
+                && dst.is_s3()
+                && same_s3_path(a, b)
+            {
+                // The AWS CLI's own check: the copy would be deleted right after it was made.
+                problems.push(Problem::new(ProblemKind::InvalidValue, format!("Cannot mv a file onto itself: {a} - {b}")));
+            }
+            // A pattern is joined to the absolute path of a local directory, which is known here
+            // only when the path is absolute: an absolute pattern with a relative local path
+            // cannot be matched as the AWS CLI matches it, so it is refused (rather than risk
+            // copying or deleting what it was meant to exclude).
+            let relative_local = [&src, &dst].iter().any(|p| matches!(p, S3Path::Local { path } if !path.starts_with('/')));
+            for f in &filters {
+                let (PathFilter::Exclude(pat) | PathFilter::Include(pat)) = f;
+                if pat.starts_with('/') && relative_local {
+                    problems.push(Problem::new(
+                        ProblemKind::Unsupported,
+                        format!(
+                            "the pattern {pat:?} is absolute, and the local path is relative: give patterns relative to the source directory (e.g. \"*.tmp\", \"logs/*\"), or an absolute local path"
+                        ),
+                    ));
+                }
             }
             // Only a well-formed command gets near the file system.
             if let (S3Path::Local { path }, true, false) = (&src, dst.is_s3(), recursive)
@@ -527,6 +689,11 @@ pub(crate) fn parse(words: &[String], policy: &dyn PathPolicy) -> Result<S3Comma
                 dryrun: flag("dryrun"),
                 quiet: flag("quiet"),
                 only_show_errors: flag("only-show-errors"),
+                transfer,
+                filters,
+                delete: flag("delete"),
+                size_only: flag("size-only"),
+                exact_timestamps: flag("exact-timestamps"),
             }
         }
     };
@@ -541,11 +708,7 @@ fn subcommand(word: &str) -> Result<&'static str, Problem> {
         return Ok(s);
     }
     if REFUSED.contains(&word) {
-        let hint = match word {
-            "sync" => "use aws s3 cp --recursive, or the aws s3api operations (list-objects-v2, put-object, get-object)",
-            "mv" => "use aws s3 cp, then aws s3 rm",
-            _ => "use aws s3api put-bucket-website",
-        };
+        let hint = "use aws s3api put-bucket-website";
         return Err(Problem::new(ProblemKind::Unsupported, format!("`aws s3 {word}` is not run by Portcullis yet; {hint}")));
     }
     Err(Problem::new(ProblemKind::UnknownOperation, format!("{word:?} is not an aws s3 subcommand; the ones run here are {}", SUPPORTED.join(", ")))
@@ -556,7 +719,25 @@ fn subcommand(word: &str) -> Result<&'static str, Problem> {
 fn kind_guess(name: &str) -> bool {
     !matches!(
         name,
-        "follow-symlinks" | "no-follow-symlinks" | "no-guess-mime-type" | "ignore-glacier-warnings" | "force-glacier-transfer" | "progress-multiline"
+        "follow-symlinks"
+            | "no-follow-symlinks"
+            | "no-guess-mime-type"
+            | "ignore-glacier-warnings"
+            | "force-glacier-transfer"
+            | "progress-multiline"
+            | "validate-same-s3-paths"
+            // Flags of other subcommands given to the wrong one.
+            | "recursive"
+            | "delete"
+            | "size-only"
+            | "exact-timestamps"
+            | "dryrun"
+            | "quiet"
+            | "only-show-errors"
+            | "no-progress"
+            | "force"
+            | "summarize"
+            | "human-readable"
     )
 }
 
@@ -597,6 +778,19 @@ fn cp_path(word: &str, problems: &mut Vec<Problem>) -> S3Path {
         problems.push(Problem::new(ProblemKind::InvalidValue, "a local path contains a NUL character"));
     }
     S3Path::Local { path: word.to_string() }
+}
+
+/// The AWS CLI's `_same_path` for `mv` between S3 paths (as written, a bucket alone taken with a
+/// trailing `/`): the same path, or a destination "directory" that would keep the source's name.
+fn same_s3_path(src: &str, dest: &str) -> bool {
+    let norm = |p: &str| if p.strip_prefix("s3://").is_some_and(|r| !r.contains('/')) { format!("{p}/") } else { p.to_string() };
+    let (src, dest) = (norm(src), norm(dest));
+    if src == dest {
+        return true;
+    }
+    let Some(dir) = dest.strip_suffix('/') else { return false };
+    let base = src.rsplit('/').next().unwrap_or_default();
+    src == format!("{dir}/{base}")
 }
 
 fn too_many(sub: &str, usage: &str, given: &[String]) -> Problem {

@@ -1,5 +1,9 @@
-//! Validation of parameters against the model, as botocore's `ParamValidator` does, and further:
-//! enums, maxima and patterns are checked too. Every problem is collected; none stops the walk.
+//! Validation of parameters against the model, as botocore's `ParamValidator` does: required
+//! members, types, minimum lengths and values, unknown keys are problems (the request is refused).
+//! Beyond botocore, enums, maxima and patterns are checked too, but only as **warnings**: services
+//! add enum values and relax patterns long after the pinned model was cut, and the service
+//! validates anyway, so a value outside them is sent, with the warning shown. Every problem is
+//! collected; none stops the walk.
 //!
 //! Validation also normalizes: blob text becomes bytes (per `--cli-binary-format`), integers given
 //! where a float is expected become floats. After it, a [`Value`] tree conforms to its shapes.
@@ -21,15 +25,40 @@ pub(crate) struct Validator<'m> {
     model: &'m ServiceModel,
     binary: BinaryFormat,
     pub problems: Vec<Problem>,
+    /// Values outside the model's enum, pattern or maximum: sent, with these shown.
+    pub warnings: Vec<Problem>,
 }
+
+/// Most enum values quoted in a message (an enum can list hundreds: EC2 instance types).
+const ENUM_SHOWN: usize = 8;
 
 impl<'m> Validator<'m> {
     pub fn new(model: &'m ServiceModel, binary: BinaryFormat) -> Self {
-        Self { model, binary, problems: Vec::new() }
+        Self { model, binary, problems: Vec::new(), warnings: Vec::new() }
     }
 
     fn problem(&mut self, kind: ProblemKind, path: &str, message: String) {
         self.problems.push(Problem::new(kind, message).at(path));
+    }
+
+    fn warn(&mut self, path: &str, message: String) {
+        self.warnings.push(Problem::new(ProblemKind::InvalidValue, message).at(path));
+    }
+
+    /// `value` is not in `allowed`: a warning naming a few of the values, the count, and the
+    /// closest ones.
+    fn not_in_enum(&mut self, path: &str, what: &str, value: &str, allowed: &[String]) {
+        let shown: Vec<&str> = allowed.iter().take(ENUM_SHOWN).map(String::as_str).collect();
+        let more = allowed.len().saturating_sub(ENUM_SHOWN);
+        let list = if more > 0 { format!("{}, ... ({} values)", shown.join(", "), allowed.len()) } else { shown.join(", ") };
+        self.warnings.push(
+            Problem::new(
+                ProblemKind::InvalidValue,
+                format!("{what} {:?} is not one of the values the pinned model lists ({list}); sent as given, the service decides", truncate(value, 60)),
+            )
+            .at(path)
+            .suggest(did_you_mean(value, allowed.iter().map(String::as_str))),
+        );
     }
 
     /// Checks `value` against the shape named `shape_name`; `path` names it in messages.
@@ -150,11 +179,8 @@ impl<'m> Validator<'m> {
                     && !allowed.is_empty()
                     && !allowed.contains(key)
                 {
-                    self.problems.push(
-                        Problem::new(ProblemKind::InvalidValue, format!("key {key:?} is not one of: {}", allowed.join(", ")))
-                            .at(path)
-                            .suggest(did_you_mean(key, allowed.iter().map(String::as_str))),
-                    );
+                    let allowed = allowed.clone();
+                    self.not_in_enum(path, "key", key, &allowed);
                 }
             }
         }
@@ -173,12 +199,8 @@ impl<'m> Validator<'m> {
             && !allowed.is_empty()
             && !allowed.iter().any(|a| a == s)
         {
-            let s = s.clone();
-            self.problems.push(
-                Problem::new(ProblemKind::InvalidValue, format!("{:?} is not one of: {}", truncate(&s, 60), allowed.join(", ")))
-                    .at(path)
-                    .suggest(did_you_mean(&s, allowed.iter().map(String::as_str))),
-            );
+            let (s, allowed) = (s.clone(), allowed.clone());
+            self.not_in_enum(path, "value", &s, &allowed);
             return;
         }
         let len = s.chars().count();
@@ -188,11 +210,7 @@ impl<'m> Validator<'m> {
             && let Some(re) = compiled(pattern)
             && !re.is_match(&s)
         {
-            self.problem(
-                ProblemKind::InvalidValue,
-                path,
-                format!("{:?} does not match the pattern {pattern}", truncate(&s, 60)),
-            );
+            self.warn(path, format!("{:?} does not match the pattern {pattern} of the pinned model; sent as given, the service decides", truncate(&s, 60)));
         }
     }
 
@@ -266,7 +284,7 @@ impl<'m> Validator<'m> {
         if let Some(max) = shape.max
             && len > max
         {
-            self.problem(ProblemKind::InvalidValue, path, format!("allows at most {max} {unit}, has {len}"));
+            self.warn(path, format!("the pinned model allows at most {max} {unit}, this has {len}; sent as given, the service decides"));
         }
     }
 
@@ -279,7 +297,7 @@ impl<'m> Validator<'m> {
         if let Some(max) = shape.max
             && v > max
         {
-            self.problem(ProblemKind::InvalidValue, path, format!("{v} is above the maximum {max}"));
+            self.warn(path, format!("{v} is above the maximum {max} of the pinned model; sent as given, the service decides"));
         }
     }
 }

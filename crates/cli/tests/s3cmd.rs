@@ -6,6 +6,7 @@
 
 use std::sync::Mutex;
 
+use portcullis_cli::s3cmd::{PathFilter, Transfer};
 use portcullis_cli::{AllowAll, Command, CommandError, DenyAll, FileError, FileUse, Parser, PathPolicy, ProblemKind, S3Command, S3Op, S3Path};
 
 fn parse(cmd: &str) -> S3Command {
@@ -51,6 +52,9 @@ impl PathPolicy for Recorder {
     fn check(&self, path: &str, why: FileUse) -> Result<u64, FileError> {
         self.checked.lock().unwrap().push((path.to_string(), why));
         Ok(10)
+    }
+    fn check_write(&self, _path: &str) -> Result<(), FileError> {
+        Ok(())
     }
 }
 
@@ -135,6 +139,11 @@ fn cp_upload() {
             dryrun: false,
             quiet: false,
             only_show_errors: false,
+            transfer: Transfer::Cp,
+            filters: Vec::new(),
+            delete: false,
+            size_only: false,
+            exact_timestamps: false,
         }
     );
     // The single file to upload is checked through the policy while parsing, never read.
@@ -165,6 +174,11 @@ fn cp_download_and_copy() {
         dryrun: false,
         quiet: false,
         only_show_errors: false,
+        transfer: Transfer::Cp,
+        filters: Vec::new(),
+        delete: false,
+        size_only: false,
+        exact_timestamps: false,
     });
     assert_eq!(calls(&c), ["HeadObject", "GetObject"]);
     assert_eq!(c.local_paths(), [("write", "out/")]);
@@ -195,9 +209,12 @@ fn cp_bad_paths_are_refused_clearly() {
     assert_eq!(err.kind(), Some(ProblemKind::MissingValue));
     let err = refused("aws s3 cp s3://b1b/a x --recursiv");
     assert!(err.problems[0].suggestions.contains(&"--recursive".to_string()), "{err}");
-    let err = refused("aws s3 cp s3://b1b/a x --exclude '*.tmp'");
+    let err = refused("aws s3 cp s3://b1b/a x --sse AES256");
     assert_eq!(err.kind(), Some(ProblemKind::Unsupported));
     assert!(err.to_string().contains("not supported"), "{err}");
+    // sync's options are not cp's.
+    let err = refused("aws s3 cp s3://b1b/a x --delete");
+    assert_eq!(err.kind(), Some(ProblemKind::UnknownOption));
     let err = refused("aws s3 cp s3://b1b/a x --dryrun=yes");
     assert_eq!(err.kind(), Some(ProblemKind::InvalidType));
 }
@@ -263,15 +280,9 @@ fn presign_forms() {
 
 #[test]
 fn other_subcommands_are_refused_with_a_way_forward() {
-    for (cmd, hint) in [
-        ("aws s3 sync . s3://b1b", "cp --recursive"),
-        ("aws s3 mv a s3://b1b/a", "then aws s3 rm"),
-        ("aws s3 website s3://b1b --index-document index.html", "put-bucket-website"),
-    ] {
-        let err = refused(cmd);
-        assert_eq!(err.kind(), Some(ProblemKind::Unsupported), "{cmd}");
-        assert!(err.to_string().contains(hint), "{cmd}: {err}");
-    }
+    let err = refused("aws s3 website s3://b1b --index-document index.html");
+    assert_eq!(err.kind(), Some(ProblemKind::Unsupported));
+    assert!(err.to_string().contains("put-bucket-website"), "{err}");
     let err = refused("aws s3 lss");
     assert_eq!(err.kind(), Some(ProblemKind::UnknownOperation));
     assert!(err.problems[0].suggestions.contains(&"ls".to_string()), "{err}");
@@ -348,4 +359,208 @@ fn allow_all_writes_atomically_and_never_through_symlinks() {
     assert!(DenyAll.write("a", b"x").is_err());
     assert!(DenyAll.list(".").is_err());
     assert!(!DenyAll.is_dir("."));
+}
+
+fn cp_fields(c: &S3Command) -> (&S3Path, &S3Path, bool, Transfer, &[PathFilter], bool, bool, bool) {
+    match &c.op {
+        S3Op::Cp { src, dst, recursive, transfer, filters, delete, size_only, exact_timestamps, .. } => {
+            (src, dst, *recursive, *transfer, filters.as_slice(), *delete, *size_only, *exact_timestamps)
+        }
+        other => panic!("not a transfer: {other:?}"),
+    }
+}
+
+const UPLOAD: [&str; 5] = ["PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload"];
+
+fn with(first: &[&'static str], rest: &[&'static str]) -> Vec<&'static str> {
+    first.iter().chain(rest).copied().collect()
+}
+
+#[test]
+fn sync_forms_and_every_option() {
+    // Nothing local is touched while parsing a sync: the directory is listed when it runs.
+    let rec = Recorder::default();
+    let c = parse_with(
+        &rec,
+        "aws s3 sync ./site s3://b1b/www --delete --size-only --exact-timestamps --exclude '*.tmp' --include 'keep.tmp' --exclude=logs/* \
+         --content-type text/html --acl public-read --dryrun --quiet --only-show-errors --no-progress",
+    );
+    assert!(rec.checked.lock().unwrap().is_empty());
+    assert_eq!(c.display_name(), "aws s3 sync");
+    assert_eq!(c.subcommand(), "sync");
+    let (src, dst, recursive, transfer, filters, delete, size_only, exact) = cp_fields(&c);
+    assert_eq!(src, &S3Path::Local { path: "./site".into() });
+    assert_eq!(dst, &S3Path::S3 { bucket: "b1b".into(), key: "www".into() });
+    // sync is always recursive; the filters keep their order.
+    assert!(recursive && delete && size_only && exact);
+    assert_eq!(transfer, Transfer::Sync);
+    assert_eq!(
+        filters,
+        [PathFilter::Exclude("*.tmp".into()), PathFilter::Include("keep.tmp".into()), PathFilter::Exclude("logs/*".into())]
+    );
+    let S3Op::Cp { content_type, acl, dryrun, quiet, only_show_errors, .. } = &c.op else { panic!() };
+    assert_eq!((content_type.as_deref(), acl.as_deref()), (Some("text/html"), Some("public-read")));
+    assert!(*dryrun && *quiet && *only_show_errors);
+    // The normalized form (and so the digest) names the transfer and every option.
+    let json = c.normalized();
+    assert_eq!(json["op"]["transfer"], "sync");
+    assert_eq!(json["op"]["filters"][1]["include"], "keep.tmp");
+    assert_eq!(json["op"]["delete"], true);
+
+    let c = parse("aws s3 sync s3://b1b/logs dl");
+    let (src, dst, recursive, _, filters, delete, size_only, exact) = cp_fields(&c);
+    assert!(src.is_s3() && !dst.is_s3() && recursive && filters.is_empty() && !delete && !size_only && !exact);
+    let c = parse("aws s3 sync s3://b1b s3://other/copy/");
+    assert_eq!(c.buckets(), ["b1b", "other"]);
+}
+
+#[test]
+fn sync_api_calls_per_direction_and_flag() {
+    let list = ["ListObjectsV2"];
+    for (cmd, want) in [
+        ("aws s3 sync d s3://b1b", with(&list, &UPLOAD)),
+        ("aws s3 sync d s3://b1b --delete", with(&with(&list, &UPLOAD), &["DeleteObject"])),
+        ("aws s3 sync d s3://b1b --dryrun", list.to_vec()),
+        ("aws s3 sync d s3://b1b --delete --dryrun", list.to_vec()),
+        ("aws s3 sync s3://b1b d", vec!["ListObjectsV2", "GetObject"]),
+        // Local deletions make no API call (see deletes_local_files).
+        ("aws s3 sync s3://b1b d --delete", vec!["ListObjectsV2", "GetObject"]),
+        ("aws s3 sync s3://b1b d --dryrun", list.to_vec()),
+        ("aws s3 sync s3://b1b s3://other", vec!["ListObjectsV2", "CopyObject"]),
+        ("aws s3 sync s3://b1b s3://other --delete", vec!["ListObjectsV2", "CopyObject", "DeleteObject"]),
+        ("aws s3 sync s3://b1b s3://other --delete --dryrun", list.to_vec()),
+        ("aws s3 sync s3://b1b s3://other --size-only --exact-timestamps", vec!["ListObjectsV2", "CopyObject"]),
+    ] {
+        assert_eq!(calls(&parse(cmd)), want, "{cmd}");
+    }
+}
+
+#[test]
+fn local_deletions_are_declared() {
+    for (cmd, deletes) in [
+        ("aws s3 sync s3://b1b d --delete", true),
+        ("aws s3 sync s3://b1b d --delete --dryrun", false),
+        ("aws s3 sync s3://b1b d", false),
+        ("aws s3 sync d s3://b1b --delete", false),
+        ("aws s3 sync s3://b1b s3://x --delete", false),
+        ("aws s3 mv d/a.txt s3://b1b/a.txt", true),
+        ("aws s3 mv d s3://b1b --recursive", true),
+        ("aws s3 mv d s3://b1b --recursive --dryrun", false),
+        ("aws s3 mv s3://b1b/a d/a.txt", false),
+        ("aws s3 mv s3://b1b/a s3://b1b/b", false),
+        ("aws s3 cp d s3://b1b --recursive", false),
+        ("aws s3 rm s3://b1b/a", false),
+    ] {
+        let c = parse_with(&Recorder::default(), cmd);
+        assert_eq!(c.deletes_local_files(), deletes, "{cmd}");
+    }
+    let c = parse("aws s3 sync s3://b1b dl --delete");
+    assert_eq!(c.local_paths(), [("write", "dl"), ("delete", "dl")]);
+    let c = parse_with(&Recorder::default(), "aws s3 mv a.txt s3://b1b/");
+    assert_eq!(c.local_paths(), [("read", "a.txt"), ("delete", "a.txt")]);
+}
+
+#[test]
+fn mv_forms_and_api_calls() {
+    // A single local source is checked while parsing, as for cp; nothing is read or removed.
+    let rec = Recorder::default();
+    let c = parse_with(&rec, "aws s3 mv ./a.txt s3://b1b/x/ --content-type text/plain --acl private --exclude '*.tmp'");
+    assert_eq!(*rec.checked.lock().unwrap(), [("./a.txt".to_string(), FileUse::S3Upload)]);
+    assert_eq!(c.display_name(), "aws s3 mv");
+    let (src, dst, recursive, transfer, filters, ..) = cp_fields(&c);
+    assert_eq!((src.uri(), dst.uri(), recursive, transfer), ("./a.txt".to_string(), "s3://b1b/x/".to_string(), false, Transfer::Mv));
+    assert_eq!(filters, [PathFilter::Exclude("*.tmp".into())]);
+    assert_eq!(calls(&c), UPLOAD);
+    assert_eq!(c.normalized()["op"]["transfer"], "mv");
+
+    for (cmd, want) in [
+        ("aws s3 mv d s3://b1b/p --recursive", UPLOAD.to_vec()),
+        ("aws s3 mv d s3://b1b/p --recursive --dryrun", vec![]),
+        ("aws s3 mv s3://b1b/a out.txt", vec!["HeadObject", "GetObject", "DeleteObject"]),
+        ("aws s3 mv s3://b1b/a out.txt --dryrun", vec!["HeadObject"]),
+        ("aws s3 mv s3://b1b/p dl --recursive", vec!["ListObjectsV2", "GetObject", "DeleteObject"]),
+        ("aws s3 mv s3://b1b/p dl --recursive --dryrun", vec!["ListObjectsV2"]),
+        ("aws s3 mv s3://b1b/a s3://other/b", vec!["HeadObject", "CopyObject", "DeleteObject"]),
+        ("aws s3 mv s3://b1b/a s3://other/b --dryrun", vec!["HeadObject"]),
+        ("aws s3 mv s3://b1b/p s3://other/p --recursive", vec!["ListObjectsV2", "CopyObject", "DeleteObject"]),
+        ("aws s3 mv s3://b1b/p s3://other/p --recursive --dryrun", vec!["ListObjectsV2"]),
+    ] {
+        assert_eq!(calls(&parse_with(&Recorder::default(), cmd)), want, "{cmd}");
+    }
+    // cp is unchanged by mv: no DeleteObject.
+    assert_eq!(calls(&parse("aws s3 cp s3://b1b/a s3://other/b")), ["HeadObject", "CopyObject"]);
+    assert_ne!(parse("aws s3 cp s3://b1b/a s3://b1b/b").digest(), parse("aws s3 mv s3://b1b/a s3://b1b/b").digest());
+}
+
+#[test]
+fn cp_takes_filters_too() {
+    let c = parse("aws s3 cp s3://b1b/p dl --recursive --exclude '*' --include '*.json'");
+    let (.., filters, _, _, _) = cp_fields(&c);
+    assert_eq!(filters, [PathFilter::Exclude("*".into()), PathFilter::Include("*.json".into())]);
+    // A cp without filters has the digest it had before filters existed (nothing new is serialized).
+    let json = parse_with(&Recorder::default(), "aws s3 cp s3://b1b/a b.txt").normalized();
+    let op = json["op"].as_object().unwrap();
+    for absent in ["transfer", "filters", "delete", "size_only", "exact_timestamps"] {
+        assert!(!op.contains_key(absent), "{absent} in {op:?}");
+    }
+    assert_eq!(json["op"]["subcommand"], "cp");
+}
+
+#[test]
+fn sync_and_mv_refusals_are_clear() {
+    // sync has no --recursive (it always is), and cp's/mv's options are checked per subcommand.
+    let err = refused("aws s3 sync d s3://b1b --recursive");
+    assert_eq!(err.kind(), Some(ProblemKind::UnknownOption));
+    assert!(err.to_string().contains("--delete"), "lists sync's options: {err}");
+    let err = refused("aws s3 mv s3://b1b/a b --delete");
+    assert_eq!(err.kind(), Some(ProblemKind::UnknownOption));
+    let err = refused("aws s3 mv s3://b1b/a b --size-only");
+    assert_eq!(err.kind(), Some(ProblemKind::UnknownOption));
+    let err = refused("aws s3 sync d s3://b1b --delet");
+    assert!(err.problems[0].suggestions.contains(&"--delete".to_string()), "{err}");
+    let err = refused("aws s3 sync d s3://b1b --delete --delete");
+    assert_eq!(err.kind(), Some(ProblemKind::DuplicateOption));
+    let err = refused("aws s3 sync d s3://b1b --exclude");
+    assert_eq!(err.kind(), Some(ProblemKind::MissingValue));
+    let err = refused("aws s3 sync d s3://b1b --delete=yes");
+    assert_eq!(err.kind(), Some(ProblemKind::InvalidType));
+    for opt in ["--page-size 10", "--follow-symlinks", "--sse AES256", "--storage-class STANDARD_IA", "--metadata a=b"] {
+        let err = refused(&format!("aws s3 sync d s3://b1b {opt}"));
+        assert_eq!(err.kind(), Some(ProblemKind::Unsupported), "{opt}");
+    }
+    let err = refused("aws s3 mv s3://b1b/a b --validate-same-s3-paths");
+    assert_eq!(err.kind(), Some(ProblemKind::Unsupported));
+    // Paths.
+    let err = refused("aws s3 sync a b");
+    assert!(err.to_string().contains("aws s3 sync copies to, from or within S3"), "{err}");
+    let err = refused("aws s3 mv a.txt b.txt");
+    assert!(err.to_string().contains("aws s3 mv copies to, from or within S3"), "{err}");
+    let err = refused("aws s3 sync s3://b1b");
+    assert_eq!(err.kind(), Some(ProblemKind::MissingRequired));
+    assert!(err.to_string().contains("aws s3 sync takes 2 paths"), "{err}");
+    let err = refused("aws s3 sync - s3://b1b");
+    assert_eq!(err.kind(), Some(ProblemKind::Unsupported));
+    let err = refused("aws s3 sync file:///etc s3://b1b");
+    assert!(err.to_string().contains("without file://"), "{err}");
+    // mv onto itself, as the AWS CLI refuses it (the copy would be deleted).
+    for cmd in [
+        "aws s3 mv s3://b1b/a.txt s3://b1b/a.txt",
+        "aws s3 mv s3://b1b/a.txt s3://b1b/",
+        "aws s3 mv s3://b1b/p s3://b1b/p --recursive",
+        "aws s3 mv s3://b1b s3://b1b/",
+    ] {
+        let err = refused(cmd);
+        assert!(err.to_string().contains("Cannot mv a file onto itself"), "{cmd}: {err}");
+    }
+    parse("aws s3 mv s3://b1b/a.txt s3://b1b/b/");
+    parse("aws s3 mv s3://b1b/p/ s3://b1b/ --recursive");
+    // An absolute pattern cannot be matched without the absolute local path.
+    let err = refused("aws s3 sync d s3://b1b --exclude '/home/me/d/*'");
+    assert_eq!(err.kind(), Some(ProblemKind::Unsupported));
+    assert!(err.to_string().contains("relative to the source directory"), "{err}");
+    parse("aws s3 sync /data/d s3://b1b --exclude '/data/d/*.tmp'");
+    parse("aws s3 sync s3://b1b s3://other --exclude '/x'");
+    // The single local source of a mv goes through the policy, as cp's does.
+    let err = refused_with(&DenyAll, "aws s3 mv notes.txt s3://b1b/notes.txt");
+    assert_eq!(err.kind(), Some(ProblemKind::BadFile));
 }

@@ -133,6 +133,9 @@ fn check(command: &str, format: Format, workdir: Option<std::path::PathBuf>, no_
                     if globals.as_object().is_some_and(|g| !g.is_empty()) {
                         writeln!(out, "global options: {globals}")?;
                     }
+                    for w in &call.warnings {
+                        writeln!(out, "note: {w}")?;
+                    }
                     writeln!(out, "IAM actions: {}", class.actions.join(", "))?;
                     if !class.dependent_actions.is_empty() {
                         writeln!(out, "dependent IAM actions (checked too): {}", class.dependent_actions.join(", "))?;
@@ -205,6 +208,7 @@ fn check(command: &str, format: Format, workdir: Option<std::path::PathBuf>, no_
                         "request": cmd,
                         "api_calls": calls,
                         "returns_credentials": cmd.returns_credentials(),
+                        "iam_actions": cmd.iam_actions(),
                         "digest": cmd.digest(),
                     });
                     writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
@@ -214,6 +218,10 @@ fn check(command: &str, format: Format, workdir: Option<std::path::PathBuf>, no_
                     writeln!(out, "command: {}", serde_json::to_string(&cmd.kind)?)?;
                     let ops: Vec<String> = cmd.api_calls().iter().map(|(s, o)| format!("{s}.{o}")).collect();
                     writeln!(out, "API calls: {}", if ops.is_empty() { "none (computed locally)".to_string() } else { ops.join(", ") })?;
+                    let actions = cmd.iam_actions();
+                    if !actions.is_empty() {
+                        writeln!(out, "IAM actions (besides its API calls'): {}", actions.join(", "))?;
+                    }
                     if cmd.returns_credentials() {
                         writeln!(out, "returns credentials: yes")?;
                     }

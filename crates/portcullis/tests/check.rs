@@ -37,7 +37,7 @@ fn text_format_is_readable() {
 
 #[test]
 fn a_refused_command_lists_every_problem_and_exits_1() {
-    let (code, out) = check(&["aws dynamodb scan --select EVERYTHING --tabel-name t"]);
+    let (code, out) = check(&["aws dynamodb scan --select EVERYTHING --tabel-name t --total-segments 0"]);
     assert_eq!(code, 1, "{out}");
     let doc: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(doc["ok"], false);
@@ -46,6 +46,18 @@ fn a_refused_command_lists_every_problem_and_exits_1() {
     let (code, out) = check(&["--format", "text", "aws s3api list-buckets | sh"]);
     assert_eq!(code, 1);
     assert!(out.starts_with("refused: a pipe"), "{out}");
+}
+
+#[test]
+fn abbreviations_and_values_beyond_the_model_are_shown_not_refused() {
+    let (code, out) = check(&["aws dynamodb scan --table t --select EVERYTHING"]);
+    assert_eq!(code, 0, "{out}");
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let warnings = doc["request"]["warnings"].to_string();
+    assert!(warnings.contains("read `--table` as `--table-name`") && warnings.contains("EVERYTHING"), "{doc}");
+    let (code, out) = check(&["--format", "text", "aws iam get-user --user bob"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("read `--user` as `--user-name`"), "{out}");
 }
 
 #[test]
@@ -98,4 +110,29 @@ fn exec_passes_the_policy_first() {
     assert_eq!(code, 255, "{err}");
     assert!(!err.contains("policy"), "{err}");
     std::fs::remove_dir_all(&home).ok();
+}
+
+#[test]
+fn a_waiter_shows_the_waiter_and_the_call_it_polls() {
+    let (code, out) = check(&["aws ec2 wait instance-running --instance-ids i-1"]);
+    assert_eq!(code, 0, "{out}");
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(doc["kind"], "extra");
+    let wait = &doc["request"]["kind"];
+    assert_eq!(wait["customization"], "wait");
+    assert_eq!(wait["waiter"], "InstanceRunning");
+    assert_eq!(wait["cli_name"], "instance-running");
+    assert_eq!((wait["delay"].as_u64(), wait["max_attempts"].as_u64()), (Some(15), Some(40)));
+    assert_eq!(wait["call"]["operation"], "DescribeInstances");
+    assert_eq!(wait["call"]["params"]["InstanceIds"][0], "i-1");
+    assert_eq!(doc["api_calls"][0]["operation"], "DescribeInstances");
+    assert_eq!(doc["api_calls"][0]["classification"]["actions"][0], "ec2:DescribeInstances");
+    let (code, out) = check(&["--format", "text", "aws ec2 wait instance-running --instance-ids i-1"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("aws ec2 wait instance-running\n"), "{out}");
+    assert!(out.contains("API calls: ec2.DescribeInstances"), "{out}");
+    // An unknown waiter is refused with the closest names.
+    let (code, out) = check(&["--format", "text", "aws ec2 wait instance-runing --instance-ids i-1"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("not a waiter") && out.contains("instance-running"), "{out}");
 }

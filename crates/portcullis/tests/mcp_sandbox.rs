@@ -138,3 +138,62 @@ fn no_access_mode_refuses_every_local_path() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("AWS_API_MCP_ALLOW_UNRESTRICTED_LOCAL_FILE_ACCESS"));
 }
+
+/// `aws s3 mv` from a local source and `aws s3 sync --delete` into a local directory remove local
+/// files only through the sandbox: inside the working directory, never a symlink or what it
+/// points to, never outside (served over MCP, against moto).
+#[test]
+fn mv_and_sync_delete_remove_only_inside_the_working_directory() {
+    let moto = Moto::start();
+    moto.reset();
+    assert_eq!(moto.http("PUT", "/sandbox-bucket", "").unwrap().0, 200);
+    assert_eq!(moto.http("PUT", "/sandbox-bucket/pre/a.txt", "object-a").unwrap().0, 200);
+    assert_eq!(moto.http("PUT", "/sandbox-bucket/pre/sub/b.txt", "object-b").unwrap().0, 200);
+    let s = setup(&moto, None);
+    let outside = s.outside.to_string_lossy().into_owned();
+    let work = s.env.home.join("work");
+    std::fs::create_dir_all(work.join("dl")).unwrap();
+    std::fs::write(work.join("dl/stale.txt"), "stale").unwrap();
+    std::os::unix::fs::symlink(s.outside.join("canary.txt"), work.join("dl/link-out.txt")).unwrap();
+
+    // sync --delete: the objects arrive, the stale file goes, the symlink (listing skips it) and
+    // its target stay.
+    let v = s.run("aws s3 sync s3://sandbox-bucket/pre dl --delete");
+    assert_eq!(first(&v)["status"], "success", "{v}");
+    assert!(v.to_string().contains("delete: dl/stale.txt"), "{v}");
+    assert_eq!(std::fs::read_to_string(work.join("dl/a.txt")).unwrap(), "object-a");
+    assert_eq!(std::fs::read_to_string(work.join("dl/sub/b.txt")).unwrap(), "object-b");
+    assert!(!work.join("dl/stale.txt").exists());
+    assert!(std::fs::symlink_metadata(work.join("dl/link-out.txt")).unwrap().file_type().is_symlink());
+
+    // mv from a local file: uploaded, then removed.
+    let v = s.run("aws s3 mv inside.txt s3://sandbox-bucket/moved.txt");
+    assert_eq!(first(&v)["status"], "success", "{v}");
+    assert!(!work.join("inside.txt").exists());
+    let listing = moto.http("GET", "/sandbox-bucket?list-type=2", "").unwrap().1;
+    assert!(listing.contains("<Key>moved.txt</Key>"), "{listing}");
+
+    // Sources and targets outside are refused before anything runs; a destination directory that
+    // is a symlink leading out gets nothing.
+    for (command, why) in [
+        ("aws s3 mv link.txt s3://sandbox-bucket/x.txt".to_string(), "symlink"),
+        ("aws s3 mv ../outside/canary.txt s3://sandbox-bucket/x.txt".to_string(), "escapes the working directory"),
+        (format!("aws s3 mv {outside}/canary.txt s3://sandbox-bucket/x.txt"), "outside the working directory"),
+        ("aws s3 mv s3://sandbox-bucket/moved.txt ../outside/stolen.txt".to_string(), "escapes the working directory"),
+    ] {
+        s.refused(&command, why);
+    }
+    let v = s.run("aws s3 sync s3://sandbox-bucket/pre dirlink --delete");
+    assert_eq!(first(&v)["status"], "error", "{v}");
+    let v = s.run("aws s3 mv s3://sandbox-bucket/pre dirlink --recursive");
+    assert_eq!(first(&v)["status"], "error", "{v}");
+    // The objects whose download failed were not deleted.
+    let listing = moto.http("GET", "/sandbox-bucket?list-type=2", "").unwrap().1;
+    assert!(listing.contains("<Key>pre/a.txt</Key>") && listing.contains("<Key>pre/sub/b.txt</Key>"), "{listing}");
+
+    let mut names: Vec<_> = std::fs::read_dir(&s.outside).unwrap().map(|e| e.unwrap().file_name()).collect();
+    names.sort();
+    assert_eq!(names, ["canary.txt", "input.json"]);
+    assert_eq!(std::fs::read_to_string(s.outside.join("canary.txt")).unwrap(), CANARY);
+    assert!(!v.to_string().contains(CANARY));
+}

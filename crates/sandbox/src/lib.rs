@@ -1,5 +1,5 @@
-//! The file sandbox: the only way the engine reads, checks, lists and writes local files
-//! (`file://`, `fileb://`, `--cli-input-json file://...`, streaming bodies, `aws s3 cp`).
+//! The file sandbox: the only way the engine reads, checks, lists, writes and removes local files
+//! (`file://`, `fileb://`, `--cli-input-json file://...`, streaming bodies, `aws s3 cp|mv|sync`).
 //!
 //! Brief overview: a [`FileAccessMode`] (from `AWS_API_MCP_ALLOW_UNRESTRICTED_LOCAL_FILE_ACCESS`)
 //! and a working directory make a [`Sandbox`], built once at start-up; the engine holds it as its
@@ -38,7 +38,9 @@
 //! Windows-style paths are refused; only regular files are read (each is looked at through an
 //! `O_PATH` handle first, then opened non-blocking and judged again, so a FIFO or device never
 //! blocks the call); reads and writes are bounded; writes are atomic (a temporary file beside the target,
-//! fsync, `renameat`), creating missing parent directories; messages never include file contents.
+//! fsync, `renameat`), creating missing parent directories; a removal (`aws s3 mv`, `sync --delete`)
+//! unlinks only a regular file, by name beneath its parent's handle, never a symlink or directory;
+//! messages never include file contents.
 
 mod error;
 mod mode;
@@ -48,6 +50,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use portcullis_cli::files::FileStat;
 use portcullis_cli::{FileError, FileUse, PathPolicy};
 use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, ResolveFlags, Stat};
 use rustix::io::Errno;
@@ -562,6 +565,71 @@ impl Sandbox {
         Ok(files)
     }
 
+    /// The size and last-modified time of the regular file `path`, reached as a read reaches it
+    /// (`O_PATH`, nothing is read or opened for reading).
+    pub fn stat_file(&self, path: &str) -> Result<FileStat, SandboxError> {
+        let (root, t) = self.target(path)?;
+        let st = self
+            .open(root, &t.rel, OFlags::PATH, Mode::empty(), ResolveFlags::empty())
+            .and_then(rustix::fs::fstat)
+            .map_err(|e| self.refusal(e, path, &t.shown, "read"))?;
+        match FileType::from_raw_mode(st.st_mode) {
+            FileType::RegularFile => Ok(FileStat {
+                size: st.st_size.max(0) as u64,
+                modified_secs: st.st_mtime as i64,
+                modified_nanos: u32::try_from(st.st_mtime_nsec).unwrap_or(0),
+            }),
+            FileType::Directory => Err(SandboxError::new(RefusalKind::IsDirectory, format!("{} is a directory, not a file", t.shown))),
+            other => Err(SandboxError::new(
+                RefusalKind::NotRegularFile,
+                format!("{} is not a regular file (it is a {})", t.shown, type_name(other)),
+            )),
+        }
+    }
+
+    /// Sets the access and modification times of the regular file `path` to `secs` (what the AWS
+    /// CLI does to a downloaded file). The parent is resolved beneath the root like a write; the
+    /// final name must be a regular file and is never followed (a symlink is refused).
+    pub fn set_modified_time(&self, path: &str, secs: i64) -> Result<(), SandboxError> {
+        let (dir, name, t) = self.existing_file(path, "set the time of")?;
+        let when = rustix::fs::Timespec { tv_sec: secs, tv_nsec: 0 };
+        let times = rustix::fs::Timestamps { last_access: when, last_modification: when };
+        rustix::fs::utimensat(&dir, name, &times, AtFlags::SYMLINK_NOFOLLOW).map_err(|e| self.refusal(e, path, &t.shown, "set the time of"))
+    }
+
+    /// Removes the regular file `path` (`aws s3 mv` from a local source, `aws s3 sync --delete`).
+    /// The parent is resolved beneath the root like a write (nothing is created); the final name
+    /// must be a regular file: a symlink is neither followed nor removed, a directory or special
+    /// file is refused. Another hard link to the file is left as it is.
+    pub fn remove_file(&self, path: &str) -> Result<(), SandboxError> {
+        let (dir, name, t) = self.existing_file(path, "remove")?;
+        rustix::fs::unlinkat(&dir, name, AtFlags::empty()).map_err(|e| self.refusal(e, path, &t.shown, "remove"))
+    }
+
+    /// The parent directory handle and final name of the existing regular file `path`, for an
+    /// operation (`what`) on the name itself; a symlink, directory or special file is refused.
+    fn existing_file<'p>(&self, path: &'p str, what: &str) -> Result<(OwnedFd, String, Target<'p>), SandboxError> {
+        let (root, t) = self.target(path)?;
+        let (parent, name) = file_target(&t.rel, &t.shown)?;
+        let name = name.to_string();
+        let dir = self
+            .open(root, parent, OFlags::PATH | OFlags::DIRECTORY, Mode::empty(), ResolveFlags::empty())
+            .map_err(|e| self.refusal(e, path, &t.shown, what))?;
+        let st = rustix::fs::statat(&dir, name.as_str(), AtFlags::SYMLINK_NOFOLLOW).map_err(|e| self.refusal(e, path, &t.shown, what))?;
+        match FileType::from_raw_mode(st.st_mode) {
+            FileType::RegularFile => Ok((dir, name, t)),
+            FileType::Symlink => Err(SandboxError::new(
+                RefusalKind::SymlinkTarget,
+                format!("{} is a symbolic link; it is neither followed nor changed, so nothing was done", t.shown),
+            )),
+            FileType::Directory => Err(SandboxError::new(RefusalKind::IsDirectory, format!("cannot {what} {}: it is a directory", t.shown))),
+            other => Err(SandboxError::new(
+                RefusalKind::NotRegularFile,
+                format!("cannot {what} {}: it is not a regular file (it is a {})", t.shown, type_name(other)),
+            )),
+        }
+    }
+
     /// Refuses the path forms no mode accepts, and maps the rest onto the root handle.
     fn target<'p>(&self, path: &'p str) -> Result<(BorrowedFd<'_>, Target<'p>), SandboxError> {
         let s = shown(path);
@@ -928,6 +996,18 @@ impl PathPolicy for Sandbox {
 
     fn is_dir(&self, path: &str) -> bool {
         self.is_directory(path)
+    }
+
+    fn stat(&self, path: &str) -> Result<FileStat, FileError> {
+        Ok(self.stat_file(path)?)
+    }
+
+    fn set_modified(&self, path: &str, secs: i64) -> Result<(), FileError> {
+        Ok(self.set_modified_time(path, secs)?)
+    }
+
+    fn remove(&self, path: &str) -> Result<(), FileError> {
+        Ok(self.remove_file(path)?)
     }
 }
 

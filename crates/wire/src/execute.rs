@@ -554,11 +554,7 @@ impl Engine {
                 bytes.fetch_add(resp.body.len(), std::sync::atomic::Ordering::Relaxed);
                 match parse::parse(model, op, &resp) {
                     Ok(mut v) => {
-                        if model.name == "iam"
-                            && let Some(out) = &op.output
-                        {
-                            decode_policy_documents(model, &out.shape, &mut v, 0);
-                        }
+                        crate::after_call::apply(model, op, &resp, &mut v);
                         Ok((v, request_id(&resp)))
                     }
                     Err(ParseError::Service(e)) => Err(AttemptError::Service(e)),
@@ -727,6 +723,11 @@ impl Engine {
         self.config.region.as_deref()
     }
 
+    /// [`EngineConfig::call_deadline`]: what bounds a whole command (a waiter's polls too).
+    pub fn call_deadline(&self) -> Duration {
+        self.config.call_deadline
+    }
+
     /// The request `call` would send — endpoint resolved, serialized, unsigned — with the signing
     /// name, region and options it would be signed with, and the pinned credentials (None when
     /// the request goes unsigned).
@@ -740,6 +741,14 @@ impl Engine {
         let (prepared, (name, signing_region, opts)) = self.build_request(&model, op, &call.params, call, region.as_deref())?;
         let creds = self.credentials_for(&opts).await?;
         Ok((prepared, name, signing_region, opts, creds))
+    }
+
+    /// The pinned credentials, for a customization that signs without sending (`aws rds
+    /// generate-db-auth-token`); an error when the engine has none.
+    pub(crate) async fn signing_credentials(&self) -> Result<crate::credentials::Credentials, ExecError> {
+        self.credentials_for(&SigningOptions::default())
+            .await?
+            .ok_or_else(|| ExecError::Unsupported("no credentials to sign with".into()))
     }
 }
 
@@ -769,59 +778,6 @@ pub enum AttemptError {
     Parse(ParseError),
 }
 
-
-/// botocore's `json_decode_policies`: IAM returns policy documents URL-encoded; the CLI shows
-/// them decoded, as JSON (left as they are when they do not decode).
-fn decode_policy_documents(model: &ServiceModel, shape_name: &str, value: &mut Json, depth: usize) {
-    let Some(shape) = model.shape(shape_name) else { return };
-    if depth > 32 {
-        return;
-    }
-    match value {
-        Json::Object(map) if shape.kind == portcullis_model::ShapeType::Structure => {
-            for (name, r) in &shape.members {
-                let Some(v) = map.get_mut(name) else { continue };
-                if r.shape == "policyDocumentType" {
-                    if let Json::String(text) = v
-                        && let Some(doc) = percent_decode(text).and_then(|t| serde_json::from_str::<Json>(&t).ok())
-                    {
-                        *v = doc;
-                    }
-                } else {
-                    decode_policy_documents(model, &r.shape, v, depth + 1);
-                }
-            }
-        }
-        Json::Array(items) if shape.kind == portcullis_model::ShapeType::List => {
-            if let Some(m) = &shape.member {
-                for item in items {
-                    decode_policy_documents(model, &m.shape, item, depth + 1);
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Python's `urllib.parse.unquote` for ASCII-escaped UTF-8 (`None` if the result is not UTF-8).
-fn percent_decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        if b[i] == b'%'
-            && let (Some(h), Some(l)) = (b.get(i + 1).and_then(|c| hex(*c)), b.get(i + 2).and_then(|c| hex(*c)))
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8(out).ok()
-}
 
 fn request_id(resp: &HttpResponse) -> Option<String> {
     ["x-amzn-requestid", "x-amz-request-id", "x-amzn-request-id"].iter().find_map(|h| resp.header(h).map(str::to_string))

@@ -2,6 +2,7 @@
 //!
 //! The native AWS wire engine (being written): protocol serializers and parsers first.
 
+mod after_call;
 pub mod credentials;
 pub mod egress;
 pub mod execute;

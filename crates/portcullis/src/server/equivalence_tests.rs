@@ -35,6 +35,13 @@ const SAMPLES: &[&str] = &[
     "aws s3 cp s3://bkt/logs/ out --recursive",
     "aws s3 cp s3://bkt/logs/ s3://other/logs/ --recursive",
     "aws s3 cp s3://bkt/k out.txt --dryrun",
+    "aws s3 sync d s3://bkt --delete",
+    "aws s3 sync s3://bkt d",
+    "aws s3 sync s3://bkt d --delete --exclude '*.tmp'",
+    "aws s3 sync s3://bkt/logs s3://other/logs --delete --size-only",
+    "aws s3 mv s3://bkt/a s3://bkt/b",
+    "aws s3 mv f.txt s3://bkt/f.txt",
+    "aws s3 mv s3://bkt/logs/ out --recursive",
     // Calls whose dependent actions IAM checks too.
     "aws secretsmanager batch-get-secret-value --secret-id-list a b",
     "aws lambda create-function --function-name f --runtime python3.12 --handler h.h --role arn:aws:iam::123456789012:role/r --code S3Bucket=bkt,S3Key=k",
@@ -42,13 +49,27 @@ const SAMPLES: &[&str] = &[
     "aws ec2 run-instances --image-id ami-12345678 --iam-instance-profile Arn=arn:aws:iam::123456789012:instance-profile/p",
     "aws ecs register-task-definition --family f --task-role-arn arn:aws:iam::123456789012:role/t --container-definitions name=c,image=i",
     "aws cloudformation create-stack --stack-name s --template-body x --role-arn arn:aws:iam::123456789012:role/cfn",
+    // Waiters: decided as the operation they poll.
+    "aws ec2 wait instance-running --instance-ids i-0123456789abcdef0",
+    "aws s3api wait bucket-exists --bucket bkt",
+    "aws s3api wait object-not-exists --bucket bkt --key k",
+    "aws dynamodb wait table-exists --table-name t",
+    "aws iam wait role-exists --role-name r",
+    "aws cloudformation wait stack-create-complete --stack-name s",
+    // Token commands: decided as every call they make or sign, and as `rds-db:connect`.
+    "aws eks get-token --cluster-name c",
+    "aws eks get-token --cluster-name c --role-arn arn:aws:iam::123456789012:role/r",
+    "aws ecr get-login-password",
+    "aws rds generate-db-auth-token --hostname h --port 5432 --username u",
+    // `cloudformation deploy`: decided as every call it may make, and `iam:PassRole` with a role.
+    "aws cloudformation deploy --template-file template.json --stack-name s",
+    "aws cloudformation deploy --template-file template.json --stack-name s --no-execute-changeset --parameter-overrides Name=x",
+    "aws cloudformation deploy --template-file template.json --stack-name s --role-arn arn:aws:iam::123456789012:role/r --capabilities CAPABILITY_IAM",
 ];
 
 /// The CLI-only commands Portcullis does not run yet, each with a command that must stay refused
 /// (when one starts to run, move it to [`SAMPLES`]).
 const REFUSED: &[(&str, &str, &str)] = &[
-    ("s3", "sync", "aws s3 sync . s3://bkt"),
-    ("s3", "mv", "aws s3 mv s3://bkt/a s3://bkt/b"),
     ("s3", "website", "aws s3 website s3://bkt --index-document index.html"),
 ];
 
@@ -56,6 +77,7 @@ fn workdir() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("portcullis-equivalence-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("f.txt"), b"hello").unwrap();
+    std::fs::write(dir.join("template.json"), br#"{"Parameters": {"Name": {"Type": "String", "Default": "n"}}, "Resources": {}}"#).unwrap();
     dir
 }
 
@@ -119,6 +141,8 @@ fn every_rule_form_on_every_operation_decides_the_command() {
         }
         // The reasons name what matched: an API operation of the command, or an action it needs.
         let mut names: Vec<String> = ops.iter().map(|o| format!("`{}`", o.command())).collect();
+        // Or the command as written, when a rule on its CLI command matches it (`aws ec2` decides `aws ec2 wait`).
+        names.push(format!("`aws {} {}`", base.request.service_cli_name, base.request.operation_cli_name));
         names.extend(base.request.actions.iter().map(|a| format!("`{a}`")));
         let mut expect = |what: String, policy: Policy, want: Outcome, mention: &str| {
             let a = assess(policy, &dir, command);
@@ -197,6 +221,8 @@ fn read_only_asks_before_reads_that_act_or_mint_credentials() {
         ("aws sqs receive-message --queue-url https://sqs.us-east-1.amazonaws.com/123456789012/q --visibility-timeout 43200", "aws sqs receive-message"),
         ("aws logs start-query --log-group-name g --start-time 1 --end-time 2 --query-string x", "aws logs start-query"),
         ("aws s3 presign s3://bkt/k --expires-in 604800", "aws s3 presign"),
+        ("aws ecr get-login-password", "aws ecr get-login-password"),
+        ("aws eks get-token --cluster-name c", "aws eks get-token"),
     ] {
         for mode in ["read-only", "guarded"] {
             let policy = Policy::from_json(&format!(r#"{{"mode": "{mode}"}}"#)).unwrap();
@@ -207,6 +233,39 @@ fn read_only_asks_before_reads_that_act_or_mint_credentials() {
             let policy = Policy::from_json(&format!(r#"{{"mode": "{mode}", "rules": [{{"id": "ok", "effect": "allow", "commands": ["{allow}"]}}]}}"#)).unwrap();
             assert_eq!(assess(policy, &dir, command).decision.outcome, Outcome::Allow, "{mode} {command} with an allow rule");
         }
+    }
+}
+
+/// Token commands whose IAM actions are more than reads — `eks get-token --role-arn` calls
+/// `sts:AssumeRole` (Write), a database token stands for `rds-db:connect` (Permissions
+/// management) — are denied in read-only mode, as `aws sts assume-role` is, and asked about in
+/// guarded mode; an allow rule on the command or on the action runs them.
+#[test]
+fn token_commands_beyond_reads_are_denied_read_only_and_asked_guarded() {
+    let dir = workdir();
+    for (command, action) in [
+        ("aws eks get-token --cluster-name c --role-arn arn:aws:iam::123456789012:role/r", "sts:AssumeRole"),
+        ("aws rds generate-db-auth-token --hostname h --port 5432 --username u", "rds-db:connect"),
+    ] {
+        let a = assess(Policy::from_json(r#"{"mode": "read-only"}"#).unwrap(), &dir, command);
+        assert_eq!(a.decision.outcome, Outcome::Deny, "{command}: {:?}", a.decision.reasons);
+        assert!(a.request.actions.iter().any(|x| x == action), "{command}: {:?}", a.request.actions);
+        assert!(a.request.access_level.is_some() && a.request.returns_credentials, "{command}: {:?}", a.request);
+        let a = assess(Policy::from_json(r#"{"mode": "guarded"}"#).unwrap(), &dir, command);
+        assert_eq!(a.decision.outcome, Outcome::Consent, "{command}: {:?}", a.decision.reasons);
+        let display = a.display.clone();
+        for rule in [format!(r#""commands": ["{display}"]"#), format!(r#""actions": ["{action}"]"#)] {
+            let policy = Policy::from_json(&format!(r#"{{"mode": "read-only", "rules": [{{"id": "ok", "effect": "allow", {rule}}}]}}"#)).unwrap();
+            let a = assess(policy, &dir, command);
+            let want = if rule.contains("commands") || command.contains("rds") { Outcome::Allow } else { Outcome::Deny };
+            assert_eq!(a.decision.outcome, want, "{command} with {rule}: {:?}", a.decision.reasons);
+        }
+    }
+    // The database token is decided as `rds-db:connect` alone: a deny on it, or on `rds-db:*`, denies it.
+    for rule in [r#""actions": ["rds-db:connect"]"#, r#""actions": ["rds-db:*"]"#, r#""commands": ["aws rds generate-db-auth-token"]"#] {
+        let policy = Policy::from_json(&format!(r#"{{"mode": "unrestricted", "rules": [{{"id": "no", "effect": "deny", {rule}}}]}}"#)).unwrap();
+        let a = assess(policy, &dir, "aws rds generate-db-auth-token --hostname h --port 5432 --username u");
+        assert_eq!(a.decision.outcome, Outcome::Deny, "{rule}");
     }
 }
 
@@ -232,10 +291,14 @@ fn every_customization_is_sampled_or_refused() {
             }
         }
     }
+    // Every service's `wait` runs the same code on its own waiters: covered by the sampled
+    // waiters here, and each waiter parses (`every_waiter_parses_as_the_operation_it_polls`).
+    let waiter_samples = SAMPLES.iter().filter(|s| s.split_whitespace().nth(2) == Some("wait")).count();
+    assert!(waiter_samples >= 3, "{waiter_samples} waiter samples");
     for (name, sub) in subs {
         seen += 1;
         let sampled = SAMPLES.iter().any(|s| s.starts_with(&format!("aws {name} {sub} ")) || **s == format!("aws {name} {sub}"));
-        if sampled {
+        if sampled || sub == "wait" {
             continue;
         }
         let refused_example = REFUSED.iter().find(|(c, s, _)| *c == name && *s == sub).map(|(_, _, e)| e.to_string());
@@ -249,4 +312,134 @@ fn every_customization_is_sampled_or_refused() {
     }
     assert!(seen > 20, "{seen}");
     assert!(unsampled.is_empty(), "{}", unsampled.join("\n"));
+}
+
+/// Every waiter of every service parses as a waiter whose one API call is the operation it polls
+/// (with the required options filled in from the operation's skeleton; a value the model then
+/// rejects is fine): none is unknown or unsupported, but the two whose operation the AWS CLI
+/// offers only through a customization of its own.
+#[test]
+fn every_waiter_parses_as_the_operation_it_polls() {
+    use portcullis_cli::{Command, Extra, ProblemKind};
+    let dir = workdir();
+    let policy = portcullis_cli::AllowAll::new(dir);
+    let parser = portcullis_cli::Parser::new(&policy);
+    let models = portcullis_model::models();
+    let (mut waiters, mut parsed, mut invalid) = (0, 0, 0);
+    let mut failures = Vec::new();
+    let mut refused = Vec::new();
+    for (cmd, c) in models.commands() {
+        let Some(service) = c.service.as_deref() else { continue };
+        let all = portcullis_cli::waiter::waiters(service).unwrap();
+        for (name, spec) in &all {
+            waiters += 1;
+            let spec = spec.as_ref().unwrap();
+            let base = format!("aws {cmd} wait {}", portcullis_model::naming::xform_name(name));
+            let mut result = parser.parse(&base);
+            if let Err(e) = &result
+                && e.has(ProblemKind::MissingRequired)
+            {
+                // The required members, from the skeleton of the polled operation.
+                let model = models.service(service).unwrap();
+                let required = model.input_shape(model.operation(&spec.operation).unwrap()).map(|s| s.required.clone()).unwrap_or_default();
+                if let Ok(Command::Skeleton { skeleton, .. }) = parser.parse(&format!("{base} --generate-cli-skeleton")) {
+                    // Empty strings would fail minimum lengths: an ARN-like word instead.
+                    fn fill(v: &mut serde_json::Value) {
+                        match v {
+                            serde_json::Value::String(s) if s.is_empty() => *s = "arn:aws:iam::123456789012:role/placeholder".into(),
+                            serde_json::Value::Array(a) => a.iter_mut().for_each(fill),
+                            serde_json::Value::Object(m) => m.values_mut().for_each(fill),
+                            _ => {}
+                        }
+                    }
+                    let mut input: serde_json::Map<String, serde_json::Value> =
+                        skeleton.as_object().into_iter().flatten().filter(|(k, _)| required.contains(*k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+                    input.values_mut().for_each(fill);
+                    let json = serde_json::Value::Object(input).to_string().replace('\'', "");
+                    result = parser.parse(&format!("{base} --cli-input-json '{json}'"));
+                }
+            }
+            match result {
+                Ok(Command::Extra(x)) => match &x.kind {
+                    Extra::Wait(w) if x.api_calls() == [(service.to_string(), spec.operation.clone())] && w.waiter == *name => parsed += 1,
+                    _ => failures.push(format!("{base}: {:?}", x.api_calls())),
+                },
+                Ok(other) => failures.push(format!("{base}: parsed as {other:?}")),
+                Err(e) if e.has(ProblemKind::Unsupported) => refused.push(format!("{service}.{name}")),
+                Err(e) if e.has(ProblemKind::UnknownOperation) || e.has(ProblemKind::UnknownService) || e.has(ProblemKind::UnknownOption) => {
+                    failures.push(format!("{base}: {e}"))
+                }
+                Err(e) => {
+                    assert!(e.to_string().contains(&format!("aws {cmd} wait")), "{base}: {e}");
+                    invalid += 1;
+                }
+            }
+        }
+    }
+    eprintln!("waiters: {waiters}; {parsed} parsed as their operation, {invalid} refused on a placeholder value, refused: {refused:?}");
+    assert!(failures.is_empty(), "{} waiters do not parse:\n{}", failures.len(), failures.join("\n"));
+    assert_eq!(refused, ["emr.ClusterRunning", "emr.ClusterTerminated"]);
+    assert!(waiters >= 350 && parsed * 10 >= waiters * 9, "{parsed} of {waiters} parsed");
+}
+
+/// A waiter's arguments are its polled call's: Cedar conditions on resources and parameters see
+/// them, as they see a plain call's.
+#[test]
+fn a_waiter_is_decided_on_its_arguments() {
+    let dir = workdir();
+    let doc = serde_json::json!({"mode": "unrestricted", "cedar_policies": r#"
+@id("no-prod-buckets")
+forbid (principal, action, resource) when { resource.arn like "arn:aws:s3:::prod-*" };
+@id("no-table-t")
+forbid (principal, action, resource) when { context.parameters.contains("TableName=secret-table") };
+"#});
+    let policy = || Policy::from_json(&doc.to_string()).unwrap();
+    for (command, want) in [
+        ("aws s3api wait bucket-exists --bucket prod-data", Outcome::Deny),
+        ("aws s3api wait bucket-exists --bucket dev-data", Outcome::Allow),
+        ("aws dynamodb wait table-exists --table-name secret-table", Outcome::Deny),
+        ("aws dynamodb wait table-exists --table-name other", Outcome::Allow),
+    ] {
+        let a = assess(policy(), &dir, command);
+        assert_eq!(a.decision.outcome, want, "{command}: {:?}", a.decision.reasons);
+    }
+}
+
+/// Removing local files is destructive, though no API call says so.
+#[test]
+fn local_deletions_are_destructive() {
+    let dir = workdir();
+    std::fs::create_dir_all(dir.join("d")).unwrap();
+    for (command, destructive) in [
+        ("aws s3 mv f.txt s3://bkt/f.txt", true),
+        ("aws s3 sync s3://bkt d --delete", true),
+        ("aws s3 sync s3://bkt d", false),
+        ("aws s3 cp f.txt s3://bkt/f.txt", false),
+    ] {
+        let a = assess(Policy::new(portcullis_policy::Mode::Guarded), &dir, command);
+        assert_eq!(a.request.destructive, destructive, "{command}");
+        if destructive {
+            assert_eq!(a.decision.outcome, Outcome::Consent, "{command}: {:?}", a.decision.reasons);
+        }
+    }
+}
+
+/// `aws cloudformation deploy` is decided as every call it may make, and as `iam:PassRole` when
+/// `--role-arn` passes a role.
+#[test]
+fn deploy_is_decided_as_its_calls_and_the_role_it_passes() {
+    let dir = workdir();
+    let plain = "aws cloudformation deploy --template-file template.json --stack-name s";
+    let with_role = "aws cloudformation deploy --template-file template.json --stack-name s --role-arn arn:aws:iam::123456789012:role/r";
+    let a = assess(Policy::new(portcullis_policy::Mode::Unrestricted), &dir, with_role);
+    assert!(a.request.actions.iter().any(|x| x == "iam:PassRole"), "{:?}", a.request.actions);
+    assert!(a.request.actions.iter().any(|x| x == "cloudformation:ExecuteChangeSet"), "{:?}", a.request.actions);
+    let a = assess(Policy::new(portcullis_policy::Mode::Unrestricted), &dir, plain);
+    assert!(!a.request.actions.iter().any(|x| x == "iam:PassRole"), "{:?}", a.request.actions);
+    let deny = |rule: &str| Policy::from_json(&format!(r#"{{"mode": "unrestricted", "rules": [{{"id": "no", "effect": "deny", {rule}}}]}}"#)).unwrap();
+    assert_eq!(assess(deny(r#""actions": ["iam:PassRole"]"#), &dir, with_role).decision.outcome, Outcome::Deny);
+    assert_eq!(assess(deny(r#""actions": ["iam:PassRole"]"#), &dir, plain).decision.outcome, Outcome::Allow);
+    assert_eq!(assess(deny(r#""commands": ["aws cloudformation execute-change-set"]"#), &dir, plain).decision.outcome, Outcome::Deny);
+    assert_eq!(assess(deny(r#""commands": ["aws cloudformation deploy"]"#), &dir, plain).decision.outcome, Outcome::Deny);
+    assert_eq!(assess(Policy::from_json(r#"{"mode": "read-only"}"#).unwrap(), &dir, plain).decision.outcome, Outcome::Deny);
 }

@@ -122,6 +122,7 @@ impl PortcullisServer {
                     regions: &self.regions,
                     recorder: &self.recorder,
                     metrics: &self.metrics,
+                    progress: context.meta.get_progress_token().map(tools::ProgressTarget::new),
                 };
                 tools::call_aws(&self.pipeline, &args, &cx).await
             }

@@ -69,6 +69,12 @@ struct Multi {
     resources: Vec<String>,
     /// The botocore service to classify as when it names no API call.
     fallback_service: String,
+    /// The parameters of its one API call, when it makes one with parameters given in the
+    /// command (a waiter's polled call); `Null` otherwise (classified as an upper bound).
+    params: Value,
+    /// IAM actions it needs beyond its calls' (what a token it signs locally stands for:
+    /// `rds-db:connect`).
+    actions: Vec<String>,
 }
 
 /// A refusal from the parse stage (the parser's message, with what to fix).
@@ -220,16 +226,32 @@ impl Pipeline {
             digest: cmd.digest(),
             calls,
             credentials,
-            destructive: false,
+            // `mv` from local files and `sync --delete` into a local directory remove local files:
+            // no API call says so.
+            destructive: cmd.deletes_local_files(),
             globals: cmd.globals.clone(),
             resources: s3_resources(&cmd.op, region.as_deref()),
             fallback_service: "s3".into(),
+            params: Value::Null,
+            actions: Vec::new(),
         };
         self.assess_multi(command, multi, Parsed::S3(Box::new(cmd)))
     }
 
     fn assess_extra(&self, command: &str, cmd: ExtraCommand) -> Assessment {
         let fallback_service = portcullis_model::models().command(&cmd.command).and_then(|c| c.service.clone()).unwrap_or_else(|| cmd.command.clone());
+        // A waiter polls one call with the command's own arguments: the policy sees them (its
+        // resources and parameters), as it sees a plain call's.
+        let inner = match &cmd.kind {
+            portcullis_cli::Extra::Wait(w) => Some(&w.call),
+            _ => None,
+        };
+        let params = inner.map_or(Value::Null, |c| portcullis_cli::Value::Map(c.params.clone()).to_json());
+        let region = cmd.globals.region.clone().or_else(|| self.region.clone());
+        let account = self.identity.get().and_then(|i| i.account.clone());
+        let resources = inner.map_or_else(Vec::new, |c| {
+            portcullis_classify::resources::resources(&c.service, &c.operation, &params, region.as_deref(), account.as_deref())
+        });
         let multi = Multi {
             cli_service: cmd.command.clone(),
             sub: cmd.name.clone(),
@@ -239,8 +261,10 @@ impl Pipeline {
             credentials: cmd.returns_credentials(),
             destructive: cmd.destructive(),
             globals: cmd.globals.clone(),
-            resources: Vec::new(),
+            resources,
             fallback_service,
+            params,
+            actions: cmd.iam_actions(),
         };
         self.assess_multi(command, multi, Parsed::Extra(Box::new(cmd)))
     }
@@ -255,7 +279,7 @@ impl Pipeline {
         let mut operations = Vec::new();
         let mut flags = portcullis_classify::Flags::default();
         for (service, operation) in &m.calls {
-            let c = portcullis_classify::classify(service, operation, &Value::Null);
+            let c = portcullis_classify::classify(service, operation, &m.params);
             for (list, from) in [(&mut actions, &c.actions), (&mut dependent, &c.dependent_actions)] {
                 for a in from {
                     if !list.contains(a) {
@@ -292,12 +316,30 @@ impl Pipeline {
             // No API call known: unknown, which the policy treats as a write.
             None => (m.fallback_service.clone(), String::new(), portcullis_classify::classify(&m.fallback_service, "", &Value::Null)),
         };
+        // Actions beyond the calls' are named in the request like theirs, and the highest access
+        // level among all decides (unknown when one is not in the catalogue).
+        if !m.actions.is_empty() {
+            let levels = m.actions.iter().map(|a| portcullis_iam::catalogue().action(a).map(|i| i.access_level));
+            let levels: Vec<Option<AccessLevel>> = if m.calls.is_empty() { levels.collect() } else { levels.chain([class.access_level]).collect() };
+            class.access_level = levels.into_iter().max_by_key(|l| rank(*l)).flatten();
+            if class.access_level.is_some() {
+                class.unknown_reason = None;
+            }
+            for a in &m.actions {
+                if !actions.contains(a) {
+                    actions.push(a.clone());
+                }
+            }
+        }
         class.actions = actions;
         class.dependent_actions = dependent;
         class.flags = flags;
         let mut request = self.request(&m.cli_service, &m.sub, &service, &operation, &class, &m.globals);
         request.operations = operations;
         request.resources = m.resources;
+        if !m.params.is_null() {
+            (request.parameters, request.parameters_truncated) = portcullis_policy::flatten_parameters_bounded(&m.params);
+        }
         let decision = self.policy.decide_enforced(&request);
         Assessment {
             command: command.to_string(),
@@ -518,8 +560,15 @@ pub fn describe(a: &Assessment) -> Value {
         Parsed::Extra(c) => serde_json::to_value(c).unwrap_or(Value::Null),
         Parsed::Skeleton(_) => Value::Null,
     };
+    let warnings = match &a.parsed {
+        Parsed::Call(c) => c.warnings.clone(),
+        _ => Vec::new(),
+    };
     json!({
         "command": a.command,
+        // How abbreviated options were read, and values outside the pinned model's enums,
+        // patterns or maxima (sent as given).
+        "warnings": warnings,
         "request": request,
         "operation": a.display,
         "api_operation": a.api_operation,

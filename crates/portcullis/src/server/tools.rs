@@ -80,6 +80,7 @@ pub fn all(file_note: &str) -> Vec<Tool> {
                         "command": { "type": "string" },
                         "status": { "type": "string", "enum": ["success", "error", "invalid", "denied", "declined", "cancelled", "consent_unavailable", "consent_failed"] },
                         "output": { "type": "string" },
+                        "warnings": { "type": "array", "items": { "type": "string" }, "description": "How abbreviated options were read, and values outside the pinned model's enums, patterns or maxima (sent as given)." },
                         "error": { "type": "string" },
                         "decision": decision_schema
                     },
@@ -239,6 +240,51 @@ pub struct CallContext<'a> {
     pub regions: &'a RegionCache,
     pub recorder: &'a Recorder,
     pub metrics: &'a super::metrics::Metrics,
+    /// The request's `progressToken`, when the client sent one: long-running commands (a
+    /// waiter's polls) report their progress to it.
+    pub progress: Option<ProgressTarget>,
+}
+
+/// Where a long-running command's progress goes: `notifications/progress` with the request's
+/// `progressToken`, sent in order and before the result. The value keeps growing over a batch.
+pub struct ProgressTarget {
+    token: rmcp::model::ProgressToken,
+    /// The last value sent (the next command of a batch starts above it).
+    sent: std::sync::Mutex<f64>,
+}
+
+impl ProgressTarget {
+    pub fn new(token: rmcp::model::ProgressToken) -> Self {
+        Self { token, sent: std::sync::Mutex::new(0.0) }
+    }
+
+    fn last(&self) -> f64 {
+        *self.sent.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// One command's [`portcullis_wire::extra::Progress`]: its reports, offset by what the batch
+/// already reported, queued for the peer.
+struct ProgressRelay<'a> {
+    target: &'a ProgressTarget,
+    base: f64,
+    queue: tokio::sync::mpsc::UnboundedSender<rmcp::model::ProgressNotificationParam>,
+}
+
+impl portcullis_wire::extra::Progress for ProgressRelay<'_> {
+    fn report(&self, progress: f64, total: Option<f64>, message: &str) {
+        let value = self.base + progress;
+        let mut sent = self.target.sent.lock().unwrap_or_else(|p| p.into_inner());
+        if value <= *sent {
+            return;
+        }
+        *sent = value;
+        let mut note = rmcp::model::ProgressNotificationParam::new(self.target.token.clone(), value).with_message(message);
+        if let Some(total) = total {
+            note = note.with_total(self.base + total);
+        }
+        let _ = self.queue.send(note);
+    }
 }
 
 /// `call_aws`: every command through the pipeline, one result each. The call is an error when
@@ -316,7 +362,14 @@ pub async fn call_aws(pipeline: &Pipeline, args: &JsonObject, cx: &CallContext<'
                 if answer.is_some() {
                     cx.metrics.stage("consent", asking.elapsed().as_secs_f64());
                 }
-                let item = run_one(pipeline, &a, answer, cx).await;
+                let mut item = run_one(pipeline, &a, answer, cx).await;
+                // How abbreviated options were read, and values beyond the pinned model: the
+                // agent sees what was understood.
+                if let pipeline::Parsed::Call(c) = &a.parsed
+                    && !c.warnings.is_empty()
+                {
+                    item["warnings"] = json!(c.warnings);
+                }
                 event.commands.push(record::entry(&a, &item, &secrets));
                 item
             }
@@ -381,7 +434,25 @@ async fn run_one(pipeline: &Pipeline, a: &pipeline::Assessment, answer: Option<A
         return json!({ "command": command, "status": "audit_unavailable", "error": why, "decision": decision });
     }
     let executing = std::time::Instant::now();
-    let run = pipeline.execute(a, approved.as_deref()).await;
+    let run = match &cx.progress {
+        Some(target) => {
+            let (queue, mut queued) = tokio::sync::mpsc::unbounded_channel();
+            let relay = ProgressRelay { target, base: target.last(), queue };
+            let run = async move {
+                let run = pipeline.execute_with(a, approved.as_deref(), &relay).await;
+                drop(relay);
+                run
+            };
+            // Every notification is sent before the result goes back.
+            let send = async {
+                while let Some(note) = queued.recv().await {
+                    let _ = cx.peer.notify_progress(note).await;
+                }
+            };
+            tokio::join!(run, send).0
+        }
+        None => pipeline.execute(a, approved.as_deref()).await,
+    };
     cx.metrics.stage("execute", executing.elapsed().as_secs_f64());
     cx.metrics.retries(&a.request.service_cli_name, run.attempts.saturating_sub(1));
     tracing::info!("portcullis: ran {} ({})", a.display, if run.ok { "ok" } else { "error" });

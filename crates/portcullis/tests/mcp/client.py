@@ -2,6 +2,7 @@
 
 Usage: client.py BINARY list
        client.py BINARY call TOOL ARGS_JSON|@FILE [--elicit accept|decline|cancel|none] [--elicit-content JSON] [--modern]
+                 [--progress]
        client.py BINARY rounds TOOL ARGS_JSON RETRY_ARGS_JSON [--state-from first|forged|none] [--replay]
                  [--elicit accept|decline|cancel] [--elicit-content JSON]
 
@@ -13,6 +14,10 @@ InputRequiredResult that the SDK answers through the same callback and retries).
 `rounds` drives the multi-round-trip loop by hand: the first call must return an
 InputRequiredResult; the retry sends RETRY_ARGS_JSON with every prompt accepted and the
 request state chosen by --state-from, to prove an approval cannot be moved to another request.
+
+`--progress` (stdio `call`) sends a progressToken with the call and adds the
+`notifications/progress` received for it, in order, as "progress": [{progress, total, message,
+seconds}] (seconds since the call was sent).
 
 `--elicit-content JSON` answers an accept with that content instead of {"confirm": true}
 (JSON `null`: an accept with no content at all), on every path: the elicitation callback
@@ -139,8 +144,20 @@ async def main() -> None:
                 tool, raw = sys.argv[3], sys.argv[4]
                 # `@FILE`: the arguments are in a file (too large for a command line).
                 args = json.loads(open(raw[1:]).read() if raw.startswith("@") else raw)
-                r = await session.call_tool(tool, args)
-                out = summarize(r, prompts)
+                if "--progress" in sys.argv:
+                    progress = []
+                    sent = asyncio.get_running_loop().time()
+
+                    async def on_progress(value, total, message):
+                        seconds = asyncio.get_running_loop().time() - sent
+                        progress.append({"progress": value, "total": total, "message": message, "seconds": seconds})
+
+                    r = await session.call_tool(tool, args, progress_callback=on_progress)
+                    out = summarize(r, prompts)
+                    out["progress"] = progress
+                else:
+                    r = await session.call_tool(tool, args)
+                    out = summarize(r, prompts)
     print(json.dumps(out))
 
 

@@ -5,7 +5,11 @@
 //!
 //! One module per customization; [`run`] dispatches.
 
-use portcullis_cli::{ExtraCommand, PathPolicy};
+pub mod deploy;
+pub mod token;
+pub mod wait;
+
+use portcullis_cli::{Extra, ExtraCommand, PathPolicy};
 
 use crate::execute::Engine;
 use crate::s3::S3Outcome;
@@ -27,6 +31,9 @@ impl Progress for NoProgress {
 /// Runs `cmd`: what it printed (stdout, stderr) and its exit code, as the AWS CLI's. Never panics
 /// on what the network returns.
 pub async fn run(engine: &Engine, cmd: &ExtraCommand, files: &dyn PathPolicy, progress: &dyn Progress) -> S3Outcome {
-    let _ = (engine, files, progress);
-    match cmd.kind {}
+    match &cmd.kind {
+        Extra::Wait(w) => wait::wait(engine, w, files, progress).await,
+        Extra::Token(t) => token::token(engine, t, &cmd.globals, files).await,
+        Extra::Deploy(d) => deploy::deploy(engine, d, &cmd.globals, files, progress).await,
+    }
 }

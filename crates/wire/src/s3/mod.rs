@@ -9,16 +9,21 @@
 //!
 //! * [`listing`] — `ls` (buckets; prefixes and objects; `--recursive`, `--human-readable`,
 //!   `--summarize`), page by page as the CLI prints them.
-//! * [`transfer`] — `cp` (upload, download, copy; `--recursive`; multipart above 8 MiB) and `rm`;
-//!   local files only through the [`PathPolicy`].
+//! * [`transfer`] — `cp` and `mv` (upload, download, copy; `--recursive`; multipart above 8 MiB;
+//!   `mv` deletes each source once copied) and `rm`; local files only through the [`PathPolicy`].
+//! * [`sync`] — `sync` (both sides listed and compared by size and modification time; `--delete`,
+//!   `--size-only`, `--exact-timestamps`), on `transfer`'s jobs.
+//! * `filter` — `--exclude`/`--include`, matched as the AWS CLI matches them.
 //! * [`bucket`] — `mb` and `rb` (`--force` empties the bucket first).
 //! * [`presign`] — a SigV4 query-signed GET URL; nothing is sent.
 //! * [`format`] — dates, human-readable sizes and local paths as the CLI shows them.
 
 pub mod bucket;
+mod filter;
 pub mod format;
 pub mod listing;
 pub mod presign;
+pub mod sync;
 pub mod transfer;
 
 use indexmap::IndexMap;
@@ -81,6 +86,7 @@ pub async fn run(engine: &Engine, cmd: &S3Command, files: &dyn PathPolicy) -> S3
         S3Op::Ls { .. } => listing::ls(&ctx, &cmd.op).await,
         S3Op::Mb { bucket } => bucket::mb(&ctx, bucket).await,
         S3Op::Rb { bucket, force } => bucket::rb(&ctx, bucket, *force).await,
+        // cp, mv and sync.
         S3Op::Cp { .. } => transfer::cp(&ctx, &cmd.op).await,
         S3Op::Rm { .. } => transfer::rm(&ctx, &cmd.op).await,
         S3Op::Presign { bucket, key, expires_in } => presign::presign(&ctx, bucket, key, *expires_in).await,
@@ -121,6 +127,7 @@ impl Ctx<'_> {
             outfile: None,
             generated: Vec::new(),
             files_read: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 

@@ -37,33 +37,66 @@ async fn url(ctx: &Ctx<'_>, bucket: &str, key: &str, expires_in: u64, now: Syste
     let Some(creds) = creds else {
         return Err(S3Error::Unsupported("a presigned URL needs credentials; this request would go unsigned".into()));
     };
-    let host = host_of(&req.url).ok_or_else(|| S3Error::Unsupported(format!("cannot presign {}: no host", req.url)))?;
+    let signing = QuerySigning { name: &name, region: &region, expires_in, time: now, s3: true };
+    query_signed_url(&req.url, &[], creds, &signing).map_err(|e| S3Error::Unsupported(format!("presigning failed: {e}")))
+}
 
+/// How a URL is query-signed (pre-signed) with SigV4, as botocore's `SigV4QueryAuth` signs it
+/// (`S3SigV4QueryAuth` with `s3`).
+pub(crate) struct QuerySigning<'a> {
+    /// The signing name (`s3`, `sts`, `rds-db`).
+    pub name: &'a str,
+    pub region: &'a str,
+    /// `X-Amz-Expires`, seconds.
+    pub expires_in: u64,
+    /// The signing time (`X-Amz-Date`).
+    pub time: SystemTime,
+    /// S3's rules: the path neither normalized nor encoded again, and `UNSIGNED-PAYLOAD`. Else the
+    /// path is normalized and double-encoded and the payload is the empty body's hash (botocore
+    /// moves a query-protocol body into the query string before signing).
+    pub s3: bool,
+}
+
+/// `url` (absolute, its query already percent-encoded) signed for a `GET` with `headers` (and
+/// `host`) signed too: the URL with the auth parameters appended in botocore's order
+/// (`X-Amz-Algorithm`, `-Credential`, `-Date`, `-Expires`, `-SignedHeaders`, `-Security-Token`,
+/// `-Signature`).
+pub(crate) fn query_signed_url(
+    url: &str,
+    headers: &[(&str, &str)],
+    creds: crate::credentials::Credentials,
+    signing: &QuerySigning<'_>,
+) -> Result<String, String> {
+    let host = host_of(url).ok_or_else(|| format!("cannot presign {url}: no host"))?;
     let mut settings = SigningSettings::default();
-    settings.percent_encoding_mode = PercentEncodingMode::Single;
-    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    if signing.s3 {
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    }
     settings.payload_checksum_kind = PayloadChecksumKind::NoHeader;
     settings.session_token_mode = SessionTokenMode::Include;
     settings.signature_location = SignatureLocation::QueryParams;
-    settings.expires_in = Some(Duration::from_secs(expires_in));
+    settings.expires_in = Some(Duration::from_secs(signing.expires_in));
 
     let identity: Identity = creds.into();
     let signing_params = v4::SigningParams::builder()
         .identity(&identity)
-        .region(&region)
-        .name(&name)
-        .time(now)
+        .region(signing.region)
+        .name(signing.name)
+        .time(signing.time)
         .settings(settings)
         .build()
-        .map_err(|e| S3Error::Unsupported(format!("presigning failed: {e}")))?
+        .map_err(|e| e.to_string())?
         .into();
-    let headers = [("host", host.as_str())];
-    let signable = SignableRequest::new("GET", req.url.as_str(), headers.into_iter(), SignableBody::UnsignedPayload)
-        .map_err(|e| S3Error::Unsupported(format!("presigning failed: {e}")))?;
-    let (instructions, _signature) =
-        aws_sigv4::http_request::sign(signable, &signing_params).map_err(|e| S3Error::Unsupported(format!("presigning failed: {e}")))?.into_parts();
-    let (_headers, query) = instructions.into_parts();
-    let mut url = req.url.clone();
+    let signed_headers: Vec<(&str, &str)> = std::iter::once(("host", host.as_str())).chain(headers.iter().copied()).collect();
+    let body = if signing.s3 { SignableBody::UnsignedPayload } else { SignableBody::Bytes(b"") };
+    let signable = SignableRequest::new("GET", url, signed_headers.into_iter(), body).map_err(|e| e.to_string())?;
+    let (instructions, _signature) = aws_sigv4::http_request::sign(signable, &signing_params).map_err(|e| e.to_string())?.into_parts();
+    let (_headers, mut query) = instructions.into_parts();
+    const ORDER: [&str; 7] =
+        ["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Security-Token", "X-Amz-Signature"];
+    query.sort_by_key(|(k, _)| ORDER.iter().position(|o| o == k).unwrap_or(ORDER.len()));
+    let mut url = url.to_string();
     let mut sep = if url.contains('?') { '&' } else { '?' };
     for (k, v) in query {
         url.push(sep);
@@ -78,7 +111,8 @@ async fn url(ctx: &Ctx<'_>, bucket: &str, key: &str, expires_in: u64, now: Syste
 /// The `Host` value of an absolute URL (with a non-default port).
 fn host_of(url: &str) -> Option<String> {
     let uri: http::Uri = url.parse().ok()?;
-    let host = uri.host()?;
+    // botocore's `_host_from_url`: the host lowercased, the scheme's default port left out.
+    let host = uri.host()?.to_ascii_lowercase();
     let default_port = matches!((uri.scheme_str(), uri.port_u16()), (Some("http"), Some(80)) | (Some("https"), Some(443)));
     Some(match uri.port() {
         Some(p) if !default_port => format!("{host}:{p}"),
@@ -87,7 +121,7 @@ fn host_of(url: &str) -> Option<String> {
 }
 
 /// RFC 3986 query encoding: everything but unreserved characters.
-fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {

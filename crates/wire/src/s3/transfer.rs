@@ -1,20 +1,27 @@
-//! `aws s3 cp` (upload, download, copy; one object or `--recursive`) and `aws s3 rm`.
+//! `aws s3 cp` and `aws s3 mv` (upload, download, copy; one object or `--recursive`;
+//! `--exclude`/`--include`) and `aws s3 rm`; the [`Job`]s `aws s3 sync` runs too.
 //!
 //! Transfers run one after another, in sorted order (the AWS CLI runs ten at a time, so its
 //! lines come in completion order). Uploads of 8 MiB or more go as multipart uploads of 8 MiB
 //! parts, aborted when a part fails; copies use `CopyObject` (up to 5 GiB); downloads are one
-//! `GetObject`, bounded by the engine's response limit. Local files are read, listed and written
-//! only through the [`PathPolicy`](portcullis_cli::PathPolicy).
+//! `GetObject`, bounded by the engine's response limit, and get the object's `LastModified` as
+//! their modification time (as the AWS CLI does; `sync` compares it). `mv` deletes each source
+//! once its copy succeeded: an object by `DeleteObject`, a local file through the policy. Local
+//! files are read, listed, written and removed only through the
+//! [`PathPolicy`](portcullis_cli::PathPolicy).
 
 use base64::Engine as _;
 use indexmap::IndexMap;
+use portcullis_cli::s3cmd::Transfer;
 use portcullis_cli::{FileUse, S3Op, S3Path, Value};
 use serde_json::Value as Json;
 
+use super::filter::{Filter, local_file, s3_file};
 use super::format::{basename, escapes, guess_content_type, join, local};
 use super::listing::MAX_PAGES;
 use super::{Ctx, S3Error, S3Outcome, params, s};
 use crate::execute::ExecError;
+use crate::protocol::timestamp::Timestamp;
 
 /// The AWS CLI's multipart threshold and part size (8 MiB each).
 pub const MULTIPART_THRESHOLD: usize = 8 * 1024 * 1024;
@@ -32,7 +39,7 @@ pub(crate) struct Printer {
 }
 
 impl Printer {
-    fn success(&self, out: &mut S3Outcome, kind: &str, location: &str) {
+    pub(crate) fn success(&self, out: &mut S3Outcome, kind: &str, location: &str) {
         if self.quiet || self.only_errors {
             return;
         }
@@ -40,7 +47,7 @@ impl Printer {
         out.stdout.push_str(&format!("{dry}{kind}: {location}\n"));
     }
 
-    fn failure(&self, out: &mut S3Outcome, kind: &str, location: &str, e: S3Error) {
+    pub(crate) fn failure(&self, out: &mut S3Outcome, kind: &str, location: &str, e: S3Error) {
         if !self.quiet {
             out.stderr.push_str(&format!("{kind} failed: {location} {e}\n"));
         }
@@ -48,7 +55,7 @@ impl Printer {
         out.error = Some(e);
     }
 
-    fn fatal(&self, out: &mut S3Outcome, e: S3Error) {
+    pub(crate) fn fatal(&self, out: &mut S3Outcome, e: S3Error) {
         if !self.quiet {
             out.stderr.push_str(&format!("fatal error: {e}\n"));
         }
@@ -56,7 +63,7 @@ impl Printer {
         out.error = Some(e);
     }
 
-    fn warning(&self, out: &mut S3Outcome, message: &str) {
+    pub(crate) fn warning(&self, out: &mut S3Outcome, message: &str) {
         if !self.quiet {
             out.stderr.push_str(&format!("warning: {message}\n"));
         }
@@ -66,47 +73,120 @@ impl Printer {
     }
 }
 
-/// Object settings given on the command line.
-struct Settings<'a> {
-    content_type: Option<&'a str>,
-    acl: Option<&'a str>,
-    printer: Printer,
+/// Object settings given on the command line, and how results are worded.
+pub(crate) struct Settings<'a> {
+    pub content_type: Option<&'a str>,
+    pub acl: Option<&'a str>,
+    pub printer: Printer,
+    /// `mv`: each source is deleted once copied, and results say `move`.
+    pub mv: bool,
 }
 
+/// An object as a listing or `HeadObject` shows it.
+#[derive(Debug, Clone)]
+pub(crate) struct Object {
+    pub key: String,
+    pub size: u64,
+    pub modified: Option<Timestamp>,
+}
+
+/// One transfer or deletion, as the AWS CLI's `FileInfo` is one.
+pub(crate) enum Job {
+    Upload { path: String, bucket: String, key: String },
+    Download { bucket: String, key: String, dest: String, modified: Option<Timestamp> },
+    Copy { bucket: String, key: String, size: u64, dest_bucket: String, dest_key: String },
+    DeleteObject { bucket: String, key: String },
+    DeleteFile { path: String },
+}
+
+impl Job {
+    /// What the CLI calls it (`upload`, ...), and where: `src to dest`, or the deleted path.
+    fn describe(&self) -> (&'static str, String) {
+        match self {
+            Job::Upload { path, bucket, key } => ("upload", format!("{} to s3://{bucket}/{key}", local(path))),
+            Job::Download { bucket, key, dest, .. } => ("download", format!("s3://{bucket}/{key} to {}", local(dest))),
+            Job::Copy { bucket, key, dest_bucket, dest_key, .. } => ("copy", format!("s3://{bucket}/{key} to s3://{dest_bucket}/{dest_key}")),
+            Job::DeleteObject { bucket, key } => ("delete", format!("s3://{bucket}/{key}")),
+            Job::DeleteFile { path } => ("delete", local(path)),
+        }
+    }
+}
+
+/// Runs one job and prints its result line (a dry run only prints it). For `mv`, the source is
+/// deleted once the copy succeeded; the move failed if that deletion failed.
+pub(crate) async fn run(ctx: &Ctx<'_>, job: Job, set: &Settings<'_>, out: &mut S3Outcome) {
+    let moving = set.mv && !matches!(job, Job::DeleteObject { .. } | Job::DeleteFile { .. });
+    let (kind, location) = job.describe();
+    let kind = if moving { "move" } else { kind };
+    if set.printer.dryrun {
+        return set.printer.success(out, kind, &location);
+    }
+    let mut result = match &job {
+        Job::Upload { path, bucket, key } => upload(ctx, path, bucket, key, set).await,
+        Job::Download { bucket, key, dest, modified } => download(ctx, bucket, key, dest, *modified, set, out).await,
+        Job::Copy { bucket, key, size, dest_bucket, dest_key } => copy(ctx, bucket, key, *size, dest_bucket, dest_key, set).await,
+        Job::DeleteObject { bucket, key } => ctx.call("DeleteObject", params([("Bucket", s(bucket)), ("Key", s(key))])).await.map(|_| ()),
+        Job::DeleteFile { path } => ctx.files.remove(path).map_err(|e| S3Error::File(e.0)),
+    };
+    if moving && result.is_ok() {
+        result = match &job {
+            Job::Upload { path, .. } => ctx.files.remove(path).map_err(|e| S3Error::File(e.0)),
+            Job::Download { bucket, key, .. } | Job::Copy { bucket, key, .. } => {
+                ctx.call("DeleteObject", params([("Bucket", s(bucket)), ("Key", s(key))])).await.map(|_| ())
+            }
+            Job::DeleteObject { .. } | Job::DeleteFile { .. } => Ok(()),
+        };
+    }
+    match result {
+        Ok(()) => set.printer.success(out, kind, &location),
+        Err(e) => set.printer.failure(out, kind, &location, e),
+    }
+}
+
+/// `aws s3 cp` and `aws s3 mv` (`aws s3 sync` is handed on).
 pub(crate) async fn cp(ctx: &Ctx<'_>, op: &S3Op) -> S3Outcome {
-    let S3Op::Cp { src, dst, recursive, content_type, acl, dryrun, quiet, only_show_errors } = op else {
+    let S3Op::Cp { src, dst, recursive, content_type, acl, dryrun, quiet, only_show_errors, transfer, filters, .. } = op else {
         return S3Outcome::default();
     };
+    if *transfer == Transfer::Sync {
+        return super::sync::sync(ctx, op).await;
+    }
     let set = Settings {
         content_type: content_type.as_deref(),
         acl: acl.as_deref(),
         printer: Printer { quiet: *quiet, only_errors: *only_show_errors, dryrun: *dryrun },
+        mv: *transfer == Transfer::Mv,
     };
+    let filter = Filter::new(filters, src, dst, *recursive);
     let mut out = S3Outcome::default();
     match (src, dst) {
         (S3Path::Local { path }, S3Path::S3 { bucket, key }) => {
             if *recursive {
-                upload_dir(ctx, path, bucket, key, &set, &mut out).await;
-            } else {
+                upload_dir(ctx, path, bucket, key, &filter, &set, &mut out).await;
+            } else if filter.includes(&local_file(path, "")) {
                 let dest_key = if key.is_empty() || key.ends_with('/') { format!("{key}{}", basename(path)) } else { key.clone() };
-                upload(ctx, path, bucket, &dest_key, &set, &mut out).await;
+                run(ctx, Job::Upload { path: path.clone(), bucket: bucket.clone(), key: dest_key }, &set, &mut out).await;
             }
         }
         (S3Path::S3 { bucket, key }, S3Path::Local { path }) => {
             if *recursive {
-                each_object(ctx, bucket, key, &set, &mut out, Target::Local(path)).await;
-            } else if let Some(size) = head(ctx, bucket, key, &set, &mut out).await {
+                each_object(ctx, bucket, key, &filter, &set, &mut out, Target::Local(path)).await;
+            } else if let Some(head) = head(ctx, bucket, key, &set, &mut out).await
+                && filter.includes(&s3_file(bucket, key))
+            {
                 let dest = if path.ends_with('/') || ctx.files.is_dir(path) { join(path, basename(key)) } else { path.clone() };
-                let _ = size;
-                download(ctx, bucket, key, &dest, &set, &mut out).await;
+                run(ctx, Job::Download { bucket: bucket.clone(), key: key.clone(), dest, modified: head.modified }, &set, &mut out).await;
             }
         }
         (S3Path::S3 { bucket, key }, S3Path::S3 { bucket: dest_bucket, key: dest_key }) => {
             if *recursive {
-                each_object(ctx, bucket, key, &set, &mut out, Target::S3(dest_bucket, dest_key)).await;
-            } else if let Some(size) = head(ctx, bucket, key, &set, &mut out).await {
+                each_object(ctx, bucket, key, &filter, &set, &mut out, Target::S3(dest_bucket, dest_key)).await;
+            } else if let Some(head) = head(ctx, bucket, key, &set, &mut out).await
+                && filter.includes(&s3_file(bucket, key))
+            {
                 let dest_key = if dest_key.is_empty() || dest_key.ends_with('/') { format!("{dest_key}{}", basename(key)) } else { dest_key.clone() };
-                copy(ctx, bucket, key, size, dest_bucket, &dest_key, &set, &mut out).await;
+                let job = Job::Copy { bucket: bucket.clone(), key: key.clone(), size: head.size, dest_bucket: dest_bucket.clone(), dest_key };
+                run(ctx, job, &set, &mut out).await;
             }
         }
         (S3Path::Local { .. }, S3Path::Local { .. }) => {}
@@ -139,8 +219,8 @@ pub(crate) async fn delete_prefix(ctx: &Ctx<'_>, bucket: &str, prefix: &str, dry
             Ok(page) => page,
             Err(e) => return printer.fatal(out, e),
         };
-        for (key, _) in objects {
-            delete_one(ctx, bucket, &key, printer, out).await;
+        for o in objects {
+            delete_one(ctx, bucket, &o.key, printer, out).await;
         }
         match next {
             Some(t) => token = Some(t),
@@ -161,12 +241,12 @@ async fn delete_one(ctx: &Ctx<'_>, bucket: &str, key: &str, printer: Printer, ou
 }
 
 /// `key` as a directory prefix: `a` → `a/`, `` stays ``.
-fn dir_prefix(key: &str) -> String {
+pub(crate) fn dir_prefix(key: &str) -> String {
     if key.is_empty() || key.ends_with('/') { key.to_string() } else { format!("{key}/") }
 }
 
-/// One page of `ListObjectsV2` under `prefix`: (key, size) pairs and the next token.
-async fn list_page(ctx: &Ctx<'_>, bucket: &str, prefix: &str, token: Option<String>) -> Result<(Vec<(String, u64)>, Option<String>), S3Error> {
+/// One page of `ListObjectsV2` under `prefix`, and the next token.
+async fn list_page(ctx: &Ctx<'_>, bucket: &str, prefix: &str, token: Option<String>) -> Result<(Vec<Object>, Option<String>), S3Error> {
     let page = ctx
         .call("ListObjectsV2", params([("Bucket", s(bucket)), ("Prefix", s(prefix)), ("ContinuationToken", token.as_deref().and_then(s))]))
         .await?;
@@ -175,15 +255,45 @@ async fn list_page(ctx: &Ctx<'_>, bucket: &str, prefix: &str, token: Option<Stri
         .and_then(Json::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|c| Some((c.get("Key")?.as_str()?.to_string(), c.get("Size").and_then(Json::as_u64).unwrap_or(0))))
+        .filter_map(|c| {
+            Some(Object {
+                key: c.get("Key")?.as_str()?.to_string(),
+                size: c.get("Size").and_then(Json::as_u64).unwrap_or(0),
+                modified: c.get("LastModified").and_then(timestamp),
+            })
+        })
         .collect();
     let truncated = page.get("IsTruncated").and_then(Json::as_bool).unwrap_or(false);
     let next = page.get("NextContinuationToken").and_then(Json::as_str).filter(|t| truncated && !t.is_empty()).map(str::to_string);
     Ok((objects, next))
 }
 
-/// `HeadObject` of a single source object: its size, or a fatal error worded as the CLI words it.
-async fn head(ctx: &Ctx<'_>, bucket: &str, key: &str, set: &Settings<'_>, out: &mut S3Outcome) -> Option<u64> {
+/// Every object under `prefix` except zero-byte "folder" markers (`key/`), which the AWS CLI
+/// neither transfers nor compares, in key order.
+pub(crate) async fn list_objects(ctx: &Ctx<'_>, bucket: &str, prefix: &str) -> Result<Vec<Object>, S3Error> {
+    let mut all = Vec::new();
+    let mut token = None;
+    for _ in 0..MAX_PAGES {
+        let (objects, next) = list_page(ctx, bucket, prefix, token.take()).await?;
+        all.extend(objects.into_iter().filter(|o| !(o.size == 0 && o.key.ends_with('/'))));
+        match next {
+            Some(t) => token = Some(t),
+            None => break,
+        }
+    }
+    Ok(all)
+}
+
+fn timestamp(v: &Json) -> Option<Timestamp> {
+    match v {
+        Json::String(t) => Timestamp::parse(t),
+        Json::Number(n) => Timestamp::from_epoch_number(n),
+        _ => None,
+    }
+}
+
+/// `HeadObject` of a single source object, or a fatal error worded as the CLI words it.
+async fn head(ctx: &Ctx<'_>, bucket: &str, key: &str, set: &Settings<'_>, out: &mut S3Outcome) -> Option<Object> {
     if key.is_empty() || key.ends_with('/') {
         set.printer.fatal(
             out,
@@ -192,7 +302,11 @@ async fn head(ctx: &Ctx<'_>, bucket: &str, key: &str, set: &Settings<'_>, out: &
         return None;
     }
     match ctx.call("HeadObject", params([("Bucket", s(bucket)), ("Key", s(key))])).await {
-        Ok(v) => Some(v.get("ContentLength").and_then(Json::as_u64).unwrap_or(0)),
+        Ok(v) => Some(Object {
+            key: key.to_string(),
+            size: v.get("ContentLength").and_then(Json::as_u64).unwrap_or(0),
+            modified: v.get("LastModified").and_then(timestamp),
+        }),
         Err(S3Error::Call { operation, error: ExecError::Service(mut e) }) if e.code == "404" => {
             e.message = format!("Key \"{key}\" does not exist");
             set.printer.fatal(out, S3Error::Call { operation, error: ExecError::Service(e) });
@@ -205,33 +319,24 @@ async fn head(ctx: &Ctx<'_>, bucket: &str, key: &str, set: &Settings<'_>, out: &
     }
 }
 
-async fn upload_dir(ctx: &Ctx<'_>, dir: &str, bucket: &str, key: &str, set: &Settings<'_>, out: &mut S3Outcome) {
+async fn upload_dir(ctx: &Ctx<'_>, dir: &str, bucket: &str, key: &str, filter: &Filter, set: &Settings<'_>, out: &mut S3Outcome) {
     let files = match ctx.files.list(dir) {
         Ok(f) => f,
         Err(e) => return set.printer.fatal(out, S3Error::File(e.0)),
     };
     let prefix = dir_prefix(key);
     for rel in files {
-        upload(ctx, &join(dir, &rel), bucket, &format!("{prefix}{rel}"), set, out).await;
+        if filter.includes(&local_file(dir, &rel)) {
+            run(ctx, Job::Upload { path: join(dir, &rel), bucket: bucket.to_string(), key: format!("{prefix}{rel}") }, set, out).await;
+        }
     }
 }
 
-async fn upload(ctx: &Ctx<'_>, path: &str, bucket: &str, key: &str, set: &Settings<'_>, out: &mut S3Outcome) {
-    let location = format!("{} to s3://{bucket}/{key}", local(path));
-    if set.printer.dryrun {
-        return set.printer.success(out, "upload", &location);
-    }
-    let bytes = match ctx.files.read(path, FileUse::S3Upload) {
-        Ok(b) => b,
-        Err(e) => return set.printer.failure(out, "upload", &location, S3Error::File(e.0)),
-    };
+async fn upload(ctx: &Ctx<'_>, path: &str, bucket: &str, key: &str, set: &Settings<'_>) -> Result<(), S3Error> {
+    let bytes = ctx.files.read(path, FileUse::S3Upload).map_err(|e| S3Error::File(e.0))?;
     let content_type = set.content_type.or_else(|| guess_content_type(basename(path)));
-    match put(ctx, bucket, key, bytes, content_type, set.acl).await {
-        Ok(()) => set.printer.success(out, "upload", &location),
-        Err(e) => set.printer.failure(out, "upload", &location, e),
-    }
+    put(ctx, bucket, key, bytes, content_type, set.acl).await
 }
-
 /// `PutObject`, or a multipart upload from 8 MiB on.
 async fn put(ctx: &Ctx<'_>, bucket: &str, key: &str, bytes: Vec<u8>, content_type: Option<&str>, acl: Option<&str>) -> Result<(), S3Error> {
     if bytes.len() < MULTIPART_THRESHOLD {
@@ -292,35 +397,28 @@ async fn upload_parts(ctx: &Ctx<'_>, bucket: &str, key: &str, upload_id: &str, b
     .map(|_| ())
 }
 
-async fn download(ctx: &Ctx<'_>, bucket: &str, key: &str, dest: &str, set: &Settings<'_>, out: &mut S3Outcome) {
-    let location = format!("s3://{bucket}/{key} to {}", local(dest));
-    if set.printer.dryrun {
-        return set.printer.success(out, "download", &location);
+#[allow(clippy::too_many_arguments)]
+async fn download(ctx: &Ctx<'_>, bucket: &str, key: &str, dest: &str, modified: Option<Timestamp>, set: &Settings<'_>, out: &mut S3Outcome) -> Result<(), S3Error> {
+    let v = ctx.call("GetObject", params([("Bucket", s(bucket)), ("Key", s(key))])).await?;
+    let body = match v.get("Body").and_then(Json::as_str) {
+        Some(b64) => base64::engine::general_purpose::STANDARD.decode(b64).map_err(|e| S3Error::Unsupported(format!("the object body did not decode: {e}")))?,
+        None => Vec::new(),
+    };
+    ctx.files.write(dest, &body).map_err(|e| S3Error::File(e.0))?;
+    // The object's LastModified becomes the file's (a later sync compares them); the download
+    // stands if that fails, with a warning, as in the AWS CLI.
+    if let Some(t) = modified
+        && let Err(e) = ctx.files.set_modified(dest, t.secs)
+    {
+        let shown = local(dest);
+        set.printer.warning(out, &format!("Skipping file {shown}. Successfully Downloaded {shown} but was unable to update the last modified time. {e}"));
     }
-    let result = async {
-        let v = ctx.call("GetObject", params([("Bucket", s(bucket)), ("Key", s(key))])).await?;
-        let body = match v.get("Body").and_then(Json::as_str) {
-            Some(b64) => base64::engine::general_purpose::STANDARD.decode(b64).map_err(|e| S3Error::Unsupported(format!("the object body did not decode: {e}")))?,
-            None => Vec::new(),
-        };
-        ctx.files.write(dest, &body).map_err(|e| S3Error::File(e.0))
-    }
-    .await;
-    match result {
-        Ok(()) => set.printer.success(out, "download", &location),
-        Err(e) => set.printer.failure(out, "download", &location, e),
-    }
+    Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn copy(ctx: &Ctx<'_>, bucket: &str, key: &str, size: u64, dest_bucket: &str, dest_key: &str, set: &Settings<'_>, out: &mut S3Outcome) {
-    let location = format!("s3://{bucket}/{key} to s3://{dest_bucket}/{dest_key}");
-    if set.printer.dryrun {
-        return set.printer.success(out, "copy", &location);
-    }
+async fn copy(ctx: &Ctx<'_>, bucket: &str, key: &str, size: u64, dest_bucket: &str, dest_key: &str, set: &Settings<'_>) -> Result<(), S3Error> {
     if size > MAX_COPY_BYTES {
-        let e = S3Error::Unsupported(format!("objects over 5 GiB ({size} bytes) need a multipart copy, which is not supported yet"));
-        return set.printer.failure(out, "copy", &location, e);
+        return Err(S3Error::Unsupported(format!("objects over 5 GiB ({size} bytes) need a multipart copy, which is not supported yet")));
     }
     let p = params([
         ("ACL", set.acl.and_then(s)),
@@ -331,10 +429,7 @@ async fn copy(ctx: &Ctx<'_>, bucket: &str, key: &str, size: u64, dest_bucket: &s
         // A new content type replaces the metadata; otherwise it is copied.
         ("MetadataDirective", set.content_type.and(s("REPLACE"))),
     ]);
-    match ctx.call("CopyObject", p).await {
-        Ok(_) => set.printer.success(out, "copy", &location),
-        Err(e) => set.printer.failure(out, "copy", &location, e),
-    }
+    ctx.call("CopyObject", p).await.map(|_| ())
 }
 
 /// botocore's `x-amz-copy-source`: `bucket/key`, percent-encoded except unreserved and `/`.
@@ -356,8 +451,8 @@ enum Target<'a> {
     S3(&'a str, &'a str),
 }
 
-/// `cp --recursive` from S3: every object under `key/` to a local directory or another prefix.
-async fn each_object(ctx: &Ctx<'_>, bucket: &str, key: &str, set: &Settings<'_>, out: &mut S3Outcome, target: Target<'_>) {
+/// `cp|mv --recursive` from S3: every object under `key/` to a local directory or another prefix.
+async fn each_object(ctx: &Ctx<'_>, bucket: &str, key: &str, filter: &Filter, set: &Settings<'_>, out: &mut S3Outcome, target: Target<'_>) {
     let prefix = dir_prefix(key);
     let mut token = None;
     for _ in 0..MAX_PAGES {
@@ -365,25 +460,32 @@ async fn each_object(ctx: &Ctx<'_>, bucket: &str, key: &str, set: &Settings<'_>,
             Ok(page) => page,
             Err(e) => return set.printer.fatal(out, e),
         };
-        for (k, size) in objects {
+        for o in objects {
             // Zero-byte "folder" markers are not copied.
-            if size == 0 && k.ends_with('/') {
+            if o.size == 0 && o.key.ends_with('/') {
                 continue;
             }
-            let rel = &k[prefix.len().min(k.len())..];
-            match &target {
+            if !filter.includes(&s3_file(bucket, &o.key)) {
+                continue;
+            }
+            let rel = o.key.get(prefix.len()..).unwrap_or_default().to_string();
+            let job = match &target {
                 Target::Local(dir) => {
-                    if escapes(rel) {
+                    if escapes(&rel) {
                         set.printer.warning(out, &format!("Skipping file {rel}. File references a parent directory."));
                         continue;
                     }
-                    download(ctx, bucket, &k, &join(dir, rel), set, out).await;
+                    Job::Download { bucket: bucket.to_string(), dest: join(dir, &rel), key: o.key, modified: o.modified }
                 }
-                Target::S3(dest_bucket, dest_key) => {
-                    let dest = format!("{}{rel}", dir_prefix(dest_key));
-                    copy(ctx, bucket, &k, size, dest_bucket, &dest, set, out).await;
-                }
-            }
+                Target::S3(dest_bucket, dest_key) => Job::Copy {
+                    bucket: bucket.to_string(),
+                    size: o.size,
+                    dest_bucket: dest_bucket.to_string(),
+                    dest_key: format!("{}{rel}", dir_prefix(dest_key)),
+                    key: o.key,
+                },
+            };
+            run(ctx, job, set, out).await;
         }
         match next {
             Some(t) => token = Some(t),
