@@ -85,6 +85,13 @@ fuzz_target!(|data: &[u8]| {
                 let _ = portcullis_classify::classify(service, operation, &serde_json::json!({}));
             }
         }
+        Ok(Command::Extra(cmd)) => {
+            let _ = cmd.digest();
+            let _ = cmd.display_name();
+            for (service, operation) in cmd.api_calls() {
+                let _ = portcullis_classify::classify(&service, &operation, &serde_json::json!({}));
+            }
+        }
         Err(e) => {
             let _ = e.to_string();
         }
