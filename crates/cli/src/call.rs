@@ -61,6 +61,37 @@ impl OperationCall {
         sum.iter().map(|b| format!("{b:02x}")).collect()
     }
 
+    /// One API call a customization makes on its own behalf (`aws s3 cp` makes `PutObject`, a
+    /// waiter its polled operation): these parameters, the command's global options for where and
+    /// how it is sent, one page at a time, and no `--output`/`--query` (they shape the
+    /// customization's own output, not this call's).
+    pub fn internal(
+        command: &str,
+        cli_operation: &str,
+        service: &str,
+        operation: &str,
+        params: IndexMap<String, Value>,
+        globals: &GlobalOptions,
+    ) -> OperationCall {
+        let mut globals = globals.clone();
+        globals.no_paginate = true;
+        globals.output = None;
+        globals.query = None;
+        OperationCall {
+            command: command.into(),
+            cli_operation: cli_operation.into(),
+            service: service.into(),
+            operation: operation.into(),
+            params,
+            globals,
+            paging: Paging::default(),
+            outfile: None,
+            generated: Vec::new(),
+            files_read: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
     /// The command in the AWS CLI's own words (`aws s3api put-object`), without its arguments.
     pub fn display_name(&self) -> String {
         format!("aws {} {}", self.command, self.cli_operation)

@@ -342,33 +342,28 @@ fn decide_for_exec(command: &str, dir: &std::path::Path) -> anyhow::Result<Optio
 }
 
 fn exec_s3(cmd: &portcullis_cli::S3Command, policy: &dyn PathPolicy, profile: Option<String>) -> anyhow::Result<ExitCode> {
-    use portcullis_wire::execute::Engine;
-
-    if cmd.globals.profile.is_some() {
-        eprintln!("--profile is not taken from the command: credentials are fixed when Portcullis starts (use --as-profile)");
-        return Ok(ExitCode::from(252));
-    }
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
-    runtime.block_on(async {
-        let engine = Engine::from_environment(profile, cmd.globals.no_sign_request).await?;
-        let outcome = portcullis_wire::s3::run(&engine, cmd, policy).await;
-        print!("{}", outcome.stdout);
-        eprint!("{}", outcome.stderr);
-        Ok(ExitCode::from(outcome.exit_code))
-    })
+    exec_outcome(&cmd.globals, profile, async |engine| portcullis_wire::s3::run(engine, cmd, policy).await)
 }
 
 fn exec_extra(cmd: &portcullis_cli::ExtraCommand, policy: &dyn PathPolicy, profile: Option<String>) -> anyhow::Result<ExitCode> {
-    use portcullis_wire::execute::Engine;
+    exec_outcome(&cmd.globals, profile, async |engine| portcullis_wire::extra::run(engine, cmd, policy, &portcullis_wire::extra::NoProgress).await)
+}
 
-    if cmd.globals.profile.is_some() {
+/// Runs a customization (`aws s3 ...`, a waiter, ...) on an engine with the pinned credentials and
+/// prints what it printed, with its exit code.
+fn exec_outcome(
+    globals: &portcullis_cli::GlobalOptions,
+    profile: Option<String>,
+    run: impl AsyncFnOnce(&portcullis_wire::execute::Engine) -> portcullis_wire::s3::S3Outcome,
+) -> anyhow::Result<ExitCode> {
+    if globals.profile.is_some() {
         eprintln!("--profile is not taken from the command: credentials are fixed when Portcullis starts (use --as-profile)");
         return Ok(ExitCode::from(252));
     }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let engine = Engine::from_environment(profile, cmd.globals.no_sign_request).await?;
-        let outcome = portcullis_wire::extra::run(&engine, cmd, policy, &portcullis_wire::extra::NoProgress).await;
+        let engine = portcullis_wire::execute::Engine::from_environment(profile, globals.no_sign_request).await?;
+        let outcome = run(&engine).await;
         print!("{}", outcome.stdout);
         eprint!("{}", outcome.stderr);
         Ok(ExitCode::from(outcome.exit_code))

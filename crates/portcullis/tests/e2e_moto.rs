@@ -10,52 +10,19 @@
 mod support;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use regex::Regex;
 use serde_json::Value;
+use support::e2e::{corpus, e2e_dir};
 use support::moto::{Moto, venv_python};
 
-struct Case {
-    name: String,
-    setup: Vec<String>,
-    run: String,
-}
 
-fn corpus() -> Vec<Case> {
-    let text = std::fs::read_to_string(e2e_dir().join("corpus.txt")).unwrap();
-    let mut cases: Vec<Case> = Vec::new();
-    for line in text.lines() {
-        if let Some(name) = line.strip_prefix("== ") {
-            cases.push(Case { name: name.trim().to_string(), setup: Vec::new(), run: String::new() });
-        } else if let Some(cmd) = line.strip_prefix("setup: ") {
-            cases.last_mut().unwrap().setup.push(cmd.to_string());
-        } else if let Some(cmd) = line.strip_prefix("run: ") {
-            cases.last_mut().unwrap().run = cmd.to_string();
-        }
-    }
-    cases
-}
 
-fn e2e_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/e2e")
-}
 
-fn env_for(cmd: &mut Command, home: &std::path::Path) {
-    cmd.current_dir(e2e_dir())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
-        .env("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        // `portcullis exec` decides like `serve`; these corpora compare outputs, so nothing asks.
-        .env("PORTCULLIS_MODE", "unrestricted");
+fn env_for(cmd: &mut Command, home: &Path) {
+    support::e2e::clean_env(cmd, &e2e_dir(), home);
 }
 
 fn words(cmd: &str, endpoint: &str) -> Vec<String> {
@@ -152,7 +119,7 @@ fn portcullis_prints_what_the_awscli_prints() {
     let endpoint = moto.endpoint();
     let home = tempdir();
     let norm = Normalizer::new();
-    let cases = corpus();
+    let cases = corpus("corpus.txt");
     assert!(cases.len() >= 60, "{} cases", cases.len());
     let mut services = std::collections::BTreeSet::new();
     let mut failures = Vec::new();

@@ -69,20 +69,9 @@ fn workdir(root: &Path, name: &str) -> PathBuf {
 }
 
 fn env_for(cmd: &mut Command, dir: &Path, home: &Path) {
-    cmd.current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
-        .env("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_REGION", "us-east-1")
-        // awscli v1 presigns with SigV2 unless told otherwise; Portcullis always uses SigV4.
-        .env("AWS_CONFIG_FILE", home.join("config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        // `portcullis exec` decides like `serve`; these corpora compare outputs, so nothing asks.
-        .env("PORTCULLIS_MODE", "unrestricted");
+    support::e2e::clean_env(cmd, dir, home);
+    // awscli v1 presigns with SigV2 unless told otherwise; Portcullis always uses SigV4.
+    cmd.env("AWS_CONFIG_FILE", home.join("config"));
 }
 
 fn words(cmd: &str, endpoint: &str) -> Vec<String> {

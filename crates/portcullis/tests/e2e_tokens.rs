@@ -21,20 +21,10 @@ use support::moto::{Moto, venv_python};
 type Run = (i32, String, String);
 
 fn env_for(cmd: &mut Command, home: &std::path::Path, endpoint: &str, extra: &[(&str, &str)]) {
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
-        .env("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        // The CLI's `eks get-token` takes no --endpoint-url for its STS calls; configured
-        // endpoints it does take (both run the same way here).
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("PORTCULLIS_MODE", "unrestricted");
+    support::e2e::clean_env(cmd, &std::env::current_dir().unwrap_or_default(), home);
+    // The CLI's `eks get-token` takes no --endpoint-url for its STS calls; configured
+    // endpoints it does take (both run the same way here).
+    cmd.env("AWS_ENDPOINT_URL", endpoint);
     // An empty value removes the variable.
     for (k, v) in extra {
         if v.is_empty() {

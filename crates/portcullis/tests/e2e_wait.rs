@@ -23,47 +23,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::mcp::{McpEnv, first};
+use support::e2e::{corpus, e2e_dir};
 use support::moto::{Moto, venv_python};
 
-struct Case {
-    name: String,
-    setup: Vec<String>,
-    run: String,
-}
 
-fn corpus() -> Vec<Case> {
-    let text = std::fs::read_to_string(e2e_dir().join("wait_corpus.txt")).unwrap();
-    let mut cases: Vec<Case> = Vec::new();
-    for line in text.lines() {
-        if let Some(name) = line.strip_prefix("== ") {
-            cases.push(Case { name: name.trim().to_string(), setup: Vec::new(), run: String::new() });
-        } else if let Some(cmd) = line.strip_prefix("setup: ") {
-            cases.last_mut().unwrap().setup.push(cmd.to_string());
-        } else if let Some(cmd) = line.strip_prefix("run: ") {
-            cases.last_mut().unwrap().run = cmd.to_string();
-        }
-    }
-    cases
-}
 
-fn e2e_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/e2e")
-}
 
 fn env_for(cmd: &mut Command, home: &Path) {
-    cmd.current_dir(e2e_dir())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
-        .env("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        // `portcullis exec` decides like `serve`; this corpus compares outputs, so nothing asks.
-        .env("PORTCULLIS_MODE", "unrestricted");
+    support::e2e::clean_env(cmd, &e2e_dir(), home);
 }
 
 /// The command's words with `$NAME` replaced, and the endpoint and region added.
@@ -114,7 +81,7 @@ fn waiters_end_as_the_awscli_ends_them() {
     let moto = Moto::start();
     let endpoint = moto.endpoint();
     let home = home("corpus");
-    let cases = corpus();
+    let cases = corpus("wait_corpus.txt");
     assert!(cases.len() >= 10, "{} cases", cases.len());
     let mut failures = Vec::new();
     let (mut succeeded, mut failed) = (0, 0);

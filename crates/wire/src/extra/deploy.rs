@@ -24,7 +24,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use indexmap::IndexMap;
 use portcullis_cli::deploy::DeployCommand;
 use portcullis_cli::waiter::WaitCommand;
-use portcullis_cli::{GlobalOptions, OperationCall, Paging, PathPolicy, Value};
+use portcullis_cli::{GlobalOptions, OperationCall, PathPolicy, Value};
 use serde_json::Value as Json;
 
 use super::Progress;
@@ -197,23 +197,7 @@ fn fail(mut out: S3Outcome, message: String, error: Option<S3Error>) -> S3Outcom
 /// One CloudFormation call with the command's global options (one page; `--output` and
 /// `--query` are not its).
 fn api_call(cli_operation: &str, operation: &str, params: IndexMap<String, Value>, globals: &GlobalOptions) -> OperationCall {
-    let mut globals = globals.clone();
-    globals.no_paginate = true;
-    globals.output = None;
-    globals.query = None;
-    OperationCall {
-        command: "cloudformation".into(),
-        cli_operation: cli_operation.into(),
-        service: "cloudformation".into(),
-        operation: operation.into(),
-        params,
-        globals,
-        paging: Paging::default(),
-        outfile: None,
-        generated: Vec::new(),
-        files_read: Vec::new(),
-        warnings: Vec::new(),
-    }
+    OperationCall::internal("cloudformation", cli_operation, "cloudformation", operation, params, globals)
 }
 
 async fn call(engine: &Engine, globals: &GlobalOptions, files: &dyn PathPolicy, operation: &'static str, params: IndexMap<String, Value>) -> Result<Json, S3Error> {

@@ -25,7 +25,7 @@ use std::time::{Duration, SystemTime};
 use base64::Engine as _;
 use indexmap::IndexMap;
 use portcullis_cli::token::TokenCommand;
-use portcullis_cli::{GlobalOptions, OperationCall, Paging, PathPolicy, Value};
+use portcullis_cli::{GlobalOptions, OperationCall, PathPolicy, Value};
 use serde_json::{Value as Json, json};
 
 use crate::credentials::Credentials;
@@ -83,23 +83,7 @@ fn call_failed(operation: &'static str, error: crate::execute::ExecError) -> S3O
 /// One API call of a token command, with the command's global options (one page; its output
 /// is not the command's, so `--output` and `--query` are not its).
 fn api_call(command: &str, cli_operation: &str, service: &str, operation: &str, params: IndexMap<String, Value>, globals: &GlobalOptions) -> OperationCall {
-    let mut globals = globals.clone();
-    globals.no_paginate = true;
-    globals.output = None;
-    globals.query = None;
-    OperationCall {
-        command: command.into(),
-        cli_operation: cli_operation.into(),
-        service: service.into(),
-        operation: operation.into(),
-        params,
-        globals,
-        paging: Paging::default(),
-        outfile: None,
-        generated: Vec::new(),
-        files_read: Vec::new(),
-        warnings: Vec::new(),
-    }
+    OperationCall::internal(command, cli_operation, service, operation, params, globals)
 }
 
 async fn rds(engine: &Engine, globals: &GlobalOptions, hostname: &str, port: u16, username: &str, now: SystemTime) -> S3Outcome {

@@ -27,7 +27,7 @@ pub mod sync;
 pub mod transfer;
 
 use indexmap::IndexMap;
-use portcullis_cli::{GlobalOptions, OperationCall, Paging, PathPolicy, S3Command, S3Op, Value};
+use portcullis_cli::{GlobalOptions, OperationCall, PathPolicy, S3Command, S3Op, Value};
 use serde_json::Value as Json;
 
 use crate::execute::{Engine, ExecError};
@@ -111,24 +111,8 @@ impl Ctx<'_> {
     }
 
     pub fn operation_call(&self, operation: &'static str, params: IndexMap<String, Value>) -> OperationCall {
-        let mut globals = self.globals.clone();
-        globals.no_paginate = true;
         // --output and --query do not apply to aws s3 (the CLI ignores them too).
-        globals.output = None;
-        globals.query = None;
-        OperationCall {
-            command: "s3api".into(),
-            cli_operation: kebab(operation),
-            service: "s3".into(),
-            operation: operation.into(),
-            params,
-            globals,
-            paging: Paging::default(),
-            outfile: None,
-            generated: Vec::new(),
-            files_read: Vec::new(),
-            warnings: Vec::new(),
-        }
+        OperationCall::internal("s3api", &kebab(operation), "s3", operation, params, self.globals)
     }
 
     /// The region requests go to (the command's, else the engine's).
