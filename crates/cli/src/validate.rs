@@ -210,7 +210,9 @@ impl<'m> Validator<'m> {
             && let Some(re) = compiled(pattern)
             && !re.is_match(&s)
         {
-            self.warn(path, format!("{:?} does not match the pattern {pattern} of the pinned model; sent as given, the service decides", truncate(&s, 60)));
+            // A sensitive value is described, never quoted.
+            let shown = if shape.sensitive { format!("the sensitive value ({len} characters)") } else { format!("{:?}", truncate(&s, 60)) };
+            self.warn(path, format!("{shown} does not match the pattern {pattern} of the pinned model; sent as given, the service decides"));
         }
     }
 

@@ -388,6 +388,14 @@ pub async fn call_aws(pipeline: &Pipeline, args: &JsonObject, cx: &CallContext<'
                 *t = redact::scrub(t, &secrets);
             }
         }
+        // Warnings quote values (an enum or pattern miss): never a secret one.
+        if let Some(Value::Array(ws)) = item.get_mut("warnings") {
+            for w in ws.iter_mut() {
+                if let Value::String(t) = w {
+                    *t = redact::scrub(t, &secrets);
+                }
+            }
+        }
         let ok = item.get("status").and_then(Value::as_str) == Some("success");
         all_ok &= ok;
         let text = if ok {
@@ -488,7 +496,18 @@ pub fn check_aws_command(pipeline: &Pipeline, args: &JsonObject) -> (CallToolRes
         Ok(a) => {
             let mut doc = pipeline::describe(&a);
             doc["ok"] = Value::Bool(true);
-            doc["command"] = Value::String(redact::scrub(&command, &pipeline::secrets_of(&a)));
+            let secrets = pipeline::secrets_of(&a);
+            doc["command"] = Value::String(redact::scrub(&command, &secrets));
+            // Warnings quote values (an enum or pattern miss): never a secret one.
+            for pointer in ["/warnings", "/request/warnings"] {
+                if let Some(Value::Array(items)) = doc.pointer_mut(pointer) {
+                    for w in items.iter_mut() {
+                        if let Value::String(t) = w {
+                            *t = redact::scrub(t, &secrets);
+                        }
+                    }
+                }
+            }
             // Whose credentials would run it: the blast radius, visible before anything runs.
             doc["identity"] = match pipeline.identity.get() {
                 Some(i) if i.error.is_none() => json!({ "account": i.account, "arn": i.arn }),
@@ -511,4 +530,33 @@ pub fn check_aws_command(pipeline: &Pipeline, args: &JsonObject) -> (CallToolRes
         }
     };
     (result, event)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    /// A secret value that misses the model's pattern is sent with a warning; the warning never
+    /// quotes it (sensitive shapes are described by the validator, and the server scrubs the
+    /// request's secrets from every warning).
+    #[test]
+    fn warnings_never_quote_a_secret() {
+        let dir = std::env::temp_dir().join(format!("portcullis-warn-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pipeline = Pipeline::offline(portcullis_policy::Policy::new(portcullis_policy::Mode::Guarded), dir, Some("us-east-1".into())).unwrap();
+        // U+0100 is outside iam's password pattern; the password shape is sensitive.
+        let canary = "CANARY\u{100}pw-1234";
+        for command in [
+            format!("aws iam create-login-profile --user-name u --password '{canary}'"),
+            format!("aws iam create-login-profile --user --password '{canary}'"),
+        ] {
+            let args = json!({ "cli_command": command }).as_object().cloned().unwrap();
+            let (result, _) = check_aws_command(&pipeline, &args);
+            let text = serde_json::to_string(&result).unwrap();
+            assert!(!text.contains("CANARY"), "{text}");
+            assert!(text.contains("sensitive value") || text.contains("****"), "{text}");
+        }
+    }
 }
