@@ -25,10 +25,10 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::call::Command;
-use crate::error::{CommandError, Problem, ProblemKind, did_you_mean};
+use crate::error::{CommandError, Problem, ProblemKind};
 use crate::files::FileUse;
 use crate::globals::GlobalOptions;
-use crate::parse::{missing_value, take_global, take_value};
+use crate::parse::{missing_value, own_option, take_global, take_value};
 
 /// The CLI's limit on a template sent inline (`TemplateBody`).
 pub const MAX_TEMPLATE_BODY: usize = 51_200;
@@ -148,25 +148,11 @@ fn parse_deploy(parser: &crate::Parser<'_>, words: &[String]) -> Result<Command,
         if take_global(given, inline.as_deref(), words, &mut i, &mut globals, &mut seen_globals, &mut problems) {
             continue;
         }
-        let exact = OPTIONS.iter().find(|(n, _)| *n == given);
-        let prefixed: Vec<&(&'static str, Opt)> = OPTIONS.iter().filter(|(n, _)| n.starts_with(given)).collect();
-        let (canonical, kind) = match (exact, prefixed.as_slice()) {
-            (Some(&(n, k)), _) | (None, &[&(n, k)]) => (n, k),
-            (None, []) => {
-                problems.push(
-                    Problem::new(ProblemKind::UnknownOption, format!("--{given} is not an option of aws cloudformation deploy"))
-                        .suggest(did_you_mean(given, OPTIONS.iter().map(|(n, _)| *n)).into_iter().map(|n| format!("--{n}")).collect()),
-                );
-                if inline.is_none() {
-                    while take_value(words, &mut i).is_some() {}
-                }
-                continue;
-            }
-            (None, many) => {
-                let names: Vec<String> = many.iter().map(|(n, _)| format!("--{n}")).collect();
-                problems.push(
-                    Problem::new(ProblemKind::UnknownOption, format!("--{given} is ambiguous: it could be {}", names.join(", "))).suggest(names),
-                );
+        let (canonical, kind) = match own_option(OPTIONS, given, "aws cloudformation deploy") {
+            Ok(found) => found,
+            Err(p) => {
+                problems.push(p);
+                // Skip what was probably its value.
                 if inline.is_none() {
                     while take_value(words, &mut i).is_some() {}
                 }

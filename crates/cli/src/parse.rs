@@ -649,6 +649,31 @@ pub(crate) fn take_global(
     true
 }
 
+/// An option of a customization's own option table (`aws cloudformation deploy`, the token
+/// commands), by its name or, as argparse reads it, a unique prefix of it; otherwise the problem
+/// to report (unknown, with the close names and the table, or ambiguous, with the candidates).
+/// `what` names the command: `aws cloudformation deploy`.
+pub(crate) fn own_option<T: Copy>(table: &[(&'static str, T)], given: &str, what: &str) -> Result<(&'static str, T), Problem> {
+    if let Some(&(n, k)) = table.iter().find(|(n, _)| *n == given) {
+        return Ok((n, k));
+    }
+    let prefixed: Vec<&(&'static str, T)> = table.iter().filter(|(n, _)| n.starts_with(given)).collect();
+    match prefixed.as_slice() {
+        [one] => Ok(**one),
+        [] => {
+            let known: Vec<String> = table.iter().map(|(n, _)| format!("--{n}")).collect();
+            let mut p = Problem::new(ProblemKind::UnknownOption, format!("--{given} is not an option of {what}"))
+                .suggest(did_you_mean(given, table.iter().map(|(n, _)| *n)).into_iter().map(|n| format!("--{n}")).collect());
+            p.message.push_str(&if known.is_empty() { "; it takes no options".to_string() } else { format!("; its options are: {}", known.join(" ")) });
+            Err(p)
+        }
+        many => {
+            let names: Vec<String> = many.iter().map(|(n, _)| format!("--{n}")).collect();
+            Err(Problem::new(ProblemKind::UnknownOption, format!("--{given} is ambiguous: it could be {}", names.join(", "))).suggest(names))
+        }
+    }
+}
+
 /// How an option name was read.
 enum Expanded {
     /// As written: a global, an option of the operation, or unknown (reported later).

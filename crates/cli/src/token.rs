@@ -24,9 +24,9 @@
 use serde::Serialize;
 
 use crate::call::Command;
-use crate::error::{CommandError, Problem, ProblemKind, did_you_mean};
+use crate::error::{CommandError, Problem, ProblemKind};
 use crate::globals::GlobalOptions;
-use crate::parse::{missing_value, take_global, take_value};
+use crate::parse::{missing_value, own_option, take_global, take_value};
 
 /// A parsed token command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -113,7 +113,6 @@ fn parse_token(words: &[String], command: &str, name: &str, table: &'static [(&'
     let mut problems: Vec<Problem> = Vec::new();
     let mut values: Vec<(&'static str, String)> = Vec::new();
     let mut positionals = 0usize;
-    let known = || table.iter().map(|(n, _)| format!("--{n}")).collect::<Vec<_>>();
     let mut i = 1;
     while i < words.len() {
         let word = &words[i];
@@ -137,27 +136,11 @@ fn parse_token(words: &[String], command: &str, name: &str, table: &'static [(&'
             continue;
         }
         // argparse reads a unique prefix of an option as that option.
-        let exact = table.iter().find(|(n, _)| *n == given);
-        let prefixed: Vec<&(&'static str, Opt)> = table.iter().filter(|(n, _)| n.starts_with(given)).collect();
-        let (canonical, kind) = match (exact, prefixed.as_slice()) {
-            (Some(&(n, k)), _) | (None, &[&(n, k)]) => (n, k),
-            (None, []) => {
-                let mut p = Problem::new(ProblemKind::UnknownOption, format!("--{given} is not an option of aws {command} {name}"))
-                    .suggest(did_you_mean(given, table.iter().map(|(n, _)| *n)).into_iter().map(|n| format!("--{n}")).collect());
-                let known = known();
-                p.message.push_str(&if known.is_empty() { "; it takes no options".to_string() } else { format!("; its options are: {}", known.join(" ")) });
+        let (canonical, kind) = match own_option(table, given, &format!("aws {command} {name}")) {
+            Ok(found) => found,
+            Err(p) => {
                 problems.push(p);
                 // Skip what was probably its value.
-                if inline.is_none() {
-                    let _ = take_value(words, &mut i);
-                }
-                continue;
-            }
-            (None, many) => {
-                let names: Vec<String> = many.iter().map(|(n, _)| format!("--{n}")).collect();
-                problems.push(
-                    Problem::new(ProblemKind::UnknownOption, format!("--{given} is ambiguous: it could be {}", names.join(", "))).suggest(names),
-                );
                 if inline.is_none() {
                     let _ = take_value(words, &mut i);
                 }

@@ -206,8 +206,7 @@ impl CedarPolicies {
     /// evaluated as written and once per operation, with that operation's service, operation,
     /// `cliCommand` and actions in the context, so a policy on any spelling of the call decides.
     pub(crate) fn evaluate(&self, req: &Request, deny: &mut Decision, consent: &mut Decision, allow: &mut Decision) {
-        let mut permitted = Decision::new(crate::Outcome::Allow);
-        self.evaluate_one(req, &req.command(), deny, consent, &mut permitted);
+        self.evaluate_one(req, &req.command(), deny, consent, allow);
         for op in &req.operations {
             if op.service_cli_name == req.service_cli_name && op.operation_cli_name == req.operation_cli_name {
                 continue;
@@ -222,12 +221,12 @@ impl CedarPolicies {
                 ..req.clone()
             };
             let shown = format!("{} (API call `{}`)", req.command(), op.command());
-            self.evaluate_one(&view, &shown, deny, consent, &mut permitted);
+            self.evaluate_one(&view, &shown, deny, consent, allow);
         }
-        let mut dropped: Vec<&str> = Vec::new();
         if req.parameters_truncated {
             // The parameters seen are not all of them: decide as if every condition on the rest
-            // held — a forbid denies, a consent asks, a plain permit does not allow.
+            // held — a forbid denies, a consent asks (a plain permit does not allow: `evaluate_one`
+            // skips it).
             for info in self.infos.iter().filter(|i| i.uses_parameters) {
                 let why = format!(
                     "the request has more parameters than Portcullis evaluates (at most {} values of {} characters), so Cedar policy `{}`, which looks at parameters, applies as if its conditions on the rest held",
@@ -238,14 +237,8 @@ impl CedarPolicies {
                 match info.effect {
                     crate::Effect::Deny => deny.push(info.id.clone(), why),
                     crate::Effect::Consent => consent.push(info.id.clone(), why),
-                    crate::Effect::Allow => dropped.push(info.id.as_str()),
+                    crate::Effect::Allow => {}
                 }
-            }
-        }
-        for reason in permitted.reasons {
-            let id = reason.strip_prefix("Cedar policy `").and_then(|r| r.split_once('`')).map(|(id, _)| id.to_string()).unwrap_or_default();
-            if !dropped.contains(&id.as_str()) {
-                allow.push(id, reason);
             }
         }
     }
@@ -307,6 +300,10 @@ impl CedarPolicies {
                 for pid in response.diagnostics().reason() {
                     let id = pid.to_string();
                     let Some(info) = self.info(&id) else { continue };
+                    // A permit that reads parameters cannot allow a request whose parameters were cut.
+                    if info.effect == crate::Effect::Allow && info.uses_parameters && req.parameters_truncated {
+                        continue;
+                    }
                     let (target, verb) = match (response.decision(), info.effect) {
                         (CedarDecision::Deny, crate::Effect::Deny) => (&mut *deny, "forbids"),
                         (CedarDecision::Allow, crate::Effect::Consent) => (&mut *consent, "requires consent for"),

@@ -397,11 +397,11 @@ impl Policy {
                 return;
             }
         }
-        let mut found: Vec<(String, String)> = Vec::new();
+        let mut found: Vec<(&Rule, String)> = Vec::new();
         for op in req.api_operations() {
             let by_name = rules.iter().find_map(|r| r.commands.iter().find(|p| p.matches(&op.service_cli_name, &op.operation_cli_name)).map(|p| (*r, p)));
             if let Some((r, p)) = by_name {
-                found.push((r.id.clone(), format!("the API call `{}` matches `{p}`", op.command())));
+                found.push((r, format!("the API call `{}` matches `{p}`", op.command())));
                 continue;
             }
             if op.actions.is_empty() {
@@ -411,12 +411,11 @@ impl Policy {
                 let Some((r, p)) = rules.iter().find_map(|r| r.actions.iter().find(|p| p.matches(a)).map(|p| (*r, p))) else {
                     return;
                 };
-                found.push((r.id.clone(), format!("IAM action `{a}` matches `{p}`")));
+                found.push((r, format!("IAM action `{a}` matches `{p}`")));
             }
         }
-        for (id, how) in found {
-            let Some(r) = rules.iter().find(|r| r.id == id) else { continue };
-            allow.push(id.clone(), r.explain(req, &how));
+        for (r, how) in found {
+            allow.push(r.id.clone(), r.explain(req, &how));
         }
     }
 

@@ -1,6 +1,8 @@
 //! # portcullis-wire
 //!
-//! The native AWS wire engine (being written): protocol serializers and parsers first.
+//! The native AWS wire engine: endpoints, serializers and parsers for every protocol but
+//! smithy-rpc-v2-cbor, SigV4, retries, pagination, output, the high-level `aws s3` commands and
+//! the other customizations (`extra`). ARCHITECTURE.md has the code map.
 
 mod after_call;
 pub mod credentials;
