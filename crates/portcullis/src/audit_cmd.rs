@@ -107,7 +107,7 @@ pub fn run(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
 impl TrailArgs {
     fn resolve(&self) -> anyhow::Result<(PathBuf, PathBuf)> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        let settings = crate::server::audit_settings(&var)?;
+        let settings = portcullis::server::audit_settings(&var)?;
         Ok((self.dir.clone().unwrap_or(settings.dir), self.key.clone().unwrap_or(settings.key_file)))
     }
 }

@@ -11,7 +11,8 @@
 
 mod audit_cmd;
 mod policy_cmd;
-mod server;
+
+use portcullis::{config, pipeline, server};
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -304,9 +305,9 @@ fn exec(command: &str, workdir: Option<std::path::PathBuf>, profile: Option<Stri
 fn decide_for_exec(command: &str, dir: &std::path::Path) -> anyhow::Result<Option<ExitCode>> {
     use std::io::IsTerminal;
     let var = |k: &str| std::env::var(k).ok();
-    let (policy, source) = server::policy_from_lookup(&var).context("the policy does not load; nothing was run")?;
+    let (policy, source) = config::policy_from_lookup(&var).context("the policy does not load; nothing was run")?;
     let region = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")).filter(|r| !r.is_empty());
-    let pipeline = server::pipeline::Pipeline::deciding(policy, Box::new(AllowAll::new(dir)), region)?;
+    let pipeline = pipeline::Pipeline::deciding(policy, Box::new(AllowAll::new(dir)), region)?;
     let a = match pipeline.assess(command) {
         Ok(a) => a,
         // Not a command: the parser below says why, with its exit code.

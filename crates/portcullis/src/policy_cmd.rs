@@ -21,7 +21,7 @@ use clap::Subcommand;
 use portcullis_policy::{Outcome, Policy};
 use serde::Deserialize;
 
-use crate::server::pipeline::Pipeline;
+use portcullis::pipeline::Pipeline;
 
 #[derive(Subcommand)]
 pub enum PolicyCmd {

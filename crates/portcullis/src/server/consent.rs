@@ -25,7 +25,7 @@ use rmcp::model::{ElicitRequest, ElicitRequestParams, ElicitResult, ElicitationA
 use rmcp::service::{ElicitationMode, RoleServer};
 use serde_json::{Value, json};
 
-use super::pipeline::Assessment;
+use crate::pipeline::Assessment;
 
 /// How long a person has to answer.
 const ANSWER_WITHIN: Duration = Duration::from_secs(300);
@@ -185,7 +185,7 @@ fn message(a: &Assessment, shown: &str, secrets: &[String]) -> String {
     let why = if a.decision.reasons.is_empty() {
         "(no reason given)".to_string()
     } else {
-        a.decision.reasons.iter().map(|r| quoted(&super::redact::scrub(r, secrets))).collect::<Vec<_>>().join("; ")
+        a.decision.reasons.iter().map(|r| quoted(&crate::redact::scrub(r, secrets))).collect::<Vec<_>>().join("; ")
     };
     format!(
         "An AI agent asks to run an AWS command. Decide on these facts:\n\n\
@@ -231,8 +231,8 @@ fn schema() -> Result<ElicitationSchema, serde_json::Error> {
 /// The prompt for `a`: what the person reads, and the form they answer.
 fn prompt(a: &Assessment) -> Result<ElicitRequestParams, Answer> {
     // Secret values are masked in the prompt too (the digest still names the exact request).
-    let secrets = super::pipeline::secrets_of(a);
-    let shown = super::redact::scrub(&a.command, &secrets);
+    let secrets = crate::pipeline::secrets_of(a);
+    let shown = crate::redact::scrub(&a.command, &secrets);
     let message = message(a, &shown, &secrets);
     let schema = schema()
         .map_err(|e| Answer::Refused { status: "consent_failed", message: format!("not executed: cannot build the consent prompt: {e}") })?;
@@ -446,7 +446,7 @@ impl ConsentStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::pipeline::Pipeline;
+    use crate::pipeline::Pipeline;
     use portcullis_policy::{Mode, Policy};
 
     fn assess(command: &str) -> Assessment {

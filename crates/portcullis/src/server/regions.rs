@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::pipeline::Pipeline;
+use crate::pipeline::Pipeline;
 
 /// How long a lookup of the enabled regions is reused.
 const REUSE_FOR: Duration = Duration::from_secs(3600);

@@ -11,10 +11,10 @@ use portcullis_audit::Event;
 use serde_json::{Value, json};
 
 use super::consent::{self, Answer, ConsentStore};
-use super::record::{self, Recorder};
-use super::redact;
+use crate::pipeline::record::{self, Recorder};
+use crate::redact;
 use super::regions::{self, RegionCache};
-use super::pipeline::{self, Pipeline};
+use crate::pipeline::{self, Pipeline};
 
 pub const CALL_AWS: &str = "call_aws";
 pub const CHECK_AWS_COMMAND: &str = "check_aws_command";
@@ -307,7 +307,7 @@ pub async fn call_aws(pipeline: &Pipeline, args: &JsonObject, cx: &CallContext<'
     };
     // A policy that restricts accounts needs the caller's account, looked up just after start-up.
     if pipeline.policy().restricts_accounts() {
-        super::identity::wait(pipeline, std::time::Duration::from_secs(15)).await;
+        crate::pipeline::identity::wait(pipeline, std::time::Duration::from_secs(15)).await;
     }
     let assessing = std::time::Instant::now();
     let assessed: Vec<_> = list.iter().map(|c| pipeline.assess_limited(c, max_results)).collect();

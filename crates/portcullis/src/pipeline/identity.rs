@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::pipeline::Pipeline;
+use crate::pipeline::Pipeline;
 
 /// How long the lookup may take.
 const LOOKUP_WITHIN: Duration = Duration::from_secs(15);

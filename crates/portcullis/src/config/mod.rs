@@ -1,7 +1,11 @@
 //! Server settings, read once at start-up from the environment (the awslabs server's variable
 //! names, so existing MCP client configurations carry over).
 
+mod file;
+
 use std::path::PathBuf;
+
+pub use file::ConfigFile;
 
 use anyhow::Context;
 use portcullis_policy::{Mode, Policy};
@@ -27,7 +31,7 @@ pub struct Settings {
     /// The engine's bounds per call.
     pub bounds: Bounds,
     /// The audit trail.
-    pub audit: super::record::AuditSettings,
+    pub audit: crate::pipeline::record::AuditSettings,
 }
 
 /// What one call may take, reported to the agent when hit (with a `--starting-token` to go on).
@@ -103,7 +107,7 @@ impl Settings {
             policy_source,
             file_access,
             bounds,
-            audit: super::record::AuditSettings::from_lookup(&var)?,
+            audit: crate::pipeline::record::AuditSettings::from_lookup(&var)?,
         })
     }
 

@@ -12,8 +12,8 @@ use portcullis_audit::{
 };
 use serde_json::{Value, json};
 
-use super::pipeline::{Assessment, Parsed};
-use super::redact;
+use super::{Assessment, Parsed};
+use crate::redact;
 
 /// Where the trail and its key live, and when records reach the disk.
 #[derive(Debug, Clone)]
@@ -177,7 +177,7 @@ pub fn invalid_entry(message: &str, secrets: &[String]) -> CommandEntry {
 }
 
 /// The start-up record's facts (no secrets).
-pub fn startup_detail(transport: &str, settings: &super::Settings) -> Value {
+pub fn startup_detail(transport: &str, settings: &crate::config::Settings) -> Value {
     json!({
         "version": env!("CARGO_PKG_VERSION"),
         "pid": std::process::id(),
@@ -191,7 +191,7 @@ pub fn startup_detail(transport: &str, settings: &super::Settings) -> Value {
 }
 
 /// The configuration record's facts: the policy file and its SHA-256, the rules in force.
-pub fn config_detail(settings: &super::Settings) -> Value {
+pub fn config_detail(settings: &crate::config::Settings) -> Value {
     use sha2::Digest;
     let digest = std::fs::read(&settings.policy_source).ok().map(|b| sha2::Sha256::digest(&b).iter().map(|x| format!("{x:02x}")).collect::<String>());
     json!({

@@ -3,6 +3,9 @@
 //! back into an earlier one, and nothing executes without an [`Assessment`] whose decision allows
 //! it or whose digest a person approved.
 
+pub mod identity;
+pub mod record;
+
 use portcullis_classify::Classification;
 use portcullis_cli::{Command, ExtraCommand, OperationCall, PathPolicy, S3Command};
 use portcullis_sandbox::{FileAccessMode, Sandbox};
@@ -11,8 +14,8 @@ use portcullis_wire::execute::{Engine, ExecError};
 use portcullis_wire::output::{OutputFormat, jmespath::Query};
 use serde_json::{Value, json};
 
-use super::Settings;
-use super::redact;
+use crate::config::Settings;
+use crate::redact;
 
 /// The stages shared by every call: file policy, decision policy, one execution engine.
 pub struct Pipeline {
@@ -24,7 +27,7 @@ pub struct Pipeline {
     engine: Engine,
     region: Option<String>,
     /// Who the pinned credentials are (resolved in the background after start-up).
-    pub identity: std::sync::OnceLock<super::identity::Identity>,
+    pub identity: std::sync::OnceLock<identity::Identity>,
 }
 
 /// A parsed command.
