@@ -1,16 +1,16 @@
 #!/usr/bin/env python3
-"""Test oracle for Portcullis output shaping (crates/wire/src/output).
+"""Test oracle for Portcullis output shaping (crates/output).
 
 Runs the pinned Python implementations the AWS CLI itself uses -- ``jmespath`` (1.1.0) for
 ``--query`` and ``awscli.formatter`` (awscli 1.46.3) for ``--output json|text|table`` -- on the
-corpora under crates/wire/tests/data/output/ and records what they produce, so that the Rust
-tests (crates/wire/tests/output.rs) can require byte-identical agreement without Python.
+corpora under crates/output/tests/data/ and records what they produce, so that the Rust
+tests (crates/output/tests/output.rs) can require byte-identical agreement without Python.
 
 Usage (from the repository root, with the pinned venv):
 
     .venv/bin/python scripts/oracle_output.py              # regenerate the expected files
     .venv/bin/python scripts/oracle_output.py --check      # fail if they are out of date
-    .venv/bin/python scripts/oracle_output.py --tables     # regenerate src/output/unicode_tables.rs
+    .venv/bin/python scripts/oracle_output.py --tables     # regenerate crates/output/src/unicode_tables.rs
     .venv/bin/python scripts/oracle_output.py --verify-yaml FILE
         # FILE: JSON list of {"value": ..., "yaml": "..."} (written by the Rust test when
         # PORTCULLIS_YAML_DUMP=FILE is set); checks yaml.safe_load(yaml) == value, with key order.
@@ -42,8 +42,8 @@ import sys
 import unicodedata
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DATA = os.path.join(REPO, "crates", "wire", "tests", "data", "output")
-TABLES = os.path.join(REPO, "crates", "wire", "src", "output", "unicode_tables.rs")
+DATA = os.path.join(REPO, "crates", "output", "tests", "data")
+TABLES = os.path.join(REPO, "crates", "output", "src", "unicode_tables.rs")
 
 import jmespath  # noqa: E402
 from jmespath import exceptions as jex  # noqa: E402

@@ -5,7 +5,11 @@
 #  3. the parser corpus expectations are what the pinned awscli says today;
 #  4. the lints that make invariants structural (no subprocess: clippy's disallowed types);
 #  5. every Rust test of the workspace;
-#  6. a short run of every fuzz target (scripts/fuzz.sh).
+#  6. a short run of every fuzz target (scripts/fuzz.sh);
+#  7. formatting (`cargo fmt --check`, rustfmt.toml);
+#  8. dependency licences, duplicate versions and sources (scripts/check-deny.sh, deny.toml);
+#  9. the API docs build without warnings (scripts/check-docs.sh);
+# 10. the workspace builds with the rust-version it declares (scripts/check-msrv.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -21,11 +25,24 @@ echo "== parser corpus matches the pinned awscli"
 echo "== endpoint oracle matches the pinned botocore"
 "$py" scripts/oracle_endpoints.py --check
 
+echo "== formatting (cargo fmt --check; the fuzz workspace too)"
+cargo fmt --all --check
+(cd fuzz && cargo fmt --check)
+
+echo "== dependency licences, bans and sources (cargo-deny; advisories need the network: not run)"
+scripts/check-deny.sh
+
 echo "== cargo clippy (deny-level lints: no subprocess, no unwrap/expect outside tests)"
 cargo clippy --workspace --all-targets --locked
 
 echo "== cargo test"
 cargo test --workspace --locked
 
+echo "== API docs build without warnings"
+scripts/check-docs.sh
+
 echo "== fuzz smoke run (every target, 10 s each; the 10-minute runs are in the closing notes)"
 CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}" scripts/fuzz.sh 10
+
+echo "== the workspace builds with its declared MSRV (own target dir: target/msrv)"
+scripts/check-msrv.sh

@@ -63,7 +63,11 @@ fuzz_target!(|data: &[u8]| {
     let command = if data.starts_with(b"aws") {
         String::from_utf8_lossy(data).into_owned()
     } else if let Some((&pick, rest)) = data.split_first() {
-        format!("{} {}", OPS[pick as usize % OPS.len()], String::from_utf8_lossy(rest))
+        format!(
+            "{} {}",
+            OPS[pick as usize % OPS.len()],
+            String::from_utf8_lossy(rest)
+        )
     } else {
         return;
     };

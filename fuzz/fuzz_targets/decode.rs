@@ -26,23 +26,23 @@ use serde_json::{Value, json};
 
 /// (botocore service, operation): one or more per protocol.
 const REAL: &[(&str, &str)] = &[
-    ("sts", "GetCallerIdentity"),            // query
-    ("sts", "AssumeRole"),                   // query
-    ("iam", "GetRole"),                      // query
-    ("cloudformation", "DescribeStacks"),    // query
-    ("ec2", "DescribeInstances"),            // ec2
-    ("ec2", "DescribeSecurityGroups"),       // ec2
-    ("dynamodb", "ListTables"),              // json
-    ("dynamodb", "GetItem"),                 // json
-    ("kms", "Decrypt"),                      // json (blobs)
-    ("logs", "FilterLogEvents"),             // json
-    ("lambda", "ListFunctions"),             // rest-json
-    ("lambda", "Invoke"),                    // rest-json (payload blob, headers)
-    ("apigateway", "GetRestApis"),           // rest-json
-    ("s3", "ListObjectsV2"),                 // rest-xml
-    ("s3", "GetObject"),                     // rest-xml (streaming payload, headers, header map)
-    ("s3", "HeadObject"),                    // rest-xml (headers only)
-    ("route53", "ListHostedZones"),          // rest-xml
+    ("sts", "GetCallerIdentity"),         // query
+    ("sts", "AssumeRole"),                // query
+    ("iam", "GetRole"),                   // query
+    ("cloudformation", "DescribeStacks"), // query
+    ("ec2", "DescribeInstances"),         // ec2
+    ("ec2", "DescribeSecurityGroups"),    // ec2
+    ("dynamodb", "ListTables"),           // json
+    ("dynamodb", "GetItem"),              // json
+    ("kms", "Decrypt"),                   // json (blobs)
+    ("logs", "FilterLogEvents"),          // json
+    ("lambda", "ListFunctions"),          // rest-json
+    ("lambda", "Invoke"),                 // rest-json (payload blob, headers)
+    ("apigateway", "GetRestApis"),        // rest-json
+    ("s3", "ListObjectsV2"),              // rest-xml
+    ("s3", "GetObject"),                  // rest-xml (streaming payload, headers, header map)
+    ("s3", "HeadObject"),                 // rest-xml (headers only)
+    ("route53", "ListHostedZones"),       // rest-xml
 ];
 
 /// botocore's output protocol vectors (current), in a fixed order: case indices are stable.
@@ -87,7 +87,10 @@ fn targets() -> &'static Vec<Target> {
 /// The model of one vector case, built as `crates/wire/tests/parse.rs` builds it.
 fn vector_model(suite: &Value, case: &Value) -> Target {
     let mut given = case["given"].clone();
-    let op_name = given["name"].as_str().unwrap_or("OperationName").to_string();
+    let op_name = given["name"]
+        .as_str()
+        .unwrap_or("OperationName")
+        .to_string();
     given["name"] = json!(op_name);
     if given.get("http").is_none() {
         given["http"] = json!({"method": "POST", "requestUri": "/"});
@@ -98,7 +101,9 @@ fn vector_model(suite: &Value, case: &Value) -> Target {
     }
     if metadata["protocol"] == "query"
         && let Some(shape) = given["output"]["shape"].as_str()
-        && suite["shapes"][shape]["members"].as_object().is_some_and(|m| !m.is_empty())
+        && suite["shapes"][shape]["members"]
+            .as_object()
+            .is_some_and(|m| !m.is_empty())
     {
         given["output"]["resultWrapper"] = json!(format!("{op_name}Result"));
     }
@@ -115,7 +120,11 @@ fn split_response(data: &[u8]) -> Option<(usize, HttpResponse, ParseOptions)> {
     let sel = u16::from_be_bytes([data[0], data[1]]) as usize;
     let status = u16::from_be_bytes([data[2], data[3]]) % 600;
     let opts = ParseOptions {
-        timestamps: if data[4] & 1 == 1 { TimestampStyle::EpochSeconds } else { TimestampStyle::Iso8601 },
+        timestamps: if data[4] & 1 == 1 {
+            TimestampStyle::EpochSeconds
+        } else {
+            TimestampStyle::Iso8601
+        },
     };
     let rest = &data[5..];
     let (head, body) = match rest.windows(2).position(|w| w == b"\n\n") {
@@ -130,14 +139,28 @@ fn split_response(data: &[u8]) -> Option<(usize, HttpResponse, ParseOptions)> {
             None => (line.to_string(), String::new()),
         })
         .collect();
-    Some((sel, HttpResponse { status, headers, body: body.to_vec() }, opts))
+    Some((
+        sel,
+        HttpResponse {
+            status,
+            headers,
+            body: body.to_vec(),
+        },
+        opts,
+    ))
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((sel, resp, opts)) = split_response(data) else { return };
+    let Some((sel, resp, opts)) = split_response(data) else {
+        return;
+    };
     let targets = targets();
-    let Some((model, op_name)) = &targets[sel % targets.len()] else { return };
-    let Some(op) = model.operation(op_name) else { return };
+    let Some((model, op_name)) = &targets[sel % targets.len()] else {
+        return;
+    };
+    let Some(op) = model.operation(op_name) else {
+        return;
+    };
     match parse_with(model, op, &resp, opts) {
         Ok(v) => assert!(v.is_object(), "a parsed output is not an object: {v}"),
         Err(e) => {

@@ -14,11 +14,17 @@ fuzz_target!(|data: &[u8]| {
             for value in map.values() {
                 let _ = value.to_json();
             }
-            let again = portcullis_shorthand::parse(&text).expect("second parse of the same input failed");
+            let again =
+                portcullis_shorthand::parse(&text).expect("second parse of the same input failed");
             assert_eq!(again.len(), map.len());
         }
         Err(e) => {
-            assert!(e.position <= text.len() + 1, "error position {} beyond input of {} bytes", e.position, text.len());
+            assert!(
+                e.position <= text.len() + 1,
+                "error position {} beyond input of {} bytes",
+                e.position,
+                text.len()
+            );
             let _ = e.to_string();
         }
     }

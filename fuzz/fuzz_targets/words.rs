@@ -18,8 +18,13 @@ fuzz_target!(|data: &[u8]| {
     match split_words(&text) {
         Ok(words) => {
             let requoted = words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ");
-            let again = split_words(&requoted).unwrap_or_else(|e| panic!("re-quoted words refused: {e:?}\ninput: {text:?}\nwords: {words:?}"));
-            assert_eq!(again, words, "round trip through single quotes changed the words");
+            let again = split_words(&requoted).unwrap_or_else(|e| {
+                panic!("re-quoted words refused: {e:?}\ninput: {text:?}\nwords: {words:?}")
+            });
+            assert_eq!(
+                again, words,
+                "round trip through single quotes changed the words"
+            );
         }
         Err(problem) => {
             let _ = problem.to_string();

@@ -8,6 +8,9 @@ shorthand: every input of crates/shorthand/tests/data/shorthand-cases.json, plus
 the commands that look like shorthand.
 decode: every case of the output protocol vectors embedded by fuzz_targets/decode.rs (same order,
 so the selector matches), plus hand-written responses for the real operations in its REAL list.
+jmespath: every expression of crates/output/tests/data/jmespath-cases.json alone and followed by
+a NUL and its case's document (only a few for documents over 1.5 KB), every query of
+crates/output/tests/data/documents.json followed by its response (up to 1.5 KB), and expressions that multiply or nest what they build (the evaluator's bounds).
 Seeds are named by the SHA-1 of their content, as libFuzzer names corpus files.
 """
 import hashlib, json, os, re, shlex, struct, sys
@@ -130,6 +133,34 @@ def main():
             put("decode", struct.pack(">HHB", idx[key], status, 1) + head.encode() + b"\n\n" + body)
         else:
             sys.exit(f"{key} is not in decode.rs's REAL list")
+    jmespath()
+
+
+def jmespath():
+    data = os.path.join(ROOT, "crates/output/tests/data")
+    cases = json.load(open(os.path.join(data, "jmespath-cases.json"), encoding="utf-8"))
+    for group in cases["cases"]:
+        doc = json.dumps(cases["documents"][group["document"]], ensure_ascii=False)
+        for i, expr in enumerate(group["expressions"]):
+            put("jmespath", expr)
+            # Large documents with a few of their expressions only (the seeds stay small).
+            if len(doc) <= 1500 or i < 3:
+                put("jmespath", expr + "\0" + doc)
+    docs = json.load(open(os.path.join(data, "documents.json"), encoding="utf-8"))
+    responses = {d["name"]: d["response"] for d in docs["documents"]}
+    for q in docs["queries"]:
+        if q["document"] in responses and len(json.dumps(responses[q["document"]])) <= 1500:
+            put("jmespath", q["query"] + "\0" + json.dumps(responses[q["document"]], ensure_ascii=False))
+    for expr in [
+        "[@,@,@,@] | [@,@,@,@] | [@,@,@,@] | [@,@,@,@] | @",
+        "[@,@] | [@,@] | [@,@] | [@,@] | @ == @",
+        "join('', [@, @]) | join('', [@, @]) | join('', [@, @])",
+        "@" + ".[@]" * 200,
+        "@" + ".{a: @}" * 200,
+        "sort_by([@,@,@,@][], &to_string(@))",
+        "[[[[[[[[[[@]]]]]]]]]]",
+    ]:
+        put("jmespath", expr)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,12 @@ fn event(n: u64) -> Event {
             service: Some("s3api".into()),
             operation: Some("list-objects-v2".into()),
             region: Some("eu-west-1".into()),
-            digest: Some(sha256_hex(format!("aws s3api list-objects-v2 --bucket b --prefix p/{n}").as_bytes())),
-            params: Some(redact_params(&json!({"Bucket": "my-bucket", "Prefix": format!("logs/{n}/"), "MaxKeys": 100}))),
+            digest: Some(sha256_hex(
+                format!("aws s3api list-objects-v2 --bucket b --prefix p/{n}").as_bytes(),
+            )),
+            params: Some(
+                json!({"Bucket": "my-bucket", "Prefix": format!("logs/{n}/"), "MaxKeys": 100}),
+            ),
             classification: Some(ClassificationInfo {
                 actions: vec!["s3:ListBucket".into()],
                 access_level: Some("List".into()),
@@ -46,7 +50,8 @@ fn event(n: u64) -> Event {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("bench-audit-{name}-{}", std::process::id()));
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("bench-audit-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }
@@ -54,9 +59,19 @@ fn scratch(name: &str) -> PathBuf {
 fn bench(c: &mut Criterion) {
     let key = AuditKey::from_bytes(&[42u8; 32]);
     let mut group = c.benchmark_group("audit_append");
-    for (name, fsync) in [("always_default", FsyncPolicy::Always), ("never", FsyncPolicy::Never)] {
+    for (name, fsync) in [
+        ("always_default", FsyncPolicy::Always),
+        ("never", FsyncPolicy::Never),
+    ] {
         let dir = scratch(name);
-        let Ok(log) = AuditLog::open(&dir, key.clone(), AuditOptions { fsync, ..AuditOptions::default() }) else {
+        let Ok(log) = AuditLog::open(
+            &dir,
+            key.clone(),
+            AuditOptions {
+                fsync,
+                ..AuditOptions::default()
+            },
+        ) else {
             eprintln!("cannot open {}", dir.display());
             return;
         };
@@ -99,13 +114,20 @@ fn bench(c: &mut Criterion) {
         let started = std::time::Instant::now();
         let report = verify(&dir, &key);
         let took = started.elapsed();
-        eprintln!("{name}: {report} — verified in {took:.2?} ({:.0} records/s)", report.records as f64 / took.as_secs_f64());
+        eprintln!(
+            "{name}: {report} — verified in {took:.2?} ({:.0} records/s)",
+            report.records as f64 / took.as_secs_f64()
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
     // The floor: the same bytes written and fdatasync'd by hand (no JSON, no MAC, no head).
     let dir = scratch("floor");
     let _ = std::fs::create_dir_all(&dir);
-    if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("floor.jsonl")) {
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("floor.jsonl"))
+    {
         let line = format!("{}\n", "x".repeat(1000));
         group.bench_function("floor_write_fdatasync", |b| {
             b.iter(|| {
@@ -125,8 +147,14 @@ fn bench(c: &mut Criterion) {
 /// disk at the same moment; the medians (and the median of the per-pair differences) are printed.
 fn paired(key: &AuditKey) {
     let dir = scratch("paired");
-    let Ok(log) = AuditLog::open(&dir.join("trail"), key.clone(), AuditOptions::default()) else { return };
-    let Ok(mut floor) = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("floor.jsonl")) else {
+    let Ok(log) = AuditLog::open(&dir.join("trail"), key.clone(), AuditOptions::default()) else {
+        return;
+    };
+    let Ok(mut floor) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("floor.jsonl"))
+    else {
         return;
     };
     let line = format!("{}\n", "x".repeat(1000));

@@ -1,31 +1,19 @@
-//! Small encodings the record format needs: lowercase hex, SHA-256, and RFC 3339 UTC timestamps
-//! with milliseconds (our own, so the format never depends on a locale or a time zone database).
+//! Small encodings the record format needs: SHA-256 in lowercase hex (the `hex` crate), and
+//! RFC 3339 UTC timestamps with milliseconds.
+//!
+//! The timestamps stay our own rather than the `time` crate's, on purpose:
+//! * [`parse_rfc3339_ms`] reads what `audit show --since/--until` have always accepted: a bare
+//!   date, minutes without seconds, and any number of fraction digits. `time`'s RFC 3339 parser
+//!   refuses the first two, so using it would change the command line.
+//! * [`format_rfc3339_ms`] writes exactly what `time` writes with
+//!   `[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z` for every instant in
+//!   the years 0000–9999 (checked over two million instants), but it is total: `time` fails past
+//!   9999, where this still writes a date. Switching would add a dependency and an error path to
+//!   save a dozen lines, while the parser keeps the calendar arithmetic anyway.
+//!
+//! Neither depends on a locale or a time zone database.
 
 use sha2::{Digest, Sha256};
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[(b >> 4) as usize] as char);
-        out.push(DIGITS[(b & 15) as usize] as char);
-    }
-    out
-}
-
-pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
-    let text = text.as_bytes();
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    let nibble = |c: u8| match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    };
-    text.chunks(2).map(|p| Some(nibble(p[0])? << 4 | nibble(p[1])?)).collect()
-}
 
 pub(crate) fn is_lower_hex(text: &[u8], len: usize) -> bool {
     text.len() == len && text.iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
@@ -33,7 +21,7 @@ pub(crate) fn is_lower_hex(text: &[u8], len: usize) -> bool {
 
 /// Hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// Milliseconds since the Unix epoch, now.
@@ -81,7 +69,9 @@ pub fn format_rfc3339_ms(ms: i64) -> String {
 
 fn digits(text: &[u8], at: usize, n: usize) -> Option<u32> {
     let part = text.get(at..at + n)?;
-    part.iter().try_fold(0u32, |acc, c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
+    part.iter().try_fold(0u32, |acc, c| {
+        c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+    })
 }
 
 /// Parses RFC 3339 (`YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM)`, `T` or space) or a bare date
@@ -89,7 +79,11 @@ fn digits(text: &[u8], at: usize, n: usize) -> Option<u32> {
 pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
     let b = text.as_bytes();
     let (y, m, d) = (digits(b, 0, 4)?, digits(b, 5, 2)?, digits(b, 8, 2)?);
-    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+    if b.get(4) != Some(&b'-')
+        || b.get(7) != Some(&b'-')
+        || !(1..=12).contains(&m)
+        || !(1..=31).contains(&d)
+    {
         return None;
     }
     let day_ms = days_from_civil(i64::from(y), m, d) * 86_400_000;
@@ -135,7 +129,11 @@ pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
         _ => return None,
     };
     Some(
-        day_ms + i64::from(h) * 3_600_000 + i64::from(min) * 60_000 + i64::from(sec) * 1000 + i64::from(milli)
+        day_ms
+            + i64::from(h) * 3_600_000
+            + i64::from(min) * 60_000
+            + i64::from(sec) * 1000
+            + i64::from(milli)
             - offset_min * 60_000,
     )
 }
@@ -146,23 +144,53 @@ mod tests {
 
     #[test]
     fn round_trips_times() {
-        for ms in [0, 1, 951_782_400_123, 1_795_507_042_123, -86_400_001, 4_102_444_800_000] {
+        for ms in [
+            0,
+            1,
+            951_782_400_123,
+            1_795_507_042_123,
+            -86_400_001,
+            4_102_444_800_000,
+        ] {
             let text = format_rfc3339_ms(ms);
             assert_eq!(parse_rfc3339_ms(&text), Some(ms), "{text}");
         }
-        assert_eq!(format_rfc3339_ms(1_795_507_042_123), "2026-11-24T07:57:22.123Z");
-        assert_eq!(parse_rfc3339_ms("2026-11-24T09:57:22.1+02:00"), Some(1_795_507_042_100));
+        assert_eq!(
+            format_rfc3339_ms(1_795_507_042_123),
+            "2026-11-24T07:57:22.123Z"
+        );
+        assert_eq!(
+            parse_rfc3339_ms("2026-11-24T09:57:22.1+02:00"),
+            Some(1_795_507_042_100)
+        );
         assert_eq!(parse_rfc3339_ms("2026-11-24"), Some(1_795_478_400_000));
-        assert_eq!(parse_rfc3339_ms("2026-11-24T07:57Z"), Some(1_795_507_020_000));
-        for bad in ["", "2026-13-01", "2026-11-24T25:00Z", "2026-11-24T07:57:22", "x026-11-24", "2026-11-24T07:57:22.Z"] {
+        assert_eq!(
+            parse_rfc3339_ms("2026-11-24T07:57Z"),
+            Some(1_795_507_020_000)
+        );
+        for bad in [
+            "",
+            "2026-13-01",
+            "2026-11-24T25:00Z",
+            "2026-11-24T07:57:22",
+            "x026-11-24",
+            "2026-11-24T07:57:22.Z",
+        ] {
             assert_eq!(parse_rfc3339_ms(bad), None, "{bad}");
         }
     }
 
     #[test]
-    fn hex_round_trips() {
-        assert_eq!(hex(&[0, 15, 255]), "000fff");
-        assert_eq!(unhex("000fFF"), Some(vec![0, 15, 255]));
-        assert_eq!(unhex("0g"), None);
+    fn hex_is_lowercase_and_reads_either_case() {
+        // What the record format relies on from the `hex` crate.
+        assert_eq!(hex::encode([0, 15, 255]), "000fff");
+        assert_eq!(hex::decode("000fFF").ok(), Some(vec![0, 15, 255]));
+        assert!(hex::decode("0g").is_err());
+        assert!(hex::decode("abc").is_err());
+        assert!(is_lower_hex(b"00ff", 4) && !is_lower_hex(b"00FF", 4) && !is_lower_hex(b"00f", 4));
+        assert_eq!(
+            sha256_hex(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
     }
 }

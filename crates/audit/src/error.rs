@@ -69,6 +69,10 @@ pub enum AuditError {
 
 impl AuditError {
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        AuditError::Io { op, path: path.into(), source }
+        AuditError::Io {
+            op,
+            path: path.into(),
+            source,
+        }
     }
 }

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::codec::{hex, unhex};
 use crate::error::AuditError;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -38,9 +37,14 @@ pub fn default_audit_dir() -> Option<PathBuf> {
 }
 
 fn state_dir() -> Option<PathBuf> {
-    let xdg = std::env::var_os("XDG_STATE_HOME").map(PathBuf::from).filter(|p| p.is_absolute());
+    let xdg = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute());
     let base = xdg.or_else(|| {
-        std::env::var_os("HOME").map(PathBuf::from).filter(|p| p.is_absolute()).map(|h| h.join(".local/state"))
+        std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+            .map(|h| h.join(".local/state"))
     })?;
     Some(base.join("portcullis"))
 }
@@ -51,15 +55,24 @@ impl AuditKey {
         // HMAC accepts keys of any length, so this cannot fail; keep a fallback without panicking.
         let mac = <HmacSha256 as KeyInit>::new_from_slice(bytes)
             .unwrap_or_else(|_| <HmacSha256 as KeyInit>::new(&Default::default()));
-        let mut key = AuditKey { mac, id: String::new() };
-        key.id = hex(&key.mac_bytes(b"portcullis-audit key id")[..8]);
+        let mut key = AuditKey {
+            mac,
+            id: String::new(),
+        };
+        key.id = hex::encode(&key.mac_bytes(b"portcullis-audit key id")[..8]);
         key
     }
 
     /// A fresh random key (not saved anywhere).
     pub fn generate() -> Result<AuditKey, AuditError> {
         let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(|e| AuditError::io("draw random bytes for", "audit key", std::io::Error::other(e.to_string())))?;
+        getrandom::fill(&mut bytes).map_err(|e| {
+            AuditError::io(
+                "draw random bytes for",
+                "audit key",
+                std::io::Error::other(e.to_string()),
+            )
+        })?;
         Ok(AuditKey::from_bytes(&bytes))
     }
 
@@ -74,7 +87,8 @@ impl AuditKey {
     /// group/other permission bit, or content that is not 64 hex digits is refused.
     pub fn load_or_create(path: &Path) -> Result<AuditKey, AuditError> {
         match AuditKey::load(path) {
-            Err(AuditError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
+            Err(AuditError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            }
             other => return other,
         }
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -85,14 +99,24 @@ impl AuditKey {
                 .map_err(|e| AuditError::io("create directory", parent, e))?;
         }
         let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes)
-            .map_err(|e| AuditError::io("draw random bytes for", path, std::io::Error::other(e.to_string())))?;
+        getrandom::fill(&mut bytes).map_err(|e| {
+            AuditError::io(
+                "draw random bytes for",
+                path,
+                std::io::Error::other(e.to_string()),
+            )
+        })?;
         // Written under a temporary name and linked into place, so the key file is never seen
         // half-written and an existing one (a concurrent start) is never replaced.
         let mut suffix = [0u8; 8];
-        getrandom::fill(&mut suffix)
-            .map_err(|e| AuditError::io("draw random bytes for", path, std::io::Error::other(e.to_string())))?;
-        let tmp = path.with_extension(format!("tmp-{}", hex(&suffix)));
+        getrandom::fill(&mut suffix).map_err(|e| {
+            AuditError::io(
+                "draw random bytes for",
+                path,
+                std::io::Error::other(e.to_string()),
+            )
+        })?;
+        let tmp = path.with_extension(format!("tmp-{}", hex::encode(suffix)));
         let written = (|| {
             let mut file = std::fs::OpenOptions::new()
                 .write(true)
@@ -100,7 +124,7 @@ impl AuditKey {
                 .mode(0o600)
                 .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
                 .open(&tmp)?;
-            file.write_all(format!("{}\n", hex(&bytes)).as_bytes())?;
+            file.write_all(format!("{}\n", hex::encode(bytes)).as_bytes())?;
             file.sync_all()?;
             std::fs::hard_link(&tmp, path)
         })();
@@ -120,7 +144,10 @@ impl AuditKey {
 
     /// Loads an existing key file (same checks as [`AuditKey::load_or_create`]).
     pub fn load(path: &Path) -> Result<AuditKey, AuditError> {
-        let refuse = |reason: &str| AuditError::KeyRefused { path: path.to_path_buf(), reason: reason.to_string() };
+        let refuse = |reason: &str| AuditError::KeyRefused {
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
+        };
         let meta = std::fs::symlink_metadata(path).map_err(|e| AuditError::io("read", path, e))?;
         if meta.file_type().is_symlink() {
             return Err(refuse("it is a symlink"));
@@ -130,7 +157,9 @@ impl AuditKey {
             .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
             .open(path)
             .map_err(|e| AuditError::io("open", path, e))?;
-        let meta = file.metadata().map_err(|e| AuditError::io("stat", path, e))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| AuditError::io("stat", path, e))?;
         if !meta.is_file() {
             return Err(refuse("it is not a regular file"));
         }
@@ -141,8 +170,12 @@ impl AuditKey {
             )));
         }
         let mut text = String::new();
-        Read::by_ref(&mut file).take(256).read_to_string(&mut text).map_err(|e| AuditError::io("read", path, e))?;
-        let bytes = unhex(text.trim_end_matches('\n'))
+        Read::by_ref(&mut file)
+            .take(256)
+            .read_to_string(&mut text)
+            .map_err(|e| AuditError::io("read", path, e))?;
+        let bytes = hex::decode(text.trim_end_matches('\n'))
+            .ok()
             .and_then(|b| <[u8; 32]>::try_from(b).ok())
             .ok_or_else(|| refuse("it does not hold 64 hex digits"))?;
         Ok(AuditKey::from_bytes(&bytes))
@@ -155,12 +188,14 @@ impl AuditKey {
     }
 
     pub(crate) fn mac_hex(&self, data: &[u8]) -> String {
-        hex(&self.mac_bytes(data))
+        hex::encode(self.mac_bytes(data))
     }
 
     /// Constant-time check of a hex MAC over `data`.
     pub(crate) fn verify_hex(&self, data: &[u8], mac_hex: &str) -> bool {
-        let Some(expected) = unhex(mac_hex) else { return false };
+        let Ok(expected) = hex::decode(mac_hex) else {
+            return false;
+        };
         let mut mac = self.mac.clone();
         mac.update(data);
         mac.verify_slice(&expected).is_ok()

@@ -6,11 +6,15 @@
 //!
 //! An [`AuditKey`] (256 random bits in a 0600 file) keys the MACs. An [`AuditLog`] appends
 //! [`Event`]s — what the caller knows: kind, session, principal, tool, the [`CommandEntry`]s with
-//! digest, [redacted](redact_params) parameters, classification, decision, consent and execution,
+//! digest, parameters (already masked by the caller: the trail stores what it is given, and Portcullis's pipeline masks secret values with its one redaction module before recording), classification, decision, consent and execution,
 //! latency, response size — and turns each into an [`AuditRecord`] by adding the chain header
 //! (`seq`, `time`, `instance`, `key_id`, `prev`) and the `mac`. [`verify`] walks a trail and
 //! returns a [`VerifyReport`] naming the first [`Problem`]; [`show`] reads records back through a
-//! [`Filter`]. The stage takes strings, not the AWS crates' types, so gateway-mode tools can use it.
+//! [`Filter`] (its principal filter uses the project's one `*` matcher). The stage takes strings,
+//! not the AWS crates' types, and depends on no Portcullis crate but the leaf `portcullis-netaddr`,
+//! so gateway-mode tools or another project can use it alone (Unix only: `O_NOFOLLOW`,
+//! `fdatasync`). What other tools should rely on is the record format specified below, which
+//! a verifier can check without this crate; the Rust API follows what the server needs.
 //!
 //! ```
 //! use portcullis_audit::*;
@@ -28,7 +32,7 @@
 //! event.commands.push(CommandEntry {
 //!     service: Some("secretsmanager".into()),
 //!     operation: Some("create-secret".into()),
-//!     params: Some(redact_params(&json!({"Name": "db", "SecretString": "hunter2"}))),
+//!     params: Some(json!({"Name": "db", "SecretString": "****"})),
 //!     decision: Some(DecisionInfo { outcome: DecisionOutcome::Consent, reasons: vec![], rule_ids: vec![] }),
 //!     ..CommandEntry::default()
 //! });
@@ -135,7 +139,6 @@ mod error;
 mod key;
 mod log;
 mod record;
-mod redact;
 mod show;
 mod trail;
 mod verify;
@@ -145,10 +148,11 @@ pub use error::AuditError;
 pub use key::{AuditKey, default_audit_dir, default_key_path};
 pub use log::{AuditLog, AuditOptions, FsyncPolicy, Sequenced};
 pub use record::{
-    AuditRecord, ClassificationInfo, CommandEntry, ConsentInfo, ConsentOutcome, DecisionInfo, DecisionOutcome, Event,
-    ExecStatus, ExecutionInfo, GENESIS, RecordKind, canonical_body,
+    AuditRecord, ClassificationInfo, CommandEntry, ConsentInfo, ConsentOutcome, DecisionInfo,
+    DecisionOutcome, Event, ExecStatus, ExecutionInfo, GENESIS, RecordKind, canonical_body,
 };
-pub use redact::{REDACTED, is_secret_key, redact_params, redact_params_for};
 pub use show::{Filter, Shown, parse_time_arg, show};
 pub use trail::Head;
-pub use verify::{Anchor, Problem, ProblemKind, TornTail, VerifyOptions, VerifyReport, verify, verify_with};
+pub use verify::{
+    Anchor, Problem, ProblemKind, TornTail, VerifyOptions, VerifyReport, verify, verify_with,
+};

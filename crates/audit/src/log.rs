@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use rustix::fs::{Mode, OFlags};
 use serde_json::{Value, json};
 
-use crate::codec::{format_rfc3339_ms, hex, now_ms, sha256_hex};
+use crate::codec::{format_rfc3339_ms, now_ms, sha256_hex};
 use crate::error::AuditError;
 use crate::key::AuditKey;
 use crate::record::{ChainFields, Event, GENESIS, Header, RecordKind, build_line, canonical_body};
@@ -111,7 +111,10 @@ pub struct AuditLog {
 
 impl std::fmt::Debug for AuditLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuditLog").field("dir", &self.dir).field("instance", &self.instance).finish_non_exhaustive()
+        f.debug_struct("AuditLog")
+            .field("dir", &self.dir)
+            .field("instance", &self.instance)
+            .finish_non_exhaustive()
     }
 }
 
@@ -123,9 +126,14 @@ fn open_at(dir_fd: &OwnedFd, name: &str, flags: OFlags, dir: &Path) -> Result<Fi
     let fd = rustix::fs::openat(dir_fd, name, oflags_open(flags), Mode::from_raw_mode(0o600))
         .map_err(|e| AuditError::io("open", dir.join(name), e.into()))?;
     let file = File::from(fd);
-    let meta = file.metadata().map_err(|e| AuditError::io("stat", dir.join(name), e))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| AuditError::io("stat", dir.join(name), e))?;
     if !meta.is_file() {
-        return Err(AuditError::DirRefused { path: dir.join(name), reason: "not a regular file".into() });
+        return Err(AuditError::DirRefused {
+            path: dir.join(name),
+            reason: "not a regular file".into(),
+        });
     }
     Ok(file)
 }
@@ -146,10 +154,16 @@ impl AuditLog {
     pub fn open(dir: &Path, key: AuditKey, options: AuditOptions) -> Result<AuditLog, AuditError> {
         match std::fs::symlink_metadata(dir) {
             Ok(m) if m.file_type().is_symlink() => {
-                return Err(AuditError::DirRefused { path: dir.to_path_buf(), reason: "it is a symlink".into() });
+                return Err(AuditError::DirRefused {
+                    path: dir.to_path_buf(),
+                    reason: "it is a symlink".into(),
+                });
             }
             Ok(m) if !m.is_dir() => {
-                return Err(AuditError::DirRefused { path: dir.to_path_buf(), reason: "not a directory".into() });
+                return Err(AuditError::DirRefused {
+                    path: dir.to_path_buf(),
+                    reason: "not a directory".into(),
+                });
             }
             Ok(_) => {}
             Err(_) => std::fs::DirBuilder::new()
@@ -158,40 +172,71 @@ impl AuditLog {
                 .create(dir)
                 .map_err(|e| AuditError::io("create directory", dir, e))?,
         }
-        let dir_fd = rustix::fs::open(dir, OFlags::RDONLY | OFlags::DIRECTORY | oflags_open(OFlags::empty()), Mode::empty())
-            .map_err(|e| AuditError::io("open directory", dir, e.into()))?;
+        let dir_fd = rustix::fs::open(
+            dir,
+            OFlags::RDONLY | OFlags::DIRECTORY | oflags_open(OFlags::empty()),
+            Mode::empty(),
+        )
+        .map_err(|e| AuditError::io("open directory", dir, e.into()))?;
         let mut warnings = Vec::new();
         let dir_meta = std::fs::metadata(dir).map_err(|e| AuditError::io("stat", dir, e))?;
         if dir_meta.mode() & 0o022 != 0 {
-            warnings.push(format!("{} is writable by group or others (mode {:04o})", dir.display(), dir_meta.mode() & 0o7777));
+            warnings.push(format!(
+                "{} is writable by group or others (mode {:04o})",
+                dir.display(),
+                dir_meta.mode() & 0o7777
+            ));
         }
 
         let mut instance = [0u8; 16];
-        getrandom::fill(&mut instance)
-            .map_err(|e| AuditError::io("draw random bytes for", dir, std::io::Error::other(e.to_string())))?;
-        let instance = hex(&instance);
+        getrandom::fill(&mut instance).map_err(|e| {
+            AuditError::io(
+                "draw random bytes for",
+                dir,
+                std::io::Error::other(e.to_string()),
+            )
+        })?;
+        let instance = hex::encode(instance);
 
         let files = trail::list_files(dir).map_err(|e| AuditError::io("list", dir, e))?;
         let mut recovery = serde_json::Map::new();
 
         // The newest file is the one we append to; it alone may end in a torn line.
         let (file_index, file) = match files.last() {
-            Some((index, name)) => (*index, open_at(&dir_fd, name, OFlags::RDWR | OFlags::APPEND, dir)?),
+            Some((index, name)) => (
+                *index,
+                open_at(&dir_fd, name, OFlags::RDWR | OFlags::APPEND, dir)?,
+            ),
             None => {
                 let name = trail::file_name(1);
-                let file = open_at(&dir_fd, &name, OFlags::RDWR | OFlags::APPEND | OFlags::CREATE | OFlags::EXCL, dir)?;
+                let file = open_at(
+                    &dir_fd,
+                    &name,
+                    OFlags::RDWR | OFlags::APPEND | OFlags::CREATE | OFlags::EXCL,
+                    dir,
+                )?;
                 (1, file)
             }
         };
         let newest_name = trail::file_name(file_index);
         let newest_path = dir.join(&newest_name);
-        let len = file.metadata().map_err(|e| AuditError::io("stat", &newest_path, e))?.len();
-        let tail = trail::read_tail(&file, len).map_err(|e| AuditError::io("read", &newest_path, e))?;
+        let len = file
+            .metadata()
+            .map_err(|e| AuditError::io("stat", &newest_path, e))?
+            .len();
+        let tail =
+            trail::read_tail(&file, len).map_err(|e| AuditError::io("read", &newest_path, e))?;
         if tail.torn_len > 0 {
-            let torn = trail::read_at(&file, tail.complete_len, usize::try_from(tail.torn_len).unwrap_or(0))
-                .map_err(|e| AuditError::io("read", &newest_path, e))?;
-            file.set_len(tail.complete_len).map_err(|e| AuditError::io("truncate", &newest_path, e))?;
-            file.sync_data().map_err(|e| AuditError::io("fdatasync", &newest_path, e))?;
+            let torn = trail::read_at(
+                &file,
+                tail.complete_len,
+                usize::try_from(tail.torn_len).unwrap_or(0),
+            )
+            .map_err(|e| AuditError::io("read", &newest_path, e))?;
+            file.set_len(tail.complete_len)
+                .map_err(|e| AuditError::io("truncate", &newest_path, e))?;
+            file.sync_data()
+                .map_err(|e| AuditError::io("fdatasync", &newest_path, e))?;
             warnings.push(format!(
                 "{newest_name} ended in a torn record of {} bytes (a crash during a write); cut off at offset {}",
                 tail.torn_len, tail.complete_len
@@ -202,12 +247,17 @@ impl AuditLog {
             );
         }
         // The last complete record: in the newest file, or (if it is empty) in an older one.
-        let mut last: Option<(String, Vec<u8>)> = tail.last_line.map(|(_, line)| (newest_name.clone(), line));
+        let mut last: Option<(String, Vec<u8>)> =
+            tail.last_line.map(|(_, line)| (newest_name.clone(), line));
         if last.is_none() {
             for (_, name) in files.iter().rev().skip(1) {
                 let older = open_at(&dir_fd, name, OFlags::RDONLY, dir)?;
-                let len = older.metadata().map_err(|e| AuditError::io("stat", dir.join(name), e))?.len();
-                let t = trail::read_tail(&older, len).map_err(|e| AuditError::io("read", dir.join(name), e))?;
+                let len = older
+                    .metadata()
+                    .map_err(|e| AuditError::io("stat", dir.join(name), e))?
+                    .len();
+                let t = trail::read_tail(&older, len)
+                    .map_err(|e| AuditError::io("read", dir.join(name), e))?;
                 if let Some((_, line)) = t.last_line {
                     last = Some((name.clone(), line));
                     break;
@@ -217,7 +267,11 @@ impl AuditLog {
         let (seq, prev) = match &last {
             None => (0, GENESIS.to_string()),
             Some((name, line)) => {
-                let corrupt = || AuditError::Corrupt(format!("the last record of {name} is not a valid audit record"));
+                let corrupt = || {
+                    AuditError::Corrupt(format!(
+                        "the last record of {name} is not a valid audit record"
+                    ))
+                };
                 let (body, mac) = canonical_body(line).ok_or_else(corrupt)?;
                 let fields: ChainFields = serde_json::from_slice(&body).map_err(|_| corrupt())?;
                 if fields.key_id != key.id() {
@@ -228,8 +282,14 @@ impl AuditLog {
                     });
                 }
                 if !key.verify_hex(&body, mac) {
-                    warnings.push(format!("the last record of {name} (seq {}) fails its MAC: edited?", fields.seq));
-                    recovery.insert("last_record_bad_mac".into(), json!({"file": name, "seq": fields.seq}));
+                    warnings.push(format!(
+                        "the last record of {name} (seq {}) fails its MAC: edited?",
+                        fields.seq
+                    ));
+                    recovery.insert(
+                        "last_record_bad_mac".into(),
+                        json!({"file": name, "seq": fields.seq}),
+                    );
                 }
                 (fields.seq, sha256_hex(line))
             }
@@ -251,14 +311,22 @@ impl AuditLog {
                         );
                     }
                     Ok(head) if head.seq == seq && head.seq > 0 && head.hash != prev => {
-                        warnings.push(format!("the head's hash does not match the last record (seq {seq}): replaced?"));
-                        recovery.insert("head_mismatch".into(), json!({"seq": seq, "head_hash": head.hash}));
+                        warnings.push(format!(
+                            "the head's hash does not match the last record (seq {seq}): replaced?"
+                        ));
+                        recovery.insert(
+                            "head_mismatch".into(),
+                            json!({"seq": seq, "head_hash": head.hash}),
+                        );
                     }
                     Ok(_) => {}
                     Err(HeadError::Empty) if seq == 0 => {}
                     Err(e) => {
                         warnings.push(format!("the head file is unusable ({e:?})"));
-                        recovery.insert("head_unusable".into(), json!(format!("{e:?}").to_lowercase()));
+                        recovery.insert(
+                            "head_unusable".into(),
+                            json!(format!("{e:?}").to_lowercase()),
+                        );
                     }
                 }
                 f
@@ -268,7 +336,12 @@ impl AuditLog {
                     warnings.push("the head file is missing".to_string());
                     recovery.insert("head_unusable".into(), json!("missing"));
                 }
-                open_at(&dir_fd, HEAD_FILE, OFlags::RDWR | OFlags::CREATE | OFlags::EXCL, dir)?
+                open_at(
+                    &dir_fd,
+                    HEAD_FILE,
+                    OFlags::RDWR | OFlags::CREATE | OFlags::EXCL,
+                    dir,
+                )?
             }
             Err(e) => return Err(e),
         };
@@ -278,11 +351,17 @@ impl AuditLog {
             hash: prev.clone(),
             key_id: key.id().to_string(),
         };
-        trail::write_head(&head_file, &head, &key).map_err(|e| AuditError::io("write", &head_path, e))?;
-        head_file.sync_data().map_err(|e| AuditError::io("fdatasync", &head_path, e))?;
+        trail::write_head(&head_file, &head, &key)
+            .map_err(|e| AuditError::io("write", &head_path, e))?;
+        head_file
+            .sync_data()
+            .map_err(|e| AuditError::io("fdatasync", &head_path, e))?;
         rustix::fs::fsync(&dir_fd).map_err(|e| AuditError::io("fsync", dir, e.into()))?;
 
-        let file_len = file.metadata().map_err(|e| AuditError::io("stat", &newest_path, e))?.len();
+        let file_len = file
+            .metadata()
+            .map_err(|e| AuditError::io("stat", &newest_path, e))?
+            .len();
         let log = AuditLog {
             dir: dir.to_path_buf(),
             key,
@@ -305,7 +384,10 @@ impl AuditLog {
             synced: AtomicU64::new(seq),
         };
         if !recovery.is_empty() {
-            let event = Event { detail: Some(Value::Object(recovery)), ..Event::new(RecordKind::Recovery) };
+            let event = Event {
+                detail: Some(Value::Object(recovery)),
+                ..Event::new(RecordKind::Recovery)
+            };
             log.append(&event)?;
         }
         Ok(log)
@@ -333,20 +415,32 @@ impl AuditLog {
     pub fn preflight(&self) -> Result<(), AuditError> {
         let st = self.lock()?;
         let path = self.dir.join(trail::file_name(st.file_index));
-        let meta = st.file.metadata().map_err(|e| AuditError::io("stat", &path, e))?;
+        let meta = st
+            .file
+            .metadata()
+            .map_err(|e| AuditError::io("stat", &path, e))?;
         if meta.nlink() == 0 {
-            return Err(AuditError::NotReady(format!("{} was deleted", path.display())));
+            return Err(AuditError::NotReady(format!(
+                "{} was deleted",
+                path.display()
+            )));
         }
-        let vfs = rustix::fs::fstatvfs(&st.file).map_err(|e| AuditError::io("statvfs", &path, e.into()))?;
+        let vfs = rustix::fs::fstatvfs(&st.file)
+            .map_err(|e| AuditError::io("statvfs", &path, e.into()))?;
         let free = vfs.f_bavail.saturating_mul(vfs.f_frsize);
         if free < self.options.min_free_bytes {
-            return Err(AuditError::NotReady(format!("only {free} bytes free on the audit file system")));
+            return Err(AuditError::NotReady(format!(
+                "only {free} bytes free on the audit file system"
+            )));
         }
         Ok(())
     }
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, State>, AuditError> {
-        let st = self.state.lock().map_err(|_| AuditError::Poisoned("a writer panicked".into()))?;
+        let st = self
+            .state
+            .lock()
+            .map_err(|_| AuditError::Poisoned("a writer panicked".into()))?;
         if let Some(reason) = &st.poisoned {
             return Err(AuditError::Poisoned(reason.clone()));
         }
@@ -369,7 +463,13 @@ impl AuditLog {
             let mut st = self.lock()?;
             let seq = st.seq + 1;
             let time = format_rfc3339_ms(now_ms());
-            let header = Header { seq, time: &time, instance: &self.instance, key_id: self.key.id(), prev: &st.prev };
+            let header = Header {
+                seq,
+                time: &time,
+                instance: &self.instance,
+                key_id: self.key.id(),
+                prev: &st.prev,
+            };
             let mut line = build_line(&header, &event_json, &self.key);
             let hash = sha256_hex(line.as_bytes());
             line.push('\n');
@@ -380,7 +480,10 @@ impl AuditLog {
             let path = self.dir.join(trail::file_name(st.file_index));
             if let Err(e) = (&*st.file).write_all(line.as_bytes()) {
                 if let Err(cut) = st.file.set_len(st.file_len) {
-                    st.poisoned = Some(format!("write to {} failed ({e}) and could not be undone ({cut})", path.display()));
+                    st.poisoned = Some(format!(
+                        "write to {} failed ({e}) and could not be undone ({cut})",
+                        path.display()
+                    ));
                 }
                 return Err(AuditError::io("write", path, e));
             }
@@ -389,10 +492,20 @@ impl AuditLog {
             st.prev.clone_from(&hash);
             let file = trail::file_name(st.file_index);
             if self.options.fsync == FsyncPolicy::Never {
-                let head = Head { seq, file: file.clone(), hash: hash.clone(), key_id: self.key.id().to_string() };
+                let head = Head {
+                    seq,
+                    file: file.clone(),
+                    hash: hash.clone(),
+                    key_id: self.key.id().to_string(),
+                };
                 self.advance_head(&mut st, &head)?;
             }
-            Sequenced { seq, hash, time, file }
+            Sequenced {
+                seq,
+                hash,
+                time,
+                file,
+            }
         };
         let sync_now = match self.options.fsync {
             FsyncPolicy::Always => true,
@@ -415,14 +528,22 @@ impl AuditLog {
     /// Returns once every record up to `seq` is durable: one fdatasync of the current file
     /// covers all records written to it so far (older files were synced when rotated).
     fn sync_through(&self, seq: u64) -> Result<(), AuditError> {
-        let _turn = self.sync_lock.lock().map_err(|_| AuditError::Poisoned("a writer panicked".into()))?;
+        let _turn = self
+            .sync_lock
+            .lock()
+            .map_err(|_| AuditError::Poisoned("a writer panicked".into()))?;
         if self.synced.load(Ordering::Acquire) >= seq {
             return Ok(());
         }
         let (file, head, path) = {
             let st = self.lock()?;
             let name = trail::file_name(st.file_index);
-            let head = Head { seq: st.seq, file: name.clone(), hash: st.prev.clone(), key_id: self.key.id().to_string() };
+            let head = Head {
+                seq: st.seq,
+                file: name.clone(),
+                hash: st.prev.clone(),
+                key_id: self.key.id().to_string(),
+            };
             (st.file.clone(), head, self.dir.join(name))
         };
         if let Err(e) = file.sync_data() {
@@ -441,7 +562,8 @@ impl AuditLog {
     /// The head only moves forward; after a crash it lags the trail, never leads it.
     fn advance_head(&self, st: &mut State, head: &Head) -> Result<(), AuditError> {
         if head.seq > st.head_seq {
-            trail::write_head(&st.head, head, &self.key).map_err(|e| AuditError::io("write", self.dir.join(HEAD_FILE), e))?;
+            trail::write_head(&st.head, head, &self.key)
+                .map_err(|e| AuditError::io("write", self.dir.join(HEAD_FILE), e))?;
             st.head_seq = head.seq;
         }
         self.synced.fetch_max(head.seq, Ordering::AcqRel);
@@ -458,13 +580,17 @@ impl AuditLog {
         for command in &mut smaller.commands {
             if let Some(params) = &command.params {
                 let text = serde_json::to_string(params)?;
-                command.params = Some(json!({"omitted": true, "bytes": text.len(), "sha256": sha256_hex(text.as_bytes())}));
+                command.params = Some(
+                    json!({"omitted": true, "bytes": text.len(), "sha256": sha256_hex(text.as_bytes())}),
+                );
             }
         }
         if let Some(detail) = &smaller.detail {
             let text = serde_json::to_string(detail)?;
             if text.len() > self.options.max_record_bytes / 2 {
-                smaller.detail = Some(json!({"omitted": true, "bytes": text.len(), "sha256": sha256_hex(text.as_bytes())}));
+                smaller.detail = Some(
+                    json!({"omitted": true, "bytes": text.len(), "sha256": sha256_hex(text.as_bytes())}),
+                );
             }
         }
         let json = serde_json::to_string(&smaller)?;
@@ -480,7 +606,8 @@ impl AuditLog {
         let old = self.dir.join(trail::file_name(st.file_index));
         // Records of the old file are made durable now; a group commit in flight may still be
         // syncing it, which is harmless.
-        if self.options.fsync != FsyncPolicy::Never && self.synced.load(Ordering::Acquire) < st.seq {
+        if self.options.fsync != FsyncPolicy::Never && self.synced.load(Ordering::Acquire) < st.seq
+        {
             if let Err(e) = st.file.sync_data() {
                 st.poisoned = Some(format!("fdatasync of {} failed: {e}", old.display()));
                 return Err(AuditError::io("fdatasync", old, e));
@@ -495,9 +622,15 @@ impl AuditLog {
         }
         let index = st.file_index + 1;
         let name = trail::file_name(index);
-        let file = open_at(&st.dir_fd, &name, OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::EXCL, &self.dir)?;
+        let file = open_at(
+            &st.dir_fd,
+            &name,
+            OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::EXCL,
+            &self.dir,
+        )?;
         if self.options.fsync != FsyncPolicy::Never {
-            rustix::fs::fsync(&st.dir_fd).map_err(|e| AuditError::io("fsync", &self.dir, e.into()))?;
+            rustix::fs::fsync(&st.dir_fd)
+                .map_err(|e| AuditError::io("fsync", &self.dir, e.into()))?;
         }
         st.file = Arc::new(file);
         st.file_index = index;

@@ -148,7 +148,8 @@ pub struct CommandEntry {
     /// The digest of the normalized request (what consent approves).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
-    /// The request's parameters after [`crate::redact_params`].
+    /// The request's parameters, secret values already masked by the caller (the pipeline's
+    /// record stage).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub params: Option<Value>,
     /// Classification.
@@ -215,17 +216,26 @@ impl Event {
 
     /// The start-up record (`detail`: version, pid, transport, policy mode, ...).
     pub fn startup(detail: Value) -> Event {
-        Event { detail: Some(detail), ..Event::new(RecordKind::Startup) }
+        Event {
+            detail: Some(detail),
+            ..Event::new(RecordKind::Startup)
+        }
     }
 
     /// A configuration load (`detail`: files and their SHA-256, mode, rule counts, ...).
     pub fn config(detail: Value) -> Event {
-        Event { detail: Some(detail), ..Event::new(RecordKind::Config) }
+        Event {
+            detail: Some(detail),
+            ..Event::new(RecordKind::Config)
+        }
     }
 
     /// A tool call of `tool`; fill in the rest.
     pub fn tool_call(tool: impl Into<String>) -> Event {
-        Event { tool: Some(tool.into()), ..Event::new(RecordKind::ToolCall) }
+        Event {
+            tool: Some(tool.into()),
+            ..Event::new(RecordKind::ToolCall)
+        }
     }
 }
 
@@ -266,9 +276,12 @@ pub(crate) fn build_line(header: &Header<'_>, event_json: &str, key: &AuditKey) 
     let mut body = String::with_capacity(event_json.len() + 256 + MAC_SUFFIX_LEN);
     body.push_str("{\"seq\":");
     body.push_str(&header.seq.to_string());
-    for (name, value) in
-        [("time", header.time), ("instance", header.instance), ("key_id", header.key_id), ("prev", header.prev)]
-    {
+    for (name, value) in [
+        ("time", header.time),
+        ("instance", header.instance),
+        ("key_id", header.key_id),
+        ("prev", header.prev),
+    ] {
         body.push_str(",\"");
         body.push_str(name);
         body.push_str("\":\"");

@@ -34,7 +34,9 @@ impl Filter {
     pub fn matches(&self, record: &AuditRecord) -> bool {
         let event = &record.event;
         if self.since_ms.is_some() || self.until_ms.is_some() {
-            let Some(t) = parse_rfc3339_ms(&record.time) else { return false };
+            let Some(t) = parse_rfc3339_ms(&record.time) else {
+                return false;
+            };
             if self.since_ms.is_some_and(|s| t < s) || self.until_ms.is_some_and(|u| t >= u) {
                 return false;
             }
@@ -43,12 +45,19 @@ impl Filter {
             return false;
         }
         if !self.decisions.is_empty()
-            && !event.commands.iter().any(|c| c.decision.as_ref().is_some_and(|d| self.decisions.contains(&d.outcome)))
+            && !event.commands.iter().any(|c| {
+                c.decision
+                    .as_ref()
+                    .is_some_and(|d| self.decisions.contains(&d.outcome))
+            })
         {
             return false;
         }
         if let Some(service) = &self.service
-            && !event.commands.iter().any(|c| c.service.as_deref() == Some(service.as_str()))
+            && !event
+                .commands
+                .iter()
+                .any(|c| c.service.as_deref() == Some(service.as_str()))
         {
             return false;
         }
@@ -66,24 +75,10 @@ impl Filter {
     }
 }
 
-/// `*` matches any run of characters; everything else literally.
+/// `*` matches any run of characters; everything else literally, case-sensitively. The project's
+/// one `*` matcher (policy patterns, the engine's endpoint allow-list) does the matching.
 fn glob(pattern: &str, text: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == text;
-    }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !text.starts_with(first) || text.len() < first.len() + last.len() || !text.ends_with(last) {
-        return false;
-    }
-    let mut rest = &text[first.len()..text.len() - last.len()];
-    for part in &parts[1..parts.len() - 1] {
-        match rest.find(part) {
-            Some(i) => rest = &rest[i + part.len()..],
-            None => return false,
-        }
-    }
-    true
+    portcullis_netaddr::wildcard(pattern.as_bytes(), text.as_bytes(), |a, b| a == b)
 }
 
 /// Parses a `--since`/`--until` value: RFC 3339, `YYYY-MM-DD` (UTC), or an age before now
@@ -160,7 +155,13 @@ impl Shown {
                 }
             }
             if let Some(c) = &c.consent {
-                out.push_str(&format!(" consent={}", serde_json::to_value(c.outcome).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()));
+                out.push_str(&format!(
+                    " consent={}",
+                    serde_json::to_value(c.outcome)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default()
+                ));
             }
             if let Some(x) = &c.execution {
                 out.push_str(match x.status {
@@ -195,9 +196,17 @@ impl Shown {
 }
 
 /// The records of the trail in `dir`, oldest first, that pass `filter`.
-pub fn show(dir: &Path, filter: Filter) -> Result<impl Iterator<Item = Result<Shown, AuditError>> + use<>, AuditError> {
+pub fn show(
+    dir: &Path,
+    filter: Filter,
+) -> Result<impl Iterator<Item = Result<Shown, AuditError>> + use<>, AuditError> {
     let files = trail::list_files(dir).map_err(|e| AuditError::io("list", dir, e))?;
-    Ok(ShowIter { dir: dir.to_path_buf(), files: files.into_iter(), current: None, filter })
+    Ok(ShowIter {
+        dir: dir.to_path_buf(),
+        files: files.into_iter(),
+        current: None,
+        filter,
+    })
 }
 
 struct ShowIter {
@@ -242,11 +251,18 @@ impl Iterator for ShowIter {
             let record: AuditRecord = match serde_json::from_str(&line) {
                 Ok(r) => r,
                 Err(e) => {
-                    return Some(Err(AuditError::Corrupt(format!("{name} line {line_no}: not a record ({e})"))));
+                    return Some(Err(AuditError::Corrupt(format!(
+                        "{name} line {line_no}: not a record ({e})"
+                    ))));
                 }
             };
             if self.filter.matches(&record) {
-                return Some(Ok(Shown { record, line, file: name.clone(), line_no: *line_no }));
+                return Some(Ok(Shown {
+                    record,
+                    line,
+                    file: name.clone(),
+                    line_no: *line_no,
+                }));
             }
         }
     }
@@ -264,5 +280,8 @@ mod tests {
         assert!(!glob("a*b*c", "acb"));
         assert!(!glob("ab*ba", "aba"));
         assert!(glob("exact", "exact"));
+        assert!(!glob("exact", "exact-not"));
+        assert!(glob("*é*", "café au lait"));
+        assert!(!glob("", "x"));
     }
 }

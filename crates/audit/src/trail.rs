@@ -94,12 +94,20 @@ pub(crate) fn parse_head(bytes: &[u8], key: &AuditKey) -> Result<Head, HeadError
     if bytes.iter().all(|b| *b == 0) {
         return Err(HeadError::Empty);
     }
-    let end = bytes.iter().rposition(|b| *b == b'}').ok_or(HeadError::Malformed)? + 1;
+    let end = bytes
+        .iter()
+        .rposition(|b| *b == b'}')
+        .ok_or(HeadError::Malformed)?
+        + 1;
     let line = &bytes[..end];
-    if bytes[end..].iter().any(|b| !matches!(b, b' ' | b'\n')) || !line.starts_with(b"{\"head\":1,") {
+    if bytes[end..].iter().any(|b| !matches!(b, b' ' | b'\n')) || !line.starts_with(b"{\"head\":1,")
+    {
         return Err(HeadError::Malformed);
     }
-    let cut = line.len().checked_sub(MAC_SUFFIX_LEN).ok_or(HeadError::Malformed)?;
+    let cut = line
+        .len()
+        .checked_sub(MAC_SUFFIX_LEN)
+        .ok_or(HeadError::Malformed)?;
     let suffix = &line[cut..];
     if !suffix.starts_with(b",\"mac\":\"") || !is_lower_hex(&suffix[8..72], 64) {
         return Err(HeadError::Malformed);
@@ -147,22 +155,40 @@ pub(crate) fn read_tail(file: &File, len: u64) -> std::io::Result<Tail> {
     let mut window: u64 = 64 * 1024;
     loop {
         let start = len.saturating_sub(window);
-        let bytes = read_at(file, start, usize::try_from(len - start).unwrap_or(usize::MAX))?;
+        let bytes = read_at(
+            file,
+            start,
+            usize::try_from(len - start).unwrap_or(usize::MAX),
+        )?;
         let last_nl = bytes.iter().rposition(|b| *b == b'\n');
         match last_nl {
             None if start > 0 => {}
-            None => return Ok(Tail { last_line: None, complete_len: 0, torn_len: len }),
+            None => {
+                return Ok(Tail {
+                    last_line: None,
+                    complete_len: 0,
+                    torn_len: len,
+                });
+            }
             Some(nl) => {
                 let complete_len = start + nl as u64 + 1;
                 let torn_len = len - complete_len;
                 match bytes[..nl].iter().rposition(|b| *b == b'\n') {
                     Some(prev) => {
                         let line = bytes[prev + 1..nl].to_vec();
-                        return Ok(Tail { last_line: Some((start + prev as u64 + 1, line)), complete_len, torn_len });
+                        return Ok(Tail {
+                            last_line: Some((start + prev as u64 + 1, line)),
+                            complete_len,
+                            torn_len,
+                        });
                     }
                     None if start == 0 => {
                         let line = bytes[..nl].to_vec();
-                        return Ok(Tail { last_line: Some((0, line)), complete_len, torn_len });
+                        return Ok(Tail {
+                            last_line: Some((0, line)),
+                            complete_len,
+                            torn_len,
+                        });
                     }
                     None => {}
                 }

@@ -151,7 +151,9 @@ impl fmt::Display for VerifyReport {
                 "audit trail OK: {} records in {} file(s){}",
                 self.records,
                 self.files,
-                self.last_seq.map(|s| format!(", last seq {s}")).unwrap_or_default()
+                self.last_seq
+                    .map(|s| format!(", last seq {s}"))
+                    .unwrap_or_default()
             )?,
             Some(p) => {
                 write!(f, "audit trail FAILS: {}", p.kind.word())?;
@@ -164,7 +166,11 @@ impl fmt::Display for VerifyReport {
                 if let Some(seq) = p.seq {
                     write!(f, " (seq {seq})")?;
                 }
-                write!(f, ": {}; {} record(s) before it verify", p.detail, self.records)?;
+                write!(
+                    f,
+                    ": {}; {} record(s) before it verify",
+                    p.detail, self.records
+                )?;
             }
         }
         if let Some(t) = &self.torn_tail {
@@ -197,7 +203,12 @@ struct Walk<'a> {
 /// whose MAC matches, whose seq is the next one and whose `prev` is the hash of the line before;
 /// then that the head (and `options.anchor`) is reached. Stops at the first problem.
 pub fn verify_with(dir: &Path, key: &AuditKey, options: &VerifyOptions) -> VerifyReport {
-    let mut walk = Walk { key, report: VerifyReport::default(), expected: 1, prev: GENESIS.to_string() };
+    let mut walk = Walk {
+        key,
+        report: VerifyReport::default(),
+        expected: 1,
+        prev: GENESIS.to_string(),
+    };
     // The head is read before the files (a live writer only moves it past records already
     // written); a read racing its in-place rewrite is retried.
     let mut head = trail::read_head(dir, key);
@@ -215,7 +226,14 @@ pub fn verify_with(dir: &Path, key: &AuditKey, options: &VerifyOptions) -> Verif
     let files = match trail::list_files(dir) {
         Ok(files) => files,
         Err(e) => {
-            walk.report.problem = Some(problem(ProblemKind::Unreadable, None, None, None, None, format!("{}: {e}", dir.display())));
+            walk.report.problem = Some(problem(
+                ProblemKind::Unreadable,
+                None,
+                None,
+                None,
+                None,
+                format!("{}: {e}", dir.display()),
+            ));
             return walk.report;
         }
     };
@@ -224,7 +242,11 @@ pub fn verify_with(dir: &Path, key: &AuditKey, options: &VerifyOptions) -> Verif
     for (i, (index, name)) in files.iter().enumerate() {
         let expected_index = if i == 0 { 1 } else { files[i - 1].0 + 1 };
         if *index != expected_index {
-            let missing = format!("{} .. {}", trail::file_name(expected_index), trail::file_name(index - 1));
+            let missing = format!(
+                "{} .. {}",
+                trail::file_name(expected_index),
+                trail::file_name(index - 1)
+            );
             walk.report.problem = Some(problem(
                 ProblemKind::FileMissing,
                 Some(name),
@@ -243,7 +265,14 @@ pub fn verify_with(dir: &Path, key: &AuditKey, options: &VerifyOptions) -> Verif
         {
             Ok(f) => f,
             Err(e) => {
-                walk.report.problem = Some(problem(ProblemKind::Unreadable, Some(name), None, None, None, e.to_string()));
+                walk.report.problem = Some(problem(
+                    ProblemKind::Unreadable,
+                    Some(name),
+                    None,
+                    None,
+                    None,
+                    e.to_string(),
+                ));
                 return walk.report;
             }
         };
@@ -254,18 +283,34 @@ pub fn verify_with(dir: &Path, key: &AuditKey, options: &VerifyOptions) -> Verif
         loop {
             line.clear();
             line_no += 1;
-            let n = match (&mut reader).take(MAX_LINE + 1).read_until(b'\n', &mut line) {
+            let n = match (&mut reader)
+                .take(MAX_LINE + 1)
+                .read_until(b'\n', &mut line)
+            {
                 Ok(0) => break,
                 Ok(n) => n as u64,
                 Err(e) => {
-                    walk.report.problem = Some(problem(ProblemKind::Unreadable, Some(name), Some(line_no), None, None, e.to_string()));
+                    walk.report.problem = Some(problem(
+                        ProblemKind::Unreadable,
+                        Some(name),
+                        Some(line_no),
+                        None,
+                        None,
+                        e.to_string(),
+                    ));
                     return walk.report;
                 }
             };
             if line.last() != Some(&b'\n') {
-                let at_end = i + 1 == files.len() && reader.fill_buf().map(|b| b.is_empty()).unwrap_or(false);
+                let at_end = i + 1 == files.len()
+                    && reader.fill_buf().map(|b| b.is_empty()).unwrap_or(false);
                 if at_end && n <= MAX_LINE {
-                    walk.report.torn_tail = Some(TornTail { file: name.clone(), line: line_no, offset, bytes: n });
+                    walk.report.torn_tail = Some(TornTail {
+                        file: name.clone(),
+                        line: line_no,
+                        offset,
+                        bytes: n,
+                    });
                     break;
                 }
                 walk.report.problem = Some(problem(
@@ -274,7 +319,8 @@ pub fn verify_with(dir: &Path, key: &AuditKey, options: &VerifyOptions) -> Verif
                     Some(line_no),
                     None,
                     Some(walk.expected),
-                    "a line without its newline (or over 16 MiB) before the end of the trail".into(),
+                    "a line without its newline (or over 16 MiB) before the end of the trail"
+                        .into(),
                 ));
                 return walk.report;
             }
@@ -301,14 +347,22 @@ pub fn verify_with(dir: &Path, key: &AuditKey, options: &VerifyOptions) -> Verif
 
     let records = walk.report.records;
     let last_seq = walk.report.last_seq.unwrap_or(0);
-    let fail = |kind, file: Option<&String>, detail: String| Some(problem(kind, file, None, None, None, detail));
+    let fail = |kind, file: Option<&String>, detail: String| {
+        Some(problem(kind, file, None, None, None, detail))
+    };
     walk.report.problem = match head {
-        Err(HeadError::Missing) if records > 0 => {
-            fail(ProblemKind::HeadMissing, None, "audit.head is missing: truncation cannot be ruled out".into())
-        }
+        Err(HeadError::Missing) if records > 0 => fail(
+            ProblemKind::HeadMissing,
+            None,
+            "audit.head is missing: truncation cannot be ruled out".into(),
+        ),
         Err(HeadError::Missing) => None,
         Err(HeadError::Empty) if records == 0 => None,
-        Err(e) => fail(ProblemKind::HeadInvalid, None, format!("audit.head is unusable ({e:?})").to_lowercase()),
+        Err(e) => fail(
+            ProblemKind::HeadInvalid,
+            None,
+            format!("audit.head is unusable ({e:?})").to_lowercase(),
+        ),
         Ok(head) => {
             let p = if head.seq > last_seq {
                 fail(
@@ -326,7 +380,10 @@ pub fn verify_with(dir: &Path, key: &AuditKey, options: &VerifyOptions) -> Verif
                 fail(
                     ProblemKind::HeadInvalid,
                     Some(&head.file),
-                    format!("the head names seq {} with another hash than the trail's record", head.seq),
+                    format!(
+                        "the head names seq {} with another hash than the trail's record",
+                        head.seq
+                    ),
                 )
             } else {
                 None
@@ -342,11 +399,17 @@ pub fn verify_with(dir: &Path, key: &AuditKey, options: &VerifyOptions) -> Verif
             walk.report.problem = fail(
                 ProblemKind::Truncated,
                 last_file.as_ref(),
-                format!("the anchor is at seq {} but the trail ends at seq {last_seq}", anchor.seq),
+                format!(
+                    "the anchor is at seq {} but the trail ends at seq {last_seq}",
+                    anchor.seq
+                ),
             );
         } else if anchor_hash_seen.as_deref() != Some(anchor.hash.as_str()) {
-            walk.report.problem =
-                fail(ProblemKind::ChainBroken, None, format!("record {} does not have the anchor's hash", anchor.seq));
+            walk.report.problem = fail(
+                ProblemKind::ChainBroken,
+                None,
+                format!("record {} does not have the anchor's hash", anchor.seq),
+            );
         }
     }
     walk.report
@@ -360,46 +423,98 @@ fn problem(
     expected_seq: Option<u64>,
     detail: String,
 ) -> Problem {
-    Problem { kind, file: file.cloned(), line, seq, expected_seq, detail }
+    Problem {
+        kind,
+        file: file.cloned(),
+        line,
+        seq,
+        expected_seq,
+        detail,
+    }
 }
 
 impl Walk<'_> {
     /// Checks one line; on success returns its hash and advances.
-    fn record(&mut self, line: &[u8], name: &String, line_no: u64, dir: &Path, files: &[(u32, String)]) -> Result<String, Problem> {
+    fn record(
+        &mut self,
+        line: &[u8],
+        name: &String,
+        line_no: u64,
+        dir: &Path,
+        files: &[(u32, String)],
+    ) -> Result<String, Problem> {
         let expected = self.expected;
-        let at = |kind, seq, detail: String| problem(kind, Some(name), Some(line_no), seq, Some(expected), detail);
-        let Some((body, mac)) = canonical_body(line) else {
-            return Err(at(ProblemKind::Edited, None, "not an audit record (no valid `mac` suffix)".into()));
+        let at = |kind, seq, detail: String| {
+            problem(kind, Some(name), Some(line_no), seq, Some(expected), detail)
         };
-        let fields: ChainFields = serde_json::from_slice(&body)
-            .map_err(|e| at(ProblemKind::Edited, None, format!("not an audit record (JSON: {e})")))?;
+        let Some((body, mac)) = canonical_body(line) else {
+            return Err(at(
+                ProblemKind::Edited,
+                None,
+                "not an audit record (no valid `mac` suffix)".into(),
+            ));
+        };
+        let fields: ChainFields = serde_json::from_slice(&body).map_err(|e| {
+            at(
+                ProblemKind::Edited,
+                None,
+                format!("not an audit record (JSON: {e})"),
+            )
+        })?;
         let seq = Some(fields.seq);
         if fields.key_id != self.key.id() {
             return Err(at(
                 ProblemKind::UnknownKey,
                 seq,
-                format!("MAC'd with key id {}, not with this key ({})", fields.key_id, self.key.id()),
+                format!(
+                    "MAC'd with key id {}, not with this key ({})",
+                    fields.key_id,
+                    self.key.id()
+                ),
             ));
         }
         if !self.key.verify_hex(&body, mac) {
-            return Err(at(ProblemKind::BadMac, seq, "the MAC does not match: the record was edited or forged".into()));
+            return Err(at(
+                ProblemKind::BadMac,
+                seq,
+                "the MAC does not match: the record was edited or forged".into(),
+            ));
         }
         if fields.seq > expected {
             return Err(if seq_appears(dir, files, expected) {
-                at(ProblemKind::Reordered, seq, format!("seq {} comes where seq {expected} should; {expected} appears later", fields.seq))
+                at(
+                    ProblemKind::Reordered,
+                    seq,
+                    format!(
+                        "seq {} comes where seq {expected} should; {expected} appears later",
+                        fields.seq
+                    ),
+                )
             } else {
-                at(ProblemKind::Removed, seq, format!("records {expected}..{} are missing", fields.seq - 1))
+                at(
+                    ProblemKind::Removed,
+                    seq,
+                    format!("records {expected}..{} are missing", fields.seq - 1),
+                )
             });
         }
         if fields.seq < expected {
             return Err(at(
                 ProblemKind::Reordered,
                 seq,
-                format!("seq {} comes after seq {} (moved or duplicated)", fields.seq, expected - 1),
+                format!(
+                    "seq {} comes after seq {} (moved or duplicated)",
+                    fields.seq,
+                    expected - 1
+                ),
             ));
         }
         if fields.prev != self.prev {
-            return Err(at(ProblemKind::ChainBroken, seq, "`prev` is not the hash of the record before".into()));
+            return Err(at(
+                ProblemKind::ChainBroken,
+                seq,
+                "`prev` is not the hash of the record before".into(),
+            ));
         }
         let hash = sha256_hex(line);
         if fields.kind.as_deref() == Some("recovery") {
@@ -408,7 +523,9 @@ impl Walk<'_> {
                 return Err(at(
                     ProblemKind::Truncated,
                     seq,
-                    format!("when the trail was reopened here, records were found missing from its end: {lost}"),
+                    format!(
+                        "when the trail was reopened here, records were found missing from its end: {lost}"
+                    ),
                 ));
             }
             self.report.recoveries.push((fields.seq, detail));
@@ -429,7 +546,9 @@ fn seq_appears(dir: &Path, files: &[(u32, String)], seq: u64) -> bool {
         seq: u64,
     }
     files.iter().any(|(_, name)| {
-        let Ok(file) = File::open(dir.join(name)) else { return false };
+        let Ok(file) = File::open(dir.join(name)) else {
+            return false;
+        };
         BufReader::new(file)
             .split(b'\n')
             .map_while(Result::ok)

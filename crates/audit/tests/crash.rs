@@ -22,15 +22,22 @@ const CHILD_ENV: &str = "PORTCULLIS_AUDIT_CRASH_CHILD";
 /// The child: does nothing unless started by the parent test.
 #[test]
 fn crash_child() {
-    let Some(dir) = std::env::var_os(CHILD_ENV) else { return };
-    let options = AuditOptions { max_file_bytes: 16 * 1024, ..AuditOptions::default() };
+    let Some(dir) = std::env::var_os(CHILD_ENV) else {
+        return;
+    };
+    let options = AuditOptions {
+        max_file_bytes: 16 * 1024,
+        ..AuditOptions::default()
+    };
     let log = Arc::new(AuditLog::open(Path::new(&dir), key(), options).unwrap());
     let threads: Vec<_> = (0..2)
         .map(|t| {
             let log = log.clone();
             std::thread::spawn(move || {
                 for n in 0u64.. {
-                    let ack = log.append(&call(t * 1_000_000 + n, "s3api", DecisionOutcome::Allow)).unwrap();
+                    let ack = log
+                        .append(&call(t * 1_000_000 + n, "s3api", DecisionOutcome::Allow))
+                        .unwrap();
                     let mut out = std::io::stdout().lock();
                     writeln!(out, "ACK {} {}", ack.seq, ack.hash).unwrap();
                     out.flush().unwrap();
@@ -94,10 +101,19 @@ fn kill_9_during_a_stream_of_calls_loses_no_acknowledged_record() {
         torn_seen += usize::from(report.torn_tail.is_some());
         let present = seq_hashes(&dir);
         for (seq, hash) in &acked {
-            assert_eq!(present.get(seq), Some(hash), "round {round}: acknowledged seq {seq} lost or changed");
+            assert_eq!(
+                present.get(seq),
+                Some(hash),
+                "round {round}: acknowledged seq {seq} lost or changed"
+            );
         }
         let (&last_seq, last_hash) = acked.iter().next_back().unwrap();
-        let anchored = VerifyOptions { anchor: Some(Anchor { seq: last_seq, hash: last_hash.clone() }) };
+        let anchored = VerifyOptions {
+            anchor: Some(Anchor {
+                seq: last_seq,
+                hash: last_hash.clone(),
+            }),
+        };
         assert!(verify_with(&dir, &key(), &anchored).is_ok());
     }
     // Every reopen after a kill chained on; the trail spans several files.
@@ -105,7 +121,13 @@ fn kill_9_during_a_stream_of_calls_loses_no_acknowledged_record() {
     assert!(report.is_ok(), "{report}");
     assert!(report.files > 1, "{report}");
     assert!(acked.len() > 500, "{} acknowledged", acked.len());
-    eprintln!("crash test: {} acknowledged, {} records, {} files, {} torn tails seen", acked.len(), report.records, report.files, torn_seen);
+    eprintln!(
+        "crash test: {} acknowledged, {} records, {} files, {} torn tails seen",
+        acked.len(),
+        report.records,
+        report.files,
+        torn_seen
+    );
 }
 
 fn seq_hashes(dir: &Path) -> BTreeMap<u64, String> {

@@ -22,14 +22,12 @@ pub const PASS_ROLE: &str = "iam:PassRole";
 
 /// `(botocore service, operation, dependent actions, source)`: dependent actions the catalogue's
 /// column leaves out.
-pub const DEPENDENT: &[(&str, &str, &[&str], &str)] = &[
-    (
-        "secretsmanager",
-        "BatchGetSecretValue",
-        &["secretsmanager:GetSecretValue"],
-        "Secrets Manager API reference, BatchGetSecretValue: \"you must have secretsmanager:GetSecretValue permissions for each secret\"",
-    ),
-];
+pub const DEPENDENT: &[(&str, &str, &[&str], &str)] = &[(
+    "secretsmanager",
+    "BatchGetSecretValue",
+    &["secretsmanager:GetSecretValue"],
+    "Secrets Manager API reference, BatchGetSecretValue: \"you must have secretsmanager:GetSecretValue permissions for each secret\"",
+)];
 
 /// Services whose role-named parameters name a role to act on or assume, not one handed to a
 /// service (IAM's own role APIs, STS's AssumeRole).
@@ -46,7 +44,9 @@ pub fn passes_role(service: &str, params: &Value) -> bool {
             return false;
         }
         match v {
-            Value::Object(map) => map.iter().any(|(k, v)| (role_member(k) && has_value(v)) || walk(v, depth + 1)),
+            Value::Object(map) => map
+                .iter()
+                .any(|(k, v)| (role_member(k) && has_value(v)) || walk(v, depth + 1)),
             Value::Array(items) => items.iter().any(|i| walk(i, depth + 1)),
             _ => false,
         }
@@ -72,17 +72,26 @@ fn has_value(v: &Value) -> bool {
 
 /// The dependent actions of a call whose own actions are `actions`, in a stable order, without
 /// the call's own actions.
-pub fn dependents(service: &str, operation: &str, actions: &[String], params: &Value) -> Vec<String> {
+pub fn dependents(
+    service: &str,
+    operation: &str,
+    actions: &[String],
+    params: &Value,
+) -> Vec<String> {
     let catalogue = portcullis_iam::catalogue();
     let mut out: Vec<String> = Vec::new();
     let push = |a: &str, out: &mut Vec<String>| {
-        if !actions.iter().any(|x| x.eq_ignore_ascii_case(a)) && !out.iter().any(|x| x.eq_ignore_ascii_case(a)) {
+        if !actions.iter().any(|x| x.eq_ignore_ascii_case(a))
+            && !out.iter().any(|x| x.eq_ignore_ascii_case(a))
+        {
             out.push(a.to_string());
         }
     };
     let mut catalogue_passes = false;
     for a in actions {
-        let Some(info) = catalogue.action(a) else { continue };
+        let Some(info) = catalogue.action(a) else {
+            continue;
+        };
         for d in &info.dependent_actions {
             if d.eq_ignore_ascii_case(PASS_ROLE) {
                 catalogue_passes = true;

@@ -120,25 +120,84 @@ pub const RETURNS_CREDENTIALS: &[(&str, &str)] = &[
 /// `(botocore service, operation, reason)`: reads that act (see the module docs). Each reason is
 /// shown to the person asked and to the agent.
 pub const SIDE_EFFECTS: &[(&str, &str, &str)] = &[
-    ("sqs", "ReceiveMessage", "received messages are hidden from the queue's other consumers for the visibility timeout (up to 12 hours) and count towards the redrive to a dead-letter queue"),
-    ("logs", "StartQuery", "starts a CloudWatch Logs Insights query, billed by the data it scans"),
-    ("logs", "StartLiveTail", "starts a Live Tail session, billed by the minute"),
-    ("cloudtrail", "StartQuery", "starts a CloudTrail Lake query, billed by the data it scans"),
-    ("athena", "StartQueryExecution", "runs an Athena query: billed by the data it scans, and a query can write (CTAS, INSERT, UNLOAD)"),
-    ("athena", "StartCalculationExecution", "runs code in an Athena Spark session, billed by the DPU-hour"),
-    ("athena", "StartSession", "starts an Athena Spark session, billed while it runs"),
-    ("glue", "StartDataQualityRuleRecommendationRun", "starts a billed Glue data quality run"),
-    ("glue", "StartDataQualityRulesetEvaluationRun", "starts a billed Glue data quality run"),
-    ("lakeformation", "StartQueryPlanning", "starts a Lake Formation query plan over governed tables"),
-    ("timestream-query", "Query", "runs a Timestream query, billed by the data it scans"),
-    ("redshift-data", "ExecuteStatement", "runs SQL on a Redshift cluster: any statement, writes included"),
-    ("redshift-data", "BatchExecuteStatement", "runs SQL on a Redshift cluster: any statement, writes included"),
-    ("s3", "SelectObjectContent", "runs S3 Select over an object, billed by the data it scans"),
+    (
+        "sqs",
+        "ReceiveMessage",
+        "received messages are hidden from the queue's other consumers for the visibility timeout (up to 12 hours) and count towards the redrive to a dead-letter queue",
+    ),
+    (
+        "logs",
+        "StartQuery",
+        "starts a CloudWatch Logs Insights query, billed by the data it scans",
+    ),
+    (
+        "logs",
+        "StartLiveTail",
+        "starts a Live Tail session, billed by the minute",
+    ),
+    (
+        "cloudtrail",
+        "StartQuery",
+        "starts a CloudTrail Lake query, billed by the data it scans",
+    ),
+    (
+        "athena",
+        "StartQueryExecution",
+        "runs an Athena query: billed by the data it scans, and a query can write (CTAS, INSERT, UNLOAD)",
+    ),
+    (
+        "athena",
+        "StartCalculationExecution",
+        "runs code in an Athena Spark session, billed by the DPU-hour",
+    ),
+    (
+        "athena",
+        "StartSession",
+        "starts an Athena Spark session, billed while it runs",
+    ),
+    (
+        "glue",
+        "StartDataQualityRuleRecommendationRun",
+        "starts a billed Glue data quality run",
+    ),
+    (
+        "glue",
+        "StartDataQualityRulesetEvaluationRun",
+        "starts a billed Glue data quality run",
+    ),
+    (
+        "lakeformation",
+        "StartQueryPlanning",
+        "starts a Lake Formation query plan over governed tables",
+    ),
+    (
+        "timestream-query",
+        "Query",
+        "runs a Timestream query, billed by the data it scans",
+    ),
+    (
+        "redshift-data",
+        "ExecuteStatement",
+        "runs SQL on a Redshift cluster: any statement, writes included",
+    ),
+    (
+        "redshift-data",
+        "BatchExecuteStatement",
+        "runs SQL on a Redshift cluster: any statement, writes included",
+    ),
+    (
+        "s3",
+        "SelectObjectContent",
+        "runs S3 Select over an object, billed by the data it scans",
+    ),
 ];
 
 /// The side effect of a read, if it has one.
 pub fn side_effect(service: &str, operation: &str) -> Option<&'static str> {
-    SIDE_EFFECTS.iter().find(|(s, o, _)| *s == service && *o == operation).map(|(_, _, r)| *r)
+    SIDE_EFFECTS
+        .iter()
+        .find(|(s, o, _)| *s == service && *o == operation)
+        .map(|(_, _, r)| *r)
 }
 
 /// `(botocore service, operation, when)` whose response carries a secret.
@@ -148,8 +207,16 @@ pub const RETURNS_SECRET: &[(&str, &str, When)] = &[
     ("secretsmanager", "GetRandomPassword", When::Always),
     ("ssm", "GetParameter", When::ParamTrue("WithDecryption")),
     ("ssm", "GetParameters", When::ParamTrue("WithDecryption")),
-    ("ssm", "GetParametersByPath", When::ParamTrue("WithDecryption")),
-    ("ssm", "GetParameterHistory", When::ParamTrue("WithDecryption")),
+    (
+        "ssm",
+        "GetParametersByPath",
+        When::ParamTrue("WithDecryption"),
+    ),
+    (
+        "ssm",
+        "GetParameterHistory",
+        When::ParamTrue("WithDecryption"),
+    ),
     ("kms", "Decrypt", When::Always),
     ("kms", "GenerateDataKey", When::Always),
     ("kms", "GenerateDataKeyPair", When::Always),
@@ -157,12 +224,20 @@ pub const RETURNS_SECRET: &[(&str, &str, When)] = &[
     ("kms", "DeriveSharedSecret", When::Always),
     ("ec2", "GetPasswordData", When::Always),
     // Instance user data routinely carries bootstrap secrets.
-    ("ec2", "DescribeInstanceAttribute", When::ParamIs("Attribute", "userData")),
+    (
+        "ec2",
+        "DescribeInstanceAttribute",
+        When::ParamIs("Attribute", "userData"),
+    ),
     ("ec2", "CreateKeyPair", When::Always),
     ("lightsail", "GetInstanceAccessDetails", When::Always),
     ("lightsail", "CreateKeyPair", When::Always),
     ("lightsail", "DownloadDefaultKeyPair", When::Always),
-    ("lightsail", "GetRelationalDatabaseMasterUserPassword", When::Always),
+    (
+        "lightsail",
+        "GetRelationalDatabaseMasterUserPassword",
+        When::Always,
+    ),
     ("lightsail", "CreateBucketAccessKey", When::Always),
     ("acm", "ExportCertificate", When::Always),
     ("iot", "CreateKeysAndCertificate", When::Always),
@@ -206,11 +281,16 @@ pub const DESTRUCTIVE: &[(&str, &str)] = &[
 ];
 
 pub fn returns_credentials(service: &str, operation: &str) -> bool {
-    RETURNS_CREDENTIALS.iter().any(|(s, o)| *s == service && *o == operation)
+    RETURNS_CREDENTIALS
+        .iter()
+        .any(|(s, o)| *s == service && *o == operation)
 }
 
 pub fn returns_secret(service: &str, operation: &str) -> Option<When> {
-    RETURNS_SECRET.iter().find(|(s, o, _)| *s == service && *o == operation).map(|(_, _, w)| *w)
+    RETURNS_SECRET
+        .iter()
+        .find(|(s, o, _)| *s == service && *o == operation)
+        .map(|(_, _, w)| *w)
 }
 
 /// The operation's leading verb, after an optional `Batch` (`BatchDeleteImage` → `Delete`).
@@ -219,12 +299,19 @@ pub fn verb(operation: &str) -> &str {
         Some(rest) if rest.starts_with(|c: char| c.is_ascii_uppercase()) => rest,
         _ => operation,
     };
-    let end = rest.char_indices().skip(1).find(|(_, c)| !c.is_ascii_lowercase()).map_or(rest.len(), |(i, _)| i);
+    let end = rest
+        .char_indices()
+        .skip(1)
+        .find(|(_, c)| !c.is_ascii_lowercase())
+        .map_or(rest.len(), |(i, _)| i);
     &rest[..end]
 }
 
 /// Destructive by name (verb rule or explicit list); the Tagging-level exclusion is applied by
 /// the caller, which knows the access level.
 pub fn destructive_by_name(service: &str, operation: &str) -> bool {
-    DESTRUCTIVE_VERBS.contains(&verb(operation)) || DESTRUCTIVE.iter().any(|(s, o)| *s == service && *o == operation)
+    DESTRUCTIVE_VERBS.contains(&verb(operation))
+        || DESTRUCTIVE
+            .iter()
+            .any(|(s, o)| *s == service && *o == operation)
 }

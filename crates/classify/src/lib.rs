@@ -22,6 +22,12 @@
 //! Each service's operations are classified once, on first use, and cached; a call then costs
 //! a hash lookup and a clone (plus the refinement for the few parameter-aware operations).
 //!
+//! The entry point is [`classify`]; [`own_action`] (the one action an operation stands for, which
+//! the policy's `reach` uses) and [`cli_form`] (an operation's AWS CLI spelling) serve the callers
+//! that go from API operations back to rules and commands. A stage of Portcullis's pipeline, between the parser and the policy; it takes botocore
+//! names and JSON parameters (no parser types), so a gateway or another tool could use it alone,
+//! though its API follows what the policy stage needs and is not kept stable for others.
+//!
 //! ```
 //! use portcullis_classify::{classify, ActionSource};
 //! use portcullis_iam::AccessLevel;
@@ -118,7 +124,10 @@ pub fn classify(service: &str, operation: &str, params: &Value) -> Classificatio
         return unknown(Vec::new(), format!("unknown service {service:?}"));
     };
     let Some(entry) = table.ops.get(operation) else {
-        return unknown(Vec::new(), format!("service {service:?} has no operation {operation:?}"));
+        return unknown(
+            Vec::new(),
+            format!("service {service:?} has no operation {operation:?}"),
+        );
     };
     let mut c = entry.base.clone();
     if entry.param_aware {
@@ -163,13 +172,19 @@ pub fn cli_form(service: &str, operation: &str) -> Option<(String, String)> {
     });
     let command = *commands.get(service)?;
     let cli = models.service_cli(service).ok()?;
-    let name = cli.by_cli_name.iter().find(|(_, op)| op.as_str() == operation).map(|(n, _)| n.clone())?;
+    let name = cli
+        .by_cli_name
+        .iter()
+        .find(|(_, op)| op.as_str() == operation)
+        .map(|(n, _)| n.clone())?;
     Some((command.to_string(), name))
 }
 
 /// The IAM prefix a botocore service's actions use (`stepfunctions` → `states`), if known.
 pub fn iam_prefix(service: &str) -> Option<&'static str> {
-    Tables::get().service(service).and_then(|t| t.prefix.as_deref())
+    Tables::get()
+        .service(service)
+        .and_then(|t| t.prefix.as_deref())
 }
 
 /// One service's precomputed classifications.
@@ -200,15 +215,30 @@ impl Tables {
         static TABLES: OnceLock<Tables> = OnceLock::new();
         TABLES.get_or_init(|| {
             let models = portcullis_model::models();
-            let index: HashMap<&'static str, usize> = models.service_names().enumerate().map(|(i, n)| (n, i)).collect();
+            let index: HashMap<&'static str, usize> = models
+                .service_names()
+                .enumerate()
+                .map(|(i, n)| (n, i))
+                .collect();
             let slots = (0..index.len()).map(|_| OnceLock::new()).collect();
-            Tables { models, index, slots }
+            Tables {
+                models,
+                index,
+                slots,
+            }
         })
     }
 
     fn service(&self, name: &str) -> Option<&ServiceTable> {
         let (&key, &i) = self.index.get_key_value(name)?;
-        self.slots[i].get_or_init(|| self.models.service(key).ok().map(|m| ServiceTable::build(key, &m))).as_ref()
+        self.slots[i]
+            .get_or_init(|| {
+                self.models
+                    .service(key)
+                    .ok()
+                    .map(|m| ServiceTable::build(key, &m))
+            })
+            .as_ref()
     }
 }
 
@@ -216,11 +246,16 @@ impl ServiceTable {
     fn build(service: &'static str, model: &ServiceModel) -> ServiceTable {
         let catalogue = portcullis_iam::catalogue();
         let prefix = prefix::derive(model, catalogue);
-        let mut table = ServiceTable { service, prefix, ops: HashMap::with_capacity(model.operations.len()) };
+        let mut table = ServiceTable {
+            service,
+            prefix,
+            ops: HashMap::with_capacity(model.operations.len()),
+        };
         for (name, op) in &model.operations {
             let (seed, source) = seed_actions(&table, catalogue, name, &op.http.method);
             let secret_when = flags::returns_secret(service, name);
-            let param_aware = refine::applies(service, name) || secret_when.is_some_and(flags::When::is_conditional);
+            let param_aware = refine::applies(service, name)
+                || secret_when.is_some_and(flags::When::is_conditional);
             let mut base = Classification {
                 actions: Vec::new(),
                 dependent_actions: Vec::new(),
@@ -231,33 +266,68 @@ impl ServiceTable {
             };
             build(&table, name, &Value::Null, &mut base, seed.as_deref());
             let seed = param_aware.then_some(seed).flatten();
-            table.ops.insert(name.as_str().into(), OpEntry { base, param_aware, seed });
+            table.ops.insert(
+                name.as_str().into(),
+                OpEntry {
+                    base,
+                    param_aware,
+                    seed,
+                },
+            );
         }
         table
     }
 }
 
 /// The actions before parameter refinement, or `None` when the service has no IAM prefix.
-fn seed_actions(table: &ServiceTable, catalogue: &Catalogue, operation: &str, http_method: &str) -> (Option<Vec<String>>, ActionSource) {
+fn seed_actions(
+    table: &ServiceTable,
+    catalogue: &Catalogue,
+    operation: &str,
+    http_method: &str,
+) -> (Option<Vec<String>>, ActionSource) {
     if let Some(actions) = exceptions::exception(table.service, operation) {
-        return (Some(actions.iter().map(|a| a.to_string()).collect()), ActionSource::Exception);
+        return (
+            Some(actions.iter().map(|a| a.to_string()).collect()),
+            ActionSource::Exception,
+        );
     }
-    let Some(prefix) = table.prefix.as_deref() else { return (None, ActionSource::Derived) };
+    let Some(prefix) = table.prefix.as_deref() else {
+        return (None, ActionSource::Derived);
+    };
     let own = catalogue.service(prefix).and_then(|s| s.action(operation));
     if own.is_none() && exceptions::service_rule(table.service) == Some(ServiceRule::HttpMethod) {
-        return (Some(vec![format!("{prefix}:{}", http_method.to_ascii_uppercase())]), ActionSource::Exception);
+        return (
+            Some(vec![format!(
+                "{prefix}:{}",
+                http_method.to_ascii_uppercase()
+            )]),
+            ActionSource::Exception,
+        );
     }
     // The catalogue's spelling when it has the action (`s3:PutBucketCORS` for `PutBucketCors`).
     let name = own.map_or(operation, |a| a.name.as_str());
-    (Some(vec![format!("{prefix}:{name}")]), ActionSource::Derived)
+    (
+        Some(vec![format!("{prefix}:{name}")]),
+        ActionSource::Derived,
+    )
 }
 
 /// Fills `c` (actions, level, flags, reason) for `operation` with `params`, from `seed`.
-fn build(table: &ServiceTable, operation: &str, params: &Value, c: &mut Classification, seed: Option<&[String]>) {
+fn build(
+    table: &ServiceTable,
+    operation: &str,
+    params: &Value,
+    c: &mut Classification,
+    seed: Option<&[String]>,
+) {
     let service = table.service;
     let mut destructive = flags::destructive_by_name(service, operation);
     let Some(seed) = seed else {
-        *c = unknown(Vec::new(), format!("no IAM service prefix is known for service {service:?}"));
+        *c = unknown(
+            Vec::new(),
+            format!("no IAM service prefix is known for service {service:?}"),
+        );
         c.flags = risk_flags(service, operation, params, destructive);
         return;
     };
@@ -279,7 +349,11 @@ fn build(table: &ServiceTable, operation: &str, params: &Value, c: &mut Classifi
         }
     }
     // Tags are metadata: removing them is not destruction (see `flags`).
-    if all_tagging && missing.is_empty() && !actions.is_empty() && !flags::DESTRUCTIVE.contains(&(service, operation)) {
+    if all_tagging
+        && missing.is_empty()
+        && !actions.is_empty()
+        && !flags::DESTRUCTIVE.contains(&(service, operation))
+    {
         destructive = false;
     }
     c.unknown_reason = if missing.is_empty() {

@@ -3,7 +3,7 @@
 //! Most services use their signing name (`sqs`, `ec2`), but not all: CloudWatch signs as
 //! `monitoring` and authorises as `cloudwatch`, Step Functions is `states`, both ELB APIs are
 //! `elasticloadbalancing`. [`OVERRIDES`] pins the known odd ones; for every other service
-//! [`derive`] tries the model's signing name, endpoint prefix, service name and service id, and
+//! [`derive()`] tries the model's signing name, endpoint prefix, service name and service id, and
 //! keeps the candidate whose catalogue entry knows the most of the service's operations.
 
 use portcullis_iam::Catalogue;
@@ -64,7 +64,10 @@ pub const OVERRIDES: &[(&str, &str)] = &[
 
 /// The override for a service, if any.
 pub fn overridden(service: &str) -> Option<&'static str> {
-    OVERRIDES.iter().find(|(s, _)| *s == service).map(|(_, p)| *p)
+    OVERRIDES
+        .iter()
+        .find(|(s, _)| *s == service)
+        .map(|(_, p)| *p)
 }
 
 /// The IAM prefix for a service model: the override, else the candidate from the model's
@@ -76,12 +79,26 @@ pub fn derive(model: &ServiceModel, catalogue: &Catalogue) -> Option<String> {
         return Some(p.to_string());
     }
     let md = &model.metadata;
-    let service_id = md.service_id.as_deref().map(|id| id.to_ascii_lowercase().replace(' ', "-"));
-    let candidates = [md.signing_name.as_deref(), md.endpoint_prefix.as_deref(), Some(model.name.as_str()), service_id.as_deref()];
+    let service_id = md
+        .service_id
+        .as_deref()
+        .map(|id| id.to_ascii_lowercase().replace(' ', "-"));
+    let candidates = [
+        md.signing_name.as_deref(),
+        md.endpoint_prefix.as_deref(),
+        Some(model.name.as_str()),
+        service_id.as_deref(),
+    ];
     let mut best: Option<(&str, usize)> = None;
     for candidate in candidates.into_iter().flatten() {
-        let Some(service) = catalogue.service(candidate) else { continue };
-        let hits = model.operations.keys().filter(|op| service.has_action(op)).count();
+        let Some(service) = catalogue.service(candidate) else {
+            continue;
+        };
+        let hits = model
+            .operations
+            .keys()
+            .filter(|op| service.has_action(op))
+            .count();
         if best.is_none_or(|(_, b)| hits > b) {
             best = Some((candidate, hits));
         }

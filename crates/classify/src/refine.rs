@@ -16,17 +16,40 @@ pub const S3_VERSIONED: &[(&str, &str, &str)] = &[
     ("DeleteObject", "s3:DeleteObject", "s3:DeleteObjectVersion"),
     ("GetObjectAcl", "s3:GetObjectAcl", "s3:GetObjectVersionAcl"),
     ("PutObjectAcl", "s3:PutObjectAcl", "s3:PutObjectVersionAcl"),
-    ("GetObjectTagging", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"),
-    ("PutObjectTagging", "s3:PutObjectTagging", "s3:PutObjectVersionTagging"),
-    ("DeleteObjectTagging", "s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging"),
-    ("GetObjectAttributes", "s3:GetObjectAttributes", "s3:GetObjectVersionAttributes"),
+    (
+        "GetObjectTagging",
+        "s3:GetObjectTagging",
+        "s3:GetObjectVersionTagging",
+    ),
+    (
+        "PutObjectTagging",
+        "s3:PutObjectTagging",
+        "s3:PutObjectVersionTagging",
+    ),
+    (
+        "DeleteObjectTagging",
+        "s3:DeleteObjectTagging",
+        "s3:DeleteObjectVersionTagging",
+    ),
+    (
+        "GetObjectAttributes",
+        "s3:GetObjectAttributes",
+        "s3:GetObjectVersionAttributes",
+    ),
 ];
 
 /// S3 writes that also need `s3:PutObjectTagging` with `Tagging` and `s3:PutObjectAcl` with a
 /// canned or explicit ACL.
 const S3_OBJECT_WRITES: &[&str] = &["PutObject", "CopyObject", "CreateMultipartUpload"];
 
-const S3_ACL_PARAMS: &[&str] = &["ACL", "GrantFullControl", "GrantRead", "GrantReadACP", "GrantWrite", "GrantWriteACP"];
+const S3_ACL_PARAMS: &[&str] = &[
+    "ACL",
+    "GrantFullControl",
+    "GrantRead",
+    "GrantReadACP",
+    "GrantWrite",
+    "GrantWriteACP",
+];
 
 const PARTIQL: &[(&str, &str)] = &[
     ("SELECT", "dynamodb:PartiQLSelect"),
@@ -50,11 +73,18 @@ pub fn applies(service: &str, operation: &str) -> bool {
         "s3" => {
             S3_VERSIONED.iter().any(|(o, _, _)| *o == operation)
                 || S3_OBJECT_WRITES.contains(&operation)
-                || matches!(operation, "UploadPartCopy" | "DeleteObjects" | "CreateBucket")
+                || matches!(
+                    operation,
+                    "UploadPartCopy" | "DeleteObjects" | "CreateBucket"
+                )
         }
         "dynamodb" => matches!(
             operation,
-            "ExecuteStatement" | "BatchExecuteStatement" | "ExecuteTransaction" | "TransactWriteItems" | "BatchWriteItem"
+            "ExecuteStatement"
+                | "BatchExecuteStatement"
+                | "ExecuteTransaction"
+                | "TransactWriteItems"
+                | "BatchWriteItem"
         ),
         "route53" => operation == "ChangeResourceRecordSets",
         "ec2" => operation == "CancelSpotFleetRequests",
@@ -63,14 +93,27 @@ pub fn applies(service: &str, operation: &str) -> bool {
 }
 
 /// Applies the refinement of `service`/`operation` to `actions` and `destructive`.
-pub fn refine(service: &str, operation: &str, params: &Value, actions: &mut Vec<String>, destructive: &mut bool) {
+pub fn refine(
+    service: &str,
+    operation: &str,
+    params: &Value,
+    actions: &mut Vec<String>,
+    destructive: &mut bool,
+) {
     match service {
         "s3" => refine_s3(operation, params, actions),
         "dynamodb" => refine_dynamodb(operation, params, actions, destructive),
         "route53" if operation == "ChangeResourceRecordSets" => {
-            let changes = params.pointer("/ChangeBatch/Changes").and_then(Value::as_array);
+            let changes = params
+                .pointer("/ChangeBatch/Changes")
+                .and_then(Value::as_array);
             // Anything but CREATE and UPSERT (that is DELETE, or unreadable) removes records.
-            let removes = |ch: &Value| !matches!(ch.get("Action").and_then(Value::as_str), Some("CREATE" | "UPSERT"));
+            let removes = |ch: &Value| {
+                !matches!(
+                    ch.get("Action").and_then(Value::as_str),
+                    Some("CREATE" | "UPSERT")
+                )
+            };
             *destructive = changes.is_none_or(|c| c.iter().any(removes));
         }
         "ec2" if operation == "CancelSpotFleetRequests" => {
@@ -81,7 +124,10 @@ pub fn refine(service: &str, operation: &str, params: &Value, actions: &mut Vec<
 }
 
 fn non_empty_str(params: &Value, name: &str) -> bool {
-    params.get(name).and_then(Value::as_str).is_some_and(|s| !s.is_empty())
+    params
+        .get(name)
+        .and_then(Value::as_str)
+        .is_some_and(|s| !s.is_empty())
 }
 
 fn replace(actions: &mut [String], from: &str, to: &str) {
@@ -112,7 +158,10 @@ fn refine_s3(operation: &str, params: &Value, actions: &mut Vec<String>) {
     }
     // CopySource is `bucket/key?versionId=...` (or an access point ARN with the same suffix).
     if matches!(operation, "CopyObject" | "UploadPartCopy")
-        && params.get("CopySource").and_then(Value::as_str).is_some_and(|s| s.contains("?versionId="))
+        && params
+            .get("CopySource")
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.contains("?versionId="))
     {
         replace(actions, "s3:GetObject", "s3:GetObjectVersion");
     }
@@ -127,7 +176,11 @@ fn refine_s3(operation: &str, params: &Value, actions: &mut Vec<String>) {
         if S3_ACL_PARAMS.iter().any(|p| non_empty_str(params, p)) {
             add(actions, "s3:PutBucketAcl");
         }
-        if params.get("ObjectLockEnabledForBucket").and_then(Value::as_bool) == Some(true) {
+        if params
+            .get("ObjectLockEnabledForBucket")
+            .and_then(Value::as_bool)
+            == Some(true)
+        {
             add(actions, "s3:PutBucketObjectLockConfiguration");
             add(actions, "s3:PutBucketVersioning");
         }
@@ -136,30 +189,71 @@ fn refine_s3(operation: &str, params: &Value, actions: &mut Vec<String>) {
 
 /// The PartiQL action of a statement, by its first keyword.
 fn partiql_action(statement: &str) -> Option<&'static str> {
-    let word: String = statement.trim_start().chars().take_while(|c| c.is_ascii_alphabetic()).collect();
-    PARTIQL.iter().find(|(k, _)| k.eq_ignore_ascii_case(&word)).map(|(_, a)| *a)
+    let word: String = statement
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
+    PARTIQL
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(&word))
+        .map(|(_, a)| *a)
 }
 
-fn refine_dynamodb(operation: &str, params: &Value, actions: &mut Vec<String>, destructive: &mut bool) {
+fn refine_dynamodb(
+    operation: &str,
+    params: &Value,
+    actions: &mut Vec<String>,
+    destructive: &mut bool,
+) {
     // `None` = could not tell: keep the conservative actions from the exceptions table.
     let found: Option<Vec<&'static str>> = match operation {
-        "ExecuteStatement" => params.get("Statement").and_then(Value::as_str).and_then(partiql_action).map(|a| vec![a]),
+        "ExecuteStatement" => params
+            .get("Statement")
+            .and_then(Value::as_str)
+            .and_then(partiql_action)
+            .map(|a| vec![a]),
         "BatchExecuteStatement" | "ExecuteTransaction" => {
-            let list = if operation == "BatchExecuteStatement" { "Statements" } else { "TransactStatements" };
-            params.get(list).and_then(Value::as_array).and_then(|items| {
-                items.iter().map(|i| i.get("Statement").and_then(Value::as_str).and_then(partiql_action)).collect::<Option<Vec<_>>>()
-            })
+            let list = if operation == "BatchExecuteStatement" {
+                "Statements"
+            } else {
+                "TransactStatements"
+            };
+            params
+                .get(list)
+                .and_then(Value::as_array)
+                .and_then(|items| {
+                    items
+                        .iter()
+                        .map(|i| {
+                            i.get("Statement")
+                                .and_then(Value::as_str)
+                                .and_then(partiql_action)
+                        })
+                        .collect::<Option<Vec<_>>>()
+                })
         }
-        "TransactWriteItems" => params.get("TransactItems").and_then(Value::as_array).and_then(|items| {
-            items
-                .iter()
-                .map(|i| TRANSACT_WRITE.iter().find(|(k, _)| i.get(*k).is_some()).map(|(_, a)| *a))
-                .collect::<Option<Vec<_>>>()
-        }),
+        "TransactWriteItems" => params
+            .get("TransactItems")
+            .and_then(Value::as_array)
+            .and_then(|items| {
+                items
+                    .iter()
+                    .map(|i| {
+                        TRANSACT_WRITE
+                            .iter()
+                            .find(|(k, _)| i.get(*k).is_some())
+                            .map(|(_, a)| *a)
+                    })
+                    .collect::<Option<Vec<_>>>()
+            }),
         "BatchWriteItem" => {
             let requests = params.get("RequestItems").and_then(Value::as_object);
             *destructive = requests.is_none_or(|tables| {
-                tables.values().any(|reqs| reqs.as_array().is_none_or(|r| r.iter().any(|x| x.get("DeleteRequest").is_some())))
+                tables.values().any(|reqs| {
+                    reqs.as_array()
+                        .is_none_or(|r| r.iter().any(|x| x.get("DeleteRequest").is_some()))
+                })
             });
             return;
         }
@@ -171,7 +265,9 @@ fn refine_dynamodb(operation: &str, params: &Value, actions: &mut Vec<String>, d
             add(actions, a);
         }
     }
-    *destructive = actions.iter().any(|a| a == "dynamodb:PartiQLDelete" || a == "dynamodb:DeleteItem");
+    *destructive = actions
+        .iter()
+        .any(|a| a == "dynamodb:PartiQLDelete" || a == "dynamodb:DeleteItem");
 }
 
 #[cfg(test)]
@@ -180,8 +276,14 @@ mod tests {
 
     #[test]
     fn partiql_keywords() {
-        assert_eq!(partiql_action("  select * from t"), Some("dynamodb:PartiQLSelect"));
-        assert_eq!(partiql_action("DELETE FROM t WHERE k=1"), Some("dynamodb:PartiQLDelete"));
+        assert_eq!(
+            partiql_action("  select * from t"),
+            Some("dynamodb:PartiQLSelect")
+        );
+        assert_eq!(
+            partiql_action("DELETE FROM t WHERE k=1"),
+            Some("dynamodb:PartiQLDelete")
+        );
         assert_eq!(partiql_action("EXPLAIN x"), None);
         assert_eq!(partiql_action(""), None);
     }

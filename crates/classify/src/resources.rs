@@ -37,7 +37,13 @@ pub const MAX_RESOURCES: usize = 64;
 
 /// The ARNs the call touches, as far as its parameters tell. `region` and `account` are the
 /// call's, when known.
-pub fn resources(service: &str, operation: &str, params: &Value, region: Option<&str>, account: Option<&str>) -> Vec<String> {
+pub fn resources(
+    service: &str,
+    operation: &str,
+    params: &Value,
+    region: Option<&str>,
+    account: Option<&str>,
+) -> Vec<String> {
     let mut out = Resources(Vec::new());
     let partition = partition(region);
     match service {
@@ -51,11 +57,22 @@ pub fn resources(service: &str, operation: &str, params: &Value, region: Option<
         }
         _ => {}
     }
-    if let Some(account) = account.filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())) {
-        let name = |key: &str| params.get(key).and_then(Value::as_str).filter(|n| !n.is_empty() && !n.starts_with("arn:"));
+    if let Some(account) =
+        account.filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+    {
+        let name = |key: &str| {
+            params
+                .get(key)
+                .and_then(Value::as_str)
+                .filter(|n| !n.is_empty() && !n.starts_with("arn:"))
+        };
         match service {
             "iam" => {
-                for (key, kind) in [("UserName", "user"), ("RoleName", "role"), ("GroupName", "group")] {
+                for (key, kind) in [
+                    ("UserName", "user"),
+                    ("RoleName", "role"),
+                    ("GroupName", "group"),
+                ] {
                     if let Some(n) = name(key) {
                         out.push(format!("arn:{partition}:iam::{account}:{kind}/{n}"));
                     }
@@ -98,7 +115,11 @@ impl Resources {
 }
 
 fn s3(operation: &str, params: &Value, partition: &str, out: &mut Resources) {
-    let Some(bucket) = params.get("Bucket").and_then(Value::as_str).filter(|b| !b.is_empty()) else {
+    let Some(bucket) = params
+        .get("Bucket")
+        .and_then(Value::as_str)
+        .filter(|b| !b.is_empty())
+    else {
         return;
     };
     if bucket.starts_with("arn:") {
@@ -108,9 +129,10 @@ fn s3(operation: &str, params: &Value, partition: &str, out: &mut Resources) {
         Some(key) => out.push(format!("arn:{partition}:s3:::{bucket}/{key}")),
         None => {
             let keys: Vec<&str> = match params.pointer("/Delete/Objects") {
-                Some(Value::Array(objects)) if operation == "DeleteObjects" => {
-                    objects.iter().filter_map(|o| o.get("Key").and_then(Value::as_str)).collect()
-                }
+                Some(Value::Array(objects)) if operation == "DeleteObjects" => objects
+                    .iter()
+                    .filter_map(|o| o.get("Key").and_then(Value::as_str))
+                    .collect(),
                 _ => Vec::new(),
             };
             if keys.is_empty() {
@@ -134,18 +156,27 @@ fn s3(operation: &str, params: &Value, partition: &str, out: &mut Resources) {
 
 /// `https://sqs.eu-west-1.amazonaws.com/123456789012/jobs` → `arn:aws:sqs:eu-west-1:123456789012:jobs`.
 fn sqs_queue_arn(url: &str, region: Option<&str>, partition: &str) -> Option<String> {
-    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
     let (host, path) = rest.split_once('/')?;
     let mut segs = path.trim_end_matches('/').split('/');
     let (account, name) = (segs.next()?, segs.next()?);
-    if segs.next().is_some() || account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) || name.is_empty() {
+    if segs.next().is_some()
+        || account.len() != 12
+        || !account.bytes().all(|b| b.is_ascii_digit())
+        || name.is_empty()
+    {
         return None;
     }
     let host = host.split(':').next().unwrap_or(host);
     let from_host = host
         .strip_prefix("sqs.")
         .and_then(|h| h.split('.').next())
-        .or_else(|| host.strip_suffix(".queue.amazonaws.com").filter(|r| !r.contains('.')));
+        .or_else(|| {
+            host.strip_suffix(".queue.amazonaws.com")
+                .filter(|r| !r.contains('.'))
+        });
     let region = from_host.filter(|r| r.contains('-')).or(region)?;
     Some(format!("arn:{partition}:sqs:{region}:{account}:{name}"))
 }
@@ -195,14 +226,48 @@ mod tests {
 
     #[test]
     fn s3_buckets_objects_and_batches() {
-        assert_eq!(resources("s3", "ListObjectsV2", &json!({"Bucket": "logs"}), None, None), ["arn:aws:s3:::logs"]);
-        assert_eq!(resources("s3", "GetObject", &json!({"Bucket": "logs", "Key": "a/b"}), Some("cn-north-1"), None), ["arn:aws-cn:s3:::logs/a/b"]);
+        assert_eq!(
+            resources(
+                "s3",
+                "ListObjectsV2",
+                &json!({"Bucket": "logs"}),
+                None,
+                None
+            ),
+            ["arn:aws:s3:::logs"]
+        );
+        assert_eq!(
+            resources(
+                "s3",
+                "GetObject",
+                &json!({"Bucket": "logs", "Key": "a/b"}),
+                Some("cn-north-1"),
+                None
+            ),
+            ["arn:aws-cn:s3:::logs/a/b"]
+        );
         let del = json!({"Bucket": "b", "Delete": {"Objects": [{"Key": "x"}, {"Key": "y"}, {"Key": "x"}]}});
-        assert_eq!(resources("s3", "DeleteObjects", &del, None, None), ["arn:aws:s3:::b/x", "arn:aws:s3:::b/y"]);
-        let copy = json!({"Bucket": "dst", "Key": "k", "CopySource": "prod-src/path/k?versionId=1"});
-        assert_eq!(resources("s3", "CopyObject", &copy, None, None), ["arn:aws:s3:::dst/k", "arn:aws:s3:::prod-src/path/k"]);
+        assert_eq!(
+            resources("s3", "DeleteObjects", &del, None, None),
+            ["arn:aws:s3:::b/x", "arn:aws:s3:::b/y"]
+        );
+        let copy =
+            json!({"Bucket": "dst", "Key": "k", "CopySource": "prod-src/path/k?versionId=1"});
+        assert_eq!(
+            resources("s3", "CopyObject", &copy, None, None),
+            ["arn:aws:s3:::dst/k", "arn:aws:s3:::prod-src/path/k"]
+        );
         let ap = "arn:aws:s3:eu-west-1:123456789012:accesspoint/ap";
-        assert_eq!(resources("s3", "GetObject", &json!({"Bucket": ap, "Key": "k"}), None, None), [ap]);
+        assert_eq!(
+            resources(
+                "s3",
+                "GetObject",
+                &json!({"Bucket": ap, "Key": "k"}),
+                None,
+                None
+            ),
+            [ap]
+        );
         assert!(resources("s3", "ListBuckets", &json!({}), None, None).is_empty());
         assert!(resources("s3", "ListBuckets", &Value::Null, None, None).is_empty());
     }
@@ -212,22 +277,51 @@ mod tests {
         let p = json!({"PolicyArn": "arn:aws:iam::aws:policy/X", "Targets": [{"Arn": "arn:aws:lambda:eu-west-1:123456789012:function:f"}], "Name": "arn-like", "Bad": "arn:aws:"});
         assert_eq!(
             resources("events", "PutTargets", &p, None, None),
-            ["arn:aws:iam::aws:policy/X", "arn:aws:lambda:eu-west-1:123456789012:function:f"]
+            [
+                "arn:aws:iam::aws:policy/X",
+                "arn:aws:lambda:eu-west-1:123456789012:function:f"
+            ]
         );
-        let many: Vec<String> = (0..500).map(|i| format!("arn:aws:sns:eu-west-1:123456789012:t{i}")).collect();
-        assert_eq!(resources("sns", "X", &json!({"A": many}), None, None).len(), MAX_RESOURCES);
+        let many: Vec<String> = (0..500)
+            .map(|i| format!("arn:aws:sns:eu-west-1:123456789012:t{i}"))
+            .collect();
+        assert_eq!(
+            resources("sns", "X", &json!({"A": many}), None, None).len(),
+            MAX_RESOURCES
+        );
     }
 
     #[test]
     fn names_need_the_account() {
         let p = json!({"UserName": "alice"});
         assert!(resources("iam", "DeleteUser", &p, None, None).is_empty());
-        assert_eq!(resources("iam", "DeleteUser", &p, None, Some("123456789012")), ["arn:aws:iam::123456789012:user/alice"]);
-        let f = json!({"FunctionName": "f"});
-        assert!(resources("lambda", "Invoke", &f, None, Some("123456789012")).is_empty(), "no region, no ARN");
-        assert_eq!(resources("lambda", "Invoke", &f, Some("eu-west-1"), Some("123456789012")), ["arn:aws:lambda:eu-west-1:123456789012:function:f"]);
         assert_eq!(
-            resources("dynamodb", "DeleteTable", &json!({"TableName": "t"}), Some("us-gov-west-1"), Some("123456789012")),
+            resources("iam", "DeleteUser", &p, None, Some("123456789012")),
+            ["arn:aws:iam::123456789012:user/alice"]
+        );
+        let f = json!({"FunctionName": "f"});
+        assert!(
+            resources("lambda", "Invoke", &f, None, Some("123456789012")).is_empty(),
+            "no region, no ARN"
+        );
+        assert_eq!(
+            resources(
+                "lambda",
+                "Invoke",
+                &f,
+                Some("eu-west-1"),
+                Some("123456789012")
+            ),
+            ["arn:aws:lambda:eu-west-1:123456789012:function:f"]
+        );
+        assert_eq!(
+            resources(
+                "dynamodb",
+                "DeleteTable",
+                &json!({"TableName": "t"}),
+                Some("us-gov-west-1"),
+                Some("123456789012")
+            ),
             ["arn:aws-us-gov:dynamodb:us-gov-west-1:123456789012:table/t"]
         );
         assert!(resources("iam", "DeleteUser", &p, None, Some("not-an-account")).is_empty());
@@ -235,10 +329,33 @@ mod tests {
 
     #[test]
     fn sqs_queue_urls() {
-        let q = |url: &str, region| resources("sqs", "SendMessage", &json!({"QueueUrl": url}), region, None);
-        assert_eq!(q("https://sqs.eu-west-1.amazonaws.com/123456789012/jobs", None), ["arn:aws:sqs:eu-west-1:123456789012:jobs"]);
-        assert_eq!(q("https://eu-central-1.queue.amazonaws.com/123456789012/jobs", None), ["arn:aws:sqs:eu-central-1:123456789012:jobs"]);
-        assert_eq!(q("http://localhost:5000/123456789012/jobs", Some("us-east-1")), ["arn:aws:sqs:us-east-1:123456789012:jobs"]);
+        let q = |url: &str, region| {
+            resources(
+                "sqs",
+                "SendMessage",
+                &json!({"QueueUrl": url}),
+                region,
+                None,
+            )
+        };
+        assert_eq!(
+            q(
+                "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs",
+                None
+            ),
+            ["arn:aws:sqs:eu-west-1:123456789012:jobs"]
+        );
+        assert_eq!(
+            q(
+                "https://eu-central-1.queue.amazonaws.com/123456789012/jobs",
+                None
+            ),
+            ["arn:aws:sqs:eu-central-1:123456789012:jobs"]
+        );
+        assert_eq!(
+            q("http://localhost:5000/123456789012/jobs", Some("us-east-1")),
+            ["arn:aws:sqs:us-east-1:123456789012:jobs"]
+        );
         assert!(q("http://localhost:5000/123456789012/jobs", None).is_empty());
         assert!(q("https://sqs.eu-west-1.amazonaws.com/jobs", None).is_empty());
     }

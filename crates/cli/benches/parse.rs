@@ -9,7 +9,10 @@ use std::hint::black_box;
 
 const COMMANDS: &[(&str, &str)] = &[
     ("sts", "aws sts get-caller-identity"),
-    ("s3api", "aws s3api list-objects-v2 --bucket my-bucket --prefix logs/2024/ --max-items 100"),
+    (
+        "s3api",
+        "aws s3api list-objects-v2 --bucket my-bucket --prefix logs/2024/ --max-items 100",
+    ),
     (
         "ec2",
         "aws ec2 describe-instances --filters Name=instance-state-name,Values=running Name=tag:env,Values=prod --region eu-west-1 --query 'Reservations[].Instances[].InstanceId'",
@@ -18,7 +21,10 @@ const COMMANDS: &[(&str, &str)] = &[
         "dynamodb",
         r#"aws dynamodb put-item --table-name Orders --item '{"pk":{"S":"order#1"},"total":{"N":"42"}}' --condition-expression 'attribute_not_exists(pk)'"#,
     ),
-    ("iam", "aws iam create-role --role-name app --assume-role-policy-document '{\"Version\":\"2012-10-17\",\"Statement\":[]}' --tags Key=env,Value=dev"),
+    (
+        "iam",
+        "aws iam create-role --role-name app --assume-role-policy-document '{\"Version\":\"2012-10-17\",\"Statement\":[]}' --tags Key=env,Value=dev",
+    ),
 ];
 
 fn bench(c: &mut Criterion) {
@@ -29,9 +35,15 @@ fn bench(c: &mut Criterion) {
         parser.parse(cmd).expect("benchmark command parses");
         group.bench_function(*name, |b| {
             b.iter(|| {
-                let Ok(Command::Call(call)) = parser.parse(black_box(cmd)) else { unreachable!() };
+                let Ok(Command::Call(call)) = parser.parse(black_box(cmd)) else {
+                    unreachable!()
+                };
                 let params = Value::Map(call.params.clone()).to_json();
-                black_box(portcullis_classify::classify(&call.service, &call.operation, &params))
+                black_box(portcullis_classify::classify(
+                    &call.service,
+                    &call.operation,
+                    &params,
+                ))
             })
         });
     }

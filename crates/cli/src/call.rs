@@ -58,7 +58,7 @@ impl OperationCall {
     pub fn digest(&self) -> String {
         let bytes = serde_json::to_vec(&self.normalized()).unwrap_or_default();
         let sum = Sha256::digest(&bytes);
-        sum.iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(sum)
     }
 
     /// One API call a customization makes on its own behalf (`aws s3 cp` makes `PutObject`, a

@@ -65,14 +65,24 @@ impl Custom {
     }
 
     /// Adds what this argument builds to `params`. `bytes` is the content of a `fileb://` value.
-    pub fn apply(&self, option: &str, words: &[String], bytes: Option<Vec<u8>>, params: &mut IndexMap<String, Value>) -> Result<(), Problem> {
+    pub fn apply(
+        &self,
+        option: &str,
+        words: &[String],
+        bytes: Option<Vec<u8>>,
+        params: &mut IndexMap<String, Value>,
+    ) -> Result<(), Problem> {
         let word = words.first().map(String::as_str).unwrap_or("");
-        let bad = |msg: &str| Problem::new(ProblemKind::InvalidType, msg.to_string()).at(format!("--{option}"));
+        let bad = |msg: &str| {
+            Problem::new(ProblemKind::InvalidType, msg.to_string()).at(format!("--{option}"))
+        };
         match self {
             Custom::Count => {
                 let (a, b) = word.split_once(':').unwrap_or((word, word));
                 let (Ok(min), Ok(max)) = (a.trim().parse::<i64>(), b.trim().parse::<i64>()) else {
-                    return Err(bad("count parameter should be of form min[:max] (e.g. 1 or 1:10)"));
+                    return Err(bad(
+                        "count parameter should be of form min[:max] (e.g. 1 or 1:10)",
+                    ));
                 };
                 params.insert("MinCount".into(), Value::Int(min));
                 params.insert("MaxCount".into(), Value::Int(max));
@@ -80,11 +90,19 @@ impl Custom {
             Custom::Protocol => {
                 let value = match word.parse::<i64>() {
                     Ok(n) if (0..=255).contains(&n) || n == -1 => word.to_string(),
-                    Ok(_) => return Err(bad("protocol numbers must be in the range 0-255 or -1 to specify all protocols")),
+                    Ok(_) => {
+                        return Err(bad(
+                            "protocol numbers must be in the range 0-255 or -1 to specify all protocols",
+                        ));
+                    }
                     Err(_) => match word {
                         "tcp" | "udp" | "icmp" => word.to_string(),
                         "all" => "-1".to_string(),
-                        _ => return Err(bad("protocol should be one of tcp, udp, icmp, all, or a protocol number")),
+                        _ => {
+                            return Err(bad(
+                                "protocol should be one of tcp, udp, icmp, all, or a protocol number",
+                            ));
+                        }
                     },
                 };
                 permission(params).insert("IpProtocol".into(), Value::Str(value));
@@ -95,17 +113,26 @@ impl Custom {
                 } else {
                     word.split_once('-').unwrap_or((word, word))
                 };
-                let (Ok(from), Ok(to)) = (from.trim().parse::<i64>(), to.trim().parse::<i64>()) else {
-                    return Err(bad("port should be of the form <from[-to]> (e.g. 22 or 22-25)"));
+                let (Ok(from), Ok(to)) = (from.trim().parse::<i64>(), to.trim().parse::<i64>())
+                else {
+                    return Err(bad(
+                        "port should be of the form <from[-to]> (e.g. 22 or 22-25)",
+                    ));
                 };
                 let p = permission(params);
                 p.insert("FromPort".into(), Value::Int(from));
                 p.insert("ToPort".into(), Value::Int(to));
             }
             Custom::Cidr => {
-                let range = Value::Map(IndexMap::from([("CidrIp".to_string(), Value::Str(word.to_string()))]));
+                let range = Value::Map(IndexMap::from([(
+                    "CidrIp".to_string(),
+                    Value::Str(word.to_string()),
+                )]));
                 let p = permission(params);
-                match p.entry("IpRanges".into()).or_insert_with(|| Value::List(Vec::new())) {
+                match p
+                    .entry("IpRanges".into())
+                    .or_insert_with(|| Value::List(Vec::new()))
+                {
                     Value::List(l) => l.push(range),
                     other => *other = Value::List(vec![range]),
                 }
@@ -117,7 +144,9 @@ impl Custom {
                     _ => "GroupName",
                 };
                 let p = permission(params);
-                let pairs = p.entry("UserIdGroupPairs".into()).or_insert_with(|| Value::List(vec![Value::Map(IndexMap::new())]));
+                let pairs = p
+                    .entry("UserIdGroupPairs".into())
+                    .or_insert_with(|| Value::List(vec![Value::Map(IndexMap::new())]));
                 if let Value::List(l) = pairs
                     && let Some(Value::Map(pair)) = l.first_mut()
                 {
@@ -127,18 +156,31 @@ impl Custom {
             Custom::PutMetric(name) => {
                 let datum = first_element(params, "MetricData");
                 match name.as_str() {
-                    "metric-name" => datum.insert("MetricName".into(), Value::Str(word.to_string())),
+                    "metric-name" => {
+                        datum.insert("MetricName".into(), Value::Str(word.to_string()))
+                    }
                     "unit" => datum.insert("Unit".into(), Value::Str(word.to_string())),
                     "timestamp" => datum.insert("Timestamp".into(), Value::Str(word.to_string())),
-                    "value" => datum.insert("Value".into(), Value::Float(number(word).ok_or_else(|| bad("--value takes a number"))?)),
+                    "value" => datum.insert(
+                        "Value".into(),
+                        Value::Float(number(word).ok_or_else(|| bad("--value takes a number"))?),
+                    ),
                     "storage-resolution" => datum.insert(
                         "StorageResolution".into(),
-                        Value::Int(word.trim().parse().map_err(|_| bad("--storage-resolution takes an integer"))?),
+                        Value::Int(
+                            word.trim()
+                                .parse()
+                                .map_err(|_| bad("--storage-resolution takes an integer"))?,
+                        ),
                     ),
                     "dimensions" => {
                         let mut dims = Vec::new();
                         for pair in word.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                            let Some((k, v)) = pair.split_once('=') else { return Err(bad("dimensions are Name=Value pairs separated by commas")) };
+                            let Some((k, v)) = pair.split_once('=') else {
+                                return Err(bad(
+                                    "dimensions are Name=Value pairs separated by commas",
+                                ));
+                            };
                             dims.push(Value::Map(IndexMap::from([
                                 ("Name".to_string(), Value::Str(k.to_string())),
                                 ("Value".to_string(), Value::Str(v.to_string())),
@@ -149,8 +191,16 @@ impl Custom {
                     "statistic-values" => {
                         let mut stats = IndexMap::new();
                         for pair in word.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                            let (k, v) = pair.split_once('=').ok_or_else(|| bad("statistic values are Name=Number pairs separated by commas"))?;
-                            stats.insert(k.to_string(), Value::Float(number(v).ok_or_else(|| bad("statistic values must be numbers"))?));
+                            let (k, v) = pair.split_once('=').ok_or_else(|| {
+                                bad("statistic values are Name=Number pairs separated by commas")
+                            })?;
+                            stats.insert(
+                                k.to_string(),
+                                Value::Float(
+                                    number(v)
+                                        .ok_or_else(|| bad("statistic values must be numbers"))?,
+                                ),
+                            );
                         }
                         datum.insert("StatisticValues".into(), Value::Map(stats))
                     }
@@ -159,25 +209,41 @@ impl Custom {
             }
             Custom::ZipFile(target) => {
                 let Some(bytes) = bytes else {
-                    return Err(bad("--zip-file must be a zip file given with the fileb:// prefix, e.g. fileb://function.zip"));
+                    return Err(bad(
+                        "--zip-file must be a zip file given with the fileb:// prefix, e.g. fileb://function.zip",
+                    ));
                 };
-                let entry = params.entry(target.clone()).or_insert_with(|| Value::Map(IndexMap::new()));
+                let entry = params
+                    .entry(target.clone())
+                    .or_insert_with(|| Value::Map(IndexMap::new()));
                 if let Value::Map(m) = entry {
                     m.insert("ZipFile".into(), Value::Bytes(bytes));
                 }
             }
             Custom::S3Location | Custom::GitHubLocation => {
                 let parsed = portcullis_shorthand::parse(word).map_err(|e| bad(&e.to_string()))?;
-                let get = |k: &str| parsed.get(k).and_then(|v| v.as_scalar()).map(|s| Value::Str(s.text.clone()));
+                let get = |k: &str| {
+                    parsed
+                        .get(k)
+                        .and_then(|v| v.as_scalar())
+                        .map(|s| Value::Str(s.text.clone()))
+                };
                 let (kind, key, required, optional): (&str, &str, &[&str], &[&str]) = match self {
-                    Custom::S3Location => ("S3", "s3Location", &["bucket", "key", "bundleType"], &["eTag", "version"]),
+                    Custom::S3Location => (
+                        "S3",
+                        "s3Location",
+                        &["bucket", "key", "bundleType"],
+                        &["eTag", "version"],
+                    ),
                     _ => ("GitHub", "gitHubLocation", &["repository", "commitId"], &[]),
                 };
                 let mut loc = IndexMap::new();
                 for k in required {
                     match get(k) {
                         Some(v) => loc.insert((*k).to_string(), v),
-                        None => return Err(bad(&format!("--{option} needs {}", required.join(", ")))),
+                        None => {
+                            return Err(bad(&format!("--{option} needs {}", required.join(", "))));
+                        }
                     };
                 }
                 for k in optional {
@@ -207,13 +273,16 @@ impl Custom {
                     })
                     .collect();
                 if !ips.is_empty() {
-                    interface(params).entry("PrivateIpAddresses".into()).or_insert(Value::List(ips));
+                    interface(params)
+                        .entry("PrivateIpAddresses".into())
+                        .or_insert(Value::List(ips));
                 }
             }
             Custom::SecondaryPrivateIpCount => {
                 let n: i64 = word.trim().parse().map_err(|_| bad("takes an integer"))?;
                 if n != 0 {
-                    interface(params).insert("SecondaryPrivateIpAddressCount".into(), Value::Int(n));
+                    interface(params)
+                        .insert("SecondaryPrivateIpAddressCount".into(), Value::Int(n));
                 }
             }
         }
@@ -233,8 +302,13 @@ fn number(s: &str) -> Option<f64> {
     s.trim().parse::<f64>().ok().filter(|f| f.is_finite())
 }
 
-fn first_element<'a>(params: &'a mut IndexMap<String, Value>, key: &str) -> &'a mut IndexMap<String, Value> {
-    let list = params.entry(key.to_string()).or_insert_with(|| Value::List(Vec::new()));
+fn first_element<'a>(
+    params: &'a mut IndexMap<String, Value>,
+    key: &str,
+) -> &'a mut IndexMap<String, Value> {
+    let list = params
+        .entry(key.to_string())
+        .or_insert_with(|| Value::List(Vec::new()));
     if !matches!(list, Value::List(l) if matches!(l.first(), Some(Value::Map(_)))) {
         *list = Value::List(vec![Value::Map(IndexMap::new())]);
     }
@@ -267,9 +341,20 @@ pub(crate) fn fix_run_instances(params: &mut IndexMap<String, Value>) {
         ("Ipv6Addresses", "Ipv6Addresses"),
         ("EnablePrimaryIpv6", "PrimaryIpv6"),
     ];
-    let Some(Value::List(list)) = params.get("NetworkInterfaces") else { return };
-    let Some(Value::Map(first)) = list.first() else { return };
-    if !["PrivateIpAddresses", "SecondaryPrivateIpAddressCount", "AssociatePublicIpAddress"].iter().any(|k| first.contains_key(*k)) {
+    let Some(Value::List(list)) = params.get("NetworkInterfaces") else {
+        return;
+    };
+    let Some(Value::Map(first)) = list.first() else {
+        return;
+    };
+    if ![
+        "PrivateIpAddresses",
+        "SecondaryPrivateIpAddressCount",
+        "AssociatePublicIpAddress",
+    ]
+    .iter()
+    .any(|k| first.contains_key(*k))
+    {
         return;
     }
     let mut moved = Vec::new();

@@ -98,21 +98,36 @@ impl DeployCommand {
     /// `DescribeChangeSet` (the change-set waiter), then unless `--no-execute-changeset`
     /// `ExecuteChangeSet` and `DescribeStacks` again (the stack waiter).
     pub fn api_calls(&self) -> Vec<(String, String)> {
-        let mut ops = vec!["DescribeStacks", "GetTemplateSummary", "CreateChangeSet", "DescribeChangeSet"];
+        let mut ops = vec![
+            "DescribeStacks",
+            "GetTemplateSummary",
+            "CreateChangeSet",
+            "DescribeChangeSet",
+        ];
         if self.execute_changeset {
             ops.push("ExecuteChangeSet");
         }
-        ops.into_iter().map(|o| ("cloudformation".to_string(), o.to_string())).collect()
+        ops.into_iter()
+            .map(|o| ("cloudformation".to_string(), o.to_string()))
+            .collect()
     }
 
     /// `iam:PassRole` when `--role-arn` passes a role to CloudFormation.
     pub fn iam_actions(&self) -> Vec<String> {
-        if self.role_arn.is_some() { vec!["iam:PassRole".to_string()] } else { Vec::new() }
+        if self.role_arn.is_some() {
+            vec!["iam:PassRole".to_string()]
+        } else {
+            Vec::new()
+        }
     }
 }
 
 /// Parses `aws [globals] cloudformation deploy ...`; `None` for any other command.
-pub(crate) fn parse(parser: &crate::Parser<'_>, words: &[String], command: &str) -> Option<Result<Command, CommandError>> {
+pub(crate) fn parse(
+    parser: &crate::Parser<'_>,
+    words: &[String],
+    command: &str,
+) -> Option<Result<Command, CommandError>> {
     if command != "cloudformation" {
         return None;
     }
@@ -145,7 +160,15 @@ fn parse_deploy(parser: &crate::Parser<'_>, words: &[String]) -> Result<Command,
             Some((n, v)) => (n, Some(v.to_string())),
             None => (opt, None),
         };
-        if take_global(given, inline.as_deref(), words, &mut i, &mut globals, &mut seen_globals, &mut problems) {
+        if take_global(
+            given,
+            inline.as_deref(),
+            words,
+            &mut i,
+            &mut globals,
+            &mut seen_globals,
+            &mut problems,
+        ) {
             continue;
         }
         let (canonical, kind) = match own_option(OPTIONS, given, "aws cloudformation deploy") {
@@ -159,14 +182,22 @@ fn parse_deploy(parser: &crate::Parser<'_>, words: &[String]) -> Result<Command,
                 continue;
             }
         };
-        let twice = texts.iter().any(|(n, _)| *n == canonical) || lists.iter().any(|(n, _)| *n == canonical) || flags.contains(&canonical);
+        let twice = texts.iter().any(|(n, _)| *n == canonical)
+            || lists.iter().any(|(n, _)| *n == canonical)
+            || flags.contains(&canonical);
         if twice {
-            problems.push(Problem::new(ProblemKind::DuplicateOption, format!("--{canonical} is given more than once; give it once")));
+            problems.push(Problem::new(
+                ProblemKind::DuplicateOption,
+                format!("--{canonical} is given more than once; give it once"),
+            ));
         }
         match kind {
             Opt::Flag => {
                 if inline.is_some() {
-                    problems.push(Problem::new(ProblemKind::InvalidType, format!("--{canonical} is a flag and takes no value")));
+                    problems.push(Problem::new(
+                        ProblemKind::InvalidType,
+                        format!("--{canonical} is a flag and takes no value"),
+                    ));
                 }
                 flags.push(canonical);
             }
@@ -191,7 +222,12 @@ fn parse_deploy(parser: &crate::Parser<'_>, words: &[String]) -> Result<Command,
                     match serde_json::from_str::<Vec<String>>(one) {
                         Ok(list) => values = list,
                         Err(e) => {
-                            problems.push(Problem::new(ProblemKind::InvalidValue, format!("--{canonical}: {one:?} is not a JSON list of strings ({e})")));
+                            problems.push(Problem::new(
+                                ProblemKind::InvalidValue,
+                                format!(
+                                    "--{canonical}: {one:?} is not a JSON list of strings ({e})"
+                                ),
+                            ));
                             continue;
                         }
                     }
@@ -200,17 +236,38 @@ fn parse_deploy(parser: &crate::Parser<'_>, words: &[String]) -> Result<Command,
             }
         }
     }
-    let text = |n: &str| texts.iter().rev().find(|(k, _)| *k == n).map(|(_, v)| v.clone());
-    let list = |n: &str| lists.iter().rev().find(|(k, _)| *k == n).map(|(_, v)| v.clone());
+    let text = |n: &str| {
+        texts
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == n)
+            .map(|(_, v)| v.clone())
+    };
+    let list = |n: &str| {
+        lists
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == n)
+            .map(|(_, v)| v.clone())
+    };
     let flag = |n: &str| flags.contains(&n);
     for n in ["template-file", "stack-name"] {
         if text(n).is_none() {
-            problems.push(Problem::new(ProblemKind::MissingRequired, format!("--{n} is required by aws cloudformation deploy")));
+            problems.push(Problem::new(
+                ProblemKind::MissingRequired,
+                format!("--{n} is required by aws cloudformation deploy"),
+            ));
         }
     }
-    for (a, b) in [("disable-rollback", "no-disable-rollback"), ("fail-on-empty-changeset", "no-fail-on-empty-changeset")] {
+    for (a, b) in [
+        ("disable-rollback", "no-disable-rollback"),
+        ("fail-on-empty-changeset", "no-fail-on-empty-changeset"),
+    ] {
         if flag(a) && flag(b) {
-            problems.push(Problem::new(ProblemKind::InvalidValue, format!("--{a} and --{b} contradict each other; give one")));
+            problems.push(Problem::new(
+                ProblemKind::InvalidValue,
+                format!("--{a} and --{b} contradict each other; give one"),
+            ));
         }
     }
     if text("s3-bucket").is_some() {
@@ -221,8 +278,15 @@ fn parse_deploy(parser: &crate::Parser<'_>, words: &[String]) -> Result<Command,
              `aws s3 cp` and use `aws cloudformation create-change-set --template-url`",
         ));
     }
-    let overrides = key_values(list("parameter-overrides").unwrap_or_default(), "parameter-overrides", &mut problems);
-    let tags: Vec<(String, String)> = key_values(list("tags").unwrap_or_default(), "tags", &mut problems).into_iter().collect();
+    let overrides = key_values(
+        list("parameter-overrides").unwrap_or_default(),
+        "parameter-overrides",
+        &mut problems,
+    );
+    let tags: Vec<(String, String)> =
+        key_values(list("tags").unwrap_or_default(), "tags", &mut problems)
+            .into_iter()
+            .collect();
     let mut template_body = String::new();
     let mut parameters = Vec::new();
     if let Some(path) = text("template-file") {
@@ -230,9 +294,18 @@ fn parse_deploy(parser: &crate::Parser<'_>, words: &[String]) -> Result<Command,
             Ok(body) => {
                 match template_parameters(&body) {
                     Ok(keys) => {
-                        parameters = keys.into_iter().map(|key| DeployParameter { value: overrides.get(&key).cloned(), key }).collect();
+                        parameters = keys
+                            .into_iter()
+                            .map(|key| DeployParameter {
+                                value: overrides.get(&key).cloned(),
+                                key,
+                            })
+                            .collect();
                     }
-                    Err(why) => problems.push(Problem::new(ProblemKind::BadFile, format!("--template-file {path}: {why}"))),
+                    Err(why) => problems.push(Problem::new(
+                        ProblemKind::BadFile,
+                        format!("--template-file {path}: {why}"),
+                    )),
                 }
                 template_body = body;
             }
@@ -264,23 +337,36 @@ fn parse_deploy(parser: &crate::Parser<'_>, words: &[String]) -> Result<Command,
 }
 
 /// The CLI's `parse_key_value_arg`: `Key=Value` split at the first `=`, into a dict.
-fn key_values(values: Vec<String>, option: &str, problems: &mut Vec<Problem>) -> IndexMap<String, String> {
+fn key_values(
+    values: Vec<String>,
+    option: &str,
+    problems: &mut Vec<Problem>,
+) -> IndexMap<String, String> {
     let mut out = IndexMap::new();
     for v in values {
         match v.split_once('=') {
             Some((k, val)) => {
                 out.insert(k.to_string(), val.to_string());
             }
-            None => problems.push(Problem::new(ProblemKind::InvalidValue, format!("['{v}'] value passed to --{option} must be of format Key=Value"))),
+            None => problems.push(Problem::new(
+                ProblemKind::InvalidValue,
+                format!("['{v}'] value passed to --{option} must be of format Key=Value"),
+            )),
         }
     }
     out
 }
 
 fn read_template(parser: &crate::Parser<'_>, path: &str) -> Result<String, Problem> {
-    let bytes = parser.path_policy().read(path, FileUse::ParamText).map_err(|e| {
-        Problem::new(ProblemKind::BadFile, format!("Invalid template path {path} ({})", e.0))
-    })?;
+    let bytes = parser
+        .path_policy()
+        .read(path, FileUse::ParamText)
+        .map_err(|e| {
+            Problem::new(
+                ProblemKind::BadFile,
+                format!("Invalid template path {path} ({})", e.0),
+            )
+        })?;
     if bytes.len() > MAX_TEMPLATE_BODY {
         return Err(Problem::new(
             ProblemKind::Unsupported,
@@ -291,7 +377,12 @@ fn read_template(parser: &crate::Parser<'_>, path: &str) -> Result<String, Probl
             ),
         ));
     }
-    String::from_utf8(bytes).map_err(|_| Problem::new(ProblemKind::BadFile, format!("--template-file {path} is not UTF-8 text")))
+    String::from_utf8(bytes).map_err(|_| {
+        Problem::new(
+            ProblemKind::BadFile,
+            format!("--template-file {path} is not UTF-8 text"),
+        )
+    })
 }
 
 /// The names of the template's `Parameters`, in order (none when it has no `Parameters`
@@ -387,7 +478,7 @@ fn yaml_parameter_keys(body: &str) -> Result<Vec<String>, String> {
 mod tests {
     use super::*;
     use crate::files::FileError;
-    use crate::{Extra, ExtraCommand, PathPolicy, Parser};
+    use crate::{Extra, ExtraCommand, Parser, PathPolicy};
 
     struct Files;
 
@@ -429,17 +520,38 @@ mod tests {
 
     #[test]
     fn deploy_parses_its_options_and_the_template() {
-        let x = extra("aws --region eu-west-1 cloudformation deploy --template-file t.json --stack-name s --parameter-overrides QName=a=b Nope=1 --capabilities CAPABILITY_IAM --output text");
+        let x = extra(
+            "aws --region eu-west-1 cloudformation deploy --template-file t.json --stack-name s --parameter-overrides QName=a=b Nope=1 --capabilities CAPABILITY_IAM --output text",
+        );
         assert_eq!(x.display_name(), "aws cloudformation deploy");
         assert_eq!(x.globals.region.as_deref(), Some("eu-west-1"));
         let Extra::Deploy(d) = &x.kind else { panic!() };
         assert_eq!(d.stack_name, "s");
         assert_eq!(d.template_body, JSON);
-        assert_eq!(d.parameters, [DeployParameter { key: "QName".into(), value: Some("a=b".into()) }, DeployParameter { key: "Other".into(), value: None }]);
+        assert_eq!(
+            d.parameters,
+            [
+                DeployParameter {
+                    key: "QName".into(),
+                    value: Some("a=b".into())
+                },
+                DeployParameter {
+                    key: "Other".into(),
+                    value: None
+                }
+            ]
+        );
         assert_eq!(d.capabilities, ["CAPABILITY_IAM"]);
         assert!(d.execute_changeset && d.fail_on_empty_changeset && !d.disable_rollback);
-        assert_eq!((d.role_arn.as_ref(), d.notification_arns.as_ref()), (None, None));
-        let ops: Vec<String> = x.api_calls().into_iter().map(|(s, o)| format!("{s}:{o}")).collect();
+        assert_eq!(
+            (d.role_arn.as_ref(), d.notification_arns.as_ref()),
+            (None, None)
+        );
+        let ops: Vec<String> = x
+            .api_calls()
+            .into_iter()
+            .map(|(s, o)| format!("{s}:{o}"))
+            .collect();
         assert_eq!(
             ops,
             [
@@ -457,46 +569,98 @@ mod tests {
              --tags a=1 b=2 a=3 --role-arn arn:aws:iam::123456789012:role/r --notification-arns n1 n2",
         );
         assert!(!d.execute_changeset && !d.fail_on_empty_changeset && d.disable_rollback);
-        assert_eq!(d.tags, [("a".to_string(), "3".to_string()), ("b".to_string(), "2".to_string())]);
-        assert_eq!(d.parameters.iter().map(|p| p.key.as_str()).collect::<Vec<_>>(), ["QName", "Other"]);
-        assert_eq!(d.notification_arns, Some(vec!["n1".to_string(), "n2".to_string()]));
-        let x = extra("aws cloudformation deploy --template-file t.json --stack-name s --role-arn arn:aws:iam::123456789012:role/r --no-execute-changeset");
+        assert_eq!(
+            d.tags,
+            [
+                ("a".to_string(), "3".to_string()),
+                ("b".to_string(), "2".to_string())
+            ]
+        );
+        assert_eq!(
+            d.parameters
+                .iter()
+                .map(|p| p.key.as_str())
+                .collect::<Vec<_>>(),
+            ["QName", "Other"]
+        );
+        assert_eq!(
+            d.notification_arns,
+            Some(vec!["n1".to_string(), "n2".to_string()])
+        );
+        let x = extra(
+            "aws cloudformation deploy --template-file t.json --stack-name s --role-arn arn:aws:iam::123456789012:role/r --no-execute-changeset",
+        );
         assert_eq!(x.iam_actions(), ["iam:PassRole"]);
         assert!(!x.api_calls().iter().any(|(_, o)| o == "ExecuteChangeSet"));
         // A JSON list is read as the list.
-        let d = deploy(r#"aws cloudformation deploy --template-file t.json --stack-name s --parameter-overrides '["QName=x"]'"#);
+        let d = deploy(
+            r#"aws cloudformation deploy --template-file t.json --stack-name s --parameter-overrides '["QName=x"]'"#,
+        );
         assert_eq!(d.parameters[0].value.as_deref(), Some("x"));
     }
 
     #[test]
     fn deploy_problems_are_reported_with_the_clis_words() {
         let e = parse("aws cloudformation deploy").unwrap_err();
-        assert_eq!(e.problems.iter().filter(|p| p.kind == ProblemKind::MissingRequired).count(), 2, "{e}");
+        assert_eq!(
+            e.problems
+                .iter()
+                .filter(|p| p.kind == ProblemKind::MissingRequired)
+                .count(),
+            2,
+            "{e}"
+        );
         let e = parse("aws cloudformation deploy --template-file t.json --stack-name s --parameter-overrides QName").unwrap_err();
-        assert!(e.to_string().contains("['QName'] value passed to --parameter-overrides must be of format Key=Value"), "{e}");
-        let e = parse("aws cloudformation deploy --template-file t.json --stack-name s --stack-nme x").unwrap_err();
+        assert!(
+            e.to_string().contains(
+                "['QName'] value passed to --parameter-overrides must be of format Key=Value"
+            ),
+            "{e}"
+        );
+        let e =
+            parse("aws cloudformation deploy --template-file t.json --stack-name s --stack-nme x")
+                .unwrap_err();
         assert_eq!(e.kind(), Some(ProblemKind::UnknownOption));
         assert_eq!(e.problems[0].suggestions, ["--stack-name"]);
-        let e = parse("aws cloudformation deploy --template-file t.json --stack-name s --stack-name t").unwrap_err();
+        let e =
+            parse("aws cloudformation deploy --template-file t.json --stack-name s --stack-name t")
+                .unwrap_err();
         assert_eq!(e.kind(), Some(ProblemKind::DuplicateOption));
-        let e = parse("aws cloudformation deploy --template-file t.json --stack-name s --no").unwrap_err();
+        let e = parse("aws cloudformation deploy --template-file t.json --stack-name s --no")
+            .unwrap_err();
         assert!(e.to_string().contains("ambiguous"), "{e}");
         let e = parse("aws cloudformation deploy --template-file t.json --stack-name s --disable-rollback --no-disable-rollback").unwrap_err();
         assert!(e.to_string().contains("contradict"), "{e}");
-        let e = parse("aws cloudformation deploy --template-file t.json --stack-name s --s3-bucket b").unwrap_err();
+        let e =
+            parse("aws cloudformation deploy --template-file t.json --stack-name s --s3-bucket b")
+                .unwrap_err();
         assert_eq!(e.kind(), Some(ProblemKind::Unsupported));
         assert!(e.to_string().contains("--s3-bucket is not run yet"), "{e}");
-        let e = parse("aws cloudformation deploy --template-file big.json --stack-name s").unwrap_err();
-        assert!(e.to_string().contains("Templates with a size greater than 51,200 bytes must be deployed via an S3 Bucket."), "{e}");
-        let e = parse("aws cloudformation deploy --template-file missing.json --stack-name s").unwrap_err();
+        let e =
+            parse("aws cloudformation deploy --template-file big.json --stack-name s").unwrap_err();
+        assert!(
+            e.to_string().contains(
+                "Templates with a size greater than 51,200 bytes must be deployed via an S3 Bucket."
+            ),
+            "{e}"
+        );
+        let e = parse("aws cloudformation deploy --template-file missing.json --stack-name s")
+            .unwrap_err();
         assert_eq!(e.kind(), Some(ProblemKind::BadFile));
-        assert!(e.to_string().contains("Invalid template path missing.json"), "{e}");
-        let e = parse("aws cloudformation deploy --template-file flow.yaml --stack-name s").unwrap_err();
+        assert!(
+            e.to_string().contains("Invalid template path missing.json"),
+            "{e}"
+        );
+        let e = parse("aws cloudformation deploy --template-file flow.yaml --stack-name s")
+            .unwrap_err();
         assert!(e.to_string().contains("flow style"), "{e}");
-        let e = parse("aws cloudformation deploy --template-file t.json --stack-name s extra").unwrap_err();
+        let e = parse("aws cloudformation deploy --template-file t.json --stack-name s extra")
+            .unwrap_err();
         assert!(e.to_string().contains("positional"), "{e}");
         // Through the sandbox: no file access, no deploy.
-        let e = Parser::new(&crate::DenyAll).parse("aws cloudformation deploy --template-file t.json --stack-name s").unwrap_err();
+        let e = Parser::new(&crate::DenyAll)
+            .parse("aws cloudformation deploy --template-file t.json --stack-name s")
+            .unwrap_err();
         assert_eq!(e.kind(), Some(ProblemKind::BadFile));
     }
 
@@ -504,9 +668,14 @@ mod tests {
     fn the_digest_covers_the_template_and_every_argument() {
         let a = extra("aws cloudformation deploy --template-file t.json --stack-name s");
         let b = extra("aws cloudformation deploy --template-file t.yaml --stack-name s");
-        let c = extra("aws cloudformation deploy --template-file t.json --stack-name s --parameter-overrides QName=z");
-        let d = extra("aws cloudformation deploy --template-file t.json --stack-name s --no-execute-changeset");
-        let digests: std::collections::HashSet<String> = [&a, &b, &c, &d].iter().map(|x| x.digest()).collect();
+        let c = extra(
+            "aws cloudformation deploy --template-file t.json --stack-name s --parameter-overrides QName=z",
+        );
+        let d = extra(
+            "aws cloudformation deploy --template-file t.json --stack-name s --no-execute-changeset",
+        );
+        let digests: std::collections::HashSet<String> =
+            [&a, &b, &c, &d].iter().map(|x| x.digest()).collect();
         assert_eq!(digests.len(), 4);
         let json = serde_json::to_value(&a.kind).unwrap();
         assert_eq!(json["customization"], "deploy");
@@ -516,9 +685,18 @@ mod tests {
     #[test]
     fn yaml_parameters_are_read_from_the_block_mapping() {
         assert_eq!(template_parameters(YAML).unwrap(), ["QName", "Other"]);
-        assert_eq!(template_parameters("Resources:\n  Q:\n    Type: X\n").unwrap(), Vec::<String>::new());
-        assert_eq!(template_parameters("Parameters:\n  - a\n").unwrap(), Vec::<String>::new());
-        assert_eq!(template_parameters("{\"Parameters\": [1]}").unwrap(), Vec::<String>::new());
+        assert_eq!(
+            template_parameters("Resources:\n  Q:\n    Type: X\n").unwrap(),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            template_parameters("Parameters:\n  - a\n").unwrap(),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            template_parameters("{\"Parameters\": [1]}").unwrap(),
+            Vec::<String>::new()
+        );
         assert_eq!(template_parameters("Parameters:\n    A:\n      Type: String\n    'B c':\n      Type: Number\nOutputs: {}\n").unwrap(), ["A", "B c"]);
     }
 }

@@ -64,7 +64,12 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(kind: ProblemKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), path: None, suggestions: Vec::new() }
+        Self {
+            kind,
+            message: message.into(),
+            path: None,
+            suggestions: Vec::new(),
+        }
     }
 
     pub fn at(mut self, path: impl Into<String>) -> Self {
@@ -100,7 +105,9 @@ pub struct CommandError {
 
 impl CommandError {
     pub fn one(problem: Problem) -> Self {
-        Self { problems: vec![problem] }
+        Self {
+            problems: vec![problem],
+        }
     }
 
     /// The kind of the first problem (the one that matters most).
@@ -143,10 +150,15 @@ pub fn did_you_mean<'a>(wanted: &str, known: impl IntoIterator<Item = &'a str>) 
         .into_iter()
         .filter_map(|k| {
             let d = strsim::damerau_levenshtein(&wanted, k);
-            let contains = k.len() > 3 && wanted.len() > 3 && (k.contains(&*wanted) || wanted.contains(k));
+            let contains =
+                k.len() > 3 && wanted.len() > 3 && (k.contains(&*wanted) || wanted.contains(k));
             (d <= limit || contains).then_some((if contains { d.min(limit) } else { d }, k))
         })
         .collect();
     scored.sort();
-    scored.into_iter().take(3).map(|(_, k)| k.to_string()).collect()
+    scored
+        .into_iter()
+        .take(3)
+        .map(|(_, k)| k.to_string())
+        .collect()
 }

@@ -95,7 +95,7 @@ impl ExtraCommand {
     /// SHA-256 of the whole command (kind, arguments, globals), hex: what consent is bound to.
     pub fn digest(&self) -> String {
         let bytes = serde_json::to_vec(self).unwrap_or_default();
-        Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(Sha256::digest(&bytes))
     }
 }
 
@@ -135,7 +135,9 @@ pub(crate) fn parse(
     let (command, name) = command_and_name(words)?;
     match name {
         "wait" => crate::waiter::parse(parser, words, command),
-        "generate-db-auth-token" | "get-login-password" | "get-token" => crate::token::parse(words, command, name),
+        "generate-db-auth-token" | "get-login-password" | "get-token" => {
+            crate::token::parse(words, command, name)
+        }
         "deploy" => crate::deploy::parse(parser, words, command),
         _ => None,
     }

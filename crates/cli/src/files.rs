@@ -2,9 +2,9 @@
 //! `--cli-input-json file://...`), and the only way `aws s3 cp|mv|sync` read, list, write and
 //! remove them.
 //!
-//! The sandbox (a later stage) implements [`PathPolicy`] over a working directory handle. Here are
-//! two implementations for tests and tools: [`AllowAll`] (relative to a base directory, bounded) and
-//! [`DenyAll`].
+//! The server's sandbox (the `portcullis-sandbox` crate) implements [`PathPolicy`] over a working
+//! directory handle. Here are two implementations for tests and tools: [`AllowAll`] (relative to a
+//! base directory, bounded) and [`DenyAll`].
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -44,20 +44,26 @@ pub trait PathPolicy: Send + Sync {
     /// policy allows writes.
     fn write(&self, path: &str, bytes: &[u8]) -> Result<(), FileError> {
         let _ = bytes;
-        Err(FileError(format!("writing local files is disabled, so {path} was not written")))
+        Err(FileError(format!(
+            "writing local files is disabled, so {path} was not written"
+        )))
     }
 
     /// Checks, before anything is sent, that `path` could be written (an outfile, an `aws s3 cp`
     /// download target): the path stays where writes may go and is not a symlink or a directory.
     /// [`PathPolicy::write`] checks again when it writes.
     fn check_write(&self, path: &str) -> Result<(), FileError> {
-        Err(FileError(format!("writing local files is disabled, so {path} would not be written")))
+        Err(FileError(format!(
+            "writing local files is disabled, so {path} would not be written"
+        )))
     }
 
     /// The regular files beneath the directory `dir` (`aws s3 cp --recursive`), as sorted paths
     /// relative to `dir` with `/` separators; symlinks are skipped, never followed.
     fn list(&self, dir: &str) -> Result<Vec<String>, FileError> {
-        Err(FileError(format!("listing local directories is disabled, so {dir} was not listed")))
+        Err(FileError(format!(
+            "listing local directories is disabled, so {dir} was not listed"
+        )))
     }
 
     /// Whether `path` is an existing directory (where a download keeps the object's name).
@@ -69,7 +75,9 @@ pub trait PathPolicy: Send + Sync {
     /// The size and last-modified time of the regular file `path`, reached as a read reaches it
     /// (`aws s3 sync` compares them with the other side's); nothing is read.
     fn stat(&self, path: &str) -> Result<FileStat, FileError> {
-        Err(FileError(format!("reading local files is disabled, so {path} was not looked at")))
+        Err(FileError(format!(
+            "reading local files is disabled, so {path} was not looked at"
+        )))
     }
 
     /// Sets the last-modified (and access) time of the regular file `path` to `secs` since the
@@ -77,14 +85,18 @@ pub trait PathPolicy: Send + Sync {
     /// through a symlink. Refused unless the policy allows writes.
     fn set_modified(&self, path: &str, secs: i64) -> Result<(), FileError> {
         let _ = secs;
-        Err(FileError(format!("writing local files is disabled, so the time of {path} was not set")))
+        Err(FileError(format!(
+            "writing local files is disabled, so the time of {path} was not set"
+        )))
     }
 
     /// Removes the regular file `path` (`aws s3 mv` from a local source, `aws s3 sync --delete`
     /// into a local directory): only where writes may go, never a directory, and a symlink is
     /// neither followed nor removed. Refused unless the policy allows writes.
     fn remove(&self, path: &str) -> Result<(), FileError> {
-        Err(FileError(format!("writing local files is disabled, so {path} was not removed")))
+        Err(FileError(format!(
+            "writing local files is disabled, so {path} was not removed"
+        )))
     }
 }
 
@@ -108,7 +120,10 @@ pub struct AllowAll {
 
 impl AllowAll {
     pub fn new(base: impl Into<PathBuf>) -> Self {
-        Self { base: base.into(), max_bytes: 16 * 1024 * 1024 }
+        Self {
+            base: base.into(),
+            max_bytes: 16 * 1024 * 1024,
+        }
     }
 }
 
@@ -118,13 +133,17 @@ impl PathPolicy for AllowAll {
             return Err(FileError("the file path is empty".into()));
         }
         let full = self.base.join(Path::new(path));
-        let file = std::fs::File::open(&full).map_err(|e| FileError(format!("cannot read {path}: {}", io_reason(&e))))?;
+        let file = std::fs::File::open(&full)
+            .map_err(|e| FileError(format!("cannot read {path}: {}", io_reason(&e))))?;
         let mut buf = Vec::new();
         file.take(self.max_bytes + 1)
             .read_to_end(&mut buf)
             .map_err(|e| FileError(format!("cannot read {path}: {}", io_reason(&e))))?;
         if buf.len() as u64 > self.max_bytes {
-            return Err(FileError(format!("{path} is larger than the {} byte limit", self.max_bytes)));
+            return Err(FileError(format!(
+                "{path} is larger than the {} byte limit",
+                self.max_bytes
+            )));
         }
         Ok(buf)
     }
@@ -133,7 +152,8 @@ impl PathPolicy for AllowAll {
         if path.is_empty() {
             return Err(FileError("the file path is empty".into()));
         }
-        let meta = std::fs::metadata(self.base.join(path)).map_err(|e| FileError(format!("cannot read {path}: {}", io_reason(&e))))?;
+        let meta = std::fs::metadata(self.base.join(path))
+            .map_err(|e| FileError(format!("cannot read {path}: {}", io_reason(&e))))?;
         if !meta.is_file() {
             return Err(FileError(format!("{path} is not a regular file")));
         }
@@ -145,7 +165,9 @@ impl PathPolicy for AllowAll {
             return Err(FileError(format!("{path:?} is not a file path")));
         }
         match std::fs::symlink_metadata(self.base.join(Path::new(path))) {
-            Ok(m) if m.file_type().is_symlink() => Err(FileError(format!("{path} is a symbolic link; it is not written through"))),
+            Ok(m) if m.file_type().is_symlink() => Err(FileError(format!(
+                "{path} is a symbolic link; it is not written through"
+            ))),
             Ok(m) if m.is_dir() => Err(FileError(format!("{path} is a directory"))),
             _ => Ok(()),
         }
@@ -156,7 +178,10 @@ impl PathPolicy for AllowAll {
             return Err(FileError(format!("{path:?} is not a file path")));
         }
         if bytes.len() as u64 > self.max_bytes {
-            return Err(FileError(format!("{path} would be larger than the {} byte limit", self.max_bytes)));
+            return Err(FileError(format!(
+                "{path} would be larger than the {} byte limit",
+                self.max_bytes
+            )));
         }
         let full = self.base.join(Path::new(path));
         let fail = |e: std::io::Error| FileError(format!("cannot write {path}: {}", io_reason(&e)));
@@ -165,18 +190,33 @@ impl PathPolicy for AllowAll {
         };
         std::fs::create_dir_all(dir).map_err(fail)?;
         match std::fs::symlink_metadata(&full) {
-            Ok(m) if m.file_type().is_symlink() => return Err(FileError(format!("{path} is a symbolic link; it is not written through"))),
-            Ok(m) if !m.is_file() => return Err(FileError(format!("{path} exists and is not a regular file"))),
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(FileError(format!(
+                    "{path} is a symbolic link; it is not written through"
+                )));
+            }
+            Ok(m) if !m.is_file() => {
+                return Err(FileError(format!(
+                    "{path} exists and is not a regular file"
+                )));
+            }
             _ => {}
         }
         // A fresh temporary name beside the target (create_new never follows a symlink), then an
         // atomic rename: readers see the old file or the whole new one, never a part.
         let mut tmp_name = std::ffi::OsString::from(".");
         tmp_name.push(name);
-        tmp_name.push(format!(".portcullis-{}-{}", std::process::id(), TMP_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
+        tmp_name.push(format!(
+            ".portcullis-{}-{}",
+            std::process::id(),
+            TMP_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
         let tmp = dir.join(tmp_name);
         let result = (|| {
-            let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)?;
             std::io::Write::write_all(&mut f, bytes)?;
             f.sync_all()?;
             std::fs::rename(&tmp, &full)
@@ -192,31 +232,47 @@ impl PathPolicy for AllowAll {
         const MAX_FILES: usize = 100_000;
         const MAX_DEPTH: usize = 64;
         let root = self.base.join(Path::new(dir));
-        let meta = std::fs::symlink_metadata(&root).map_err(|e| FileError(format!("cannot list {dir}: {}", io_reason(&e))))?;
+        let meta = std::fs::symlink_metadata(&root)
+            .map_err(|e| FileError(format!("cannot list {dir}: {}", io_reason(&e))))?;
         if !meta.is_dir() {
             return Err(FileError(format!("{dir} is not a directory")));
         }
         let mut out = Vec::new();
         let mut stack: Vec<(PathBuf, String, usize)> = vec![(root, String::new(), 0)];
         while let Some((path, rel, depth)) = stack.pop() {
-            let entries = std::fs::read_dir(&path).map_err(|e| FileError(format!("cannot list {dir}/{rel}: {}", io_reason(&e))))?;
+            let entries = std::fs::read_dir(&path)
+                .map_err(|e| FileError(format!("cannot list {dir}/{rel}: {}", io_reason(&e))))?;
             for entry in entries {
-                let entry = entry.map_err(|e| FileError(format!("cannot list {dir}/{rel}: {}", io_reason(&e))))?;
+                let entry = entry.map_err(|e| {
+                    FileError(format!("cannot list {dir}/{rel}: {}", io_reason(&e)))
+                })?;
                 let Some(name) = entry.file_name().to_str().map(str::to_string) else {
-                    return Err(FileError(format!("a file name under {dir}/{rel} is not UTF-8")));
+                    return Err(FileError(format!(
+                        "a file name under {dir}/{rel} is not UTF-8"
+                    )));
                 };
-                let child_rel = if rel.is_empty() { name } else { format!("{rel}/{name}") };
+                let child_rel = if rel.is_empty() {
+                    name
+                } else {
+                    format!("{rel}/{name}")
+                };
                 // file_type() does not follow symlinks: a link is neither a file nor a directory here.
-                let kind = entry.file_type().map_err(|e| FileError(format!("cannot list {child_rel}: {}", io_reason(&e))))?;
+                let kind = entry.file_type().map_err(|e| {
+                    FileError(format!("cannot list {child_rel}: {}", io_reason(&e)))
+                })?;
                 if kind.is_dir() {
                     if depth + 1 >= MAX_DEPTH {
-                        return Err(FileError(format!("{dir} is nested deeper than {MAX_DEPTH} directories")));
+                        return Err(FileError(format!(
+                            "{dir} is nested deeper than {MAX_DEPTH} directories"
+                        )));
                     }
                     stack.push((entry.path(), child_rel, depth + 1));
                 } else if kind.is_file() {
                     out.push(child_rel);
                     if out.len() > MAX_FILES {
-                        return Err(FileError(format!("{dir} holds more than {MAX_FILES} files")));
+                        return Err(FileError(format!(
+                            "{dir} holds more than {MAX_FILES} files"
+                        )));
                     }
                 }
             }
@@ -234,19 +290,32 @@ impl PathPolicy for AllowAll {
         if path.is_empty() {
             return Err(FileError("the file path is empty".into()));
         }
-        let meta = std::fs::metadata(self.base.join(Path::new(path))).map_err(|e| FileError(format!("cannot read {path}: {}", io_reason(&e))))?;
+        let meta = std::fs::metadata(self.base.join(Path::new(path)))
+            .map_err(|e| FileError(format!("cannot read {path}: {}", io_reason(&e))))?;
         if !meta.is_file() {
             return Err(FileError(format!("{path} is not a regular file")));
         }
-        Ok(FileStat { size: meta.len(), modified_secs: meta.mtime(), modified_nanos: u32::try_from(meta.mtime_nsec()).unwrap_or(0) })
+        Ok(FileStat {
+            size: meta.len(),
+            modified_secs: meta.mtime(),
+            modified_nanos: u32::try_from(meta.mtime_nsec()).unwrap_or(0),
+        })
     }
 
     fn set_modified(&self, path: &str, secs: i64) -> Result<(), FileError> {
         let full = self.base.join(Path::new(path));
-        let fail = |e: std::io::Error| FileError(format!("cannot set the time of {path}: {}", io_reason(&e)));
+        let fail = |e: std::io::Error| {
+            FileError(format!("cannot set the time of {path}: {}", io_reason(&e)))
+        };
         match std::fs::symlink_metadata(&full) {
-            Ok(m) if m.file_type().is_symlink() => return Err(FileError(format!("{path} is a symbolic link; its time is not set"))),
-            Ok(m) if !m.is_file() => return Err(FileError(format!("{path} is not a regular file"))),
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(FileError(format!(
+                    "{path} is a symbolic link; its time is not set"
+                )));
+            }
+            Ok(m) if !m.is_file() => {
+                return Err(FileError(format!("{path} is not a regular file")));
+            }
             Ok(_) => {}
             Err(e) => return Err(fail(e)),
         }
@@ -256,7 +325,12 @@ impl PathPolicy for AllowAll {
             std::time::UNIX_EPOCH - std::time::Duration::from_secs(secs.unsigned_abs())
         };
         let file = std::fs::File::open(&full).map_err(fail)?;
-        file.set_times(std::fs::FileTimes::new().set_accessed(when).set_modified(when)).map_err(fail)
+        file.set_times(
+            std::fs::FileTimes::new()
+                .set_accessed(when)
+                .set_modified(when),
+        )
+        .map_err(fail)
     }
 
     fn remove(&self, path: &str) -> Result<(), FileError> {
@@ -265,10 +339,18 @@ impl PathPolicy for AllowAll {
         }
         let full = self.base.join(Path::new(path));
         match std::fs::symlink_metadata(&full) {
-            Ok(m) if m.file_type().is_symlink() => Err(FileError(format!("{path} is a symbolic link; it is not removed"))),
-            Ok(m) if !m.is_file() => Err(FileError(format!("{path} is not a regular file; it is not removed"))),
-            Ok(_) => std::fs::remove_file(&full).map_err(|e| FileError(format!("cannot remove {path}: {}", io_reason(&e)))),
-            Err(e) => Err(FileError(format!("cannot remove {path}: {}", io_reason(&e)))),
+            Ok(m) if m.file_type().is_symlink() => Err(FileError(format!(
+                "{path} is a symbolic link; it is not removed"
+            ))),
+            Ok(m) if !m.is_file() => Err(FileError(format!(
+                "{path} is not a regular file; it is not removed"
+            ))),
+            Ok(_) => std::fs::remove_file(&full)
+                .map_err(|e| FileError(format!("cannot remove {path}: {}", io_reason(&e)))),
+            Err(e) => Err(FileError(format!(
+                "cannot remove {path}: {}",
+                io_reason(&e)
+            ))),
         }
     }
 }
@@ -281,7 +363,9 @@ pub struct DenyAll;
 
 impl PathPolicy for DenyAll {
     fn read(&self, path: &str, _why: FileUse) -> Result<Vec<u8>, FileError> {
-        Err(FileError(format!("reading local files is disabled, so {path} was not read; pass the value inline")))
+        Err(FileError(format!(
+            "reading local files is disabled, so {path} was not read; pass the value inline"
+        )))
     }
 
     fn check(&self, path: &str, why: FileUse) -> Result<u64, FileError> {
@@ -289,11 +373,15 @@ impl PathPolicy for DenyAll {
     }
 
     fn write(&self, path: &str, _bytes: &[u8]) -> Result<(), FileError> {
-        Err(FileError(format!("writing local files is disabled, so {path} was not written")))
+        Err(FileError(format!(
+            "writing local files is disabled, so {path} was not written"
+        )))
     }
 
     fn list(&self, dir: &str) -> Result<Vec<String>, FileError> {
-        Err(FileError(format!("reading local files is disabled, so {dir} was not listed")))
+        Err(FileError(format!(
+            "reading local files is disabled, so {dir} was not listed"
+        )))
     }
 }
 

@@ -80,7 +80,10 @@ pub(crate) enum GlobalKind {
 /// The global options the parser knows, with what they take.
 pub(crate) const GLOBALS: &[(&str, GlobalKind)] = &[
     ("region", GlobalKind::Text),
-    ("output", GlobalKind::Choice(&["json", "text", "table", "yaml", "yaml-stream"])),
+    (
+        "output",
+        GlobalKind::Choice(&["json", "text", "table", "yaml", "yaml-stream"]),
+    ),
     ("query", GlobalKind::Text),
     ("endpoint-url", GlobalKind::Text),
     ("profile", GlobalKind::Text),
@@ -88,7 +91,10 @@ pub(crate) const GLOBALS: &[(&str, GlobalKind)] = &[
     ("cli-connect-timeout", GlobalKind::Seconds),
     ("ca-bundle", GlobalKind::Text),
     ("color", GlobalKind::Choice(&["on", "off", "auto"])),
-    ("cli-binary-format", GlobalKind::Choice(&["base64", "raw-in-base64-out"])),
+    (
+        "cli-binary-format",
+        GlobalKind::Choice(&["base64", "raw-in-base64-out"]),
+    ),
     ("no-paginate", GlobalKind::Flag),
     ("debug", GlobalKind::Flag),
     ("no-verify-ssl", GlobalKind::Flag),
@@ -114,8 +120,11 @@ impl GlobalOptions {
             "ca-bundle" => self.ca_bundle = value,
             "color" => self.color = value,
             "cli-binary-format" => {
-                self.cli_binary_format =
-                    Some(if value.as_deref() == Some("base64") { BinaryFormat::Base64 } else { BinaryFormat::RawInBase64Out })
+                self.cli_binary_format = Some(if value.as_deref() == Some("base64") {
+                    BinaryFormat::Base64
+                } else {
+                    BinaryFormat::RawInBase64Out
+                })
             }
             "no-paginate" => self.no_paginate = true,
             "debug" => self.debug = true,

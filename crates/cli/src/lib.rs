@@ -3,6 +3,10 @@
 //! Brief overview: the AWS CLI front end. A command string goes in; a typed, validated
 //! [`OperationCall`] comes out — or every problem with it at once, in words an agent can act on.
 //! There is no shell: quoting follows POSIX `sh`, and anything a shell would interpret is refused.
+//! It is offline and pure apart from the files a [`PathPolicy`] lets it read, so it can be used
+//! alone (`portcullis check` and the fuzz targets do); in the server it is the parse stage,
+//! ahead of classification, the policy decision and execution (`portcullis-wire`). The entry
+//! points are [`Parser::parse`] and [`words::split_words`]:
 //!
 //! * [`words::split_words`] splits the string (quotes, escapes) and refuses shell syntax.
 //! * [`Parser`] resolves `aws <command> <operation>` through the embedded models

@@ -30,7 +30,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_command_bytes: 256 * 1024, max_words: 4096 }
+        Self {
+            max_command_bytes: 256 * 1024,
+            max_words: 4096,
+        }
     }
 }
 
@@ -65,7 +68,11 @@ struct Given {
 
 impl<'p> Parser<'p> {
     pub fn new(policy: &'p dyn PathPolicy) -> Self {
-        Self { models: models(), policy, limits: Limits::default() }
+        Self {
+            models: models(),
+            policy,
+            limits: Limits::default(),
+        }
     }
 
     /// The policy local files are read through (for the customizations that read one).
@@ -93,7 +100,15 @@ impl<'p> Parser<'p> {
         }
         let words = split_words(command)?;
         if words.len() > self.limits.max_words {
-            return Err(Problem::new(ProblemKind::TooLarge, format!("the command has {} words, over the {} word limit", words.len(), self.limits.max_words)).into());
+            return Err(Problem::new(
+                ProblemKind::TooLarge,
+                format!(
+                    "the command has {} words, over the {} word limit",
+                    words.len(),
+                    self.limits.max_words
+                ),
+            )
+            .into());
         }
         self.parse_words(&words)
     }
@@ -109,7 +124,13 @@ impl<'p> Parser<'p> {
                 )
                 .into());
             }
-            None => return Err(Problem::new(ProblemKind::NotAws, "the command is empty; write `aws <service> <operation> [options]`").into()),
+            None => {
+                return Err(Problem::new(
+                    ProblemKind::NotAws,
+                    "the command is empty; write `aws <service> <operation> [options]`",
+                )
+                .into());
+            }
         }
         // The high-level `aws s3` commands have their own grammar (paths, not API members).
         if crate::s3cmd::is_s3_command(words) {
@@ -184,7 +205,15 @@ impl<'p> Parser<'p> {
                     continue;
                 }
             };
-            if take_global(name, inline.as_deref(), words, &mut i, &mut globals, &mut seen_globals, &mut problems) {
+            if take_global(
+                name,
+                inline.as_deref(),
+                words,
+                &mut i,
+                &mut globals,
+                &mut seen_globals,
+                &mut problems,
+            ) {
                 continue;
             }
             let Some(r) = &resolved else {
@@ -209,7 +238,10 @@ impl<'p> Parser<'p> {
                 }
                 continue;
             };
-            if given.iter().any(|g| g.option == name || r.same_member(&g.option, name)) {
+            if given
+                .iter()
+                .any(|g| g.option == name || r.same_member(&g.option, name))
+            {
                 problems.push(Problem::new(
                     ProblemKind::DuplicateOption,
                     format!("--{name} (or its opposite) is given more than once; give it once"),
@@ -232,14 +264,19 @@ impl<'p> Parser<'p> {
                 ArgDef::Skeleton => {
                     if let Some(v) = inline {
                         vals.push(v);
-                    } else if i < words.len() && matches!(words[i].as_str(), "input" | "output" | "yaml-input") {
+                    } else if i < words.len()
+                        && matches!(words[i].as_str(), "input" | "output" | "yaml-input")
+                    {
                         vals.push(words[i].clone());
                         i += 1;
                     }
                 }
                 ArgDef::Custom(c) if c.arity() == Arity::Flag => {
                     if inline.is_some() {
-                        problems.push(Problem::new(ProblemKind::InvalidType, format!("--{name} is a flag and takes no value")));
+                        problems.push(Problem::new(
+                            ProblemKind::InvalidType,
+                            format!("--{name} is a flag and takes no value"),
+                        ));
                     }
                 }
                 ArgDef::Custom(c) if c.arity() == Arity::Many => {
@@ -279,7 +316,10 @@ impl<'p> Parser<'p> {
                         i += 1;
                     }
                     if vals.is_empty() {
-                        problems.push(Problem::new(ProblemKind::MissingValue, format!("--{name} needs at least one value")));
+                        problems.push(Problem::new(
+                            ProblemKind::MissingValue,
+                            format!("--{name} needs at least one value"),
+                        ));
                         continue;
                     }
                 }
@@ -296,12 +336,19 @@ impl<'p> Parser<'p> {
                 ArgDef::Custom(c) if c.arity() == Arity::Flag => Some(name.to_string()),
                 _ => None,
             };
-            given.push(Given { option: name.to_string(), words: vals });
+            given.push(Given {
+                option: name.to_string(),
+                words: vals,
+            });
         }
 
         let Some(r) = resolved else {
             return Err(match positionals.first() {
-                None => Problem::new(ProblemKind::UnknownService, "no service given; write aws <service> <operation> [options]").into(),
+                None => Problem::new(
+                    ProblemKind::UnknownService,
+                    "no service given; write aws <service> <operation> [options]",
+                )
+                .into(),
                 Some(cmd) => Problem::new(
                     ProblemKind::UnknownOperation,
                     format!("no operation given; write aws {cmd} <operation> [options]"),
@@ -318,16 +365,34 @@ impl<'p> Parser<'p> {
         match self.models.command(cmd) {
             Some(c) if c.service.is_some() => Ok(()),
             Some(_) => Err(unsupported_command(cmd)),
-            None if cmd == "help" => Err(Problem::new(ProblemKind::Unsupported, "`aws help` is not available; use the suggest tool to find commands")),
-            None => Err(Problem::new(ProblemKind::UnknownService, format!("{cmd:?} is not an AWS CLI command"))
-                .suggest(did_you_mean(cmd, self.models.commands().keys().map(String::as_str)))),
+            None if cmd == "help" => Err(Problem::new(
+                ProblemKind::Unsupported,
+                "`aws help` is not available; use the suggest tool to find commands",
+            )),
+            None => Err(Problem::new(
+                ProblemKind::UnknownService,
+                format!("{cmd:?} is not an AWS CLI command"),
+            )
+            .suggest(did_you_mean(
+                cmd,
+                self.models.commands().keys().map(String::as_str),
+            ))),
         }
     }
 
     fn examples(&self, cmd: &str) -> Vec<String> {
-        let Some(service) = self.models.command(cmd).and_then(|c| c.service.clone()) else { return Vec::new() };
-        let Ok(cli) = self.models.service_cli(&service) else { return Vec::new() };
-        cli.by_cli_name.keys().filter(|k| k.starts_with("list-") || k.starts_with("describe-")).take(3).cloned().collect()
+        let Some(service) = self.models.command(cmd).and_then(|c| c.service.clone()) else {
+            return Vec::new();
+        };
+        let Ok(cli) = self.models.service_cli(&service) else {
+            return Vec::new();
+        };
+        cli.by_cli_name
+            .keys()
+            .filter(|k| k.starts_with("list-") || k.starts_with("describe-"))
+            .take(3)
+            .cloned()
+            .collect()
     }
 
     fn resolve(&self, cmd: &str, op: &str) -> Result<Resolved, Problem> {
@@ -335,23 +400,45 @@ impl<'p> Parser<'p> {
         let Some(service) = self.models.command(cmd).and_then(|c| c.service.clone()) else {
             return Err(unsupported_command(cmd));
         };
-        let model = self.models.service(&service).map_err(|e| Problem::new(ProblemKind::UnknownService, e.to_string()))?;
-        let cli = self.models.service_cli(&service).map_err(|e| Problem::new(ProblemKind::UnknownService, e.to_string()))?;
-        if let Some((_, _, why)) = LOCAL_PROGRAM_COMMANDS.iter().find(|(c, o, _)| *c == cmd && *o == op) {
-            return Err(Problem::new(ProblemKind::Unsupported, format!("`aws {cmd} {op}` is refused: {why}")));
+        let model = self
+            .models
+            .service(&service)
+            .map_err(|e| Problem::new(ProblemKind::UnknownService, e.to_string()))?;
+        let cli = self
+            .models
+            .service_cli(&service)
+            .map_err(|e| Problem::new(ProblemKind::UnknownService, e.to_string()))?;
+        if let Some((_, _, why)) = LOCAL_PROGRAM_COMMANDS
+            .iter()
+            .find(|(c, o, _)| *c == cmd && *o == op)
+        {
+            return Err(Problem::new(
+                ProblemKind::Unsupported,
+                format!("`aws {cmd} {op}` is refused: {why}"),
+            ));
         }
         let Some(api) = cli.operation_for(op).map(str::to_string) else {
             if op == "help" {
-                return Err(Problem::new(ProblemKind::Unsupported, format!("`aws {cmd} help` is not available; use the suggest tool to find operations")));
+                return Err(Problem::new(
+                    ProblemKind::Unsupported,
+                    format!(
+                        "`aws {cmd} help` is not available; use the suggest tool to find operations"
+                    ),
+                ));
             }
             if cli.custom_operations.iter().any(|c| c == op) {
                 return Err(Problem::new(
                     ProblemKind::Unsupported,
-                    format!("`aws {cmd} {op}` is an AWS CLI customization that Portcullis does not run; use the API operations of {cmd} instead"),
+                    format!(
+                        "`aws {cmd} {op}` is an AWS CLI customization that Portcullis does not run; use the API operations of {cmd} instead"
+                    ),
                 ));
             }
-            return Err(Problem::new(ProblemKind::UnknownOperation, format!("{op:?} is not an operation of `aws {cmd}`"))
-                .suggest(did_you_mean(op, cli.by_cli_name.keys().map(String::as_str))));
+            return Err(Problem::new(
+                ProblemKind::UnknownOperation,
+                format!("{op:?} is not an operation of `aws {cmd}`"),
+            )
+            .suggest(did_you_mean(op, cli.by_cli_name.keys().map(String::as_str))));
         };
         Ok(Resolved::new(self.models, cmd, op, model, cli, &api))
     }
@@ -374,7 +461,9 @@ impl<'p> Parser<'p> {
                 if let Err(e) = self.policy.check_write(extra) {
                     problems.push(Problem::new(ProblemKind::BadFile, e.0).at(extra.clone()));
                 }
-                outfile = Some(LocalFile { path: extra.clone() });
+                outfile = Some(LocalFile {
+                    path: extra.clone(),
+                });
             } else if event_stream_output(&r) {
                 problems.push(Problem::new(
                     ProblemKind::Unsupported,
@@ -393,17 +482,31 @@ impl<'p> Parser<'p> {
                 ));
             }
         }
-        if let Some(g) = given.iter().find(|g| matches!(r.args.get(&g.option), Some(ArgDef::Skeleton))) {
+        if let Some(g) = given
+            .iter()
+            .find(|g| matches!(r.args.get(&g.option), Some(ArgDef::Skeleton)))
+        {
             let which = g.words.first().map_or("input", String::as_str).to_string();
             let shape = match which.as_str() {
                 "output" => op.output.as_ref(),
                 "input" => op.input.as_ref(),
                 other => {
-                    return Err(Problem::new(ProblemKind::InvalidValue, format!("--generate-cli-skeleton takes input or output, not {other:?}")).into());
+                    return Err(Problem::new(
+                        ProblemKind::InvalidValue,
+                        format!("--generate-cli-skeleton takes input or output, not {other:?}"),
+                    )
+                    .into());
                 }
             };
-            let skeleton = shape.map_or(serde_json::json!({}), |s| crate::skeleton::skeleton(&r.model, &s.shape));
-            return Ok(Command::Skeleton { service: r.model.name.clone(), operation: op.name.clone(), which, skeleton });
+            let skeleton = shape.map_or(serde_json::json!({}), |s| {
+                crate::skeleton::skeleton(&r.model, &s.shape)
+            });
+            return Ok(Command::Skeleton {
+                service: r.model.name.clone(),
+                operation: op.name.clone(),
+                which,
+                skeleton,
+            });
         }
         if r.has_outfile && outfile.is_none() {
             problems.push(Problem::new(
@@ -412,7 +515,12 @@ impl<'p> Parser<'p> {
             ));
         }
 
-        let mut ctx = Unpack { parser: self, r: &r, files_read: Vec::new(), problems: Vec::new() };
+        let mut ctx = Unpack {
+            parser: self,
+            r: &r,
+            files_read: Vec::new(),
+            problems: Vec::new(),
+        };
         let mut params: IndexMap<String, Value> = IndexMap::new();
         let mut paging = Paging::default();
         let mut cli_input: Option<String> = None;
@@ -429,18 +537,32 @@ impl<'p> Parser<'p> {
             match def {
                 ArgDef::Member(spec) => {
                     let value = match spec.form {
-                        ArgForm::SetTrue if ctx.r.is_value_bool(&spec.member) && spec.name.starts_with("no-") => Some(Value::Bool(false)),
+                        ArgForm::SetTrue
+                            if ctx.r.is_value_bool(&spec.member)
+                                && spec.name.starts_with("no-") =>
+                        {
+                            Some(Value::Bool(false))
+                        }
                         ArgForm::SetTrue => Some(Value::Bool(true)),
                         ArgForm::SetFalse => Some(Value::Bool(false)),
                         ArgForm::Value => ctx.unpack_arg(spec, &g.words),
                     };
                     if let Some(v) = value {
-                        let v = if ctx.r.is_value_bool(&spec.member) && matches!(v, Value::Bool(_)) { value_struct(v) } else { v };
+                        let v = if ctx.r.is_value_bool(&spec.member) && matches!(v, Value::Bool(_))
+                        {
+                            value_struct(v)
+                        } else {
+                            v
+                        };
                         params.insert(spec.member.clone(), v);
                     }
                 }
                 ArgDef::ValueBool(spec) => {
-                    let v = if g.words.is_empty() { Some(value_struct(Value::Bool(true))) } else { ctx.unpack_arg(spec, &g.words) };
+                    let v = if g.words.is_empty() {
+                        Some(value_struct(Value::Bool(true)))
+                    } else {
+                        ctx.unpack_arg(spec, &g.words)
+                    };
                     if let Some(v) = v {
                         params.insert(spec.member.clone(), v);
                     }
@@ -462,7 +584,10 @@ impl<'p> Parser<'p> {
                     }
                 }
                 ArgDef::Skeleton | ArgDef::Outfile => {}
-                ArgDef::Unsupported(why) => ctx.problems.push(Problem::new(ProblemKind::Unsupported, why.clone()).at(format!("--{}", g.option))),
+                ArgDef::Unsupported(why) => ctx.problems.push(
+                    Problem::new(ProblemKind::Unsupported, why.clone())
+                        .at(format!("--{}", g.option)),
+                ),
             }
         }
         if let Some(raw) = cli_input {
@@ -489,10 +614,14 @@ impl<'p> Parser<'p> {
         if let Some(bundle) = &globals.ca_bundle
             && let Err(e) = self.policy.check(bundle, FileUse::CaBundle)
         {
-            ctx.problems.push(Problem::new(ProblemKind::BadFile, e.0).at("--ca-bundle"));
+            ctx.problems
+                .push(Problem::new(ProblemKind::BadFile, e.0).at("--ca-bundle"));
         }
         let mut generated = Vec::new();
-        if r.args.values().any(|d| matches!(d, ArgDef::Custom(Custom::Count))) {
+        if r.args
+            .values()
+            .any(|d| matches!(d, ArgDef::Custom(Custom::Count)))
+        {
             for key in ["MaxCount", "MinCount"] {
                 if !params.contains_key(key) {
                     params.insert(key.into(), Value::Int(1));
@@ -510,7 +639,11 @@ impl<'p> Parser<'p> {
         }
         // botocore's default `response_checksum_validation = when_supported`: ask for the
         // response checksum where the operation can return one (S3 GetObject's ChecksumMode).
-        if let Some(member) = op.http_checksum.as_ref().and_then(|h| h.get("requestValidationModeMember")).and_then(|v| v.as_str())
+        if let Some(member) = op
+            .http_checksum
+            .as_ref()
+            .and_then(|h| h.get("requestValidationModeMember"))
+            .and_then(|v| v.as_str())
             && !params.contains_key(member)
         {
             params.insert(member.to_string(), Value::Str("ENABLED".into()));
@@ -527,8 +660,11 @@ impl<'p> Parser<'p> {
                 for req in &shape.required {
                     if !map.contains_key(req) {
                         v.problems.push(
-                            Problem::new(ProblemKind::MissingRequired, format!("missing required parameter --{}", r.cli_name_of(req)))
-                                .at(format!("--{}", r.cli_name_of(req))),
+                            Problem::new(
+                                ProblemKind::MissingRequired,
+                                format!("missing required parameter --{}", r.cli_name_of(req)),
+                            )
+                            .at(format!("--{}", r.cli_name_of(req))),
                         );
                     }
                 }
@@ -539,8 +675,11 @@ impl<'p> Parser<'p> {
                             v.check(&m.shape, val, &path, 1);
                         }
                         None => v.problems.push(
-                            Problem::new(ProblemKind::UnknownOption, format!("unknown parameter {key:?} in --cli-input-json"))
-                                .suggest(did_you_mean(key, shape.members.keys().map(String::as_str))),
+                            Problem::new(
+                                ProblemKind::UnknownOption,
+                                format!("unknown parameter {key:?} in --cli-input-json"),
+                            )
+                            .suggest(did_you_mean(key, shape.members.keys().map(String::as_str))),
                         ),
                     }
                 }
@@ -551,7 +690,10 @@ impl<'p> Parser<'p> {
                 params = m;
             }
         } else if !params.is_empty() {
-            problems.push(Problem::new(ProblemKind::UnknownOption, format!("aws {} {} takes no parameters", r.command, r.cli_op)));
+            problems.push(Problem::new(
+                ProblemKind::UnknownOption,
+                format!("aws {} {} takes no parameters", r.command, r.cli_op),
+            ));
         }
         if !problems.is_empty() {
             return Err(CommandError { problems });
@@ -574,8 +716,13 @@ impl<'p> Parser<'p> {
 
 /// botocore's client-side bucket check: a plain name, or an S3 access point / outposts ARN.
 fn is_s3_bucket(b: &str) -> bool {
-    let plain = !b.is_empty() && b.len() <= 255 && b.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_'));
-    let arn = b.starts_with("arn:aws") && (b.contains(":accesspoint") || b.contains(":outpost")) && !b.contains(char::is_whitespace);
+    let plain = !b.is_empty()
+        && b.len() <= 255
+        && b.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_'));
+    let arn = b.starts_with("arn:aws")
+        && (b.contains(":accesspoint") || b.contains(":outpost"))
+        && !b.contains(char::is_whitespace);
     plain || arn
 }
 
@@ -583,8 +730,10 @@ fn is_s3_bucket(b: &str) -> bool {
 fn fix_route53_ids(r: &Resolved, params: &mut IndexMap<String, Value>) {
     let Some(input) = r.input_shape() else { return };
     for (name, m) in &input.members {
-        if matches!(m.shape.as_str(), "ResourceId" | "DelegationSetId" | "ChangeId")
-            && let Some(Value::Str(s)) = params.get_mut(name)
+        if matches!(
+            m.shape.as_str(),
+            "ResourceId" | "DelegationSetId" | "ChangeId"
+        ) && let Some(Value::Str(s)) = params.get_mut(name)
             && let Some((_, last)) = s.rsplit_once('/')
         {
             *s = last.to_string();
@@ -594,13 +743,23 @@ fn fix_route53_ids(r: &Resolved, params: &mut IndexMap<String, Value>) {
 
 /// The CLI pages `ec2 describe-volumes` and `describe-snapshots` 1000 at a time when only
 /// filter-free parameters are given (its EC2PageSizeInjector).
-fn ec2_default_page_size(r: &Resolved, params: &IndexMap<String, Value>, globals: &GlobalOptions, paging: &mut Paging) {
+fn ec2_default_page_size(
+    r: &Resolved,
+    params: &IndexMap<String, Value>,
+    globals: &GlobalOptions,
+    paging: &mut Paging,
+) {
     let allowed: &[&str] = match (r.command.as_str(), r.cli_op.as_str()) {
         ("ec2", "describe-volumes") => &["NextToken", "DryRun"],
-        ("ec2", "describe-snapshots") => &["OwnerIds", "RestorableByUserIds", "NextToken", "DryRun"],
+        ("ec2", "describe-snapshots") => {
+            &["OwnerIds", "RestorableByUserIds", "NextToken", "DryRun"]
+        }
         _ => return,
     };
-    if globals.no_paginate || paging.page_size.is_some() || params.keys().any(|k| !allowed.contains(&k.as_str())) {
+    if globals.no_paginate
+        || paging.page_size.is_some()
+        || params.keys().any(|k| !allowed.contains(&k.as_str()))
+    {
         return;
     }
     paging.page_size = Some(1000);
@@ -622,11 +781,16 @@ pub(crate) fn take_global(
     seen: &mut Vec<String>,
     problems: &mut Vec<Problem>,
 ) -> bool {
-    let Some(kind) = global_kind(name) else { return false };
+    let Some(kind) = global_kind(name) else {
+        return false;
+    };
     let value = match kind {
         GlobalKind::Flag => {
             if inline.is_some() {
-                problems.push(Problem::new(ProblemKind::InvalidType, format!("--{name} is a flag and takes no value")));
+                problems.push(Problem::new(
+                    ProblemKind::InvalidType,
+                    format!("--{name} is a flag and takes no value"),
+                ));
             }
             None
         }
@@ -642,7 +806,10 @@ pub(crate) fn take_global(
         problems.push(p);
     }
     if seen.iter().any(|s| s == name) {
-        problems.push(Problem::new(ProblemKind::DuplicateOption, format!("--{name} is given more than once; give it once")));
+        problems.push(Problem::new(
+            ProblemKind::DuplicateOption,
+            format!("--{name} is given more than once; give it once"),
+        ));
     }
     seen.push(name.to_string());
     globals.set(name, value);
@@ -653,23 +820,44 @@ pub(crate) fn take_global(
 /// commands), by its name or, as argparse reads it, a unique prefix of it; otherwise the problem
 /// to report (unknown, with the close names and the table, or ambiguous, with the candidates).
 /// `what` names the command: `aws cloudformation deploy`.
-pub(crate) fn own_option<T: Copy>(table: &[(&'static str, T)], given: &str, what: &str) -> Result<(&'static str, T), Problem> {
+pub(crate) fn own_option<T: Copy>(
+    table: &[(&'static str, T)],
+    given: &str,
+    what: &str,
+) -> Result<(&'static str, T), Problem> {
     if let Some(&(n, k)) = table.iter().find(|(n, _)| *n == given) {
         return Ok((n, k));
     }
-    let prefixed: Vec<&(&'static str, T)> = table.iter().filter(|(n, _)| n.starts_with(given)).collect();
+    let prefixed: Vec<&(&'static str, T)> =
+        table.iter().filter(|(n, _)| n.starts_with(given)).collect();
     match prefixed.as_slice() {
         [one] => Ok(**one),
         [] => {
             let known: Vec<String> = table.iter().map(|(n, _)| format!("--{n}")).collect();
-            let mut p = Problem::new(ProblemKind::UnknownOption, format!("--{given} is not an option of {what}"))
-                .suggest(did_you_mean(given, table.iter().map(|(n, _)| *n)).into_iter().map(|n| format!("--{n}")).collect());
-            p.message.push_str(&if known.is_empty() { "; it takes no options".to_string() } else { format!("; its options are: {}", known.join(" ")) });
+            let mut p = Problem::new(
+                ProblemKind::UnknownOption,
+                format!("--{given} is not an option of {what}"),
+            )
+            .suggest(
+                did_you_mean(given, table.iter().map(|(n, _)| *n))
+                    .into_iter()
+                    .map(|n| format!("--{n}"))
+                    .collect(),
+            );
+            p.message.push_str(&if known.is_empty() {
+                "; it takes no options".to_string()
+            } else {
+                format!("; its options are: {}", known.join(" "))
+            });
             Err(p)
         }
         many => {
             let names: Vec<String> = many.iter().map(|(n, _)| format!("--{n}")).collect();
-            Err(Problem::new(ProblemKind::UnknownOption, format!("--{given} is ambiguous: it could be {}", names.join(", "))).suggest(names))
+            Err(Problem::new(
+                ProblemKind::UnknownOption,
+                format!("--{given} is ambiguous: it could be {}", names.join(", ")),
+            )
+            .suggest(names))
         }
     }
 }
@@ -696,21 +884,39 @@ fn expand_option(name: &str, resolved: Option<&Resolved>) -> Expanded {
         candidates.sort();
         let list: Vec<String> = candidates.iter().map(|c| format!("--{c}")).collect();
         Expanded::Ambiguous(
-            Problem::new(ProblemKind::UnknownOption, format!("--{name} is ambiguous: it could be {}; write the option in full", list.join(", ")))
-                .at(format!("--{name}")),
+            Problem::new(
+                ProblemKind::UnknownOption,
+                format!(
+                    "--{name} is ambiguous: it could be {}; write the option in full",
+                    list.join(", ")
+                ),
+            )
+            .at(format!("--{name}")),
         )
     };
     // `version` is a global of the CLI's main parser too (never run here, but it takes part in
     // abbreviations).
-    let globals: Vec<String> =
-        crate::globals::GLOBALS.iter().map(|(n, _)| *n).chain(["version"]).filter(|n| n.starts_with(name)).map(str::to_string).collect();
+    let globals: Vec<String> = crate::globals::GLOBALS
+        .iter()
+        .map(|(n, _)| *n)
+        .chain(["version"])
+        .filter(|n| n.starts_with(name))
+        .map(str::to_string)
+        .collect();
     match globals.len() {
         1 => return Expanded::To(globals.into_iter().next().unwrap_or_default()),
         0 => {}
         _ => return ambiguous(globals),
     }
-    let Some(r) = resolved else { return Expanded::Exact };
-    let ops: Vec<String> = r.args.keys().filter(|k| k.starts_with(name)).cloned().collect();
+    let Some(r) = resolved else {
+        return Expanded::Exact;
+    };
+    let ops: Vec<String> = r
+        .args
+        .keys()
+        .filter(|k| k.starts_with(name))
+        .cloned()
+        .collect();
     match ops.len() {
         1 => Expanded::To(ops.into_iter().next().unwrap_or_default()),
         0 => Expanded::Exact,
@@ -735,7 +941,9 @@ pub(crate) fn take_value(words: &[String], i: &mut usize) -> Option<String> {
 pub(crate) fn missing_value(name: &str, next: Option<&String>) -> Problem {
     let mut p = Problem::new(ProblemKind::MissingValue, format!("--{name} needs a value"));
     if let Some(next) = next.filter(|n| !n.starts_with("--")) {
-        p.message.push_str(&format!("; a value starting with - must be attached: --{name}={next}"));
+        p.message.push_str(&format!(
+            "; a value starting with - must be attached: --{name}={next}"
+        ));
     }
     p
 }
@@ -744,15 +952,23 @@ fn check_global(name: &str, kind: GlobalKind, value: Option<&str>) -> Option<Pro
     let value = value?;
     match kind {
         GlobalKind::Choice(choices) if !choices.contains(&value) => Some(
-            Problem::new(ProblemKind::InvalidValue, format!("--{name} must be one of {}, not {value:?}", choices.join(", ")))
-                .suggest(did_you_mean(value, choices.iter().copied())),
+            Problem::new(
+                ProblemKind::InvalidValue,
+                format!(
+                    "--{name} must be one of {}, not {value:?}",
+                    choices.join(", ")
+                ),
+            )
+            .suggest(did_you_mean(value, choices.iter().copied())),
         ),
-        GlobalKind::Seconds if value.trim().parse::<u64>().is_err() => {
-            Some(Problem::new(ProblemKind::InvalidType, format!("--{name} takes whole seconds, not {value:?}")))
-        }
-        GlobalKind::Text if value.is_empty() && name != "query" => {
-            Some(Problem::new(ProblemKind::InvalidValue, format!("--{name} needs a non-empty value")))
-        }
+        GlobalKind::Seconds if value.trim().parse::<u64>().is_err() => Some(Problem::new(
+            ProblemKind::InvalidType,
+            format!("--{name} takes whole seconds, not {value:?}"),
+        )),
+        GlobalKind::Text if value.is_empty() && name != "query" => Some(Problem::new(
+            ProblemKind::InvalidValue,
+            format!("--{name} needs a non-empty value"),
+        )),
         GlobalKind::Text if name == "region" && !is_region_name(value) => Some(Problem::new(
             ProblemKind::InvalidValue,
             format!("--region {value:?} is not a region name; region names look like us-east-1"),
@@ -776,7 +992,9 @@ fn is_region_name(s: &str) -> bool {
 }
 
 fn is_http_url(s: &str) -> bool {
-    let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://"));
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"));
     rest.is_some_and(|r| {
         let host = r.split(['/', '?', '#']).next().unwrap_or("");
         !host.is_empty() && !host.starts_with(':') && !host.contains(char::is_whitespace)
@@ -785,8 +1003,12 @@ fn is_http_url(s: &str) -> bool {
 
 fn unsupported_command(cmd: &str) -> Problem {
     let hint = match cmd {
-        "s3" => "write the subcommand right after `aws s3` (ls, cp, mv, sync, mb, rb, rm, presign); website is not run yet: use `aws s3api put-bucket-website`",
-        "configure" => "`aws configure` changes local CLI configuration and is never run here; credentials and region are fixed when the server starts",
+        "s3" => {
+            "write the subcommand right after `aws s3` (ls, cp, mv, sync, mb, rb, rm, presign); website is not run yet: use `aws s3api put-bucket-website`"
+        }
+        "configure" => {
+            "`aws configure` changes local CLI configuration and is never run here; credentials and region are fixed when the server starts"
+        }
         "history" => "`aws history` reads local CLI history and is never run here",
         _ => "this AWS CLI command exists only in the CLI and is not run here",
     };
@@ -796,13 +1018,28 @@ fn unsupported_command(cmd: &str) -> Problem {
 fn unknown_option(r: &Resolved, name: &str) -> Problem {
     let mut names: Vec<&str> = r.args.keys().map(String::as_str).collect();
     names.sort_unstable();
-    let mut p = Problem::new(ProblemKind::UnknownOption, format!("--{name} is not an option of aws {} {}", r.command, r.cli_op))
-        .suggest(did_you_mean(name, names.iter().copied()).into_iter().map(|n| format!("--{n}")).collect());
+    let mut p = Problem::new(
+        ProblemKind::UnknownOption,
+        format!(
+            "--{name} is not an option of aws {} {}",
+            r.command, r.cli_op
+        ),
+    )
+    .suggest(
+        did_you_mean(name, names.iter().copied())
+            .into_iter()
+            .map(|n| format!("--{n}"))
+            .collect(),
+    );
     if r.hidden.iter().any(|h| r.models.kebab(h) == name) {
         p.message.push_str("; the CLI pages this operation itself: use --page-size, --max-items and --starting-token");
     } else if p.suggestions.is_empty() {
         let shown: Vec<String> = names.iter().take(12).map(|n| format!("--{n}")).collect();
-        p.message.push_str(&format!("; its options are: {}{}", shown.join(" "), if names.len() > 12 { " ..." } else { "" }));
+        p.message.push_str(&format!(
+            "; its options are: {}{}",
+            shown.join(" "),
+            if names.len() > 12 { " ..." } else { "" }
+        ));
     }
     p
 }
@@ -837,40 +1074,80 @@ struct OpTable {
 }
 
 impl Resolved {
-    fn new(models: &'static Models, cmd: &str, cli_op: &str, model: Arc<ServiceModel>, cli: Arc<ServiceCli>, api: &str) -> Self {
+    fn new(
+        models: &'static Models,
+        cmd: &str,
+        cli_op: &str,
+        model: Arc<ServiceModel>,
+        cli: Arc<ServiceCli>,
+        api: &str,
+    ) -> Self {
         type Cache = RwLock<HashMap<(String, String), Arc<OpTable>>>;
         static TABLES: OnceLock<Cache> = OnceLock::new();
         let tables = TABLES.get_or_init(Default::default);
         let key = (model.name.clone(), cli_op.to_string());
-        let cached = tables.read().unwrap_or_else(|p| p.into_inner()).get(&key).cloned();
+        let cached = tables
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .cloned();
         let table = match cached {
             Some(t) => t,
             None => {
                 let paginated = models.paginator(&model.name, api).is_some();
-                let t = Arc::new(OpTable::build(models, cmd, cli_op, &model, &cli, api, paginated));
-                tables.write().unwrap_or_else(|p| p.into_inner()).insert(key, t.clone());
+                let t = Arc::new(OpTable::build(
+                    models, cmd, cli_op, &model, &cli, api, paginated,
+                ));
+                tables
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(key, t.clone());
                 t
             }
         };
-        Self { models, command: cmd.to_string(), cli_op: cli_op.to_string(), model, api: api.to_string(), table }
+        Self {
+            models,
+            command: cmd.to_string(),
+            cli_op: cli_op.to_string(),
+            model,
+            api: api.to_string(),
+            table,
+        }
     }
 }
 
 impl OpTable {
-    fn build(models: &'static Models, cmd: &str, cli_op: &str, model: &ServiceModel, cli: &ServiceCli, api: &str, paginated: bool) -> Self {
+    fn build(
+        models: &'static Models,
+        cmd: &str,
+        cli_op: &str,
+        model: &ServiceModel,
+        cli: &ServiceCli,
+        api: &str,
+        paginated: bool,
+    ) -> Self {
         let mut args = HashMap::new();
         let mut cli_names = HashMap::new();
         let exceptions = cli.exceptions(cli_op).cloned().unwrap_or_default();
         let endpoint_prefix = model.metadata.endpoint_prefix.clone().unwrap_or_default();
         let mut has_outfile = false;
-        let specs = model.operation(api).map(|op| models.cli_args(model, cli, cli_op, op)).unwrap_or_default();
+        let specs = model
+            .operation(api)
+            .map(|op| models.cli_args(model, cli, cli_op, op))
+            .unwrap_or_default();
         if let Some(op) = model.operation(api) {
             for spec in &specs {
                 if spec.form != ArgForm::SetFalse {
-                    cli_names.entry(spec.member.clone()).or_insert_with(|| spec.name.clone());
+                    cli_names
+                        .entry(spec.member.clone())
+                        .or_insert_with(|| spec.name.clone());
                 }
                 let value_bool = is_value_bool(model, op, &spec.member);
-                let def = if value_bool && spec.form == ArgForm::Value { ArgDef::ValueBool(spec.clone()) } else { ArgDef::Member(spec.clone()) };
+                let def = if value_bool && spec.form == ArgForm::Value {
+                    ArgDef::ValueBool(spec.clone())
+                } else {
+                    ArgDef::Member(spec.clone())
+                };
                 args.insert(spec.name.clone(), def);
             }
         }
@@ -911,13 +1188,14 @@ impl OpTable {
             paramfile_disabled,
         }
     }
-
 }
 
 impl Resolved {
     #[allow(clippy::expect_used)] // `api` was looked up in this model when resolving.
     fn operation(&self) -> &Operation {
-        self.model.operation(&self.api).expect("resolved operation exists")
+        self.model
+            .operation(&self.api)
+            .expect("resolved operation exists")
     }
 
     fn input_shape(&self) -> Option<&Shape> {
@@ -930,7 +1208,8 @@ impl Resolved {
     }
 
     fn is_list(&self, member: &str) -> bool {
-        self.member_shape(member).is_some_and(|s| s.kind == ShapeType::List)
+        self.member_shape(member)
+            .is_some_and(|s| s.kind == ShapeType::List)
     }
 
     fn is_value_bool(&self, member: &str) -> bool {
@@ -946,7 +1225,10 @@ impl Resolved {
     }
 
     fn cli_name_of(&self, member: &str) -> String {
-        self.cli_names.get(member).cloned().unwrap_or_else(|| self.models.kebab(member))
+        self.cli_names
+            .get(member)
+            .cloned()
+            .unwrap_or_else(|| self.models.kebab(member))
     }
 }
 
@@ -955,12 +1237,20 @@ fn is_value_bool(model: &ServiceModel, op: &Operation, member: &str) -> bool {
     if model.metadata.endpoint_prefix.as_deref() != Some("ec2") {
         return false;
     }
-    let Some(shape) = model.input_shape(op).and_then(|i| i.members.get(member)).and_then(|m| model.shape(&m.shape)) else {
+    let Some(shape) = model
+        .input_shape(op)
+        .and_then(|i| i.members.get(member))
+        .and_then(|m| model.shape(&m.shape))
+    else {
         return false;
     };
     shape.kind == ShapeType::Structure
         && shape.members.len() == 1
-        && shape.members.get("Value").and_then(|v| model.shape(&v.shape)).is_some_and(|v| v.kind == ShapeType::Boolean)
+        && shape
+            .members
+            .get("Value")
+            .and_then(|v| model.shape(&v.shape))
+            .is_some_and(|v| v.kind == ShapeType::Boolean)
 }
 
 /// The member `--zip-file` fills (`Code` of create-function, `Content` of publish-layer-version).
@@ -969,7 +1259,11 @@ fn zip_target(model: &ServiceModel, op: &Operation) -> Option<String> {
     input
         .members
         .iter()
-        .find(|(_, r)| model.shape(&r.shape).is_some_and(|s| s.kind == ShapeType::Structure && s.members.contains_key("ZipFile")))
+        .find(|(_, r)| {
+            model.shape(&r.shape).is_some_and(|s| {
+                s.kind == ShapeType::Structure && s.members.contains_key("ZipFile")
+            })
+        })
         .map(|(name, _)| name.clone())
 }
 
@@ -999,11 +1293,17 @@ impl Unpack<'_, '_> {
         match word.trim().parse::<i64>() {
             Ok(n) if n > 0 => Some(n as u64),
             Ok(_) => {
-                self.problems.push(Problem::new(ProblemKind::InvalidValue, format!("--{option} must be at least 1, not {word}")));
+                self.problems.push(Problem::new(
+                    ProblemKind::InvalidValue,
+                    format!("--{option} must be at least 1, not {word}"),
+                ));
                 None
             }
             Err(_) => {
-                self.problems.push(Problem::new(ProblemKind::InvalidType, format!("--{option} takes a positive whole number, not {word:?}")));
+                self.problems.push(Problem::new(
+                    ProblemKind::InvalidType,
+                    format!("--{option} takes a positive whole number, not {word:?}"),
+                ));
                 None
             }
         }
@@ -1016,7 +1316,8 @@ impl Unpack<'_, '_> {
                 Some(bytes)
             }
             Err(e) => {
-                self.problems.push(Problem::new(ProblemKind::BadFile, e.0).at(format!("--{option}")));
+                self.problems
+                    .push(Problem::new(ProblemKind::BadFile, e.0).at(format!("--{option}")));
                 None
             }
         }
@@ -1025,7 +1326,10 @@ impl Unpack<'_, '_> {
     /// Reads `file://` (text) or `fileb://` (bytes); `Ok(None)` when the word is no file reference.
     fn param_file(&mut self, word: &str, option: &str) -> Result<Option<FileContent>, ()> {
         if let Some(path) = word.strip_prefix("fileb://") {
-            return self.read_file(path, FileUse::ParamBytes, option).map(|b| Some(FileContent::Bytes(b))).ok_or(());
+            return self
+                .read_file(path, FileUse::ParamBytes, option)
+                .map(|b| Some(FileContent::Bytes(b)))
+                .ok_or(());
         }
         if let Some(path) = word.strip_prefix("file://") {
             let bytes = self.read_file(path, FileUse::ParamText, option).ok_or(())?;
@@ -1033,7 +1337,11 @@ impl Unpack<'_, '_> {
                 Ok(s) => Ok(Some(FileContent::Text(s))),
                 Err(_) => {
                     self.problems.push(
-                        Problem::new(ProblemKind::BadFile, format!("{path} is not UTF-8 text; use fileb:// for binary files")).at(format!("--{option}")),
+                        Problem::new(
+                            ProblemKind::BadFile,
+                            format!("{path} is not UTF-8 text; use fileb:// for binary files"),
+                        )
+                        .at(format!("--{option}")),
                     );
                     Err(())
                 }
@@ -1045,10 +1353,17 @@ impl Unpack<'_, '_> {
     fn unpack_arg(&mut self, spec: &CliArgSpec, words: &[String]) -> Option<Value> {
         let shape = self.r.member_shape(&spec.member)?;
         let option = spec.name.as_str();
-        let streaming = shape.streaming || self.r.input_shape().and_then(|i| i.members.get(&spec.member)).is_some_and(|m| m.streaming);
+        let streaming = shape.streaming
+            || self
+                .r
+                .input_shape()
+                .and_then(|i| i.members.get(&spec.member))
+                .is_some_and(|m| m.streaming);
         if streaming && shape.kind == ShapeType::Blob {
             // Read from the file when the request is sent (the path is checked after parsing).
-            return Some(Value::Stream(LocalFile { path: words.first().cloned().unwrap_or_default() }));
+            return Some(Value::Stream(LocalFile {
+                path: words.first().cloned().unwrap_or_default(),
+            }));
         }
         let mut words: Vec<String> = words.to_vec();
         let mut bytes = None;
@@ -1080,7 +1395,13 @@ impl Unpack<'_, '_> {
         }
     }
 
-    fn unpack(&mut self, shape: &Shape, words: &[String], path: &str, option: &str) -> Result<Value, Problem> {
+    fn unpack(
+        &mut self,
+        shape: &Shape,
+        words: &[String],
+        path: &str,
+        option: &str,
+    ) -> Result<Value, Problem> {
         let first = words.first().map(String::as_str).unwrap_or("");
         if shape.document || shape.kind == ShapeType::String && self.is_json_header(option) {
             return parse_json(first, path);
@@ -1097,18 +1418,36 @@ impl Unpack<'_, '_> {
                 if looks_json {
                     parse_json(first, path)
                 } else {
-                    Err(Problem::new(ProblemKind::InvalidType, format!("expected JSON, got {:?}", short(first))).at(path))
+                    Err(Problem::new(
+                        ProblemKind::InvalidType,
+                        format!("expected JSON, got {:?}", short(first)),
+                    )
+                    .at(path))
                 }
             }
             _ => {
                 if words.len() == 1 && first.trim_start().starts_with('[') {
                     return parse_json(first, path);
                 }
-                let member = shape.member.as_ref().and_then(|m| self.r.model.shape(&m.shape));
-                let Some(member) = member else { return Err(Problem::new(ProblemKind::InvalidType, "list without member shape").at(path)) };
+                let member = shape
+                    .member
+                    .as_ref()
+                    .and_then(|m| self.r.model.shape(&m.shape));
+                let Some(member) = member else {
+                    return Err(Problem::new(
+                        ProblemKind::InvalidType,
+                        "list without member shape",
+                    )
+                    .at(path));
+                };
                 let mut out = Vec::with_capacity(words.len());
                 for (i, w) in words.iter().enumerate() {
-                    out.push(self.unpack(member, std::slice::from_ref(w), &format!("{path}[{i}]"), option)?);
+                    out.push(self.unpack(
+                        member,
+                        std::slice::from_ref(w),
+                        &format!("{path}[{i}]"),
+                        option,
+                    )?);
                 }
                 Ok(Value::List(out))
             }
@@ -1116,7 +1455,9 @@ impl Unpack<'_, '_> {
     }
 
     fn is_json_header(&self, option: &str) -> bool {
-        let Some(ArgDef::Member(spec)) = self.r.args.get(option) else { return false };
+        let Some(ArgDef::Member(spec)) = self.r.args.get(option) else {
+            return false;
+        };
         self.r
             .input_shape()
             .and_then(|i| i.members.get(&spec.member))
@@ -1125,45 +1466,95 @@ impl Unpack<'_, '_> {
 
     fn scalar(&mut self, shape: &Shape, word: &str, path: &str) -> Result<Value, Problem> {
         Ok(match shape.kind {
-            ShapeType::Integer | ShapeType::Long | ShapeType::Biginteger => Value::Int(parse_int(word).ok_or_else(|| {
-                Problem::new(ProblemKind::InvalidType, format!("expected an integer, got {:?}", short(word))).at(path)
-            })?),
-            ShapeType::Float | ShapeType::Double | ShapeType::Bigdecimal => {
-                Value::Float(word.trim().parse::<f64>().ok().filter(|f| f.is_finite()).ok_or_else(|| {
-                    Problem::new(ProblemKind::InvalidType, format!("expected a number, got {:?}", short(word))).at(path)
+            ShapeType::Integer | ShapeType::Long | ShapeType::Biginteger => {
+                Value::Int(parse_int(word).ok_or_else(|| {
+                    Problem::new(
+                        ProblemKind::InvalidType,
+                        format!("expected an integer, got {:?}", short(word)),
+                    )
+                    .at(path)
                 })?)
             }
+            ShapeType::Float | ShapeType::Double | ShapeType::Bigdecimal => Value::Float(
+                word.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite())
+                    .ok_or_else(|| {
+                        Problem::new(
+                            ProblemKind::InvalidType,
+                            format!("expected a number, got {:?}", short(word)),
+                        )
+                        .at(path)
+                    })?,
+            ),
             // The CLI's rule: only "false" (any case) is false.
-            ShapeType::Boolean => Value::Bool(!word.eq_ignore_ascii_case("false") && !word.is_empty()),
+            ShapeType::Boolean => {
+                Value::Bool(!word.eq_ignore_ascii_case("false") && !word.is_empty())
+            }
             _ => Value::Str(word.to_string()),
         })
     }
 
-    fn shorthand(&mut self, shape: &Shape, words: &[String], path: &str, option: &str) -> Result<Value, Problem> {
+    fn shorthand(
+        &mut self,
+        shape: &Shape,
+        words: &[String],
+        path: &str,
+        option: &str,
+    ) -> Result<Value, Problem> {
         let parse_one = |w: &str| {
             portcullis_shorthand::parse(w).map_err(|e| {
-                Problem::new(ProblemKind::InvalidType, format!("{e}\nUse JSON if the value is hard to write as shorthand.")).at(path)
+                Problem::new(
+                    ProblemKind::InvalidType,
+                    format!("{e}\nUse JSON if the value is hard to write as shorthand."),
+                )
+                .at(path)
             })
         };
         // The CLI's special cases: a `{"Value": string}` structure takes a bare word.
         if shape.kind == ShapeType::Structure
             && shape.members.len() == 1
-            && self.r.model.shape(&shape.members.get("Value").map(|m| m.shape.clone()).unwrap_or_default()).is_some_and(|s| s.kind == ShapeType::String)
+            && self
+                .r
+                .model
+                .shape(
+                    &shape
+                        .members
+                        .get("Value")
+                        .map(|m| m.shape.clone())
+                        .unwrap_or_default(),
+                )
+                .is_some_and(|s| s.kind == ShapeType::String)
             && !words.first().is_some_and(|w| w.contains('='))
         {
-            return Ok(value_struct(Value::Str(words.first().cloned().unwrap_or_default())));
+            return Ok(value_struct(Value::Str(
+                words.first().cloned().unwrap_or_default(),
+            )));
         }
         // The CLI's other special case, kept for a few operations: a list of single-member
         // structures takes bare words (`elb register-instances-with-load-balancer --instances i-1`).
         if shape.kind == ShapeType::List
-            && OLD_LIST_CASES.contains(&(self.r.model.name.as_str(), self.r.cli_op.as_str(), option))
-            && let Some(member) = shape.member.as_ref().and_then(|m| self.r.model.shape(&m.shape))
+            && OLD_LIST_CASES.contains(&(
+                self.r.model.name.as_str(),
+                self.r.cli_op.as_str(),
+                option,
+            ))
+            && let Some(member) = shape
+                .member
+                .as_ref()
+                .and_then(|m| self.r.model.shape(&m.shape))
             && member.kind == ShapeType::Structure
             && member.members.len() == 1
             && let Some(key) = member.members.keys().next()
             && words.iter().all(|w| !w.contains('='))
         {
-            return Ok(Value::List(words.iter().map(|w| Value::Map(IndexMap::from([(key.clone(), Value::Str(w.clone()))]))).collect()));
+            return Ok(Value::List(
+                words
+                    .iter()
+                    .map(|w| Value::Map(IndexMap::from([(key.clone(), Value::Str(w.clone()))])))
+                    .collect(),
+            ));
         }
         let raw = if shape.kind == ShapeType::List {
             let mut items = Vec::new();
@@ -1173,37 +1564,74 @@ impl Unpack<'_, '_> {
             portcullis_shorthand::Value::List(items)
         } else {
             if words.len() > 1 {
-                return Err(Problem::new(ProblemKind::InvalidType, format!("takes one value, got {}; quote it if it contains spaces", words.len())).at(path));
+                return Err(Problem::new(
+                    ProblemKind::InvalidType,
+                    format!(
+                        "takes one value, got {}; quote it if it contains spaces",
+                        words.len()
+                    ),
+                )
+                .at(path));
             }
-            portcullis_shorthand::Value::Map(parse_one(words.first().map(String::as_str).unwrap_or(""))?)
+            portcullis_shorthand::Value::Map(parse_one(
+                words.first().map(String::as_str).unwrap_or(""),
+            )?)
         };
         self.coerce(shape, raw, path, option, 0)
     }
 
     /// The CLI's back-compat visitor: shorthand scalars typed by the model (numbers, booleans, a
     /// lone value where a list is expected becomes a one-element list); file references resolved.
-    fn coerce(&mut self, shape: &Shape, raw: portcullis_shorthand::Value, path: &str, option: &str, depth: usize) -> Result<Value, Problem> {
+    fn coerce(
+        &mut self,
+        shape: &Shape,
+        raw: portcullis_shorthand::Value,
+        path: &str,
+        option: &str,
+        depth: usize,
+    ) -> Result<Value, Problem> {
         use portcullis_shorthand::Value as S;
         if depth > portcullis_shorthand::MAX_DEPTH {
             return Err(Problem::new(ProblemKind::TooLarge, "nested too deeply").at(path));
         }
         if shape.document {
-            return Err(Problem::new(ProblemKind::InvalidType, "shorthand cannot express a document value; give the whole argument as JSON").at(path));
+            return Err(Problem::new(
+                ProblemKind::InvalidType,
+                "shorthand cannot express a document value; give the whole argument as JSON",
+            )
+            .at(path));
         }
         let model = self.r.model.clone();
-        let sub = |r: &Option<portcullis_model::ShapeRef>| r.as_ref().and_then(|r| model.shape(&r.shape));
+        let sub =
+            |r: &Option<portcullis_model::ShapeRef>| r.as_ref().and_then(|r| model.shape(&r.shape));
         Ok(match (shape.kind, raw) {
             (ShapeType::List, S::List(items)) => {
-                let Some(member) = sub(&shape.member) else { return Ok(Value::Null) };
+                let Some(member) = sub(&shape.member) else {
+                    return Ok(Value::Null);
+                };
                 let mut out = Vec::new();
                 for (i, item) in items.into_iter().enumerate() {
-                    out.push(self.coerce(member, item, &format!("{path}[{i}]"), option, depth + 1)?);
+                    out.push(self.coerce(
+                        member,
+                        item,
+                        &format!("{path}[{i}]"),
+                        option,
+                        depth + 1,
+                    )?);
                 }
                 Value::List(out)
             }
             (ShapeType::List, other) => {
-                let Some(member) = sub(&shape.member) else { return Ok(Value::Null) };
-                Value::List(vec![self.coerce(member, other, &format!("{path}[0]"), option, depth + 1)?])
+                let Some(member) = sub(&shape.member) else {
+                    return Ok(Value::Null);
+                };
+                Value::List(vec![self.coerce(
+                    member,
+                    other,
+                    &format!("{path}[0]"),
+                    option,
+                    depth + 1,
+                )?])
             }
             (ShapeType::Structure, S::Map(m)) => {
                 let mut out = IndexMap::new();
@@ -1242,14 +1670,30 @@ impl Unpack<'_, '_> {
                     s.text
                 };
                 match kind {
-                    ShapeType::Integer | ShapeType::Long | ShapeType::Biginteger => match parse_int(&text) {
-                        Some(i) => Value::Int(i),
-                        None => return Err(Problem::new(ProblemKind::InvalidType, format!("expected an integer, got {:?}", short(&text))).at(path)),
-                    },
-                    ShapeType::Float | ShapeType::Double | ShapeType::Bigdecimal => match text.trim().parse::<f64>() {
-                        Ok(f) if f.is_finite() => Value::Float(f),
-                        _ => return Err(Problem::new(ProblemKind::InvalidType, format!("expected a number, got {:?}", short(&text))).at(path)),
-                    },
+                    ShapeType::Integer | ShapeType::Long | ShapeType::Biginteger => {
+                        match parse_int(&text) {
+                            Some(i) => Value::Int(i),
+                            None => {
+                                return Err(Problem::new(
+                                    ProblemKind::InvalidType,
+                                    format!("expected an integer, got {:?}", short(&text)),
+                                )
+                                .at(path));
+                            }
+                        }
+                    }
+                    ShapeType::Float | ShapeType::Double | ShapeType::Bigdecimal => {
+                        match text.trim().parse::<f64>() {
+                            Ok(f) if f.is_finite() => Value::Float(f),
+                            _ => {
+                                return Err(Problem::new(
+                                    ProblemKind::InvalidType,
+                                    format!("expected a number, got {:?}", short(&text)),
+                                )
+                                .at(path));
+                            }
+                        }
+                    }
                     ShapeType::Boolean if text.eq_ignore_ascii_case("true") => Value::Bool(true),
                     ShapeType::Boolean if text.eq_ignore_ascii_case("false") => Value::Bool(false),
                     _ => Value::Str(text),
@@ -1265,18 +1709,29 @@ impl Unpack<'_, '_> {
             if let Value::Stream(f) = v
                 && let Err(e) = self.parser.policy.check(&f.path, FileUse::StreamingBody)
             {
-                self.problems.push(Problem::new(ProblemKind::BadFile, format!("{}; blob values must be a path to a readable file", e.0)).at(format!("--{}", self.r.cli_name_of(k))));
+                self.problems.push(
+                    Problem::new(
+                        ProblemKind::BadFile,
+                        format!("{}; blob values must be a path to a readable file", e.0),
+                    )
+                    .at(format!("--{}", self.r.cli_name_of(k))),
+                );
             }
         }
     }
 
     fn merge_cli_input(&mut self, raw: &str, params: &mut IndexMap<String, Value>) {
         let text = if let Some(path) = raw.strip_prefix("file://") {
-            let Some(bytes) = self.read_file(path, FileUse::CliInputJson, "cli-input-json") else { return };
+            let Some(bytes) = self.read_file(path, FileUse::CliInputJson, "cli-input-json") else {
+                return;
+            };
             match String::from_utf8(bytes) {
                 Ok(s) => s,
                 Err(_) => {
-                    self.problems.push(Problem::new(ProblemKind::BadFile, format!("{path} is not UTF-8 text")).at("--cli-input-json"));
+                    self.problems.push(
+                        Problem::new(ProblemKind::BadFile, format!("{path} is not UTF-8 text"))
+                            .at("--cli-input-json"),
+                    );
                     return;
                 }
             }
@@ -1293,10 +1748,19 @@ impl Unpack<'_, '_> {
                 }
             }
             Ok(other) => self.problems.push(
-                Problem::new(ProblemKind::InvalidType, format!("--cli-input-json must be a JSON object, got {}", json_kind(&other)))
+                Problem::new(
+                    ProblemKind::InvalidType,
+                    format!(
+                        "--cli-input-json must be a JSON object, got {}",
+                        json_kind(&other)
+                    ),
+                )
+                .at("--cli-input-json"),
+            ),
+            Err(e) => self.problems.push(
+                Problem::new(ProblemKind::InvalidType, format!("invalid JSON: {e}"))
                     .at("--cli-input-json"),
             ),
-            Err(e) => self.problems.push(Problem::new(ProblemKind::InvalidType, format!("invalid JSON: {e}")).at("--cli-input-json")),
         }
     }
 }
@@ -1310,7 +1774,9 @@ fn untyped(v: portcullis_shorthand::Value) -> Value {
     match v {
         portcullis_shorthand::Value::Scalar(s) => Value::Str(s.text),
         portcullis_shorthand::Value::List(l) => Value::List(l.into_iter().map(untyped).collect()),
-        portcullis_shorthand::Value::Map(m) => Value::Map(m.into_iter().map(|(k, v)| (k, untyped(v))).collect()),
+        portcullis_shorthand::Value::Map(m) => {
+            Value::Map(m.into_iter().map(|(k, v)| (k, untyped(v))).collect())
+        }
     }
 }
 
@@ -1321,7 +1787,11 @@ fn supports_shorthand(model: &ServiceModel, shape: &Shape) -> bool {
     }
     match shape.kind {
         ShapeType::Structure | ShapeType::Map => true,
-        ShapeType::List => shape.member.as_ref().and_then(|m| model.shape(&m.shape)).is_some_and(|m| !m.kind.is_scalar()),
+        ShapeType::List => shape
+            .member
+            .as_ref()
+            .and_then(|m| model.shape(&m.shape))
+            .is_some_and(|m| !m.kind.is_scalar()),
         _ => false,
     }
 }
@@ -1339,13 +1809,21 @@ fn contains_document(model: &ServiceModel, shape: &Shape, depth: usize) -> bool 
         ShapeType::Map => shape.value.as_ref(),
         _ => None,
     };
-    inner.and_then(|r| model.shape(&r.shape)).is_some_and(|s| contains_document(model, s, depth + 1))
+    inner
+        .and_then(|r| model.shape(&r.shape))
+        .is_some_and(|s| contains_document(model, s, depth + 1))
 }
 
 fn parse_json(text: &str, path: &str) -> Result<Value, Problem> {
-    serde_json::from_str::<serde_json::Value>(text).map(Value::from_json).map_err(|e| {
-        Problem::new(ProblemKind::InvalidType, format!("invalid JSON: {e}; JSON received: {}", short(text))).at(path)
-    })
+    serde_json::from_str::<serde_json::Value>(text)
+        .map(Value::from_json)
+        .map_err(|e| {
+            Problem::new(
+                ProblemKind::InvalidType,
+                format!("invalid JSON: {e}; JSON received: {}", short(text)),
+            )
+            .at(path)
+        })
 }
 
 /// Python's `int()` on a CLI word: surrounding space, a sign, digits (and `_` between digits).
@@ -1382,21 +1860,43 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
 /// with the other customizations.)
 /// Whether the operation's response is an event stream (`s3api select-object-content`).
 fn event_stream_output(r: &Resolved) -> bool {
-    let Some(op) = r.model.operation(&r.api) else { return false };
-    let Some(out) = op.output.as_ref().and_then(|o| r.model.shape(&o.shape)) else { return false };
-    out.members.values().any(|m| r.model.shape(&m.shape).is_some_and(|s| s.eventstream))
+    let Some(op) = r.model.operation(&r.api) else {
+        return false;
+    };
+    let Some(out) = op.output.as_ref().and_then(|o| r.model.shape(&o.shape)) else {
+        return false;
+    };
+    out.members
+        .values()
+        .any(|m| r.model.shape(&m.shape).is_some_and(|s| s.eventstream))
 }
 
 /// awscli's `_uses_old_list_case` (argprocess.py): `(botocore service, CLI operation, option)` whose
 /// list of single-member structures takes bare words.
 const OLD_LIST_CASES: &[(&str, &str, &str)] = &[
     ("firehose", "put-record-batch", "records"),
-    ("workspaces", "reboot-workspaces", "reboot-workspace-requests"),
-    ("workspaces", "rebuild-workspaces", "rebuild-workspace-requests"),
-    ("workspaces", "terminate-workspaces", "terminate-workspace-requests"),
+    (
+        "workspaces",
+        "reboot-workspaces",
+        "reboot-workspace-requests",
+    ),
+    (
+        "workspaces",
+        "rebuild-workspaces",
+        "rebuild-workspace-requests",
+    ),
+    (
+        "workspaces",
+        "terminate-workspaces",
+        "terminate-workspace-requests",
+    ),
     ("elb", "remove-tags", "tags"),
     ("elb", "describe-instance-health", "instances"),
-    ("elb", "deregister-instances-from-load-balancer", "instances"),
+    (
+        "elb",
+        "deregister-instances-from-load-balancer",
+        "instances",
+    ),
     ("elb", "register-instances-with-load-balancer", "instances"),
 ];
 

@@ -134,9 +134,20 @@ pub enum S3Op {
         exact_timestamps: bool,
     },
     /// `aws s3 rm s3://bucket/key [--recursive]`.
-    Rm { bucket: String, key: String, recursive: bool, dryrun: bool, quiet: bool, only_show_errors: bool },
+    Rm {
+        bucket: String,
+        key: String,
+        recursive: bool,
+        dryrun: bool,
+        quiet: bool,
+        only_show_errors: bool,
+    },
     /// `aws s3 presign s3://bucket/key [--expires-in N]`: a SigV4 query-signed GET URL; nothing is sent.
-    Presign { bucket: String, key: String, expires_in: u64 },
+    Presign {
+        bucket: String,
+        key: String,
+        expires_in: u64,
+    },
 }
 
 /// A parsed `aws s3` command.
@@ -178,7 +189,12 @@ enum OptKind {
 fn options(sub: &str) -> &'static [(&'static str, OptKind)] {
     use OptKind::*;
     match sub {
-        "ls" => &[("recursive", Flag), ("human-readable", Flag), ("summarize", Flag), ("page-size", Count)],
+        "ls" => &[
+            ("recursive", Flag),
+            ("human-readable", Flag),
+            ("summarize", Flag),
+            ("page-size", Count),
+        ],
         "cp" | "mv" => &[
             ("recursive", Flag),
             ("content-type", Text),
@@ -203,7 +219,13 @@ fn options(sub: &str) -> &'static [(&'static str, OptKind)] {
             ("exclude", Pattern),
             ("include", Pattern),
         ],
-        "rm" => &[("recursive", Flag), ("dryrun", Flag), ("quiet", Flag), ("only-show-errors", Flag), ("no-progress", Flag)],
+        "rm" => &[
+            ("recursive", Flag),
+            ("dryrun", Flag),
+            ("quiet", Flag),
+            ("only-show-errors", Flag),
+            ("no-progress", Flag),
+        ],
         "rb" => &[("force", Flag)],
         "presign" => &[("expires-in", Count)],
         _ => &[],
@@ -263,9 +285,18 @@ impl S3Command {
             S3Op::Ls { .. } => "ls",
             S3Op::Mb { .. } => "mb",
             S3Op::Rb { .. } => "rb",
-            S3Op::Cp { transfer: Transfer::Cp, .. } => "cp",
-            S3Op::Cp { transfer: Transfer::Mv, .. } => "mv",
-            S3Op::Cp { transfer: Transfer::Sync, .. } => "sync",
+            S3Op::Cp {
+                transfer: Transfer::Cp,
+                ..
+            } => "cp",
+            S3Op::Cp {
+                transfer: Transfer::Mv,
+                ..
+            } => "mv",
+            S3Op::Cp {
+                transfer: Transfer::Sync,
+                ..
+            } => "sync",
             S3Op::Rm { .. } => "rm",
             S3Op::Presign { .. } => "presign",
         }
@@ -281,14 +312,22 @@ impl S3Command {
             S3Op::Mb { .. } => &["CreateBucket"],
             S3Op::Rb { force: false, .. } => &["DeleteBucket"],
             S3Op::Rb { force: true, .. } => &["ListObjectsV2", "DeleteObject", "DeleteBucket"],
-            S3Op::Rm { recursive: false, dryrun, .. } => {
+            S3Op::Rm {
+                recursive: false,
+                dryrun,
+                ..
+            } => {
                 if *dryrun {
                     &[]
                 } else {
                     &["DeleteObject"]
                 }
             }
-            S3Op::Rm { recursive: true, dryrun, .. } => {
+            S3Op::Rm {
+                recursive: true,
+                dryrun,
+                ..
+            } => {
                 if *dryrun {
                     &["ListObjectsV2"]
                 } else {
@@ -296,23 +335,56 @@ impl S3Command {
                 }
             }
             S3Op::Presign { .. } => &["GetObject"],
-            S3Op::Cp { transfer: Transfer::Sync, src, dst, dryrun, delete, .. } => match (src.is_s3(), dst.is_s3(), *dryrun, *delete) {
+            S3Op::Cp {
+                transfer: Transfer::Sync,
+                src,
+                dst,
+                dryrun,
+                delete,
+                ..
+            } => match (src.is_s3(), dst.is_s3(), *dryrun, *delete) {
                 // A dry run lists (the S3 side or sides) to compare, and changes nothing.
                 (_, _, true, _) => &["ListObjectsV2"],
-                (false, true, false, false) => &["ListObjectsV2", "PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload"],
-                (false, true, false, true) => {
-                    &["ListObjectsV2", "PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload", "DeleteObject"]
-                }
+                (false, true, false, false) => &[
+                    "ListObjectsV2",
+                    "PutObject",
+                    "CreateMultipartUpload",
+                    "UploadPart",
+                    "CompleteMultipartUpload",
+                    "AbortMultipartUpload",
+                ],
+                (false, true, false, true) => &[
+                    "ListObjectsV2",
+                    "PutObject",
+                    "CreateMultipartUpload",
+                    "UploadPart",
+                    "CompleteMultipartUpload",
+                    "AbortMultipartUpload",
+                    "DeleteObject",
+                ],
                 // Local files deleted by --delete make no API call: see deletes_local_files.
                 (true, false, false, _) => &["ListObjectsV2", "GetObject"],
                 (true, true, false, false) => &["ListObjectsV2", "CopyObject"],
                 (true, true, false, true) => &["ListObjectsV2", "CopyObject", "DeleteObject"],
                 _ => &[],
             },
-            S3Op::Cp { transfer: Transfer::Mv, src, dst, recursive, dryrun, .. } => match (src.is_s3(), dst.is_s3(), *recursive, *dryrun) {
+            S3Op::Cp {
+                transfer: Transfer::Mv,
+                src,
+                dst,
+                recursive,
+                dryrun,
+                ..
+            } => match (src.is_s3(), dst.is_s3(), *recursive, *dryrun) {
                 (false, true, _, true) => &[],
                 // The local source is removed through the path policy: see deletes_local_files.
-                (false, true, _, false) => &["PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload"],
+                (false, true, _, false) => &[
+                    "PutObject",
+                    "CreateMultipartUpload",
+                    "UploadPart",
+                    "CompleteMultipartUpload",
+                    "AbortMultipartUpload",
+                ],
                 (true, false, false, true) => &["HeadObject"],
                 (true, false, false, false) => &["HeadObject", "GetObject", "DeleteObject"],
                 (true, false, true, true) => &["ListObjectsV2"],
@@ -323,9 +395,21 @@ impl S3Command {
                 (true, true, true, false) => &["ListObjectsV2", "CopyObject", "DeleteObject"],
                 (false, false, _, _) => &[],
             },
-            S3Op::Cp { src, dst, recursive, dryrun, .. } => match (src.is_s3(), dst.is_s3(), *recursive, *dryrun) {
+            S3Op::Cp {
+                src,
+                dst,
+                recursive,
+                dryrun,
+                ..
+            } => match (src.is_s3(), dst.is_s3(), *recursive, *dryrun) {
                 (false, true, _, true) => &[],
-                (false, true, _, false) => &["PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload"],
+                (false, true, _, false) => &[
+                    "PutObject",
+                    "CreateMultipartUpload",
+                    "UploadPart",
+                    "CompleteMultipartUpload",
+                    "AbortMultipartUpload",
+                ],
                 (true, false, false, true) => &["HeadObject"],
                 (true, false, false, false) => &["HeadObject", "GetObject"],
                 (true, false, true, true) => &["ListObjectsV2"],
@@ -344,7 +428,10 @@ impl S3Command {
     pub fn buckets(&self) -> Vec<&str> {
         let mut out: Vec<&str> = match &self.op {
             S3Op::Ls { bucket, .. } => bucket.iter().map(String::as_str).collect(),
-            S3Op::Mb { bucket } | S3Op::Rb { bucket, .. } | S3Op::Rm { bucket, .. } | S3Op::Presign { bucket, .. } => vec![bucket.as_str()],
+            S3Op::Mb { bucket }
+            | S3Op::Rb { bucket, .. }
+            | S3Op::Rm { bucket, .. }
+            | S3Op::Presign { bucket, .. } => vec![bucket.as_str()],
             S3Op::Cp { src, dst, .. } => [src, dst]
                 .into_iter()
                 .filter_map(|p| match p {
@@ -362,10 +449,22 @@ impl S3Command {
     pub fn local_paths(&self) -> Vec<(&'static str, &str)> {
         let deletes = self.deletes_local_files();
         match &self.op {
-            S3Op::Cp { src: S3Path::Local { path }, .. } if deletes => vec![("read", path), ("delete", path)],
-            S3Op::Cp { src: S3Path::Local { path }, .. } => vec![("read", path)],
-            S3Op::Cp { dst: S3Path::Local { path }, .. } if deletes => vec![("write", path), ("delete", path)],
-            S3Op::Cp { dst: S3Path::Local { path }, .. } => vec![("write", path)],
+            S3Op::Cp {
+                src: S3Path::Local { path },
+                ..
+            } if deletes => vec![("read", path), ("delete", path)],
+            S3Op::Cp {
+                src: S3Path::Local { path },
+                ..
+            } => vec![("read", path)],
+            S3Op::Cp {
+                dst: S3Path::Local { path },
+                ..
+            } if deletes => vec![("write", path), ("delete", path)],
+            S3Op::Cp {
+                dst: S3Path::Local { path },
+                ..
+            } => vec![("write", path)],
             _ => Vec::new(),
         }
     }
@@ -377,8 +476,18 @@ impl S3Command {
     pub fn deletes_local_files(&self) -> bool {
         matches!(
             &self.op,
-            S3Op::Cp { transfer: Transfer::Mv, src: S3Path::Local { .. }, dryrun: false, .. }
-                | S3Op::Cp { transfer: Transfer::Sync, dst: S3Path::Local { .. }, delete: true, dryrun: false, .. }
+            S3Op::Cp {
+                transfer: Transfer::Mv,
+                src: S3Path::Local { .. },
+                dryrun: false,
+                ..
+            } | S3Op::Cp {
+                transfer: Transfer::Sync,
+                dst: S3Path::Local { .. },
+                delete: true,
+                dryrun: false,
+                ..
+            }
         )
     }
 
@@ -390,7 +499,7 @@ impl S3Command {
     /// SHA-256 of the compact normalized form, hex.
     pub fn digest(&self) -> String {
         let bytes = serde_json::to_vec(&self.normalized()).unwrap_or_default();
-        Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(Sha256::digest(&bytes))
     }
 }
 
@@ -399,7 +508,9 @@ impl S3Command {
 pub(crate) fn is_s3_command(words: &[String]) -> bool {
     let mut i = 1;
     while let Some(w) = words.get(i) {
-        let Some(opt) = w.strip_prefix("--") else { return w == "s3" };
+        let Some(opt) = w.strip_prefix("--") else {
+            return w == "s3";
+        };
         i += 1;
         if opt.contains('=') {
             continue;
@@ -444,35 +555,71 @@ pub(crate) fn parse(words: &[String], policy: &dyn PathPolicy) -> Result<S3Comma
             Some((n, v)) => (n, Some(v.to_string())),
             None => (opt, None),
         };
-        if take_global(name, inline.as_deref(), words, &mut i, &mut globals, &mut seen, &mut problems) {
+        if take_global(
+            name,
+            inline.as_deref(),
+            words,
+            &mut i,
+            &mut globals,
+            &mut seen,
+            &mut problems,
+        ) {
             continue;
         }
         let Some(s) = sub else {
             return Err(Problem::new(
                 ProblemKind::UnknownOperation,
-                format!("--{name} comes before the subcommand; write aws s3 <{}> ... --{name}", SUPPORTED.join("|")),
+                format!(
+                    "--{name} comes before the subcommand; write aws s3 <{}> ... --{name}",
+                    SUPPORTED.join("|")
+                ),
             )
             .into());
         };
         let table = options(s);
         let Some(&(canonical, kind)) = table.iter().find(|(n, _)| *n == name) else {
             let mut p = if NOT_YET.contains(&name) {
-                Problem::new(ProblemKind::Unsupported, format!("--{name} of aws s3 {s} is not supported by Portcullis yet"))
+                Problem::new(
+                    ProblemKind::Unsupported,
+                    format!("--{name} of aws s3 {s} is not supported by Portcullis yet"),
+                )
             } else {
-                Problem::new(ProblemKind::UnknownOption, format!("--{name} is not an option of aws s3 {s}"))
-                    .suggest(did_you_mean(name, table.iter().map(|(n, _)| *n)).into_iter().map(|n| format!("--{n}")).collect())
+                Problem::new(
+                    ProblemKind::UnknownOption,
+                    format!("--{name} is not an option of aws s3 {s}"),
+                )
+                .suggest(
+                    did_you_mean(name, table.iter().map(|(n, _)| *n))
+                        .into_iter()
+                        .map(|n| format!("--{n}"))
+                        .collect(),
+                )
             };
             let known: Vec<String> = table.iter().map(|(n, _)| format!("--{n}")).collect();
-            p.message.push_str(&if known.is_empty() { "; it takes no options".to_string() } else { format!("; its options are: {}", known.join(" ")) });
+            p.message.push_str(&if known.is_empty() {
+                "; it takes no options".to_string()
+            } else {
+                format!("; its options are: {}", known.join(" "))
+            });
             problems.push(p);
             // Skip what was probably its value.
-            if inline.is_none() && words.get(i).is_some_and(|w| !w.starts_with("--") && !w.starts_with("s3://")) && kind_guess(name) {
+            if inline.is_none()
+                && words
+                    .get(i)
+                    .is_some_and(|w| !w.starts_with("--") && !w.starts_with("s3://"))
+                && kind_guess(name)
+            {
                 i += 1;
             }
             continue;
         };
-        if kind != OptKind::Pattern && (flags.contains(&canonical) || values.iter().any(|(n, _)| *n == canonical)) {
-            problems.push(Problem::new(ProblemKind::DuplicateOption, format!("--{name} is given more than once; give it once")));
+        if kind != OptKind::Pattern
+            && (flags.contains(&canonical) || values.iter().any(|(n, _)| *n == canonical))
+        {
+            problems.push(Problem::new(
+                ProblemKind::DuplicateOption,
+                format!("--{name} is given more than once; give it once"),
+            ));
         }
         match kind {
             OptKind::Pattern => match inline.or_else(|| take_value(words, &mut i)) {
@@ -482,7 +629,10 @@ pub(crate) fn parse(words: &[String], policy: &dyn PathPolicy) -> Result<S3Comma
             },
             OptKind::Flag => {
                 if inline.is_some() {
-                    problems.push(Problem::new(ProblemKind::InvalidType, format!("--{name} is a flag and takes no value")));
+                    problems.push(Problem::new(
+                        ProblemKind::InvalidType,
+                        format!("--{name} is a flag and takes no value"),
+                    ));
                 }
                 flags.push(canonical);
             }
@@ -493,9 +643,15 @@ pub(crate) fn parse(words: &[String], policy: &dyn PathPolicy) -> Result<S3Comma
         }
     }
     let Some(sub) = sub else {
-        return Err(Problem::new(ProblemKind::UnknownOperation, format!("no subcommand given; write aws s3 <{}> ...", SUPPORTED.join("|")))
-            .suggest(SUPPORTED.iter().map(|s| s.to_string()).collect())
-            .into());
+        return Err(Problem::new(
+            ProblemKind::UnknownOperation,
+            format!(
+                "no subcommand given; write aws s3 <{}> ...",
+                SUPPORTED.join("|")
+            ),
+        )
+        .suggest(SUPPORTED.iter().map(|s| s.to_string()).collect())
+        .into());
     };
     let paths = &positionals[1..];
     let flag = |n: &str| flags.contains(&n);
@@ -505,7 +661,10 @@ pub(crate) fn parse(words: &[String], policy: &dyn PathPolicy) -> Result<S3Comma
         match v.trim().parse::<u64>() {
             Ok(c) if (min..=max).contains(&c) => Some(c),
             _ => {
-                problems.push(Problem::new(ProblemKind::InvalidValue, format!("--{n} takes a whole number from {min} to {max}, not {v:?}")));
+                problems.push(Problem::new(
+                    ProblemKind::InvalidValue,
+                    format!("--{n} takes a whole number from {min} to {max}, not {v:?}"),
+                ));
                 None
             }
         }
@@ -519,7 +678,10 @@ pub(crate) fn parse(words: &[String], policy: &dyn PathPolicy) -> Result<S3Comma
                     let rest = p.strip_prefix("s3://").unwrap_or(p);
                     let (b, k) = split_bucket_key(rest, &mut problems);
                     if b.is_empty() && !k.is_empty() {
-                        problems.push(Problem::new(ProblemKind::InvalidValue, format!("{p:?} has no bucket name; write s3://bucket/prefix")));
+                        problems.push(Problem::new(
+                            ProblemKind::InvalidValue,
+                            format!("{p:?} has no bucket name; write s3://bucket/prefix"),
+                        ));
                     }
                     ((!b.is_empty()).then_some(b), k)
                 }
@@ -528,7 +690,14 @@ pub(crate) fn parse(words: &[String], policy: &dyn PathPolicy) -> Result<S3Comma
                     (None, String::new())
                 }
             };
-            S3Op::Ls { bucket, prefix, recursive: flag("recursive"), human_readable: flag("human-readable"), summarize: flag("summarize"), page_size }
+            S3Op::Ls {
+                bucket,
+                prefix,
+                recursive: flag("recursive"),
+                human_readable: flag("human-readable"),
+                summarize: flag("summarize"),
+                page_size,
+            }
         }
         "mb" | "rb" => {
             let bucket = match paths {
@@ -536,14 +705,23 @@ pub(crate) fn parse(words: &[String], policy: &dyn PathPolicy) -> Result<S3Comma
                     Some(rest) => {
                         let (b, k) = split_bucket_key(rest, &mut problems);
                         if b.is_empty() {
-                            problems.push(Problem::new(ProblemKind::InvalidValue, format!("{p:?} has no bucket name; write s3://bucket")));
+                            problems.push(Problem::new(
+                                ProblemKind::InvalidValue,
+                                format!("{p:?} has no bucket name; write s3://bucket"),
+                            ));
                         } else if sub == "rb" && !k.is_empty() {
-                            problems.push(Problem::new(ProblemKind::InvalidValue, format!("give a bucket name only, e.g. s3://{b}, not {p:?}")));
+                            problems.push(Problem::new(
+                                ProblemKind::InvalidValue,
+                                format!("give a bucket name only, e.g. s3://{b}, not {p:?}"),
+                            ));
                         }
                         b
                     }
                     None => {
-                        problems.push(Problem::new(ProblemKind::InvalidValue, format!("aws s3 {sub} takes an S3 URI like s3://my-bucket, not {p:?}")));
+                        problems.push(Problem::new(
+                            ProblemKind::InvalidValue,
+                            format!("aws s3 {sub} takes an S3 URI like s3://my-bucket, not {p:?}"),
+                        ));
                         String::new()
                     }
                 },
@@ -552,7 +730,14 @@ pub(crate) fn parse(words: &[String], policy: &dyn PathPolicy) -> Result<S3Comma
                     String::new()
                 }
             };
-            if sub == "mb" { S3Op::Mb { bucket } } else { S3Op::Rb { bucket, force: flag("force") } }
+            if sub == "mb" {
+                S3Op::Mb { bucket }
+            } else {
+                S3Op::Rb {
+                    bucket,
+                    force: flag("force"),
+                }
+            }
         }
         "rm" => {
             let recursive = flag("recursive");
@@ -561,7 +746,10 @@ pub(crate) fn parse(words: &[String], policy: &dyn PathPolicy) -> Result<S3Comma
                     Some(rest) => {
                         let (b, k) = split_bucket_key(rest, &mut problems);
                         if b.is_empty() {
-                            problems.push(Problem::new(ProblemKind::InvalidValue, format!("{p:?} has no bucket name; write s3://bucket/key")));
+                            problems.push(Problem::new(
+                                ProblemKind::InvalidValue,
+                                format!("{p:?} has no bucket name; write s3://bucket/key"),
+                            ));
                         } else if k.is_empty() && !recursive {
                             problems.push(Problem::new(
                                 ProblemKind::MissingRequired,
@@ -571,7 +759,10 @@ pub(crate) fn parse(words: &[String], policy: &dyn PathPolicy) -> Result<S3Comma
                         (b, k)
                     }
                     None => {
-                        problems.push(Problem::new(ProblemKind::InvalidValue, format!("aws s3 rm takes an S3 URI like s3://bucket/key, not {p:?}")));
+                        problems.push(Problem::new(
+                            ProblemKind::InvalidValue,
+                            format!("aws s3 rm takes an S3 URI like s3://bucket/key, not {p:?}"),
+                        ));
                         (String::new(), String::new())
                     }
                 },
@@ -580,7 +771,14 @@ pub(crate) fn parse(words: &[String], policy: &dyn PathPolicy) -> Result<S3Comma
                     (String::new(), String::new())
                 }
             };
-            S3Op::Rm { bucket, key, recursive, dryrun: flag("dryrun"), quiet: flag("quiet"), only_show_errors: flag("only-show-errors") }
+            S3Op::Rm {
+                bucket,
+                key,
+                recursive,
+                dryrun: flag("dryrun"),
+                quiet: flag("quiet"),
+                only_show_errors: flag("only-show-errors"),
+            }
         }
         "presign" => {
             let expires_in = match text("expires-in") {
@@ -592,7 +790,10 @@ pub(crate) fn parse(words: &[String], policy: &dyn PathPolicy) -> Result<S3Comma
                     let rest = p.strip_prefix("s3://").unwrap_or(p);
                     let (b, k) = split_bucket_key(rest, &mut problems);
                     if b.is_empty() || k.is_empty() {
-                        problems.push(Problem::new(ProblemKind::InvalidValue, format!("aws s3 presign needs an object: s3://bucket/key, not {p:?}")));
+                        problems.push(Problem::new(
+                            ProblemKind::InvalidValue,
+                            format!("aws s3 presign needs an object: s3://bucket/key, not {p:?}"),
+                        ));
                     }
                     (b, k)
                 }
@@ -601,7 +802,11 @@ pub(crate) fn parse(words: &[String], policy: &dyn PathPolicy) -> Result<S3Comma
                     (String::new(), String::new())
                 }
             };
-            S3Op::Presign { bucket, key, expires_in }
+            S3Op::Presign {
+                bucket,
+                key,
+                expires_in,
+            }
         }
         _ => {
             // cp, mv, sync
@@ -616,15 +821,31 @@ pub(crate) fn parse(words: &[String], policy: &dyn PathPolicy) -> Result<S3Comma
                 && !ACLS.contains(&a.as_str())
             {
                 problems.push(
-                    Problem::new(ProblemKind::InvalidValue, format!("--acl must be one of {}, not {a:?}", ACLS.join(", "))).suggest(did_you_mean(a, ACLS.iter().copied())),
+                    Problem::new(
+                        ProblemKind::InvalidValue,
+                        format!("--acl must be one of {}, not {a:?}", ACLS.join(", ")),
+                    )
+                    .suggest(did_you_mean(a, ACLS.iter().copied())),
                 );
             }
             let before = problems.len();
             let (src, dst) = match paths {
                 [a, b] => (cp_path(a, &mut problems), cp_path(b, &mut problems)),
                 other => {
-                    problems.push(path_count(sub, "<LocalPath> <S3Uri> or <S3Uri> <LocalPath> or <S3Uri> <S3Uri>", 2, other.len()));
-                    (S3Path::Local { path: String::new() }, S3Path::Local { path: String::new() })
+                    problems.push(path_count(
+                        sub,
+                        "<LocalPath> <S3Uri> or <S3Uri> <LocalPath> or <S3Uri> <S3Uri>",
+                        2,
+                        other.len(),
+                    ));
+                    (
+                        S3Path::Local {
+                            path: String::new(),
+                        },
+                        S3Path::Local {
+                            path: String::new(),
+                        },
+                    )
                 }
             };
             if paths.len() == 2 && !src.is_s3() && !dst.is_s3() {
@@ -643,13 +864,18 @@ pub(crate) fn parse(words: &[String], policy: &dyn PathPolicy) -> Result<S3Comma
                 && same_s3_path(a, b)
             {
                 // The AWS CLI's own check: the copy would be deleted right after it was made.
-                problems.push(Problem::new(ProblemKind::InvalidValue, format!("Cannot mv a file onto itself: {a} - {b}")));
+                problems.push(Problem::new(
+                    ProblemKind::InvalidValue,
+                    format!("Cannot mv a file onto itself: {a} - {b}"),
+                ));
             }
             // A pattern is joined to the absolute path of a local directory, which is known here
             // only when the path is absolute: an absolute pattern with a relative local path
             // cannot be matched as the AWS CLI matches it, so it is refused (rather than risk
             // copying or deleting what it was meant to exclude).
-            let relative_local = [&src, &dst].iter().any(|p| matches!(p, S3Path::Local { path } if !path.starts_with('/')));
+            let relative_local = [&src, &dst]
+                .iter()
+                .any(|p| matches!(p, S3Path::Local { path } if !path.starts_with('/')));
             for f in &filters {
                 let (PathFilter::Exclude(pat) | PathFilter::Include(pat)) = f;
                 if pat.starts_with('/') && relative_local {
@@ -709,10 +935,19 @@ fn subcommand(word: &str) -> Result<&'static str, Problem> {
     }
     if REFUSED.contains(&word) {
         let hint = "use aws s3api put-bucket-website";
-        return Err(Problem::new(ProblemKind::Unsupported, format!("`aws s3 {word}` is not run by Portcullis yet; {hint}")));
+        return Err(Problem::new(
+            ProblemKind::Unsupported,
+            format!("`aws s3 {word}` is not run by Portcullis yet; {hint}"),
+        ));
     }
-    Err(Problem::new(ProblemKind::UnknownOperation, format!("{word:?} is not an aws s3 subcommand; the ones run here are {}", SUPPORTED.join(", ")))
-        .suggest(did_you_mean(word, SUPPORTED.iter().chain(REFUSED).copied())))
+    Err(Problem::new(
+        ProblemKind::UnknownOperation,
+        format!(
+            "{word:?} is not an aws s3 subcommand; the ones run here are {}",
+            SUPPORTED.join(", ")
+        ),
+    )
+    .suggest(did_you_mean(word, SUPPORTED.iter().chain(REFUSED).copied())))
 }
 
 /// Whether an unsupported option probably takes a value (so the next word is skipped).
@@ -748,7 +983,12 @@ fn split_bucket_key(rest: &str, problems: &mut Vec<Problem>) -> (String, String)
         return (String::new(), String::new());
     }
     let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
-    if !bucket.is_empty() && (bucket.len() > 255 || !bucket.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))) {
+    if !bucket.is_empty()
+        && (bucket.len() > 255
+            || !bucket
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_')))
+    {
         problems.push(Problem::new(
             ProblemKind::InvalidValue,
             format!("{bucket:?} is not a bucket name: bucket names use lowercase letters, digits, dots and hyphens"),
@@ -761,12 +1001,18 @@ fn cp_path(word: &str, problems: &mut Vec<Problem>) -> S3Path {
     if let Some(rest) = word.strip_prefix("s3://") {
         let (bucket, key) = split_bucket_key(rest, problems);
         if bucket.is_empty() && !rest.starts_with("arn:") {
-            problems.push(Problem::new(ProblemKind::InvalidValue, format!("{word:?} has no bucket name; write s3://bucket/key")));
+            problems.push(Problem::new(
+                ProblemKind::InvalidValue,
+                format!("{word:?} has no bucket name; write s3://bucket/key"),
+            ));
         }
         return S3Path::S3 { bucket, key };
     }
     if word.is_empty() {
-        problems.push(Problem::new(ProblemKind::InvalidValue, "a local path is empty"));
+        problems.push(Problem::new(
+            ProblemKind::InvalidValue,
+            "a local path is empty",
+        ));
     } else if word == "-" {
         problems.push(Problem::new(ProblemKind::Unsupported, "streaming from standard input or to standard output (-) is not supported; copy to or from a file"));
     } else if word.contains("://") {
@@ -775,29 +1021,59 @@ fn cp_path(word: &str, problems: &mut Vec<Problem>) -> S3Path {
             format!("{word:?} is neither an S3 URI (s3://bucket/key) nor a plain local path; aws s3 takes local paths without file://"),
         ));
     } else if word.contains('\0') {
-        problems.push(Problem::new(ProblemKind::InvalidValue, "a local path contains a NUL character"));
+        problems.push(Problem::new(
+            ProblemKind::InvalidValue,
+            "a local path contains a NUL character",
+        ));
     }
-    S3Path::Local { path: word.to_string() }
+    S3Path::Local {
+        path: word.to_string(),
+    }
 }
 
 /// The AWS CLI's `_same_path` for `mv` between S3 paths (as written, a bucket alone taken with a
 /// trailing `/`): the same path, or a destination "directory" that would keep the source's name.
 fn same_s3_path(src: &str, dest: &str) -> bool {
-    let norm = |p: &str| if p.strip_prefix("s3://").is_some_and(|r| !r.contains('/')) { format!("{p}/") } else { p.to_string() };
+    let norm = |p: &str| {
+        if p.strip_prefix("s3://").is_some_and(|r| !r.contains('/')) {
+            format!("{p}/")
+        } else {
+            p.to_string()
+        }
+    };
     let (src, dest) = (norm(src), norm(dest));
     if src == dest {
         return true;
     }
-    let Some(dir) = dest.strip_suffix('/') else { return false };
+    let Some(dir) = dest.strip_suffix('/') else {
+        return false;
+    };
     let base = src.rsplit('/').next().unwrap_or_default();
     src == format!("{dir}/{base}")
 }
 
 fn too_many(sub: &str, usage: &str, given: &[String]) -> Problem {
-    Problem::new(ProblemKind::InvalidValue, format!("aws s3 {sub} takes at most one path ({usage}); {} were given: {}", given.len(), given.join(" ")))
+    Problem::new(
+        ProblemKind::InvalidValue,
+        format!(
+            "aws s3 {sub} takes at most one path ({usage}); {} were given: {}",
+            given.len(),
+            given.join(" ")
+        ),
+    )
 }
 
 fn path_count(sub: &str, usage: &str, want: usize, got: usize) -> Problem {
-    let kind = if got < want { ProblemKind::MissingRequired } else { ProblemKind::InvalidValue };
-    Problem::new(kind, format!("aws s3 {sub} takes {want} path{} ({usage}); {got} given", if want == 1 { "" } else { "s" }))
+    let kind = if got < want {
+        ProblemKind::MissingRequired
+    } else {
+        ProblemKind::InvalidValue
+    };
+    Problem::new(
+        kind,
+        format!(
+            "aws s3 {sub} takes {want} path{} ({usage}); {got} given",
+            if want == 1 { "" } else { "s" }
+        ),
+    )
 }

@@ -10,7 +10,9 @@ pub fn skeleton(model: &ServiceModel, shape: &str) -> serde_json::Value {
 
 fn build(model: &ServiceModel, name: &str, stack: &mut Vec<String>) -> serde_json::Value {
     use serde_json::Value as J;
-    let Some(shape) = model.shape(name) else { return J::Null };
+    let Some(shape) = model.shape(name) else {
+        return J::Null;
+    };
     if stack.iter().any(|s| s == name) || stack.len() > 16 {
         return J::Object(Default::default());
     }
@@ -20,11 +22,19 @@ fn build(model: &ServiceModel, name: &str, stack: &mut Vec<String>) -> serde_jso
     } else {
         match shape.kind {
             ShapeType::Structure => J::Object(
-                shape.members.iter().map(|(k, r)| (k.clone(), build(model, &r.shape, stack))).collect(),
+                shape
+                    .members
+                    .iter()
+                    .map(|(k, r)| (k.clone(), build(model, &r.shape, stack)))
+                    .collect(),
             ),
-            ShapeType::List => {
-                J::Array(shape.member.iter().map(|m| build(model, &m.shape, stack)).collect())
-            }
+            ShapeType::List => J::Array(
+                shape
+                    .member
+                    .iter()
+                    .map(|m| build(model, &m.shape, stack))
+                    .collect(),
+            ),
             ShapeType::Map => {
                 let mut m = serde_json::Map::new();
                 if let Some(v) = &shape.value {

@@ -64,9 +64,17 @@ enum Opt {
 /// The options of each command, as the AWS CLI's `ARG_TABLE` names them.
 fn options(command: &str, name: &str) -> Option<&'static [(&'static str, Opt)]> {
     Some(match (command, name) {
-        ("rds", "generate-db-auth-token") => &[("hostname", Opt::Text), ("port", Opt::Port), ("username", Opt::Text)],
+        ("rds", "generate-db-auth-token") => &[
+            ("hostname", Opt::Text),
+            ("port", Opt::Port),
+            ("username", Opt::Text),
+        ],
         ("ecr", "get-login-password") => &[],
-        ("eks", "get-token") => &[("cluster-name", Opt::Text), ("role-arn", Opt::Text), ("cluster-id", Opt::Text)],
+        ("eks", "get-token") => &[
+            ("cluster-name", Opt::Text),
+            ("role-arn", Opt::Text),
+            ("cluster-id", Opt::Text),
+        ],
         _ => return None,
     })
 }
@@ -102,12 +110,21 @@ impl TokenCommand {
 
 /// Parses `aws [globals] <command> <name> ...` for the token commands; `None` for any other
 /// command.
-pub(crate) fn parse(words: &[String], command: &str, name: &str) -> Option<Result<Command, CommandError>> {
+pub(crate) fn parse(
+    words: &[String],
+    command: &str,
+    name: &str,
+) -> Option<Result<Command, CommandError>> {
     let table = options(command, name)?;
     Some(parse_token(words, command, name, table))
 }
 
-fn parse_token(words: &[String], command: &str, name: &str, table: &'static [(&'static str, Opt)]) -> Result<Command, CommandError> {
+fn parse_token(
+    words: &[String],
+    command: &str,
+    name: &str,
+    table: &'static [(&'static str, Opt)],
+) -> Result<Command, CommandError> {
     let mut globals = GlobalOptions::default();
     let mut seen_globals: Vec<String> = Vec::new();
     let mut problems: Vec<Problem> = Vec::new();
@@ -132,7 +149,15 @@ fn parse_token(words: &[String], command: &str, name: &str, table: &'static [(&'
             Some((n, v)) => (n, Some(v.to_string())),
             None => (opt, None),
         };
-        if take_global(given, inline.as_deref(), words, &mut i, &mut globals, &mut seen_globals, &mut problems) {
+        if take_global(
+            given,
+            inline.as_deref(),
+            words,
+            &mut i,
+            &mut globals,
+            &mut seen_globals,
+            &mut problems,
+        ) {
             continue;
         }
         // argparse reads a unique prefix of an option as that option.
@@ -152,7 +177,10 @@ fn parse_token(words: &[String], command: &str, name: &str, table: &'static [(&'
             continue;
         };
         if values.iter().any(|(n, _)| *n == canonical) {
-            problems.push(Problem::new(ProblemKind::DuplicateOption, format!("--{canonical} is given more than once; give it once")));
+            problems.push(Problem::new(
+                ProblemKind::DuplicateOption,
+                format!("--{canonical} is given more than once; give it once"),
+            ));
             continue;
         }
         if kind == Opt::Port
@@ -166,7 +194,10 @@ fn parse_token(words: &[String], command: &str, name: &str, table: &'static [(&'
     let mut required = |n: &str| {
         let v = text(n);
         if v.is_none() {
-            problems.push(Problem::new(ProblemKind::MissingRequired, format!("--{n} is required by aws {command} {name}")));
+            problems.push(Problem::new(
+                ProblemKind::MissingRequired,
+                format!("--{n} is required by aws {command} {name}"),
+            ));
         }
         v.unwrap_or_default()
     };
@@ -184,7 +215,11 @@ fn parse_token(words: &[String], command: &str, name: &str, table: &'static [(&'
                     ),
                 ));
             }
-            TokenCommand::RdsDbAuthToken { hostname, port: port(&port_text).unwrap_or(0), username }
+            TokenCommand::RdsDbAuthToken {
+                hostname,
+                port: port(&port_text).unwrap_or(0),
+                username,
+            }
         }
         ("ecr", _) => TokenCommand::EcrLoginPassword,
         _ => {
@@ -200,13 +235,22 @@ fn parse_token(words: &[String], command: &str, name: &str, table: &'static [(&'
                 )),
                 _ => {}
             }
-            TokenCommand::EksToken { cluster_name, cluster_id, role_arn: text("role-arn") }
+            TokenCommand::EksToken {
+                cluster_name,
+                cluster_id,
+                role_arn: text("role-arn"),
+            }
         }
     };
     if !problems.is_empty() {
         return Err(CommandError { problems });
     }
-    Ok(Command::Extra(crate::ExtraCommand { command: command.to_string(), name: name.to_string(), kind: crate::Extra::Token(token), globals }))
+    Ok(Command::Extra(crate::ExtraCommand {
+        command: command.to_string(),
+        name: name.to_string(),
+        kind: crate::Extra::Token(token),
+        globals,
+    }))
 }
 
 /// `--port` as the AWS CLI reads it: Python's `int()` (spaces around, a sign, leading zeros), then
@@ -218,16 +262,25 @@ fn port(value: &str) -> Result<u16, Problem> {
         && !neg.is_empty()
         && neg.bytes().all(|b| b.is_ascii_digit())
     {
-        return Err(Problem::new(ProblemKind::InvalidValue, format!("--port {value:?}: a port is from 0 to 65535")));
+        return Err(Problem::new(
+            ProblemKind::InvalidValue,
+            format!("--port {value:?}: a port is from 0 to 65535"),
+        ));
     }
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Problem::new(ProblemKind::InvalidType, format!("--port takes a whole number, not {value:?}")));
+        return Err(Problem::new(
+            ProblemKind::InvalidType,
+            format!("--port takes a whole number, not {value:?}"),
+        ));
     }
     let n = digits.trim_start_matches('0');
     match n.parse::<u32>() {
         _ if n.is_empty() => Ok(0),
         Ok(p) if p <= 65535 => Ok(p as u16),
-        _ => Err(Problem::new(ProblemKind::InvalidValue, format!("--port {value:?}: a port is from 0 to 65535"))),
+        _ => Err(Problem::new(
+            ProblemKind::InvalidValue,
+            format!("--port {value:?}: a port is from 0 to 65535"),
+        )),
     }
 }
 
@@ -237,7 +290,10 @@ fn is_host(h: &str) -> bool {
     if let Some(inner) = h.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
         return inner.contains(':') && inner.parse::<std::net::Ipv6Addr>().is_ok();
     }
-    !h.is_empty() && h.len() <= 253 && h.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+    !h.is_empty()
+        && h.len() <= 253
+        && h.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
 }
 
 #[cfg(test)]
@@ -265,8 +321,17 @@ mod tests {
 
     #[test]
     fn rds_generate_db_auth_token_parses_with_globals_anywhere() {
-        let x = extra("aws --region eu-west-1 rds generate-db-auth-token --hostname db.example.com --port 5432 --username jane --output text");
-        assert_eq!(x.kind, Extra::Token(TokenCommand::RdsDbAuthToken { hostname: "db.example.com".into(), port: 5432, username: "jane".into() }));
+        let x = extra(
+            "aws --region eu-west-1 rds generate-db-auth-token --hostname db.example.com --port 5432 --username jane --output text",
+        );
+        assert_eq!(
+            x.kind,
+            Extra::Token(TokenCommand::RdsDbAuthToken {
+                hostname: "db.example.com".into(),
+                port: 5432,
+                username: "jane".into()
+            })
+        );
         assert_eq!(x.globals.region.as_deref(), Some("eu-west-1"));
         assert_eq!(x.globals.output.as_deref(), Some("text"));
         assert_eq!(x.display_name(), "aws rds generate-db-auth-token");
@@ -276,34 +341,67 @@ mod tests {
         // `=` forms, a unique prefix, Python's int() (leading zeros, a sign, spaces).
         assert_eq!(
             token("aws rds generate-db-auth-token --host=h --port=+0443 --user u"),
-            TokenCommand::RdsDbAuthToken { hostname: "h".into(), port: 443, username: "u".into() }
+            TokenCommand::RdsDbAuthToken {
+                hostname: "h".into(),
+                port: 443,
+                username: "u".into()
+            }
         );
-        assert_eq!(token("aws rds generate-db-auth-token --hostname 10.0.0.1 --port ' 0 ' --username ''"), TokenCommand::RdsDbAuthToken {
-            hostname: "10.0.0.1".into(),
-            port: 0,
-            username: String::new()
-        });
-        assert!(matches!(token("aws rds generate-db-auth-token --hostname [::1] --port 1 --username u"), TokenCommand::RdsDbAuthToken { .. }));
+        assert_eq!(
+            token("aws rds generate-db-auth-token --hostname 10.0.0.1 --port ' 0 ' --username ''"),
+            TokenCommand::RdsDbAuthToken {
+                hostname: "10.0.0.1".into(),
+                port: 0,
+                username: String::new()
+            }
+        );
+        assert!(matches!(
+            token("aws rds generate-db-auth-token --hostname [::1] --port 1 --username u"),
+            TokenCommand::RdsDbAuthToken { .. }
+        ));
     }
 
     #[test]
     fn rds_problems_are_reported_together() {
         let e = parse("aws rds generate-db-auth-token --hostname h").unwrap_err();
-        assert_eq!(e.problems.iter().filter(|p| p.kind == ProblemKind::MissingRequired).count(), 2, "{e}");
-        for (port, kind) in [("x", ProblemKind::InvalidType), ("99999", ProblemKind::InvalidValue), ("-1", ProblemKind::InvalidValue), ("5_432", ProblemKind::InvalidType)] {
-            let e = parse(&format!("aws rds generate-db-auth-token --hostname h --port={port} --username u")).unwrap_err();
+        assert_eq!(
+            e.problems
+                .iter()
+                .filter(|p| p.kind == ProblemKind::MissingRequired)
+                .count(),
+            2,
+            "{e}"
+        );
+        for (port, kind) in [
+            ("x", ProblemKind::InvalidType),
+            ("99999", ProblemKind::InvalidValue),
+            ("-1", ProblemKind::InvalidValue),
+            ("5_432", ProblemKind::InvalidType),
+        ] {
+            let e = parse(&format!(
+                "aws rds generate-db-auth-token --hostname h --port={port} --username u"
+            ))
+            .unwrap_err();
             assert_eq!(e.kind(), Some(kind), "{port}: {e}");
         }
         for host in ["", "h:1", "h/x", "a@b", "h?x", "[zz]"] {
-            let e = parse(&format!("aws rds generate-db-auth-token --hostname '{host}' --port 1 --username u")).unwrap_err();
+            let e = parse(&format!(
+                "aws rds generate-db-auth-token --hostname '{host}' --port 1 --username u"
+            ))
+            .unwrap_err();
             assert_eq!(e.kind(), Some(ProblemKind::InvalidValue), "{host}: {e}");
         }
-        let e = parse("aws rds generate-db-auth-token --hostname h --port 1 --username u --usernme v").unwrap_err();
+        let e =
+            parse("aws rds generate-db-auth-token --hostname h --port 1 --username u --usernme v")
+                .unwrap_err();
         assert_eq!(e.kind(), Some(ProblemKind::UnknownOption));
         assert_eq!(e.problems[0].suggestions, ["--username"]);
-        let e = parse("aws rds generate-db-auth-token --hostname h --port 1 --username u --username v").unwrap_err();
+        let e =
+            parse("aws rds generate-db-auth-token --hostname h --port 1 --username u --username v")
+                .unwrap_err();
         assert_eq!(e.kind(), Some(ProblemKind::DuplicateOption));
-        let e = parse("aws rds generate-db-auth-token --hostname h --port 1 --username u extra").unwrap_err();
+        let e = parse("aws rds generate-db-auth-token --hostname h --port 1 --username u extra")
+            .unwrap_err();
         assert!(e.to_string().contains("positional"), "{e}");
     }
 
@@ -311,7 +409,10 @@ mod tests {
     fn ecr_get_login_password_takes_only_globals() {
         let x = extra("aws ecr get-login-password --region us-west-2");
         assert_eq!(x.kind, Extra::Token(TokenCommand::EcrLoginPassword));
-        assert_eq!(x.api_calls(), [("ecr".to_string(), "GetAuthorizationToken".to_string())]);
+        assert_eq!(
+            x.api_calls(),
+            [("ecr".to_string(), "GetAuthorizationToken".to_string())]
+        );
         assert!(x.returns_credentials());
         let e = parse("aws ecr get-login-password --registry-ids 1").unwrap_err();
         assert_eq!(e.kind(), Some(ProblemKind::UnknownOption));
@@ -323,17 +424,36 @@ mod tests {
     #[test]
     fn eks_get_token_takes_a_cluster_and_a_role() {
         let x = extra("aws eks get-token --cluster-name c");
-        assert_eq!(x.kind, Extra::Token(TokenCommand::EksToken { cluster_name: Some("c".into()), cluster_id: None, role_arn: None }));
-        assert_eq!(x.api_calls(), [("sts".to_string(), "GetCallerIdentity".to_string())]);
-        assert!(x.returns_credentials() && x.iam_actions().is_empty());
-        let x = extra("aws eks get-token --cluster-id abc --role-arn arn:aws:iam::123456789012:role/r --region eu-west-1 --query status.token");
+        assert_eq!(
+            x.kind,
+            Extra::Token(TokenCommand::EksToken {
+                cluster_name: Some("c".into()),
+                cluster_id: None,
+                role_arn: None
+            })
+        );
         assert_eq!(
             x.api_calls(),
-            [("sts".to_string(), "AssumeRole".to_string()), ("sts".to_string(), "GetCallerIdentity".to_string())]
+            [("sts".to_string(), "GetCallerIdentity".to_string())]
+        );
+        assert!(x.returns_credentials() && x.iam_actions().is_empty());
+        let x = extra(
+            "aws eks get-token --cluster-id abc --role-arn arn:aws:iam::123456789012:role/r --region eu-west-1 --query status.token",
+        );
+        assert_eq!(
+            x.api_calls(),
+            [
+                ("sts".to_string(), "AssumeRole".to_string()),
+                ("sts".to_string(), "GetCallerIdentity".to_string())
+            ]
         );
         assert_eq!(x.globals.query.as_deref(), Some("status.token"));
         let e = parse("aws eks get-token").unwrap_err();
-        assert!(e.to_string().contains("Either parameter --cluster-name or --cluster-id must be specified."), "{e}");
+        assert!(
+            e.to_string()
+                .contains("Either parameter --cluster-name or --cluster-id must be specified."),
+            "{e}"
+        );
         let e = parse("aws eks get-token --cluster-name ''").unwrap_err();
         assert_eq!(e.kind(), Some(ProblemKind::MissingRequired));
         let e = parse("aws eks get-token --cluster-name c --cluster-id d").unwrap_err();
@@ -349,16 +469,21 @@ mod tests {
     fn the_digest_covers_every_argument() {
         let a = extra("aws eks get-token --cluster-name c");
         let b = extra("aws eks get-token --cluster-name d");
-        let c = extra("aws eks get-token --cluster-name c --role-arn arn:aws:iam::123456789012:role/r");
+        let c =
+            extra("aws eks get-token --cluster-name c --role-arn arn:aws:iam::123456789012:role/r");
         let d = extra("aws eks get-token --cluster-name c --region eu-west-1");
-        let digests: std::collections::HashSet<String> = [&a, &b, &c, &d].iter().map(|x| x.digest()).collect();
+        let digests: std::collections::HashSet<String> =
+            [&a, &b, &c, &d].iter().map(|x| x.digest()).collect();
         assert_eq!(digests.len(), 4);
         let json = serde_json::to_value(&c.kind).unwrap();
         assert_eq!(json["customization"], "token");
         assert_eq!(json["token"], "eks_token");
         assert_eq!(json["role_arn"], "arn:aws:iam::123456789012:role/r");
         let json = serde_json::to_value(&extra("aws ecr get-login-password").kind).unwrap();
-        assert_eq!(json, serde_json::json!({"customization": "token", "token": "ecr_login_password"}));
+        assert_eq!(
+            json,
+            serde_json::json!({"customization": "token", "token": "ecr_login_password"})
+        );
     }
 
     #[test]

@@ -34,7 +34,12 @@ const ENUM_SHOWN: usize = 8;
 
 impl<'m> Validator<'m> {
     pub fn new(model: &'m ServiceModel, binary: BinaryFormat) -> Self {
-        Self { model, binary, problems: Vec::new(), warnings: Vec::new() }
+        Self {
+            model,
+            binary,
+            problems: Vec::new(),
+            warnings: Vec::new(),
+        }
     }
 
     fn problem(&mut self, kind: ProblemKind, path: &str, message: String) {
@@ -42,15 +47,24 @@ impl<'m> Validator<'m> {
     }
 
     fn warn(&mut self, path: &str, message: String) {
-        self.warnings.push(Problem::new(ProblemKind::InvalidValue, message).at(path));
+        self.warnings
+            .push(Problem::new(ProblemKind::InvalidValue, message).at(path));
     }
 
     /// `value` is not in `allowed`: a warning naming a few of the values, the count, and the
     /// closest ones.
     fn not_in_enum(&mut self, path: &str, what: &str, value: &str, allowed: &[String]) {
-        let shown: Vec<&str> = allowed.iter().take(ENUM_SHOWN).map(String::as_str).collect();
+        let shown: Vec<&str> = allowed
+            .iter()
+            .take(ENUM_SHOWN)
+            .map(String::as_str)
+            .collect();
         let more = allowed.len().saturating_sub(ENUM_SHOWN);
-        let list = if more > 0 { format!("{}, ... ({} values)", shown.join(", "), allowed.len()) } else { shown.join(", ") };
+        let list = if more > 0 {
+            format!("{}, ... ({} values)", shown.join(", "), allowed.len())
+        } else {
+            shown.join(", ")
+        };
         self.warnings.push(
             Problem::new(
                 ProblemKind::InvalidValue,
@@ -64,11 +78,19 @@ impl<'m> Validator<'m> {
     /// Checks `value` against the shape named `shape_name`; `path` names it in messages.
     pub fn check(&mut self, shape_name: &str, value: &mut Value, path: &str, depth: usize) {
         let Some(shape) = self.model.shape(shape_name) else {
-            self.problem(ProblemKind::InvalidType, path, format!("the model has no shape {shape_name}"));
+            self.problem(
+                ProblemKind::InvalidType,
+                path,
+                format!("the model has no shape {shape_name}"),
+            );
             return;
         };
         if depth > MAX_DEPTH {
-            self.problem(ProblemKind::TooLarge, path, format!("nested deeper than {MAX_DEPTH} levels"));
+            self.problem(
+                ProblemKind::TooLarge,
+                path,
+                format!("nested deeper than {MAX_DEPTH} levels"),
+            );
             return;
         }
         if shape.document {
@@ -78,7 +100,10 @@ impl<'m> Validator<'m> {
             self.problem(
                 ProblemKind::InvalidType,
                 path,
-                format!("null is not allowed; give a {} or leave the parameter out", describe(shape)),
+                format!(
+                    "null is not allowed; give a {} or leave the parameter out",
+                    describe(shape)
+                ),
             );
             return;
         }
@@ -87,8 +112,12 @@ impl<'m> Validator<'m> {
             ShapeType::List => self.list(shape, value, path, depth),
             ShapeType::Map => self.map(shape, value, path, depth),
             ShapeType::String => self.string(shape, value, path),
-            ShapeType::Integer | ShapeType::Long | ShapeType::Biginteger => self.integer(shape, value, path),
-            ShapeType::Float | ShapeType::Double | ShapeType::Bigdecimal => self.float(shape, value, path),
+            ShapeType::Integer | ShapeType::Long | ShapeType::Biginteger => {
+                self.integer(shape, value, path)
+            }
+            ShapeType::Float | ShapeType::Double | ShapeType::Bigdecimal => {
+                self.float(shape, value, path)
+            }
             ShapeType::Boolean => {
                 if !matches!(value, Value::Bool(_)) {
                     self.wrong_type(shape, value, path);
@@ -110,7 +139,11 @@ impl<'m> Validator<'m> {
         self.problem(
             ProblemKind::InvalidType,
             path,
-            format!("expected {}, got {}{shown}", describe(shape), value.type_name()),
+            format!(
+                "expected {}, got {}{shown}",
+                describe(shape),
+                value.type_name()
+            ),
         );
     }
 
@@ -127,13 +160,21 @@ impl<'m> Validator<'m> {
                         format!("unknown key {key:?}; valid keys: {}", names.join(", ")),
                     )
                     .at(path)
-                    .suggest(did_you_mean(key, names.iter().copied()).into_iter().collect()),
+                    .suggest(
+                        did_you_mean(key, names.iter().copied())
+                            .into_iter()
+                            .collect(),
+                    ),
                 );
             }
         }
         for req in &shape.required {
             if !map.contains_key(req) {
-                self.problem(ProblemKind::MissingRequired, path, format!("missing required key {req:?}"));
+                self.problem(
+                    ProblemKind::MissingRequired,
+                    path,
+                    format!("missing required key {req:?}"),
+                );
             }
         }
         if shape.union {
@@ -211,7 +252,11 @@ impl<'m> Validator<'m> {
             && !re.is_match(&s)
         {
             // A sensitive value is described, never quoted.
-            let shown = if shape.sensitive { format!("the sensitive value ({len} characters)") } else { format!("{:?}", truncate(&s, 60)) };
+            let shown = if shape.sensitive {
+                format!("the sensitive value ({len} characters)")
+            } else {
+                format!("{:?}", truncate(&s, 60))
+            };
             self.warn(path, format!("{shown} does not match the pattern {pattern} of the pinned model; sent as given, the service decides"));
         }
     }
@@ -242,16 +287,18 @@ impl<'m> Validator<'m> {
             Value::Stream(_) => return,
             Value::Str(s) => match self.binary {
                 BinaryFormat::RawInBase64Out => std::mem::take(s).into_bytes(),
-                BinaryFormat::Base64 => match base64::engine::general_purpose::STANDARD.decode(s.trim()) {
-                    Ok(b) => b,
-                    Err(_) => {
-                        return self.problem(
+                BinaryFormat::Base64 => {
+                    match base64::engine::general_purpose::STANDARD.decode(s.trim()) {
+                        Ok(b) => b,
+                        Err(_) => {
+                            return self.problem(
                             ProblemKind::InvalidType,
                             path,
                             "with --cli-binary-format base64, blob text must be base64; use fileb:// for raw bytes".into(),
                         );
+                        }
                     }
-                },
+                }
             },
             _ => return self.wrong_type(shape, value, path),
         };
@@ -281,7 +328,11 @@ impl<'m> Validator<'m> {
         if let Some(min) = shape.min
             && len < min
         {
-            self.problem(ProblemKind::InvalidValue, path, format!("needs at least {min} {unit}, has {len}"));
+            self.problem(
+                ProblemKind::InvalidValue,
+                path,
+                format!("needs at least {min} {unit}, has {len}"),
+            );
         }
         if let Some(max) = shape.max
             && len > max
@@ -294,7 +345,11 @@ impl<'m> Validator<'m> {
         if let Some(min) = shape.min
             && v < min
         {
-            self.problem(ProblemKind::InvalidValue, path, format!("{v} is below the minimum {min}"));
+            self.problem(
+                ProblemKind::InvalidValue,
+                path,
+                format!("{v} is below the minimum {min}"),
+            );
         }
         if let Some(max) = shape.max
             && v > max
@@ -340,7 +395,11 @@ fn compiled(pattern: &str) -> Option<Arc<regex::Regex>> {
         return hit.clone();
     }
     // AWS services match the whole value (as Java's String.matches), so anchor the pattern.
-    let re = regex::RegexBuilder::new(&format!("^(?:{pattern})$")).size_limit(1 << 20).build().ok().map(Arc::new);
+    let re = regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
+        .size_limit(1 << 20)
+        .build()
+        .ok()
+        .map(Arc::new);
     guard.insert(pattern.to_string(), re.clone());
     re
 }
@@ -357,11 +416,22 @@ pub(crate) fn is_timestamp(s: &str) -> bool {
         return true;
     }
     let b = s.as_bytes();
-    let digits = |r: std::ops::Range<usize>| b.get(r.clone()).is_some_and(|x| x.iter().all(u8::is_ascii_digit));
-    if !(digits(0..4) && b.get(4) == Some(&b'-') && digits(5..7) && b.get(7) == Some(&b'-') && digits(8..10)) {
+    let digits = |r: std::ops::Range<usize>| {
+        b.get(r.clone())
+            .is_some_and(|x| x.iter().all(u8::is_ascii_digit))
+    };
+    if !(digits(0..4)
+        && b.get(4) == Some(&b'-')
+        && digits(5..7)
+        && b.get(7) == Some(&b'-')
+        && digits(8..10))
+    {
         return false;
     }
-    let (month, day) = ((b[5] - b'0') * 10 + (b[6] - b'0'), (b[8] - b'0') * 10 + (b[9] - b'0'));
+    let (month, day) = (
+        (b[5] - b'0') * 10 + (b[6] - b'0'),
+        (b[8] - b'0') * 10 + (b[9] - b'0'),
+    );
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
         return false;
     }
@@ -369,9 +439,14 @@ pub(crate) fn is_timestamp(s: &str) -> bool {
     if rest.is_empty() {
         return true;
     }
-    let Some(time) = rest.strip_prefix(['T', 't', ' ']) else { return false };
+    let Some(time) = rest.strip_prefix(['T', 't', ' ']) else {
+        return false;
+    };
     let tb = time.as_bytes();
-    let tdigits = |r: std::ops::Range<usize>| tb.get(r.clone()).is_some_and(|x| x.iter().all(u8::is_ascii_digit));
+    let tdigits = |r: std::ops::Range<usize>| {
+        tb.get(r.clone())
+            .is_some_and(|x| x.iter().all(u8::is_ascii_digit))
+    };
     if !(tdigits(0..2) && tb.get(2) == Some(&b':') && tdigits(3..5)) {
         return false;
     }
@@ -395,7 +470,11 @@ pub(crate) fn is_timestamp(s: &str) -> bool {
     let zone = &time[i..];
     zone.is_empty()
         || zone.eq_ignore_ascii_case("z")
-        || (zone.len() == 6 && zone.starts_with(['+', '-']) && tdigits(i + 1..i + 3) && tb.get(i + 3) == Some(&b':') && tdigits(i + 4..i + 6))
+        || (zone.len() == 6
+            && zone.starts_with(['+', '-'])
+            && tdigits(i + 1..i + 3)
+            && tb.get(i + 3) == Some(&b':')
+            && tdigits(i + 4..i + 6))
         || (zone.len() == 5 && zone.starts_with(['+', '-']) && tdigits(i + 1..i + 5))
 }
 
@@ -405,10 +484,30 @@ mod tests {
 
     #[test]
     fn timestamps() {
-        for ok in ["2024-01-31", "2024-01-31T12:00:00Z", "2024-01-31T12:00Z", "2024-01-31 12:00:00", "2024-01-31T12:00:00.123+02:00", "1700000000", "1700000000.5", "2024-01-31T12:00:00-0500"] {
+        for ok in [
+            "2024-01-31",
+            "2024-01-31T12:00:00Z",
+            "2024-01-31T12:00Z",
+            "2024-01-31 12:00:00",
+            "2024-01-31T12:00:00.123+02:00",
+            "1700000000",
+            "1700000000.5",
+            "2024-01-31T12:00:00-0500",
+        ] {
             assert!(is_timestamp(ok), "{ok}");
         }
-        for bad in ["", "yesterday", "2024-13-01", "2024-01-32", "2024-01-31T", "2024-01-31T12", "2024/01/31", "2024-01-31T12:00:00+2", "NaN", "inf"] {
+        for bad in [
+            "",
+            "yesterday",
+            "2024-13-01",
+            "2024-01-32",
+            "2024-01-31T",
+            "2024-01-31T12",
+            "2024/01/31",
+            "2024-01-31T12:00:00+2",
+            "NaN",
+            "inf",
+        ] {
             assert!(!is_timestamp(bad), "{bad}");
         }
     }

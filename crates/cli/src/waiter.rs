@@ -93,14 +93,25 @@ struct WaiterModel {
 /// service has none). Each value is the decoded waiter, or why it cannot be decoded (an
 /// acceptor botocore does not define).
 pub fn waiters(service: &str) -> Result<IndexMap<String, Result<WaiterSpec, String>>, String> {
-    let Some(raw) = portcullis_model::models().waiters(service).map_err(|e| e.to_string())? else {
+    let Some(raw) = portcullis_model::models()
+        .waiters(service)
+        .map_err(|e| e.to_string())?
+    else {
         return Ok(IndexMap::new());
     };
-    let model: WaiterModel = serde_json::from_value(raw).map_err(|e| format!("the waiter model of {service}: {e}"))?;
+    let model: WaiterModel =
+        serde_json::from_value(raw).map_err(|e| format!("the waiter model of {service}: {e}"))?;
     if model.version != 2 {
-        return Err(format!("the waiter model of {service} is version {}, not 2", model.version));
+        return Err(format!(
+            "the waiter model of {service} is version {}, not 2",
+            model.version
+        ));
     }
-    Ok(model.waiters.into_iter().map(|(name, w)| (name, serde_json::from_value(w).map_err(|e| e.to_string()))).collect())
+    Ok(model
+        .waiters
+        .into_iter()
+        .map(|(name, w)| (name, serde_json::from_value(w).map_err(|e| e.to_string())))
+        .collect())
 }
 
 /// The position of each of the first `n` positional words after `aws` (the command, `wait`,
@@ -132,7 +143,11 @@ fn positionals(words: &[String], n: usize) -> Vec<usize> {
 
 /// Parses `aws <command> wait ...`; `None` when the command's service has no waiters (then the
 /// AWS CLI has no `wait` for it either, and the operation parser refuses it).
-pub(crate) fn parse(parser: &crate::Parser<'_>, words: &[String], command: &str) -> Option<Result<Command, CommandError>> {
+pub(crate) fn parse(
+    parser: &crate::Parser<'_>,
+    words: &[String],
+    command: &str,
+) -> Option<Result<Command, CommandError>> {
     let models = portcullis_model::models();
     let service = models.command(command)?.service.clone()?;
     let all = waiters(&service).ok()?;
@@ -149,7 +164,10 @@ fn parse_waiter(
     service: &str,
     all: IndexMap<String, Result<WaiterSpec, String>>,
 ) -> Result<Command, CommandError> {
-    let names: IndexMap<String, String> = all.keys().map(|k| (portcullis_model::naming::xform_name(k), k.clone())).collect();
+    let names: IndexMap<String, String> = all
+        .keys()
+        .map(|k| (portcullis_model::naming::xform_name(k), k.clone()))
+        .collect();
     let at = positionals(words, 3);
     let (Some(&wait_at), Some(&waiter_at)) = (at.get(1), at.get(2)) else {
         let some: Vec<&str> = names.keys().take(6).map(String::as_str).collect();
@@ -166,14 +184,20 @@ fn parse_waiter(
     };
     let cli_name = words[waiter_at].as_str();
     let Some(waiter) = names.get(cli_name) else {
-        return Err(Problem::new(ProblemKind::UnknownOperation, format!("{cli_name:?} is not a waiter of `aws {command} wait`"))
-            .suggest(did_you_mean(cli_name, names.keys().map(String::as_str)))
-            .into());
+        return Err(Problem::new(
+            ProblemKind::UnknownOperation,
+            format!("{cli_name:?} is not a waiter of `aws {command} wait`"),
+        )
+        .suggest(did_you_mean(cli_name, names.keys().map(String::as_str)))
+        .into());
     };
     let spec = match all.get(waiter) {
         Some(Ok(spec)) => spec.clone(),
         other => {
-            let why = other.and_then(|r| r.as_ref().err()).cloned().unwrap_or_default();
+            let why = other
+                .and_then(|r| r.as_ref().err())
+                .cloned()
+                .unwrap_or_default();
             return Err(Problem::new(
                 ProblemKind::Unsupported,
                 format!("`aws {command} wait {cli_name}` is not run: Portcullis cannot read its waiter definition ({why})"),
@@ -182,8 +206,15 @@ fn parse_waiter(
         }
     };
     let models = portcullis_model::models();
-    let cli = models.service_cli(service).map_err(|e| Problem::new(ProblemKind::UnknownService, e.to_string()))?;
-    let Some(op_cli) = cli.by_cli_name.iter().find(|(_, api)| **api == spec.operation).map(|(c, _)| c.clone()) else {
+    let cli = models
+        .service_cli(service)
+        .map_err(|e| Problem::new(ProblemKind::UnknownService, e.to_string()))?;
+    let Some(op_cli) = cli
+        .by_cli_name
+        .iter()
+        .find(|(_, api)| **api == spec.operation)
+        .map(|(c, _)| c.clone())
+    else {
         return Err(Problem::new(
             ProblemKind::Unsupported,
             format!(
@@ -209,11 +240,20 @@ fn parse_waiter(
         // `--generate-cli-skeleton`: the polled operation's skeleton, as the AWS CLI prints.
         Ok(skeleton @ Command::Skeleton { .. }) => return Ok(skeleton),
         Ok(_) => {
-            return Err(Problem::new(ProblemKind::Unsupported, format!("`aws {command} wait {cli_name}` did not parse as `aws {command} {op_cli}`")).into());
+            return Err(Problem::new(
+                ProblemKind::Unsupported,
+                format!(
+                    "`aws {command} wait {cli_name}` did not parse as `aws {command} {op_cli}`"
+                ),
+            )
+            .into());
         }
         Err(mut e) => {
             for p in &mut e.problems {
-                p.message = format!("{} (`aws {command} wait {cli_name}` takes the options of `aws {command} {op_cli}`)", p.message);
+                p.message = format!(
+                    "{} (`aws {command} wait {cli_name}` takes the options of `aws {command} {op_cli}`)",
+                    p.message
+                );
             }
             return Err(e);
         }
@@ -224,7 +264,11 @@ fn parse_waiter(
         let option = w.split('=').next().unwrap_or_default();
         option.len() > 2 && "--page-size".starts_with(option)
     });
-    if command == "ec2" && matches!(op_cli.as_str(), "describe-volumes" | "describe-snapshots") && !page_size_given && call.paging.page_size == Some(1000) {
+    if command == "ec2"
+        && matches!(op_cli.as_str(), "describe-volumes" | "describe-snapshots")
+        && !page_size_given
+        && call.paging.page_size == Some(1000)
+    {
         call.paging.page_size = None;
     }
     let mut paging = Vec::new();
@@ -252,8 +296,18 @@ fn parse_waiter(
         return Err(Problem::new(ProblemKind::Unsupported, format!("`aws {command} wait {cli_name}` prints nothing and writes no file; drop the outfile")).into());
     }
     let globals = call.globals.clone();
-    let wait = WaitCommand { waiter: waiter.clone(), cli_name: cli_name.to_string(), spec, call };
-    Ok(Command::Extra(crate::ExtraCommand { command: command.to_string(), name: "wait".into(), kind: crate::Extra::Wait(Box::new(wait)), globals }))
+    let wait = WaitCommand {
+        waiter: waiter.clone(),
+        cli_name: cli_name.to_string(),
+        spec,
+        call,
+    };
+    Ok(Command::Extra(crate::ExtraCommand {
+        command: command.to_string(),
+        name: "wait".into(),
+        kind: crate::Extra::Wait(Box::new(wait)),
+        globals,
+    }))
 }
 
 impl WaitCommand {
@@ -274,7 +328,10 @@ mod tests {
 
     fn wait(command: &str) -> WaitCommand {
         match parse(command) {
-            Ok(Command::Extra(crate::ExtraCommand { kind: crate::Extra::Wait(w), .. })) => *w,
+            Ok(Command::Extra(crate::ExtraCommand {
+                kind: crate::Extra::Wait(w),
+                ..
+            })) => *w,
             other => panic!("{command}: {other:?}"),
         }
     }
@@ -282,26 +339,53 @@ mod tests {
     #[test]
     fn a_waiter_is_its_operation_with_the_same_options() {
         let w = wait("aws ec2 wait instance-running --instance-ids i-1 i-2 --region eu-west-1");
-        assert_eq!((w.waiter.as_str(), w.cli_name.as_str()), ("InstanceRunning", "instance-running"));
-        assert_eq!((w.call.service.as_str(), w.call.operation.as_str()), ("ec2", "DescribeInstances"));
-        assert_eq!(w.call.params["InstanceIds"].to_json(), serde_json::json!(["i-1", "i-2"]));
+        assert_eq!(
+            (w.waiter.as_str(), w.cli_name.as_str()),
+            ("InstanceRunning", "instance-running")
+        );
+        assert_eq!(
+            (w.call.service.as_str(), w.call.operation.as_str()),
+            ("ec2", "DescribeInstances")
+        );
+        assert_eq!(
+            w.call.params["InstanceIds"].to_json(),
+            serde_json::json!(["i-1", "i-2"])
+        );
         assert_eq!(w.call.globals.region.as_deref(), Some("eu-west-1"));
         assert_eq!((w.spec.delay, w.spec.max_attempts), (15, 40));
-        assert!(w.spec.acceptors.iter().any(|a| a.matcher == Matcher::PathAll && a.state == AcceptorState::Success));
+        assert!(
+            w.spec
+                .acceptors
+                .iter()
+                .any(|a| a.matcher == Matcher::PathAll && a.state == AcceptorState::Success)
+        );
         // Globals before the command and before the waiter name.
-        let w = wait("aws --region us-west-2 dynamodb wait --output text table-exists --table-name t");
-        assert_eq!((w.call.operation.as_str(), w.call.globals.region.as_deref()), ("DescribeTable", Some("us-west-2")));
+        let w =
+            wait("aws --region us-west-2 dynamodb wait --output text table-exists --table-name t");
+        assert_eq!(
+            (w.call.operation.as_str(), w.call.globals.region.as_deref()),
+            ("DescribeTable", Some("us-west-2"))
+        );
         let w = wait("aws s3api wait object-exists --bucket b --key k");
         assert_eq!(w.call.operation, "HeadObject");
     }
 
     #[test]
     fn the_command_shows_and_digests_the_waiter() {
-        let Ok(Command::Extra(cmd)) = parse("aws ec2 wait instance-running --instance-ids i-1") else { panic!() };
+        let Ok(Command::Extra(cmd)) = parse("aws ec2 wait instance-running --instance-ids i-1")
+        else {
+            panic!()
+        };
         assert_eq!(cmd.display_name(), "aws ec2 wait instance-running");
-        assert_eq!(cmd.api_calls(), vec![("ec2".to_string(), "DescribeInstances".to_string())]);
+        assert_eq!(
+            cmd.api_calls(),
+            vec![("ec2".to_string(), "DescribeInstances".to_string())]
+        );
         assert!(!cmd.returns_credentials() && !cmd.destructive());
-        let Ok(Command::Extra(other)) = parse("aws ec2 wait instance-running --instance-ids i-2") else { panic!() };
+        let Ok(Command::Extra(other)) = parse("aws ec2 wait instance-running --instance-ids i-2")
+        else {
+            panic!()
+        };
         assert_ne!(cmd.digest(), other.digest());
         let json = serde_json::to_value(&cmd.kind).unwrap();
         assert_eq!(json["customization"], "wait");
@@ -316,14 +400,23 @@ mod tests {
     fn unknown_waiters_and_options_are_refused_with_suggestions() {
         let e = parse("aws ec2 wait instance-runing --instance-ids i-1").unwrap_err();
         assert_eq!(e.kind(), Some(ProblemKind::UnknownOperation));
-        assert!(e.problems[0].suggestions.contains(&"instance-running".to_string()), "{e}");
+        assert!(
+            e.problems[0]
+                .suggestions
+                .contains(&"instance-running".to_string()),
+            "{e}"
+        );
         let e = parse("aws ec2 wait").unwrap_err();
         assert!(e.to_string().contains("no waiter given"), "{e}");
         let e = parse("aws ec2 wait --instance-ids i-1 instance-running").unwrap_err();
         assert!(e.to_string().contains("right after `wait`"), "{e}");
         let e = parse("aws ec2 wait instance-running --instance-idz i-1").unwrap_err();
         assert_eq!(e.kind(), Some(ProblemKind::UnknownOption));
-        assert!(e.to_string().contains("takes the options of `aws ec2 describe-instances`"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("takes the options of `aws ec2 describe-instances`"),
+            "{e}"
+        );
         // Required members of the polled operation are required.
         let e = parse("aws dynamodb wait table-exists").unwrap_err();
         assert!(e.has(ProblemKind::MissingRequired), "{e}");

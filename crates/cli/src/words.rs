@@ -33,7 +33,13 @@ pub fn split_words(input: &str) -> Result<Vec<String>, Problem> {
                         cur.push(next);
                         in_word = true;
                     }
-                    None => return Err(shell(i, "a trailing backslash escapes nothing", "remove it")),
+                    None => {
+                        return Err(shell(
+                            i,
+                            "a trailing backslash escapes nothing",
+                            "remove it",
+                        ));
+                    }
                 }
                 i += 2;
             }
@@ -71,8 +77,12 @@ pub fn split_words(input: &str) -> Result<Vec<String>, Problem> {
                             }
                             i += 2;
                         }
-                        Some('`') => return Err(substitution(i, "a backtick command substitution")),
-                        Some('$') if expands(chars.get(i + 1)) => return Err(dollar(i, chars.get(i + 1))),
+                        Some('`') => {
+                            return Err(substitution(i, "a backtick command substitution"));
+                        }
+                        Some('$') if expands(chars.get(i + 1)) => {
+                            return Err(dollar(i, chars.get(i + 1)));
+                        }
                         Some(&ch) => {
                             cur.push(ch);
                             i += 1;
@@ -84,16 +94,42 @@ pub fn split_words(input: &str) -> Result<Vec<String>, Problem> {
                 i += 1;
             }
             '|' => {
-                let what = if chars.get(i + 1) == Some(&'|') { "`||` (run on failure)" } else { "a pipe `|`" };
-                return Err(shell(i, &format!("{what} is shell syntax"), "run one aws command; use --query to filter output"));
+                let what = if chars.get(i + 1) == Some(&'|') {
+                    "`||` (run on failure)"
+                } else {
+                    "a pipe `|`"
+                };
+                return Err(shell(
+                    i,
+                    &format!("{what} is shell syntax"),
+                    "run one aws command; use --query to filter output",
+                ));
             }
             '&' => {
-                let what = if chars.get(i + 1) == Some(&'&') { "`&&` (command chaining)" } else { "`&` (background job)" };
-                return Err(shell(i, &format!("{what} is shell syntax"), "send each aws command on its own"));
+                let what = if chars.get(i + 1) == Some(&'&') {
+                    "`&&` (command chaining)"
+                } else {
+                    "`&` (background job)"
+                };
+                return Err(shell(
+                    i,
+                    &format!("{what} is shell syntax"),
+                    "send each aws command on its own",
+                ));
             }
-            ';' => return Err(shell(i, "`;` (command separator) is shell syntax", "send each aws command on its own")),
+            ';' => {
+                return Err(shell(
+                    i,
+                    "`;` (command separator) is shell syntax",
+                    "send each aws command on its own",
+                ));
+            }
             '\n' | '\r' => {
-                return Err(shell(i, "an unquoted line break separates commands in a shell", "send one aws command on a single line"));
+                return Err(shell(
+                    i,
+                    "an unquoted line break separates commands in a shell",
+                    "send one aws command on a single line",
+                ));
             }
             '<' | '>' => {
                 return Err(shell(
@@ -102,14 +138,28 @@ pub fn split_words(input: &str) -> Result<Vec<String>, Problem> {
                     "use file:// or fileb:// to read a file, and the command's own outfile argument to write one",
                 ));
             }
-            '(' | ')' => return Err(shell(i, "parentheses (subshells) are shell syntax", "quote the value if the parentheses are data")),
+            '(' | ')' => {
+                return Err(shell(
+                    i,
+                    "parentheses (subshells) are shell syntax",
+                    "quote the value if the parentheses are data",
+                ));
+            }
             '`' => return Err(substitution(i, "a backtick command substitution")),
             '$' if expands(chars.get(i + 1)) => return Err(dollar(i, chars.get(i + 1))),
             '#' if !in_word => {
-                return Err(shell(i, "an unquoted `#` starts a comment in a shell", "quote the value if the `#` is data"));
+                return Err(shell(
+                    i,
+                    "an unquoted `#` starts a comment in a shell",
+                    "quote the value if the `#` is data",
+                ));
             }
             c if c.is_control() => {
-                return Err(shell(i, &format!("control character U+{:04X} is not allowed", c as u32), "remove it"));
+                return Err(shell(
+                    i,
+                    &format!("control character U+{:04X} is not allowed", c as u32),
+                    "remove it",
+                ));
             }
             _ => {
                 cur.push(c);
@@ -141,15 +191,26 @@ fn dollar(at: usize, next: Option<&char>) -> Problem {
 }
 
 fn substitution(at: usize, what: &str) -> Problem {
-    shell(at, &format!("{what} is shell syntax and is never run"), "write the value itself")
+    shell(
+        at,
+        &format!("{what} is shell syntax and is never run"),
+        "write the value itself",
+    )
 }
 
 fn unbalanced(at: usize, quote: char) -> Problem {
-    shell(at, &format!("the {quote} quote opened here is never closed"), &format!("close it with a matching {quote}"))
+    shell(
+        at,
+        &format!("the {quote} quote opened here is never closed"),
+        &format!("close it with a matching {quote}"),
+    )
 }
 
 fn shell(at: usize, what: &str, hint: &str) -> Problem {
-    Problem::new(ProblemKind::ShellSyntax, format!("{what} (at character {}); {hint}", at + 1))
+    Problem::new(
+        ProblemKind::ShellSyntax,
+        format!("{what} (at character {}); {hint}", at + 1),
+    )
 }
 
 #[cfg(test)]
@@ -162,7 +223,10 @@ mod tests {
 
     #[test]
     fn quoting_like_posix_sh() {
-        assert_eq!(ok("aws s3api list-buckets"), ["aws", "s3api", "list-buckets"]);
+        assert_eq!(
+            ok("aws s3api list-buckets"),
+            ["aws", "s3api", "list-buckets"]
+        );
         assert_eq!(ok("  a   b\tc  "), ["a", "b", "c"]);
         assert_eq!(ok(r#"a 'b c' "d e""#), ["a", "b c", "d e"]);
         assert_eq!(ok(r#"--x '{"a": "b"}'"#), ["--x", r#"{"a": "b"}"#]);
@@ -170,8 +234,14 @@ mod tests {
         assert_eq!(ok(r#""a\"b" "c\d" 'e\f'"#), [r#"a"b"#, r"c\d", r"e\f"]);
         assert_eq!(ok("a''b \"\" ''"), ["ab", "", ""]);
         assert_eq!(ok("a \\\n b"), ["a", "b"]);
-        assert_eq!(ok("--query Reservations[*].Instances[?State.Name=='running']"), ["--query", "Reservations[*].Instances[?State.Name==running]"]);
-        assert_eq!(ok("'$HOME' 'a;b|c' \"a;b|c>d\" x$ \"$\""), ["$HOME", "a;b|c", "a;b|c>d", "x$", "$"]);
+        assert_eq!(
+            ok("--query Reservations[*].Instances[?State.Name=='running']"),
+            ["--query", "Reservations[*].Instances[?State.Name==running]"]
+        );
+        assert_eq!(
+            ok("'$HOME' 'a;b|c' \"a;b|c>d\" x$ \"$\""),
+            ["$HOME", "a;b|c", "a;b|c>d", "x$", "$"]
+        );
         assert_eq!(ok("a#b"), ["a#b"]);
         assert_eq!(ok(""), Vec::<String>::new());
     }

@@ -17,8 +17,12 @@ fn corpus_dir() -> PathBuf {
 }
 
 fn read_jsonl(name: &str) -> Vec<J> {
-    let text = std::fs::read_to_string(corpus_dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap()).collect()
+    let text =
+        std::fs::read_to_string(corpus_dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 /// Bytes as text when they are UTF-8 (awscli v1 passes blob text through as a string).
@@ -34,7 +38,11 @@ fn ours_json(v: &Value, base: &std::path::Path) -> J {
         Value::Bytes(b) => bytes_json(b),
         Value::Stream(f) => bytes_json(&std::fs::read(base.join(&f.path)).unwrap()),
         Value::List(l) => J::Array(l.iter().map(|v| ours_json(v, base)).collect()),
-        Value::Map(m) => J::Object(m.iter().map(|(k, v)| (k.clone(), ours_json(v, base))).collect()),
+        Value::Map(m) => J::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), ours_json(v, base)))
+                .collect(),
+        ),
         Value::Float(f) => json!(f),
         Value::Int(i) => json!(*i as f64),
         other => other.to_json(),
@@ -44,7 +52,9 @@ fn ours_json(v: &Value, base: &std::path::Path) -> J {
 fn theirs_json(v: &J) -> J {
     match v {
         J::Object(m) if m.contains_key("$bytes_b64") => {
-            let b = base64::engine::general_purpose::STANDARD.decode(m["$bytes_b64"].as_str().unwrap()).unwrap();
+            let b = base64::engine::general_purpose::STANDARD
+                .decode(m["$bytes_b64"].as_str().unwrap())
+                .unwrap();
             bytes_json(&b)
         }
         J::Object(m) => J::Object(m.iter().map(|(k, v)| (k.clone(), theirs_json(v))).collect()),
@@ -58,8 +68,13 @@ fn theirs_json(v: &J) -> J {
 /// apart for the pager. Fold them the CLI's way to compare.
 fn fold_paging(call: &OperationCall, params: &mut serde_json::Map<String, J>) {
     let models = portcullis_model::models();
-    let Some(cfg) = models.paginator(&call.service, &call.operation) else { return };
-    if let (Some(size), Some(limit)) = (call.paging.page_size, cfg.get("limit_key").and_then(J::as_str)) {
+    let Some(cfg) = models.paginator(&call.service, &call.operation) else {
+        return;
+    };
+    if let (Some(size), Some(limit)) = (
+        call.paging.page_size,
+        cfg.get("limit_key").and_then(J::as_str),
+    ) {
         params.insert(limit.to_string(), json!(size as f64));
     }
     if let Some(token) = &call.paging.starting_token {
@@ -113,9 +128,15 @@ fn positive_corpus_matches_awscli() {
             }
         };
         services.insert(call.service.clone());
-        let expect = (case["service"].as_str().unwrap(), case["operation"].as_str().unwrap());
+        let expect = (
+            case["service"].as_str().unwrap(),
+            case["operation"].as_str().unwrap(),
+        );
         if (call.service.as_str(), call.operation.as_str()) != expect {
-            failures.push(format!("{command}\n  resolved to {}.{}, awscli {}.{}", call.service, call.operation, expect.0, expect.1));
+            failures.push(format!(
+                "{command}\n  resolved to {}.{}, awscli {}.{}",
+                call.service, call.operation, expect.0, expect.1
+            ));
             continue;
         }
         let mut ours = serde_json::Map::new();
@@ -136,22 +157,47 @@ fn positive_corpus_matches_awscli() {
             let o = ours.get(k);
             o == theirs.get(k) || sdk.as_ref().is_some_and(|s| o == s.get(k))
         };
-        let keys: std::collections::BTreeSet<&String> =
-            ours.as_object().unwrap().keys().chain(theirs.as_object().unwrap().keys()).collect();
+        let keys: std::collections::BTreeSet<&String> = ours
+            .as_object()
+            .unwrap()
+            .keys()
+            .chain(theirs.as_object().unwrap().keys())
+            .collect();
         if !keys.iter().all(|k| key_ok(k)) {
-            failures.push(format!("{command}\n  ours:   {ours}\n  awscli: {theirs}\n  sdk:    {sdk:?}"));
+            failures.push(format!(
+                "{command}\n  ours:   {ours}\n  awscli: {theirs}\n  sdk:    {sdk:?}"
+            ));
             continue;
         }
-        let order = |v: &J| v.as_object().unwrap().keys().filter(|k| ours.get(*k) == theirs.get(*k)).cloned().collect::<Vec<_>>();
+        let order = |v: &J| {
+            v.as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| ours.get(*k) == theirs.get(*k))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
         let (mine, cli) = (order(&ours), order(&theirs));
         let common: Vec<&String> = mine.iter().filter(|k| cli.contains(k)).collect();
         let cli_common: Vec<&String> = cli.iter().filter(|k| mine.contains(k)).collect();
         if common != cli_common {
-            failures.push(format!("{command}\n  key order differs\n  ours:   {ours}\n  awscli: {theirs}"));
+            failures.push(format!(
+                "{command}\n  key order differs\n  ours:   {ours}\n  awscli: {theirs}"
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} commands differ from awscli:\n{}", failures.len(), cases.len(), failures.join("\n"));
-    assert!(services.len() >= 25, "only {} services: {services:?}", services.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {} commands differ from awscli:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+    assert!(
+        services.len() >= 25,
+        "only {} services: {services:?}",
+        services.len()
+    );
 }
 
 fn kind_of(name: &str) -> ProblemKind {
@@ -186,12 +232,20 @@ fn negative_corpus_is_refused_with_the_right_problem() {
         let kind = kind_of(case["kind"].as_str().unwrap());
         match parser.parse(command) {
             Ok(c) => failures.push(format!("{command:?}\n  accepted: {c:?}")),
-            Err(e) if !e.has(kind) => failures.push(format!("{command:?}\n  expected {kind:?}, got: {e}")),
+            Err(e) if !e.has(kind) => {
+                failures.push(format!("{command:?}\n  expected {kind:?}, got: {e}"))
+            }
             Err(e) => {
                 let text = e.to_string();
                 assert!(!text.is_empty());
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {} negative cases wrong:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} negative cases wrong:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }

@@ -12,7 +12,9 @@ fn every_operation_round_trips_its_skeleton() {
     let parser = Parser::new(&DenyAll);
     let (mut ops, mut parsed, mut refused, mut by_design) = (0, 0, 0, 0);
     for (cli_name, cmd) in models.commands() {
-        let Some(service) = &cmd.service else { continue };
+        let Some(service) = &cmd.service else {
+            continue;
+        };
         let cli = models.service_cli(service).expect("cli");
         for cli_op in cli.by_cli_name.keys() {
             ops += 1;
@@ -27,7 +29,13 @@ fn every_operation_round_trips_its_skeleton() {
                 other => panic!("{command}: {other:?}"),
             };
             let json = serde_json::to_string(&skeleton).expect("json");
-            let words = vec!["aws".to_string(), cli_name.clone(), cli_op.clone(), "--cli-input-json".to_string(), json];
+            let words = vec![
+                "aws".to_string(),
+                cli_name.clone(),
+                cli_op.clone(),
+                "--cli-input-json".to_string(),
+                json,
+            ];
             match parser.parse_words(&words) {
                 Ok(Command::Call(call)) => {
                     assert_eq!(&call.service, service);
@@ -45,6 +53,11 @@ fn every_operation_round_trips_its_skeleton() {
     assert_eq!(by_design, 2, "ecs execute-command and ssm start-session");
     // Skeletons hold placeholder values (empty strings, zeros) that many constraints refuse; what
     // matters is that both paths are exercised at scale.
-    assert!(parsed > 1_000 && refused > 1_000, "parsed {parsed}, refused {refused}");
-    eprintln!("{ops} operations: {parsed} skeletons parse as given, {refused} refused by validation");
+    assert!(
+        parsed > 1_000 && refused > 1_000,
+        "parsed {parsed}, refused {refused}"
+    );
+    eprintln!(
+        "{ops} operations: {parsed} skeletons parse as given, {refused} refused by validation"
+    );
 }

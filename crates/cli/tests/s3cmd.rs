@@ -7,7 +7,10 @@
 use std::sync::Mutex;
 
 use portcullis_cli::s3cmd::{PathFilter, Transfer};
-use portcullis_cli::{AllowAll, Command, CommandError, DenyAll, FileError, FileUse, Parser, PathPolicy, ProblemKind, S3Command, S3Op, S3Path};
+use portcullis_cli::{
+    AllowAll, Command, CommandError, DenyAll, FileError, FileUse, Parser, PathPolicy, ProblemKind,
+    S3Command, S3Op, S3Path,
+};
 
 fn parse(cmd: &str) -> S3Command {
     parse_with(&DenyAll, cmd)
@@ -32,11 +35,13 @@ fn refused_with(policy: &dyn PathPolicy, cmd: &str) -> CommandError {
 }
 
 fn calls(c: &S3Command) -> Vec<&'static str> {
-    c.api_calls().into_iter().map(|(s, o)| {
-        assert_eq!(s, "s3");
-        o
-    })
-    .collect()
+    c.api_calls()
+        .into_iter()
+        .map(|(s, o)| {
+            assert_eq!(s, "s3");
+            o
+        })
+        .collect()
 }
 
 /// Records what the parser asks of the file system; every file is 10 bytes.
@@ -61,11 +66,23 @@ impl PathPolicy for Recorder {
 #[test]
 fn ls_forms() {
     let c = parse("aws s3 ls");
-    assert_eq!(c.op, S3Op::Ls { bucket: None, prefix: String::new(), recursive: false, human_readable: false, summarize: false, page_size: None });
+    assert_eq!(
+        c.op,
+        S3Op::Ls {
+            bucket: None,
+            prefix: String::new(),
+            recursive: false,
+            human_readable: false,
+            summarize: false,
+            page_size: None
+        }
+    );
     assert_eq!(calls(&c), ["ListBuckets"]);
     assert_eq!(parse("aws s3 ls s3://").op, c.op);
 
-    let c = parse("aws s3 ls s3://my-bucket/some/prefix/ --recursive --human-readable --summarize --page-size 50");
+    let c = parse(
+        "aws s3 ls s3://my-bucket/some/prefix/ --recursive --human-readable --summarize --page-size 50",
+    );
     assert_eq!(
         c.op,
         S3Op::Ls {
@@ -79,15 +96,25 @@ fn ls_forms() {
     );
     assert_eq!(calls(&c), ["ListObjectsV2"]);
     // Without the scheme, as the AWS CLI allows for ls.
-    let S3Op::Ls { bucket, prefix, .. } = parse("aws s3 ls my-bucket/x").op else { panic!() };
-    assert_eq!((bucket.as_deref(), prefix.as_str()), (Some("my-bucket"), "x"));
+    let S3Op::Ls { bucket, prefix, .. } = parse("aws s3 ls my-bucket/x").op else {
+        panic!()
+    };
+    assert_eq!(
+        (bucket.as_deref(), prefix.as_str()),
+        (Some("my-bucket"), "x")
+    );
 }
 
 #[test]
 fn globals_go_anywhere_and_are_kept() {
-    let c = parse("aws --region eu-west-1 s3 ls s3://b1b --output text --endpoint-url http://localhost:4566");
+    let c = parse(
+        "aws --region eu-west-1 s3 ls s3://b1b --output text --endpoint-url http://localhost:4566",
+    );
     assert_eq!(c.globals.region.as_deref(), Some("eu-west-1"));
-    assert_eq!(c.globals.endpoint_url.as_deref(), Some("http://localhost:4566"));
+    assert_eq!(
+        c.globals.endpoint_url.as_deref(),
+        Some("http://localhost:4566")
+    );
     assert_eq!(c.globals.output.as_deref(), Some("text"));
     assert_eq!(c.display_name(), "aws s3 ls");
     let err = refused("aws s3 ls --region 'not a region'");
@@ -99,13 +126,30 @@ fn globals_go_anywhere_and_are_kept() {
 #[test]
 fn mb_and_rb() {
     let c = parse("aws s3 mb s3://new-bucket");
-    assert_eq!(c.op, S3Op::Mb { bucket: "new-bucket".into() });
+    assert_eq!(
+        c.op,
+        S3Op::Mb {
+            bucket: "new-bucket".into()
+        }
+    );
     assert_eq!(calls(&c), ["CreateBucket"]);
     let c = parse("aws s3 rb s3://old-bucket");
-    assert_eq!(c.op, S3Op::Rb { bucket: "old-bucket".into(), force: false });
+    assert_eq!(
+        c.op,
+        S3Op::Rb {
+            bucket: "old-bucket".into(),
+            force: false
+        }
+    );
     assert_eq!(calls(&c), ["DeleteBucket"]);
     let c = parse("aws s3 rb s3://old-bucket/ --force");
-    assert_eq!(c.op, S3Op::Rb { bucket: "old-bucket".into(), force: true });
+    assert_eq!(
+        c.op,
+        S3Op::Rb {
+            bucket: "old-bucket".into(),
+            force: true
+        }
+    );
     assert_eq!(calls(&c), ["ListObjectsV2", "DeleteObject", "DeleteBucket"]);
 
     let err = refused("aws s3 mb new-bucket");
@@ -127,12 +171,20 @@ fn mb_and_rb() {
 #[test]
 fn cp_upload() {
     let rec = Recorder::default();
-    let c = parse_with(&rec, "aws s3 cp ./report.csv s3://b1b/reports/ --content-type text/csv --acl bucket-owner-full-control");
+    let c = parse_with(
+        &rec,
+        "aws s3 cp ./report.csv s3://b1b/reports/ --content-type text/csv --acl bucket-owner-full-control",
+    );
     assert_eq!(
         c.op,
         S3Op::Cp {
-            src: S3Path::Local { path: "./report.csv".into() },
-            dst: S3Path::S3 { bucket: "b1b".into(), key: "reports/".into() },
+            src: S3Path::Local {
+                path: "./report.csv".into()
+            },
+            dst: S3Path::S3 {
+                bucket: "b1b".into(),
+                key: "reports/".into()
+            },
             recursive: false,
             content_type: Some("text/csv".into()),
             acl: Some("bucket-owner-full-control".into()),
@@ -147,52 +199,96 @@ fn cp_upload() {
         }
     );
     // The single file to upload is checked through the policy while parsing, never read.
-    assert_eq!(*rec.checked.lock().unwrap(), [("./report.csv".to_string(), FileUse::S3Upload)]);
-    assert_eq!(calls(&c), ["PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload"]);
+    assert_eq!(
+        *rec.checked.lock().unwrap(),
+        [("./report.csv".to_string(), FileUse::S3Upload)]
+    );
+    assert_eq!(
+        calls(&c),
+        [
+            "PutObject",
+            "CreateMultipartUpload",
+            "UploadPart",
+            "CompleteMultipartUpload",
+            "AbortMultipartUpload"
+        ]
+    );
     assert_eq!(c.local_paths(), [("read", "./report.csv")]);
 
     // A recursive upload lists the directory when it runs, not while parsing.
     let rec = Recorder::default();
-    let c = parse_with(&rec, "aws s3 cp site s3://b1b --recursive --quiet --only-show-errors");
+    let c = parse_with(
+        &rec,
+        "aws s3 cp site s3://b1b --recursive --quiet --only-show-errors",
+    );
     assert!(rec.checked.lock().unwrap().is_empty());
-    let S3Op::Cp { recursive: true, quiet: true, only_show_errors: true, .. } = c.op else { panic!("{c:?}") };
+    let S3Op::Cp {
+        recursive: true,
+        quiet: true,
+        only_show_errors: true,
+        ..
+    } = c.op
+    else {
+        panic!("{c:?}")
+    };
 
     // Dry runs call nothing.
-    let c = parse_with(&Recorder::default(), "aws s3 cp a.txt s3://b1b/a.txt --dryrun");
+    let c = parse_with(
+        &Recorder::default(),
+        "aws s3 cp a.txt s3://b1b/a.txt --dryrun",
+    );
     assert!(calls(&c).is_empty());
 }
 
 #[test]
 fn cp_download_and_copy() {
     let c = parse("aws s3 cp s3://b1b/k/a.txt out/");
-    assert_eq!(c.op, S3Op::Cp {
-        src: S3Path::S3 { bucket: "b1b".into(), key: "k/a.txt".into() },
-        dst: S3Path::Local { path: "out/".into() },
-        recursive: false,
-        content_type: None,
-        acl: None,
-        dryrun: false,
-        quiet: false,
-        only_show_errors: false,
-        transfer: Transfer::Cp,
-        filters: Vec::new(),
-        delete: false,
-        size_only: false,
-        exact_timestamps: false,
-    });
+    assert_eq!(
+        c.op,
+        S3Op::Cp {
+            src: S3Path::S3 {
+                bucket: "b1b".into(),
+                key: "k/a.txt".into()
+            },
+            dst: S3Path::Local {
+                path: "out/".into()
+            },
+            recursive: false,
+            content_type: None,
+            acl: None,
+            dryrun: false,
+            quiet: false,
+            only_show_errors: false,
+            transfer: Transfer::Cp,
+            filters: Vec::new(),
+            delete: false,
+            size_only: false,
+            exact_timestamps: false,
+        }
+    );
     assert_eq!(calls(&c), ["HeadObject", "GetObject"]);
     assert_eq!(c.local_paths(), [("write", "out/")]);
-    assert_eq!(calls(&parse("aws s3 cp s3://b1b/k dl --recursive")), ["ListObjectsV2", "GetObject"]);
+    assert_eq!(
+        calls(&parse("aws s3 cp s3://b1b/k dl --recursive")),
+        ["ListObjectsV2", "GetObject"]
+    );
     let c = parse("aws s3 cp s3://b1b/a s3://other/b");
     assert_eq!(calls(&c), ["HeadObject", "CopyObject"]);
     assert_eq!(c.buckets(), ["b1b", "other"]);
-    assert_eq!(calls(&parse("aws s3 cp s3://b1b/a/ s3://b1b/b/ --recursive")), ["ListObjectsV2", "CopyObject"]);
+    assert_eq!(
+        calls(&parse("aws s3 cp s3://b1b/a/ s3://b1b/b/ --recursive")),
+        ["ListObjectsV2", "CopyObject"]
+    );
 }
 
 #[test]
 fn cp_bad_paths_are_refused_clearly() {
     let err = refused("aws s3 cp a.txt b.txt");
-    assert!(err.to_string().contains("at least one path must be an S3 URI"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("at least one path must be an S3 URI"),
+        "{err}"
+    );
     let err = refused("aws s3 cp s3://b1b/a");
     assert_eq!(err.kind(), Some(ProblemKind::MissingRequired));
     assert!(err.to_string().contains("2 paths"), "{err}");
@@ -208,7 +304,12 @@ fn cp_bad_paths_are_refused_clearly() {
     let err = refused("aws s3 cp s3://b1b/a x --content-type");
     assert_eq!(err.kind(), Some(ProblemKind::MissingValue));
     let err = refused("aws s3 cp s3://b1b/a x --recursiv");
-    assert!(err.problems[0].suggestions.contains(&"--recursive".to_string()), "{err}");
+    assert!(
+        err.problems[0]
+            .suggestions
+            .contains(&"--recursive".to_string()),
+        "{err}"
+    );
     let err = refused("aws s3 cp s3://b1b/a x --sse AES256");
     assert_eq!(err.kind(), Some(ProblemKind::Unsupported));
     assert!(err.to_string().contains("not supported"), "{err}");
@@ -251,7 +352,17 @@ fn local_files_go_through_the_policy() {
 #[test]
 fn rm_forms() {
     let c = parse("aws s3 rm s3://b1b/a/b.txt");
-    assert_eq!(c.op, S3Op::Rm { bucket: "b1b".into(), key: "a/b.txt".into(), recursive: false, dryrun: false, quiet: false, only_show_errors: false });
+    assert_eq!(
+        c.op,
+        S3Op::Rm {
+            bucket: "b1b".into(),
+            key: "a/b.txt".into(),
+            recursive: false,
+            dryrun: false,
+            quiet: false,
+            only_show_errors: false
+        }
+    );
     assert_eq!(calls(&c), ["DeleteObject"]);
     let c = parse("aws s3 rm s3://b1b/logs --recursive --dryrun");
     assert_eq!(calls(&c), ["ListObjectsV2"]);
@@ -266,10 +377,24 @@ fn rm_forms() {
 #[test]
 fn presign_forms() {
     let c = parse("aws s3 presign s3://b1b/a/b.txt");
-    assert_eq!(c.op, S3Op::Presign { bucket: "b1b".into(), key: "a/b.txt".into(), expires_in: 3600 });
+    assert_eq!(
+        c.op,
+        S3Op::Presign {
+            bucket: "b1b".into(),
+            key: "a/b.txt".into(),
+            expires_in: 3600
+        }
+    );
     assert_eq!(calls(&c), ["GetObject"]);
     let c = parse("aws s3 presign s3://b1b/k --expires-in 60");
-    assert_eq!(c.op, S3Op::Presign { bucket: "b1b".into(), key: "k".into(), expires_in: 60 });
+    assert_eq!(
+        c.op,
+        S3Op::Presign {
+            bucket: "b1b".into(),
+            key: "k".into(),
+            expires_in: 60
+        }
+    );
     let err = refused("aws s3 presign s3://b1b/k --expires-in 604801");
     assert_eq!(err.kind(), Some(ProblemKind::InvalidValue));
     let err = refused("aws s3 presign s3://b1b/k --expires-in soon");
@@ -285,7 +410,10 @@ fn other_subcommands_are_refused_with_a_way_forward() {
     assert!(err.to_string().contains("put-bucket-website"), "{err}");
     let err = refused("aws s3 lss");
     assert_eq!(err.kind(), Some(ProblemKind::UnknownOperation));
-    assert!(err.problems[0].suggestions.contains(&"ls".to_string()), "{err}");
+    assert!(
+        err.problems[0].suggestions.contains(&"ls".to_string()),
+        "{err}"
+    );
     let err = refused("aws s3");
     assert_eq!(err.kind(), Some(ProblemKind::UnknownOperation));
     let err = refused("aws s3 --recursive ls");
@@ -316,7 +444,11 @@ fn digest_covers_what_runs() {
 
 #[test]
 fn s3api_is_unaffected() {
-    let Ok(Command::Call(call)) = Parser::new(&DenyAll).parse("aws --region us-west-2 s3api list-buckets") else { panic!() };
+    let Ok(Command::Call(call)) =
+        Parser::new(&DenyAll).parse("aws --region us-west-2 s3api list-buckets")
+    else {
+        panic!()
+    };
     assert_eq!(call.operation, "ListBuckets");
 }
 
@@ -339,20 +471,41 @@ fn allow_all_writes_atomically_and_never_through_symlinks() {
     let err = allow.write("link", b"overwritten").unwrap_err();
     assert!(err.0.contains("symbolic link"), "{err}");
     assert_eq!(std::fs::read(dir.join("secret")).unwrap(), b"keep");
-    assert!(allow.write("out", b"x").unwrap_err().0.contains("not a regular file"));
+    assert!(
+        allow
+            .write("out", b"x")
+            .unwrap_err()
+            .0
+            .contains("not a regular file")
+    );
     assert!(allow.write("out/", b"x").is_err());
 
     // Bounded.
     allow.max_bytes = 4;
-    assert!(allow.write("big", b"12345").unwrap_err().0.contains("limit"));
+    assert!(
+        allow
+            .write("big", b"12345")
+            .unwrap_err()
+            .0
+            .contains("limit")
+    );
     assert!(!dir.join("big").exists());
 
     // Listing: sorted relative paths, symlinks (to files or directories) skipped, not followed.
     std::os::unix::fs::symlink(dir.join("out"), dir.join("out-link")).unwrap();
     std::fs::write(dir.join("out/b.txt"), "b").unwrap();
     assert_eq!(allow.list("out").unwrap(), ["b.txt", "deep/a.txt"]);
-    assert_eq!(allow.list(".").unwrap(), ["out/b.txt", "out/deep/a.txt", "secret"]);
-    assert!(allow.list("secret").unwrap_err().0.contains("not a directory"));
+    assert_eq!(
+        allow.list(".").unwrap(),
+        ["out/b.txt", "out/deep/a.txt", "secret"]
+    );
+    assert!(
+        allow
+            .list("secret")
+            .unwrap_err()
+            .0
+            .contains("not a directory")
+    );
     assert!(allow.list("out-link").is_err());
     std::fs::remove_dir_all(&dir).unwrap();
 
@@ -361,16 +514,50 @@ fn allow_all_writes_atomically_and_never_through_symlinks() {
     assert!(!DenyAll.is_dir("."));
 }
 
-fn cp_fields(c: &S3Command) -> (&S3Path, &S3Path, bool, Transfer, &[PathFilter], bool, bool, bool) {
+fn cp_fields(
+    c: &S3Command,
+) -> (
+    &S3Path,
+    &S3Path,
+    bool,
+    Transfer,
+    &[PathFilter],
+    bool,
+    bool,
+    bool,
+) {
     match &c.op {
-        S3Op::Cp { src, dst, recursive, transfer, filters, delete, size_only, exact_timestamps, .. } => {
-            (src, dst, *recursive, *transfer, filters.as_slice(), *delete, *size_only, *exact_timestamps)
-        }
+        S3Op::Cp {
+            src,
+            dst,
+            recursive,
+            transfer,
+            filters,
+            delete,
+            size_only,
+            exact_timestamps,
+            ..
+        } => (
+            src,
+            dst,
+            *recursive,
+            *transfer,
+            filters.as_slice(),
+            *delete,
+            *size_only,
+            *exact_timestamps,
+        ),
         other => panic!("not a transfer: {other:?}"),
     }
 }
 
-const UPLOAD: [&str; 5] = ["PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload"];
+const UPLOAD: [&str; 5] = [
+    "PutObject",
+    "CreateMultipartUpload",
+    "UploadPart",
+    "CompleteMultipartUpload",
+    "AbortMultipartUpload",
+];
 
 fn with(first: &[&'static str], rest: &[&'static str]) -> Vec<&'static str> {
     first.iter().chain(rest).copied().collect()
@@ -389,17 +576,45 @@ fn sync_forms_and_every_option() {
     assert_eq!(c.display_name(), "aws s3 sync");
     assert_eq!(c.subcommand(), "sync");
     let (src, dst, recursive, transfer, filters, delete, size_only, exact) = cp_fields(&c);
-    assert_eq!(src, &S3Path::Local { path: "./site".into() });
-    assert_eq!(dst, &S3Path::S3 { bucket: "b1b".into(), key: "www".into() });
+    assert_eq!(
+        src,
+        &S3Path::Local {
+            path: "./site".into()
+        }
+    );
+    assert_eq!(
+        dst,
+        &S3Path::S3 {
+            bucket: "b1b".into(),
+            key: "www".into()
+        }
+    );
     // sync is always recursive; the filters keep their order.
     assert!(recursive && delete && size_only && exact);
     assert_eq!(transfer, Transfer::Sync);
     assert_eq!(
         filters,
-        [PathFilter::Exclude("*.tmp".into()), PathFilter::Include("keep.tmp".into()), PathFilter::Exclude("logs/*".into())]
+        [
+            PathFilter::Exclude("*.tmp".into()),
+            PathFilter::Include("keep.tmp".into()),
+            PathFilter::Exclude("logs/*".into())
+        ]
     );
-    let S3Op::Cp { content_type, acl, dryrun, quiet, only_show_errors, .. } = &c.op else { panic!() };
-    assert_eq!((content_type.as_deref(), acl.as_deref()), (Some("text/html"), Some("public-read")));
+    let S3Op::Cp {
+        content_type,
+        acl,
+        dryrun,
+        quiet,
+        only_show_errors,
+        ..
+    } = &c.op
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (content_type.as_deref(), acl.as_deref()),
+        (Some("text/html"), Some("public-read"))
+    );
     assert!(*dryrun && *quiet && *only_show_errors);
     // The normalized form (and so the digest) names the transfer and every option.
     let json = c.normalized();
@@ -409,7 +624,15 @@ fn sync_forms_and_every_option() {
 
     let c = parse("aws s3 sync s3://b1b/logs dl");
     let (src, dst, recursive, _, filters, delete, size_only, exact) = cp_fields(&c);
-    assert!(src.is_s3() && !dst.is_s3() && recursive && filters.is_empty() && !delete && !size_only && !exact);
+    assert!(
+        src.is_s3()
+            && !dst.is_s3()
+            && recursive
+            && filters.is_empty()
+            && !delete
+            && !size_only
+            && !exact
+    );
     let c = parse("aws s3 sync s3://b1b s3://other/copy/");
     assert_eq!(c.buckets(), ["b1b", "other"]);
 }
@@ -419,17 +642,35 @@ fn sync_api_calls_per_direction_and_flag() {
     let list = ["ListObjectsV2"];
     for (cmd, want) in [
         ("aws s3 sync d s3://b1b", with(&list, &UPLOAD)),
-        ("aws s3 sync d s3://b1b --delete", with(&with(&list, &UPLOAD), &["DeleteObject"])),
+        (
+            "aws s3 sync d s3://b1b --delete",
+            with(&with(&list, &UPLOAD), &["DeleteObject"]),
+        ),
         ("aws s3 sync d s3://b1b --dryrun", list.to_vec()),
         ("aws s3 sync d s3://b1b --delete --dryrun", list.to_vec()),
         ("aws s3 sync s3://b1b d", vec!["ListObjectsV2", "GetObject"]),
         // Local deletions make no API call (see deletes_local_files).
-        ("aws s3 sync s3://b1b d --delete", vec!["ListObjectsV2", "GetObject"]),
+        (
+            "aws s3 sync s3://b1b d --delete",
+            vec!["ListObjectsV2", "GetObject"],
+        ),
         ("aws s3 sync s3://b1b d --dryrun", list.to_vec()),
-        ("aws s3 sync s3://b1b s3://other", vec!["ListObjectsV2", "CopyObject"]),
-        ("aws s3 sync s3://b1b s3://other --delete", vec!["ListObjectsV2", "CopyObject", "DeleteObject"]),
-        ("aws s3 sync s3://b1b s3://other --delete --dryrun", list.to_vec()),
-        ("aws s3 sync s3://b1b s3://other --size-only --exact-timestamps", vec!["ListObjectsV2", "CopyObject"]),
+        (
+            "aws s3 sync s3://b1b s3://other",
+            vec!["ListObjectsV2", "CopyObject"],
+        ),
+        (
+            "aws s3 sync s3://b1b s3://other --delete",
+            vec!["ListObjectsV2", "CopyObject", "DeleteObject"],
+        ),
+        (
+            "aws s3 sync s3://b1b s3://other --delete --dryrun",
+            list.to_vec(),
+        ),
+        (
+            "aws s3 sync s3://b1b s3://other --size-only --exact-timestamps",
+            vec!["ListObjectsV2", "CopyObject"],
+        ),
     ] {
         assert_eq!(calls(&parse(cmd)), want, "{cmd}");
     }
@@ -464,11 +705,25 @@ fn local_deletions_are_declared() {
 fn mv_forms_and_api_calls() {
     // A single local source is checked while parsing, as for cp; nothing is read or removed.
     let rec = Recorder::default();
-    let c = parse_with(&rec, "aws s3 mv ./a.txt s3://b1b/x/ --content-type text/plain --acl private --exclude '*.tmp'");
-    assert_eq!(*rec.checked.lock().unwrap(), [("./a.txt".to_string(), FileUse::S3Upload)]);
+    let c = parse_with(
+        &rec,
+        "aws s3 mv ./a.txt s3://b1b/x/ --content-type text/plain --acl private --exclude '*.tmp'",
+    );
+    assert_eq!(
+        *rec.checked.lock().unwrap(),
+        [("./a.txt".to_string(), FileUse::S3Upload)]
+    );
     assert_eq!(c.display_name(), "aws s3 mv");
     let (src, dst, recursive, transfer, filters, ..) = cp_fields(&c);
-    assert_eq!((src.uri(), dst.uri(), recursive, transfer), ("./a.txt".to_string(), "s3://b1b/x/".to_string(), false, Transfer::Mv));
+    assert_eq!(
+        (src.uri(), dst.uri(), recursive, transfer),
+        (
+            "./a.txt".to_string(),
+            "s3://b1b/x/".to_string(),
+            false,
+            Transfer::Mv
+        )
+    );
     assert_eq!(filters, [PathFilter::Exclude("*.tmp".into())]);
     assert_eq!(calls(&c), UPLOAD);
     assert_eq!(c.normalized()["op"]["transfer"], "mv");
@@ -476,31 +731,70 @@ fn mv_forms_and_api_calls() {
     for (cmd, want) in [
         ("aws s3 mv d s3://b1b/p --recursive", UPLOAD.to_vec()),
         ("aws s3 mv d s3://b1b/p --recursive --dryrun", vec![]),
-        ("aws s3 mv s3://b1b/a out.txt", vec!["HeadObject", "GetObject", "DeleteObject"]),
+        (
+            "aws s3 mv s3://b1b/a out.txt",
+            vec!["HeadObject", "GetObject", "DeleteObject"],
+        ),
         ("aws s3 mv s3://b1b/a out.txt --dryrun", vec!["HeadObject"]),
-        ("aws s3 mv s3://b1b/p dl --recursive", vec!["ListObjectsV2", "GetObject", "DeleteObject"]),
-        ("aws s3 mv s3://b1b/p dl --recursive --dryrun", vec!["ListObjectsV2"]),
-        ("aws s3 mv s3://b1b/a s3://other/b", vec!["HeadObject", "CopyObject", "DeleteObject"]),
-        ("aws s3 mv s3://b1b/a s3://other/b --dryrun", vec!["HeadObject"]),
-        ("aws s3 mv s3://b1b/p s3://other/p --recursive", vec!["ListObjectsV2", "CopyObject", "DeleteObject"]),
-        ("aws s3 mv s3://b1b/p s3://other/p --recursive --dryrun", vec!["ListObjectsV2"]),
+        (
+            "aws s3 mv s3://b1b/p dl --recursive",
+            vec!["ListObjectsV2", "GetObject", "DeleteObject"],
+        ),
+        (
+            "aws s3 mv s3://b1b/p dl --recursive --dryrun",
+            vec!["ListObjectsV2"],
+        ),
+        (
+            "aws s3 mv s3://b1b/a s3://other/b",
+            vec!["HeadObject", "CopyObject", "DeleteObject"],
+        ),
+        (
+            "aws s3 mv s3://b1b/a s3://other/b --dryrun",
+            vec!["HeadObject"],
+        ),
+        (
+            "aws s3 mv s3://b1b/p s3://other/p --recursive",
+            vec!["ListObjectsV2", "CopyObject", "DeleteObject"],
+        ),
+        (
+            "aws s3 mv s3://b1b/p s3://other/p --recursive --dryrun",
+            vec!["ListObjectsV2"],
+        ),
     ] {
         assert_eq!(calls(&parse_with(&Recorder::default(), cmd)), want, "{cmd}");
     }
     // cp is unchanged by mv: no DeleteObject.
-    assert_eq!(calls(&parse("aws s3 cp s3://b1b/a s3://other/b")), ["HeadObject", "CopyObject"]);
-    assert_ne!(parse("aws s3 cp s3://b1b/a s3://b1b/b").digest(), parse("aws s3 mv s3://b1b/a s3://b1b/b").digest());
+    assert_eq!(
+        calls(&parse("aws s3 cp s3://b1b/a s3://other/b")),
+        ["HeadObject", "CopyObject"]
+    );
+    assert_ne!(
+        parse("aws s3 cp s3://b1b/a s3://b1b/b").digest(),
+        parse("aws s3 mv s3://b1b/a s3://b1b/b").digest()
+    );
 }
 
 #[test]
 fn cp_takes_filters_too() {
     let c = parse("aws s3 cp s3://b1b/p dl --recursive --exclude '*' --include '*.json'");
     let (.., filters, _, _, _) = cp_fields(&c);
-    assert_eq!(filters, [PathFilter::Exclude("*".into()), PathFilter::Include("*.json".into())]);
+    assert_eq!(
+        filters,
+        [
+            PathFilter::Exclude("*".into()),
+            PathFilter::Include("*.json".into())
+        ]
+    );
     // A cp without filters has the digest it had before filters existed (nothing new is serialized).
     let json = parse_with(&Recorder::default(), "aws s3 cp s3://b1b/a b.txt").normalized();
     let op = json["op"].as_object().unwrap();
-    for absent in ["transfer", "filters", "delete", "size_only", "exact_timestamps"] {
+    for absent in [
+        "transfer",
+        "filters",
+        "delete",
+        "size_only",
+        "exact_timestamps",
+    ] {
         assert!(!op.contains_key(absent), "{absent} in {op:?}");
     }
     assert_eq!(json["op"]["subcommand"], "cp");
@@ -511,20 +805,34 @@ fn sync_and_mv_refusals_are_clear() {
     // sync has no --recursive (it always is), and cp's/mv's options are checked per subcommand.
     let err = refused("aws s3 sync d s3://b1b --recursive");
     assert_eq!(err.kind(), Some(ProblemKind::UnknownOption));
-    assert!(err.to_string().contains("--delete"), "lists sync's options: {err}");
+    assert!(
+        err.to_string().contains("--delete"),
+        "lists sync's options: {err}"
+    );
     let err = refused("aws s3 mv s3://b1b/a b --delete");
     assert_eq!(err.kind(), Some(ProblemKind::UnknownOption));
     let err = refused("aws s3 mv s3://b1b/a b --size-only");
     assert_eq!(err.kind(), Some(ProblemKind::UnknownOption));
     let err = refused("aws s3 sync d s3://b1b --delet");
-    assert!(err.problems[0].suggestions.contains(&"--delete".to_string()), "{err}");
+    assert!(
+        err.problems[0]
+            .suggestions
+            .contains(&"--delete".to_string()),
+        "{err}"
+    );
     let err = refused("aws s3 sync d s3://b1b --delete --delete");
     assert_eq!(err.kind(), Some(ProblemKind::DuplicateOption));
     let err = refused("aws s3 sync d s3://b1b --exclude");
     assert_eq!(err.kind(), Some(ProblemKind::MissingValue));
     let err = refused("aws s3 sync d s3://b1b --delete=yes");
     assert_eq!(err.kind(), Some(ProblemKind::InvalidType));
-    for opt in ["--page-size 10", "--follow-symlinks", "--sse AES256", "--storage-class STANDARD_IA", "--metadata a=b"] {
+    for opt in [
+        "--page-size 10",
+        "--follow-symlinks",
+        "--sse AES256",
+        "--storage-class STANDARD_IA",
+        "--metadata a=b",
+    ] {
         let err = refused(&format!("aws s3 sync d s3://b1b {opt}"));
         assert_eq!(err.kind(), Some(ProblemKind::Unsupported), "{opt}");
     }
@@ -532,12 +840,23 @@ fn sync_and_mv_refusals_are_clear() {
     assert_eq!(err.kind(), Some(ProblemKind::Unsupported));
     // Paths.
     let err = refused("aws s3 sync a b");
-    assert!(err.to_string().contains("aws s3 sync copies to, from or within S3"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("aws s3 sync copies to, from or within S3"),
+        "{err}"
+    );
     let err = refused("aws s3 mv a.txt b.txt");
-    assert!(err.to_string().contains("aws s3 mv copies to, from or within S3"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("aws s3 mv copies to, from or within S3"),
+        "{err}"
+    );
     let err = refused("aws s3 sync s3://b1b");
     assert_eq!(err.kind(), Some(ProblemKind::MissingRequired));
-    assert!(err.to_string().contains("aws s3 sync takes 2 paths"), "{err}");
+    assert!(
+        err.to_string().contains("aws s3 sync takes 2 paths"),
+        "{err}"
+    );
     let err = refused("aws s3 sync - s3://b1b");
     assert_eq!(err.kind(), Some(ProblemKind::Unsupported));
     let err = refused("aws s3 sync file:///etc s3://b1b");
@@ -550,14 +869,20 @@ fn sync_and_mv_refusals_are_clear() {
         "aws s3 mv s3://b1b s3://b1b/",
     ] {
         let err = refused(cmd);
-        assert!(err.to_string().contains("Cannot mv a file onto itself"), "{cmd}: {err}");
+        assert!(
+            err.to_string().contains("Cannot mv a file onto itself"),
+            "{cmd}: {err}"
+        );
     }
     parse("aws s3 mv s3://b1b/a.txt s3://b1b/b/");
     parse("aws s3 mv s3://b1b/p/ s3://b1b/ --recursive");
     // An absolute pattern cannot be matched without the absolute local path.
     let err = refused("aws s3 sync d s3://b1b --exclude '/home/me/d/*'");
     assert_eq!(err.kind(), Some(ProblemKind::Unsupported));
-    assert!(err.to_string().contains("relative to the source directory"), "{err}");
+    assert!(
+        err.to_string().contains("relative to the source directory"),
+        "{err}"
+    );
     parse("aws s3 sync /data/d s3://b1b --exclude '/data/d/*.tmp'");
     parse("aws s3 sync s3://b1b s3://other --exclude '/x'");
     // The single local source of a mv goes through the policy, as cp's does.

@@ -4,6 +4,8 @@
 use std::borrow::Cow;
 use std::rc::Rc;
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
 use crate::value::{Arn, Text};
 
 /// `isValidHostLabel`: an RFC 1123 label (1 to 63 ASCII letters, digits or `-`, not starting or ending with `-`);
@@ -122,29 +124,30 @@ pub(crate) fn uri_encode<'a>(value: &Text<'a>) -> Text<'a> {
     }
 }
 
+/// What `percent_encode` escapes: everything but ASCII letters, digits and `-._~` (non-ASCII bytes included).
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// [`UNRESERVED`], keeping `/` too.
+const UNRESERVED_AND_SLASH: &AsciiSet = &UNRESERVED.remove(b'/');
+
 /// Python's `urllib.parse.quote` over UTF-8: unreserved characters (and `/` when `keep_slash`) stay, the rest
-/// become `%XX` with upper-case hex.
+/// become `%XX` with upper-case hex. Borrowed exactly when nothing needed encoding.
 pub(crate) fn percent_encode(s: &str, keep_slash: bool) -> Cow<'_, str> {
-    let keep = |b: u8| {
-        b.is_ascii_alphanumeric()
-            || matches!(b, b'-' | b'.' | b'_' | b'~')
-            || (keep_slash && b == b'/')
+    let set = if keep_slash {
+        UNRESERVED_AND_SLASH
+    } else {
+        UNRESERVED
     };
-    if s.bytes().all(keep) {
-        return Cow::Borrowed(s);
+    // The encoder yields unchanged runs borrowed and each escape as its own `%XX`; one chunk equal to the input
+    // means nothing was escaped (a lone escape such as `%20` is borrowed too, but never equals its input).
+    match Cow::from(utf8_percent_encode(s, set)) {
+        Cow::Borrowed(same) if same == s => Cow::Borrowed(s),
+        other => Cow::Owned(other.into_owned()),
     }
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(s.len() + 16);
-    for b in s.bytes() {
-        if keep(b) {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 15)]));
-        }
-    }
-    Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -183,5 +186,24 @@ mod tests {
         assert_eq!(percent_encode("a b/c", false), "a%20b%2Fc");
         assert_eq!(percent_encode("a b/c", true), "a%20b/c");
         assert_eq!(percent_encode("é", false), "%C3%A9");
+        assert!(matches!(
+            percent_encode("a-b_c.d~/e", true),
+            Cow::Borrowed(_)
+        ));
+        assert!(matches!(percent_encode("", false), Cow::Borrowed(_)));
+        // A single escaped character is a change, not a borrow of the input.
+        assert!(matches!(percent_encode(" ", false), Cow::Owned(ref s) if s == "%20"));
+        assert!(matches!(percent_encode("/", false), Cow::Owned(ref s) if s == "%2F"));
+        for b in 0..=127u8 {
+            let s = char::from(b).to_string();
+            let keep = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+            let want = |keep: bool| if keep { s.clone() } else { format!("%{b:02X}") };
+            assert_eq!(percent_encode(&s, false), want(keep), "byte {b}");
+            assert_eq!(
+                percent_encode(&s, true),
+                want(keep || b == b'/'),
+                "byte {b}"
+            );
+        }
     }
 }

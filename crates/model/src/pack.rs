@@ -36,19 +36,29 @@ impl<'a> Pack<'a> {
         let mut entries = HashMap::with_capacity(count);
         for _ in 0..count {
             let len = cur.u16().ok_or_else(|| corrupt("truncated entry"))? as usize;
-            let name = cur.take(len).ok_or_else(|| corrupt("truncated entry name"))?;
+            let name = cur
+                .take(len)
+                .ok_or_else(|| corrupt("truncated entry name"))?;
             let name = std::str::from_utf8(name).map_err(|_| corrupt("entry name is not UTF-8"))?;
-            let (Some(offset), Some(compressed), Some(raw)) = (cur.u32(), cur.u32(), cur.u32()) else {
+            let (Some(offset), Some(compressed), Some(raw)) = (cur.u32(), cur.u32(), cur.u32())
+            else {
                 return Err(corrupt("truncated entry"));
             };
             entries.insert(
                 name,
-                Entry { offset: offset as usize, compressed: compressed as usize, raw: raw as usize },
+                Entry {
+                    offset: offset as usize,
+                    compressed: compressed as usize,
+                    raw: raw as usize,
+                },
             );
         }
         let blobs = &bytes[cur.pos..];
         for (name, e) in &entries {
-            if e.offset.checked_add(e.compressed).is_none_or(|end| end > blobs.len()) {
+            if e.offset
+                .checked_add(e.compressed)
+                .is_none_or(|end| end > blobs.len())
+            {
                 return Err(corrupt(&format!("entry {name} lies outside the pack")));
             }
         }
@@ -67,7 +77,10 @@ impl<'a> Pack<'a> {
 
     /// Inflates one entry.
     pub fn read(&self, name: &str) -> Result<Vec<u8>, ModelError> {
-        let e = self.entries.get(name).ok_or_else(|| ModelError::MissingEntry(name.to_string()))?;
+        let e = self
+            .entries
+            .get(name)
+            .ok_or_else(|| ModelError::MissingEntry(name.to_string()))?;
         use miniz_oxide::inflate::TINFLStatus;
         use miniz_oxide::inflate::core::{DecompressorOxide, decompress, inflate_flags};
         let data = &self.blobs[e.offset..e.offset + e.compressed];
@@ -77,7 +90,10 @@ impl<'a> Pack<'a> {
         let flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
         let (status, _, written) = decompress(&mut state, data, &mut out, 0, flags);
         if status != TINFLStatus::Done || written != e.raw {
-            return Err(ModelError::CorruptPack(format!("entry {name}: inflate ended with {status:?} after {written} of {} bytes", e.raw)));
+            return Err(ModelError::CorruptPack(format!(
+                "entry {name}: inflate ended with {status:?} after {written} of {} bytes",
+                e.raw
+            )));
         }
         Ok(out)
     }
@@ -99,7 +115,8 @@ impl<'a> Cursor<'a> {
         self.take(2).map(|b| u16::from_le_bytes([b[0], b[1]]))
     }
     fn u32(&mut self) -> Option<u32> {
-        self.take(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        self.take(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 }
 
@@ -109,7 +126,12 @@ mod tests {
 
     #[test]
     fn rejects_garbage_without_panicking() {
-        for bytes in [&b""[..], b"PCLSPK01", b"PCLSPK01\x01\0\0\0\xff\xff", b"NOTAPACK\0\0\0\0"] {
+        for bytes in [
+            &b""[..],
+            b"PCLSPK01",
+            b"PCLSPK01\x01\0\0\0\xff\xff",
+            b"NOTAPACK\0\0\0\0",
+        ] {
             assert!(Pack::parse(bytes).is_err());
         }
         // An entry pointing past the end.

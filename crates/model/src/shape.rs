@@ -29,13 +29,20 @@ struct LazyShape {
 
 impl std::fmt::Debug for LazyShape {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.decoded.get().is_some() { "Shape(decoded)" } else { "Shape(raw)" })
+        f.write_str(if self.decoded.get().is_some() {
+            "Shape(decoded)"
+        } else {
+            "Shape(raw)"
+        })
     }
 }
 
 impl<'de> Deserialize<'de> for LazyShape {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Self { raw: Box::<RawValue>::deserialize(d)?, decoded: OnceLock::new() })
+        Ok(Self {
+            raw: Box::<RawValue>::deserialize(d)?,
+            decoded: OnceLock::new(),
+        })
     }
 }
 
@@ -53,7 +60,9 @@ impl ServiceModel {
     /// Looks up a shape by name (decoding it on first use; `None` if absent or malformed).
     pub fn shape(&self, name: &str) -> Option<&Shape> {
         let lazy = self.shapes.get(name)?;
-        lazy.decoded.get_or_init(|| serde_json::from_str(lazy.raw.get()).ok().map(Box::new)).as_deref()
+        lazy.decoded
+            .get_or_init(|| serde_json::from_str(lazy.raw.get()).ok().map(Box::new))
+            .as_deref()
     }
 
     /// Names of all shapes (unordered).
@@ -100,9 +109,14 @@ impl Metadata {
     /// preference) that the caller supports, as botocore chooses; the legacy `protocol` otherwise.
     pub fn resolve_protocol(&self, supported: &[&str]) -> Option<&str> {
         if self.protocols.is_empty() {
-            return supported.contains(&self.protocol.as_str()).then_some(self.protocol.as_str());
+            return supported
+                .contains(&self.protocol.as_str())
+                .then_some(self.protocol.as_str());
         }
-        self.protocols.iter().map(String::as_str).find(|p| supported.contains(p))
+        self.protocols
+            .iter()
+            .map(String::as_str)
+            .find(|p| supported.contains(p))
     }
 }
 
@@ -204,7 +218,10 @@ pub enum ShapeType {
 impl ShapeType {
     /// Scalars are what the CLI takes as a single plain word.
     pub fn is_scalar(self) -> bool {
-        !matches!(self, ShapeType::Structure | ShapeType::List | ShapeType::Map)
+        !matches!(
+            self,
+            ShapeType::Structure | ShapeType::List | ShapeType::Map
+        )
     }
 
     /// The name botocore uses in messages.

@@ -43,7 +43,9 @@ pub struct SuggestIndex {
 
 impl std::fmt::Debug for SuggestIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SuggestIndex").field("operations", &self.docs.len()).finish()
+        f.debug_struct("SuggestIndex")
+            .field("operations", &self.docs.len())
+            .finish()
     }
 }
 
@@ -65,8 +67,9 @@ struct LightService {
 }
 
 const STOP: &[&str] = &[
-    "a", "an", "the", "of", "to", "in", "for", "and", "or", "on", "with", "by", "from", "is", "are", "that", "this", "all", "my", "me",
-    "i", "how", "do", "can", "you", "your", "it", "its", "be", "as", "at", "which", "what", "aws", "amazon", "use",
+    "a", "an", "the", "of", "to", "in", "for", "and", "or", "on", "with", "by", "from", "is",
+    "are", "that", "this", "all", "my", "me", "i", "how", "do", "can", "you", "your", "it", "its",
+    "be", "as", "at", "which", "what", "aws", "amazon", "use",
 ];
 
 /// Lower-case word tokens, plural `s` folded, stop words dropped.
@@ -75,7 +78,13 @@ fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
         .filter(|w| !w.is_empty())
         .map(|w| w.to_ascii_lowercase())
         .filter(|w| !STOP.contains(&w.as_str()))
-        .map(|w| if w.len() > 3 && w.ends_with('s') && !w.ends_with("ss") { w[..w.len() - 1].to_string() } else { w })
+        .map(|w| {
+            if w.len() > 3 && w.ends_with('s') && !w.ends_with("ss") {
+                w[..w.len() - 1].to_string()
+            } else {
+                w
+            }
+        })
 }
 
 /// The process-wide index (built on first use: every service is read once, lightly).
@@ -89,9 +98,15 @@ impl SuggestIndex {
         let mut docs = Vec::new();
         let mut postings: HashMap<String, Vec<(u32, f64)>> = HashMap::new();
         for (cli_name, cmd) in models.commands() {
-            let Some(service) = &cmd.service else { continue };
-            let Ok(raw) = models.pack.read(&format!("service/{service}")) else { continue };
-            let Ok(light) = serde_json::from_slice::<LightService>(&raw) else { continue };
+            let Some(service) = &cmd.service else {
+                continue;
+            };
+            let Ok(raw) = models.pack.read(&format!("service/{service}")) else {
+                continue;
+            };
+            let Ok(light) = serde_json::from_slice::<LightService>(&raw) else {
+                continue;
+            };
             let mut cli: ServiceCli = models.decode_optional_cli(service).unwrap_or_default();
             cli.index(light.operations.keys().cloned());
             let service_id = light.metadata.service_id.clone().unwrap_or_default();
@@ -123,8 +138,16 @@ impl SuggestIndex {
                 });
             }
         }
-        let avg_len = if docs.is_empty() { 1.0 } else { docs.iter().map(|d| d.len).sum::<f64>() / docs.len() as f64 };
-        SuggestIndex { docs, postings, avg_len }
+        let avg_len = if docs.is_empty() {
+            1.0
+        } else {
+            docs.iter().map(|d| d.len).sum::<f64>() / docs.len() as f64
+        };
+        SuggestIndex {
+            docs,
+            postings,
+            avg_len,
+        }
     }
 
     /// Number of operations indexed.
@@ -152,13 +175,17 @@ impl SuggestIndex {
                 "stop" | "kill" => &["terminate"],
                 _ => &[],
             };
-            std::iter::once(t).chain(extra.iter().map(|e| e.to_string())).collect::<Vec<_>>()
+            std::iter::once(t)
+                .chain(extra.iter().map(|e| e.to_string()))
+                .collect::<Vec<_>>()
         });
         for t in expanded {
             if seen.contains(&t) {
                 continue;
             }
-            let Some(list) = self.postings.get(&t) else { continue };
+            let Some(list) = self.postings.get(&t) else {
+                continue;
+            };
             let idf = ((n - list.len() as f64 + 0.5) / (list.len() as f64 + 0.5) + 1.0).ln();
             for (doc, f) in list {
                 let d = &self.docs[*doc as usize];
@@ -197,8 +224,12 @@ impl SuggestIndex {
 
 fn required_options(service: &str, cli_op: &str, operation: &str) -> Vec<String> {
     let m = models();
-    let (Ok(model), Ok(cli)) = (m.service(service), m.service_cli(service)) else { return Vec::new() };
-    let Some(op) = model.operation(operation) else { return Vec::new() };
+    let (Ok(model), Ok(cli)) = (m.service(service), m.service_cli(service)) else {
+        return Vec::new();
+    };
+    let Some(op) = model.operation(operation) else {
+        return Vec::new();
+    };
     m.cli_args(&model, &cli, cli_op, op)
         .into_iter()
         .filter(|a| a.required && a.form != ArgForm::SetFalse)
@@ -218,16 +249,35 @@ mod tests {
             ("list s3 buckets", "aws s3api list-buckets"),
             ("describe ec2 instances", "aws ec2 describe-instances"),
             ("who am i caller identity", "aws sts get-caller-identity"),
-            ("read a secret value from secrets manager", "aws secretsmanager get-secret-value"),
+            (
+                "read a secret value from secrets manager",
+                "aws secretsmanager get-secret-value",
+            ),
             ("send a message to an sqs queue", "aws sqs send-message"),
         ] {
             let top = idx.search(query, 5);
-            assert!(top.iter().any(|s| s.command == expected), "{query}: {:?}", top.iter().map(|s| &s.command).collect::<Vec<_>>());
+            assert!(
+                top.iter().any(|s| s.command == expected),
+                "{query}: {:?}",
+                top.iter().map(|s| &s.command).collect::<Vec<_>>()
+            );
         }
         let put = idx.search("upload an object to s3 bucket", 5);
         let p = put.iter().find(|s| s.command == "aws s3api put-object");
-        let p = p.unwrap_or_else(|| panic!("put-object not in {:?}", put.iter().map(|s| (&s.command, s.score)).collect::<Vec<_>>()));
-        assert!(p.required.contains(&"--bucket".to_string()) && p.required.contains(&"--key".to_string()), "{:?}", p.required);
+        let p = p.unwrap_or_else(|| {
+            panic!(
+                "put-object not in {:?}",
+                put.iter()
+                    .map(|s| (&s.command, s.score))
+                    .collect::<Vec<_>>()
+            )
+        });
+        assert!(
+            p.required.contains(&"--bucket".to_string())
+                && p.required.contains(&"--key".to_string()),
+            "{:?}",
+            p.required
+        );
         assert!(idx.search("", 5).is_empty());
         assert!(idx.search("zzqqxx", 5).is_empty());
     }

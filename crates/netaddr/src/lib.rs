@@ -1,13 +1,29 @@
 //! Facts about network addresses that both the policy (which reads `--endpoint-url` as text) and
 //! the engine (which checks every address it connects to) must agree on: the addresses that are
 //! never an endpoint, loopback and private ranges, and how `getaddrinfo` reads a numeric host.
-//! Pure functions, no I/O.
+//! Pure functions, no I/O, no dependencies.
+//!
+//! # Brief overview
+//!
+//! An internal crate of Portcullis, shared so that the policy and the engine cannot disagree; it
+//! has no Portcullis-specific types, so another project could use it alone, but its API follows
+//! what those two callers need and is not kept stable for others.
+//!
+//! * [`forbidden`] says why an address is never connected to ([`Forbidden`]: instance metadata,
+//!   link-local, unspecified, multicast, broadcast; also when embedded in an IPv6 address, see
+//!   [`embedded_v4`]); [`is_loopback`], [`is_private`] and [`is_localhost_name`] classify the rest.
+//! * [`literal_ip`] and [`inet_aton`] read a host the way `getaddrinfo` does (decimal, hex,
+//!   octal and short IPv4 forms), so `0xA9FEA9FE` is recognised as the metadata address.
+//! * [`wildcard`] is the project's one `*` matcher, used by the policy's patterns, the engine's
+//!   endpoint allow-list and `audit show`'s principal filter, so that all of them read a pattern
+//!   the same way. (It lives here because this is the one leaf crate they all can depend on.)
 //!
 //! ```
-//! use portcullis_netaddr::{Forbidden, forbidden, literal_ip};
+//! use portcullis_netaddr::{Forbidden, forbidden, literal_ip, wildcard};
 //!
 //! let ip = literal_ip("0xA9FEA9FE").unwrap(); // 169.254.169.254, as getaddrinfo reads it
 //! assert_eq!(forbidden(ip), Some(Forbidden::InstanceMetadata));
+//! assert!(wildcard(b"*.example.com", b"api.example.com", |a, b| a == b));
 //! ```
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -45,7 +61,9 @@ impl std::fmt::Display for Forbidden {
             Forbidden::Unspecified => "an unspecified address",
             Forbidden::Multicast => "a multicast address",
             Forbidden::Broadcast => "the broadcast address",
-            Forbidden::LocalhostNotLoopback => "not a loopback address, though the name is `localhost`",
+            Forbidden::LocalhostNotLoopback => {
+                "not a loopback address, though the name is `localhost`"
+            }
         })
     }
 }
@@ -80,7 +98,12 @@ pub fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
         return Some(tail);
     }
     if s[0] == 0x2002 {
-        return Some(Ipv4Addr::new((s[1] >> 8) as u8, s[1] as u8, (s[2] >> 8) as u8, s[2] as u8));
+        return Some(Ipv4Addr::new(
+            (s[1] >> 8) as u8,
+            s[1] as u8,
+            (s[2] >> 8) as u8,
+            s[2] as u8,
+        ));
     }
     None
 }
@@ -112,17 +135,22 @@ pub fn forbidden(ip: IpAddr) -> Option<Forbidden> {
 pub fn is_loopback(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => v4.is_loopback(),
-        IpAddr::V6(v6) => v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
     }
 }
 
 /// Private ranges: 10/8, 172.16/12, 192.168/16, 100.64/10 (carrier-grade NAT), fc00::/7, and
 /// their IPv4-mapped forms.
 pub fn is_private(ip: IpAddr) -> bool {
-    let v4 = |v4: Ipv4Addr| v4.is_private() || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64);
+    let v4 =
+        |v4: Ipv4Addr| v4.is_private() || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64);
     match ip {
         IpAddr::V4(a) => v4(a),
-        IpAddr::V6(v6) => (v6.segments()[0] & 0xfe00) == 0xfc00 || v6.to_ipv4_mapped().is_some_and(v4),
+        IpAddr::V6(v6) => {
+            (v6.segments()[0] & 0xfe00) == 0xfc00 || v6.to_ipv4_mapped().is_some_and(v4)
+        }
     }
 }
 
@@ -138,7 +166,10 @@ pub fn is_localhost_name(host: &str) -> bool {
 /// (`2852039166`, `0xA9FEA9FE`, `0251.0376.0251.0376`, `169.254.43518`), with an optional
 /// trailing dot.
 pub fn literal_ip(host: &str) -> Option<IpAddr> {
-    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
     if let Ok(ip) = bare.parse::<IpAddr>() {
         return Some(ip);
     }
@@ -158,7 +189,8 @@ pub fn inet_aton(s: &str) -> Option<Ipv4Addr> {
     }
     let mut nums = Vec::with_capacity(4);
     for p in &parts {
-        let (digits, radix) = if let Some(h) = p.strip_prefix("0x").or_else(|| p.strip_prefix("0X")) {
+        let (digits, radix) = if let Some(h) = p.strip_prefix("0x").or_else(|| p.strip_prefix("0X"))
+        {
             (h, 16)
         } else if p.len() > 1 && p.starts_with('0') {
             (&p[1..], 8)
@@ -187,10 +219,11 @@ pub fn inet_aton(s: &str) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(value as u32))
 }
 
-
-/// The `*` matching shared by policy patterns (commands, IAM actions, names, endpoint hosts) and
-/// the engine's endpoint allow-list, so that both sides read an allow-list the same way.
-/// Does `text` match `pattern`, where `*` matches any run of bytes? `eq` compares single bytes.
+/// The `*` matching shared by policy patterns (commands, IAM actions, names, endpoint hosts), the
+/// engine's endpoint allow-list and `audit show --principal`, so that every side reads a pattern
+/// the same way. Does `text` match `pattern`, where `*` matches any run of bytes (none included)
+/// and every other byte matches itself as `eq` compares single bytes? Iterative, no recursion:
+/// at most `pattern.len() × text.len()` steps, so no input can make it slow or panic.
 pub fn wildcard(pattern: &[u8], text: &[u8], eq: impl Fn(u8, u8) -> bool) -> bool {
     let (mut p, mut t) = (0usize, 0usize);
     // Position of the last `*` seen in the pattern, and where in the text it started matching.
@@ -219,7 +252,6 @@ pub fn wildcard(pattern: &[u8], text: &[u8], eq: impl Fn(u8, u8) -> bool) -> boo
     pattern[p.min(pattern.len())..].iter().all(|&c| c == b'*')
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,13 +259,30 @@ mod tests {
     #[test]
     fn inet_aton_spellings() {
         let imds = Some(Ipv4Addr::new(169, 254, 169, 254));
-        for s in ["2852039166", "0xA9FEA9FE", "0xa9fea9fe", "0251.0376.0251.0376", "169.254.43518", "0xa9.0xfe.0xa9.0xfe", "169.254.169.254."] {
+        for s in [
+            "2852039166",
+            "0xA9FEA9FE",
+            "0xa9fea9fe",
+            "0251.0376.0251.0376",
+            "169.254.43518",
+            "0xa9.0xfe.0xa9.0xfe",
+            "169.254.169.254.",
+        ] {
             assert_eq!(inet_aton(s), imds, "{s}");
         }
         assert_eq!(inet_aton("127.1"), Some(Ipv4Addr::LOCALHOST));
-        for s in ["minio", "a.b", "1.2.3.4.5", "256.1.1.1", "4294967296", "08", "0xg", "", "deadbeef"] {
+        for s in [
+            "minio",
+            "a.b",
+            "1.2.3.4.5",
+            "256.1.1.1",
+            "4294967296",
+            "08",
+            "0xg",
+            "",
+            "deadbeef",
+        ] {
             assert_eq!(inet_aton(s), None, "{s}");
         }
     }
-
 }

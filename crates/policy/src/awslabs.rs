@@ -11,7 +11,9 @@
 
 use serde::Deserialize;
 
-use crate::config::{Effect, PolicyConfig, PolicyError, Problems, require_object, RuleConfig, parse_error};
+use crate::config::{
+    Effect, PolicyConfig, PolicyError, Problems, RuleConfig, parse_error, require_object,
+};
 use crate::pattern::CommandPattern;
 use crate::{Mode, Policy};
 
@@ -52,13 +54,22 @@ pub(crate) fn parse(source: &str) -> Result<Policy, PolicyError> {
                     "lists appear both under `policy` and at the top level; keep them under `policy` only".into(),
                 );
             }
-            (lists.deny_list.unwrap_or_default(), lists.elicit_list.unwrap_or_default())
+            (
+                lists.deny_list.unwrap_or_default(),
+                lists.elicit_list.unwrap_or_default(),
+            )
         }
-        None => (file.deny_list.unwrap_or_default(), file.elicit_list.unwrap_or_default()),
+        None => (
+            file.deny_list.unwrap_or_default(),
+            file.elicit_list.unwrap_or_default(),
+        ),
     };
     let prefix = if nested { "policy." } else { "" };
     let mut rules = Vec::new();
-    for (list, key, effect) in [(&deny, "denyList", Effect::Deny), (&elicit, "elicitList", Effect::Consent)] {
+    for (list, key, effect) in [
+        (&deny, "denyList", Effect::Deny),
+        (&elicit, "elicitList", Effect::Consent),
+    ] {
         for (i, entry) in list.iter().enumerate() {
             let path = format!("{prefix}{key}[{i}]");
             let pattern = match CommandPattern::parse(entry) {
@@ -73,10 +84,24 @@ pub(crate) fn parse(source: &str) -> Result<Policy, PolicyError> {
             if let Some(op) = pattern.as_str().strip_prefix("aws s3 ") {
                 commands.push(format!("aws s3api {op}"));
             }
-            let reason = format!("listed in `{key}` of the awslabs policy file (mcp-security-policy.json): `{}`", pattern.as_str());
-            rules.push(RuleConfig { id: format!("awslabs.{path}"), effect, commands, actions: Vec::new(), reason: Some(reason) });
+            let reason = format!(
+                "listed in `{key}` of the awslabs policy file (mcp-security-policy.json): `{}`",
+                pattern.as_str()
+            );
+            rules.push(RuleConfig {
+                id: format!("awslabs.{path}"),
+                effect,
+                commands,
+                actions: Vec::new(),
+                reason: Some(reason),
+            });
         }
     }
     problems.finish()?;
-    PolicyConfig { mode: Mode::Guarded, rules, ..PolicyConfig::default() }.compile(source)
+    PolicyConfig {
+        mode: Mode::Guarded,
+        rules,
+        ..PolicyConfig::default()
+    }
+    .compile(source)
 }

@@ -46,8 +46,9 @@ use std::fmt::Write as _;
 use std::str::FromStr;
 
 use cedar_policy::{
-    ActionConstraint, Authorizer, Context, Decision as CedarDecision, Effect as CedarEffect, Entities, Entity, EntityId, EntityTypeName, EntityUid,
-    PolicyId, PolicySet, Request as CedarRequest, RestrictedExpression, Schema, ValidationMode, Validator,
+    ActionConstraint, Authorizer, Context, Decision as CedarDecision, Effect as CedarEffect,
+    Entities, Entity, EntityId, EntityTypeName, EntityUid, PolicyId, PolicySet,
+    Request as CedarRequest, RestrictedExpression, Schema, ValidationMode, Validator,
 };
 use miette::Diagnostic;
 use serde_json::{Value, json};
@@ -103,10 +104,19 @@ impl CedarPolicies {
     /// column, and the cause.
     pub fn compile(source: &CedarSource) -> Result<Self, PolicyError> {
         let text = source.text.as_str();
-        let fail = |problems: Vec<Problem>| PolicyError::Cedar { file: source.name.clone(), problems };
-        let parsed = PolicySet::from_str(text).map_err(|e| fail(diagnostic_problems(text, &e, "syntax error")))?;
+        let fail = |problems: Vec<Problem>| PolicyError::Cedar {
+            file: source.name.clone(),
+            problems,
+        };
+        let parsed = PolicySet::from_str(text)
+            .map_err(|e| fail(diagnostic_problems(text, &e, "syntax error")))?;
         if parsed.templates().next().is_some() {
-            return Err(fail(vec![problem(text, None, "templates (`?principal`, `?resource`) are not supported; write static policies".into())]));
+            return Err(fail(vec![problem(
+                text,
+                None,
+                "templates (`?principal`, `?resource`) are not supported; write static policies"
+                    .into(),
+            )]));
         }
         // Re-key every policy by its @id, and read its effect.
         let mut problems = Vec::new();
@@ -118,11 +128,20 @@ impl CedarPolicies {
         for p in parsed.policies() {
             let at = locate(text, &p.to_string());
             let Some(id) = p.annotation("id").map(str::trim).filter(|s| !s.is_empty()) else {
-                problems.push(problem(text, at, "every Cedar policy needs an `@id(\"...\")` annotation; decisions report it".into()));
+                problems.push(problem(
+                    text,
+                    at,
+                    "every Cedar policy needs an `@id(\"...\")` annotation; decisions report it"
+                        .into(),
+                ));
                 continue;
             };
             if !ids.insert(id.to_string()) {
-                problems.push(problem(text, at, format!("duplicate Cedar policy id `{id}`; ids must be unique")));
+                problems.push(problem(
+                    text,
+                    at,
+                    format!("duplicate Cedar policy id `{id}`; ids must be unique"),
+                ));
                 continue;
             }
             let consent = p.annotation("consent").is_some();
@@ -157,12 +176,21 @@ impl CedarPolicies {
                         actions.insert(canonical);
                     }
                     Ok(ActionRef::Unknown) => {}
-                    Err(m) => problems.push(problem(text, locate(text, &format!("\"{name}\"")).or(at), format!("policy `{id}`: {m}"))),
+                    Err(m) => problems.push(problem(
+                        text,
+                        locate(text, &format!("\"{name}\"")).or(at),
+                        format!("policy `{id}`: {m}"),
+                    )),
                 }
             }
             let body = p.to_string();
             let uses_parameters = body.contains("parameters") || body.contains("parameterNames");
-            infos.push(CedarPolicyInfo { id: id.to_string(), effect, reason: p.annotation("reason").map(str::to_string), uses_parameters });
+            infos.push(CedarPolicyInfo {
+                id: id.to_string(),
+                effect,
+                reason: p.annotation("reason").map(str::to_string),
+                uses_parameters,
+            });
             if let Err(e) = set.add(p.new_id(PolicyId::new(id))) {
                 problems.push(problem(text, at, e.to_string()));
             }
@@ -170,15 +198,36 @@ impl CedarPolicies {
         if !problems.is_empty() {
             return Err(fail(problems));
         }
-        let schema =
-            schema_for(&actions, &groups).map_err(|m| fail(vec![Problem { path: "schema".into(), line: None, column: None, message: m }]))?;
+        let schema = schema_for(&actions, &groups).map_err(|m| {
+            fail(vec![Problem {
+                path: "schema".into(),
+                line: None,
+                column: None,
+                message: m,
+            }])
+        })?;
         let result = Validator::new(schema).validate(&set, ValidationMode::Strict);
         if !result.validation_passed() {
-            let problems = result.validation_errors().flat_map(|e| diagnostic_problems(text, e, "validation error")).collect();
+            let problems = result
+                .validation_errors()
+                .flat_map(|e| diagnostic_problems(text, e, "validation error"))
+                .collect();
             return Err(fail(problems));
         }
-        let types = Types::new().map_err(|m| fail(vec![Problem { path: "schema".into(), line: None, column: None, message: m }]))?;
-        Ok(CedarPolicies { name: source.name.clone(), types, set, infos })
+        let types = Types::new().map_err(|m| {
+            fail(vec![Problem {
+                path: "schema".into(),
+                line: None,
+                column: None,
+                message: m,
+            }])
+        })?;
+        Ok(CedarPolicies {
+            name: source.name.clone(),
+            types,
+            set,
+            infos,
+        })
     }
 
     /// Where the policies came from.
@@ -205,10 +254,18 @@ impl CedarPolicies {
     /// A command that makes several API operations (`aws s3 rm` makes `s3api delete-object`) is
     /// evaluated as written and once per operation, with that operation's service, operation,
     /// `cliCommand` and actions in the context, so a policy on any spelling of the call decides.
-    pub(crate) fn evaluate(&self, req: &Request, deny: &mut Decision, consent: &mut Decision, allow: &mut Decision) {
+    pub(crate) fn evaluate(
+        &self,
+        req: &Request,
+        deny: &mut Decision,
+        consent: &mut Decision,
+        allow: &mut Decision,
+    ) {
         self.evaluate_one(req, &req.command(), deny, consent, allow);
         for op in &req.operations {
-            if op.service_cli_name == req.service_cli_name && op.operation_cli_name == req.operation_cli_name {
+            if op.service_cli_name == req.service_cli_name
+                && op.operation_cli_name == req.operation_cli_name
+            {
                 continue;
             }
             let view = Request {
@@ -243,17 +300,40 @@ impl CedarPolicies {
         }
     }
 
-    fn evaluate_one(&self, req: &Request, cmd: &str, deny: &mut Decision, consent: &mut Decision, allow: &mut Decision) {
-        let principal = uid(&self.types.client, req.principal.as_deref().unwrap_or("owner"));
-        let actions: Vec<String> =
-            if req.actions.is_empty() { vec![UNKNOWN_ACTION.to_string()] } else { req.actions.iter().map(|a| canonical_action(a)).collect() };
-        let resources: Vec<String> = if req.resources.is_empty() { vec![req.service.clone()] } else { req.resources.clone() };
+    fn evaluate_one(
+        &self,
+        req: &Request,
+        cmd: &str,
+        deny: &mut Decision,
+        consent: &mut Decision,
+        allow: &mut Decision,
+    ) {
+        let principal = uid(
+            &self.types.client,
+            req.principal.as_deref().unwrap_or("owner"),
+        );
+        let actions: Vec<String> = if req.actions.is_empty() {
+            vec![UNKNOWN_ACTION.to_string()]
+        } else {
+            req.actions.iter().map(|a| canonical_action(a)).collect()
+        };
+        let resources: Vec<String> = if req.resources.is_empty() {
+            vec![req.service.clone()]
+        } else {
+            req.resources.clone()
+        };
         let context = match Context::from_json_value(context_json(req, &actions), None) {
             Ok(c) => c,
             Err(e) => {
                 // Cannot happen for the record we build; if it did, no Cedar policy could be
                 // checked, so refuse rather than skip them.
-                deny.push("cedar", format!("Cedar policies ({}) could not be evaluated for `{cmd}`: {e}", self.name));
+                deny.push(
+                    "cedar",
+                    format!(
+                        "Cedar policies ({}) could not be evaluated for `{cmd}`: {e}",
+                        self.name
+                    ),
+                );
                 return;
             }
         };
@@ -266,34 +346,70 @@ impl CedarPolicies {
             }
             for resource in &resources {
                 let resource_uid = uid(&self.types.resource, resource);
-                let arn = if req.resources.is_empty() { String::new() } else { resource.clone() };
-                let resource_entity =
-                    Entity::new(resource_uid.clone(), [("arn".to_string(), RestrictedExpression::new_string(arn))].into(), HashSet::new());
+                let arn = if req.resources.is_empty() {
+                    String::new()
+                } else {
+                    resource.clone()
+                };
+                let resource_entity = Entity::new(
+                    resource_uid.clone(),
+                    [("arn".to_string(), RestrictedExpression::new_string(arn))].into(),
+                    HashSet::new(),
+                );
                 let entities = resource_entity.map_err(|e| e.to_string()).and_then(|r| {
                     Entities::from_entities(
-                        [Entity::new_no_attrs(principal.clone(), HashSet::new()), Entity::new_no_attrs(action_uid.clone(), parents.clone()), r],
+                        [
+                            Entity::new_no_attrs(principal.clone(), HashSet::new()),
+                            Entity::new_no_attrs(action_uid.clone(), parents.clone()),
+                            r,
+                        ],
                         None,
                     )
                     .map_err(|e| e.to_string())
                 });
-                let request = CedarRequest::new(principal.clone(), action_uid.clone(), resource_uid, context.clone(), None);
+                let request = CedarRequest::new(
+                    principal.clone(),
+                    action_uid.clone(),
+                    resource_uid,
+                    context.clone(),
+                    None,
+                );
                 let (entities, request) = match (entities, request) {
                     (Ok(e), Ok(r)) => (e, r),
                     (Err(e), _) => {
-                        deny.push("cedar", format!("Cedar policies ({}) could not be evaluated for `{cmd}`: {e}", self.name));
+                        deny.push(
+                            "cedar",
+                            format!(
+                                "Cedar policies ({}) could not be evaluated for `{cmd}`: {e}",
+                                self.name
+                            ),
+                        );
                         return;
                     }
                     (_, Err(e)) => {
-                        deny.push("cedar", format!("Cedar policies ({}) could not be evaluated for `{cmd}`: {e}", self.name));
+                        deny.push(
+                            "cedar",
+                            format!(
+                                "Cedar policies ({}) could not be evaluated for `{cmd}`: {e}",
+                                self.name
+                            ),
+                        );
                         return;
                     }
                 };
                 let response = authorizer.is_authorized(&request, &self.set, &entities);
-                let on = if req.resources.is_empty() { format!("action `{action}`") } else { format!("action `{action}` on `{resource}`") };
+                let on = if req.resources.is_empty() {
+                    format!("action `{action}`")
+                } else {
+                    format!("action `{action}` on `{resource}`")
+                };
                 for err in response.diagnostics().errors() {
                     let cedar_policy::AuthorizationError::PolicyEvaluationError(e) = err;
                     let id = e.policy_id().to_string();
-                    if self.info(&id).is_some_and(|i| i.effect == crate::Effect::Deny) {
+                    if self
+                        .info(&id)
+                        .is_some_and(|i| i.effect == crate::Effect::Deny)
+                    {
                         deny.push(id.clone(), format!("Cedar policy `{id}` could not be evaluated for `{cmd}` ({on}): {}; a forbid that cannot be evaluated denies (fail closed)", e.inner()));
                     }
                 }
@@ -301,12 +417,17 @@ impl CedarPolicies {
                     let id = pid.to_string();
                     let Some(info) = self.info(&id) else { continue };
                     // A permit that reads parameters cannot allow a request whose parameters were cut.
-                    if info.effect == crate::Effect::Allow && info.uses_parameters && req.parameters_truncated {
+                    if info.effect == crate::Effect::Allow
+                        && info.uses_parameters
+                        && req.parameters_truncated
+                    {
                         continue;
                     }
                     let (target, verb) = match (response.decision(), info.effect) {
                         (CedarDecision::Deny, crate::Effect::Deny) => (&mut *deny, "forbids"),
-                        (CedarDecision::Allow, crate::Effect::Consent) => (&mut *consent, "requires consent for"),
+                        (CedarDecision::Allow, crate::Effect::Consent) => {
+                            (&mut *consent, "requires consent for")
+                        }
                         (CedarDecision::Allow, crate::Effect::Allow) => (&mut *allow, "permits"),
                         _ => continue,
                     };
@@ -336,10 +457,14 @@ fn check_action(name: &str) -> Result<ActionRef, String> {
     }
     let cat = portcullis_iam::catalogue();
     let Some((prefix, action)) = name.split_once(':') else {
-        return Err(format!("action `{name}` is not `service:Action` (e.g. `s3:DeleteObject`), a service group `s3:*`, or `unknown`"));
+        return Err(format!(
+            "action `{name}` is not `service:Action` (e.g. `s3:DeleteObject`), a service group `s3:*`, or `unknown`"
+        ));
     };
     let Some(service) = cat.service(prefix) else {
-        return Err(format!("`{prefix}` in action `{name}` is not an IAM service prefix"));
+        return Err(format!(
+            "`{prefix}` in action `{name}` is not an IAM service prefix"
+        ));
     };
     if action == "*" {
         return Ok(ActionRef::Group(service.prefix.clone()));
@@ -351,14 +476,21 @@ fn check_action(name: &str) -> Result<ActionRef, String> {
     }
     match service.action(action) {
         Some(info) if info.qualified_name() == name => Ok(ActionRef::Action(name.to_string())),
-        Some(info) => Err(format!("write `{}`, the IAM catalogue's spelling, not `{name}` (Cedar ids are case-sensitive)", info.qualified_name())),
-        None => Err(format!("`{name}` is not an IAM action of `{prefix}` in the catalogue")),
+        Some(info) => Err(format!(
+            "write `{}`, the IAM catalogue's spelling, not `{name}` (Cedar ids are case-sensitive)",
+            info.qualified_name()
+        )),
+        None => Err(format!(
+            "`{name}` is not an IAM action of `{prefix}` in the catalogue"
+        )),
     }
 }
 
 /// The catalogue's spelling of a request's action, so that policies written in that spelling match.
 fn canonical_action(a: &str) -> String {
-    portcullis_iam::catalogue().action(a).map_or_else(|| a.to_string(), |i| i.qualified_name())
+    portcullis_iam::catalogue()
+        .action(a)
+        .map_or_else(|| a.to_string(), |i| i.qualified_name())
 }
 
 /// The full schema: the fixed part plus the actions the policies name.
@@ -390,7 +522,9 @@ fn schema_for(actions: &BTreeSet<String>, groups: &BTreeSet<String>) -> Result<S
         return Err("the built-in Cedar schema is malformed".into());
     };
     let text = format!("{}{decl}}}\n", &SCHEMA[..end]);
-    Schema::from_cedarschema_str(&text).map(|(s, _warnings)| s).map_err(|e| format!("the built-in Cedar schema does not load: {e}"))
+    Schema::from_cedarschema_str(&text)
+        .map(|(s, _warnings)| s)
+        .map_err(|e| format!("the built-in Cedar schema does not load: {e}"))
 }
 
 /// The entity types of the schema, parsed once.
@@ -403,8 +537,14 @@ struct Types {
 
 impl Types {
     fn new() -> Result<Types, String> {
-        let t = |name: &str| EntityTypeName::from_str(name).map_err(|e| format!("entity type `{name}`: {e}"));
-        Ok(Types { client: t("Portcullis::Client")?, action: t("Portcullis::Action")?, resource: t("Portcullis::Resource")? })
+        let t = |name: &str| {
+            EntityTypeName::from_str(name).map_err(|e| format!("entity type `{name}`: {e}"))
+        };
+        Ok(Types {
+            client: t("Portcullis::Client")?,
+            action: t("Portcullis::Action")?,
+            resource: t("Portcullis::Resource")?,
+        })
     }
 }
 
@@ -415,7 +555,11 @@ fn uid(ty: &EntityTypeName, id: &str) -> EntityUid {
 /// The context record (see the schema).
 pub(crate) fn context_json(req: &Request, actions: &[String]) -> Value {
     let level = req.access_level.map_or("Unknown", |l| l.as_str());
-    let names: BTreeSet<&str> = req.parameters.iter().filter_map(|p| p.split_once('=').map(|(n, _)| n)).collect();
+    let names: BTreeSet<&str> = req
+        .parameters
+        .iter()
+        .filter_map(|p| p.split_once('=').map(|(n, _)| n))
+        .collect();
     let mut ctx = json!({
         "service": req.service,
         "operation": req.operation,
@@ -477,7 +621,12 @@ fn problem(text: &str, offset: Option<usize>, message: String) -> Problem {
         }
         None => (None, None),
     };
-    Problem { path: String::new(), line, column, message }
+    Problem {
+        path: String::new(),
+        line,
+        column,
+        message,
+    }
 }
 
 fn locate(text: &str, needle: &str) -> Option<usize> {
@@ -492,7 +641,9 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     }
     let before = &text[..at];
     let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(before.chars().count(), |nl| before[nl + 1..].chars().count()) + 1;
+    let column = before.rfind('\n').map_or(before.chars().count(), |nl| {
+        before[nl + 1..].chars().count()
+    }) + 1;
     (line, column)
 }
 

@@ -27,8 +27,8 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::pattern::{ActionPattern, CommandPattern, NamePattern};
 use crate::cedar::{CedarPolicies, CedarSource};
+use crate::pattern::{ActionPattern, CommandPattern, NamePattern};
 use crate::{Mode, Policy, Rule};
 
 /// Why a policy did not load.
@@ -36,7 +36,11 @@ use crate::{Mode, Policy, Rule};
 pub enum PolicyError {
     /// The text is not JSON, or not the expected shape (unknown key, wrong type, ...).
     #[error("policy: line {line}, column {column}: {message}")]
-    Parse { line: usize, column: usize, message: String },
+    Parse {
+        line: usize,
+        column: usize,
+        message: String,
+    },
     /// The JSON has the right shape but says something invalid (bad pattern, empty rule, ...).
     #[error("policy is invalid:\n{}", problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
     Invalid { problems: Vec<Problem> },
@@ -49,7 +53,10 @@ pub enum PolicyError {
         (Some(l), Some(c)) => format!("  {file}:{l}:{c}: {}", p.message),
         _ => format!("  {file}: {}", p.message),
     }).collect::<Vec<_>>().join("\n"))]
-    Cedar { file: String, problems: Vec<Problem> },
+    Cedar {
+        file: String,
+        problems: Vec<Problem>,
+    },
 }
 
 /// One validation problem: where (a JSON path, and the line/column of the offending value when it
@@ -69,7 +76,9 @@ pub struct Problem {
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match (self.line, self.column) {
-            (Some(l), Some(c)) => write!(f, "line {l}, column {c} ({}): {}", self.path, self.message),
+            (Some(l), Some(c)) => {
+                write!(f, "line {l}, column {c} ({}): {}", self.path, self.message)
+            }
             _ => write!(f, "{}: {}", self.path, self.message),
         }
     }
@@ -85,12 +94,22 @@ pub(crate) fn require_object(source: &str) -> Result<(), PolicyError> {
     }
     let before = &source[..at];
     let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(before.chars().count(), |nl| before[nl + 1..].chars().count()) + 1;
-    Err(PolicyError::Parse { line, column, message: format!("a policy file is a JSON object `{{...}}`, found `{c}`") })
+    let column = before.rfind('\n').map_or(before.chars().count(), |nl| {
+        before[nl + 1..].chars().count()
+    }) + 1;
+    Err(PolicyError::Parse {
+        line,
+        column,
+        message: format!("a policy file is a JSON object `{{...}}`, found `{c}`"),
+    })
 }
 
 pub(crate) fn parse_error(e: &serde_json::Error) -> PolicyError {
-    PolicyError::Parse { line: e.line(), column: e.column(), message: strip_position(&e.to_string()) }
+    PolicyError::Parse {
+        line: e.line(),
+        column: e.column(),
+        message: strip_position(&e.to_string()),
+    }
 }
 
 /// serde_json appends " at line L column C"; we report those as fields.
@@ -109,17 +128,33 @@ pub(crate) struct Problems<'a> {
 
 impl<'a> Problems<'a> {
     pub(crate) fn new(source: &'a str) -> Self {
-        Problems { source, list: Vec::new() }
+        Problems {
+            source,
+            list: Vec::new(),
+        }
     }
 
     /// Record a problem about the JSON string `value` at `path`.
     pub(crate) fn add(&mut self, path: String, value: Option<&str>, message: String) {
-        let (line, column) = value.and_then(|v| locate(self.source, v)).map_or((None, None), |(l, c)| (Some(l), Some(c)));
-        self.list.push(Problem { path, line, column, message });
+        let (line, column) = value
+            .and_then(|v| locate(self.source, v))
+            .map_or((None, None), |(l, c)| (Some(l), Some(c)));
+        self.list.push(Problem {
+            path,
+            line,
+            column,
+            message,
+        });
     }
 
     pub(crate) fn finish(self) -> Result<(), PolicyError> {
-        if self.list.is_empty() { Ok(()) } else { Err(PolicyError::Invalid { problems: self.list }) }
+        if self.list.is_empty() {
+            Ok(())
+        } else {
+            Err(PolicyError::Invalid {
+                problems: self.list,
+            })
+        }
     }
 }
 
@@ -129,7 +164,9 @@ fn locate(source: &str, value: &str) -> Option<(usize, usize)> {
     let at = source.find(&needle)?;
     let before = &source[..at];
     let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(before.chars().count(), |nl| before[nl + 1..].chars().count()) + 1;
+    let column = before.rfind('\n').map_or(before.chars().count(), |nl| {
+        before[nl + 1..].chars().count()
+    }) + 1;
     Some((line, column))
 }
 
@@ -226,7 +263,11 @@ impl PolicyConfig {
 
     /// [`PolicyConfig::compile`], with the text of the file that `cedar` names (read by the
     /// caller; `None` when there is none or it was not read).
-    pub fn compile_with(self, source: &str, cedar_file: Option<CedarSource>) -> Result<Policy, PolicyError> {
+    pub fn compile_with(
+        self,
+        source: &str,
+        cedar_file: Option<CedarSource>,
+    ) -> Result<Policy, PolicyError> {
         let mut problems = Problems::new(source);
         let cedar_source = match (&self.cedar, self.cedar_policies, cedar_file) {
             (Some(_), Some(_), _) => {
@@ -238,7 +279,10 @@ impl PolicyConfig {
                 None
             }
             (Some(_), None, Some(file)) => Some(file),
-            (None, Some(text), _) => Some(CedarSource { name: crate::cedar::INLINE.into(), text }),
+            (None, Some(text), _) => Some(CedarSource {
+                name: crate::cedar::INLINE.into(),
+                text,
+            }),
             (None, None, _) => None,
         };
         let mut rules = Vec::with_capacity(self.rules.len());
@@ -246,9 +290,17 @@ impl PolicyConfig {
         for (i, rc) in self.rules.into_iter().enumerate() {
             let at = format!("rules[{i}]");
             if rc.id.trim().is_empty() {
-                problems.add(format!("{at}.id"), None, "a rule needs a non-empty `id`, reported in the decisions it makes".into());
+                problems.add(
+                    format!("{at}.id"),
+                    None,
+                    "a rule needs a non-empty `id`, reported in the decisions it makes".into(),
+                );
             } else if !ids.insert(rc.id.clone()) {
-                problems.add(format!("{at}.id"), Some(&rc.id), format!("duplicate rule id `{}`; ids must be unique", rc.id));
+                problems.add(
+                    format!("{at}.id"),
+                    Some(&rc.id),
+                    format!("duplicate rule id `{}`; ids must be unique", rc.id),
+                );
             }
             if rc.commands.is_empty() && rc.actions.is_empty() {
                 problems.add(at.clone(), Some(&rc.id), format!("rule `{}` matches nothing: give it `commands` (e.g. `aws iam delete-*`) or `actions` (e.g. `iam:Delete*`)", rc.id));
@@ -281,12 +333,18 @@ impl PolicyConfig {
         let accounts = name_list(&mut problems, "accounts", self.accounts, false, |s| {
             (s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()))
                 .then_some(())
-                .ok_or("account ids are exactly 12 digits (wildcards are not accepted for accounts)")
+                .ok_or(
+                    "account ids are exactly 12 digits (wildcards are not accepted for accounts)",
+                )
         });
         let g = self.global_options;
         for (i, p) in g.profiles.iter().enumerate() {
             if p.trim().is_empty() {
-                problems.add(format!("global_options.profiles[{i}]"), Some(p), "empty profile name".into());
+                problems.add(
+                    format!("global_options.profiles[{i}]"),
+                    Some(p),
+                    "empty profile name".into(),
+                );
             }
         }
         for (i, h) in g.endpoint_hosts.iter().enumerate() {
@@ -295,7 +353,10 @@ impl PolicyConfig {
             }
         }
         problems.finish()?;
-        let cedar = cedar_source.as_ref().map(CedarPolicies::compile).transpose()?;
+        let cedar = cedar_source
+            .as_ref()
+            .map(CedarPolicies::compile)
+            .transpose()?;
         if let Some(c) = &cedar {
             let clashes: Vec<Problem> = c
                 .ids()
@@ -315,7 +376,11 @@ impl PolicyConfig {
             regions,
             accounts,
             profiles: g.profiles,
-            endpoint_hosts: g.endpoint_hosts.iter().map(|h| NamePattern::new(h.trim_end_matches('.'), true)).collect(),
+            endpoint_hosts: g
+                .endpoint_hosts
+                .iter()
+                .map(|h| NamePattern::new(h.trim_end_matches('.'), true))
+                .collect(),
             allow_debug: g.allow_debug,
             allow_no_verify_ssl: g.allow_no_verify_ssl,
             allow_no_sign_request: g.allow_no_sign_request,
@@ -332,7 +397,11 @@ fn name_list(
 ) -> Option<Vec<NamePattern>> {
     let list = list?;
     if list.is_empty() {
-        problems.add(key.into(), None, format!("`{key}: []` would refuse every request; leave `{key}` out to allow all"));
+        problems.add(
+            key.into(),
+            None,
+            format!("`{key}: []` would refuse every request; leave `{key}` out to allow all"),
+        );
     }
     let mut out = Vec::with_capacity(list.len());
     for (i, s) in list.iter().enumerate() {
@@ -350,15 +419,22 @@ fn check_endpoint_host(h: &str) -> Result<(), String> {
         return Err("empty host".into());
     }
     if h.contains("://") || h.contains('/') || h.contains('@') {
-        return Err(format!("`{h}` is not a host name: list hosts only (e.g. `minio.internal`), not URLs"));
+        return Err(format!(
+            "`{h}` is not a host name: list hosts only (e.g. `minio.internal`), not URLs"
+        ));
     }
     let bare = h.trim_start_matches('[').trim_end_matches(']');
     if let Ok(ip) = bare.parse::<IpAddr>()
         && crate::endpoint::is_link_local(ip)
     {
-        return Err(format!("`{h}` is link-local (instance metadata lives there); it can never be an endpoint"));
+        return Err(format!(
+            "`{h}` is link-local (instance metadata lives there); it can never be an endpoint"
+        ));
     }
-    if let Some(c) = bare.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '*' | ':' | '_'))) {
+    if let Some(c) = bare
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '*' | ':' | '_')))
+    {
         return Err(format!("host `{h}` contains `{c}`"));
     }
     Ok(())

@@ -42,7 +42,12 @@ pub struct Decision {
 
 impl Decision {
     pub(crate) fn new(outcome: Outcome) -> Self {
-        Decision { outcome, reasons: Vec::new(), rule_ids: Vec::new(), would_have: None }
+        Decision {
+            outcome,
+            reasons: Vec::new(),
+            rule_ids: Vec::new(),
+            would_have: None,
+        }
     }
 
     /// Add a reason and the id of the rule behind it.
@@ -57,6 +62,15 @@ impl Decision {
             self.rule_ids.push(id);
         }
         self.reasons.push(reason.into());
+    }
+
+    /// The decision on a command answered locally, which sends nothing to AWS
+    /// (`--generate-cli-skeleton`, like `aws ... help`): allowed without a rule, in every mode.
+    pub fn local(what: &str) -> Self {
+        Decision::new(Outcome::Allow).because(
+            "local",
+            format!("{what} is answered locally and sends nothing to AWS"),
+        )
     }
 
     /// `true` when the request may run without asking.

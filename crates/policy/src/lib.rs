@@ -16,12 +16,18 @@
 //!   default. [`Policy::decide_enforced`] applies shadow mode: it allows, recording `would_have`.
 //! * Rules match the command `aws <service> <operation>` with `*` ([`CommandPattern`], case-
 //!   sensitive like the CLI) or the IAM actions ([`ActionPattern`], case-insensitive like IAM), so
-//!   one rule on `s3:DeleteObject` catches every command that needs it.
+//!   one rule on `s3:DeleteObject` catches every command that needs it. A deny or consent rule on
+//!   a command also decides every API operation the request makes ([`Request::operations`]) and,
+//!   through [`reach`], every call needing the action the named operation stands for.
 //! * Conditions the rules cannot express — region, resource ARNs, parameters, access level,
 //!   flags — are Cedar policies ([`cedar`], schema in `cedar/portcullis.cedarschema`, examples in
 //!   `cedar/examples/`): `forbid` denies, `permit` with `@consent` asks, a plain `permit` allows
 //!   like an allow rule; each is reported by its `@id`. They come from the policy file (`cedar`, a
 //!   file beside it, or inline `cedar_policies`) and are validated against the schema at load.
+//!
+//! A stage of Portcullis's pipeline (after classify, before execute). It takes a [`Request`] of
+//! plain names and flags, not the parser's types, so a gateway or another tool could use it
+//! alone; its API follows what the server needs and is not kept stable for others.
 //!
 //! ```
 //! use portcullis_iam::AccessLevel;
@@ -64,13 +70,15 @@ pub mod request;
 use std::fmt;
 use std::path::Path;
 
+pub use cedar::{CedarPolicies, CedarSource};
 pub use config::{Effect, GlobalOptionsConfig, PolicyConfig, PolicyError, Problem, RuleConfig};
 pub use decision::{Decision, Outcome};
 pub use pattern::{ActionPattern, CommandPattern};
 pub use portcullis_iam::AccessLevel;
-pub use cedar::{CedarPolicies, CedarSource};
 pub use reach::Reached;
-pub use request::{GlobalFlags, Operation, Request, flatten_parameters, flatten_parameters_bounded};
+pub use request::{
+    GlobalFlags, Operation, Request, flatten_parameters, flatten_parameters_bounded,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::pattern::NamePattern;
@@ -126,7 +134,14 @@ pub struct Rule {
 
 impl Rule {
     pub(crate) fn new(id: String, effect: Effect, reason: Option<String>) -> Rule {
-        Rule { id, effect, commands: Vec::new(), actions: Vec::new(), reason, reach: Default::default() }
+        Rule {
+            id,
+            effect,
+            commands: Vec::new(),
+            actions: Vec::new(),
+            reason,
+            reach: Default::default(),
+        }
     }
 
     /// The API operations the rule's command patterns name, each with the IAM action it stands
@@ -140,12 +155,23 @@ impl Rule {
     /// (dependent ones included), and the action of every operation the command patterns name.
     fn matched(&self, req: &Request) -> Option<String> {
         let cmd = req.command();
-        if let Some(p) = self.commands.iter().find(|p| p.matches(&req.service_cli_name, &req.operation_cli_name)) {
+        if let Some(p) = self
+            .commands
+            .iter()
+            .find(|p| p.matches(&req.service_cli_name, &req.operation_cli_name))
+        {
             return Some(format!("`{cmd}` matches `{p}`"));
         }
         for op in &req.operations {
-            if let Some(p) = self.commands.iter().find(|p| p.matches(&op.service_cli_name, &op.operation_cli_name)) {
-                return Some(format!("`{cmd}` makes the API call `{}`, which matches `{p}`", op.command()));
+            if let Some(p) = self
+                .commands
+                .iter()
+                .find(|p| p.matches(&op.service_cli_name, &op.operation_cli_name))
+            {
+                return Some(format!(
+                    "`{cmd}` makes the API call `{}`, which matches `{p}`",
+                    op.command()
+                ));
             }
         }
         for p in &self.actions {
@@ -155,7 +181,11 @@ impl Rule {
         }
         if !self.commands.is_empty() {
             for a in &req.actions {
-                if let Some(r) = self.reach().iter().find(|r| r.action.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(a))) {
+                if let Some(r) = self.reach().iter().find(|r| {
+                    r.action
+                        .as_deref()
+                        .is_some_and(|x| x.eq_ignore_ascii_case(a))
+                }) {
                     return Some(format!(
                         "`{cmd}` needs IAM action `{a}`, the action of `{}` (named by `{}`); a rule on an operation reaches every call that needs its action, as IAM would",
                         r.command, r.pattern
@@ -227,7 +257,8 @@ impl Policy {
     /// Parse and validate the native JSON form ([`PolicyConfig`]).
     pub fn from_json(source: &str) -> Result<Self, PolicyError> {
         config::require_object(source)?;
-        let config: PolicyConfig = serde_json::from_str(source).map_err(|e| config::parse_error(&e))?;
+        let config: PolicyConfig =
+            serde_json::from_str(source).map_err(|e| config::parse_error(&e))?;
         config.compile(source)
     }
 
@@ -239,7 +270,8 @@ impl Policy {
         read: impl FnOnce(&str) -> Result<CedarSource, PolicyError>,
     ) -> Result<Self, PolicyError> {
         config::require_object(source)?;
-        let config: PolicyConfig = serde_json::from_str(source).map_err(|e| config::parse_error(&e))?;
+        let config: PolicyConfig =
+            serde_json::from_str(source).map_err(|e| config::parse_error(&e))?;
         let file = config.cedar.as_deref().map(read).transpose()?;
         config.compile_with(source, file)
     }
@@ -264,13 +296,18 @@ impl Policy {
     /// Whether the `regions` allow-list admits `region` (true when there is none). Used to fan
     /// `--region *` out only to regions the policy would allow.
     pub fn allows_region(&self, region: &str) -> bool {
-        self.regions.as_ref().is_none_or(|list| list.iter().any(|p| p.matches(region)))
+        self.regions
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|p| p.matches(region)))
     }
 
     /// The hosts `--endpoint-url` may name besides loopback (`global_options.endpoint_hosts`), for
     /// the engine's own connect-time check.
     pub fn endpoint_hosts(&self) -> Vec<String> {
-        self.endpoint_hosts.iter().map(|p| p.as_str().to_string()).collect()
+        self.endpoint_hosts
+            .iter()
+            .map(|p| p.as_str().to_string())
+            .collect()
     }
 
     /// Whether the policy restricts accounts, so a decision needs the caller's account.
@@ -306,7 +343,12 @@ impl Policy {
             .rules
             .iter()
             .filter(|r| self.rules.iter().any(|s| s.id == r.id))
-            .map(|r| Problem { path: "rules".into(), line: None, column: None, message: format!("duplicate rule id `{}` when merging policies", r.id) })
+            .map(|r| Problem {
+                path: "rules".into(),
+                line: None,
+                column: None,
+                message: format!("duplicate rule id `{}` when merging policies", r.id),
+            })
             .collect();
         if !dups.is_empty() {
             return Err(PolicyError::Invalid { problems: dups });
@@ -330,12 +372,36 @@ impl Policy {
         if !self.shadow || d.outcome == Outcome::Allow {
             return d;
         }
-        let mut reasons = vec![format!("shadow mode: allowed, but an enforced policy would {} this request", match d.outcome {
-            Outcome::Deny => "deny",
-            _ => "ask consent for",
-        })];
+        let mut reasons = vec![format!(
+            "shadow mode: allowed, but an enforced policy would {} this request",
+            match d.outcome {
+                Outcome::Deny => "deny",
+                _ => "ask consent for",
+            }
+        )];
         reasons.extend(d.reasons);
-        Decision { outcome: Outcome::Allow, reasons, rule_ids: d.rule_ids, would_have: Some(d.outcome) }
+        Decision {
+            outcome: Outcome::Allow,
+            reasons,
+            rule_ids: d.rule_ids,
+            would_have: Some(d.outcome),
+        }
+    }
+
+    /// The decision on the server's own start-up identity lookup (`sts get-caller-identity`,
+    /// which needs no permission and changes nothing): as [`Policy::decide_enforced`], except that
+    /// a refusal by the `accounts` allow-list alone does not apply — that rule can only be
+    /// evaluated once the lookup has told the account.
+    pub fn decide_identity_lookup(&self, req: &Request) -> Decision {
+        let mut d = self.decide_enforced(req);
+        let only_accounts = d.is_deny()
+            && !d.rule_ids.is_empty()
+            && d.rule_ids.iter().all(|r| r == "allowlist:accounts");
+        if only_accounts {
+            d.outcome = Outcome::Allow;
+            d.reasons.push("start-up identity lookup: the accounts allow-list applies once the account is known".into());
+        }
+        d
     }
 
     /// Decide on a request. Pure: no I/O, no clock, the same answer for the same input.
@@ -386,20 +452,36 @@ impl Policy {
     /// run an `aws s3 cp` between buckets, which also writes; nor an allow on
     /// `lambda:CreateFunction` a function that passes a role, which also needs `iam:PassRole`.
     fn allow_rules(&self, req: &Request, allow: &mut Decision) {
-        let rules: Vec<&Rule> = self.rules.iter().filter(|r| r.effect == Effect::Allow).collect();
+        let rules: Vec<&Rule> = self
+            .rules
+            .iter()
+            .filter(|r| r.effect == Effect::Allow)
+            .collect();
         if rules.is_empty() {
             return;
         }
         let cmd = req.command();
         for r in &rules {
-            if let Some(p) = r.commands.iter().find(|p| p.matches(&req.service_cli_name, &req.operation_cli_name)) {
-                allow.push(r.id.clone(), r.explain(req, &format!("`{cmd}` matches `{p}`")));
+            if let Some(p) = r
+                .commands
+                .iter()
+                .find(|p| p.matches(&req.service_cli_name, &req.operation_cli_name))
+            {
+                allow.push(
+                    r.id.clone(),
+                    r.explain(req, &format!("`{cmd}` matches `{p}`")),
+                );
                 return;
             }
         }
         let mut found: Vec<(&Rule, String)> = Vec::new();
         for op in req.api_operations() {
-            let by_name = rules.iter().find_map(|r| r.commands.iter().find(|p| p.matches(&op.service_cli_name, &op.operation_cli_name)).map(|p| (*r, p)));
+            let by_name = rules.iter().find_map(|r| {
+                r.commands
+                    .iter()
+                    .find(|p| p.matches(&op.service_cli_name, &op.operation_cli_name))
+                    .map(|p| (*r, p))
+            });
             if let Some((r, p)) = by_name {
                 found.push((r, format!("the API call `{}` matches `{p}`", op.command())));
                 continue;
@@ -408,7 +490,10 @@ impl Policy {
                 return;
             }
             for a in &op.actions {
-                let Some((r, p)) = rules.iter().find_map(|r| r.actions.iter().find(|p| p.matches(a)).map(|p| (*r, p))) else {
+                let Some((r, p)) = rules
+                    .iter()
+                    .find_map(|r| r.actions.iter().find(|p| p.matches(a)).map(|p| (*r, p)))
+                else {
                     return;
                 };
                 found.push((r, format!("IAM action `{a}` matches `{p}`")));
@@ -437,19 +522,47 @@ impl Policy {
             deny.push("global:endpoint-url", m);
         }
         for (on, allowed, id, opt, why, key) in [
-            (g.debug, self.allow_debug, "global:debug", "--debug", "it logs request details, signatures included", "allow_debug"),
-            (g.no_verify_ssl, self.allow_no_verify_ssl, "global:no-verify-ssl", "--no-verify-ssl", "it turns off TLS certificate checks", "allow_no_verify_ssl"),
-            (g.no_sign_request, self.allow_no_sign_request, "global:no-sign-request", "--no-sign-request", "it sends the request anonymously", "allow_no_sign_request"),
+            (
+                g.debug,
+                self.allow_debug,
+                "global:debug",
+                "--debug",
+                "it logs request details, signatures included",
+                "allow_debug",
+            ),
+            (
+                g.no_verify_ssl,
+                self.allow_no_verify_ssl,
+                "global:no-verify-ssl",
+                "--no-verify-ssl",
+                "it turns off TLS certificate checks",
+                "allow_no_verify_ssl",
+            ),
+            (
+                g.no_sign_request,
+                self.allow_no_sign_request,
+                "global:no-sign-request",
+                "--no-sign-request",
+                "it sends the request anonymously",
+                "allow_no_sign_request",
+            ),
         ] {
             if on && !allowed {
-                deny.push(id, format!("`{opt}` is refused ({why}); drop it, or set `global_options.{key}: true`"));
+                deny.push(
+                    id,
+                    format!(
+                        "`{opt}` is refused ({why}); drop it, or set `global_options.{key}: true`"
+                    ),
+                );
             }
         }
     }
 
     fn check_allow_lists(&self, req: &Request, deny: &mut Decision) {
         if let Some(list) = &self.services
-            && !list.iter().any(|p| p.matches(&req.service_cli_name) || p.matches(&req.service))
+            && !list
+                .iter()
+                .any(|p| p.matches(&req.service_cli_name) || p.matches(&req.service))
         {
             deny.push(
                 "allowlist:services",
@@ -479,7 +592,10 @@ impl Policy {
             Some(l) => l.to_string(),
             None => "unknown (treated as a write)".to_string(),
         };
-        let is_read = matches!(req.access_level, Some(AccessLevel::List | AccessLevel::Read)) && !req.destructive;
+        let is_read = matches!(
+            req.access_level,
+            Some(AccessLevel::List | AccessLevel::Read)
+        ) && !req.destructive;
         let mut risks: Vec<String> = Vec::new();
         match (req.returns_secret, req.returns_credentials) {
             (true, true) => risks.push("returns a secret and credentials".into()),
@@ -488,11 +604,22 @@ impl Policy {
             (false, false) => {}
         }
         if req.side_effects {
-            let why: Vec<&str> =
-                req.api_operations().iter().filter_map(|o| portcullis_classify::flags::side_effect(&o.service, &o.operation)).collect();
-            risks.push(if why.is_empty() { "has side effects although it reads".into() } else { format!("has side effects although it reads: {}", why.join("; ")) });
+            let why: Vec<&str> = req
+                .api_operations()
+                .iter()
+                .filter_map(|o| portcullis_classify::flags::side_effect(&o.service, &o.operation))
+                .collect();
+            risks.push(if why.is_empty() {
+                "has side effects although it reads".into()
+            } else {
+                format!("has side effects although it reads: {}", why.join("; "))
+            });
         }
-        let sensitive = if risks.is_empty() { None } else { Some(risks.join(", and ")) };
+        let sensitive = if risks.is_empty() {
+            None
+        } else {
+            Some(risks.join(", and "))
+        };
         let allow_hint = format!("add an allow rule for `{cmd}` to run it without asking");
         match self.mode {
             Mode::Unrestricted => Decision::new(Outcome::Allow).because(id, format!("unrestricted mode allows `{cmd}` (no rule matched)")),
@@ -520,13 +647,18 @@ impl Policy {
 
 /// The awslabs policy file's place under a home directory: `~/.aws/aws-api-mcp/mcp-security-policy.json`.
 pub fn awslabs_policy_path(home: &Path) -> std::path::PathBuf {
-    home.join(".aws").join("aws-api-mcp").join("mcp-security-policy.json")
+    home.join(".aws")
+        .join("aws-api-mcp")
+        .join("mcp-security-policy.json")
 }
 
 /// Read a policy file. The awslabs shape (a `policy` object or top-level `denyList` /
 /// `elicitList`) is recognised by its keys; anything else is read as the native form.
 pub fn load_file(path: &Path) -> Result<Policy, PolicyError> {
-    let text = std::fs::read_to_string(path).map_err(|e| PolicyError::Io { path: path.display().to_string(), message: e.to_string() })?;
+    let text = std::fs::read_to_string(path).map_err(|e| PolicyError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
     if is_awslabs(&text) {
         return Policy::from_awslabs_json(&text);
     }
@@ -536,11 +668,17 @@ pub fn load_file(path: &Path) -> Result<Policy, PolicyError> {
         let shown = cedar_path.display().to_string();
         match std::fs::read_to_string(&cedar_path) {
             Ok(text) => Ok(CedarSource { name: shown, text }),
-            Err(e) => Err(PolicyError::Io { path: shown, message: format!("{e} (the `cedar` file named by {})", path.display()) }),
+            Err(e) => Err(PolicyError::Io {
+                path: shown,
+                message: format!("{e} (the `cedar` file named by {})", path.display()),
+            }),
         }
     })
     .map_err(|e| match e {
-        PolicyError::Cedar { file, problems } if file == cedar::INLINE => PolicyError::Cedar { file: format!("{}#cedar_policies", path.display()), problems },
+        PolicyError::Cedar { file, problems } if file == cedar::INLINE => PolicyError::Cedar {
+            file: format!("{}#cedar_policies", path.display()),
+            problems,
+        },
         other => other,
     })
 }
@@ -549,7 +687,9 @@ pub fn load_file(path: &Path) -> Result<Policy, PolicyError> {
 pub fn is_awslabs(text: &str) -> bool {
     match serde_json::from_str::<serde_json::Value>(text) {
         Ok(serde_json::Value::Object(map)) => {
-            ["policy", "denyList", "denylist", "elicitList", "elicitlist"].iter().any(|k| map.contains_key(*k))
+            ["policy", "denyList", "denylist", "elicitList", "elicitlist"]
+                .iter()
+                .any(|k| map.contains_key(*k))
         }
         _ => false,
     }

@@ -19,7 +19,10 @@ pub const MAX_PATTERN_LEN: usize = 512;
 
 fn check_len(source: &str) -> Result<(), String> {
     if source.len() > MAX_PATTERN_LEN {
-        return Err(format!("pattern is longer than {MAX_PATTERN_LEN} bytes ({}); shorten it or split the rule", source.len()));
+        return Err(format!(
+            "pattern is longer than {MAX_PATTERN_LEN} bytes ({}); shorten it or split the rule",
+            source.len()
+        ));
     }
     Ok(())
 }
@@ -51,7 +54,10 @@ impl CommandPattern {
         check_len(source)?;
         let words: Vec<&str> = source.split_whitespace().collect();
         let Some((&first, rest)) = words.split_first() else {
-            return Err("empty command pattern; write `aws <service> <operation>`, e.g. `aws iam delete-*`".into());
+            return Err(
+                "empty command pattern; write `aws <service> <operation>`, e.g. `aws iam delete-*`"
+                    .into(),
+            );
         };
         if first != "aws" {
             return Err(format!(
@@ -72,7 +78,11 @@ impl CommandPattern {
         for (what, word) in [("service", service), ("operation", operation)] {
             check_cli_word(source, what, word)?;
         }
-        Ok(CommandPattern { source: source.split_whitespace().collect::<Vec<_>>().join(" "), service: squeeze(service), operation: squeeze(operation) })
+        Ok(CommandPattern {
+            source: source.split_whitespace().collect::<Vec<_>>().join(" "),
+            service: squeeze(service),
+            operation: squeeze(operation),
+        })
     }
 
     /// Does `aws <service_cli_name> <operation_cli_name>` match? Case-sensitive, as the CLI is.
@@ -84,7 +94,11 @@ impl CommandPattern {
 
     /// Does the service word match `service_cli_name` (whatever the operation)?
     pub fn matches_service(&self, service_cli_name: &str) -> bool {
-        glob(self.service.as_bytes(), service_cli_name.as_bytes(), |a: u8, b: u8| a == b)
+        glob(
+            self.service.as_bytes(),
+            service_cli_name.as_bytes(),
+            |a: u8, b: u8| a == b,
+        )
     }
 
     /// The pattern as written (whitespace normalized).
@@ -107,9 +121,13 @@ fn check_cli_word(source: &str, what: &str, word: &str) -> Result<(), String> {
         ));
     }
     if word.starts_with("--") {
-        return Err(format!("`{word}` in `{source}` is an option; rules match `aws <service> <operation>` only"));
+        return Err(format!(
+            "`{word}` in `{source}` is an option; rules match `aws <service> <operation>` only"
+        ));
     }
-    if let Some(c) = word.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '*' | '.' | '_'))) {
+    if let Some(c) = word.chars().find(|c| {
+        !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '*' | '.' | '_'))
+    }) {
         return Err(format!(
             "{what} `{word}` in `{source}` contains `{c}`: only lowercase letters, digits, `-` and the wildcard `*` are allowed"
         ));
@@ -133,30 +151,58 @@ impl ActionPattern {
             return Err("empty action pattern; write `service:Action`, e.g. `iam:Delete*`".into());
         }
         if s == "*" {
-            return Ok(ActionPattern { source: s.into(), pattern: "*".into() });
+            return Ok(ActionPattern {
+                source: s.into(),
+                pattern: "*".into(),
+            });
         }
         let Some((prefix, action)) = s.split_once(':') else {
-            return Err(format!("action pattern `{s}` has no `:`; write `service:Action`, e.g. `s3:{s}` or `{s}:*`"));
+            return Err(format!(
+                "action pattern `{s}` has no `:`; write `service:Action`, e.g. `s3:{s}` or `{s}:*`"
+            ));
         };
         if prefix.is_empty() || action.is_empty() {
-            return Err(format!("action pattern `{s}` needs both a service prefix and an action, e.g. `s3:GetObject` or `s3:*`"));
+            return Err(format!(
+                "action pattern `{s}` needs both a service prefix and an action, e.g. `s3:GetObject` or `s3:*`"
+            ));
         }
         if action.contains(':') {
-            return Err(format!("action pattern `{s}` has more than one `:`; write `service:Action`"));
+            return Err(format!(
+                "action pattern `{s}` has more than one `:`; write `service:Action`"
+            ));
         }
-        if let Some(c) = prefix.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '*'))) {
-            return Err(format!("service prefix `{prefix}` in `{s}` contains `{c}`: only letters, digits, `-` and `*` are allowed"));
+        if let Some(c) = prefix
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '*')))
+        {
+            return Err(format!(
+                "service prefix `{prefix}` in `{s}` contains `{c}`: only letters, digits, `-` and `*` are allowed"
+            ));
         }
-        if let Some(c) = action.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '*' | '-' | '_'))) {
-            let hint = if c == '?' { " (`?` is not supported; use `*`)" } else { "" };
-            return Err(format!("action `{action}` in `{s}` contains `{c}`: only letters, digits and `*` are allowed{hint}"));
+        if let Some(c) = action
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '*' | '-' | '_')))
+        {
+            let hint = if c == '?' {
+                " (`?` is not supported; use `*`)"
+            } else {
+                ""
+            };
+            return Err(format!(
+                "action `{action}` in `{s}` contains `{c}`: only letters, digits and `*` are allowed{hint}"
+            ));
         }
-        Ok(ActionPattern { source: s.into(), pattern: squeeze(s) })
+        Ok(ActionPattern {
+            source: s.into(),
+            pattern: squeeze(s),
+        })
     }
 
     /// Does the IAM action match? Case-insensitive, as IAM compares action names.
     pub fn matches(&self, action: &str) -> bool {
-        glob(self.pattern.as_bytes(), action.as_bytes(), |a, b| a.eq_ignore_ascii_case(&b))
+        glob(self.pattern.as_bytes(), action.as_bytes(), |a, b| {
+            a.eq_ignore_ascii_case(&b)
+        })
     }
 
     /// The pattern as written.
@@ -180,7 +226,10 @@ pub(crate) struct NamePattern {
 
 impl NamePattern {
     pub(crate) fn new(pattern: &str, case_insensitive: bool) -> Self {
-        NamePattern { pattern: squeeze(pattern), case_insensitive }
+        NamePattern {
+            pattern: squeeze(pattern),
+            case_insensitive,
+        }
     }
 
     /// The pattern as written (wildcards squeezed).
@@ -190,7 +239,9 @@ impl NamePattern {
 
     pub(crate) fn matches(&self, text: &str) -> bool {
         if self.case_insensitive {
-            glob(self.pattern.as_bytes(), text.as_bytes(), |a, b| a.eq_ignore_ascii_case(&b))
+            glob(self.pattern.as_bytes(), text.as_bytes(), |a, b| {
+                a.eq_ignore_ascii_case(&b)
+            })
         } else {
             glob(self.pattern.as_bytes(), text.as_bytes(), |a, b| a == b)
         }
@@ -238,6 +289,10 @@ mod tests {
         assert!(p.matches("iam", "delete-user"));
         assert!(!p.matches("IAM", "delete-user"));
         assert!(CommandPattern::parse("aws IAM delete-user").is_err());
-        assert!(CommandPattern::parse("aws s3api").unwrap().matches("s3api", "put-object"));
+        assert!(
+            CommandPattern::parse("aws s3api")
+                .unwrap()
+                .matches("s3api", "put-object")
+        );
     }
 }

@@ -38,12 +38,19 @@ pub fn operations(patterns: &[CommandPattern]) -> Vec<Reached> {
     let m = models();
     let mut out = Vec::new();
     for (command, cli) in m.commands() {
-        let Some(service) = cli.service.as_deref() else { continue };
-        let named: Vec<&CommandPattern> = patterns.iter().filter(|p| p.matches_service(command)).collect();
+        let Some(service) = cli.service.as_deref() else {
+            continue;
+        };
+        let named: Vec<&CommandPattern> = patterns
+            .iter()
+            .filter(|p| p.matches_service(command))
+            .collect();
         if named.is_empty() {
             continue;
         }
-        let Ok(names) = m.service_cli(service) else { continue };
+        let Ok(names) = m.service_cli(service) else {
+            continue;
+        };
         for (cli_op, op) in &names.by_cli_name {
             if let Some(p) = named.iter().find(|p| p.matches(command, cli_op)) {
                 out.push(Reached {

@@ -143,7 +143,10 @@ pub fn flatten_parameters(params: &serde_json::Value) -> Vec<String> {
 
 /// [`flatten_parameters`], and whether anything was cut or dropped at the bounds.
 pub fn flatten_parameters_bounded(params: &serde_json::Value) -> (Vec<String>, bool) {
-    let mut out = Flat { items: Vec::new(), truncated: false };
+    let mut out = Flat {
+        items: Vec::new(),
+        truncated: false,
+    };
     flatten(params, &mut String::new(), &mut out);
     (out.items, out.truncated)
 }

@@ -63,14 +63,30 @@ pub fn run(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         AuditCmd::Verify { trail } => {
             let (dir, key) = trail.resolve()?;
-            let key = AuditKey::load(&key).with_context(|| format!("cannot read the audit key {}", key.display()))?;
+            let key = AuditKey::load(&key)
+                .with_context(|| format!("cannot read the audit key {}", key.display()))?;
             let report = portcullis_audit::verify(&dir, &key);
             println!("{report}");
-            Ok(if report.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if report.is_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
-        AuditCmd::Show { trail, since, until, decision, service, principal, tool, kind, json } => {
+        AuditCmd::Show {
+            trail,
+            since,
+            until,
+            decision,
+            service,
+            principal,
+            tool,
+            kind,
+            json,
+        } => {
             let (dir, _) = trail.resolve()?;
-            let time = |t: Option<String>| t.map(|t| portcullis_audit::parse_time_arg(&t)).transpose();
+            let time =
+                |t: Option<String>| t.map(|t| portcullis_audit::parse_time_arg(&t)).transpose();
             let filter = Filter {
                 since_ms: time(since)?,
                 until_ms: time(until)?,
@@ -97,7 +113,14 @@ pub fn run(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
             };
             for shown in portcullis_audit::show(&dir, filter)? {
                 let shown = shown?;
-                println!("{}", if json { shown.line.clone() } else { shown.compact() });
+                println!(
+                    "{}",
+                    if json {
+                        shown.line.clone()
+                    } else {
+                        shown.compact()
+                    }
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -108,6 +131,9 @@ impl TrailArgs {
     fn resolve(&self) -> anyhow::Result<(PathBuf, PathBuf)> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         let settings = portcullis::server::audit_settings(&var)?;
-        Ok((self.dir.clone().unwrap_or(settings.dir), self.key.clone().unwrap_or(settings.key_file)))
+        Ok((
+            self.dir.clone().unwrap_or(settings.dir),
+            self.key.clone().unwrap_or(settings.key_file),
+        ))
     }
 }

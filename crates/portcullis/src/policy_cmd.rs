@@ -45,7 +45,11 @@ pub enum PolicyCmd {
 pub fn run(cmd: PolicyCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         PolicyCmd::Validate { file } => validate(&file),
-        PolicyCmd::Test { file, cases, region } => test(&file, &cases, region),
+        PolicyCmd::Test {
+            file,
+            cases,
+            region,
+        } => test(&file, &cases, region),
     }
 }
 
@@ -63,7 +67,12 @@ fn validate(file: &Path) -> anyhow::Result<ExitCode> {
     };
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}: valid", file.display())?;
-    writeln!(out, "mode: {}{}", policy.mode(), if policy.shadow() { " (shadow)" } else { "" })?;
+    writeln!(
+        out,
+        "mode: {}{}",
+        policy.mode(),
+        if policy.shadow() { " (shadow)" } else { "" }
+    )?;
     let rules = policy.rules();
     writeln!(out, "rules: {}", rules.len())?;
     for r in rules {
@@ -72,7 +81,12 @@ fn validate(file: &Path) -> anyhow::Result<ExitCode> {
     }
     match policy.cedar() {
         Some(c) => {
-            writeln!(out, "cedar policies: {} (from {})", c.policies().len(), c.source_name())?;
+            writeln!(
+                out,
+                "cedar policies: {} (from {})",
+                c.policies().len(),
+                c.source_name()
+            )?;
             for p in c.policies() {
                 let effect = match p.effect {
                     portcullis_policy::Effect::Deny => "forbid",
@@ -99,9 +113,17 @@ fn write_reach(out: &mut impl Write, r: &portcullis_policy::Rule) -> std::io::Re
     let reach = r.reach();
     if reach.is_empty() {
         let pats: Vec<&str> = r.commands.iter().map(|p| p.as_str()).collect();
-        return writeln!(out, "    names no API operation ({}): it matches only commands written that way, e.g. `aws s3 rm`", pats.join(", "));
+        return writeln!(
+            out,
+            "    names no API operation ({}): it matches only commands written that way, e.g. `aws s3 rm`",
+            pats.join(", ")
+        );
     }
-    let names: Vec<&str> = reach.iter().map(|x| x.command.as_str()).take(REACH_SHOWN).collect();
+    let names: Vec<&str> = reach
+        .iter()
+        .map(|x| x.command.as_str())
+        .take(REACH_SHOWN)
+        .collect();
     let more = reach.len().saturating_sub(REACH_SHOWN);
     writeln!(
         out,
@@ -109,14 +131,30 @@ fn write_reach(out: &mut impl Write, r: &portcullis_policy::Rule) -> std::io::Re
         reach.len(),
         if reach.len() == 1 { "" } else { "s" },
         names.join(", "),
-        if more > 0 { format!(", and {more} more") } else { String::new() }
+        if more > 0 {
+            format!(", and {more} more")
+        } else {
+            String::new()
+        }
     )?;
     if r.effect == portcullis_policy::Effect::Allow {
-        return writeln!(out, "    (an allow rule allows only the commands it names, never more)");
+        return writeln!(
+            out,
+            "    (an allow rule allows only the commands it names, never more)"
+        );
     }
-    let several: Vec<&str> = reach.iter().filter(|x| x.action.is_none()).map(|x| x.command.as_str()).take(REACH_SHOWN).collect();
+    let several: Vec<&str> = reach
+        .iter()
+        .filter(|x| x.action.is_none())
+        .map(|x| x.command.as_str())
+        .take(REACH_SHOWN)
+        .collect();
     if !several.is_empty() {
-        writeln!(out, "    matched by name only (each needs several IAM actions, or none known): {}", several.join(", "))?;
+        writeln!(
+            out,
+            "    matched by name only (each needs several IAM actions, or none known): {}",
+            several.join(", ")
+        )?;
     }
     let mut actions: Vec<&str> = reach.iter().filter_map(|x| x.action.as_deref()).collect();
     actions.sort_unstable();
@@ -131,7 +169,11 @@ fn write_reach(out: &mut impl Write, r: &portcullis_policy::Rule) -> std::io::Re
         "    and so every call that needs IAM action{} {}{}",
         if actions.len() == 1 { "" } else { "s" },
         shown.join(", "),
-        if more > 0 { format!(", and {more} more") } else { String::new() }
+        if more > 0 {
+            format!(", and {more} more")
+        } else {
+            String::new()
+        }
     )?;
     // The other operations of the same services that need one of them (dependent actions too).
     let mut services: Vec<&str> = reach.iter().map(|x| x.service.as_str()).collect();
@@ -140,13 +182,19 @@ fn write_reach(out: &mut impl Write, r: &portcullis_policy::Rule) -> std::io::Re
     let s3 = services.contains(&"s3");
     let mut also = Vec::new();
     for service in services {
-        let Ok(model) = portcullis_model::models().service(service) else { continue };
+        let Ok(model) = portcullis_model::models().service(service) else {
+            continue;
+        };
         for op in model.operations.keys() {
             let c = portcullis_classify::classify(service, op, &serde_json::Value::Null);
-            if reach.iter().any(|x| x.service == service && &x.operation == op) {
+            if reach
+                .iter()
+                .any(|x| x.service == service && &x.operation == op)
+            {
                 continue;
             }
-            if c.all_actions().any(|a| actions.iter().any(|x| x.eq_ignore_ascii_case(a)))
+            if c.all_actions()
+                .any(|a| actions.iter().any(|x| x.eq_ignore_ascii_case(a)))
                 && let Some((cmd, cli_op)) = portcullis_classify::cli_form(service, op)
             {
                 also.push(format!("aws {cmd} {cli_op}"));
@@ -157,10 +205,22 @@ fn write_reach(out: &mut impl Write, r: &portcullis_policy::Rule) -> std::io::Re
     if !also.is_empty() {
         let more = also.len().saturating_sub(REACH_SHOWN);
         also.truncate(REACH_SHOWN);
-        writeln!(out, "    which includes {}{}", also.join(", "), if more > 0 { format!(", and {more} more") } else { String::new() })?;
+        writeln!(
+            out,
+            "    which includes {}{}",
+            also.join(", "),
+            if more > 0 {
+                format!(", and {more} more")
+            } else {
+                String::new()
+            }
+        )?;
     }
     if s3 {
-        writeln!(out, "    and the `aws s3` commands that make them (e.g. `aws s3 rm` makes `aws s3api delete-object`)")?;
+        writeln!(
+            out,
+            "    and the `aws s3` commands that make them (e.g. `aws s3 rm` makes `aws s3api delete-object`)"
+        )?;
     }
     Ok(())
 }
@@ -203,7 +263,11 @@ fn read_cases(path: &Path) -> Result<Vec<Case>, String> {
     }
 }
 
-fn test(file: &Path, cases_path: &Path, default_region: Option<String>) -> anyhow::Result<ExitCode> {
+fn test(
+    file: &Path,
+    cases_path: &Path,
+    default_region: Option<String>,
+) -> anyhow::Result<ExitCode> {
     let policy = match load(file) {
         Ok(p) => p,
         Err(e) => {
@@ -219,8 +283,15 @@ fn test(file: &Path, cases_path: &Path, default_region: Option<String>) -> anyho
         }
     };
     // file:// values are resolved (and refused when missing) relative to the case file.
-    let workdir = cases_path.parent().map(Path::to_path_buf).filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(|| PathBuf::from("."));
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
+    let workdir = cases_path
+        .parent()
+        .map(Path::to_path_buf)
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
     let _guard = runtime.enter();
     let mut out = std::io::stdout().lock();
     let (mut passed, mut failed) = (0usize, 0usize);
@@ -232,7 +303,10 @@ fn test(file: &Path, cases_path: &Path, default_region: Option<String>) -> anyho
             Ok(a) => {
                 let d = &a.decision;
                 let outcome_ok = d.outcome == case.expect;
-                let rule_ok = case.rule.as_ref().is_none_or(|r| d.rule_ids.iter().any(|id| id == r));
+                let rule_ok = case
+                    .rule
+                    .as_ref()
+                    .is_none_or(|r| d.rule_ids.iter().any(|id| id == r));
                 let mut got = format!("{} [{}]", d.outcome, d.rule_ids.join(", "));
                 if !rule_ok && let Some(r) = &case.rule {
                     got.push_str(&format!(", expected rule `{r}`"));
@@ -243,15 +317,30 @@ fn test(file: &Path, cases_path: &Path, default_region: Option<String>) -> anyho
                 got.push_str(&format!(": {}", d.reasons.join("; ")));
                 (outcome_ok && rule_ok, got)
             }
-            Err(refusal) => (false, format!("the command does not parse, expected {}: {}", case.expect, refusal.message)),
+            Err(refusal) => (
+                false,
+                format!(
+                    "the command does not parse, expected {}: {}",
+                    case.expect, refusal.message
+                ),
+            ),
         };
         if ok {
             passed += 1;
         } else {
             failed += 1;
         }
-        writeln!(out, "{} #{} {label} → {got}", if ok { "PASS" } else { "FAIL" }, i + 1)?;
+        writeln!(
+            out,
+            "{} #{} {label} → {got}",
+            if ok { "PASS" } else { "FAIL" },
+            i + 1
+        )?;
     }
     writeln!(out, "{passed} passed, {failed} failed")?;
-    Ok(if failed == 0 && !cases.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if failed == 0 && !cases.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -21,8 +21,11 @@
 //! secret name is walked, not masked whole (`PasswordPolicy`), except for its `Value` / `Data`
 //! member (EC2's attribute wrappers: `InstanceAttribute.UserData.Value`).
 //!
-//! The audit crate keeps its own list of secret parameter names for the records' `params`
-//! (`portcullis_audit::redact`); this module's [`SECRET_NAMES`] is the server's one list.
+//! This is the one redaction module: the shape stage (output), the record stage (the audit
+//! record's `params` and messages) and every text echoed to the agent or the logs use it, with one
+//! list of secret member names (`SECRET_NAMES`). The decision says *whether* a response is
+//! masked (not when the call was decided as a secret read); the value's type in the model
+//! (`sensitive`, the names below) says *what* is masked.
 
 use portcullis_model::{ServiceModel, Shape, ShapeType};
 use serde_json::Value;
@@ -65,7 +68,16 @@ const SECRET_NAMES: &[&str] = &[
 /// Parts of a user-chosen label (an environment variable, a parameter or tag name) that say the
 /// value next to it is a secret: `DB_PASSWD`, `GITHUB_TOKEN`, `/prod/app/secret`. Broader than
 /// [`SECRET_NAMES`]; only used to scrub requests, never to mask output.
-const SECRET_LABEL_PARTS: &[&str] = &["passw", "secret", "token", "apikey", "privatekey", "credential", "passphrase", "userdata"];
+const SECRET_LABEL_PARTS: &[&str] = &[
+    "passw",
+    "secret",
+    "token",
+    "apikey",
+    "privatekey",
+    "credential",
+    "passphrase",
+    "userdata",
+];
 
 /// Secrets shorter than this are not looked for (they would mask ordinary words).
 const MIN_SECRET: usize = 4;
@@ -77,17 +89,23 @@ pub const WINDOW: usize = 8;
 /// Whether a member name says its value is a secret.
 pub fn secret_name(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    SECRET_NAMES.iter().any(|p| match (p.strip_prefix('*'), p.strip_suffix('*')) {
-        (Some(suffix), _) => n.ends_with(suffix),
-        (_, Some(prefix)) => n.starts_with(prefix),
-        _ => n == *p,
-    })
+    SECRET_NAMES
+        .iter()
+        .any(|p| match (p.strip_prefix('*'), p.strip_suffix('*')) {
+            (Some(suffix), _) => n.ends_with(suffix),
+            (_, Some(prefix)) => n.starts_with(prefix),
+            _ => n == *p,
+        })
 }
 
 /// Whether a label chosen by a user (`MYSQL_ROOT_PASSWORD`, `/prod/db/password`, `userData`)
 /// says the value paired with it is a secret.
 fn secret_label(label: &str) -> bool {
-    let n: String = label.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
+    let n: String = label
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_lowercase();
     !n.is_empty() && (secret_name(&n) || SECRET_LABEL_PARTS.iter().any(|p| n.contains(p)))
 }
 
@@ -102,7 +120,9 @@ pub fn mask(model: &ServiceModel, shape: &str, value: &mut Value) -> usize {
 pub fn secrets(model: &ServiceModel, shape: &str, value: &Value) -> Vec<String> {
     let mut copy = value.clone();
     let mut found = Vec::new();
-    walk(model, shape, &mut copy, 0, false, &mut |v| leaves(v, &mut found));
+    walk(model, shape, &mut copy, 0, false, &mut |v| {
+        leaves(v, &mut found)
+    });
     longest_first(found)
 }
 
@@ -126,7 +146,11 @@ pub fn scrub(text: &str, secrets: &[String]) -> String {
     let bytes = text.as_bytes();
     let mut masked = vec![false; bytes.len()];
     let mut windows: Vec<u64> = Vec::new();
-    let forms: Vec<String> = secrets.iter().filter(|s| !s.is_empty()).flat_map(|s| quoted_forms(s)).collect();
+    let forms: Vec<String> = secrets
+        .iter()
+        .filter(|s| !s.is_empty())
+        .flat_map(|s| quoted_forms(s))
+        .collect();
     for form in &forms {
         if form.len() < WINDOW {
             for (at, _) in text.match_indices(form.as_str()) {
@@ -146,7 +170,8 @@ pub fn scrub(text: &str, secrets: &[String]) -> String {
             seen[hash(*n) >> 6] |= 1 << (hash(*n) & 63);
         }
         for (at, n) in runs(bytes).into_iter().enumerate() {
-            if seen[hash(n) >> 6] & (1 << (hash(n) & 63)) != 0 && windows.binary_search(&n).is_ok() {
+            if seen[hash(n) >> 6] & (1 << (hash(n) & 63)) != 0 && windows.binary_search(&n).is_ok()
+            {
                 masked[at..at + WINDOW].fill(true);
             }
         }
@@ -171,11 +196,26 @@ pub fn scrub(text: &str, secrets: &[String]) -> String {
             start -= 1;
         }
         // An odd run of backslashes just before: the first masked character is escaped.
-        if bytes[..start].iter().rev().take_while(|b| **b == b'\\').count() % 2 == 1 {
+        if bytes[..start]
+            .iter()
+            .rev()
+            .take_while(|b| **b == b'\\')
+            .count()
+            % 2
+            == 1
+        {
             start -= 1;
         }
         // An odd run of backslashes at the end: the last one escapes the next character.
-        if bytes[start..end].iter().rev().take_while(|b| **b == b'\\').count() % 2 == 1 && end < bytes.len() {
+        if bytes[start..end]
+            .iter()
+            .rev()
+            .take_while(|b| **b == b'\\')
+            .count()
+            % 2
+            == 1
+            && end < bytes.len()
+        {
             end += 1;
         }
         while end < bytes.len() && !text.is_char_boundary(end) {
@@ -215,7 +255,11 @@ fn runs(bytes: &[u8]) -> Vec<u64> {
 /// again, as a problem list serialized to JSON holds them), and escaped for `sh` double or single
 /// quotes.
 fn quoted_forms(s: &str) -> Vec<String> {
-    let json = |t: &str| serde_json::to_string(t).map(|q| q[1..q.len() - 1].to_string()).unwrap_or_default();
+    let json = |t: &str| {
+        serde_json::to_string(t)
+            .map(|q| q[1..q.len() - 1].to_string())
+            .unwrap_or_default()
+    };
     let debug = |t: &str| {
         let q = format!("{t:?}");
         q[1..q.len() - 1].to_string()
@@ -240,11 +284,20 @@ fn quoted_forms(s: &str) -> Vec<String> {
 
 /// `wrapper`: `value` is a structure with a secret name, whose `Value` / `Data` member is the
 /// secret (EC2's `UserData: {Value: ...}`), while its other members are walked as usual.
-fn walk(model: &ServiceModel, shape: &str, value: &mut Value, depth: usize, wrapper: bool, hit: &mut dyn FnMut(&mut Value)) -> usize {
+fn walk(
+    model: &ServiceModel,
+    shape: &str,
+    value: &mut Value,
+    depth: usize,
+    wrapper: bool,
+    hit: &mut dyn FnMut(&mut Value),
+) -> usize {
     if depth > 64 {
         return 0;
     }
-    let Some(s) = model.shape(shape) else { return 0 };
+    let Some(s) = model.shape(shape) else {
+        return 0;
+    };
     if s.sensitive && !value.is_null() {
         hit(value);
         return 1;
@@ -253,12 +306,16 @@ fn walk(model: &ServiceModel, shape: &str, value: &mut Value, depth: usize, wrap
         (ShapeType::Structure, Value::Object(map)) => {
             // A name/value pair whose name says secret (`{Name: DB_PASSWORD, Value: ...}`,
             // CloudFormation's `ParameterKey: DbPassword`): its value is one.
-            let pair = map.iter().any(|(k, v)| key_like(k) && v.as_str().is_some_and(secret_label));
+            let pair = map
+                .iter()
+                .any(|(k, v)| key_like(k) && v.as_str().is_some_and(secret_label));
             let mut n = 0;
             for (name, member) in &s.members {
                 // Members are keyed by their name; protocols that rename on the wire are decoded to it.
                 let Some(v) = map.get_mut(name) else { continue };
-                let secret = secret_name(name) || (wrapper && matches!(name.as_str(), "Value" | "Data")) || (pair && value_like(name));
+                let secret = secret_name(name)
+                    || (wrapper && matches!(name.as_str(), "Value" | "Data"))
+                    || (pair && value_like(name));
                 if secret && is_leafish(v) {
                     hit(v);
                     n += 1;
@@ -269,11 +326,17 @@ fn walk(model: &ServiceModel, shape: &str, value: &mut Value, depth: usize, wrap
             n
         }
         (ShapeType::List, Value::Array(items)) => match &s.member {
-            Some(m) => items.iter_mut().map(|v| walk(model, &m.shape, v, depth + 1, false, hit)).sum(),
+            Some(m) => items
+                .iter_mut()
+                .map(|v| walk(model, &m.shape, v, depth + 1, false, hit))
+                .sum(),
             None => 0,
         },
         (ShapeType::Map, Value::Object(map)) => match &s.value {
-            Some(m) => map.values_mut().map(|v| walk(model, &m.shape, v, depth + 1, false, hit)).sum(),
+            Some(m) => map
+                .values_mut()
+                .map(|v| walk(model, &m.shape, v, depth + 1, false, hit))
+                .sum(),
             None => 0,
         },
         _ => 0,
@@ -307,9 +370,15 @@ pub fn command_secrets(command: &str) -> Vec<String> {
     let strict = split_leniently(command, true, true);
     for words in [
         Some(strict.words),
-        strict.operators.then(|| split_leniently(command, true, false).words),
-        strict.unclosed.then(|| split_leniently(command, false, true).words),
-        strict.unclosed.then(|| split_leniently(command, false, false).words),
+        strict
+            .operators
+            .then(|| split_leniently(command, true, false).words),
+        strict
+            .unclosed
+            .then(|| split_leniently(command, false, true).words),
+        strict
+            .unclosed
+            .then(|| split_leniently(command, false, false).words),
     ]
     .into_iter()
     .flatten()
@@ -329,7 +398,10 @@ fn longest_first(mut found: Vec<String>) -> Vec<String> {
 /// the file; its name is not one) or a boolean.
 fn keep(v: &str) -> bool {
     let t = v.trim();
-    t.len() >= MIN_SECRET && !t.starts_with("file://") && !t.starts_with("fileb://") && !matches!(t, "true" | "false" | "null" | "True" | "False")
+    t.len() >= MIN_SECRET
+        && !t.starts_with("file://")
+        && !t.starts_with("fileb://")
+        && !matches!(t, "true" | "false" | "null" | "True" | "False")
 }
 
 fn push(found: &mut Vec<String>, v: &str) {
@@ -368,11 +440,19 @@ fn operator(c: char) -> bool {
 /// word are dropped. With `operators`, shell operators end a word (and are dropped).
 fn split_leniently(command: &str, quotes: bool, operators: bool) -> Split {
     let chars: Vec<char> = command.chars().collect();
-    let mut split = Split { words: Vec::new(), operators: false, unclosed: false };
+    let mut split = Split {
+        words: Vec::new(),
+        operators: false,
+        unclosed: false,
+    };
     let mut cur = String::new();
     let mut start: Option<usize> = None;
     let mut after_operator = false;
-    let finish = |split: &mut Split, cur: &mut String, start: &mut Option<usize>, end: usize, after_operator: &mut bool| {
+    let finish = |split: &mut Split,
+                  cur: &mut String,
+                  start: &mut Option<usize>,
+                  end: usize,
+                  after_operator: &mut bool| {
         if let Some(s) = start.take() {
             let raw: String = chars[s..end].iter().collect();
             let mut text = std::mem::take(cur);
@@ -380,7 +460,11 @@ fn split_leniently(command: &str, quotes: bool, operators: bool) -> Split {
                 text = text.trim_matches(|c| c == '\'' || c == '"').to_string();
             }
             let raw = raw.trim_matches(|c| c == '\'' || c == '"').to_string();
-            split.words.push(Word { text, raw, after_operator: *after_operator });
+            split.words.push(Word {
+                text,
+                raw,
+                after_operator: *after_operator,
+            });
             *after_operator = false;
         }
     };
@@ -444,13 +528,29 @@ fn split_leniently(command: &str, quotes: bool, operators: bool) -> Split {
             }
         }
     }
-    finish(&mut split, &mut cur, &mut start, chars.len(), &mut after_operator);
+    finish(
+        &mut split,
+        &mut cur,
+        &mut start,
+        chars.len(),
+        &mut after_operator,
+    );
     split
 }
 
 /// Global options that take a value (the others are flags).
-const GLOBALS_WITH_VALUE: &[&str] =
-    &["region", "output", "query", "endpoint-url", "profile", "cli-read-timeout", "cli-connect-timeout", "ca-bundle", "color", "cli-binary-format"];
+const GLOBALS_WITH_VALUE: &[&str] = &[
+    "region",
+    "output",
+    "query",
+    "endpoint-url",
+    "profile",
+    "cli-read-timeout",
+    "cli-connect-timeout",
+    "ca-bundle",
+    "color",
+    "cli-binary-format",
+];
 
 /// Options every operation has besides its members and the global options.
 const COMMON_OPTIONS: &[&str] = &[
@@ -480,7 +580,10 @@ struct OpContext {
 impl OpContext {
     fn find(words: &[Word]) -> Option<OpContext> {
         let models = portcullis_model::models();
-        let from = words.iter().position(|w| w.text == "aws").map_or(0, |p| p + 1);
+        let from = words
+            .iter()
+            .position(|w| w.text == "aws")
+            .map_or(0, |p| p + 1);
         let mut positional = Vec::new();
         let mut i = from;
         while i < words.len() && positional.len() < 2 {
@@ -493,15 +596,25 @@ impl OpContext {
             }
             i += 1;
         }
-        let [command, operation] = positional[..] else { return None };
+        let [command, operation] = positional[..] else {
+            return None;
+        };
         let service = models.command(command)?.service.clone()?;
         let model = models.service(&service).ok()?;
         let cli = models.service_cli(&service).ok()?;
         let op = model.operation(cli.operation_for(operation)?)?;
         let args = models.cli_args(&model, &cli, operation, op);
-        let custom = cli.exceptions(operation).map(|e| e.custom_args.iter().map(|a| a.name.clone()).collect()).unwrap_or_default();
+        let custom = cli
+            .exceptions(operation)
+            .map(|e| e.custom_args.iter().map(|a| a.name.clone()).collect())
+            .unwrap_or_default();
         let input = op.input.as_ref().map(|r| r.shape.clone());
-        Some(OpContext { model, input, args, custom })
+        Some(OpContext {
+            model,
+            input,
+            args,
+            custom,
+        })
     }
 
     fn input_shape(&self) -> Option<&Shape> {
@@ -511,7 +624,10 @@ impl OpContext {
     /// The member an option sets, with its shape.
     fn member(&self, option: &str) -> Option<(&str, Option<&Shape>)> {
         let spec = self.args.iter().find(|a| a.name == option)?;
-        let shape = self.input_shape().and_then(|i| i.members.get(&spec.member)).and_then(|r| self.model.shape(&r.shape));
+        let shape = self
+            .input_shape()
+            .and_then(|i| i.members.get(&spec.member))
+            .and_then(|r| self.model.shape(&r.shape));
         Some((spec.member.as_str(), shape))
     }
 
@@ -525,7 +641,10 @@ impl OpContext {
 fn option_name(word: &str) -> bool {
     word.strip_prefix("--").is_some_and(|o| {
         let name = o.split_once('=').map_or(o, |(n, _)| n);
-        !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
     })
 }
 
@@ -548,7 +667,9 @@ fn option_secrets(words: &[Word], found: &mut Vec<String>) {
     while i < words.len() {
         let word = &words[i];
         i += 1;
-        let Some(option) = word.text.strip_prefix("--") else { continue };
+        let Some(option) = word.text.strip_prefix("--") else {
+            continue;
+        };
         let (name, inline) = match option.split_once('=') {
             Some((n, v)) => (n, Some(v)),
             None => (option, None),
@@ -558,17 +679,27 @@ fn option_secrets(words: &[Word], found: &mut Vec<String>) {
         let known = global || op.as_ref().is_some_and(|o| o.knows(name));
         let secret = !global
             && (secret_name(&name.replace('-', ""))
-                || member.is_some_and(|(m, shape)| secret_name(m) || shape.is_some_and(|s| s.sensitive))
+                || member.is_some_and(|(m, shape)| {
+                    secret_name(m) || shape.is_some_and(|s| s.sensitive)
+                })
                 || (!known && secret_label(name)));
         // Its values: the inline one, or the words up to the next option or shell operator (for a
         // secret, the next word even if it starts with `--` but is no option name).
         let mut values: Vec<(&str, &str)> = Vec::new();
         match inline {
-            Some(v) => values.push((v, word.raw.split_once('=').map_or(v, |(_, r)| r.trim_matches(|c| c == '\'' || c == '"')))),
+            Some(v) => values.push((
+                v,
+                word.raw
+                    .split_once('=')
+                    .map_or(v, |(_, r)| r.trim_matches(|c| c == '\'' || c == '"')),
+            )),
             None => {
                 while let Some(next) = words.get(i) {
                     let first = values.is_empty();
-                    if next.after_operator || (next.text.starts_with("--") && !(secret && first && !option_name(&next.text))) {
+                    if next.after_operator
+                        || (next.text.starts_with("--")
+                            && !(secret && first && !option_name(&next.text)))
+                    {
                         break;
                     }
                     values.push((next.text.as_str(), next.raw.as_str()));
@@ -596,10 +727,17 @@ fn option_secrets(words: &[Word], found: &mut Vec<String>) {
         if secret {
             leaves.iter().for_each(|l| push(found, l));
         }
-        options.push((name.to_string(), values.iter().map(|(t, _)| t.to_string()).collect(), leaves));
+        options.push((
+            name.to_string(),
+            values.iter().map(|(t, _)| t.to_string()).collect(),
+            leaves,
+        ));
     }
     // `--name /prod/db/password --value X`, `--attribute userData --value X`.
-    if options.iter().any(|(n, v, _)| key_like(n) && v.iter().any(|v| secret_label(v))) {
+    if options
+        .iter()
+        .any(|(n, v, _)| key_like(n) && v.iter().any(|v| secret_label(v)))
+    {
         for (_, values, leaves) in options.iter().filter(|(n, _, _)| value_like(n)) {
             values.iter().chain(leaves).for_each(|v| push(found, v));
         }
@@ -622,7 +760,12 @@ struct Scan<'m> {
 
 impl<'m> Scan<'m> {
     fn new(text: &str, model: Option<&'m ServiceModel>) -> Self {
-        Scan { chars: text.chars().collect(), i: 0, model, found: Vec::new() }
+        Scan {
+            chars: text.chars().collect(),
+            i: 0,
+            model,
+            found: Vec::new(),
+        }
     }
 
     /// A whole option value, shaped by `shape` if known.
@@ -640,7 +783,11 @@ impl<'m> Scan<'m> {
                 }
             }
             leaves
-        } else if text.contains('=') || text.contains(": ") || text.contains(":\n") || text.ends_with(':') {
+        } else if text.contains('=')
+            || text.contains(": ")
+            || text.contains(":\n")
+            || text.ends_with(':')
+        {
             self.object(None, shape, 0)
         } else {
             Vec::new()
@@ -665,11 +812,17 @@ impl<'m> Scan<'m> {
 
     /// The shape of a member (`key`), list item or map value of `shape`, and whether it is sensitive.
     fn child(&self, shape: Option<&'m Shape>, key: Option<&str>) -> (Option<&'m Shape>, bool) {
-        let (Some(model), Some(shape)) = (self.model, shape) else { return (None, false) };
+        let (Some(model), Some(shape)) = (self.model, shape) else {
+            return (None, false);
+        };
         let r = match (shape.kind, key) {
-            (ShapeType::Structure, Some(k)) => {
-                shape.members.get(k).or_else(|| shape.members.iter().find(|(m, _)| m.eq_ignore_ascii_case(k)).map(|(_, r)| r))
-            }
+            (ShapeType::Structure, Some(k)) => shape.members.get(k).or_else(|| {
+                shape
+                    .members
+                    .iter()
+                    .find(|(m, _)| m.eq_ignore_ascii_case(k))
+                    .map(|(_, r)| r)
+            }),
             (ShapeType::Map, _) => shape.value.as_ref(),
             (ShapeType::List, _) => shape.member.as_ref(),
             _ => None,
@@ -747,10 +900,17 @@ impl<'m> Scan<'m> {
     /// An unquoted scalar: up to a separator or closing bracket.
     fn bare(&mut self) -> String {
         let start = self.i;
-        while self.peek().is_some_and(|c| !matches!(c, ',' | '}' | ']' | '\n')) {
+        while self
+            .peek()
+            .is_some_and(|c| !matches!(c, ',' | '}' | ']' | '\n'))
+        {
             self.i += 1;
         }
-        self.chars[start..self.i].iter().collect::<String>().trim().to_string()
+        self.chars[start..self.i]
+            .iter()
+            .collect::<String>()
+            .trim()
+            .to_string()
     }
 
     /// A key: quoted, or up to `=`, `:` or a separator.
@@ -759,10 +919,17 @@ impl<'m> Scan<'m> {
             Some(q @ ('"' | '\'')) => self.string(q).1,
             _ => {
                 let start = self.i;
-                while self.peek().is_some_and(|c| !matches!(c, '=' | ':' | ',' | '{' | '}' | '[' | ']' | '\n')) {
+                while self
+                    .peek()
+                    .is_some_and(|c| !matches!(c, '=' | ':' | ',' | '{' | '}' | '[' | ']' | '\n'))
+                {
                     self.i += 1;
                 }
-                self.chars[start..self.i].iter().collect::<String>().trim().to_string()
+                self.chars[start..self.i]
+                    .iter()
+                    .collect::<String>()
+                    .trim()
+                    .to_string()
             }
         }
     }
@@ -779,7 +946,12 @@ impl<'m> Scan<'m> {
     }
 
     /// The members of a structure or map up to `close` (`None`: top-level shorthand or YAML lines).
-    fn object(&mut self, close: Option<char>, shape: Option<&'m Shape>, depth: usize) -> Vec<String> {
+    fn object(
+        &mut self,
+        close: Option<char>,
+        shape: Option<&'m Shape>,
+        depth: usize,
+    ) -> Vec<String> {
         let mut all = Vec::new();
         // Each member's key and where its scalars are in `all`.
         let mut members: Vec<(String, std::ops::Range<usize>)> = Vec::new();
@@ -824,7 +996,8 @@ impl<'m> Scan<'m> {
                                 break;
                             }
                             self.i += 1;
-                            if self.member_ahead() || matches!(self.peek(), None | Some('}' | ']')) {
+                            if self.member_ahead() || matches!(self.peek(), None | Some('}' | ']'))
+                            {
                                 self.i = here;
                                 break;
                             }
@@ -837,7 +1010,12 @@ impl<'m> Scan<'m> {
                         // A scalar as typed, commas and all (`Password=ab,cd`).
                         if !nested {
                             let span: String = self.chars[from..self.i].iter().collect();
-                            all.push(span.trim().trim_end_matches(',').trim_matches(|c| c == '"' || c == '\'').to_string());
+                            all.push(
+                                span.trim()
+                                    .trim_end_matches(',')
+                                    .trim_matches(|c| c == '"' || c == '\'')
+                                    .to_string(),
+                            );
                         }
                         if secret_name(&key) || sensitive {
                             all[first..].iter().for_each(|l| push(&mut self.found, l));
@@ -853,7 +1031,10 @@ impl<'m> Scan<'m> {
             }
         }
         // `Name=DB_PASSWORD,Value=X`, `{"ParameterKey": "DbPassword", "ParameterValue": "X"}`.
-        if members.iter().any(|(k, r)| key_like(k) && all[r.clone()].iter().any(|v| secret_label(v))) {
+        if members
+            .iter()
+            .any(|(k, r)| key_like(k) && all[r.clone()].iter().any(|v| secret_label(v)))
+        {
             for (_, r) in members.iter().filter(|(k, _)| value_like(k)) {
                 all[r.clone()].iter().for_each(|l| push(&mut self.found, l));
             }
@@ -892,24 +1073,23 @@ impl<'m> Scan<'m> {
 }
 
 /// Every secret value of a request: those given to secret-named options as typed, and those the
-/// model marks sensitive (or names as secrets) anywhere in the parsed parameters — inside
-/// shorthand and JSON values too.
-pub fn request_secrets(command: &str, call: Option<&portcullis_cli::OperationCall>) -> Vec<String> {
+/// model marks sensitive (or names as secrets) anywhere in the parsed parameters (`params`, shaped
+/// by `shapes`' input) — inside shorthand and JSON values too.
+pub fn request_secrets(
+    command: &str,
+    shapes: Option<&crate::pipeline::Shapes>,
+    params: &Value,
+) -> Vec<String> {
     let mut found = command_secrets(command);
-    if let Some(call) = call
-        && let Some((model, Some(input), _)) = shapes(&call.service, &call.operation)
+    if let Some(crate::pipeline::Shapes {
+        model,
+        input: Some(input),
+        ..
+    }) = shapes
     {
-        found.extend(secrets(&model, &input, &portcullis_cli::Value::Map(call.params.clone()).to_json()));
+        found.extend(secrets(model, input, params));
     }
     longest_first(found)
-}
-
-/// The input and output shape names of `service.operation`, with the model.
-pub fn shapes(service: &str, operation: &str) -> Option<(std::sync::Arc<ServiceModel>, Option<String>, Option<String>)> {
-    let model = portcullis_model::models().service(service).ok()?;
-    let op = model.operation(operation)?;
-    let (input, output) = (op.input.as_ref().map(|r| r.shape.clone()), op.output.as_ref().map(|r| r.shape.clone()));
-    Some((model, input, output))
 }
 
 #[cfg(test)]
@@ -919,10 +1099,25 @@ mod tests {
 
     #[test]
     fn names() {
-        for n in ["SecretAccessKey", "SessionToken", "MasterUserPassword", "Password", "SecretString", "PasswordData", "ApiKeyValue"] {
+        for n in [
+            "SecretAccessKey",
+            "SessionToken",
+            "MasterUserPassword",
+            "Password",
+            "SecretString",
+            "PasswordData",
+            "ApiKeyValue",
+        ] {
             assert!(secret_name(n), "{n}");
         }
-        for n in ["AccessKeyId", "Name", "SecretId", "KeyId", "Tokens", "PasswordLastUsed2"] {
+        for n in [
+            "AccessKeyId",
+            "Name",
+            "SecretId",
+            "KeyId",
+            "Tokens",
+            "PasswordLastUsed2",
+        ] {
             assert!(!secret_name(n) || n.starts_with("Password"), "{n}");
         }
     }
@@ -938,19 +1133,38 @@ mod tests {
         assert_eq!(v["AccessKey"]["SecretAccessKey"], MASK);
         assert_eq!(v["AccessKey"]["AccessKeyId"], "AKIAEXAMPLE");
         // A structure with a secret-sounding name is walked, not masked whole.
-        let get = iam.operation("GetAccountPasswordPolicy").unwrap().output.as_ref().unwrap().shape.clone();
+        let get = iam
+            .operation("GetAccountPasswordPolicy")
+            .unwrap()
+            .output
+            .as_ref()
+            .unwrap()
+            .shape
+            .clone();
         let mut p = json!({"PasswordPolicy": {"MinimumPasswordLength": 14}});
         assert_eq!(mask(&iam, &get, &mut p), 0);
         assert_eq!(p["PasswordPolicy"]["MinimumPasswordLength"], 14);
 
         let sm = models.service("secretsmanager").unwrap();
-        let input = sm.operation("CreateSecret").unwrap().input.as_ref().unwrap().shape.clone();
+        let input = sm
+            .operation("CreateSecret")
+            .unwrap()
+            .input
+            .as_ref()
+            .unwrap()
+            .shape
+            .clone();
         let params = json!({"Name": "app/db", "SecretString": "hunter2-canary"});
         let found = secrets(&sm, &input, &params);
         assert_eq!(found, ["hunter2-canary"]);
-        assert_eq!(scrub("bad value hunter2-canary for SecretString", &found), "bad value **** for SecretString");
+        assert_eq!(
+            scrub("bad value hunter2-canary for SecretString", &found),
+            "bad value **** for SecretString"
+        );
 
-        let typed = command_secrets("aws rds create-db-instance --master-user-password 'pw canary' --db-instance-identifier x --secret-string=s3cr3t --password");
+        let typed = command_secrets(
+            "aws rds create-db-instance --master-user-password 'pw canary' --db-instance-identifier x --secret-string=s3cr3t --password",
+        );
         assert_eq!(typed, ["pw canary", "s3cr3t"]);
     }
 
@@ -959,7 +1173,14 @@ mod tests {
     fn secret_labelled_pairs_are_masked() {
         let models = portcullis_model::models();
         let cfn = models.service("cloudformation").unwrap();
-        let input = cfn.operation("CreateStack").unwrap().input.as_ref().unwrap().shape.clone();
+        let input = cfn
+            .operation("CreateStack")
+            .unwrap()
+            .input
+            .as_ref()
+            .unwrap()
+            .shape
+            .clone();
         let mut v = json!({"StackName": "s", "Parameters": [
             {"ParameterKey": "DbPassword", "ParameterValue": "hunter2-canary"},
             {"ParameterKey": "InstanceType", "ParameterValue": "t3.micro"}
@@ -969,7 +1190,14 @@ mod tests {
         assert_eq!(v["Parameters"][1]["ParameterValue"], "t3.micro");
         // Batch job environments (ECS marks its own sensitive as a whole).
         let batch = models.service("batch").unwrap();
-        let out = batch.operation("DescribeJobDefinitions").unwrap().output.as_ref().unwrap().shape.clone();
+        let out = batch
+            .operation("DescribeJobDefinitions")
+            .unwrap()
+            .output
+            .as_ref()
+            .unwrap()
+            .shape
+            .clone();
         let mut v = json!({"jobDefinitions": [{"jobDefinitionName": "db", "containerProperties": {"environment": [
             {"name": "MYSQL_ROOT_PASSWORD", "value": "hunter2-canary"}, {"name": "TZ", "value": "UTC"}
         ]}}]});
@@ -986,7 +1214,14 @@ mod tests {
     fn user_data_is_masked() {
         let models = portcullis_model::models();
         let ec2 = models.service("ec2").unwrap();
-        let out = ec2.operation("DescribeInstanceAttribute").unwrap().output.as_ref().unwrap().shape.clone();
+        let out = ec2
+            .operation("DescribeInstanceAttribute")
+            .unwrap()
+            .output
+            .as_ref()
+            .unwrap()
+            .shape
+            .clone();
         let mut v = json!({"InstanceId": "i-0abc", "UserData": {"Value": "IyEvYmluL2Jhc2gKZXhwb3J0IERCX1BBU1M9aHVudGVyMg=="}});
         assert_eq!(mask(&ec2, &out, &mut v), 1);
         assert_eq!(v["UserData"]["Value"], MASK);
@@ -996,28 +1231,59 @@ mod tests {
         assert_eq!(mask(&ec2, &out, &mut t), 0);
         assert_eq!(t["InstanceType"]["Value"], "t3.micro");
         // The request side: `modify-instance-attribute --user-data Value=...`.
-        let input = ec2.operation("ModifyInstanceAttribute").unwrap().input.as_ref().unwrap().shape.clone();
-        let found = secrets(&ec2, &input, &json!({"InstanceId": "i-0abc", "UserData": {"Value": "ZXhwb3J0IFRPS0VOPXM="}}));
+        let input = ec2
+            .operation("ModifyInstanceAttribute")
+            .unwrap()
+            .input
+            .as_ref()
+            .unwrap()
+            .shape
+            .clone();
+        let found = secrets(
+            &ec2,
+            &input,
+            &json!({"InstanceId": "i-0abc", "UserData": {"Value": "ZXhwb3J0IFRPS0VOPXM="}}),
+        );
         assert_eq!(found, ["ZXhwb3J0IFRPS0VOPXM="]);
         // Launch configurations (autoscaling) carry it as a plain string the model does not mark.
         let asg = models.service("autoscaling").unwrap();
-        let out = asg.operation("DescribeLaunchConfigurations").unwrap().output.as_ref().unwrap().shape.clone();
+        let out = asg
+            .operation("DescribeLaunchConfigurations")
+            .unwrap()
+            .output
+            .as_ref()
+            .unwrap()
+            .shape
+            .clone();
         let mut v = json!({"LaunchConfigurations": [{"LaunchConfigurationName": "lc", "UserData": "IyEvYmluL3NoCg=="}]});
         assert_eq!(mask(&asg, &out, &mut v), 1);
         assert_eq!(v["LaunchConfigurations"][0]["UserData"], MASK);
-        assert_eq!(v["LaunchConfigurations"][0]["LaunchConfigurationName"], "lc");
+        assert_eq!(
+            v["LaunchConfigurations"][0]["LaunchConfigurationName"],
+            "lc"
+        );
         // And in commands as typed.
-        let typed = command_secrets("aws ec2 modify-instance-attribute --instance-id i-1 --attribute userData --value dXNlcmRhdGE=");
+        let typed = command_secrets(
+            "aws ec2 modify-instance-attribute --instance-id i-1 --attribute userData --value dXNlcmRhdGE=",
+        );
         assert!(typed.contains(&"dXNlcmRhdGE=".to_string()), "{typed:?}");
-        let typed = command_secrets("aws ec2 modify-instance-attribute --instance-id i-1 --user-data Value=dXNlcmRhdGE=");
+        let typed = command_secrets(
+            "aws ec2 modify-instance-attribute --instance-id i-1 --user-data Value=dXNlcmRhdGE=",
+        );
         assert!(typed.contains(&"dXNlcmRhdGE=".to_string()), "{typed:?}");
-        assert!(command_secrets("aws ec2 run-instances --image-id ami-1 --user-data file://boot.sh").is_empty());
+        assert!(
+            command_secrets("aws ec2 run-instances --image-id ami-1 --user-data file://boot.sh")
+                .is_empty()
+        );
     }
 
     fn hides(command: &str, canary: &str) {
         let found = command_secrets(command);
         let shown = scrub(command, &found);
-        assert!(!shown.contains(canary), "{canary} survives in {shown:?} (found {found:?})");
+        assert!(
+            !shown.contains(canary),
+            "{canary} survives in {shown:?} (found {found:?})"
+        );
     }
 
     /// Values of secret options are found in commands that do not split or parse, inside JSON and
@@ -1029,7 +1295,9 @@ mod tests {
             // The three refusals of issue 10.
             format!("aws secretsmanager create-secret --name x --secret-string {C} | cat"),
             format!("aws secretsmanager create-secret --name x --secret-string '{C}"),
-            format!(r#"aws secretsmanager create-secret --cli-input-json '{{"Name":"x","SecretString":"{C}","Bogus":1}}'"#),
+            format!(
+                r#"aws secretsmanager create-secret --cli-input-json '{{"Name":"x","SecretString":"{C}","Bogus":1}}'"#
+            ),
             // Operators glued to the value.
             format!("aws secretsmanager create-secret --name x --secret-string {C}|cat"),
             format!("aws secretsmanager create-secret --name x --secret-string={C};ls"),
@@ -1041,28 +1309,46 @@ mod tests {
             format!("aws secretsmanager create-secret --name 'x --secret-string {C}"),
             format!("aws secretsmanager create-secret --name \"x --secret-string={C}"),
             // Truncated or malformed JSON, nested secret keys, YAML.
-            format!(r#"aws secretsmanager create-secret --cli-input-json '{{"Name":"x","SecretString":"{C}"#),
-            format!(r#"aws secretsmanager create-secret --cli-input-json '{{"Name":"x","SecretString":"{C}",}}'"#),
-            format!(r#"aws rds create-db-instance --cli-input-json '{{"A":{{"B":[{{"MasterUserPassword":"{C}"}}]}}}}'"#),
-            format!("aws secretsmanager create-secret --cli-input-yaml 'Name: x\nSecretString: {C}\n'"),
+            format!(
+                r#"aws secretsmanager create-secret --cli-input-json '{{"Name":"x","SecretString":"{C}"#
+            ),
+            format!(
+                r#"aws secretsmanager create-secret --cli-input-json '{{"Name":"x","SecretString":"{C}",}}'"#
+            ),
+            format!(
+                r#"aws rds create-db-instance --cli-input-json '{{"A":{{"B":[{{"MasterUserPassword":"{C}"}}]}}}}'"#
+            ),
+            format!(
+                "aws secretsmanager create-secret --cli-input-yaml 'Name: x\nSecretString: {C}\n'"
+            ),
             // Shorthand and JSON option values.
-            format!("aws pinpoint update-baidu-channel --application-id a --baidu-channel-request ApiKey=k,SecretKey={C}"),
+            format!(
+                "aws pinpoint update-baidu-channel --application-id a --baidu-channel-request ApiKey=k,SecretKey={C}"
+            ),
             format!("aws x y --credentials AccessKeyId=a,SecretAccessKey={C},SessionToken=t"),
             format!(r#"aws x y --credentials '{{"AccessKeyId":"a","SecretAccessKey":"{C}"}}'"#),
-            format!("aws rds create-db-instance --db-instance-identifier d --master-user-password {C} --bogus"),
+            format!(
+                "aws rds create-db-instance --db-instance-identifier d --master-user-password {C} --bogus"
+            ),
             // Name/value pairs whose name says secret.
-            format!("aws cloudformation create-stack --stack-name s --parameters ParameterKey=DbPassword,ParameterValue={C}"),
+            format!(
+                "aws cloudformation create-stack --stack-name s --parameters ParameterKey=DbPassword,ParameterValue={C}"
+            ),
             format!(
                 r#"aws ecs register-task-definition --family f --container-definitions '[{{"name":"c","environment":[{{"name":"MYSQL_ROOT_PASSWORD","value":"{C}"}}]}}]'"#
             ),
             // Sensitive by the model, not by name.
             format!("aws ssm put-parameter --name p --type SecureString --value {C} | cat"),
-            format!("aws lambda create-function --function-name f --environment Variables={{DB_PASS={C}}} --bogus"),
+            format!(
+                "aws lambda create-function --function-name f --environment Variables={{DB_PASS={C}}} --bogus"
+            ),
             // A value that starts with dashes.
             format!("aws iam create-login-profile --user-name u --password --{C}"),
             format!("aws iam create-login-profile --user-name u --password -{C}"),
             // Escapes as typed differ from the value.
-            format!(r#"aws secretsmanager create-secret --name x --secret-string "a\"{C}\\b" --bogus"#),
+            format!(
+                r#"aws secretsmanager create-secret --name x --secret-string "a\"{C}\\b" --bogus"#
+            ),
         ] {
             hides(&command, C);
         }
@@ -1073,9 +1359,39 @@ mod tests {
     #[test]
     fn command_secrets_and_scrub_take_any_input() {
         const PIECES: &[&str] = &[
-            "aws ", "secretsmanager ", "create-secret ", "--secret-string", "--cli-input-json ", "--password=", " ", "'", "\"", "\\",
-            "{", "}", "[", "]", ",", "=", ":", "|", ";", "&&", ">", "$(", "`", "\n", "Password", "SecretAccessKey=", "é", "🦀", "ß\u{301}",
-            "Canary-ünï", "\"Pass\":\"", "Value=", "Name=DB_PASSWORD,",
+            "aws ",
+            "secretsmanager ",
+            "create-secret ",
+            "--secret-string",
+            "--cli-input-json ",
+            "--password=",
+            " ",
+            "'",
+            "\"",
+            "\\",
+            "{",
+            "}",
+            "[",
+            "]",
+            ",",
+            "=",
+            ":",
+            "|",
+            ";",
+            "&&",
+            ">",
+            "$(",
+            "`",
+            "\n",
+            "Password",
+            "SecretAccessKey=",
+            "é",
+            "🦀",
+            "ß\u{301}",
+            "Canary-ünï",
+            "\"Pass\":\"",
+            "Value=",
+            "Name=DB_PASSWORD,",
         ];
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..3000 {
@@ -1093,7 +1409,10 @@ mod tests {
             }
             let _ = scrub(&serde_json::to_string(&command).unwrap(), &found);
         }
-        let deep = format!("aws secretsmanager create-secret --cli-input-json '{}\"SecretString\":\"Canary-deep-1\"", "{\"a\":[".repeat(20_000));
+        let deep = format!(
+            "aws secretsmanager create-secret --cli-input-json '{}\"SecretString\":\"Canary-deep-1\"",
+            "{\"a\":[".repeat(20_000)
+        );
         let found = command_secrets(&deep);
         assert!(!scrub(&deep, &found).contains("Canary-deep-1"));
     }
@@ -1110,11 +1429,17 @@ mod tests {
         let json = serde_json::to_string(&json!({ "message": format!("got {secret:?}") })).unwrap();
         let shown = scrub(&json, &found);
         assert!(!shown.contains("0123456789"), "{shown}");
-        assert!(serde_json::from_str::<Value>(&shown).is_ok(), "still JSON: {shown}");
+        assert!(
+            serde_json::from_str::<Value>(&shown).is_ok(),
+            "still JSON: {shown}"
+        );
         let cut = format!("JSON received: {{\"Password\":\"{}...", &secret[..14]);
         assert!(!scrub(&cut, &found).contains("word-012"));
         // Short secrets are masked whole only.
-        assert_eq!(scrub("a word and more words", &["word".to_string()]), "a **** and more ****s");
+        assert_eq!(
+            scrub("a word and more words", &["word".to_string()]),
+            "a **** and more ****s"
+        );
         assert_eq!(scrub("nothing here", &found), "nothing here");
     }
 
@@ -1145,47 +1470,118 @@ mod tests {
 
     impl Canary {
         fn new(value: String) -> Self {
-            let mut runs: Vec<u128> = quoted_forms(&value).iter().flat_map(|f| runs12(f.as_bytes())).collect();
+            let mut runs: Vec<u128> = quoted_forms(&value)
+                .iter()
+                .flat_map(|f| runs12(f.as_bytes()))
+                .collect();
             runs.sort_unstable();
             Canary { value, runs }
         }
 
         fn leaks(&self, text: &str) -> bool {
-            text.contains(self.value.as_str()) || runs12(text.as_bytes()).iter().any(|n| self.runs.binary_search(n).is_ok())
+            text.contains(self.value.as_str())
+                || runs12(text.as_bytes())
+                    .iter()
+                    .any(|n| self.runs.binary_search(n).is_ok())
         }
     }
 
     /// The refusal commands built around one secret option and one canary value: the main kinds,
     /// and with `all` the variants of the same kinds (more operators glued to the value, a double
     /// quote, a quote that swallows the option...).
-    fn refusals(base: &str, option: &str, member: &str, canary: &str, all: bool) -> Vec<(&'static str, String)> {
+    fn refusals(
+        base: &str,
+        option: &str,
+        member: &str,
+        canary: &str,
+        all: bool,
+    ) -> Vec<(&'static str, String)> {
         let q = sh(canary);
-        let doc = |extra: &str| format!("{{{}:{}{extra}}}", serde_json::to_string(member).unwrap(), serde_json::to_string(canary).unwrap());
+        let doc = |extra: &str| {
+            format!(
+                "{{{}:{}{extra}}}",
+                serde_json::to_string(member).unwrap(),
+                serde_json::to_string(canary).unwrap()
+            )
+        };
         let mut out = vec![
             ("shell_pipe", format!("{base} --{option} {q} | cat")),
-            ("shell_globals_first", format!("aws --region us-east-1 {} --{option} {q} > out", base.trim_start_matches("aws "))),
+            (
+                "shell_globals_first",
+                format!(
+                    "aws --region us-east-1 {} --{option} {q} > out",
+                    base.trim_start_matches("aws ")
+                ),
+            ),
             ("unclosed_quote", format!("{base} --{option} '{canary}")),
-            ("unclosed_quote_after", format!("{base} --{option} {q} --bogus 'x")),
-            ("input_json_unknown_key", format!("{base} --cli-input-json {}", sh(&doc(r#","Bogus":1"#)))),
-            ("input_json_invalid", format!("{base} --cli-input-json {}", sh(&doc(",")))),
-            ("input_json_truncated", format!("{base} --cli-input-json {}", sh(doc("").trim_end_matches('}')))),
-            ("unknown_option", format!("{base} --{option} {q} --bogus-option")),
-            ("inline_unknown_option", format!("{base} --{option}={q} --bogus-option")),
-            ("duplicate_option", format!("{base} --{option} {q} --{option} {q}")),
-            ("missing_required_or_invalid_value", format!("{base} --{option} {q}")),
-            ("dash_value", format!("{base} --{option} {}", sh(&format!("-{canary}")))),
-            ("json_string_value", format!("{base} --{option} {}", sh(&serde_json::to_string(canary).unwrap()))),
+            (
+                "unclosed_quote_after",
+                format!("{base} --{option} {q} --bogus 'x"),
+            ),
+            (
+                "input_json_unknown_key",
+                format!("{base} --cli-input-json {}", sh(&doc(r#","Bogus":1"#))),
+            ),
+            (
+                "input_json_invalid",
+                format!("{base} --cli-input-json {}", sh(&doc(","))),
+            ),
+            (
+                "input_json_truncated",
+                format!(
+                    "{base} --cli-input-json {}",
+                    sh(doc("").trim_end_matches('}'))
+                ),
+            ),
+            (
+                "unknown_option",
+                format!("{base} --{option} {q} --bogus-option"),
+            ),
+            (
+                "inline_unknown_option",
+                format!("{base} --{option}={q} --bogus-option"),
+            ),
+            (
+                "duplicate_option",
+                format!("{base} --{option} {q} --{option} {q}"),
+            ),
+            (
+                "missing_required_or_invalid_value",
+                format!("{base} --{option} {q}"),
+            ),
+            (
+                "dash_value",
+                format!("{base} --{option} {}", sh(&format!("-{canary}"))),
+            ),
+            (
+                "json_string_value",
+                format!(
+                    "{base} --{option} {}",
+                    sh(&serde_json::to_string(canary).unwrap())
+                ),
+            ),
         ];
         if all {
             out.push(("shell_separator", format!("{base} --{option} {q}; ls")));
-            out.push(("unclosed_double_quote", format!("{base} --{option} \"{canary}")));
+            out.push((
+                "unclosed_double_quote",
+                format!("{base} --{option} \"{canary}"),
+            ));
             out.push(("extra_word", format!("{base} --{option} {q} extra-word")));
             if !canary.contains(|c: char| c.is_whitespace() || "'\"\\$`|&;<>(){}".contains(c)) {
-                for glue in ["|cat", ";ls", "&&ls", "||ls", ">out", "&", "$(id)", "`id`", "(x)"] {
+                for glue in [
+                    "|cat", ";ls", "&&ls", "||ls", ">out", "&", "$(id)", "`id`", "(x)",
+                ] {
                     out.push(("shell_glued", format!("{base} --{option} {canary}{glue}")));
                 }
-                out.push(("shell_glued_inline", format!("{base} --{option}={canary}|cat")));
-                out.push(("unclosed_quote_before", format!("{base} --bogus 'x --{option} {canary}")));
+                out.push((
+                    "shell_glued_inline",
+                    format!("{base} --{option}={canary}|cat"),
+                ));
+                out.push((
+                    "unclosed_quote_before",
+                    format!("{base} --bogus 'x --{option} {canary}"),
+                ));
             }
         }
         out
@@ -1210,35 +1606,59 @@ mod tests {
         let models = portcullis_model::models();
         let parser = portcullis_cli::Parser::new(&portcullis_cli::DenyAll);
         let plain = Canary::new("Canary-5e1f9a2b7c".to_string());
-        let others = [Canary::new(format!("Canary{}", "-0123456789abcdef".repeat(8))), Canary::new("Can\"ary\\5e'1f $x {Pw=1}".to_string())];
+        let others = [
+            Canary::new(format!("Canary{}", "-0123456789abcdef".repeat(8))),
+            Canary::new("Can\"ary\\5e'1f $x {Pw=1}".to_string()),
+        ];
         let (mut services, mut members, mut commands, mut refused, mut quoted) = (0, 0, 0, 0, 0);
         let mut seen = std::collections::HashSet::new();
         let mut by_kind: std::collections::BTreeMap<&str, usize> = Default::default();
         for (command, entry) in models.commands() {
-            let Some(service) = entry.service.as_deref() else { continue };
+            let Some(service) = entry.service.as_deref() else {
+                continue;
+            };
             if !seen.insert(service.to_string()) {
                 continue;
             }
-            let (Ok(model), Ok(cli)) = (models.service(service), models.service_cli(service)) else { continue };
+            let (Ok(model), Ok(cli)) = (models.service(service), models.service_cli(service))
+            else {
+                continue;
+            };
             services += 1;
             for (cli_op, api_op) in &cli.by_cli_name {
-                let Some(op) = model.operation(api_op) else { continue };
-                let Some(input) = model.input_shape(op) else { continue };
+                let Some(op) = model.operation(api_op) else {
+                    continue;
+                };
+                let Some(input) = model.input_shape(op) else {
+                    continue;
+                };
                 for spec in models.cli_args(&model, &cli, cli_op, op) {
                     if spec.form != portcullis_model::naming::ArgForm::Value {
                         continue;
                     }
-                    let Some(shape) = input.members.get(&spec.member).and_then(|r| model.shape(&r.shape)) else { continue };
-                    if shape.kind != ShapeType::String || !(secret_name(&spec.member) || shape.sensitive) {
+                    let Some(shape) = input
+                        .members
+                        .get(&spec.member)
+                        .and_then(|r| model.shape(&r.shape))
+                    else {
+                        continue;
+                    };
+                    if shape.kind != ShapeType::String
+                        || !(secret_name(&spec.member) || shape.sensitive)
+                    {
                         continue;
                     }
                     members += 1;
                     let all = members % STRIDE == 1;
                     let base = format!("aws {command} {cli_op}");
                     for canary in std::iter::once(&plain).chain(others.iter().filter(|_| all)) {
-                        for (kind, line) in refusals(&base, &spec.name, &spec.member, &canary.value, all) {
+                        for (kind, line) in
+                            refusals(&base, &spec.name, &spec.member, &canary.value, all)
+                        {
                             commands += 1;
-                            let Err(err) = parser.parse(&line) else { continue };
+                            let Err(err) = parser.parse(&line) else {
+                                continue;
+                            };
                             refused += 1;
                             *by_kind.entry(kind).or_default() += 1;
                             let message = err.to_string();
@@ -1248,9 +1668,20 @@ mod tests {
                             }
                             let found = command_secrets(&line);
                             let problems = scrub(&problems, &found);
-                            assert!(serde_json::from_str::<Value>(&problems).is_ok(), "{kind}: `{line}`: scrubbed problems are not JSON: {problems}");
-                            for (what, text) in [("message", scrub(&message, &found)), ("problems", problems), ("command", scrub(&line, &found))] {
-                                assert!(!canary.leaks(&text), "{kind}: `{line}`: the {what} leaks the value of --{}: {text}\nfound: {found:?}", spec.name);
+                            assert!(
+                                serde_json::from_str::<Value>(&problems).is_ok(),
+                                "{kind}: `{line}`: scrubbed problems are not JSON: {problems}"
+                            );
+                            for (what, text) in [
+                                ("message", scrub(&message, &found)),
+                                ("problems", problems),
+                                ("command", scrub(&line, &found)),
+                            ] {
+                                assert!(
+                                    !canary.leaks(&text),
+                                    "{kind}: `{line}`: the {what} leaks the value of --{}: {text}\nfound: {found:?}",
+                                    spec.name
+                                );
                             }
                         }
                     }
@@ -1262,6 +1693,9 @@ mod tests {
              {quoted} refusals quoting the canary before scrubbing; by kind: {by_kind:?}",
             commands - refused
         );
-        assert!(members > 500 && refused > commands * 9 / 10, "the walk covered the models");
+        assert!(
+            members > 500 && refused > commands * 9 / 10,
+            "the walk covered the models"
+        );
     }
 }

@@ -19,8 +19,20 @@ use support::mcp::{McpEnv, first};
 use support::moto::Moto;
 
 fn portcullis(home: &Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_portcullis")).args(args).env("HOME", home).env_remove("XDG_STATE_HOME").output().unwrap();
-    (out.status.code().unwrap_or(-1), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(args)
+        .env("HOME", home)
+        .env_remove("XDG_STATE_HOME")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
 }
 
 fn trail_dir(home: &Path) -> PathBuf {
@@ -30,7 +42,9 @@ fn trail_dir(home: &Path) -> PathBuf {
 fn tool_calls(home: &Path) -> Vec<Value> {
     let (code, out) = portcullis(home, &["audit", "show", "--kind", "tool_call", "--json"]);
     assert_eq!(code, 0, "{out}");
-    out.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 fn trail_file(home: &Path) -> PathBuf {
@@ -43,13 +57,36 @@ fn one_record_per_call_and_tampering_is_found() {
     moto.reset();
     let env = McpEnv::new("audit");
     let endpoint = moto.endpoint();
-    let run = |command: &str, elicit: &str| env.call(&format!("{command} --endpoint-url {endpoint}"), elicit);
-    assert_eq!(first(&run("aws sts get-caller-identity", "none"))["status"], "success"); // allow
-    assert_eq!(first(&run("aws s3api list-buckets --profile other", "none"))["status"], "denied"); // deny
-    assert_eq!(first(&run("aws s3api create-bucket --bucket audited", "accept"))["status"], "success"); // consent, approved
-    assert_eq!(first(&run("aws s3api create-bucket --bucket refused", "decline"))["status"], "declined"); // consent, declined
-    assert_eq!(first(&run("aws s3api head-bucket --bucket no-such-bucket", "none"))["status"], "error"); // AWS error
-    assert_eq!(first(&run("aws s3api list-buckets --bogus", "none"))["status"], "invalid"); // validation error
+    let run = |command: &str, elicit: &str| {
+        env.call(&format!("{command} --endpoint-url {endpoint}"), elicit)
+    };
+    assert_eq!(
+        first(&run("aws sts get-caller-identity", "none"))["status"],
+        "success"
+    ); // allow
+    assert_eq!(
+        first(&run("aws s3api list-buckets --profile other", "none"))["status"],
+        "denied"
+    ); // deny
+    assert_eq!(
+        first(&run("aws s3api create-bucket --bucket audited", "accept"))["status"],
+        "success"
+    ); // consent, approved
+    assert_eq!(
+        first(&run("aws s3api create-bucket --bucket refused", "decline"))["status"],
+        "declined"
+    ); // consent, declined
+    assert_eq!(
+        first(&run(
+            "aws s3api head-bucket --bucket no-such-bucket",
+            "none"
+        ))["status"],
+        "error"
+    ); // AWS error
+    assert_eq!(
+        first(&run("aws s3api list-buckets --bogus", "none"))["status"],
+        "invalid"
+    ); // validation error
 
     let (code, out) = portcullis(&env.home, &["audit", "verify"]);
     assert_eq!(code, 0, "{out}");
@@ -58,21 +95,38 @@ fn one_record_per_call_and_tampering_is_found() {
     let command = |i: usize| &records[i]["commands"][0];
     assert_eq!(command(0)["decision"]["outcome"], "allow");
     assert_eq!(command(0)["execution"]["status"], "ok");
-    assert!(command(0)["execution"]["request_id"].is_string(), "{}", command(0));
+    assert!(
+        command(0)["execution"]["request_id"].is_string(),
+        "{}",
+        command(0)
+    );
     assert_eq!(command(1)["decision"]["outcome"], "deny");
-    assert_eq!(command(1)["decision"]["rule_ids"], json!(["global:profile"]));
+    assert_eq!(
+        command(1)["decision"]["rule_ids"],
+        json!(["global:profile"])
+    );
     assert_eq!(command(1)["execution"]["status"], "not_run");
     assert_eq!(command(2)["consent"]["outcome"], "approved");
     assert_eq!(command(2)["consent"]["digest"], command(2)["digest"]);
-    assert_eq!(command(2)["classification"]["actions"], json!(["s3:CreateBucket"]));
+    assert_eq!(
+        command(2)["classification"]["actions"],
+        json!(["s3:CreateBucket"])
+    );
     assert_eq!(command(3)["consent"]["outcome"], "declined");
     assert_eq!(command(3)["execution"]["status"], "not_run");
     assert_eq!(command(4)["execution"]["status"], "error");
-    assert!(command(4)["execution"]["error_code"].is_string(), "{}", command(4));
+    assert!(
+        command(4)["execution"]["error_code"].is_string(),
+        "{}",
+        command(4)
+    );
     assert_eq!(command(5)["execution"]["error_code"], "invalid");
     for r in &records {
         assert_eq!(r["tool"], "call_aws");
-        assert!(r["latency_us"].as_u64().is_some() && r["response_bytes"].as_u64().unwrap() > 0, "{r}");
+        assert!(
+            r["latency_us"].as_u64().is_some() && r["response_bytes"].as_u64().unwrap() > 0,
+            "{r}"
+        );
     }
     let (_, shown) = portcullis(&env.home, &["audit", "show", "--decision", "deny"]);
     assert_eq!(shown.lines().count(), 1, "{shown}");
@@ -81,16 +135,46 @@ fn one_record_per_call_and_tampering_is_found() {
     let original = std::fs::read_to_string(trail_file(&env.home)).unwrap();
     let lines: Vec<&str> = original.lines().collect();
     // Each session wrote startup, config, then its call: the denied call's record is the one to edit.
-    let denied = lines.iter().position(|l| l.contains("\"outcome\":\"deny\"")).unwrap();
+    let denied = lines
+        .iter()
+        .position(|l| l.contains("\"outcome\":\"deny\""))
+        .unwrap();
     let tampered = [
-        ("edited", lines.iter().enumerate().map(|(i, l)| if i == denied { l.replace("\"deny\"", "\"allow\"") } else { l.to_string() }).collect::<Vec<_>>()),
-        ("removed", lines.iter().enumerate().filter(|(i, _)| *i != denied).map(|(_, l)| l.to_string()).collect()),
+        (
+            "edited",
+            lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    if i == denied {
+                        l.replace("\"deny\"", "\"allow\"")
+                    } else {
+                        l.to_string()
+                    }
+                })
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "removed",
+            lines
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != denied)
+                .map(|(_, l)| l.to_string())
+                .collect(),
+        ),
         ("reordered", {
             let mut v: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
             v.swap(denied, denied + 1);
             v
         }),
-        ("truncated", lines[..lines.len() - 1].iter().map(|l| l.to_string()).collect()),
+        (
+            "truncated",
+            lines[..lines.len() - 1]
+                .iter()
+                .map(|l| l.to_string())
+                .collect(),
+        ),
     ];
     for (what, content) in tampered {
         std::fs::write(trail_file(&env.home), content.join("\n") + "\n").unwrap();
@@ -98,7 +182,10 @@ fn one_record_per_call_and_tampering_is_found() {
         assert_eq!(code, 1, "{what}: {out}");
         assert!(out.contains("FAILS"), "{what}: {out}");
         if what != "truncated" {
-            assert!(out.contains(&format!("line {}", denied + 1)), "{what}: the report names the record: {out}");
+            assert!(
+                out.contains(&format!("line {}", denied + 1)),
+                "{what}: the report names the record: {out}"
+            );
         }
     }
     std::fs::write(trail_file(&env.home), &original).unwrap();
@@ -133,7 +220,11 @@ impl Raw {
             .unwrap();
         let stdin = child.stdin.take().unwrap();
         let stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut raw = Raw { child, stdin, stdout };
+        let mut raw = Raw {
+            child,
+            stdin,
+            stdout,
+        };
         raw.send(&json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}));
         let init = raw.read();
         assert!(init["result"]["serverInfo"].is_object(), "{init}");
@@ -180,9 +271,21 @@ fn a_crash_loses_no_acknowledged_call() {
 
     let (code, out) = portcullis(&env.home, &["audit", "verify"]);
     assert_eq!(code, 0, "the trail verifies after kill -9: {out}");
-    let recorded: Vec<String> = tool_calls(&env.home).iter().map(|r| r["commands"][0]["params"]["Bucket"].as_str().unwrap_or_default().to_string()).collect();
+    let recorded: Vec<String> = tool_calls(&env.home)
+        .iter()
+        .map(|r| {
+            r["commands"][0]["params"]["Bucket"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
     for id in &acknowledged {
-        assert!(recorded.contains(&format!("b{id}")), "acknowledged call {id} is missing from the trail ({} records)", recorded.len());
+        assert!(
+            recorded.contains(&format!("b{id}")),
+            "acknowledged call {id} is missing from the trail ({} records)",
+            recorded.len()
+        );
     }
     // The next start continues the same trail.
     let mut again = Raw::start(&env.home, &[]);
@@ -210,14 +313,16 @@ fn without_a_trail_nothing_runs() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("audit"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("audit"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // The trail disappears under a running server: the next call does not run.
     let endpoint = moto.endpoint();
     let mut raw = Raw::start(&env.home, &[("PORTCULLIS_MODE", "unrestricted")]);
-    let create = |id: u64, bucket: &str| {
-        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "call_aws", "arguments": {"cli_command": format!("aws s3api create-bucket --bucket {bucket} --endpoint-url {endpoint}")}}})
-    };
+    let create = |id: u64, bucket: &str| json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "call_aws", "arguments": {"cli_command": format!("aws s3api create-bucket --bucket {bucket} --endpoint-url {endpoint}")}}});
     raw.send(&create(1, "before-loss"));
     let v = raw.read();
     assert_eq!(v["result"]["isError"], false, "{v}");
@@ -227,7 +332,10 @@ fn without_a_trail_nothing_runs() {
     assert_eq!(v["result"]["isError"], true, "{v}");
     assert!(v.to_string().contains("audit"), "{v}");
     let listing = moto.http("GET", "/", "").unwrap().1;
-    assert!(listing.contains("before-loss") && !listing.contains("after-loss"), "{listing}");
+    assert!(
+        listing.contains("before-loss") && !listing.contains("after-loss"),
+        "{listing}"
+    );
     drop(raw.stdin);
     raw.child.wait().unwrap();
 }

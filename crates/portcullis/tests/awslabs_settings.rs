@@ -23,8 +23,14 @@ use support::mcp::McpEnv;
 
 /// A fresh HOME (also the working directory) for one run.
 fn temp_home(tag: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let home = std::env::temp_dir().join(format!("portcullis-awslabs-{tag}-{}-{nanos}", std::process::id()));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let home = std::env::temp_dir().join(format!(
+        "portcullis-awslabs-{tag}-{}-{nanos}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&home).unwrap();
     home
 }
@@ -60,13 +66,25 @@ fn spawn_serve(home: &Path, args: &[&str], vars: &[(&str, &str)]) -> (Option<i32
             let _ = child.wait();
             let mut err = String::new();
             let _ = child.stderr.take().unwrap().read_to_string(&mut err);
-            panic!("`portcullis {args:?}` with {vars:?} did not stop within 30 s (it started); stderr:\n{err}");
+            panic!(
+                "`portcullis {args:?}` with {vars:?} did not stop within 30 s (it started); stderr:\n{err}"
+            );
         }
         std::thread::sleep(Duration::from_millis(20));
     };
     let (mut out, mut err) = (String::new(), String::new());
-    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     (status.code(), out, err)
 }
 
@@ -74,20 +92,36 @@ fn spawn_serve(home: &Path, args: &[&str], vars: &[(&str, &str)]) -> (Option<i32
 /// saying which variable, that it is not implemented, and to unset it; nothing is served.
 fn assert_refused(var: &str, value: &str) {
     let home = temp_home("refused");
-    for args in [&["serve"][..], &["serve", "--transport", "http", "--port", "0"]] {
+    for args in [
+        &["serve"][..],
+        &["serve", "--transport", "http", "--port", "0"],
+    ] {
         let started = Instant::now();
         let (code, stdout, stderr) = spawn_serve(&home, args, &[(var, value)]);
-        assert_eq!(code, Some(2), "{args:?} {var}={value} must fail; stderr:\n{stderr}");
-        assert!(started.elapsed() < Duration::from_secs(20), "{var}: not prompt");
+        assert_eq!(
+            code,
+            Some(2),
+            "{args:?} {var}={value} must fail; stderr:\n{stderr}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{var}: not prompt"
+        );
         assert_eq!(stdout, "", "{var}: nothing may be written on stdout");
         assert!(
             stderr.contains(var) && stderr.contains("not implement") && stderr.contains("Unset"),
             "{args:?} {var}={value}: the error must name the variable, why and what to do:\n{stderr}"
         );
-        assert!(!stderr.contains("serving MCP"), "{var}: it served:\n{stderr}");
+        assert!(
+            !stderr.contains("serving MCP"),
+            "{var}: it served:\n{stderr}"
+        );
     }
     // Nothing ran: not even the audit trail was started.
-    assert!(!home.join(".local/state/portcullis/audit").exists(), "{var}: the server got as far as its audit trail");
+    assert!(
+        !home.join(".local/state/portcullis/audit").exists(),
+        "{var}: the server got as far as its audit trail"
+    );
     std::fs::remove_dir_all(&home).unwrap();
 }
 
@@ -96,14 +130,20 @@ fn spawned_serve_refuses_auth_type_oauth() {
     assert_refused("AUTH_TYPE", "oauth");
     let home = temp_home("oauth-text");
     let (_, _, stderr) = spawn_serve(&home, &["serve"], &[("AUTH_TYPE", "oauth")]);
-    assert!(stderr.contains("bearer token") && stderr.contains("AUTH_TYPE=no-auth"), "{stderr}");
+    assert!(
+        stderr.contains("bearer token") && stderr.contains("AUTH_TYPE=no-auth"),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(&home).unwrap();
 }
 
 #[test]
 fn spawned_serve_refuses_auth_issuer_and_jwks_uri() {
     assert_refused("AUTH_ISSUER", "https://issuer.example");
-    assert_refused("AUTH_JWKS_URI", "https://issuer.example/.well-known/jwks.json");
+    assert_refused(
+        "AUTH_JWKS_URI",
+        "https://issuer.example/.well-known/jwks.json",
+    );
 }
 
 #[test]
@@ -122,7 +162,11 @@ fn spawned_serve_refuses_experimental_agent_scripts() {
 #[test]
 fn spawned_serve_names_every_unimplemented_setting_at_once() {
     let home = temp_home("all");
-    let vars = [("AUTH_TYPE", "oauth"), ("AWS_API_MCP_STATELESS_HTTP", "yes"), ("EXPERIMENTAL_AGENT_SCRIPTS", "true")];
+    let vars = [
+        ("AUTH_TYPE", "oauth"),
+        ("AWS_API_MCP_STATELESS_HTTP", "yes"),
+        ("EXPERIMENTAL_AGENT_SCRIPTS", "true"),
+    ];
     let (code, _, stderr) = spawn_serve(&home, &["serve"], &vars);
     assert_eq!(code, Some(2), "{stderr}");
     for (var, _) in vars {
@@ -154,7 +198,16 @@ fn spawned_serve_starts_with_the_accepted_awslabs_settings() {
         }
         let v = env.client(&["list"]);
         assert_eq!(v["server"], "portcullis", "{vars:?}: {v}");
-        let names: Vec<&str> = v["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
-        assert_eq!(names, ["call_aws", "check_aws_command", "suggest_aws_commands"], "{vars:?}: {v}");
+        let names: Vec<&str> = v["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["call_aws", "check_aws_command", "suggest_aws_commands"],
+            "{vars:?}: {v}"
+        );
     }
 }

@@ -18,17 +18,21 @@ use serde_json::Value;
 use support::e2e::{corpus, e2e_dir};
 use support::moto::{Moto, venv_python};
 
-
-
-
 fn env_for(cmd: &mut Command, home: &Path) {
     support::e2e::clean_env(cmd, &e2e_dir(), home);
 }
 
 fn words(cmd: &str, endpoint: &str) -> Vec<String> {
-    let cmd = cmd.replace("ENDPOINT", endpoint.trim_start_matches("http://")).replace("OUTDIR", &outdir().display().to_string());
+    let cmd = cmd
+        .replace("ENDPOINT", endpoint.trim_start_matches("http://"))
+        .replace("OUTDIR", &outdir().display().to_string());
     let mut w = portcullis_cli::words::split_words(&cmd).unwrap();
-    w.extend(["--endpoint-url".to_string(), endpoint.to_string(), "--region".to_string(), "us-east-1".to_string()]);
+    w.extend([
+        "--endpoint-url".to_string(),
+        endpoint.to_string(),
+        "--region".to_string(),
+        "us-east-1".to_string(),
+    ]);
     w
 }
 
@@ -39,18 +43,30 @@ fn awscli(cmd: &str, endpoint: &str, home: &std::path::Path) -> (i32, String, St
     c.arg("-m").arg("awscli").args(&w[1..]);
     env_for(&mut c, home);
     let out = c.output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn portcullis(cmd: &str, endpoint: &str, home: &std::path::Path) -> (i32, String, String) {
     let w = words(cmd, endpoint);
     // Re-quote for our own word splitter: single quotes around every word.
-    let line = w.iter().map(|x| format!("'{}'", x.replace('\'', r"'\''"))).collect::<Vec<_>>().join(" ");
+    let line = w
+        .iter()
+        .map(|x| format!("'{}'", x.replace('\'', r"'\''")))
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut c = Command::new(env!("CARGO_BIN_EXE_portcullis"));
     c.arg("exec").arg(line);
     env_for(&mut c, home);
     let out = c.output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// Replaces what differs between two runs of the same command: generated ids (by order of first
@@ -95,11 +111,17 @@ impl Normalizer {
     }
 
     fn json(&self, v: &Value, key: &str) -> Value {
-        let timeish = ["Date", "Time", "Timestamp", "Modified", "At"].iter().any(|s| key.ends_with(s));
+        let timeish = ["Date", "Time", "Timestamp", "Modified", "At"]
+            .iter()
+            .any(|s| key.ends_with(s));
         match v {
             Value::String(s) if self.timestamp.is_match(s) => Value::String("<ts>".into()),
             Value::Number(_) if timeish => Value::String("<ts>".into()),
-            Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), self.json(v, k))).collect()),
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), self.json(v, k)))
+                    .collect(),
+            ),
             Value::Array(a) => Value::Array(a.iter().map(|v| self.json(v, key)).collect()),
             other => other.clone(),
         }
@@ -148,8 +170,18 @@ fn portcullis_prints_what_the_awscli_prints() {
         let (our_code, ours, our_err) = portcullis(&case.run, &endpoint, &home);
         let our_files = take_written();
         if their_files != our_files {
-            failures.push(format!("{}: files written differ: awscli {:?}, portcullis {:?}", case.name,
-                their_files.iter().map(|(n, b)| (n, b.len())).collect::<Vec<_>>(), our_files.iter().map(|(n, b)| (n, b.len())).collect::<Vec<_>>()));
+            failures.push(format!(
+                "{}: files written differ: awscli {:?}, portcullis {:?}",
+                case.name,
+                their_files
+                    .iter()
+                    .map(|(n, b)| (n, b.len()))
+                    .collect::<Vec<_>>(),
+                our_files
+                    .iter()
+                    .map(|(n, b)| (n, b.len()))
+                    .collect::<Vec<_>>()
+            ));
             continue;
         }
         let ok_codes = (their_code == 0) == (our_code == 0);
@@ -159,19 +191,38 @@ fn portcullis_prints_what_the_awscli_prints() {
         }
         if their_code != 0 {
             // Both failed: the AWS error code must be the same.
-            let code = |s: &str| s.split("An error occurred (").nth(1).and_then(|r| r.split(')').next()).map(str::to_string);
+            let code = |s: &str| {
+                s.split("An error occurred (")
+                    .nth(1)
+                    .and_then(|r| r.split(')').next())
+                    .map(str::to_string)
+            };
             if code(&their_err) != code(&our_err) {
-                failures.push(format!("{}: errors differ:\n  awscli: {}\n  ours:   {}", case.name, their_err.trim(), our_err.trim()));
+                failures.push(format!(
+                    "{}: errors differ:\n  awscli: {}\n  ours:   {}",
+                    case.name,
+                    their_err.trim(),
+                    our_err.trim()
+                ));
             }
             continue;
         }
         let (a, b) = (norm.output(&theirs), norm.output(&ours));
         if a != b {
-            failures.push(format!("{}: `{}`\n--- awscli\n{a}\n--- portcullis\n{b}", case.name, case.run));
+            failures.push(format!(
+                "{}: `{}`\n--- awscli\n{a}\n--- portcullis\n{b}",
+                case.name, case.run
+            ));
         }
     }
     assert!(services.len() >= 15, "{services:?}");
-    assert!(failures.is_empty(), "{} of {} cases differ:\n\n{}", failures.len(), cases.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
 }
 
 /// Where `OUTDIR` in the corpus points (files the commands write).
@@ -185,7 +236,10 @@ fn outdir() -> PathBuf {
 fn take_written() -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(outdir()).unwrap().flatten() {
-        out.push((entry.file_name().to_string_lossy().into_owned(), std::fs::read(entry.path()).unwrap()));
+        out.push((
+            entry.file_name().to_string_lossy().into_owned(),
+            std::fs::read(entry.path()).unwrap(),
+        ));
         std::fs::remove_file(entry.path()).unwrap();
     }
     out.sort();

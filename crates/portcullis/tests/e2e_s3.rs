@@ -35,10 +35,15 @@ fn corpus() -> Vec<Case> {
     let mut cases: Vec<Case> = Vec::new();
     for line in text.lines() {
         if let Some(name) = line.strip_prefix("== ") {
-            cases.push(Case { name: name.trim().to_string(), ..Case::default() });
+            cases.push(Case {
+                name: name.trim().to_string(),
+                ..Case::default()
+            });
             continue;
         }
-        let Some(case) = cases.last_mut() else { continue };
+        let Some(case) = cases.last_mut() else {
+            continue;
+        };
         if let Some(cmd) = line.strip_prefix("setup: ") {
             case.setup.push(cmd.to_string());
         } else if let Some(cmd) = line.strip_prefix("run: ") {
@@ -63,7 +68,9 @@ fn workdir(root: &Path, name: &str) -> PathBuf {
     std::fs::write(dir.join("d/sub/b.txt"), "x\n").unwrap();
     std::fs::write(dir.join("d/sub/c.json"), "{\"k\": 1}\n").unwrap();
     // Over the 8 MiB multipart threshold: two parts.
-    let big: Vec<u8> = (0..9 * 1024 * 1024 + 5).map(|i: usize| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let big: Vec<u8> = (0..9 * 1024 * 1024 + 5)
+        .map(|i: usize| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     std::fs::write(dir.join("big.bin"), big).unwrap();
     dir
 }
@@ -95,28 +102,44 @@ fn awscli(cmd: &str, endpoint: &str, dir: &Path, home: &Path) -> Run {
     c.arg("-m").arg("awscli").args(&w[1..]);
     env_for(&mut c, dir, home);
     let out = c.output().unwrap();
-    Run { code: out.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&out.stdout).into(), stderr: String::from_utf8_lossy(&out.stderr).into() }
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+    }
 }
 
 fn portcullis(cmd: &str, endpoint: &str, dir: &Path, home: &Path) -> Run {
     let w = words(cmd, endpoint);
-    let line = w.iter().map(|x| format!("'{}'", x.replace('\'', r"'\''"))).collect::<Vec<_>>().join(" ");
+    let line = w
+        .iter()
+        .map(|x| format!("'{}'", x.replace('\'', r"'\''")))
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut c = Command::new(env!("CARGO_BIN_EXE_portcullis"));
     c.arg("exec").arg(line);
     env_for(&mut c, dir, home);
     let out = c.output().unwrap();
-    Run { code: out.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&out.stdout).into(), stderr: String::from_utf8_lossy(&out.stderr).into() }
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+    }
 }
 
 /// Dates to `<date>`; awscli's progress lines (ending in `\r`, overwritten by the next line)
 /// dropped; trailing padding trimmed; optionally the lines sorted.
 fn normalize(text: &str, sorted: bool) -> String {
     let date = Regex::new(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}").unwrap();
-    let iso = Regex::new(r#""\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?""#).unwrap();
+    let iso =
+        Regex::new(r#""\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?""#).unwrap();
     let mut lines: Vec<String> = text
         .split('\n')
         .map(|l| l.rsplit('\r').next().unwrap_or(l).trim_end().to_string())
-        .map(|l| iso.replace_all(&date.replace_all(&l, "<date>"), "\"<date>\"").into_owned())
+        .map(|l| {
+            iso.replace_all(&date.replace_all(&l, "<date>"), "\"<date>\"")
+                .into_owned()
+        })
         .collect();
     while lines.last().is_some_and(String::is_empty) {
         lines.pop();
@@ -141,7 +164,10 @@ fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             if e.file_type().unwrap().is_dir() {
                 stack.push(p);
             } else {
-                out.insert(p.strip_prefix(dir).unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap());
+                out.insert(
+                    p.strip_prefix(dir).unwrap().to_string_lossy().into_owned(),
+                    std::fs::read(&p).unwrap(),
+                );
             }
         }
     }
@@ -175,7 +201,11 @@ fn aws_s3_commands_print_what_the_awscli_prints() {
     let root = std::env::temp_dir().join(format!("portcullis-e2e-s3-{}", std::process::id()));
     let home = root.join("home");
     std::fs::create_dir_all(&home).unwrap();
-    std::fs::write(home.join("config"), "[default]\ns3 =\n    signature_version = s3v4\n").unwrap();
+    std::fs::write(
+        home.join("config"),
+        "[default]\ns3 =\n    signature_version = s3v4\n",
+    )
+    .unwrap();
     let cases = corpus();
     assert!(cases.len() >= 15, "{} cases", cases.len());
     let mut failures = Vec::new();
@@ -188,10 +218,22 @@ fn aws_s3_commands_print_what_the_awscli_prints() {
                 let r = awscli(s, &endpoint, &dir, &home);
                 assert_eq!(r.code, 0, "{}: setup `{s}` failed: {}", case.name, r.stderr);
             }
-            let run = if who == "awscli" { awscli(&case.run, &endpoint, &dir, &home) } else { portcullis(&case.run, &endpoint, &dir, &home) };
-            let checks: Vec<String> = case.checks.iter().map(|c| normalize(&awscli(c, &endpoint, &dir, &home).stdout, false)).collect();
+            let run = if who == "awscli" {
+                awscli(&case.run, &endpoint, &dir, &home)
+            } else {
+                portcullis(&case.run, &endpoint, &dir, &home)
+            };
+            let checks: Vec<String> = case
+                .checks
+                .iter()
+                .map(|c| normalize(&awscli(c, &endpoint, &dir, &home).stdout, false))
+                .collect();
             let fetched = if case.presign && who == "portcullis" {
-                let (_, path_and_query) = run.stdout.trim().split_once(&format!("127.0.0.1:{}", moto.port)).unwrap_or(("", ""));
+                let (_, path_and_query) = run
+                    .stdout
+                    .trim()
+                    .split_once(&format!("127.0.0.1:{}", moto.port))
+                    .unwrap_or(("", ""));
                 moto.http("GET", path_and_query, "")
             } else {
                 None
@@ -201,38 +243,82 @@ fn aws_s3_commands_print_what_the_awscli_prints() {
         let (theirs, ours) = (&results[0], &results[1]);
         let mut problems = Vec::new();
         if theirs.0.code != ours.0.code {
-            problems.push(format!("exit codes differ: awscli {}, portcullis {}", theirs.0.code, ours.0.code));
+            problems.push(format!(
+                "exit codes differ: awscli {}, portcullis {}",
+                theirs.0.code, ours.0.code
+            ));
         }
         if case.presign {
-            let (a, b) = (presign_shape(&theirs.0.stdout), presign_shape(&ours.0.stdout));
+            let (a, b) = (
+                presign_shape(&theirs.0.stdout),
+                presign_shape(&ours.0.stdout),
+            );
             if a != b {
-                problems.push(format!("presigned URLs differ in shape:\n  awscli:     {a:?}\n  portcullis: {b:?}"));
+                problems.push(format!(
+                    "presigned URLs differ in shape:\n  awscli:     {a:?}\n  portcullis: {b:?}"
+                ));
             }
             match &ours.3 {
                 Some((200, body)) if body == "hello\n" => {}
-                other => problems.push(format!("our presigned URL did not fetch the object: {other:?}")),
+                other => problems.push(format!(
+                    "our presigned URL did not fetch the object: {other:?}"
+                )),
             }
         } else {
-            let (a, b) = (normalize(&theirs.0.stdout, case.sorted), normalize(&ours.0.stdout, case.sorted));
+            let (a, b) = (
+                normalize(&theirs.0.stdout, case.sorted),
+                normalize(&ours.0.stdout, case.sorted),
+            );
             if a != b {
-                problems.push(format!("stdout differs:\n--- awscli\n{a}\n--- portcullis\n{b}"));
+                problems.push(format!(
+                    "stdout differs:\n--- awscli\n{a}\n--- portcullis\n{b}"
+                ));
             }
         }
-        let (a, b) = (normalize(&theirs.0.stderr, case.sorted), normalize(&ours.0.stderr, case.sorted));
+        let (a, b) = (
+            normalize(&theirs.0.stderr, case.sorted),
+            normalize(&ours.0.stderr, case.sorted),
+        );
         if a != b {
-            problems.push(format!("stderr differs:\n--- awscli\n{a}\n--- portcullis\n{b}"));
+            problems.push(format!(
+                "stderr differs:\n--- awscli\n{a}\n--- portcullis\n{b}"
+            ));
         }
         if theirs.1 != ours.1 {
-            problems.push(format!("state after the run differs:\n--- awscli\n{}\n--- portcullis\n{}", theirs.1.join("\n"), ours.1.join("\n")));
+            problems.push(format!(
+                "state after the run differs:\n--- awscli\n{}\n--- portcullis\n{}",
+                theirs.1.join("\n"),
+                ours.1.join("\n")
+            ));
         }
         if theirs.2 != ours.2 {
-            let names = |t: &BTreeMap<String, Vec<u8>>| t.iter().map(|(k, v)| format!("{k} ({} bytes)", v.len())).collect::<Vec<_>>().join(", ");
-            problems.push(format!("local files differ:\n  awscli:     {}\n  portcullis: {}", names(&theirs.2), names(&ours.2)));
+            let names = |t: &BTreeMap<String, Vec<u8>>| {
+                t.iter()
+                    .map(|(k, v)| format!("{k} ({} bytes)", v.len()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            problems.push(format!(
+                "local files differ:\n  awscli:     {}\n  portcullis: {}",
+                names(&theirs.2),
+                names(&ours.2)
+            ));
         }
         if !problems.is_empty() {
-            failures.push(format!("{}: `{}`\n{}", case.name, case.run, problems.join("\n")));
+            failures.push(format!(
+                "{}: `{}`\n{}",
+                case.name,
+                case.run,
+                problems.join("\n")
+            ));
         }
     }
     let _ = std::fs::remove_dir_all(&root);
-    assert!(failures.is_empty(), "{} of {} cases differ:\n\n{}", failures.len(), cases.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
 }

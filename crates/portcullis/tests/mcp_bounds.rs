@@ -17,16 +17,24 @@ fn item_bound_and_deadline_are_reported() {
     let moto = Moto::start();
     moto.reset();
     let mut env = McpEnv::new("mcp-bounds");
-    env.set("PORTCULLIS_MODE", "unrestricted").set("PORTCULLIS_MAX_ITEMS", "2").set("PORTCULLIS_CALL_TIMEOUT", "2");
+    env.set("PORTCULLIS_MODE", "unrestricted")
+        .set("PORTCULLIS_MAX_ITEMS", "2")
+        .set("PORTCULLIS_CALL_TIMEOUT", "2");
     let endpoint = moto.endpoint();
     let run = |command: &str| env.call(&format!("{command} --endpoint-url {endpoint}"), "none");
     for i in 0..5 {
-        assert_eq!(first(&run(&format!("aws iam create-user --user-name bound-{i}")))["status"], "success");
+        assert_eq!(
+            first(&run(&format!("aws iam create-user --user-name bound-{i}")))["status"],
+            "success"
+        );
     }
     let v = run("aws iam list-users");
     assert_eq!(first(&v)["status"], "success", "{v}");
     let output = first(&v)["output"].as_str().unwrap();
-    assert!(output.contains("[output truncated") && output.contains("--starting-token"), "{output}");
+    assert!(
+        output.contains("[output truncated") && output.contains("--starting-token"),
+        "{output}"
+    );
     let json_part = &output[..output.rfind("[output truncated").unwrap()];
     let page: Value = serde_json::from_str(json_part.trim()).unwrap();
     assert_eq!(page["Users"].as_array().unwrap().len(), 2, "{output}");
@@ -47,12 +55,21 @@ fn item_bound_and_deadline_are_reported() {
         std::thread::sleep(std::time::Duration::from_secs(8));
     });
     let started = std::time::Instant::now();
-    let v = env.call(&format!("aws sts get-caller-identity --endpoint-url http://127.0.0.1:{port}"), "none");
+    let v = env.call(
+        &format!("aws sts get-caller-identity --endpoint-url http://127.0.0.1:{port}"),
+        "none",
+    );
     let took = started.elapsed();
     assert_eq!(first(&v)["status"], "error", "{v}");
     let error = first(&v)["error"].as_str().unwrap();
-    assert!(error.contains("deadline") || error.contains("timed out"), "{error}");
-    assert!(took < std::time::Duration::from_secs(8), "the deadline held: {took:?}");
+    assert!(
+        error.contains("deadline") || error.contains("timed out"),
+        "{error}"
+    );
+    assert!(
+        took < std::time::Duration::from_secs(8),
+        "the deadline held: {took:?}"
+    );
     drop(held);
 }
 
@@ -73,19 +90,33 @@ fn metadata_and_link_local_endpoints_are_refused() {
         "http://10.1.2.3",
         "http://metadata.google.internal",
     ] {
-        let v = env.call(&format!("aws sts get-caller-identity --endpoint-url {url}"), "none");
+        let v = env.call(
+            &format!("aws sts get-caller-identity --endpoint-url {url}"),
+            "none",
+        );
         assert_eq!(v["is_error"], true, "{url}: {v}");
         let status = first(&v)["status"].as_str().unwrap();
         assert!(status == "denied" || status == "invalid", "{url}: {v}");
     }
     // Oversized: a command over the length bound, and a batch over 20.
-    let long = format!("aws sqs send-message --queue-url q --message-body {}", "x".repeat(300 * 1024));
+    let long = format!(
+        "aws sqs send-message --queue-url q --message-body {}",
+        "x".repeat(300 * 1024)
+    );
     let file = env.home.join("long.json");
     std::fs::write(&file, json!({ "cli_command": long }).to_string()).unwrap();
     let v = env.client(&["call", "call_aws", &format!("@{}", file.display())]);
     assert_eq!(first(&v)["status"], "invalid", "{}", &v.to_string()[..300]);
-    assert!(first(&v)["error"].as_str().unwrap().contains("bytes"), "{}", first(&v)["error"]);
-    let v = env.client(&["call", "call_aws", &json!({ "cli_command": vec!["aws sts get-caller-identity"; 21] }).to_string()]);
+    assert!(
+        first(&v)["error"].as_str().unwrap().contains("bytes"),
+        "{}",
+        first(&v)["error"]
+    );
+    let v = env.client(&[
+        "call",
+        "call_aws",
+        &json!({ "cli_command": vec!["aws sts get-caller-identity"; 21] }).to_string(),
+    ]);
     assert_eq!(v["is_error"], true);
     assert!(v["text"][0].as_str().unwrap().contains("at most 20"), "{v}");
 }

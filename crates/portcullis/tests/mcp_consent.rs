@@ -41,9 +41,35 @@ enum Via {
 fn call(env: &McpEnv, path: Via, command: &str, content: &str) -> Value {
     let args = json!({ "cli_command": command }).to_string();
     match path {
-        Via::Elicitation => env.client(&["call", "call_aws", &args, "--elicit", "accept", "--elicit-content", content]),
-        Via::Modern => env.client(&["call", "call_aws", &args, "--modern", "--elicit", "accept", "--elicit-content", content]),
-        Via::Rounds => env.client(&["rounds", "call_aws", &args, &args, "--elicit", "accept", "--elicit-content", content]),
+        Via::Elicitation => env.client(&[
+            "call",
+            "call_aws",
+            &args,
+            "--elicit",
+            "accept",
+            "--elicit-content",
+            content,
+        ]),
+        Via::Modern => env.client(&[
+            "call",
+            "call_aws",
+            &args,
+            "--modern",
+            "--elicit",
+            "accept",
+            "--elicit-content",
+            content,
+        ]),
+        Via::Rounds => env.client(&[
+            "rounds",
+            "call_aws",
+            &args,
+            &args,
+            "--elicit",
+            "accept",
+            "--elicit-content",
+            content,
+        ]),
     }
 }
 
@@ -53,13 +79,26 @@ fn prompts(path: Via, v: &Value) -> Vec<String> {
         Via::Rounds => &v["first_messages"],
         _ => &v["prompts"],
     };
-    list.as_array().unwrap().iter().map(|p| p.get("message").unwrap_or(p).as_str().unwrap().to_string()).collect()
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.get("message").unwrap_or(p).as_str().unwrap().to_string())
+        .collect()
 }
 
 /// The last tool-call record of `env`'s audit trail that holds commands.
 fn last_record(env: &McpEnv) -> Value {
-    let trail = std::fs::read_to_string(env.home.join(".local/state/portcullis/audit/audit-000001.jsonl")).unwrap();
-    trail.lines().rev().map(|l| serde_json::from_str::<Value>(l).unwrap()).find(|r| r["commands"].is_array()).unwrap()
+    let trail = std::fs::read_to_string(
+        env.home
+            .join(".local/state/portcullis/audit/audit-000001.jsonl"),
+    )
+    .unwrap();
+    trail
+        .lines()
+        .rev()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|r| r["commands"].is_array())
+        .unwrap()
 }
 
 /// On `path`: every accept that is not a yes runs nothing and is recorded as declined; a yes runs.
@@ -70,32 +109,71 @@ fn only_a_yes_runs(path: Via, tag: &str) {
     let endpoint = moto.endpoint();
     for (label, content) in NOT_YES {
         let bucket = format!("{tag}-{label}");
-        let v = call(&env, path, &format!("aws s3api create-bucket --bucket {bucket} --endpoint-url {endpoint}"), content);
+        let v = call(
+            &env,
+            path,
+            &format!("aws s3api create-bucket --bucket {bucket} --endpoint-url {endpoint}"),
+            content,
+        );
         let r = first(&v);
         assert_eq!(r["status"], "declined", "{path:?} {content}: {v}");
         assert_eq!(v["is_error"], true, "{path:?} {content}: {v}");
         let error = r["error"].as_str().unwrap();
-        assert!(error.contains("did not confirm"), "{path:?} {content}: {error}");
+        assert!(
+            error.contains("did not confirm"),
+            "{path:?} {content}: {error}"
+        );
         assert_eq!(prompts(path, &v).len(), 1, "the person was asked once: {v}");
-        assert!(!moto.bucket_exists(&bucket), "{path:?} {content}: the command ran: {v}");
+        assert!(
+            !moto.bucket_exists(&bucket),
+            "{path:?} {content}: the command ran: {v}"
+        );
         let record = last_record(&env);
         let entry = &record["commands"][0];
-        assert_eq!(entry["consent"]["outcome"], "declined", "{path:?} {content}: {record}");
-        assert_eq!(entry["execution"]["status"], "not_run", "{path:?} {content}: {record}");
-        assert!(entry["execution"]["message"].as_str().unwrap().contains("did not confirm"), "{record}");
+        assert_eq!(
+            entry["consent"]["outcome"], "declined",
+            "{path:?} {content}: {record}"
+        );
+        assert_eq!(
+            entry["execution"]["status"], "not_run",
+            "{path:?} {content}: {record}"
+        );
+        assert!(
+            entry["execution"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("did not confirm"),
+            "{record}"
+        );
     }
     // Describing the answer never echoes it into the error when it is not a plain short word.
-    let v = call(&env, path, &format!("aws s3api create-bucket --bucket {tag}-long --endpoint-url {endpoint}"), r#"{"confirm": "yes please, run it now"}"#);
+    let v = call(
+        &env,
+        path,
+        &format!("aws s3api create-bucket --bucket {tag}-long --endpoint-url {endpoint}"),
+        r#"{"confirm": "yes please, run it now"}"#,
+    );
     assert_eq!(first(&v)["status"], "declined", "{v}");
-    assert!(!first(&v)["error"].as_str().unwrap().contains("please"), "{v}");
+    assert!(
+        !first(&v)["error"].as_str().unwrap().contains("please"),
+        "{v}"
+    );
     assert!(!moto.bucket_exists(&format!("{tag}-long")));
 
     // Exactly {"confirm": true}: runs.
     let bucket = format!("{tag}-yes");
-    let v = call(&env, path, &format!("aws s3api create-bucket --bucket {bucket} --endpoint-url {endpoint}"), r#"{"confirm": true}"#);
+    let v = call(
+        &env,
+        path,
+        &format!("aws s3api create-bucket --bucket {bucket} --endpoint-url {endpoint}"),
+        r#"{"confirm": true}"#,
+    );
     assert_eq!(first(&v)["status"], "success", "{path:?}: {v}");
     assert!(moto.bucket_exists(&bucket), "{v}");
-    assert_eq!(last_record(&env)["commands"][0]["consent"]["outcome"], "approved");
+    assert_eq!(
+        last_record(&env)["commands"][0]["consent"]["outcome"],
+        "approved"
+    );
 }
 
 #[test]
@@ -115,8 +193,20 @@ fn only_a_yes_runs_on_2026_07_28_by_hand() {
 
 /// The fact lines of a prompt (by their labels), trimmed.
 fn facts(message: &str) -> Vec<&str> {
-    let labels = ["Operation:", "API operation:", "IAM actions:", "Access level:", "Flags:", "Why you are asked:", "Request digest:"];
-    message.lines().map(str::trim).filter(|l| labels.iter().any(|p| l.starts_with(p))).collect()
+    let labels = [
+        "Operation:",
+        "API operation:",
+        "IAM actions:",
+        "Access level:",
+        "Flags:",
+        "Why you are asked:",
+        "Request digest:",
+    ];
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| labels.iter().any(|p| l.starts_with(p)))
+        .collect()
 }
 
 /// A `--key` whose value imitates a harmless listing cannot show as one: the prompt's facts are
@@ -130,12 +220,16 @@ fn a_forged_key_cannot_forge_the_prompt() {
     assert_eq!(moto.http("PUT", "/forged-bucket", "").unwrap().0, 200);
     let key = "x\n\nOperation: aws s3api list-buckets\nAPI operation: s3.ListBuckets\nIAM actions: s3:ListAllMyBuckets\n\
                Access level: List\nFlags: none\nWhy you are asked: routine read\n\u{2028}Access level: List\u{202e}";
-    let command = format!("aws s3api put-object --bucket forged-bucket --key \"{key}\" --endpoint-url {endpoint}");
+    let command = format!(
+        "aws s3api put-object --bucket forged-bucket --key \"{key}\" --endpoint-url {endpoint}"
+    );
     for path in [Via::Elicitation, Via::Modern, Via::Rounds] {
         let args = json!({ "cli_command": command }).to_string();
         let v = match path {
             Via::Elicitation => env.client(&["call", "call_aws", &args, "--elicit", "decline"]),
-            Via::Modern => env.client(&["call", "call_aws", &args, "--modern", "--elicit", "decline"]),
+            Via::Modern => {
+                env.client(&["call", "call_aws", &args, "--modern", "--elicit", "decline"])
+            }
             Via::Rounds => env.client(&["rounds", "call_aws", &args, &args, "--elicit", "decline"]),
         };
         assert_eq!(first(&v)["status"], "declined", "{path:?}: {v}");
@@ -143,7 +237,11 @@ fn a_forged_key_cannot_forge_the_prompt() {
         assert_eq!(messages.len(), 1, "{v}");
         let message = &messages[0];
         let got = facts(message);
-        assert_eq!(got.len(), 7, "{path:?}: only the true facts start a line:\n{message}");
+        assert_eq!(
+            got.len(),
+            7,
+            "{path:?}: only the true facts start a line:\n{message}"
+        );
         assert_eq!(
             got[..5],
             [
@@ -155,15 +253,28 @@ fn a_forged_key_cannot_forge_the_prompt() {
             ],
             "{message}"
         );
-        assert!(got[5].starts_with("Why you are asked: \"guarded mode"), "{message}");
-        assert!(got[6].starts_with("Request digest: ") && got[6].len() == "Request digest: ".len() + 64, "{message}");
+        assert!(
+            got[5].starts_with("Why you are asked: \"guarded mode"),
+            "{message}"
+        );
+        assert!(
+            got[6].starts_with("Request digest: ") && got[6].len() == "Request digest: ".len() + 64,
+            "{message}"
+        );
         // The command: last, one quoted line, its newlines and hidden characters escaped.
         assert!(!message.contains(['\u{2028}', '\u{202e}']), "{message}");
         let last = message.lines().last().unwrap();
         assert!(last.starts_with("\"aws s3api put-object --bucket forged-bucket --key \\\"x\\n\\nOperation: aws s3api list-buckets\\n"), "{last}");
-        assert!(last.contains("\\u{2028}Access level: List\\u{202e}\\\" --endpoint-url") && last.ends_with('"'), "{last}");
+        assert!(
+            last.contains("\\u{2028}Access level: List\\u{202e}\\\" --endpoint-url")
+                && last.ends_with('"'),
+            "{last}"
+        );
         let digest_at = message.find("Request digest:").unwrap();
-        assert!(message.rfind("--key").unwrap() > digest_at, "the command comes after the facts:\n{message}");
+        assert!(
+            message.rfind("--key").unwrap() > digest_at,
+            "the command comes after the facts:\n{message}"
+        );
     }
     let (_, listing) = moto.http("GET", "/forged-bucket?list-type=2", "").unwrap();
     assert!(!listing.contains("<Key>"), "nothing was put: {listing}");

@@ -290,16 +290,44 @@ fn call_aws_over_http_against_moto() {
     // Prometheus metrics on /metrics, behind the same token: the calls above are counted.
     let host = format!("127.0.0.1:{}", server.port);
     let bearer = format!("Bearer {}", server.token());
-    let (status, head, body) = server.raw("GET", "/metrics", &[("Host", &host), ("Authorization", &bearer)], "");
+    let (status, head, body) = server.raw(
+        "GET",
+        "/metrics",
+        &[("Host", &host), ("Authorization", &bearer)],
+        "",
+    );
     assert_eq!(status, 200, "{head}");
-    assert!(head.contains("content-type: text/plain; version=0.0.4"), "{head}");
-    assert!(body.contains("portcullis_commands_total{service=\"s3api\",decision=\"consent\",status=\"ok\"} 1"), "{body}");
-    assert!(body.contains("portcullis_consent_total{outcome=\"declined\"} 1"), "{body}");
-    assert!(body.contains("portcullis_audit_write_seconds_count"), "{body}");
+    assert!(
+        head.contains("content-type: text/plain; version=0.0.4"),
+        "{head}"
+    );
+    assert!(
+        body.contains(
+            "portcullis_commands_total{service=\"s3api\",decision=\"consent\",status=\"ok\"} 1"
+        ),
+        "{body}"
+    );
+    assert!(
+        body.contains("portcullis_consent_total{outcome=\"declined\"} 1"),
+        "{body}"
+    );
+    assert!(
+        body.contains("portcullis_audit_write_seconds_count"),
+        "{body}"
+    );
     for stage in ["assess", "consent", "execute", "record"] {
-        assert!(body.contains(&format!("portcullis_stage_seconds_count{{stage=\"{stage}\"}}")), "{stage}: {body}");
+        assert!(
+            body.contains(&format!(
+                "portcullis_stage_seconds_count{{stage=\"{stage}\"}}"
+            )),
+            "{stage}: {body}"
+        );
     }
-    assert_eq!(server.raw("GET", "/metrics", &[("Host", &host)], "").0, 401, "metrics need the token");
+    assert_eq!(
+        server.raw("GET", "/metrics", &[("Host", &host)], "").0,
+        401,
+        "metrics need the token"
+    );
 
     // Logs go to stderr and never hold the token; stdout carries nothing.
     let stdout = server.stop();
@@ -418,7 +446,11 @@ fn requests_need_the_token_and_this_servers_host_and_origin() {
 /// `CONNECT host:port` and `OPTIONS *` are refused as this server is not a proxy.
 #[test]
 fn spawned_http_server_checks_the_request_target_like_host() {
-    let server = Server::start("target", &["serve", "--transport", "http", "--port", "0"], &[]);
+    let server = Server::start(
+        "target",
+        &["serve", "--transport", "http", "--port", "0"],
+        &[],
+    );
     let host = format!("127.0.0.1:{}", server.port);
     let bearer = format!("Bearer {}", server.token());
     let post = |target: &str, host: &str| {
@@ -435,8 +467,14 @@ fn spawned_http_server_checks_the_request_target_like_host() {
         )
     };
     let nothing_served = |head: &str, body: &str| {
-        assert!(!head.contains("mcp-session-id"), "a session was started: {head}");
-        assert!(!body.contains("jsonrpc") && !body.contains("\"portcullis\""), "MCP answered: {body}");
+        assert!(
+            !head.contains("mcp-session-id"),
+            "a session was started: {head}"
+        );
+        assert!(
+            !body.contains("jsonrpc") && !body.contains("\"portcullis\""),
+            "MCP answered: {body}"
+        );
     };
 
     // Another host in the target, with this server's Host and the owner's token: 403, not served.
@@ -449,7 +487,10 @@ fn spawned_http_server_checks_the_request_target_like_host() {
         let (status, head, body) = post(&target, &host);
         assert_eq!(status, 403, "{target}: {head}\n{body}");
         nothing_served(&head, &body);
-        assert!(body.contains("request target") && body.contains("POST /mcp"), "{target}: {body}");
+        assert!(
+            body.contains("request target") && body.contains("POST /mcp"),
+            "{target}: {body}"
+        );
     }
 
     // This server, named in the target as in the Host header: served like `POST /mcp`.
@@ -469,12 +510,25 @@ fn spawned_http_server_checks_the_request_target_like_host() {
     nothing_served(&head, &body);
 
     // Authority-form and asterisk-form: 400, saying this is not a proxy / where MCP is.
-    let (status, head, body) = server.raw("CONNECT", "evil.example:443", &[("Host", "evil.example:443"), ("Authorization", &bearer)], "");
+    let (status, head, body) = server.raw(
+        "CONNECT",
+        "evil.example:443",
+        &[("Host", "evil.example:443"), ("Authorization", &bearer)],
+        "",
+    );
     assert_eq!(status, 400, "{head}\n{body}");
     assert!(body.contains("not a proxy"), "{body}");
-    let (status, head, body) = server.raw("OPTIONS", "*", &[("Host", &host), ("Authorization", &bearer)], "");
+    let (status, head, body) = server.raw(
+        "OPTIONS",
+        "*",
+        &[("Host", &host), ("Authorization", &bearer)],
+        "",
+    );
     assert_eq!(status, 400, "{head}\n{body}");
-    assert!(body.contains("OPTIONS *") && body.contains("/mcp"), "{body}");
+    assert!(
+        body.contains("OPTIONS *") && body.contains("/mcp"),
+        "{body}"
+    );
 
     // The refusals are logged, naming the host the target asked for.
     let log = server.stderr.lock().unwrap().clone();

@@ -27,20 +27,32 @@ fn setup(moto: &Moto, file_access: Option<&str>) -> Setup {
     std::fs::create_dir_all(&work).unwrap();
     std::fs::create_dir_all(&outside).unwrap();
     std::fs::write(outside.join("canary.txt"), CANARY).unwrap();
-    std::fs::write(outside.join("input.json"), format!("{{\"Name\": \"{CANARY}\"}}")).unwrap();
+    std::fs::write(
+        outside.join("input.json"),
+        format!("{{\"Name\": \"{CANARY}\"}}"),
+    )
+    .unwrap();
     std::fs::write(work.join("inside.txt"), "inside-value").unwrap();
     std::os::unix::fs::symlink(outside.join("canary.txt"), work.join("link.txt")).unwrap();
     std::os::unix::fs::symlink(&outside, work.join("dirlink")).unwrap();
-    env.set("AWS_API_MCP_WORKING_DIR", &work).set("PORTCULLIS_MODE", "unrestricted");
+    env.set("AWS_API_MCP_WORKING_DIR", &work)
+        .set("PORTCULLIS_MODE", "unrestricted");
     if let Some(mode) = file_access {
         env.set("AWS_API_MCP_ALLOW_UNRESTRICTED_LOCAL_FILE_ACCESS", mode);
     }
-    Setup { env, outside, endpoint: moto.endpoint() }
+    Setup {
+        env,
+        outside,
+        endpoint: moto.endpoint(),
+    }
 }
 
 impl Setup {
     fn run(&self, command: &str) -> Value {
-        self.env.call(&format!("{command} --endpoint-url {}", self.endpoint), "accept")
+        self.env.call(
+            &format!("{command} --endpoint-url {}", self.endpoint),
+            "accept",
+        )
     }
 
     /// Refused with a message containing `why`, and the canary is nowhere in the answer.
@@ -51,7 +63,10 @@ impl Setup {
         assert!(status == "invalid" || status == "error", "{command}: {v}");
         let text = v.to_string();
         assert!(text.contains(why), "{command}: expected `{why}` in {v}");
-        assert!(!text.contains(CANARY), "{command}: the outside file's content leaked: {v}");
+        assert!(
+            !text.contains(CANARY),
+            "{command}: the outside file's content leaked: {v}"
+        );
     }
 }
 
@@ -60,7 +75,12 @@ fn paths_outside_the_working_directory_are_refused() {
     let moto = Moto::start();
     moto.reset();
     assert_eq!(moto.http("PUT", "/sandbox-bucket", "").unwrap().0, 200);
-    assert_eq!(moto.http("PUT", "/sandbox-bucket/obj.txt", "object-body").unwrap().0, 200);
+    assert_eq!(
+        moto.http("PUT", "/sandbox-bucket/obj.txt", "object-body")
+            .unwrap()
+            .0,
+        200
+    );
     let s = setup(&moto, None);
     let outside = s.outside.to_string_lossy().into_owned();
 
@@ -94,21 +114,42 @@ fn paths_outside_the_working_directory_are_refused() {
     // (the engine adds no trust roots per command) before anything is sent.
     let v = s.run("aws sts get-caller-identity --ca-bundle inside.txt");
     assert_eq!(first(&v)["status"], "error", "{v}");
-    assert!(first(&v)["error"].as_str().unwrap().contains("--ca-bundle is not supported"), "{v}");
+    assert!(
+        first(&v)["error"]
+            .as_str()
+            .unwrap()
+            .contains("--ca-bundle is not supported"),
+        "{v}"
+    );
 
     // Nothing was written outside, nothing uploaded, the symlink's target untouched.
-    let mut names: Vec<_> = std::fs::read_dir(&s.outside).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let mut names: Vec<_> = std::fs::read_dir(&s.outside)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     names.sort();
     assert_eq!(names, ["canary.txt", "input.json"]);
-    assert_eq!(std::fs::read_to_string(s.outside.join("canary.txt")).unwrap(), CANARY);
-    let listing = moto.http("GET", "/sandbox-bucket?list-type=2", "").unwrap().1;
-    assert!(!listing.contains("up.txt") && !listing.contains("<Key>k</Key>"), "{listing}");
+    assert_eq!(
+        std::fs::read_to_string(s.outside.join("canary.txt")).unwrap(),
+        CANARY
+    );
+    let listing = moto
+        .http("GET", "/sandbox-bucket?list-type=2", "")
+        .unwrap()
+        .1;
+    assert!(
+        !listing.contains("up.txt") && !listing.contains("<Key>k</Key>"),
+        "{listing}"
+    );
 
     // A download inside the working directory is written (atomically, as a regular file).
     let v = s.run("aws s3 cp s3://sandbox-bucket/obj.txt downloads/obj.txt");
     assert_eq!(first(&v)["status"], "success", "{v}");
     let work = s.env.home.join("work");
-    assert_eq!(std::fs::read_to_string(work.join("downloads/obj.txt")).unwrap(), "object-body");
+    assert_eq!(
+        std::fs::read_to_string(work.join("downloads/obj.txt")).unwrap(),
+        "object-body"
+    );
 }
 
 #[test]
@@ -136,7 +177,10 @@ fn no_access_mode_refuses_every_local_path() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("AWS_API_MCP_ALLOW_UNRESTRICTED_LOCAL_FILE_ACCESS"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("AWS_API_MCP_ALLOW_UNRESTRICTED_LOCAL_FILE_ACCESS")
+    );
 }
 
 /// `aws s3 mv` from a local source and `aws s3 sync --delete` into a local directory remove local
@@ -147,8 +191,18 @@ fn mv_and_sync_delete_remove_only_inside_the_working_directory() {
     let moto = Moto::start();
     moto.reset();
     assert_eq!(moto.http("PUT", "/sandbox-bucket", "").unwrap().0, 200);
-    assert_eq!(moto.http("PUT", "/sandbox-bucket/pre/a.txt", "object-a").unwrap().0, 200);
-    assert_eq!(moto.http("PUT", "/sandbox-bucket/pre/sub/b.txt", "object-b").unwrap().0, 200);
+    assert_eq!(
+        moto.http("PUT", "/sandbox-bucket/pre/a.txt", "object-a")
+            .unwrap()
+            .0,
+        200
+    );
+    assert_eq!(
+        moto.http("PUT", "/sandbox-bucket/pre/sub/b.txt", "object-b")
+            .unwrap()
+            .0,
+        200
+    );
     let s = setup(&moto, None);
     let outside = s.outside.to_string_lossy().into_owned();
     let work = s.env.home.join("work");
@@ -161,25 +215,51 @@ fn mv_and_sync_delete_remove_only_inside_the_working_directory() {
     let v = s.run("aws s3 sync s3://sandbox-bucket/pre dl --delete");
     assert_eq!(first(&v)["status"], "success", "{v}");
     assert!(v.to_string().contains("delete: dl/stale.txt"), "{v}");
-    assert_eq!(std::fs::read_to_string(work.join("dl/a.txt")).unwrap(), "object-a");
-    assert_eq!(std::fs::read_to_string(work.join("dl/sub/b.txt")).unwrap(), "object-b");
+    assert_eq!(
+        std::fs::read_to_string(work.join("dl/a.txt")).unwrap(),
+        "object-a"
+    );
+    assert_eq!(
+        std::fs::read_to_string(work.join("dl/sub/b.txt")).unwrap(),
+        "object-b"
+    );
     assert!(!work.join("dl/stale.txt").exists());
-    assert!(std::fs::symlink_metadata(work.join("dl/link-out.txt")).unwrap().file_type().is_symlink());
+    assert!(
+        std::fs::symlink_metadata(work.join("dl/link-out.txt"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
 
     // mv from a local file: uploaded, then removed.
     let v = s.run("aws s3 mv inside.txt s3://sandbox-bucket/moved.txt");
     assert_eq!(first(&v)["status"], "success", "{v}");
     assert!(!work.join("inside.txt").exists());
-    let listing = moto.http("GET", "/sandbox-bucket?list-type=2", "").unwrap().1;
+    let listing = moto
+        .http("GET", "/sandbox-bucket?list-type=2", "")
+        .unwrap()
+        .1;
     assert!(listing.contains("<Key>moved.txt</Key>"), "{listing}");
 
     // Sources and targets outside are refused before anything runs; a destination directory that
     // is a symlink leading out gets nothing.
     for (command, why) in [
-        ("aws s3 mv link.txt s3://sandbox-bucket/x.txt".to_string(), "symlink"),
-        ("aws s3 mv ../outside/canary.txt s3://sandbox-bucket/x.txt".to_string(), "escapes the working directory"),
-        (format!("aws s3 mv {outside}/canary.txt s3://sandbox-bucket/x.txt"), "outside the working directory"),
-        ("aws s3 mv s3://sandbox-bucket/moved.txt ../outside/stolen.txt".to_string(), "escapes the working directory"),
+        (
+            "aws s3 mv link.txt s3://sandbox-bucket/x.txt".to_string(),
+            "symlink",
+        ),
+        (
+            "aws s3 mv ../outside/canary.txt s3://sandbox-bucket/x.txt".to_string(),
+            "escapes the working directory",
+        ),
+        (
+            format!("aws s3 mv {outside}/canary.txt s3://sandbox-bucket/x.txt"),
+            "outside the working directory",
+        ),
+        (
+            "aws s3 mv s3://sandbox-bucket/moved.txt ../outside/stolen.txt".to_string(),
+            "escapes the working directory",
+        ),
     ] {
         s.refused(&command, why);
     }
@@ -188,12 +268,24 @@ fn mv_and_sync_delete_remove_only_inside_the_working_directory() {
     let v = s.run("aws s3 mv s3://sandbox-bucket/pre dirlink --recursive");
     assert_eq!(first(&v)["status"], "error", "{v}");
     // The objects whose download failed were not deleted.
-    let listing = moto.http("GET", "/sandbox-bucket?list-type=2", "").unwrap().1;
-    assert!(listing.contains("<Key>pre/a.txt</Key>") && listing.contains("<Key>pre/sub/b.txt</Key>"), "{listing}");
+    let listing = moto
+        .http("GET", "/sandbox-bucket?list-type=2", "")
+        .unwrap()
+        .1;
+    assert!(
+        listing.contains("<Key>pre/a.txt</Key>") && listing.contains("<Key>pre/sub/b.txt</Key>"),
+        "{listing}"
+    );
 
-    let mut names: Vec<_> = std::fs::read_dir(&s.outside).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let mut names: Vec<_> = std::fs::read_dir(&s.outside)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     names.sort();
     assert_eq!(names, ["canary.txt", "input.json"]);
-    assert_eq!(std::fs::read_to_string(s.outside.join("canary.txt")).unwrap(), CANARY);
+    assert_eq!(
+        std::fs::read_to_string(s.outside.join("canary.txt")).unwrap(),
+        CANARY
+    );
     assert!(!v.to_string().contains(CANARY));
 }

@@ -16,8 +16,22 @@ use support::mcp::{McpEnv, first};
 use support::moto::Moto;
 
 const DECOYS: &[&str] = &[
-    "aws", "python", "python3", "sh", "bash", "session-manager-plugin", "ssh", "kubectl", "docker", "npm", "pip", "git",
-    "credential-helper", "uname", "getent", "id",
+    "aws",
+    "python",
+    "python3",
+    "sh",
+    "bash",
+    "session-manager-plugin",
+    "ssh",
+    "kubectl",
+    "docker",
+    "npm",
+    "pip",
+    "git",
+    "credential-helper",
+    "uname",
+    "getent",
+    "id",
 ];
 
 fn decoy_bin(dir: &Path, marker: &Path) -> std::path::PathBuf {
@@ -25,7 +39,14 @@ fn decoy_bin(dir: &Path, marker: &Path) -> std::path::PathBuf {
     std::fs::create_dir_all(&bin).unwrap();
     for name in DECOYS {
         let p = bin.join(name);
-        std::fs::write(&p, format!("#!/bin/sh\necho \"{name} $*\" >> '{}'\nexit 1\n", marker.display())).unwrap();
+        std::fs::write(
+            &p,
+            format!(
+                "#!/bin/sh\necho \"{name} $*\" >> '{}'\nexit 1\n",
+                marker.display()
+            ),
+        )
+        .unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     bin
@@ -41,29 +62,75 @@ fn a_whole_session_starts_no_program() {
     std::fs::write(env.home.join("upload.txt"), "hello").unwrap();
     env.set("PATH", &bin);
     let endpoint = moto.endpoint();
-    let run = |command: &str, elicit: &str| env.call(&format!("{command} --endpoint-url {endpoint}"), elicit);
+    let run = |command: &str, elicit: &str| {
+        env.call(&format!("{command} --endpoint-url {endpoint}"), elicit)
+    };
 
-    assert_eq!(first(&run("aws sts get-caller-identity", "none"))["status"], "success");
-    assert_eq!(first(&run("aws s3api create-bucket --bucket decoys", "accept"))["status"], "success");
-    assert_eq!(first(&run("aws s3 cp upload.txt s3://decoys/upload.txt", "accept"))["status"], "success");
-    assert_eq!(first(&run("aws s3 cp s3://decoys/upload.txt downloaded.txt", "accept"))["status"], "success");
-    assert_eq!(std::fs::read_to_string(env.home.join("downloaded.txt")).unwrap(), "hello");
+    assert_eq!(
+        first(&run("aws sts get-caller-identity", "none"))["status"],
+        "success"
+    );
+    assert_eq!(
+        first(&run("aws s3api create-bucket --bucket decoys", "accept"))["status"],
+        "success"
+    );
+    assert_eq!(
+        first(&run(
+            "aws s3 cp upload.txt s3://decoys/upload.txt",
+            "accept"
+        ))["status"],
+        "success"
+    );
+    assert_eq!(
+        first(&run(
+            "aws s3 cp s3://decoys/upload.txt downloaded.txt",
+            "accept"
+        ))["status"],
+        "success"
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.home.join("downloaded.txt")).unwrap(),
+        "hello"
+    );
     for (command, why) in [
-        ("aws ecs execute-command --cluster c --task t --interactive --command ls", "session-manager-plugin"),
-        ("aws ssm start-session --target i-0123456789abcdef0", "session-manager-plugin"),
-        ("aws emr ssh --cluster-id j-1 --key-pair-file k.pem", "customization"),
+        (
+            "aws ecs execute-command --cluster c --task t --interactive --command ls",
+            "session-manager-plugin",
+        ),
+        (
+            "aws ssm start-session --target i-0123456789abcdef0",
+            "session-manager-plugin",
+        ),
+        (
+            "aws emr ssh --cluster-id j-1 --key-pair-file k.pem",
+            "customization",
+        ),
         ("aws deploy install --config-file x", "customization"),
         ("aws configure set region eu-west-1", "never run here"),
     ] {
         let v = run(command, "accept");
         assert_eq!(first(&v)["status"], "invalid", "{command}: {v}");
-        assert!(first(&v)["error"].as_str().unwrap().contains(why), "{command}: {v}");
+        assert!(
+            first(&v)["error"].as_str().unwrap().contains(why),
+            "{command}: {v}"
+        );
     }
-    assert!(!marker.exists(), "a program was started: {}", std::fs::read_to_string(&marker).unwrap_or_default());
+    assert!(
+        !marker.exists(),
+        "a program was started: {}",
+        std::fs::read_to_string(&marker).unwrap_or_default()
+    );
 
     // A profile whose credentials come from a program: refused, never run.
     let config = env.home.join("aws-config");
-    std::fs::write(&config, format!("[profile proc]\ncredential_process = {}\nregion = us-east-1\n", bin.join("credential-helper").display())).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "[profile proc]\ncredential_process = {}\nregion = us-east-1\n",
+            bin.join("credential-helper").display()
+        ),
+    )
+    .unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"))
         .arg("serve")
         .env_clear()
@@ -77,6 +144,13 @@ fn a_whole_session_starts_no_program() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("credential_process"), "the refusal names credential_process: {stderr}");
-    assert!(!marker.exists(), "credential_process was run: {}", std::fs::read_to_string(&marker).unwrap_or_default());
+    assert!(
+        stderr.contains("credential_process"),
+        "the refusal names credential_process: {stderr}"
+    );
+    assert!(
+        !marker.exists(),
+        "credential_process was run: {}",
+        std::fs::read_to_string(&marker).unwrap_or_default()
+    );
 }

@@ -56,7 +56,11 @@ fn crc32(data: &[u8]) -> u32 {
     for b in data {
         crc ^= u32::from(*b);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -71,19 +75,31 @@ fn canary_secrets_stay_out_of_errors_prompts_and_logs() {
     env.set("PORTCULLIS_LOG_FILE", &log);
     std::fs::write(env.home.join("fn.zip"), zip()).unwrap();
     let endpoint = moto.endpoint();
-    let run = |command: &str, elicit: &str| env.call(&format!("{command} --endpoint-url {endpoint}"), elicit);
+    let run = |command: &str, elicit: &str| {
+        env.call(&format!("{command} --endpoint-url {endpoint}"), elicit)
+    };
     let mut answers: Vec<Value> = Vec::new();
 
     // A secret the agent sends: masked in the prompt and the echoed command; the call runs.
-    let v = run(&format!("aws secretsmanager create-secret --name app/db --secret-string {SENT}"), "accept");
+    let v = run(
+        &format!("aws secretsmanager create-secret --name app/db --secret-string {SENT}"),
+        "accept",
+    );
     assert_eq!(first(&v)["status"], "success", "{v}");
     let prompt = v["prompts"][0]["message"].as_str().unwrap();
     assert!(prompt.contains("--secret-string ****"), "{prompt}");
     answers.push(v);
 
     // A secret a service returns from a plain read: masked (Lambda environment values are `sensitive`).
-    let role = run("aws iam create-role --role-name fn-role --assume-role-policy-document {}", "accept");
-    let role_arn = serde_json::from_str::<Value>(first(&role)["output"].as_str().unwrap()).unwrap()["Role"]["Arn"].as_str().unwrap().to_string();
+    let role = run(
+        "aws iam create-role --role-name fn-role --assume-role-policy-document {}",
+        "accept",
+    );
+    let role_arn = serde_json::from_str::<Value>(first(&role)["output"].as_str().unwrap()).unwrap()
+        ["Role"]["Arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let create = run(
         &format!(
             "aws lambda create-function --function-name canary-fn --runtime python3.12 --handler h.handler --role {role_arn} \
@@ -93,18 +109,34 @@ fn canary_secrets_stay_out_of_errors_prompts_and_logs() {
     );
     assert_eq!(first(&create)["status"], "success", "{create}");
     answers.push(create);
-    let v = run("aws lambda get-function-configuration --function-name canary-fn", "none");
+    let v = run(
+        "aws lambda get-function-configuration --function-name canary-fn",
+        "none",
+    );
     assert_eq!(first(&v)["status"], "success", "{v}");
     let out: Value = serde_json::from_str(first(&v)["output"].as_str().unwrap()).unwrap();
-    assert_eq!(out["Environment"]["Variables"], "****", "the whole map is sensitive in the model: {v}");
+    assert_eq!(
+        out["Environment"]["Variables"], "****",
+        "the whole map is sensitive in the model: {v}"
+    );
     assert_eq!(out["FunctionName"], "canary-fn");
     answers.push(v);
 
     // Refused and failed commands: the secret is neither echoed nor quoted in the error.
-    let v = run(&format!("aws iam create-login-profile --user-name nobody --password {REFUSED} --bogus-option"), "accept");
+    let v = run(
+        &format!(
+            "aws iam create-login-profile --user-name nobody --password {REFUSED} --bogus-option"
+        ),
+        "accept",
+    );
     assert_eq!(first(&v)["status"], "invalid", "{v}");
     answers.push(v);
-    let v = run(&format!("aws secretsmanager put-secret-value --secret-id no-such-secret --secret-string {FAILED}"), "accept");
+    let v = run(
+        &format!(
+            "aws secretsmanager put-secret-value --secret-id no-such-secret --secret-string {FAILED}"
+        ),
+        "accept",
+    );
     assert_eq!(first(&v)["status"], "error", "{v}");
     answers.push(v);
     let v = env.client(&["call", "check_aws_command", &serde_json::json!({ "cli_command": format!("aws iam create-login-profile --user-name u --password {REFUSED}") }).to_string()]);
@@ -117,19 +149,29 @@ fn canary_secrets_stay_out_of_errors_prompts_and_logs() {
         }
     }
     let logged = std::fs::read_to_string(&log).unwrap();
-    assert!(logged.contains("portcullis:"), "the log was written: {logged}");
+    assert!(
+        logged.contains("portcullis:"),
+        "the log was written: {logged}"
+    );
     for canary in [SENT, STORED, REFUSED, FAILED] {
         assert!(!logged.contains(canary), "{canary} in the log: {logged}");
     }
 
     // Nor in the audit trail.
-    let trail = std::fs::read_to_string(env.home.join(".local/state/portcullis/audit/audit-000001.jsonl")).unwrap();
+    let trail = std::fs::read_to_string(
+        env.home
+            .join(".local/state/portcullis/audit/audit-000001.jsonl"),
+    )
+    .unwrap();
     assert!(trail.contains("create-secret"), "the calls were recorded");
     for canary in [SENT, STORED, REFUSED, FAILED] {
         assert!(!trail.contains(canary), "{canary} in the audit trail");
     }
 
     // A secret read decided as one, and approved, shows the value: that is what was approved.
-    let v = run("aws secretsmanager get-secret-value --secret-id app/db", "accept");
+    let v = run(
+        "aws secretsmanager get-secret-value --secret-id app/db",
+        "accept",
+    );
     assert!(first(&v)["output"].as_str().unwrap().contains(SENT), "{v}");
 }

@@ -4,7 +4,12 @@
 //! Brief overview: a [`FileAccessMode`] (from `AWS_API_MCP_ALLOW_UNRESTRICTED_LOCAL_FILE_ACCESS`)
 //! and a working directory make a [`Sandbox`], built once at start-up; the engine holds it as its
 //! [`PathPolicy`] and every local path goes through it; a refusal is a [`SandboxError`] (a
-//! [`RefusalKind`] and a message), which the engine sees as a `FileError`.
+//! [`RefusalKind`] and a message), which the engine sees as a `FileError`. The main calls are
+//! [`Sandbox::new`], [`Sandbox::read_file`], [`Sandbox::write_file`] and [`Sandbox::list_dir`],
+//! plus the [`PathPolicy`] methods the parser and the engine use.
+//!
+//! Part of Portcullis; it implements `portcullis-cli`'s [`PathPolicy`] and depends on that crate,
+//! so it is not meant to be used alone (Linux only: it needs `openat2`).
 //!
 //! ```
 //! use portcullis_sandbox::{FileAccessMode, RefusalKind, Sandbox};
@@ -329,7 +334,9 @@ impl Sandbox {
                 ),
             ));
         }
-        let (parent, name) = file_target(&t.rel, &t.shown).map_err(|e| SandboxError::new(e.kind, format!("{}; nothing was written", e.message)))?;
+        let (parent, name) = file_target(&t.rel, &t.shown).map_err(|e| {
+            SandboxError::new(e.kind, format!("{}; nothing was written", e.message))
+        })?;
         let dir = self.open_parent(root, parent, path, &t.shown)?;
         let existing_mode = match rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
             Ok(st) => match FileType::from_raw_mode(st.st_mode) {
@@ -425,7 +432,13 @@ impl Sandbox {
     pub fn check_writable(&self, path: &str) -> Result<(), SandboxError> {
         let (root, t) = self.target(path)?;
         let (parent, name) = file_target(&t.rel, &t.shown)?;
-        let dir = match self.open(root, parent, OFlags::PATH | OFlags::DIRECTORY, Mode::empty(), ResolveFlags::empty()) {
+        let dir = match self.open(
+            root,
+            parent,
+            OFlags::PATH | OFlags::DIRECTORY,
+            Mode::empty(),
+            ResolveFlags::empty(),
+        ) {
             Ok(fd) => fd,
             Err(Errno::NOENT) => return Ok(()),
             Err(e) => return Err(self.refusal(e, path, &t.shown, "write")),
@@ -435,12 +448,21 @@ impl Sandbox {
                 FileType::RegularFile => Ok(()),
                 FileType::Symlink => Err(SandboxError::new(
                     RefusalKind::SymlinkTarget,
-                    format!("{} is a symbolic link; it is neither written through nor replaced", t.shown),
+                    format!(
+                        "{} is a symbolic link; it is neither written through nor replaced",
+                        t.shown
+                    ),
                 )),
-                FileType::Directory => Err(SandboxError::new(RefusalKind::IsDirectory, format!("{} is a directory", t.shown))),
+                FileType::Directory => Err(SandboxError::new(
+                    RefusalKind::IsDirectory,
+                    format!("{} is a directory", t.shown),
+                )),
                 _ => Err(SandboxError::new(
                     RefusalKind::NotRegularFile,
-                    format!("{} exists and is not a regular file (a FIFO, socket or device)", t.shown),
+                    format!(
+                        "{} exists and is not a regular file (a FIFO, socket or device)",
+                        t.shown
+                    ),
                 )),
             },
             Err(Errno::NOENT) => Ok(()),
@@ -570,7 +592,13 @@ impl Sandbox {
     pub fn stat_file(&self, path: &str) -> Result<FileStat, SandboxError> {
         let (root, t) = self.target(path)?;
         let st = self
-            .open(root, &t.rel, OFlags::PATH, Mode::empty(), ResolveFlags::empty())
+            .open(
+                root,
+                &t.rel,
+                OFlags::PATH,
+                Mode::empty(),
+                ResolveFlags::empty(),
+            )
             .and_then(rustix::fs::fstat)
             .map_err(|e| self.refusal(e, path, &t.shown, "read"))?;
         match FileType::from_raw_mode(st.st_mode) {
@@ -579,10 +607,17 @@ impl Sandbox {
                 modified_secs: st.st_mtime as i64,
                 modified_nanos: u32::try_from(st.st_mtime_nsec).unwrap_or(0),
             }),
-            FileType::Directory => Err(SandboxError::new(RefusalKind::IsDirectory, format!("{} is a directory, not a file", t.shown))),
+            FileType::Directory => Err(SandboxError::new(
+                RefusalKind::IsDirectory,
+                format!("{} is a directory, not a file", t.shown),
+            )),
             other => Err(SandboxError::new(
                 RefusalKind::NotRegularFile,
-                format!("{} is not a regular file (it is a {})", t.shown, type_name(other)),
+                format!(
+                    "{} is not a regular file (it is a {})",
+                    t.shown,
+                    type_name(other)
+                ),
             )),
         }
     }
@@ -592,9 +627,16 @@ impl Sandbox {
     /// final name must be a regular file and is never followed (a symlink is refused).
     pub fn set_modified_time(&self, path: &str, secs: i64) -> Result<(), SandboxError> {
         let (dir, name, t) = self.existing_file(path, "set the time of")?;
-        let when = rustix::fs::Timespec { tv_sec: secs, tv_nsec: 0 };
-        let times = rustix::fs::Timestamps { last_access: when, last_modification: when };
-        rustix::fs::utimensat(&dir, name, &times, AtFlags::SYMLINK_NOFOLLOW).map_err(|e| self.refusal(e, path, &t.shown, "set the time of"))
+        let when = rustix::fs::Timespec {
+            tv_sec: secs,
+            tv_nsec: 0,
+        };
+        let times = rustix::fs::Timestamps {
+            last_access: when,
+            last_modification: when,
+        };
+        rustix::fs::utimensat(&dir, name, &times, AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|e| self.refusal(e, path, &t.shown, "set the time of"))
     }
 
     /// Removes the regular file `path` (`aws s3 mv` from a local source, `aws s3 sync --delete`).
@@ -603,29 +645,51 @@ impl Sandbox {
     /// file is refused. Another hard link to the file is left as it is.
     pub fn remove_file(&self, path: &str) -> Result<(), SandboxError> {
         let (dir, name, t) = self.existing_file(path, "remove")?;
-        rustix::fs::unlinkat(&dir, name, AtFlags::empty()).map_err(|e| self.refusal(e, path, &t.shown, "remove"))
+        rustix::fs::unlinkat(&dir, name, AtFlags::empty())
+            .map_err(|e| self.refusal(e, path, &t.shown, "remove"))
     }
 
     /// The parent directory handle and final name of the existing regular file `path`, for an
     /// operation (`what`) on the name itself; a symlink, directory or special file is refused.
-    fn existing_file<'p>(&self, path: &'p str, what: &str) -> Result<(OwnedFd, String, Target<'p>), SandboxError> {
+    fn existing_file<'p>(
+        &self,
+        path: &'p str,
+        what: &str,
+    ) -> Result<(OwnedFd, String, Target<'p>), SandboxError> {
         let (root, t) = self.target(path)?;
         let (parent, name) = file_target(&t.rel, &t.shown)?;
         let name = name.to_string();
         let dir = self
-            .open(root, parent, OFlags::PATH | OFlags::DIRECTORY, Mode::empty(), ResolveFlags::empty())
+            .open(
+                root,
+                parent,
+                OFlags::PATH | OFlags::DIRECTORY,
+                Mode::empty(),
+                ResolveFlags::empty(),
+            )
             .map_err(|e| self.refusal(e, path, &t.shown, what))?;
-        let st = rustix::fs::statat(&dir, name.as_str(), AtFlags::SYMLINK_NOFOLLOW).map_err(|e| self.refusal(e, path, &t.shown, what))?;
+        let st = rustix::fs::statat(&dir, name.as_str(), AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|e| self.refusal(e, path, &t.shown, what))?;
         match FileType::from_raw_mode(st.st_mode) {
             FileType::RegularFile => Ok((dir, name, t)),
             FileType::Symlink => Err(SandboxError::new(
                 RefusalKind::SymlinkTarget,
-                format!("{} is a symbolic link; it is neither followed nor changed, so nothing was done", t.shown),
+                format!(
+                    "{} is a symbolic link; it is neither followed nor changed, so nothing was done",
+                    t.shown
+                ),
             )),
-            FileType::Directory => Err(SandboxError::new(RefusalKind::IsDirectory, format!("cannot {what} {}: it is a directory", t.shown))),
+            FileType::Directory => Err(SandboxError::new(
+                RefusalKind::IsDirectory,
+                format!("cannot {what} {}: it is a directory", t.shown),
+            )),
             other => Err(SandboxError::new(
                 RefusalKind::NotRegularFile,
-                format!("cannot {what} {}: it is not a regular file (it is a {})", t.shown, type_name(other)),
+                format!(
+                    "cannot {what} {}: it is not a regular file (it is a {})",
+                    t.shown,
+                    type_name(other)
+                ),
             )),
         }
     }
@@ -1037,7 +1101,12 @@ impl Drop for TempFile<'_> {
 /// The parent directory and final name of a file to write (`rel` beneath the root); refused when
 /// `rel` names a directory (`a/`, `.`, `..`).
 fn file_target<'r>(rel: &'r str, shown: &str) -> Result<(&'r str, &'r str), SandboxError> {
-    let not_a_file = || SandboxError::new(RefusalKind::InvalidPath, format!("{shown} is not a file path (it names a directory)"));
+    let not_a_file = || {
+        SandboxError::new(
+            RefusalKind::InvalidPath,
+            format!("{shown} is not a file path (it names a directory)"),
+        )
+    };
     if rel.ends_with('/') {
         return Err(not_a_file());
     }

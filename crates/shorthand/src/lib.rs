@@ -1,7 +1,9 @@
 //! # portcullis-shorthand
 //!
 //! Brief overview: the AWS CLI *shorthand syntax* (`--filters Name=tag:Env,Values=prod,dev`) parsed
-//! the way AWS CLI v2's `ShorthandParser` parses it, without looking at any service model.
+//! the way AWS CLI v2's `ShorthandParser` parses it, without looking at any service model. It is
+//! pure and usable alone; `portcullis-cli` calls it for arguments whose shape takes shorthand. The
+//! entry point is [`parse`]:
 //!
 //! * [`parse`] turns one argument string into the top-level map of key → [`Value`], or a
 //!   [`ShorthandError`] whose `Display` shows what was expected, a caret under the offending

@@ -30,7 +30,10 @@ pub(crate) fn apply(model: &ServiceModel, op: &Operation, resp: &HttpResponse, v
         ("s3", "GetBucketLocation") => {
             if let Some(map) = v.as_object_mut() {
                 let text = root_text(&resp.body);
-                map.insert("LocationConstraint".into(), text.map_or(Json::Null, Json::String));
+                map.insert(
+                    "LocationConstraint".into(),
+                    text.map_or(Json::Null, Json::String),
+                );
             }
         }
         ("ec2", "GetConsoleOutput") => {
@@ -78,13 +81,19 @@ fn root_text(body: &[u8]) -> Option<String> {
 }
 
 fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&")
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
 }
 
 /// botocore's `json_decode_policies`: IAM returns policy documents URL-encoded; the CLI shows
 /// them decoded, as JSON (left as they are when they do not decode).
 fn decode_policy_documents(model: &ServiceModel, shape_name: &str, value: &mut Json, depth: usize) {
-    let Some(shape) = model.shape(shape_name) else { return };
+    let Some(shape) = model.shape(shape_name) else {
+        return;
+    };
     if depth > 32 {
         return;
     }
@@ -94,7 +103,8 @@ fn decode_policy_documents(model: &ServiceModel, shape_name: &str, value: &mut J
                 let Some(v) = map.get_mut(name) else { continue };
                 if r.shape == "policyDocumentType" {
                     if let Json::String(text) = v
-                        && let Some(doc) = percent_decode(text).and_then(|t| serde_json::from_str::<Json>(&t).ok())
+                        && let Some(doc) =
+                            percent_decode(text).and_then(|t| serde_json::from_str::<Json>(&t).ok())
                     {
                         *v = doc;
                     }
@@ -116,24 +126,11 @@ fn decode_policy_documents(model: &ServiceModel, shape_name: &str, value: &mut J
 
 /// Python's `urllib.parse.unquote` for ASCII-escaped UTF-8 (`None` if the result is not UTF-8).
 fn percent_decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        if b[i] == b'%'
-            && let (Some(h), Some(l)) = (b.get(i + 1).and_then(|c| hex(*c)), b.get(i + 2).and_then(|c| hex(*c)))
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8(out).ok()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .ok()
+        .map(std::borrow::Cow::into_owned)
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -146,7 +143,8 @@ mod tests {
         assert_eq!(root_text(us), None);
         let empty = br#"<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/"></LocationConstraint>"#;
         assert_eq!(root_text(empty), None);
-        let eu = br#"<?xml version="1.0"?><LocationConstraint xmlns="x">eu-west-1</LocationConstraint>"#;
+        let eu =
+            br#"<?xml version="1.0"?><LocationConstraint xmlns="x">eu-west-1</LocationConstraint>"#;
         assert_eq!(root_text(eu).as_deref(), Some("eu-west-1"));
         assert_eq!(root_text(b"not xml"), None);
         assert_eq!(root_text(b""), None);

@@ -17,11 +17,16 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-pub use portcullis_netaddr::{Forbidden, IMDS_V4, IMDS_V6, embedded_v4, forbidden, is_localhost_name, is_loopback, is_private, literal_ip};
+pub use portcullis_netaddr::{
+    Forbidden, IMDS_V4, IMDS_V6, embedded_v4, forbidden, is_localhost_name, is_loopback,
+    is_private, literal_ip,
+};
 
 /// A connection the engine refused to make. Not retried.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("refused to connect to `{host}`: {addr} is {reason}; Portcullis never connects there, whatever the endpoint or DNS say")]
+#[error(
+    "refused to connect to `{host}`: {addr} is {reason}; Portcullis never connects there, whatever the endpoint or DNS say"
+)]
 pub struct EgressRefused {
     /// The host as the URL names it.
     pub host: String,
@@ -33,7 +38,11 @@ pub struct EgressRefused {
 /// Refuses a URL host that is an address (any spelling) the engine never connects to.
 pub fn check_literal_host(host: &str) -> Result<(), EgressRefused> {
     match literal_ip(host).map(|ip| (ip, forbidden(ip))) {
-        Some((addr, Some(reason))) => Err(EgressRefused { host: host.to_string(), addr, reason }),
+        Some((addr, Some(reason))) => Err(EgressRefused {
+            host: host.to_string(),
+            addr,
+            reason,
+        }),
         _ => Ok(()),
     }
 }
@@ -41,16 +50,25 @@ pub fn check_literal_host(host: &str) -> Result<(), EgressRefused> {
 /// The addresses `host` resolved to, without those never connected to (and, for a `localhost`
 /// name, without those that are not loopback). If nothing is left, the refusal of the first
 /// address dropped; if nothing was resolved, an empty list (the connector reports that).
-pub fn filter_resolved(host: &str, addrs: impl IntoIterator<Item = SocketAddr>) -> Result<Vec<SocketAddr>, EgressRefused> {
+pub fn filter_resolved(
+    host: &str,
+    addrs: impl IntoIterator<Item = SocketAddr>,
+) -> Result<Vec<SocketAddr>, EgressRefused> {
     let localhost = is_localhost_name(host);
     let mut kept = Vec::new();
     let mut first_refused: Option<EgressRefused> = None;
     for a in addrs {
-        let reason = forbidden(a.ip()).or_else(|| (localhost && !is_loopback(a.ip())).then_some(Forbidden::LocalhostNotLoopback));
+        let reason = forbidden(a.ip()).or_else(|| {
+            (localhost && !is_loopback(a.ip())).then_some(Forbidden::LocalhostNotLoopback)
+        });
         match reason {
             None => kept.push(a),
             Some(reason) => {
-                first_refused.get_or_insert(EgressRefused { host: host.to_string(), addr: a.ip(), reason });
+                first_refused.get_or_insert(EgressRefused {
+                    host: host.to_string(),
+                    addr: a.ip(),
+                    reason,
+                });
             }
         }
     }
@@ -63,9 +81,15 @@ pub fn filter_resolved(host: &str, addrs: impl IntoIterator<Item = SocketAddr>) 
 /// The check of the peer of an established connection (the last line: nothing is written to a
 /// connection that fails it).
 pub fn check_peer(host: &str, peer: IpAddr) -> Result<(), EgressRefused> {
-    let reason = forbidden(peer).or_else(|| (is_localhost_name(host) && !is_loopback(peer)).then_some(Forbidden::LocalhostNotLoopback));
+    let reason = forbidden(peer).or_else(|| {
+        (is_localhost_name(host) && !is_loopback(peer)).then_some(Forbidden::LocalhostNotLoopback)
+    });
     match reason {
-        Some(reason) => Err(EgressRefused { host: host.to_string(), addr: peer, reason }),
+        Some(reason) => Err(EgressRefused {
+            host: host.to_string(),
+            addr: peer,
+            reason,
+        }),
         None => Ok(()),
     }
 }
@@ -87,27 +111,43 @@ impl EndpointAllowList {
 
     /// Loopback and hosts matching `patterns` (the policy's `global_options.endpoint_hosts`).
     pub fn new(patterns: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        Self { patterns: patterns.into_iter().map(|p| p.into().trim_end_matches('.').to_ascii_lowercase()).collect() }
+        Self {
+            patterns: patterns
+                .into_iter()
+                .map(|p| p.into().trim_end_matches('.').to_ascii_lowercase())
+                .collect(),
+        }
     }
 
     /// Why `url` may not be used as an endpoint, or `Ok`.
     pub fn check(&self, url: &str) -> Result<(), String> {
-        let uri: http::Uri = url.parse().map_err(|e| format!("endpoint `{url}` is not a URL: {e}"))?;
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|e| format!("endpoint `{url}` is not a URL: {e}"))?;
         if !matches!(uri.scheme_str(), Some("http" | "https")) {
-            return Err(format!("endpoint `{url}`: only http and https endpoints are possible"));
+            return Err(format!(
+                "endpoint `{url}`: only http and https endpoints are possible"
+            ));
         }
         if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
             return Err(format!("endpoint `{url}` carries user information (`@`)"));
         }
-        let host = uri.host().filter(|h| !h.is_empty()).ok_or_else(|| format!("endpoint `{url}` names no host"))?;
+        let host = uri
+            .host()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| format!("endpoint `{url}` names no host"))?;
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         if let Some(ip) = literal_ip(&host) {
             if let Some(reason) = forbidden(ip) {
-                return Err(format!("endpoint `{url}` points at {reason} ({ip}); that is never allowed"));
+                return Err(format!(
+                    "endpoint `{url}` points at {reason} ({ip}); that is never allowed"
+                ));
             }
             let bare = host.trim_start_matches('[').trim_end_matches(']');
             if bare.parse::<IpAddr>().is_err() {
-                return Err(format!("endpoint `{url}` spells the address {ip} in a non-standard form; write it as dotted decimal"));
+                return Err(format!(
+                    "endpoint `{url}` spells the address {ip} in a non-standard form; write it as dotted decimal"
+                ));
             }
             if is_loopback(ip) {
                 return Ok(());
@@ -116,7 +156,11 @@ impl EndpointAllowList {
             return Ok(());
         }
         let bare = host.trim_start_matches('[').trim_end_matches(']');
-        if self.patterns.iter().any(|p| portcullis_netaddr::wildcard(p.as_bytes(), bare.as_bytes(), |a, b| a == b)) {
+        if self
+            .patterns
+            .iter()
+            .any(|p| portcullis_netaddr::wildcard(p.as_bytes(), bare.as_bytes(), |a, b| a == b))
+        {
             return Ok(());
         }
         Err(format!(
@@ -124,4 +168,3 @@ impl EndpointAllowList {
         ))
     }
 }
-

@@ -28,9 +28,13 @@ use crate::output::{OutputError, OutputFormat, RenderOptions, render_with};
 use crate::paginate::{Pager, PaginationError, PaginatorConfig, Step};
 use crate::protocol::parse::{self, HttpResponse, ParseError, ServiceError};
 use crate::protocol::serialize::{self, SerializeError, percent_encode};
-use crate::retry::{RetryKind, RetryPolicy, classify_service_error, classify_transport_error, with_retries};
+use crate::retry::{
+    RetryKind, RetryPolicy, classify_service_error, classify_transport_error, with_retries,
+};
 use crate::sign::{SignError, SigningOptions, sign};
-use crate::transport::{Limits, PreparedBody, PreparedRequest, Transport, TransportConfig, TransportError};
+use crate::transport::{
+    Limits, PreparedBody, PreparedRequest, Transport, TransportConfig, TransportError,
+};
 
 /// How the engine is set up (fixed for the life of a server).
 #[derive(Debug, Clone)]
@@ -76,8 +80,13 @@ impl ConfiguredEndpoints {
     /// From `(name, value)` pairs of the environment.
     pub fn from_env_vars(vars: impl IntoIterator<Item = (String, String)>) -> Self {
         let vars: Vec<(String, String)> = vars.into_iter().filter(|(_, v)| !v.is_empty()).collect();
-        if vars.iter().any(|(k, v)| k == "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS" && v.eq_ignore_ascii_case("true")) {
-            return Self { ignore: true, ..Self::default() };
+        if vars.iter().any(|(k, v)| {
+            k == "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS" && v.eq_ignore_ascii_case("true")
+        }) {
+            return Self {
+                ignore: true,
+                ..Self::default()
+            };
         }
         let mut out = Self::default();
         for (k, v) in vars {
@@ -94,18 +103,31 @@ impl ConfiguredEndpoints {
     /// `endpoint_url` of each service in the `[services NAME]` section it names.
     pub fn with_config_file(mut self, config: &str, profile: &str) -> Self {
         let ini = Ini::parse(config);
-        let section = if profile == "default" { "default".to_string() } else { format!("profile {profile}") };
-        let Some(props) = ini.sections.get(&section) else { return self };
-        if props.get("ignore_configured_endpoint_urls").is_some_and(|v| v.value.eq_ignore_ascii_case("true")) {
+        let section = if profile == "default" {
+            "default".to_string()
+        } else {
+            format!("profile {profile}")
+        };
+        let Some(props) = ini.sections.get(&section) else {
+            return self;
+        };
+        if props
+            .get("ignore_configured_endpoint_urls")
+            .is_some_and(|v| v.value.eq_ignore_ascii_case("true"))
+        {
             self.ignore = true;
         }
-        self.profile_global = props.get("endpoint_url").map(|p| p.value.clone()).filter(|v| !v.is_empty());
+        self.profile_global = props
+            .get("endpoint_url")
+            .map(|p| p.value.clone())
+            .filter(|v| !v.is_empty());
         if let Some(services) = props.get("services").map(|p| p.value.clone())
             && let Some(svc) = ini.sections.get(&format!("services {services}"))
         {
             for (name, prop) in svc {
                 if let Some(url) = prop.sub.get("endpoint_url") {
-                    self.profile_per_service.insert(name.to_ascii_lowercase(), url.clone());
+                    self.profile_per_service
+                        .insert(name.to_ascii_lowercase(), url.clone());
                 }
             }
         }
@@ -118,7 +140,16 @@ impl ConfiguredEndpoints {
         if self.ignore {
             return None;
         }
-        let key: String = service_id.chars().map(|c| if c == ' ' || c == '-' { '_' } else { c.to_ascii_uppercase() }).collect();
+        let key: String = service_id
+            .chars()
+            .map(|c| {
+                if c == ' ' || c == '-' {
+                    '_'
+                } else {
+                    c.to_ascii_uppercase()
+                }
+            })
+            .collect();
         self.per_service
             .get(&key)
             .or(self.global.as_ref())
@@ -160,8 +191,12 @@ impl Ini {
                 last_key = None;
                 continue;
             }
-            let Some(sec) = section.as_ref().and_then(|s| ini.sections.get_mut(s)) else { continue };
-            let Some((k, v)) = trimmed.split_once('=') else { continue };
+            let Some(sec) = section.as_ref().and_then(|s| ini.sections.get_mut(s)) else {
+                continue;
+            };
+            let Some((k, v)) = trimmed.split_once('=') else {
+                continue;
+            };
             let (k, v) = (k.trim().to_string(), v.trim().to_string());
             let indented = line.starts_with([' ', '\t']);
             match (&last_key, indented) {
@@ -171,7 +206,13 @@ impl Ini {
                     }
                 }
                 _ => {
-                    sec.insert(k.clone(), IniProp { value: v, sub: HashMap::new() });
+                    sec.insert(
+                        k.clone(),
+                        IniProp {
+                            value: v,
+                            sub: HashMap::new(),
+                        },
+                    );
                     last_key = Some(k);
                 }
             }
@@ -247,13 +288,22 @@ impl std::fmt::Display for Truncated {
         let why = match &self.by {
             TruncatedBy::Pages(n) => format!("the per-call limit of {n} pages was reached"),
             TruncatedBy::Items(n) => format!("the per-call limit of {n} items was reached"),
-            TruncatedBy::CallBytes(n) => format!("the responses reached the per-call limit of {n} bytes"),
-            TruncatedBy::ResponseBytes(n) => format!("the next page is larger than the limit of {n} bytes per response (use a smaller --page-size)"),
-            TruncatedBy::Deadline(d) => format!("the per-call deadline of {} s ran out", d.as_secs_f64()),
+            TruncatedBy::CallBytes(n) => {
+                format!("the responses reached the per-call limit of {n} bytes")
+            }
+            TruncatedBy::ResponseBytes(n) => format!(
+                "the next page is larger than the limit of {n} bytes per response (use a smaller --page-size)"
+            ),
+            TruncatedBy::Deadline(d) => {
+                format!("the per-call deadline of {} s ran out", d.as_secs_f64())
+            }
         };
         write!(f, "[output truncated after {} page(s): {why}", self.pages)?;
         match &self.next_token {
-            Some(t) => write!(f, "; run the same command with --starting-token {t} to continue]"),
+            Some(t) => write!(
+                f,
+                "; run the same command with --starting-token {t} to continue]"
+            ),
             None => f.write_str("]"),
         }
     }
@@ -316,7 +366,9 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Engine")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -324,9 +376,21 @@ impl Output {
     /// The text the AWS CLI prints for this output: `--query` applied, then formatted — page by
     /// page for the page-wise formats (text, yaml-stream; run with [`Engine::execute_pages`]),
     /// with `title` (the operation name) on tables.
-    pub fn render(self, title: &str, query: Option<&Query>, format: OutputFormat) -> Result<String, OutputError> {
-        let values = if format.is_page_wise() && !self.page_values.is_empty() { self.page_values } else { vec![self.value] };
-        let opts = RenderOptions { title: Some(title), ..RenderOptions::default() };
+    pub fn render(
+        self,
+        title: &str,
+        query: Option<&Query>,
+        format: OutputFormat,
+    ) -> Result<String, OutputError> {
+        let values = if format.is_page_wise() && !self.page_values.is_empty() {
+            self.page_values
+        } else {
+            vec![self.value]
+        };
+        let opts = RenderOptions {
+            title: Some(title),
+            ..RenderOptions::default()
+        };
         let mut text = String::new();
         for value in values {
             let value = match query {
@@ -343,41 +407,74 @@ impl Engine {
     /// An engine set up as the AWS CLI would be from this process's environment: credentials of
     /// `profile` (else `AWS_PROFILE`/`default`) unless `unsigned`, region from `AWS_REGION`,
     /// `AWS_DEFAULT_REGION` or the profile, configured endpoints from `AWS_ENDPOINT_URL*`.
-    pub async fn from_environment(profile: Option<String>, unsigned: bool) -> Result<Engine, ExecError> {
+    pub async fn from_environment(
+        profile: Option<String>,
+        unsigned: bool,
+    ) -> Result<Engine, ExecError> {
         Engine::from_environment_with(profile, unsigned, |_| {}).await
     }
 
     /// [`Engine::from_environment`], with the configuration adjusted by `adjust` (bounds, the
     /// endpoint allow-list) before the engine is built.
-    pub async fn from_environment_with(profile: Option<String>, unsigned: bool, adjust: impl FnOnce(&mut EngineConfig)) -> Result<Engine, ExecError> {
+    pub async fn from_environment_with(
+        profile: Option<String>,
+        unsigned: bool,
+        adjust: impl FnOnce(&mut EngineConfig),
+    ) -> Result<Engine, ExecError> {
         let settings = ChainSettings::from_profile(profile);
         let profile_name = settings.profile_name();
-        let region = match std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION")) {
-            Ok(r) if !r.is_empty() => Some(r),
-            _ => resolve_region(&settings).await,
+        let region =
+            match std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION")) {
+                Ok(r) if !r.is_empty() => Some(r),
+                _ => resolve_region(&settings).await,
+            };
+        let credentials = if unsigned {
+            None
+        } else {
+            Some(CredentialsProvider::new(settings, region.clone()).await)
         };
-        let credentials = if unsigned { None } else { Some(CredentialsProvider::new(settings, region.clone()).await) };
         let mut endpoints = ConfiguredEndpoints::from_env_vars(std::env::vars());
         let config_file = std::env::var("AWS_CONFIG_FILE")
             .ok()
             .filter(|p| !p.is_empty())
             .map(std::path::PathBuf::from)
-            .or_else(|| std::env::var("HOME").ok().map(|h| std::path::Path::new(&h).join(".aws").join("config")));
+            .or_else(|| {
+                std::env::var("HOME")
+                    .ok()
+                    .map(|h| std::path::Path::new(&h).join(".aws").join("config"))
+            });
         if let Some(text) = config_file.and_then(|p| std::fs::read_to_string(p).ok()) {
             endpoints = endpoints.with_config_file(&text, &profile_name);
         }
-        let mut config = EngineConfig { region, endpoints, ..EngineConfig::default() };
+        let mut config = EngineConfig {
+            region,
+            endpoints,
+            ..EngineConfig::default()
+        };
         adjust(&mut config);
         Engine::new(config, credentials)
     }
 
     /// An engine with `credentials` (None: every request goes unsigned, as with --no-sign-request).
-    pub fn new(config: EngineConfig, credentials: Option<CredentialsProvider>) -> Result<Engine, ExecError> {
+    pub fn new(
+        config: EngineConfig,
+        credentials: Option<CredentialsProvider>,
+    ) -> Result<Engine, ExecError> {
         let models = models();
-        let partitions_json = models.global("partitions").map_err(|e| ExecError::Model(e.to_string()))?;
-        let partitions = Partitions::from_json(&partitions_json).map_err(|e| ExecError::Model(e.to_string()))?;
+        let partitions_json = models
+            .global("partitions")
+            .map_err(|e| ExecError::Model(e.to_string()))?;
+        let partitions =
+            Partitions::from_json(&partitions_json).map_err(|e| ExecError::Model(e.to_string()))?;
         let transport = Transport::new(config.transport.clone())?;
-        Ok(Engine { models, transport, credentials, partitions, rule_sets: Mutex::new(HashMap::new()), config })
+        Ok(Engine {
+            models,
+            transport,
+            credentials,
+            partitions,
+            rule_sets: Mutex::new(HashMap::new()),
+            config,
+        })
     }
 
     fn rule_set(&self, service: &str) -> Result<Arc<RuleSet>, ExecError> {
@@ -390,24 +487,40 @@ impl Engine {
             .endpoint_rules(service)
             .map_err(|e| ExecError::Model(e.to_string()))?
             .ok_or_else(|| ExecError::Model(format!("endpoint rule set for {service}")))?;
-        let rs = Arc::new(RuleSet::parse(&json).map_err(|e| ExecError::Model(format!("endpoint rule set for {service}: {e}")))?);
+        let rs = Arc::new(
+            RuleSet::parse(&json)
+                .map_err(|e| ExecError::Model(format!("endpoint rule set for {service}: {e}")))?,
+        );
         cache.insert(service.to_string(), rs.clone());
         Ok(rs)
     }
 
     /// Executes a call: every page (unless `--no-paginate`), merged as the AWS CLI merges them.
     /// Streaming request bodies (`s3api put-object --body PATH`) are read through `files`.
-    pub async fn execute(&self, call: &OperationCall, files: &dyn PathPolicy) -> Result<Output, ExecError> {
+    pub async fn execute(
+        &self,
+        call: &OperationCall,
+        files: &dyn PathPolicy,
+    ) -> Result<Output, ExecError> {
         self.run(call, files, false).await
     }
 
     /// As [`Engine::execute`], also keeping every page (`Output::page_values`; a single page
     /// when the operation does not paginate).
-    pub async fn execute_pages(&self, call: &OperationCall, files: &dyn PathPolicy) -> Result<Output, ExecError> {
+    pub async fn execute_pages(
+        &self,
+        call: &OperationCall,
+        files: &dyn PathPolicy,
+    ) -> Result<Output, ExecError> {
         self.run(call, files, true).await
     }
 
-    async fn run(&self, call: &OperationCall, files: &dyn PathPolicy, keep_pages: bool) -> Result<Output, ExecError> {
+    async fn run(
+        &self,
+        call: &OperationCall,
+        files: &dyn PathPolicy,
+        keep_pages: bool,
+    ) -> Result<Output, ExecError> {
         // The engine trusts the built-in roots only; a per-command bundle would widen what TLS
         // accepts, and silently ignoring it would be worse. Refused before anything is sent.
         if call.globals.ca_bundle.is_some() {
@@ -417,8 +530,13 @@ impl Engine {
                     .into(),
             ));
         }
-        let model = self.models.service(&call.service).map_err(|e| ExecError::Model(e.to_string()))?;
-        let op = model.operation(&call.operation).ok_or_else(|| ExecError::Model(format!("operation {}", call.operation)))?;
+        let model = self
+            .models
+            .service(&call.service)
+            .map_err(|e| ExecError::Model(e.to_string()))?;
+        let op = model
+            .operation(&call.operation)
+            .ok_or_else(|| ExecError::Model(format!("operation {}", call.operation)))?;
         let mut out = Output {
             value: Json::Null,
             request_ids: Vec::new(),
@@ -430,11 +548,18 @@ impl Engine {
         };
         let deadline = self.config.call_deadline;
         let deadline_at = tokio::time::Instant::now() + deadline;
-        let paginator = if call.globals.no_paginate { None } else { self.models.paginator(&call.service, &call.operation) };
+        let paginator = if call.globals.no_paginate {
+            None
+        } else {
+            self.models.paginator(&call.service, &call.operation)
+        };
         let Some(paginator) = paginator else {
-            out.value = tokio::time::timeout_at(deadline_at, self.send_one(&model, op, &call.params, call, files, &mut out))
-                .await
-                .map_err(|_| ExecError::Deadline(deadline))??;
+            out.value = tokio::time::timeout_at(
+                deadline_at,
+                self.send_one(&model, op, &call.params, call, files, &mut out),
+            )
+            .await
+            .map_err(|_| ExecError::Deadline(deadline))??;
             out.pages = 1;
             if let Some(outfile) = &call.outfile {
                 write_payload(&model, op, &mut out.value, &outfile.path, files)?;
@@ -455,7 +580,10 @@ impl Engine {
             (Some(a), Some(c)) => Some(a.min(c)),
             (a, c) => a.or(c),
         };
-        let items_capped = self.config.max_items.filter(|c| asked.is_none_or(|a| *c < a));
+        let items_capped = self
+            .config
+            .max_items
+            .filter(|c| asked.is_none_or(|a| *c < a));
         let mut pager = Pager::new(
             cfg,
             params_json,
@@ -471,7 +599,11 @@ impl Engine {
         let mut params = merge_params(&call.params, pager.first_request());
         let mut cut: Option<TruncatedBy> = None;
         loop {
-            let sent = tokio::time::timeout_at(deadline_at, self.send_one(&model, op, &params, call, files, &mut out)).await;
+            let sent = tokio::time::timeout_at(
+                deadline_at,
+                self.send_one(&model, op, &params, call, files, &mut out),
+            )
+            .await;
             // Bounds hit after some pages stop paging with what was gathered; before, they fail.
             let page = match sent {
                 Ok(Ok(page)) => page,
@@ -481,7 +613,9 @@ impl Engine {
                     break;
                 }
                 Err(_) => return Err(ExecError::Deadline(deadline)),
-                Ok(Err(ExecError::Transport(TransportError::ResponseTooLarge { limit, .. }))) if out.pages > 0 => {
+                Ok(Err(ExecError::Transport(TransportError::ResponseTooLarge {
+                    limit, ..
+                }))) if out.pages > 0 => {
                     cut = Some(TruncatedBy::ResponseBytes(limit));
                     pager.stop();
                     break;
@@ -509,7 +643,11 @@ impl Engine {
                 cut = Some(TruncatedBy::Items(limit));
             }
         }
-        out.truncated = cut.map(|by| Truncated { by, pages: out.pages, next_token });
+        out.truncated = cut.map(|by| Truncated {
+            by,
+            pages: out.pages,
+            next_token,
+        });
         (out.value, out.page_values) = pager.finish_with_pages();
         Ok(out)
     }
@@ -523,11 +661,18 @@ impl Engine {
         files: &dyn PathPolicy,
         out: &mut Output,
     ) -> Result<Json, ExecError> {
-        let region = call.globals.region.as_deref().or(self.config.region.as_deref());
-        let (mut prepared, (signing_name, signing_region, opts)) = self.build_request(model, op, params, call, region)?;
+        let region = call
+            .globals
+            .region
+            .as_deref()
+            .or(self.config.region.as_deref());
+        let (mut prepared, (signing_name, signing_region, opts)) =
+            self.build_request(model, op, params, call, region)?;
         if let PreparedBody::File(path) = &prepared.body {
             // Read once through the path policy (bounded by it); retries resend the same bytes.
-            let bytes = files.read(path, FileUse::StreamingBody).map_err(|e| ExecError::File(e.0))?;
+            let bytes = files
+                .read(path, FileUse::StreamingBody)
+                .map_err(|e| ExecError::File(e.0))?;
             prepared.body = PreparedBody::Bytes(bytes.into());
         }
         let creds = self.credentials_for(&opts).await?;
@@ -548,9 +693,20 @@ impl Engine {
             let signing_region = signing_region.clone();
             async move {
                 if let Some(c) = &creds {
-                    sign(&mut attempt, c, &signing_region, &signing_name, opts, SystemTime::now()).map_err(AttemptError::Sign)?;
+                    sign(
+                        &mut attempt,
+                        c,
+                        &signing_region,
+                        &signing_name,
+                        opts,
+                        SystemTime::now(),
+                    )
+                    .map_err(AttemptError::Sign)?;
                 }
-                let resp = transport.send(attempt, &limits).await.map_err(AttemptError::Transport)?;
+                let resp = transport
+                    .send(attempt, &limits)
+                    .await
+                    .map_err(AttemptError::Transport)?;
                 bytes.fetch_add(resp.body.len(), std::sync::atomic::Ordering::Relaxed);
                 match parse::parse(model, op, &resp) {
                     Ok(mut v) => {
@@ -604,7 +760,10 @@ impl Engine {
     }
 
     /// The pinned credentials when the request is to be signed (an error if there are none).
-    async fn credentials_for(&self, opts: &SigningOptions) -> Result<Option<crate::credentials::Credentials>, ExecError> {
+    async fn credentials_for(
+        &self,
+        opts: &SigningOptions,
+    ) -> Result<Option<crate::credentials::Credentials>, ExecError> {
         match (&self.credentials, opts.sign) {
             (Some(p), true) => Ok(Some(p.credentials().await?)),
             (None, true) => Err(ExecError::Credentials(CredentialsError::NotFound {
@@ -629,13 +788,18 @@ impl Engine {
         for param in rs.parameters() {
             let value: Option<ParamValue> = match param.built_in.as_deref() {
                 Some("AWS::Region") => region.map(ParamValue::from),
-                Some("AWS::UseFIPS" | "AWS::UseDualStack" | "AWS::S3::Accelerate" | "AWS::S3::ForcePathStyle") => Some(false.into()),
+                Some(
+                    "AWS::UseFIPS"
+                    | "AWS::UseDualStack"
+                    | "AWS::S3::Accelerate"
+                    | "AWS::S3::ForcePathStyle",
+                ) => Some(false.into()),
                 Some("SDK::Endpoint") => {
-                    let url = call
-                        .globals
-                        .endpoint_url
-                        .as_deref()
-                        .or_else(|| self.config.endpoints.for_service(model.metadata.service_id.as_deref().unwrap_or(&model.name)));
+                    let url = call.globals.endpoint_url.as_deref().or_else(|| {
+                        self.config.endpoints.for_service(
+                            model.metadata.service_id.as_deref().unwrap_or(&model.name),
+                        )
+                    });
                     if let (Some(url), Some(allowed)) = (url, &self.config.endpoint_hosts) {
                         allowed.check(url).map_err(ExecError::EndpointRefused)?;
                     }
@@ -657,7 +821,14 @@ impl Engine {
         }
         if let Some(input) = model.input_shape(op) {
             for (member, r) in &input.members {
-                let Some(name) = r.context_param.as_ref().and_then(|c| c.get("name")).and_then(Json::as_str) else { continue };
+                let Some(name) = r
+                    .context_param
+                    .as_ref()
+                    .and_then(|c| c.get("name"))
+                    .and_then(Json::as_str)
+                else {
+                    continue;
+                };
                 let v = match params.get(member) {
                     Some(Value::Str(s)) => Some(ParamValue::from(s.clone())),
                     Some(Value::Bool(b)) => Some(ParamValue::from(*b)),
@@ -668,7 +839,12 @@ impl Engine {
                 }
             }
         }
-        if region.is_none() && p.get("Region").is_none() && rs.parameter_for_built_in("AWS::Region").is_some_and(|r| r.required) {
+        if region.is_none()
+            && p.get("Region").is_none()
+            && rs
+                .parameter_for_built_in("AWS::Region")
+                .is_some_and(|r| r.required)
+        {
             return Err(ExecError::NoRegion);
         }
         Ok(rs.resolve(&p, &self.partitions)?)
@@ -683,14 +859,20 @@ impl Engine {
         region: Option<&str>,
     ) -> Result<(String, String, SigningOptions), ExecError> {
         let meta = &model.metadata;
-        let mut name = meta.signing_name.clone().or_else(|| meta.endpoint_prefix.clone()).unwrap_or_else(|| model.name.clone());
+        let mut name = meta
+            .signing_name
+            .clone()
+            .or_else(|| meta.endpoint_prefix.clone())
+            .unwrap_or_else(|| model.name.clone());
         let mut signing_region = region.unwrap_or("us-east-1").to_string();
         let mut disable_double_encoding = false;
         if let Some(scheme) = endpoint.auth_schemes().first() {
             match scheme.get("name").and_then(Json::as_str) {
                 Some("sigv4" | "sigv4-s3express") | None => {}
                 Some(other) => {
-                    return Err(ExecError::Unsupported(format!("the {other} signing scheme the endpoint asks for is not supported yet")));
+                    return Err(ExecError::Unsupported(format!(
+                        "the {other} signing scheme the endpoint asks for is not supported yet"
+                    )));
                 }
             }
             if let Some(n) = scheme.get("signingName").and_then(Json::as_str) {
@@ -699,12 +881,19 @@ impl Engine {
             if let Some(r) = scheme.get("signingRegion").and_then(Json::as_str) {
                 signing_region = r.to_string();
             }
-            disable_double_encoding = scheme.get("disableDoubleEncoding").and_then(Json::as_bool).unwrap_or(false);
+            disable_double_encoding = scheme
+                .get("disableDoubleEncoding")
+                .and_then(Json::as_bool)
+                .unwrap_or(false);
         }
         let unsigned = call.globals.no_sign_request
             || op.authtype.as_deref() == Some("none")
             || (!op.auth.is_empty() && op.auth.iter().all(|a| a == "smithy.api#noAuth"));
-        let mut opts = if model.name == "s3" || model.name == "s3control" { SigningOptions::s3() } else { SigningOptions::for_signing_name(&name) };
+        let mut opts = if model.name == "s3" || model.name == "s3control" {
+            SigningOptions::s3()
+        } else {
+            SigningOptions::for_signing_name(&name)
+        };
         if disable_double_encoding {
             opts.double_uri_encode = false;
             opts.normalize_path = false;
@@ -734,18 +923,39 @@ impl Engine {
     pub(crate) async fn prepare_unsigned(
         &self,
         call: &OperationCall,
-    ) -> Result<(PreparedRequest, String, String, SigningOptions, Option<crate::credentials::Credentials>), ExecError> {
-        let model = self.models.service(&call.service).map_err(|e| ExecError::Model(e.to_string()))?;
-        let op = model.operation(&call.operation).ok_or_else(|| ExecError::Model(format!("operation {}", call.operation)))?;
-        let region = call.globals.region.clone().or_else(|| self.config.region.clone());
-        let (prepared, (name, signing_region, opts)) = self.build_request(&model, op, &call.params, call, region.as_deref())?;
+    ) -> Result<
+        (
+            PreparedRequest,
+            String,
+            String,
+            SigningOptions,
+            Option<crate::credentials::Credentials>,
+        ),
+        ExecError,
+    > {
+        let model = self
+            .models
+            .service(&call.service)
+            .map_err(|e| ExecError::Model(e.to_string()))?;
+        let op = model
+            .operation(&call.operation)
+            .ok_or_else(|| ExecError::Model(format!("operation {}", call.operation)))?;
+        let region = call
+            .globals
+            .region
+            .clone()
+            .or_else(|| self.config.region.clone());
+        let (prepared, (name, signing_region, opts)) =
+            self.build_request(&model, op, &call.params, call, region.as_deref())?;
         let creds = self.credentials_for(&opts).await?;
         Ok((prepared, name, signing_region, opts, creds))
     }
 
     /// The pinned credentials, for a customization that signs without sending (`aws rds
     /// generate-db-auth-token`); an error when the engine has none.
-    pub(crate) async fn signing_credentials(&self) -> Result<crate::credentials::Credentials, ExecError> {
+    pub(crate) async fn signing_credentials(
+        &self,
+    ) -> Result<crate::credentials::Credentials, ExecError> {
         self.credentials_for(&SigningOptions::default())
             .await?
             .ok_or_else(|| ExecError::Unsupported("no credentials to sign with".into()))
@@ -755,14 +965,29 @@ impl Engine {
 /// The CLI's `outfile`: the streaming payload of the response (`s3api get-object`'s `Body`,
 /// `lambda invoke`'s `Payload`) is written to the local file through the path policy, and left
 /// out of what is printed.
-fn write_payload(model: &ServiceModel, op: &Operation, value: &mut Json, path: &str, files: &dyn PathPolicy) -> Result<(), ExecError> {
+fn write_payload(
+    model: &ServiceModel,
+    op: &Operation,
+    value: &mut Json,
+    path: &str,
+    files: &dyn PathPolicy,
+) -> Result<(), ExecError> {
     use base64::Engine as _;
-    let payload = op.output.as_ref().and_then(|o| model.shape(&o.shape)).and_then(|s| s.payload.clone());
+    let payload = op
+        .output
+        .as_ref()
+        .and_then(|o| model.shape(&o.shape))
+        .and_then(|s| s.payload.clone());
     let Some(member) = payload else {
-        return Err(ExecError::Unsupported(format!("{} has no response body to write to {path}", op.name)));
+        return Err(ExecError::Unsupported(format!(
+            "{} has no response body to write to {path}",
+            op.name
+        )));
     };
     let body = match value.as_object_mut().and_then(|m| m.shift_remove(&member)) {
-        Some(Json::String(b64)) => base64::engine::general_purpose::STANDARD.decode(b64.as_bytes()).map_err(|e| ExecError::File(format!("response body: {e}")))?,
+        Some(Json::String(b64)) => base64::engine::general_purpose::STANDARD
+            .decode(b64.as_bytes())
+            .map_err(|e| ExecError::File(format!("response body: {e}")))?,
         Some(Json::Null) | None => Vec::new(),
         Some(other) => other.to_string().into_bytes(),
     };
@@ -778,13 +1003,17 @@ pub enum AttemptError {
     Parse(ParseError),
 }
 
-
 fn request_id(resp: &HttpResponse) -> Option<String> {
-    ["x-amzn-requestid", "x-amz-request-id", "x-amzn-request-id"].iter().find_map(|h| resp.header(h).map(str::to_string))
+    ["x-amzn-requestid", "x-amz-request-id", "x-amzn-request-id"]
+        .iter()
+        .find_map(|h| resp.header(h).map(str::to_string))
 }
 
 /// Page parameters: the call's typed values, with the pager's token and limit values on top.
-fn merge_params(base: &IndexMap<String, Value>, page: &serde_json::Map<String, Json>) -> IndexMap<String, Value> {
+fn merge_params(
+    base: &IndexMap<String, Value>,
+    page: &serde_json::Map<String, Json>,
+) -> IndexMap<String, Value> {
     let mut out = base.clone();
     for (k, v) in page {
         if !matches!(base.get(k), Some(Value::Bytes(_) | Value::Stream(_))) {
@@ -797,13 +1026,22 @@ fn merge_params(base: &IndexMap<String, Value>, page: &serde_json::Map<String, J
 /// Rule-set endpoints already carry what older models put in the path or host: S3's bucket (in
 /// the host or the endpoint path) and S3 Control's account id (in the host). botocore strips them
 /// from the model; here they are stripped from the serialized request.
-fn adjust_for_rules(model: &ServiceModel, op: &Operation, params: &IndexMap<String, Value>, req: &mut serialize::HttpRequest) {
+fn adjust_for_rules(
+    model: &ServiceModel,
+    op: &Operation,
+    params: &IndexMap<String, Value>,
+    req: &mut serialize::HttpRequest,
+) {
     match model.name.as_str() {
         "s3" if op.http.request_uri.starts_with("/{Bucket}") => {
             if let Some(Value::Str(bucket)) = params.get("Bucket") {
                 let prefix = format!("/{}", percent_encode(bucket));
                 if let Some(rest) = req.path.strip_prefix(&prefix) {
-                    req.path = if rest.is_empty() { "/".to_string() } else { rest.to_string() };
+                    req.path = if rest.is_empty() {
+                        "/".to_string()
+                    } else {
+                        rest.to_string()
+                    };
                 }
             }
         }
@@ -818,11 +1056,21 @@ mod tests {
 
     #[test]
     fn configured_endpoints_follow_the_aws_precedence() {
-        let vars = |v: &[(&str, &str)]| v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>();
-        let e = ConfiguredEndpoints::from_env_vars(vars(&[("AWS_ENDPOINT_URL", "http://all"), ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://sm")]));
+        let vars = |v: &[(&str, &str)]| {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect::<Vec<_>>()
+        };
+        let e = ConfiguredEndpoints::from_env_vars(vars(&[
+            ("AWS_ENDPOINT_URL", "http://all"),
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://sm"),
+        ]));
         assert_eq!(e.for_service("Secrets Manager"), Some("http://sm"));
         assert_eq!(e.for_service("DynamoDB"), Some("http://all"));
-        let e = ConfiguredEndpoints::from_env_vars(vars(&[("AWS_ENDPOINT_URL", "http://all"), ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")]));
+        let e = ConfiguredEndpoints::from_env_vars(vars(&[
+            ("AWS_ENDPOINT_URL", "http://all"),
+            ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
+        ]));
         assert_eq!(e.for_service("DynamoDB"), None);
         assert_eq!(ConfiguredEndpoints::default().for_service("S3"), None);
     }
@@ -836,11 +1084,28 @@ mod tests {
         assert_eq!(e.for_service("Secrets Manager"), Some("http://sm-local"));
         assert_eq!(e.for_service("S3"), Some("http://profile-all"));
         // The environment wins over the profile.
-        let env = ConfiguredEndpoints::from_env_vars([("AWS_ENDPOINT_URL_DYNAMODB".to_string(), "http://env".to_string())]);
-        assert_eq!(env.with_config_file(config, "dev").for_service("DynamoDB"), Some("http://env"));
+        let env = ConfiguredEndpoints::from_env_vars([(
+            "AWS_ENDPOINT_URL_DYNAMODB".to_string(),
+            "http://env".to_string(),
+        )]);
+        assert_eq!(
+            env.with_config_file(config, "dev").for_service("DynamoDB"),
+            Some("http://env")
+        );
         // Another profile, or the ignore switch, configures nothing.
-        assert_eq!(ConfiguredEndpoints::default().with_config_file(config, "default").for_service("S3"), None);
-        let ignored = "[profile dev]\nendpoint_url = http://x\nignore_configured_endpoint_urls = true\n";
-        assert_eq!(ConfiguredEndpoints::default().with_config_file(ignored, "dev").for_service("S3"), None);
+        assert_eq!(
+            ConfiguredEndpoints::default()
+                .with_config_file(config, "default")
+                .for_service("S3"),
+            None
+        );
+        let ignored =
+            "[profile dev]\nendpoint_url = http://x\nignore_configured_endpoint_urls = true\n";
+        assert_eq!(
+            ConfiguredEndpoints::default()
+                .with_config_file(ignored, "dev")
+                .for_service("S3"),
+            None
+        );
     }
 }

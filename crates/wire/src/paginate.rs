@@ -42,7 +42,11 @@ pub enum PaginationError {
 fn strings(v: Option<&Value>) -> Vec<String> {
     match v {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -55,18 +59,36 @@ impl PaginatorConfig {
     /// From one operation's entry in `paginators-1.json`.
     pub fn from_json(v: &Value) -> Result<PaginatorConfig, PaginationError> {
         let input_token = strings(v.get("input_token"));
-        let output_token = strings(v.get("output_token")).iter().map(|e| compile(e)).collect::<Result<Vec<_>, _>>()?;
+        let output_token = strings(v.get("output_token"))
+            .iter()
+            .map(|e| compile(e))
+            .collect::<Result<Vec<_>, _>>()?;
         if input_token.is_empty() || input_token.len() != output_token.len() {
-            return Err(PaginationError::BadConfig("input_token and output_token must pair up".into()));
+            return Err(PaginationError::BadConfig(
+                "input_token and output_token must pair up".into(),
+            ));
         }
         let pair = |e: &String| compile(e).map(|q| (e.clone(), q));
         Ok(PaginatorConfig {
             input_token,
             output_token,
-            limit_key: v.get("limit_key").and_then(Value::as_str).map(str::to_string),
-            more_results: v.get("more_results").and_then(Value::as_str).map(compile).transpose()?,
-            result_keys: strings(v.get("result_key")).iter().map(pair).collect::<Result<_, _>>()?,
-            non_aggregate_keys: strings(v.get("non_aggregate_keys")).iter().map(pair).collect::<Result<_, _>>()?,
+            limit_key: v
+                .get("limit_key")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            more_results: v
+                .get("more_results")
+                .and_then(Value::as_str)
+                .map(compile)
+                .transpose()?,
+            result_keys: strings(v.get("result_key"))
+                .iter()
+                .map(pair)
+                .collect::<Result<_, _>>()?,
+            non_aggregate_keys: strings(v.get("non_aggregate_keys"))
+                .iter()
+                .map(pair)
+                .collect::<Result<_, _>>()?,
         })
     }
 }
@@ -171,7 +193,10 @@ impl Pager {
             truncate_front(&mut page, expr, self.skip_first as usize);
         }
         let start_skip = std::mem::take(&mut self.skip_first);
-        let items = primary.as_deref().and_then(|e| list_len(&page, e)).unwrap_or(0) as u64;
+        let items = primary
+            .as_deref()
+            .and_then(|e| list_len(&page, e))
+            .unwrap_or(0) as u64;
         let next = self.next_token(&page);
         if let Some(max) = self.max_items {
             let excess = (self.total_items + items).saturating_sub(max);
@@ -181,8 +206,17 @@ impl Pager {
                 if let Some(expr) = &primary {
                     truncate_back(&mut page, expr, keep as usize);
                 }
-                let current: Vec<Value> = self.cfg.input_token.iter().map(|k| self.params.get(k).cloned().unwrap_or(Value::Null)).collect();
-                self.resume_token = Some(encode_token(&self.cfg.input_token, &current, Some(keep + start_skip)));
+                let current: Vec<Value> = self
+                    .cfg
+                    .input_token
+                    .iter()
+                    .map(|k| self.params.get(k).cloned().unwrap_or(Value::Null))
+                    .collect();
+                self.resume_token = Some(encode_token(
+                    &self.cfg.input_token,
+                    &current,
+                    Some(keep + start_skip),
+                ));
                 self.keep(&page);
                 self.merge(&page);
                 return Ok(Step::Done);
@@ -191,13 +225,17 @@ impl Pager {
         self.total_items += items;
         self.keep(&page);
         self.merge(&page);
-        let Some(next) = next else { return Ok(Step::Done) };
+        let Some(next) = next else {
+            return Ok(Step::Done);
+        };
         if self.max_items.is_some_and(|max| self.total_items == max) {
             self.resume_token = Some(encode_token(&self.cfg.input_token, &next, None));
             return Ok(Step::Done);
         }
         if self.previous_token.as_ref() == Some(&next) {
-            return Err(PaginationError::RepeatedToken(Value::Array(next).to_string()));
+            return Err(PaginationError::RepeatedToken(
+                Value::Array(next).to_string(),
+            ));
         }
         if self.pages >= self.max_pages {
             // The page cap: what was gathered, and a token to go on from the next page.
@@ -248,7 +286,11 @@ impl Pager {
 
     fn keep(&mut self, page: &Value) {
         let Some(kept) = &self.kept else { return };
-        let mut current = if kept.is_empty() { self.non_aggregate.clone().unwrap_or_default() } else { Map::new() };
+        let mut current = if kept.is_empty() {
+            self.non_aggregate.clone().unwrap_or_default()
+        } else {
+            Map::new()
+        };
         for (expr, q) in &self.cfg.result_keys {
             set_path(&mut current, expr, q.search(page).unwrap_or(Value::Null));
         }
@@ -278,9 +320,18 @@ impl Pager {
         {
             return None;
         }
-        let tokens: Vec<Value> = self.cfg.output_token.iter().map(|q| q.search(page).unwrap_or(Value::Null)).collect();
+        let tokens: Vec<Value> = self
+            .cfg
+            .output_token
+            .iter()
+            .map(|q| q.search(page).unwrap_or(Value::Null))
+            .collect();
         let empty = |v: &Value| v.is_null() || v.as_str() == Some("");
-        if tokens.iter().all(empty) { None } else { Some(tokens) }
+        if tokens.iter().all(empty) {
+            None
+        } else {
+            Some(tokens)
+        }
     }
 
     fn merge(&mut self, page: &Value) {
@@ -297,7 +348,9 @@ impl Pager {
                     (slot @ Value::Number(_), Value::Number(more)) => {
                         let sum = match (slot.as_i64(), more.as_i64()) {
                             (Some(a), Some(b)) => Value::from(a.saturating_add(b)),
-                            _ => Value::from(slot.as_f64().unwrap_or(0.0) + more.as_f64().unwrap_or(0.0)),
+                            _ => Value::from(
+                                slot.as_f64().unwrap_or(0.0) + more.as_f64().unwrap_or(0.0),
+                            ),
                         };
                         *slot = sum;
                     }
@@ -333,7 +386,9 @@ fn set_path(map: &mut Map<String, Value>, expr: &str, value: Value) {
     let parts: Vec<&str> = expr.split('.').collect();
     let mut cur = map;
     for p in &parts[..parts.len() - 1] {
-        let entry = cur.entry(p.to_string()).or_insert_with(|| Value::Object(Map::new()));
+        let entry = cur
+            .entry(p.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
         if !entry.is_object() {
             *entry = Value::Object(Map::new());
         }
@@ -385,7 +440,11 @@ pub fn encode_token(keys: &[String], values: &[Value], truncate: Option<u64>) ->
         obj.insert("boto_truncate_amount".into(), Value::from(n));
     }
     // Python's json.dumps defaults, so tokens are byte-identical to the AWS CLI's.
-    base64::engine::general_purpose::STANDARD.encode(crate::output::pyfmt::json_dumps_ascii(&Value::Object(obj), ", ", ": "))
+    base64::engine::general_purpose::STANDARD.encode(crate::output::pyfmt::json_dumps_ascii(
+        &Value::Object(obj),
+        ", ",
+        ": ",
+    ))
 }
 
 /// Decodes a `--starting-token`: the CLI's base64 JSON, or (as botocore accepts) a service's raw
@@ -397,14 +456,27 @@ pub fn decode_token(token: &str, keys: &[String]) -> Result<(Vec<Value>, u64), P
         .and_then(|b| serde_json::from_slice::<Map<String, Value>>(&b).ok());
     match decoded {
         Some(mut obj) => {
-            let skip = obj.remove("boto_truncate_amount").and_then(|v| v.as_u64()).unwrap_or(0);
+            let skip = obj
+                .remove("boto_truncate_amount")
+                .and_then(|v| v.as_u64())
+                .unwrap_or(0);
             if obj.keys().any(|k| !keys.contains(k)) {
-                return Err(PaginationError::BadStartingToken(format!("it names keys other than {}", keys.join(", "))));
+                return Err(PaginationError::BadStartingToken(format!(
+                    "it names keys other than {}",
+                    keys.join(", ")
+                )));
             }
-            Ok((keys.iter().map(|k| obj.get(k).cloned().unwrap_or(Value::Null)).collect(), skip))
+            Ok((
+                keys.iter()
+                    .map(|k| obj.get(k).cloned().unwrap_or(Value::Null))
+                    .collect(),
+                skip,
+            ))
         }
         None if keys.len() == 1 => Ok((vec![Value::String(token.to_string())], 0)),
-        None => Err(PaginationError::BadStartingToken("it is not base64 JSON".into())),
+        None => Err(PaginationError::BadStartingToken(
+            "it is not base64 JSON".into(),
+        )),
     }
 }
 
@@ -426,47 +498,94 @@ mod tests {
     #[test]
     fn follows_tokens_and_merges_pages() {
         let mut p = pager(s3_cfg(), None, None);
-        let step = p.on_page(json!({"Name": "b", "Contents": [{"Key": "a"}], "NextContinuationToken": "t1"})).expect("page");
-        assert_eq!(step, Step::Next(json!({"ContinuationToken": "t1"}).as_object().cloned().expect("obj")));
-        let step = p.on_page(json!({"Name": "b", "Contents": [{"Key": "b"}, {"Key": "c"}]})).expect("page");
+        let step = p
+            .on_page(
+                json!({"Name": "b", "Contents": [{"Key": "a"}], "NextContinuationToken": "t1"}),
+            )
+            .expect("page");
+        assert_eq!(
+            step,
+            Step::Next(
+                json!({"ContinuationToken": "t1"})
+                    .as_object()
+                    .cloned()
+                    .expect("obj")
+            )
+        );
+        let step = p
+            .on_page(json!({"Name": "b", "Contents": [{"Key": "b"}, {"Key": "c"}]}))
+            .expect("page");
         assert_eq!(step, Step::Done);
-        assert_eq!(p.finish(), json!({"Contents": [{"Key": "a"}, {"Key": "b"}, {"Key": "c"}], "Name": "b", "Prefix": null}));
+        assert_eq!(
+            p.finish(),
+            json!({"Contents": [{"Key": "a"}, {"Key": "b"}, {"Key": "c"}], "Name": "b", "Prefix": null})
+        );
     }
 
     #[test]
     fn max_items_truncates_and_the_token_resumes_exactly() {
         let mut p = pager(s3_cfg(), Some(2), None);
-        assert!(matches!(p.on_page(json!({"Contents": [{"Key": "a"}], "NextContinuationToken": "t1"})), Ok(Step::Next(_))));
-        assert_eq!(p.on_page(json!({"Contents": [{"Key": "b"}, {"Key": "c"}], "NextContinuationToken": "t2"})), Ok(Step::Done));
+        assert!(matches!(
+            p.on_page(json!({"Contents": [{"Key": "a"}], "NextContinuationToken": "t1"})),
+            Ok(Step::Next(_))
+        ));
+        assert_eq!(
+            p.on_page(
+                json!({"Contents": [{"Key": "b"}, {"Key": "c"}], "NextContinuationToken": "t2"})
+            ),
+            Ok(Step::Done)
+        );
         let out = p.finish();
         assert_eq!(out["Contents"], json!([{"Key": "a"}, {"Key": "b"}]));
         let token = out["NextToken"].as_str().expect("token").to_string();
         // Resuming re-requests page 2 and skips the item already shown.
         let mut p = pager(s3_cfg(), None, Some(&token));
-        assert_eq!(p.first_request().get("ContinuationToken"), Some(&json!("t1")));
-        assert_eq!(p.on_page(json!({"Contents": [{"Key": "b"}, {"Key": "c"}]})), Ok(Step::Done));
+        assert_eq!(
+            p.first_request().get("ContinuationToken"),
+            Some(&json!("t1"))
+        );
+        assert_eq!(
+            p.on_page(json!({"Contents": [{"Key": "b"}, {"Key": "c"}]})),
+            Ok(Step::Done)
+        );
         assert_eq!(p.finish()["Contents"], json!([{"Key": "c"}]));
     }
 
     #[test]
     fn exact_max_items_at_a_page_boundary_gives_the_service_token() {
         let mut p = pager(s3_cfg(), Some(1), None);
-        assert_eq!(p.on_page(json!({"Contents": [{"Key": "a"}], "NextContinuationToken": "t1"})), Ok(Step::Done));
+        assert_eq!(
+            p.on_page(json!({"Contents": [{"Key": "a"}], "NextContinuationToken": "t1"})),
+            Ok(Step::Done)
+        );
         let token = p.finish()["NextToken"].as_str().expect("token").to_string();
-        let (values, skip) = decode_token(&token, &["ContinuationToken".to_string()]).expect("decode");
+        let (values, skip) =
+            decode_token(&token, &["ContinuationToken".to_string()]).expect("decode");
         assert_eq!((values, skip), (vec![json!("t1")], 0));
     }
 
     #[test]
     fn repeated_tokens_and_bad_starting_tokens_are_errors() {
         let mut p = pager(s3_cfg(), None, None);
-        assert!(matches!(p.on_page(json!({"NextContinuationToken": "same"})), Ok(Step::Next(_))));
-        assert!(matches!(p.on_page(json!({"NextContinuationToken": "same"})), Err(PaginationError::RepeatedToken(_))));
-        let cfg = PaginatorConfig::from_json(&json!({"input_token": ["A", "B"], "output_token": ["A", "B"], "result_key": "X"})).expect("cfg");
+        assert!(matches!(
+            p.on_page(json!({"NextContinuationToken": "same"})),
+            Ok(Step::Next(_))
+        ));
+        assert!(matches!(
+            p.on_page(json!({"NextContinuationToken": "same"})),
+            Err(PaginationError::RepeatedToken(_))
+        ));
+        let cfg = PaginatorConfig::from_json(
+            &json!({"input_token": ["A", "B"], "output_token": ["A", "B"], "result_key": "X"}),
+        )
+        .expect("cfg");
         assert!(Pager::new(cfg, Map::new(), None, None, Some("garbage"), 10).is_err());
         // A raw service token is accepted for a single input token, as botocore does.
         let mut p = pager(s3_cfg(), None, Some("raw-service-token"));
-        assert_eq!(p.first_request().get("ContinuationToken"), Some(&json!("raw-service-token")));
+        assert_eq!(
+            p.first_request().get("ContinuationToken"),
+            Some(&json!("raw-service-token"))
+        );
         assert_eq!(p.on_page(json!({})), Ok(Step::Done));
     }
 
@@ -476,9 +595,19 @@ mod tests {
         let cfg = json!({"more_results": "IsTruncated", "limit_key": "MaxKeys", "output_token": "NextMarker || Contents[-1].Key",
                          "input_token": "Marker", "result_key": ["Contents", "CommonPrefixes"]});
         let mut p = pager(cfg, None, None);
-        let step = p.on_page(json!({"IsTruncated": true, "Contents": [{"Key": "a"}, {"Key": "z"}]})).expect("page");
-        assert_eq!(step, Step::Next(json!({"Marker": "z"}).as_object().cloned().expect("obj")));
-        assert_eq!(p.on_page(json!({"IsTruncated": false, "Contents": [{"Key": "zz"}], "NextMarker": "x"})), Ok(Step::Done));
+        let step = p
+            .on_page(json!({"IsTruncated": true, "Contents": [{"Key": "a"}, {"Key": "z"}]}))
+            .expect("page");
+        assert_eq!(
+            step,
+            Step::Next(json!({"Marker": "z"}).as_object().cloned().expect("obj"))
+        );
+        assert_eq!(
+            p.on_page(
+                json!({"IsTruncated": false, "Contents": [{"Key": "zz"}], "NextMarker": "x"})
+            ),
+            Ok(Step::Done)
+        );
         assert_eq!(p.finish()["Contents"].as_array().map(Vec::len), Some(3));
     }
 
@@ -486,11 +615,21 @@ mod tests {
     fn tokens_are_byte_identical_to_the_cli() {
         // base64 of Python's json.dumps({"ContinuationToken": "t\u00e9"}).
         let t = encode_token(&["ContinuationToken".to_string()], &[json!("té")], None);
-        let raw = base64::engine::general_purpose::STANDARD.decode(t).expect("b64");
-        assert_eq!(String::from_utf8(raw).expect("utf8"), r#"{"ContinuationToken": "t\u00e9"}"#);
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(t)
+            .expect("b64");
+        assert_eq!(
+            String::from_utf8(raw).expect("utf8"),
+            r#"{"ContinuationToken": "t\u00e9"}"#
+        );
         let t = encode_token(&["Marker".to_string()], &[json!("m")], Some(2));
-        let raw = base64::engine::general_purpose::STANDARD.decode(t).expect("b64");
-        assert_eq!(String::from_utf8(raw).expect("utf8"), r#"{"Marker": "m", "boto_truncate_amount": 2}"#);
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(t)
+            .expect("b64");
+        assert_eq!(
+            String::from_utf8(raw).expect("utf8"),
+            r#"{"Marker": "m", "boto_truncate_amount": 2}"#
+        );
     }
 
     #[test]
@@ -498,8 +637,14 @@ mod tests {
         let cfg = PaginatorConfig::from_json(&s3_cfg()).expect("cfg");
         let mut p = Pager::new(cfg, Map::new(), Some(5), None, None, 2).expect("pager");
         assert_eq!(p.first_request().get("MaxKeys"), Some(&json!(5)));
-        assert!(matches!(p.on_page(json!({"NextContinuationToken": "1"})), Ok(Step::Next(_))));
-        assert_eq!(p.on_page(json!({"NextContinuationToken": "2"})), Ok(Step::Done));
+        assert!(matches!(
+            p.on_page(json!({"NextContinuationToken": "1"})),
+            Ok(Step::Next(_))
+        ));
+        assert_eq!(
+            p.on_page(json!({"NextContinuationToken": "2"})),
+            Ok(Step::Done)
+        );
         assert!(p.cut_by_page_cap());
         let token = encode_token(&["ContinuationToken".to_string()], &[json!("2")], None);
         assert_eq!(p.resume_token(), Some(token.as_str()));
@@ -512,7 +657,10 @@ mod tests {
         let mut p = Pager::new(cfg, Map::new(), None, None, None, 100).expect("pager");
         p.stop();
         assert_eq!(p.resume_token(), None);
-        assert!(matches!(p.on_page(json!({"Contents": [{"Key": "a"}], "NextContinuationToken": "n1"})), Ok(Step::Next(_))));
+        assert!(matches!(
+            p.on_page(json!({"Contents": [{"Key": "a"}], "NextContinuationToken": "n1"})),
+            Ok(Step::Next(_))
+        ));
         p.stop();
         let token = encode_token(&["ContinuationToken".to_string()], &[json!("n1")], None);
         assert_eq!(p.resume_token(), Some(token.as_str()));

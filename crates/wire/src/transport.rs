@@ -23,8 +23,9 @@
 //! established connection are checked; instance metadata, link-local, unspecified, multicast and
 //! broadcast addresses are never connected to ([`TransportError::Egress`]).
 //!
-//! Request bodies stream from files ([`PreparedBody::File`]) later; for now the caller reads
-//! the file and passes bytes, and `send` refuses a file body with a clear error.
+//! File bodies are not streamed: the engine reads a [`PreparedBody::File`] through the path
+//! policy into [`PreparedBody::Bytes`] before sending (retries resend those bytes), and `send`
+//! refuses a file body with a clear error.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), portcullis_wire::transport::TransportError> {
@@ -75,8 +76,8 @@ pub struct PreparedRequest {
 pub enum PreparedBody {
     /// In memory (cheap to clone, so retries resend it without copying).
     Bytes(Bytes),
-    /// A local file streamed when sending (signed as `UNSIGNED-PAYLOAD`). Not sent yet by
-    /// [`Transport::send`]: read it in the caller and pass [`PreparedBody::Bytes`].
+    /// A local file named by the request (signed as `UNSIGNED-PAYLOAD`). [`Transport::send`]
+    /// does not stream it: the caller reads it and passes [`PreparedBody::Bytes`].
     File(String),
 }
 
@@ -271,11 +272,19 @@ pub enum TransportError {
     #[error("connection to {host} failed: {reason}")]
     Io { host: String, reason: String },
     /// The response body is larger than [`Limits::max_response_bytes`].
-    #[error("response from {host} exceeds the size limit of {limit} bytes; ask for less (--max-items, --page-size, filters)")]
+    #[error(
+        "response from {host} exceeds the size limit of {limit} bytes; ask for less (--max-items, --page-size, filters)"
+    )]
     ResponseTooLarge { host: String, limit: usize },
     /// The request body is larger than [`Limits::max_request_bytes`]; nothing was sent.
-    #[error("request body for {host} is {size} bytes, over the limit of {limit} bytes; nothing was sent")]
-    RequestTooLarge { host: String, size: usize, limit: usize },
+    #[error(
+        "request body for {host} is {size} bytes, over the limit of {limit} bytes; nothing was sent"
+    )]
+    RequestTooLarge {
+        host: String,
+        size: usize,
+        limit: usize,
+    },
     /// The destination is an address the engine never connects to (see [`crate::egress`]).
     #[error("{0}")]
     Egress(EgressRefused),
@@ -426,7 +435,11 @@ impl Transport {
         };
         let (request, host) = to_hyper(req)?;
         if size > limits.max_request_bytes {
-            return Err(TransportError::RequestTooLarge { host, size, limit: limits.max_request_bytes });
+            return Err(TransportError::RequestTooLarge {
+                host,
+                size,
+                limit: limits.max_request_bytes,
+            });
         }
         egress::check_literal_host(&host).map_err(TransportError::Egress)?;
         let deadline = limits.deadline;
@@ -529,7 +542,10 @@ impl Transport {
             }
             if let Some(io) = s.downcast_ref::<std::io::Error>() {
                 timed_out |= io.kind() == std::io::ErrorKind::TimedOut;
-                if let Some(refused) = io.get_ref().and_then(|inner| inner.downcast_ref::<EgressRefused>()) {
+                if let Some(refused) = io
+                    .get_ref()
+                    .and_then(|inner| inner.downcast_ref::<EgressRefused>())
+                {
                     return TransportError::Egress(refused.clone());
                 }
             }
@@ -631,10 +647,16 @@ fn to_hyper(req: PreparedRequest) -> Result<(http::Request<Full<Bytes>>, String)
         // it is, and every request names its client.
         let has_body = !body.is_empty() || matches!(req.method.as_str(), "PUT" | "POST" | "PATCH");
         if has_body && !headers.contains_key(http::header::CONTENT_LENGTH) {
-            headers.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(body.len()));
+            headers.insert(
+                http::header::CONTENT_LENGTH,
+                http::HeaderValue::from(body.len()),
+            );
         }
         if !headers.contains_key(http::header::USER_AGENT) {
-            headers.insert(http::header::USER_AGENT, http::HeaderValue::from_static(USER_AGENT));
+            headers.insert(
+                http::header::USER_AGENT,
+                http::HeaderValue::from_static(USER_AGENT),
+            );
         }
     }
     let request = builder

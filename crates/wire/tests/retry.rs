@@ -331,7 +331,10 @@ fn error_code_lists() {
             RetryKind::Transient
         );
     }
-    assert_eq!(classify_error_code(429, Some("TooManyRequestsException")), RetryKind::Throttling);
+    assert_eq!(
+        classify_error_code(429, Some("TooManyRequestsException")),
+        RetryKind::Throttling
+    );
     for (status, code) in [
         (400, "ValidationException"),
         (403, "AccessDenied"),

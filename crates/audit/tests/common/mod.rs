@@ -13,7 +13,11 @@ impl TestDir {
     pub fn new(name: &str) -> TestDir {
         static N: AtomicU32 = AtomicU32::new(0);
         let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-        let dir = base.join(format!("audit-{name}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+        let dir = base.join(format!(
+            "audit-{name}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         TestDir(dir)
@@ -50,18 +54,28 @@ pub fn call(n: u64, service: &str, outcome: DecisionOutcome) -> Event {
             operation: Some("list-buckets".into()),
             region: Some("eu-west-1".into()),
             digest: Some(sha256_hex(format!("cmd {n}").as_bytes())),
-            params: Some(redact_params(&json!({"n": n, "Password": "hunter2", "MaxItems": 5}))),
+            params: Some(json!({"n": n, "Password": "****", "MaxItems": 5})),
             classification: Some(ClassificationInfo {
                 actions: vec!["s3:ListAllMyBuckets".into()],
                 access_level: Some("List".into()),
                 flags: vec![],
                 resources: vec![],
             }),
-            decision: Some(DecisionInfo { outcome, reasons: vec!["read-only".into()], rule_ids: vec!["r1".into()] }),
-            consent: (outcome == DecisionOutcome::Consent)
-                .then(|| ConsentInfo { outcome: ConsentOutcome::Approved, digest: Some(sha256_hex(format!("cmd {n}").as_bytes())) }),
+            decision: Some(DecisionInfo {
+                outcome,
+                reasons: vec!["read-only".into()],
+                rule_ids: vec!["r1".into()],
+            }),
+            consent: (outcome == DecisionOutcome::Consent).then(|| ConsentInfo {
+                outcome: ConsentOutcome::Approved,
+                digest: Some(sha256_hex(format!("cmd {n}").as_bytes())),
+            }),
             execution: Some(ExecutionInfo {
-                status: if outcome == DecisionOutcome::Deny { ExecStatus::NotRun } else { ExecStatus::Ok },
+                status: if outcome == DecisionOutcome::Deny {
+                    ExecStatus::NotRun
+                } else {
+                    ExecStatus::Ok
+                },
                 http_status: Some(200),
                 request_id: Some(format!("req-{n}")),
                 error_code: None,
@@ -79,15 +93,29 @@ pub fn open(dir: &Path) -> AuditLog {
 }
 
 pub fn open_small(dir: &Path, max: u64) -> AuditLog {
-    AuditLog::open(dir, key(), AuditOptions { max_file_bytes: max, ..AuditOptions::default() }).unwrap()
+    AuditLog::open(
+        dir,
+        key(),
+        AuditOptions {
+            max_file_bytes: max,
+            ..AuditOptions::default()
+        },
+    )
+    .unwrap()
 }
 
 /// Writes a trail of `n` tool calls (after a startup record): n + 1 records.
 pub fn write_trail(dir: &Path, n: u64) {
     let log = open(dir);
-    log.append(&Event::startup(json!({"version": "test"}))).unwrap();
+    log.append(&Event::startup(json!({"version": "test"})))
+        .unwrap();
     for i in 0..n {
-        log.append(&call(i, if i % 2 == 0 { "s3api" } else { "ec2" }, DecisionOutcome::Allow)).unwrap();
+        log.append(&call(
+            i,
+            if i % 2 == 0 { "s3api" } else { "ec2" },
+            DecisionOutcome::Allow,
+        ))
+        .unwrap();
     }
 }
 
@@ -96,7 +124,11 @@ pub fn file(dir: &Path, index: u32) -> PathBuf {
 }
 
 pub fn lines(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path).unwrap().lines().map(String::from).collect()
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
 }
 
 pub fn write_lines(path: &Path, lines: &[String]) {
@@ -109,5 +141,8 @@ pub fn write_lines(path: &Path, lines: &[String]) {
 
 pub fn problem(dir: &Path) -> Problem {
     let report = verify(dir, &key());
-    report.problem.clone().unwrap_or_else(|| panic!("expected a problem, got: {report}"))
+    report
+        .problem
+        .clone()
+        .unwrap_or_else(|| panic!("expected a problem, got: {report}"))
 }

@@ -1,15 +1,50 @@
-//! Server settings, read once at start-up from the environment (the awslabs server's variable
-//! names, so existing MCP client configurations carry over).
+//! `serve`'s configuration, typed: one struct per source, one merge.
+//!
+//! Every setting comes from one of three sources, each read once into typed values (enums for
+//! the modes, the file access, the transport, the log format and the fsync policy; paths, ports
+//! and positive numbers as such):
+//!
+//! * the flags — [`ServeFlags`] (clap; `flags.rs`),
+//! * the environment — [`EnvConfig`] (the awslabs server's variable names, so existing MCP
+//!   client configurations carry over, and Portcullis's own; `env.rs`),
+//! * the config file — [`ConfigFile`] (TOML; `file.rs`).
+//!
+//! Each gives a [`Layer`] (`layer.rs`: the table that declares every setting once, with its type,
+//! its variable(s) and its config file key), and [`Sources`] merges them in one place with one
+//! rule, **flag > environment > config file > default** (`flags.over(env).over(file)`; each default
+//! is applied where the setting is resolved: [`Sources::logs`], [`Sources::settings`],
+//! [`Sources::transport`], [`Sources::http`]). Two awslabs variables stand outside the order:
+//! `READ_OPERATIONS_ONLY=true` makes the mode read-only whatever else says it, and the awslabs
+//! settings Portcullis does not implement stop `serve` (`refuse_unimplemented_awslabs_settings`).
+//!
+//! Errors say where the bad value is. The file's come from the TOML parser's spans: the file, the
+//! line and column of the value (of the element, in a list) and the key. The environment's name the
+//! variable and what it accepts; they are raised when their group is used (see `env.rs`), so that a
+//! bad HTTP-only value does not stop a stdio server. The types and their parsing are in `values.rs`
+//! (one parser per type, shared by the sources); the transport's in `net.rs`.
 
+mod env;
 mod file;
+mod flags;
+mod layer;
+mod net;
+mod values;
 
 use std::path::PathBuf;
 
+pub use env::{EnvConfig, process_env};
 pub use file::ConfigFile;
+pub use flags::ServeFlags;
+pub use layer::Layer;
+pub(crate) use net::{AllowedHost, split_authority};
+pub use net::{HttpSettings, Origin, Transport, TransportFlag};
+pub use values::LogFormat;
 
 use anyhow::Context;
+use env::Group;
+use portcullis_audit::FsyncPolicy;
 use portcullis_policy::{Mode, Policy};
-use portcullis_sandbox::{FILE_ACCESS_ENV, FileAccessMode};
+use portcullis_sandbox::FileAccessMode;
 
 /// What the server is started with.
 #[derive(Debug, Clone)]
@@ -18,7 +53,7 @@ pub struct Settings {
     pub working_dir: PathBuf,
     /// The profile whose credentials are pinned (`AWS_API_MCP_PROFILE_NAME`, else the default chain).
     pub profile: Option<String>,
-    /// The default region (`AWS_REGION`, else `AWS_DEFAULT_REGION`, else the profile's).
+    /// The default region (`AWS_REGION`, else `AWS_DEFAULT_REGION`, else the file's, else the profile's).
     pub region: Option<String>,
     /// The policy: the mode (guarded unless `READ_OPERATIONS_ONLY=true`), plus the rules of `PORTCULLIS_POLICY_FILE` (native or awslabs form)
     /// or, failing that, of the awslabs file `~/.aws/aws-api-mcp/mcp-security-policy.json`.
@@ -31,7 +66,7 @@ pub struct Settings {
     /// The engine's bounds per call.
     pub bounds: Bounds,
     /// The audit trail.
-    pub audit: crate::pipeline::record::AuditSettings,
+    pub audit: AuditSettings,
 }
 
 /// What one call may take, reported to the agent when hit (with a `--starting-token` to go on).
@@ -49,66 +84,253 @@ pub struct Bounds {
 
 impl Default for Bounds {
     fn default() -> Self {
-        Bounds { max_items: 1000, max_pages: 100, call_timeout_secs: 60, max_response_bytes: 64 * 1024 * 1024 }
+        Bounds {
+            max_items: 1000,
+            max_pages: 100,
+            call_timeout_secs: 60,
+            max_response_bytes: 64 * 1024 * 1024,
+        }
     }
 }
 
-impl Settings {
-    /// Reads the settings through `lookup`: the environment, with the config file's values
-    /// behind it (see [`super::config::ConfigFile::layered`]).
-    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Settings> {
-        let var = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
-        refuse_unimplemented_awslabs_settings(&var)?;
-        let mode = configured_mode(&var)?;
-        // REQUIRE_MUTATION_CONSENT is what guarded mode does; `false` cannot weaken it (fail closed).
-        if let Some(v) = var("REQUIRE_MUTATION_CONSENT")
-            && v.trim().eq_ignore_ascii_case("false")
-        {
-            tracing::warn!("portcullis: REQUIRE_MUTATION_CONSENT=false is ignored: writes still need consent in guarded mode");
+/// Where the audit trail and its key live, and when records reach the disk.
+#[derive(Debug, Clone)]
+pub struct AuditSettings {
+    /// `PORTCULLIS_AUDIT_DIR` (config `audit-dir`), default `$XDG_STATE_HOME/portcullis/audit`.
+    pub dir: PathBuf,
+    /// `PORTCULLIS_AUDIT_KEY_FILE` (config `audit-key-file`), default `$XDG_STATE_HOME/portcullis/audit.key`.
+    pub key_file: PathBuf,
+    /// `PORTCULLIS_AUDIT_FSYNC` (config `audit-fsync`): `always` (default), `never`, or `<N>ms`.
+    pub fsync: FsyncPolicy,
+}
+
+impl AuditSettings {
+    /// The audit settings from the environment alone (for `portcullis audit`): environment > default.
+    pub fn from_lookup(var: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<AuditSettings> {
+        let env = EnvConfig::from_lookup(var);
+        env.check(&[Group::Audit])?;
+        AuditSettings::resolve(&env.layer, &env)
+    }
+
+    /// `merged`'s values, else the defaults under `XDG_STATE_HOME` or `HOME/.local/state`.
+    fn resolve(merged: &Layer, env: &EnvConfig) -> anyhow::Result<AuditSettings> {
+        let state = env
+            .xdg_state_home
+            .clone()
+            .or_else(|| env.home.as_ref().map(|h| h.join(".local").join("state")));
+        let default = |name: &str| state.as_ref().map(|s| s.join("portcullis").join(name));
+        let dir = merged.audit_dir.clone().or_else(|| default("audit"));
+        let key_file = merged
+            .audit_key_file
+            .clone()
+            .or_else(|| default("audit.key"));
+        let (Some(dir), Some(key_file)) = (dir, key_file) else {
+            anyhow::bail!(
+                "no place for the audit trail: set PORTCULLIS_AUDIT_DIR and PORTCULLIS_AUDIT_KEY_FILE (or HOME)"
+            );
+        };
+        Ok(AuditSettings {
+            dir,
+            key_file,
+            fsync: merged.audit_fsync.unwrap_or(FsyncPolicy::Always),
+        })
+    }
+}
+
+/// Where the log lines go and how they look.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSettings {
+    /// The log file (appended, created 0600); `None`: stderr.
+    pub file: Option<PathBuf>,
+    pub format: LogFormat,
+}
+
+/// The three sources of `serve`'s settings, read and typed, and the one place they are merged.
+#[derive(Debug, Clone)]
+pub struct Sources {
+    flags: Layer,
+    env: EnvConfig,
+    file: ConfigFile,
+    /// `flags.over(env).over(file)`.
+    merged: Layer,
+    /// `--allow-remote` (a flag only).
+    allow_remote: bool,
+    /// Whether a flag only HTTP knows was given.
+    http_flags: bool,
+    /// What did not parse, from the flags and the environment.
+    problems: Vec<env::Problem>,
+}
+
+impl Sources {
+    /// Reads the environment (through `lookup`: the process's is [`process_env`]) and the config
+    /// file (`--config`, else `PORTCULLIS_CONFIG`, else the default place). A config file that does
+    /// not load stops here; the environment's problems wait for their group.
+    pub fn load(
+        flags: &ServeFlags,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Sources> {
+        let env = EnvConfig::from_lookup(lookup);
+        let file = ConfigFile::load(flags.config.as_deref(), &env)?;
+        Ok(Sources::new(flags, env, file))
+    }
+
+    /// The sources given (the tests' way in).
+    pub fn new(flags: &ServeFlags, env: EnvConfig, file: ConfigFile) -> Sources {
+        let mut problems = env.problems.clone();
+        let flag_layer = flags.layer(&mut problems);
+        let merged = flag_layer
+            .clone()
+            .over(env.layer.clone())
+            .over(file.values.clone());
+        Sources {
+            flags: flag_layer,
+            env,
+            file,
+            merged,
+            allow_remote: flags.allow_remote,
+            http_flags: flags.has_http_flags(),
+            problems,
         }
-        let working_dir = match var("AWS_API_MCP_WORKING_DIR") {
-            Some(d) => {
-                let p = PathBuf::from(d);
-                anyhow::ensure!(p.is_absolute() && p.is_dir(), "AWS_API_MCP_WORKING_DIR must be an existing absolute directory: {}", p.display());
-                p
+    }
+
+    /// The config file read (or none).
+    pub fn file(&self) -> &ConfigFile {
+        &self.file
+    }
+
+    /// Where a setting's value came from, as the start of a message about it: the flag, the
+    /// variable, or the file, line and key. `given` says whether a layer has the setting.
+    fn subject(&self, field: &str, given: impl Fn(&Layer) -> bool) -> String {
+        if given(&self.flags) {
+            format!("--{} ", field.replace('_', "-"))
+        } else if given(&self.env.layer) {
+            let vars = Layer::ENV
+                .iter()
+                .find(|(f, _)| *f == field)
+                .map_or(&[][..], |(_, vars)| *vars);
+            format!("{} ", vars.join(" or "))
+        } else {
+            self.file.subject(field)
+        }
+    }
+
+    /// Stops with the problems of `groups`.
+    fn check(&self, groups: &[Group]) -> anyhow::Result<()> {
+        env::check(&self.problems, groups)
+    }
+
+    /// The log file and format (checked first: the logs are set up before anything else).
+    pub fn logs(&self) -> anyhow::Result<LogSettings> {
+        self.check(&[Group::Logs])?;
+        Ok(LogSettings {
+            file: self.merged.log_file.clone(),
+            format: self.merged.log_format.unwrap_or_default(),
+        })
+    }
+
+    /// The server's settings: the awslabs refusals first, then every value, the policy loaded.
+    pub fn settings(&self) -> anyhow::Result<Settings> {
+        self.check(&[Group::Server, Group::Policy, Group::Audit])?;
+        let m = &self.merged;
+        // REQUIRE_MUTATION_CONSENT is what guarded mode does; `false` cannot weaken it (fail closed).
+        if self.env.mutation_consent_off {
+            tracing::warn!(
+                "portcullis: REQUIRE_MUTATION_CONSENT=false is ignored: writes still need consent in guarded mode"
+            );
+        }
+        let working_dir = match &m.working_dir {
+            Some(p) => {
+                anyhow::ensure!(
+                    p.is_absolute() && p.is_dir(),
+                    "{}must be an existing absolute directory: {}",
+                    self.subject("working_dir", |l| l.working_dir.is_some()),
+                    p.display()
+                );
+                p.clone()
             }
             None => {
                 let p = std::env::temp_dir().join(format!("portcullis-{}", std::process::id()));
-                std::fs::create_dir_all(&p).with_context(|| format!("cannot create {}", p.display()))?;
+                std::fs::create_dir_all(&p)
+                    .with_context(|| format!("cannot create {}", p.display()))?;
                 p
-            }
-        };
-        let file_access = match var(FILE_ACCESS_ENV) {
-            Some(v) => FileAccessMode::from_env_value(&v).map_err(|e| anyhow::anyhow!("{FILE_ACCESS_ENV} (or `file-access` in the config file): {e}"))?,
-            None => FileAccessMode::default(),
-        };
-        let number = |k: &str, default: u64| -> anyhow::Result<u64> {
-            match var(k) {
-                None => Ok(default),
-                Some(v) => match v.trim().parse::<u64>() {
-                    Ok(n) if n > 0 => Ok(n),
-                    _ => anyhow::bail!("{k} must be a positive whole number, not `{v}`"),
-                },
             }
         };
         let d = Bounds::default();
         let bounds = Bounds {
-            max_items: number("PORTCULLIS_MAX_ITEMS", d.max_items)?,
-            max_pages: usize::try_from(number("PORTCULLIS_MAX_PAGES", d.max_pages as u64)?).unwrap_or(usize::MAX),
-            call_timeout_secs: number("PORTCULLIS_CALL_TIMEOUT", d.call_timeout_secs)?,
-            max_response_bytes: usize::try_from(number("PORTCULLIS_MAX_RESPONSE_BYTES", d.max_response_bytes as u64)?).unwrap_or(usize::MAX),
+            max_items: m.max_items.map_or(d.max_items, |n| n.get()),
+            max_pages: m.max_pages.map_or(d.max_pages, |n| {
+                usize::try_from(n.get()).unwrap_or(usize::MAX)
+            }),
+            call_timeout_secs: m.call_timeout.map_or(d.call_timeout_secs, |n| n.get()),
+            max_response_bytes: m.max_response_bytes.map_or(d.max_response_bytes, |n| {
+                usize::try_from(n.get()).unwrap_or(usize::MAX)
+            }),
         };
-        let (policy, policy_source) = load_policy(mode, var("PORTCULLIS_POLICY_FILE").map(PathBuf::from), var("HOME").map(PathBuf::from))?;
+        let (policy, policy_source) = load_policy(
+            configured_mode(&self.env, m.mode),
+            m.policy_file.clone(),
+            self.env.home.clone(),
+        )?;
         Ok(Settings {
             working_dir,
-            profile: var("AWS_API_MCP_PROFILE_NAME"),
-            region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")),
+            profile: m.profile.clone(),
+            region: m.region.clone(),
             policy,
             policy_source,
-            file_access,
+            file_access: m.file_access.unwrap_or_default(),
             bounds,
-            audit: crate::pipeline::record::AuditSettings::from_lookup(&var)?,
+            audit: AuditSettings::resolve(m, &self.env)?,
         })
+    }
+
+    /// The transport: stdio unless asked otherwise. HTTP-only flags with stdio are a mistake.
+    pub fn transport(&self) -> anyhow::Result<Transport> {
+        self.check(&[Group::Server])?;
+        let transport = self.merged.transport.unwrap_or(Transport::Stdio);
+        anyhow::ensure!(
+            transport == Transport::Http || !self.http_flags,
+            "--host, --port, --allow-remote and --token-file apply to `--transport http` only"
+        );
+        Ok(transport)
+    }
+
+    /// The streamable HTTP settings: loopback 127.0.0.1:8000 unless asked otherwise (a
+    /// non-loopback address only with `--allow-remote`), the allow-lists, the token file.
+    pub fn http(&self) -> anyhow::Result<HttpSettings> {
+        self.check(&[Group::Http])?;
+        let m = &self.merged;
+        let ip = m
+            .host
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+        if !ip.is_loopback() && !self.allow_remote {
+            anyhow::bail!(
+                "refusing to bind {ip}: it is not a loopback address, so anyone who can reach this machine could reach a \
+                 server that holds your AWS credentials (and this server speaks plain HTTP, without TLS). Bind 127.0.0.1 \
+                 and use an SSH tunnel or a TLS proxy, or pass --allow-remote if you mean it"
+            );
+        }
+        let token_file = match &m.token_file {
+            Some(p) => p.clone(),
+            None => net::default_token_file(&self.env)?,
+        };
+        Ok(HttpSettings {
+            addr: std::net::SocketAddr::new(ip, m.port.unwrap_or(net::DEFAULT_PORT)),
+            allowed_hosts: m.allowed_hosts.clone().unwrap_or_default(),
+            allowed_origins: m.allowed_origins.clone().unwrap_or_default(),
+            token_file,
+        })
+    }
+}
+
+impl Settings {
+    /// The settings from the environment alone, read through `lookup` (no flags, no config file).
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Settings> {
+        Sources::new(
+            &ServeFlags::default(),
+            EnvConfig::from_lookup(lookup),
+            ConfigFile::default(),
+        )
+        .settings()
     }
 
     /// A one-line summary for the start-up log (no secrets).
@@ -138,7 +360,9 @@ impl Settings {
 /// `AWS_API_MCP_TELEMETRY` and `AWS_API_MCP_SUPPRESS_DEPRECATION_WARNING` are accepted with any
 /// value and have no effect (Portcullis sends no telemetry and prints no deprecation warning), so
 /// they are not read at all. Empty values count as unset, as everywhere else.
-fn refuse_unimplemented_awslabs_settings(var: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+fn refuse_unimplemented_awslabs_settings(
+    var: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<()> {
     const OAUTH: &str = "Portcullis does not implement the awslabs server's OAuth yet, and it will not serve without the \
         authentication you asked for. Unset AUTH_TYPE, AUTH_ISSUER and AUTH_JWKS_URI (or set AUTH_TYPE=no-auth); to \
         authenticate clients, use `serve --transport http`, where every request must carry the owner's bearer token \
@@ -173,60 +397,84 @@ fn refuse_unimplemented_awslabs_settings(var: &dyn Fn(&str) -> Option<String>) -
             v.trim()
         ));
     }
-    anyhow::ensure!(problems.is_empty(), "refusing to start: {}", problems.join("; and "));
+    anyhow::ensure!(
+        problems.is_empty(),
+        "refusing to start: {}",
+        problems.join("; and ")
+    );
     Ok(())
 }
 
-/// The mode the configuration asks for (`PORTCULLIS_MODE`, or read-only by `READ_OPERATIONS_ONLY=true`).
-fn configured_mode(var: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Option<Mode>> {
-    let configured = match var("PORTCULLIS_MODE") {
-        Some(m) => Some(serde_json::from_value::<Mode>(serde_json::Value::String(m.trim().to_string())).map_err(|_| {
-        anyhow::anyhow!("PORTCULLIS_MODE (or `mode` in the config file) must be read-only, guarded or unrestricted, not `{}`", m.trim())
-        })?),
-        None => None,
-    };
-    let read_only = match var("READ_OPERATIONS_ONLY").map(|v| v.trim().to_ascii_lowercase()) {
-        Some(v) if v == "true" || v == "1" || v == "yes" => true,
-        Some(v) if v == "false" || v == "0" || v == "no" => false,
-        Some(v) => anyhow::bail!("READ_OPERATIONS_ONLY must be true or false, not `{v}`"),
-        None => false,
-    };
-    // READ_OPERATIONS_ONLY=true is the awslabs switch for the strictest mode; `false` leaves the mode as configured.
-    Ok(if read_only { Some(Mode::ReadOnly) } else { configured })
+/// The mode the configuration asks for: read-only by `READ_OPERATIONS_ONLY=true` (the awslabs
+/// switch for the strictest mode), else `merged` (flag, `PORTCULLIS_MODE`, config file).
+fn configured_mode(env: &EnvConfig, merged: Option<Mode>) -> Option<Mode> {
+    if env.read_only {
+        Some(Mode::ReadOnly)
+    } else {
+        merged
+    }
 }
 
-/// The policy `serve` would run with, from the same settings (for `portcullis exec`).
-pub fn policy_from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<(Policy, String)> {
-    let var = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
-    let mode = configured_mode(&var)?;
-    load_policy(mode, var("PORTCULLIS_POLICY_FILE").map(PathBuf::from), var("HOME").map(PathBuf::from))
+/// The policy `serve` would run with, from the same environment (for `portcullis exec`, which
+/// reads no flags and no config file).
+pub fn policy_from_lookup(
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<(Policy, String)> {
+    let env = EnvConfig::from_lookup(lookup);
+    env.check(&[Group::Policy])?;
+    load_policy(
+        configured_mode(&env, env.layer.mode),
+        env.layer.policy_file.clone(),
+        env.home.clone(),
+    )
 }
 
 /// The policy in force. A policy file that does not load stops the server (fail closed): the
 /// error names the file, the line and the cause. `mode` is the configured mode, if any: with a
 /// native policy file that sets its own, the stricter of the two applies.
-fn load_policy(mode: Option<Mode>, explicit: Option<PathBuf>, home: Option<PathBuf>) -> anyhow::Result<(Policy, String)> {
-    let awslabs = home.map(|h| portcullis_policy::awslabs_policy_path(&h)).filter(|p| p.is_file());
+fn load_policy(
+    mode: Option<Mode>,
+    explicit: Option<PathBuf>,
+    home: Option<PathBuf>,
+) -> anyhow::Result<(Policy, String)> {
+    let awslabs = home
+        .map(|h| portcullis_policy::awslabs_policy_path(&h))
+        .filter(|p| p.is_file());
     let Some(path) = explicit.or(awslabs) else {
-        return Ok((Policy::new(mode.unwrap_or_default()), "mode only (no policy file)".into()));
+        return Ok((
+            Policy::new(mode.unwrap_or_default()),
+            "mode only (no policy file)".into(),
+        ));
     };
-    let loaded = portcullis_policy::load_file(&path).with_context(|| format!("policy file {} does not load; the server will not start without it", path.display()))?;
+    let loaded = portcullis_policy::load_file(&path).with_context(|| {
+        format!(
+            "policy file {} does not load; the server will not start without it",
+            path.display()
+        )
+    })?;
     let source = path.display().to_string();
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     if portcullis_policy::is_awslabs(&text) {
         // The awslabs file holds rules only; the mode comes from the configuration.
         let mut policy = Policy::new(mode.unwrap_or_default());
-        policy.merge_rules(loaded).with_context(|| format!("policy file {source}"))?;
+        policy
+            .merge_rules(loaded)
+            .with_context(|| format!("policy file {source}"))?;
         return Ok((policy, source));
     }
     // A native policy keeps everything it says (allow-lists, global options, Cedar, shadow).
     let mut policy = loaded;
-    let sets_mode = serde_json::from_str::<serde_json::Value>(&text).ok().is_some_and(|v| v.get("mode").is_some());
+    let sets_mode = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .is_some_and(|v| v.get("mode").is_some());
     match mode {
         None => {}
         Some(configured) if !sets_mode => policy.set_mode(configured),
         Some(configured) if strictness(configured) > strictness(policy.mode()) => {
-            tracing::warn!("portcullis: {source} sets mode {}, the configuration asks for {configured}: the stricter, {configured}, applies", policy.mode());
+            tracing::warn!(
+                "portcullis: {source} sets mode {}, the configuration asks for {configured}: the stricter, {configured}, applies",
+                policy.mode()
+            );
             policy.set_mode(configured);
         }
         Some(_) => {}
@@ -244,7 +492,463 @@ fn strictness(mode: Mode) -> u8 {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
+    use portcullis_sandbox::FILE_ACCESS_ENV;
+
     use super::*;
+
+    /// A fresh directory (HOME and working directory of the settings under test).
+    fn temp(tag: &str) -> PathBuf {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let dir =
+            std::env::temp_dir().join(format!("portcullis-{tag}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> EnvConfig {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        EnvConfig::from_lookup(&move |k: &str| {
+            pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+        })
+    }
+
+    /// The sources: `flags`, the environment `vars` plus HOME and the working directory `home`,
+    /// and a config file `toml` (not on disk).
+    fn sources(flags: &ServeFlags, home: &Path, vars: &[(&str, &str)], toml: &str) -> Sources {
+        let h = home.to_string_lossy().into_owned();
+        let mut all = vec![
+            ("HOME", h.as_str()),
+            ("AWS_API_MCP_WORKING_DIR", h.as_str()),
+        ];
+        all.extend_from_slice(vars);
+        Sources::new(flags, env(&all), file::parse(toml).unwrap())
+    }
+
+    #[test]
+    fn each_source_beats_the_next_flag_env_file_default() {
+        let home = temp("precedence");
+        let none = ServeFlags::default();
+        let at = |flags: &ServeFlags, vars: &[(&str, &str)], toml: &str| {
+            sources(flags, &home, vars, toml)
+        };
+
+        // mode: --mode > PORTCULLIS_MODE > `mode` > guarded.
+        let flag = ServeFlags {
+            mode: Some(Mode::Guarded),
+            ..ServeFlags::default()
+        };
+        let (var, key) = (
+            [("PORTCULLIS_MODE", "unrestricted")],
+            "mode = \"read-only\"\n",
+        );
+        assert_eq!(
+            at(&flag, &var, key).settings().unwrap().policy.mode(),
+            Mode::Guarded
+        );
+        assert_eq!(
+            at(&none, &var, key).settings().unwrap().policy.mode(),
+            Mode::Unrestricted
+        );
+        assert_eq!(
+            at(&none, &[], key).settings().unwrap().policy.mode(),
+            Mode::ReadOnly
+        );
+        assert_eq!(
+            at(&none, &[], "").settings().unwrap().policy.mode(),
+            Mode::Guarded
+        );
+        // READ_OPERATIONS_ONLY=true stands outside the order: read-only even over the flag.
+        assert_eq!(
+            at(&flag, &[("READ_OPERATIONS_ONLY", "true")], key)
+                .settings()
+                .unwrap()
+                .policy
+                .mode(),
+            Mode::ReadOnly
+        );
+
+        // policy file: --policy-file > PORTCULLIS_POLICY_FILE > `policy-file` > none.
+        let policy = |name: &str, mode: &str| {
+            let p = home.join(name);
+            std::fs::write(&p, format!("{{\"mode\": \"{mode}\"}}")).unwrap();
+            p
+        };
+        let (pf, pe, pk) = (
+            policy("flag.json", "read-only"),
+            policy("env.json", "guarded"),
+            policy("file.json", "unrestricted"),
+        );
+        let flag = ServeFlags {
+            policy_file: Some(pf.clone()),
+            ..ServeFlags::default()
+        };
+        let pe_text = pe.to_string_lossy().into_owned();
+        let var = [("PORTCULLIS_POLICY_FILE", pe_text.as_str())];
+        let key = format!("policy-file = \"{}\"\n", pk.display());
+        assert_eq!(
+            at(&flag, &var, &key).settings().unwrap().policy_source,
+            pf.display().to_string()
+        );
+        assert_eq!(
+            at(&none, &var, &key).settings().unwrap().policy_source,
+            pe.display().to_string()
+        );
+        let s = at(&none, &[], &key).settings().unwrap();
+        assert_eq!(
+            (s.policy_source, s.policy.mode()),
+            (pk.display().to_string(), Mode::Unrestricted)
+        );
+        assert!(
+            at(&none, &[], "")
+                .settings()
+                .unwrap()
+                .policy_source
+                .contains("mode only")
+        );
+
+        // Bounds, file access, region, fsync: environment > file > default (no flags).
+        let var = [
+            ("PORTCULLIS_MAX_ITEMS", "7"),
+            (FILE_ACCESS_ENV, "no-access"),
+            ("AWS_DEFAULT_REGION", "eu-north-1"),
+            ("PORTCULLIS_AUDIT_FSYNC", "never"),
+        ];
+        let key = "max-items = 9\nfile-access = \"unrestricted\"\nregion = \"eu-west-1\"\naudit-fsync = \"5ms\"\n";
+        let s = at(&none, &var, key).settings().unwrap();
+        assert_eq!(
+            (
+                s.bounds.max_items,
+                s.file_access,
+                s.region.as_deref(),
+                s.audit.fsync
+            ),
+            (
+                7,
+                FileAccessMode::NoAccess,
+                Some("eu-north-1"),
+                FsyncPolicy::Never
+            )
+        );
+        let s = at(
+            &none,
+            &[
+                ("AWS_REGION", "us-west-2"),
+                ("AWS_DEFAULT_REGION", "eu-north-1"),
+            ],
+            key,
+        )
+        .settings()
+        .unwrap();
+        assert_eq!(
+            s.region.as_deref(),
+            Some("us-west-2"),
+            "AWS_REGION before AWS_DEFAULT_REGION"
+        );
+        let s = at(&none, &[], key).settings().unwrap();
+        assert_eq!(
+            (
+                s.bounds.max_items,
+                s.file_access,
+                s.region.as_deref(),
+                s.audit.fsync
+            ),
+            (
+                9,
+                FileAccessMode::Unrestricted,
+                Some("eu-west-1"),
+                FsyncPolicy::Interval(std::time::Duration::from_millis(5))
+            )
+        );
+        let s = at(&none, &[], "").settings().unwrap();
+        assert_eq!(
+            (s.bounds, s.file_access, s.region, s.audit.fsync),
+            (
+                Bounds::default(),
+                FileAccessMode::Workdir,
+                None,
+                FsyncPolicy::Always
+            )
+        );
+        assert_eq!(s.audit.dir, home.join(".local/state/portcullis/audit"));
+
+        // transport: --transport > AWS_API_MCP_TRANSPORT > `transport` > stdio.
+        let flag = ServeFlags {
+            transport: Some(TransportFlag::Stdio),
+            ..ServeFlags::default()
+        };
+        let (var, key) = (
+            [("AWS_API_MCP_TRANSPORT", "streamable-http")],
+            "transport = \"stdio\"\n",
+        );
+        assert_eq!(at(&flag, &var, key).transport().unwrap(), Transport::Stdio);
+        assert_eq!(at(&none, &var, key).transport().unwrap(), Transport::Http);
+        assert_eq!(
+            at(
+                &none,
+                &[("AWS_API_MCP_TRANSPORT", "stdio")],
+                "transport = \"http\"\n"
+            )
+            .transport()
+            .unwrap(),
+            Transport::Stdio
+        );
+        assert_eq!(
+            at(&none, &[], "transport = \"http\"\n")
+                .transport()
+                .unwrap(),
+            Transport::Http
+        );
+        assert_eq!(at(&none, &[], "").transport().unwrap(), Transport::Stdio);
+
+        // port and token file: flag > environment > file > default.
+        let flag = ServeFlags {
+            transport: Some(TransportFlag::Http),
+            port: Some(1),
+            token_file: Some("/flag".into()),
+            ..ServeFlags::default()
+        };
+        let http = ServeFlags {
+            transport: Some(TransportFlag::Http),
+            ..ServeFlags::default()
+        };
+        let var = [("AWS_API_MCP_PORT", "2"), ("PORTCULLIS_TOKEN_FILE", "/env")];
+        let key = "port = 3\ntoken-file = \"/file\"\n";
+        let h = at(&flag, &var, key).http().unwrap();
+        assert_eq!((h.addr.port(), h.token_file), (1, PathBuf::from("/flag")));
+        let h = at(&http, &var, key).http().unwrap();
+        assert_eq!((h.addr.port(), h.token_file), (2, PathBuf::from("/env")));
+        let h = at(&http, &[], key).http().unwrap();
+        assert_eq!((h.addr.port(), h.token_file), (3, PathBuf::from("/file")));
+        let h = at(&http, &[], "").http().unwrap();
+        assert_eq!(
+            (h.addr.port(), h.token_file),
+            (8000, home.join(".local/state/portcullis/token"))
+        );
+
+        // log format and file: flag > environment > file > default.
+        let flag = ServeFlags {
+            log_format: Some(LogFormat::Human),
+            log_file: Some("/flag.log".into()),
+            ..ServeFlags::default()
+        };
+        let var = [
+            ("PORTCULLIS_LOG_FORMAT", "json"),
+            ("PORTCULLIS_LOG_FILE", "/env.log"),
+        ];
+        let key = "log-format = \"human\"\nlog-file = \"/file.log\"\n";
+        let logs = |l: LogSettings| (l.format, l.file);
+        assert_eq!(
+            logs(at(&flag, &var, key).logs().unwrap()),
+            (LogFormat::Human, Some("/flag.log".into()))
+        );
+        assert_eq!(
+            logs(at(&none, &var, key).logs().unwrap()),
+            (LogFormat::Json, Some("/env.log".into()))
+        );
+        assert_eq!(
+            logs(
+                at(
+                    &none,
+                    &[("PORTCULLIS_LOG_FORMAT", "human")],
+                    "log-format = \"json\"\n"
+                )
+                .logs()
+                .unwrap()
+            ),
+            (LogFormat::Human, None)
+        );
+        assert_eq!(
+            logs(at(&none, &[], "log-format = \"json\"\n").logs().unwrap()),
+            (LogFormat::Json, None)
+        );
+        assert_eq!(
+            logs(at(&none, &[], "").logs().unwrap()),
+            (LogFormat::Human, None)
+        );
+        std::fs::remove_dir_all(&home).ok();
+    }
+
+    #[test]
+    fn layers_merge_field_by_field() {
+        let upper = Layer {
+            port: Some(1),
+            ..Layer::default()
+        };
+        let lower = Layer {
+            port: Some(2),
+            region: Some("r".into()),
+            ..Layer::default()
+        };
+        let merged = upper.over(lower);
+        assert_eq!(
+            (merged.port, merged.region.as_deref(), merged.mode),
+            (Some(1), Some("r"), None)
+        );
+        // Every setting has a variable, and no variable serves two settings.
+        let mut vars: Vec<&str> = Layer::ENV
+            .iter()
+            .flat_map(|(_, v)| v.iter().copied())
+            .collect();
+        let n = vars.len();
+        vars.sort_unstable();
+        vars.dedup();
+        assert_eq!(vars.len(), n);
+        assert!(Layer::ENV.iter().all(|(_, v)| !v.is_empty()));
+    }
+
+    #[test]
+    fn bad_environment_values_name_the_variable_and_what_it_accepts() {
+        let home = temp("bad-env");
+        let none = ServeFlags::default();
+        for (var, value, accepted) in [
+            (
+                "PORTCULLIS_MODE",
+                "yolo",
+                "read-only, guarded or unrestricted",
+            ),
+            ("READ_OPERATIONS_ONLY", "maybe", "true or false"),
+            ("PORTCULLIS_MAX_ITEMS", "0", "positive whole number"),
+            ("PORTCULLIS_CALL_TIMEOUT", "soon", "positive whole number"),
+            (FILE_ACCESS_ENV, "everywhere", "no-access"),
+            ("PORTCULLIS_AUDIT_FSYNC", "sometimes", "milliseconds"),
+            ("AWS_API_MCP_TRANSPORT", "sse", "streamable-http"),
+        ] {
+            let e = format!(
+                "{:#}",
+                sources(&none, &home, &[(var, value)], "")
+                    .settings()
+                    .unwrap_err()
+            );
+            assert!(
+                e.starts_with(var) && e.contains(accepted) && e.contains(&format!("`{value}`")),
+                "{var}: {e}"
+            );
+        }
+        // The log settings stop `serve` before the logs are set up, the rest after.
+        let s = sources(&none, &home, &[("PORTCULLIS_LOG_FORMAT", "xml")], "");
+        let e = format!("{:#}", s.logs().unwrap_err());
+        assert!(
+            e.contains("PORTCULLIS_LOG_FORMAT")
+                && e.contains("human or json")
+                && e.contains("`xml`"),
+            "{e}"
+        );
+        assert!(s.settings().is_ok());
+        // HTTP-only values stop only an HTTP server (an awslabs stdio configuration may carry them).
+        for (var, value, accepted) in [
+            ("AWS_API_MCP_PORT", "eighty", "0 to 65535"),
+            ("AWS_API_MCP_HOST", "my.host", "IP address"),
+            ("AWS_API_MCP_ALLOWED_HOSTS", "ok,*", "wildcards"),
+            ("AWS_API_MCP_ALLOWED_ORIGINS", "app.example", "http[s]://"),
+        ] {
+            let s = sources(&none, &home, &[(var, value)], "");
+            assert!(
+                s.settings().is_ok() && s.transport().ok() == Some(Transport::Stdio),
+                "{var}"
+            );
+            let e = format!("{:#}", s.http().unwrap_err());
+            assert!(e.starts_with(var) && e.contains(accepted), "{var}: {e}");
+        }
+        // Every bad value is named at once.
+        let e = format!(
+            "{:#}",
+            sources(
+                &none,
+                &home,
+                &[("PORTCULLIS_MODE", "x"), ("PORTCULLIS_MAX_PAGES", "-1")],
+                ""
+            )
+            .settings()
+            .unwrap_err()
+        );
+        assert!(
+            e.contains("PORTCULLIS_MODE") && e.contains("PORTCULLIS_MAX_PAGES"),
+            "{e}"
+        );
+        // A bad --host is named as the flag.
+        let flags = ServeFlags {
+            transport: Some(TransportFlag::Http),
+            host: Some("my.host".into()),
+            ..ServeFlags::default()
+        };
+        let e = format!("{:#}", sources(&flags, &home, &[], "").http().unwrap_err());
+        assert!(e.starts_with("--host must be an IP address"), "{e}");
+        // The awslabs refusals come first.
+        let e = format!(
+            "{:#}",
+            sources(
+                &none,
+                &home,
+                &[("AUTH_TYPE", "oauth"), ("PORTCULLIS_MODE", "x")],
+                ""
+            )
+            .settings()
+            .unwrap_err()
+        );
+        assert!(
+            e.starts_with("refusing to start: AUTH_TYPE") && e.contains("PORTCULLIS_MODE"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&home).ok();
+    }
+
+    #[test]
+    fn a_file_value_that_cannot_be_used_names_file_line_and_key() {
+        let home = temp("bad-file");
+        let conf = home.join("p.toml");
+        std::fs::write(
+            &conf,
+            "region = \"eu-west-1\"\nworking-dir = \"/no/such/dir\"\n",
+        )
+        .unwrap();
+        let h = home.to_string_lossy().into_owned();
+        let flags = ServeFlags {
+            config: Some(conf.clone()),
+            ..ServeFlags::default()
+        };
+        let s = Sources::load(&flags, &|k: &str| (k == "HOME").then(|| h.clone())).unwrap();
+        let e = format!("{:#}", s.settings().unwrap_err());
+        assert!(
+            e.starts_with(&format!(
+                "config file {}:2:15: `working-dir`: must be an existing absolute directory",
+                conf.display()
+            )),
+            "{e}"
+        );
+        // The same value from the environment names the variable.
+        let e = format!(
+            "{:#}",
+            Settings::from_lookup(
+                &|k: &str| (k == "AWS_API_MCP_WORKING_DIR").then(|| "/no/such/dir".to_string())
+            )
+            .unwrap_err()
+        );
+        assert!(
+            e.starts_with("AWS_API_MCP_WORKING_DIR must be an existing absolute directory"),
+            "{e}"
+        );
+        // A relative path in the file is the file's directory's.
+        std::fs::create_dir_all(home.join("files")).unwrap();
+        std::fs::write(&conf, "working-dir = \"files\"\n").unwrap();
+        let s = Sources::load(&flags, &|k: &str| (k == "HOME").then(|| h.clone())).unwrap();
+        assert_eq!(s.settings().unwrap().working_dir, home.join("files"));
+        // A value that does not parse stops the loading, located.
+        std::fs::write(&conf, "\n\nfile-access = \"everywhere\"\n").unwrap();
+        let e = format!("{:#}", Sources::load(&flags, &|_: &str| None).unwrap_err());
+        assert!(
+            e.contains("p.toml:3:15: `file-access`: must be workdir"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&home).ok();
+    }
 
     #[test]
     fn policy_files_load_or_stop_the_server() {
@@ -262,7 +966,11 @@ mod tests {
         assert!(!p.rules().is_empty());
         // A broken file stops the server with the file named.
         let bad = dir.join("bad.json");
-        std::fs::write(&bad, "{\"version\": 1, \"policy\": {\"denyList\": [\"rm -rf /\"]}}").unwrap();
+        std::fs::write(
+            &bad,
+            "{\"version\": 1, \"policy\": {\"denyList\": [\"rm -rf /\"]}}",
+        )
+        .unwrap();
         let err = load_policy(Some(Mode::Guarded), Some(bad.clone()), None).unwrap_err();
         assert!(format!("{err:#}").contains("bad.json"), "{err:#}");
         std::fs::remove_dir_all(&dir).ok();
@@ -271,9 +979,15 @@ mod tests {
     #[test]
     fn unimplemented_awslabs_settings_refuse_to_start() {
         let check = |vars: &[(&str, &str)]| {
-            let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            let vars: Vec<(String, String)> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
             refuse_unimplemented_awslabs_settings(&move |k: &str| {
-                vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).filter(|v| !v.trim().is_empty())
+                vars.iter()
+                    .find(|(n, _)| n == k)
+                    .map(|(_, v)| v.clone())
+                    .filter(|v| !v.trim().is_empty())
             })
         };
         for (k, v) in [
@@ -289,21 +1003,53 @@ mod tests {
             ("EXPERIMENTAL_AGENT_SCRIPTS", "enabled"),
         ] {
             let e = format!("{:#}", check(&[(k, v)]).unwrap_err());
-            assert!(e.contains(k) && e.contains("not implement") && e.contains("Unset"), "{k}={v}: {e}");
+            assert!(
+                e.contains(k) && e.contains("not implement") && e.contains("Unset"),
+                "{k}={v}: {e}"
+            );
         }
         let e = format!("{:#}", check(&[("AUTH_TYPE", "oauth")]).unwrap_err());
-        assert!(e.contains("bearer token") && e.contains("AUTH_TYPE=no-auth"), "{e}");
+        assert!(
+            e.contains("bearer token") && e.contains("AUTH_TYPE=no-auth"),
+            "{e}"
+        );
         // All of them at once: each named.
-        let e = format!("{:#}", check(&[("AUTH_TYPE", "oauth"), ("AWS_API_MCP_STATELESS_HTTP", "yes"), ("EXPERIMENTAL_AGENT_SCRIPTS", "yes")]).unwrap_err());
-        assert!(["AUTH_TYPE", "AWS_API_MCP_STATELESS_HTTP", "EXPERIMENTAL_AGENT_SCRIPTS"].iter().all(|k| e.contains(k)), "{e}");
+        let e = format!(
+            "{:#}",
+            check(&[
+                ("AUTH_TYPE", "oauth"),
+                ("AWS_API_MCP_STATELESS_HTTP", "yes"),
+                ("EXPERIMENTAL_AGENT_SCRIPTS", "yes")
+            ])
+            .unwrap_err()
+        );
+        assert!(
+            [
+                "AUTH_TYPE",
+                "AWS_API_MCP_STATELESS_HTTP",
+                "EXPERIMENTAL_AGENT_SCRIPTS"
+            ]
+            .iter()
+            .all(|k| e.contains(k)),
+            "{e}"
+        );
         for vars in [
             &[][..],
             &[("AUTH_TYPE", "no-auth")],
             &[("AUTH_TYPE", " NO-AUTH ")],
             &[("AUTH_TYPE", ""), ("AUTH_ISSUER", " ")],
-            &[("AWS_API_MCP_STATELESS_HTTP", "false"), ("EXPERIMENTAL_AGENT_SCRIPTS", "0")],
-            &[("AWS_API_MCP_STATELESS_HTTP", "No"), ("EXPERIMENTAL_AGENT_SCRIPTS", "FALSE")],
-            &[("AWS_API_MCP_TELEMETRY", "true"), ("AWS_API_MCP_SUPPRESS_DEPRECATION_WARNING", "true")],
+            &[
+                ("AWS_API_MCP_STATELESS_HTTP", "false"),
+                ("EXPERIMENTAL_AGENT_SCRIPTS", "0"),
+            ],
+            &[
+                ("AWS_API_MCP_STATELESS_HTTP", "No"),
+                ("EXPERIMENTAL_AGENT_SCRIPTS", "FALSE"),
+            ],
+            &[
+                ("AWS_API_MCP_TELEMETRY", "true"),
+                ("AWS_API_MCP_SUPPRESS_DEPRECATION_WARNING", "true"),
+            ],
         ] {
             assert!(check(vars).is_ok(), "{vars:?}");
         }
@@ -315,7 +1061,10 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let d = dir.to_string_lossy().into_owned();
         let with = |vars: &[(&str, &str)]| {
-            let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            let vars: Vec<(String, String)> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
             let d = d.clone();
             Settings::from_lookup(&move |k: &str| {
                 if k == "AWS_API_MCP_WORKING_DIR" || k == "HOME" {
@@ -325,27 +1074,72 @@ mod tests {
             })
         };
         assert_eq!(with(&[]).unwrap().policy.mode(), Mode::Guarded);
-        assert_eq!(with(&[("PORTCULLIS_MODE", "unrestricted")]).unwrap().policy.mode(), Mode::Unrestricted);
-        assert_eq!(with(&[("PORTCULLIS_MODE", "unrestricted"), ("READ_OPERATIONS_ONLY", "true")]).unwrap().policy.mode(), Mode::ReadOnly);
-        assert_eq!(with(&[("PORTCULLIS_MODE", "unrestricted"), ("READ_OPERATIONS_ONLY", "false")]).unwrap().policy.mode(), Mode::Unrestricted);
+        assert_eq!(
+            with(&[("PORTCULLIS_MODE", "unrestricted")])
+                .unwrap()
+                .policy
+                .mode(),
+            Mode::Unrestricted
+        );
+        assert_eq!(
+            with(&[
+                ("PORTCULLIS_MODE", "unrestricted"),
+                ("READ_OPERATIONS_ONLY", "true")
+            ])
+            .unwrap()
+            .policy
+            .mode(),
+            Mode::ReadOnly
+        );
+        assert_eq!(
+            with(&[
+                ("PORTCULLIS_MODE", "unrestricted"),
+                ("READ_OPERATIONS_ONLY", "false")
+            ])
+            .unwrap()
+            .policy
+            .mode(),
+            Mode::Unrestricted
+        );
         let err = with(&[("PORTCULLIS_MODE", "yolo")]).unwrap_err();
         assert!(format!("{err:#}").contains("PORTCULLIS_MODE"), "{err:#}");
         // A native policy with its own mode and allow-lists: a stricter configured mode applies, and the allow-lists stay.
         let file = dir.join("p.json");
-        std::fs::write(&file, r#"{"mode": "unrestricted", "regions": ["eu-west-1"]}"#).unwrap();
+        std::fs::write(
+            &file,
+            r#"{"mode": "unrestricted", "regions": ["eu-west-1"]}"#,
+        )
+        .unwrap();
         let f = file.to_string_lossy().into_owned();
-        let s = with(&[("PORTCULLIS_POLICY_FILE", &f), ("READ_OPERATIONS_ONLY", "true")]).unwrap();
+        let s = with(&[
+            ("PORTCULLIS_POLICY_FILE", &f),
+            ("READ_OPERATIONS_ONLY", "true"),
+        ])
+        .unwrap();
         assert_eq!(s.policy.mode(), Mode::ReadOnly);
         assert!(!s.policy.allows_region("us-east-1") && s.policy.allows_region("eu-west-1"));
         // A native file without a mode keeps its allow-lists under the configured mode.
         std::fs::write(&file, r#"{"regions": ["eu-west-1"], "rules": [{"id": "r", "effect": "deny", "commands": ["aws iam delete-*"]}]}"#).unwrap();
-        let s = with(&[("PORTCULLIS_POLICY_FILE", &f), ("PORTCULLIS_MODE", "unrestricted")]).unwrap();
+        let s = with(&[
+            ("PORTCULLIS_POLICY_FILE", &f),
+            ("PORTCULLIS_MODE", "unrestricted"),
+        ])
+        .unwrap();
         assert_eq!(s.policy.mode(), Mode::Unrestricted);
         assert!(!s.policy.allows_region("us-east-1"));
         assert_eq!(s.policy.rules().len(), 1);
         // A looser configured mode does not widen the file's.
         std::fs::write(&file, r#"{"mode": "read-only"}"#).unwrap();
-        assert_eq!(with(&[("PORTCULLIS_POLICY_FILE", &f), ("PORTCULLIS_MODE", "unrestricted")]).unwrap().policy.mode(), Mode::ReadOnly);
+        assert_eq!(
+            with(&[
+                ("PORTCULLIS_POLICY_FILE", &f),
+                ("PORTCULLIS_MODE", "unrestricted")
+            ])
+            .unwrap()
+            .policy
+            .mode(),
+            Mode::ReadOnly
+        );
         std::fs::remove_dir_all(&dir).ok();
     }
 }

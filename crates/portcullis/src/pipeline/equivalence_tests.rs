@@ -69,15 +69,21 @@ const SAMPLES: &[&str] = &[
 
 /// The CLI-only commands Portcullis does not run yet, each with a command that must stay refused
 /// (when one starts to run, move it to [`SAMPLES`]).
-const REFUSED: &[(&str, &str, &str)] = &[
-    ("s3", "website", "aws s3 website s3://bkt --index-document index.html"),
-];
+const REFUSED: &[(&str, &str, &str)] = &[(
+    "s3",
+    "website",
+    "aws s3 website s3://bkt --index-document index.html",
+)];
 
 fn workdir() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("portcullis-equivalence-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("f.txt"), b"hello").unwrap();
-    std::fs::write(dir.join("template.json"), br#"{"Parameters": {"Name": {"Type": "String", "Default": "n"}}, "Resources": {}}"#).unwrap();
+    std::fs::write(
+        dir.join("template.json"),
+        br#"{"Parameters": {"Name": {"Type": "String", "Default": "n"}}, "Resources": {}}"#,
+    )
+    .unwrap();
     dir
 }
 
@@ -95,7 +101,11 @@ fn native(effect: &str, key: &str, value: &str) -> Policy {
 }
 
 fn awslabs(list: &str, entry: &str) -> Policy {
-    Policy::from_awslabs_json(&format!(r#"{{"version": "1.0", "policy": {{"{list}": [{}]}}}}"#, serde_json::json!(entry))).unwrap()
+    Policy::from_awslabs_json(&format!(
+        r#"{{"version": "1.0", "policy": {{"{list}": [{}]}}}}"#,
+        serde_json::json!(entry)
+    ))
+    .unwrap()
 }
 
 fn cedar(condition: &str) -> Policy {
@@ -109,15 +119,23 @@ fn cedar_action(action: &str) -> Policy {
 }
 
 /// For each IAM action, the CLI forms of the operations of `service` that stand for it.
-fn standing_for(service: &str, cache: &mut HashMap<String, HashMap<String, Vec<String>>>) -> HashMap<String, Vec<String>> {
+fn standing_for(
+    service: &str,
+    cache: &mut HashMap<String, HashMap<String, Vec<String>>>,
+) -> HashMap<String, Vec<String>> {
     cache
         .entry(service.to_string())
         .or_insert_with(|| {
             let mut map: HashMap<String, Vec<String>> = HashMap::new();
             let model = portcullis_model::models().service(service).unwrap();
             for op in model.operations.keys() {
-                if let (Some(a), Some((cmd, cli_op))) = (portcullis_classify::own_action(service, op), portcullis_classify::cli_form(service, op)) {
-                    map.entry(a.to_ascii_lowercase()).or_default().push(format!("aws {cmd} {cli_op}"));
+                if let (Some(a), Some((cmd, cli_op))) = (
+                    portcullis_classify::own_action(service, op),
+                    portcullis_classify::cli_form(service, op),
+                ) {
+                    map.entry(a.to_ascii_lowercase())
+                        .or_default()
+                        .push(format!("aws {cmd} {cli_op}"));
                 }
             }
             map
@@ -133,8 +151,17 @@ fn every_rule_form_on_every_operation_decides_the_command() {
     let mut failures = Vec::new();
     let catalogue = portcullis_iam::catalogue();
     for command in SAMPLES {
-        let base = assess(Policy::new(portcullis_policy::Mode::Unrestricted), &dir, command);
-        assert_eq!(base.decision.outcome, Outcome::Allow, "{command}: {:?}", base.decision);
+        let base = assess(
+            Policy::new(portcullis_policy::Mode::Unrestricted),
+            &dir,
+            command,
+        );
+        assert_eq!(
+            base.decision.outcome,
+            Outcome::Allow,
+            "{command}: {:?}",
+            base.decision
+        );
         let ops = base.request.api_operations();
         if command.contains("--dryrun") && command.starts_with("aws s3 rm s3://bkt/k") {
             continue;
@@ -142,14 +169,21 @@ fn every_rule_form_on_every_operation_decides_the_command() {
         // The reasons name what matched: an API operation of the command, or an action it needs.
         let mut names: Vec<String> = ops.iter().map(|o| format!("`{}`", o.command())).collect();
         // Or the command as written, when a rule on its CLI command matches it (`aws ec2` decides `aws ec2 wait`).
-        names.push(format!("`aws {} {}`", base.request.service_cli_name, base.request.operation_cli_name));
+        names.push(format!(
+            "`aws {} {}`",
+            base.request.service_cli_name, base.request.operation_cli_name
+        ));
         names.extend(base.request.actions.iter().map(|a| format!("`{a}`")));
         let mut expect = |what: String, policy: Policy, want: Outcome, mention: &str| {
             let a = assess(policy, &dir, command);
             checked += 1;
-            let named = |r: &String| r.contains(mention) || names.iter().any(|n| r.contains(n.as_str()));
+            let named =
+                |r: &String| r.contains(mention) || names.iter().any(|n| r.contains(n.as_str()));
             if a.decision.outcome != want {
-                failures.push(format!("{command}: {what}: got {:?}, want {want:?} ({:?})", a.decision.outcome, a.decision.reasons));
+                failures.push(format!(
+                    "{command}: {what}: got {:?}, want {want:?} ({:?})",
+                    a.decision.outcome, a.decision.reasons
+                ));
             } else if !a.decision.reasons.iter().any(named) {
                 failures.push(format!("{command}: {what}: reasons name neither `{mention}` nor an operation or action of the command: {:?}", a.decision.reasons));
             }
@@ -157,33 +191,116 @@ fn every_rule_form_on_every_operation_decides_the_command() {
         for op in &ops {
             let form = op.command();
             let (svc, name) = (&op.service_cli_name, &op.operation_cli_name);
-            expect(format!("deny `{form}`"), native("deny", "commands", &form), Outcome::Deny, &form);
-            expect(format!("consent `{form}`"), native("consent", "commands", &form), Outcome::Consent, &form);
+            expect(
+                format!("deny `{form}`"),
+                native("deny", "commands", &form),
+                Outcome::Deny,
+                &form,
+            );
+            expect(
+                format!("consent `{form}`"),
+                native("consent", "commands", &form),
+                Outcome::Consent,
+                &form,
+            );
             let prefix: String = name.chars().take(4).collect();
-            expect(format!("deny `aws {svc} {prefix}*`"), native("deny", "commands", &format!("aws {svc} {prefix}*")), Outcome::Deny, &form);
-            expect(format!("deny `aws * {name}`"), native("deny", "commands", &format!("aws * {name}")), Outcome::Deny, &form);
-            expect(format!("deny `aws {svc}`"), native("deny", "commands", &format!("aws {svc}")), Outcome::Deny, &form);
-            expect(format!("awslabs denyList `{form}`"), awslabs("denyList", &form), Outcome::Deny, &form);
-            if base.request.access_level.is_some_and(|l| l.is_read_only()) && !base.request.returns_credentials && !base.request.side_effects {
-                expect(format!("awslabs elicitList `{form}`"), awslabs("elicitList", &form), Outcome::Consent, &form);
+            expect(
+                format!("deny `aws {svc} {prefix}*`"),
+                native("deny", "commands", &format!("aws {svc} {prefix}*")),
+                Outcome::Deny,
+                &form,
+            );
+            expect(
+                format!("deny `aws * {name}`"),
+                native("deny", "commands", &format!("aws * {name}")),
+                Outcome::Deny,
+                &form,
+            );
+            expect(
+                format!("deny `aws {svc}`"),
+                native("deny", "commands", &format!("aws {svc}")),
+                Outcome::Deny,
+                &form,
+            );
+            expect(
+                format!("awslabs denyList `{form}`"),
+                awslabs("denyList", &form),
+                Outcome::Deny,
+                &form,
+            );
+            if base.request.access_level.is_some_and(|l| l.is_read_only())
+                && !base.request.returns_credentials
+                && !base.request.side_effects
+            {
+                expect(
+                    format!("awslabs elicitList `{form}`"),
+                    awslabs("elicitList", &form),
+                    Outcome::Consent,
+                    &form,
+                );
             }
-            expect(format!("cedar cliCommand == `{form}`"), cedar(&format!("context.cliCommand == \"{form}\"")), Outcome::Deny, "Cedar policy `c`");
-            expect(format!("cedar operation == `{}`", op.operation), cedar(&format!("context.operation == \"{}\"", op.operation)), Outcome::Deny, "Cedar policy `c`");
+            expect(
+                format!("cedar cliCommand == `{form}`"),
+                cedar(&format!("context.cliCommand == \"{form}\"")),
+                Outcome::Deny,
+                "Cedar policy `c`",
+            );
+            expect(
+                format!("cedar operation == `{}`", op.operation),
+                cedar(&format!("context.operation == \"{}\"", op.operation)),
+                Outcome::Deny,
+                "Cedar policy `c`",
+            );
             for action in &op.actions {
-                expect(format!("deny action `{action}`"), native("deny", "actions", action), Outcome::Deny, action);
+                expect(
+                    format!("deny action `{action}`"),
+                    native("deny", "actions", action),
+                    Outcome::Deny,
+                    action,
+                );
                 let (p, _) = action.split_once(':').unwrap();
-                expect(format!("deny action `{p}:*`"), native("deny", "actions", &format!("{p}:*")), Outcome::Deny, action);
-                let canonical = catalogue.action(action).map(|i| i.qualified_name()).unwrap_or_else(|| action.clone());
-                expect(format!("cedar action `{canonical}`"), cedar_action(&canonical), Outcome::Deny, "Cedar policy `c`");
+                expect(
+                    format!("deny action `{p}:*`"),
+                    native("deny", "actions", &format!("{p}:*")),
+                    Outcome::Deny,
+                    action,
+                );
+                let canonical = catalogue
+                    .action(action)
+                    .map(|i| i.qualified_name())
+                    .unwrap_or_else(|| action.clone());
+                expect(
+                    format!("cedar action `{canonical}`"),
+                    cedar_action(&canonical),
+                    Outcome::Deny,
+                    "Cedar policy `c`",
+                );
                 // Every command rule on an operation that stands for this action (as IAM would).
-                for other in standing_for(&op.service, &mut cache).get(&action.to_ascii_lowercase()).into_iter().flatten() {
-                    expect(format!("deny `{other}` (stands for {action})"), native("deny", "commands", other), Outcome::Deny, action);
+                for other in standing_for(&op.service, &mut cache)
+                    .get(&action.to_ascii_lowercase())
+                    .into_iter()
+                    .flatten()
+                {
+                    expect(
+                        format!("deny `{other}` (stands for {action})"),
+                        native("deny", "commands", other),
+                        Outcome::Deny,
+                        action,
+                    );
                 }
             }
         }
     }
-    eprintln!("rule equivalence: {checked} (command, rule form) cases over {} commands", SAMPLES.len());
-    assert!(failures.is_empty(), "{} of {checked} cases failed:\n{}", failures.len(), failures.join("\n"));
+    eprintln!(
+        "rule equivalence: {checked} (command, rule form) cases over {} commands",
+        SAMPLES.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(checked > 500, "{checked}");
 }
 
@@ -192,23 +309,63 @@ fn every_rule_form_on_every_operation_decides_the_command() {
 fn named_walkarounds_are_closed() {
     let dir = workdir();
     for (policy, command, want) in [
-        (r#"{"denyList": ["aws s3api delete-object"]}"#, "aws s3 rm s3://bkt/k3", Outcome::Deny),
-        (r#"{"denyList": ["aws s3api delete-object"]}"#, "aws s3api delete-objects --bucket bkt --delete Objects=[{Key=k}]", Outcome::Deny),
-        (r#"{"denyList": ["aws s3api put-object"]}"#, "aws s3 cp f.txt s3://bkt/k", Outcome::Deny),
-        (r#"{"denyList": ["aws s3api create-bucket"]}"#, "aws s3 mb s3://bkt", Outcome::Deny),
-        (r#"{"denyList": ["aws secretsmanager get-secret-value"]}"#, "aws secretsmanager batch-get-secret-value --secret-id-list a", Outcome::Deny),
+        (
+            r#"{"denyList": ["aws s3api delete-object"]}"#,
+            "aws s3 rm s3://bkt/k3",
+            Outcome::Deny,
+        ),
+        (
+            r#"{"denyList": ["aws s3api delete-object"]}"#,
+            "aws s3api delete-objects --bucket bkt --delete Objects=[{Key=k}]",
+            Outcome::Deny,
+        ),
+        (
+            r#"{"denyList": ["aws s3api put-object"]}"#,
+            "aws s3 cp f.txt s3://bkt/k",
+            Outcome::Deny,
+        ),
+        (
+            r#"{"denyList": ["aws s3api create-bucket"]}"#,
+            "aws s3 mb s3://bkt",
+            Outcome::Deny,
+        ),
+        (
+            r#"{"denyList": ["aws secretsmanager get-secret-value"]}"#,
+            "aws secretsmanager batch-get-secret-value --secret-id-list a",
+            Outcome::Deny,
+        ),
     ] {
         let a = assess(Policy::from_awslabs_json(policy).unwrap(), &dir, command);
-        assert_eq!(a.decision.outcome, want, "{policy} / {command}: {:?}", a.decision.reasons);
+        assert_eq!(
+            a.decision.outcome, want,
+            "{policy} / {command}: {:?}",
+            a.decision.reasons
+        );
     }
     for (rule, command) in [
-        (r#"{"id": "r", "effect": "deny", "actions": ["secretsmanager:GetSecretValue"]}"#, "aws secretsmanager batch-get-secret-value --secret-id-list a"),
-        (r#"{"id": "r", "effect": "deny", "actions": ["iam:*"]}"#, "aws lambda create-function --function-name f --runtime python3.12 --handler h.h --role arn:aws:iam::123456789012:role/r --zip-file fileb://f.txt"),
-        (r#"{"id": "r", "effect": "deny", "actions": ["iam:*"]}"#, "aws ec2 associate-iam-instance-profile --instance-id i-0123456789abcdef0 --iam-instance-profile Name=p"),
+        (
+            r#"{"id": "r", "effect": "deny", "actions": ["secretsmanager:GetSecretValue"]}"#,
+            "aws secretsmanager batch-get-secret-value --secret-id-list a",
+        ),
+        (
+            r#"{"id": "r", "effect": "deny", "actions": ["iam:*"]}"#,
+            "aws lambda create-function --function-name f --runtime python3.12 --handler h.h --role arn:aws:iam::123456789012:role/r --zip-file fileb://f.txt",
+        ),
+        (
+            r#"{"id": "r", "effect": "deny", "actions": ["iam:*"]}"#,
+            "aws ec2 associate-iam-instance-profile --instance-id i-0123456789abcdef0 --iam-instance-profile Name=p",
+        ),
     ] {
-        let policy = Policy::from_json(&format!(r#"{{"mode": "unrestricted", "rules": [{rule}]}}"#)).unwrap();
+        let policy =
+            Policy::from_json(&format!(r#"{{"mode": "unrestricted", "rules": [{rule}]}}"#))
+                .unwrap();
         let a = assess(policy, &dir, command);
-        assert_eq!(a.decision.outcome, Outcome::Deny, "{rule} / {command}: {:?}", a.decision.reasons);
+        assert_eq!(
+            a.decision.outcome,
+            Outcome::Deny,
+            "{rule} / {command}: {:?}",
+            a.decision.reasons
+        );
     }
 }
 
@@ -218,20 +375,41 @@ fn named_walkarounds_are_closed() {
 fn read_only_asks_before_reads_that_act_or_mint_credentials() {
     let dir = workdir();
     for (command, allow) in [
-        ("aws sqs receive-message --queue-url https://sqs.us-east-1.amazonaws.com/123456789012/q --visibility-timeout 43200", "aws sqs receive-message"),
-        ("aws logs start-query --log-group-name g --start-time 1 --end-time 2 --query-string x", "aws logs start-query"),
-        ("aws s3 presign s3://bkt/k --expires-in 604800", "aws s3 presign"),
+        (
+            "aws sqs receive-message --queue-url https://sqs.us-east-1.amazonaws.com/123456789012/q --visibility-timeout 43200",
+            "aws sqs receive-message",
+        ),
+        (
+            "aws logs start-query --log-group-name g --start-time 1 --end-time 2 --query-string x",
+            "aws logs start-query",
+        ),
+        (
+            "aws s3 presign s3://bkt/k --expires-in 604800",
+            "aws s3 presign",
+        ),
         ("aws ecr get-login-password", "aws ecr get-login-password"),
         ("aws eks get-token --cluster-name c", "aws eks get-token"),
     ] {
         for mode in ["read-only", "guarded"] {
             let policy = Policy::from_json(&format!(r#"{{"mode": "{mode}"}}"#)).unwrap();
             let a = assess(policy, &dir, command);
-            assert_eq!(a.decision.outcome, Outcome::Consent, "{mode} {command}: {:?}", a.decision.reasons);
+            assert_eq!(
+                a.decision.outcome,
+                Outcome::Consent,
+                "{mode} {command}: {:?}",
+                a.decision.reasons
+            );
             let reasons = a.decision.reasons.join(" ");
-            assert!(reasons.contains("side effects") || reasons.contains("credentials"), "{reasons}");
+            assert!(
+                reasons.contains("side effects") || reasons.contains("credentials"),
+                "{reasons}"
+            );
             let policy = Policy::from_json(&format!(r#"{{"mode": "{mode}", "rules": [{{"id": "ok", "effect": "allow", "commands": ["{allow}"]}}]}}"#)).unwrap();
-            assert_eq!(assess(policy, &dir, command).decision.outcome, Outcome::Allow, "{mode} {command} with an allow rule");
+            assert_eq!(
+                assess(policy, &dir, command).decision.outcome,
+                Outcome::Allow,
+                "{mode} {command} with an allow rule"
+            );
         }
     }
 }
@@ -244,27 +422,84 @@ fn read_only_asks_before_reads_that_act_or_mint_credentials() {
 fn token_commands_beyond_reads_are_denied_read_only_and_asked_guarded() {
     let dir = workdir();
     for (command, action) in [
-        ("aws eks get-token --cluster-name c --role-arn arn:aws:iam::123456789012:role/r", "sts:AssumeRole"),
-        ("aws rds generate-db-auth-token --hostname h --port 5432 --username u", "rds-db:connect"),
+        (
+            "aws eks get-token --cluster-name c --role-arn arn:aws:iam::123456789012:role/r",
+            "sts:AssumeRole",
+        ),
+        (
+            "aws rds generate-db-auth-token --hostname h --port 5432 --username u",
+            "rds-db:connect",
+        ),
     ] {
-        let a = assess(Policy::from_json(r#"{"mode": "read-only"}"#).unwrap(), &dir, command);
-        assert_eq!(a.decision.outcome, Outcome::Deny, "{command}: {:?}", a.decision.reasons);
-        assert!(a.request.actions.iter().any(|x| x == action), "{command}: {:?}", a.request.actions);
-        assert!(a.request.access_level.is_some() && a.request.returns_credentials, "{command}: {:?}", a.request);
-        let a = assess(Policy::from_json(r#"{"mode": "guarded"}"#).unwrap(), &dir, command);
-        assert_eq!(a.decision.outcome, Outcome::Consent, "{command}: {:?}", a.decision.reasons);
+        let a = assess(
+            Policy::from_json(r#"{"mode": "read-only"}"#).unwrap(),
+            &dir,
+            command,
+        );
+        assert_eq!(
+            a.decision.outcome,
+            Outcome::Deny,
+            "{command}: {:?}",
+            a.decision.reasons
+        );
+        assert!(
+            a.request.actions.iter().any(|x| x == action),
+            "{command}: {:?}",
+            a.request.actions
+        );
+        assert!(
+            a.request.access_level.is_some() && a.request.returns_credentials,
+            "{command}: {:?}",
+            a.request
+        );
+        let a = assess(
+            Policy::from_json(r#"{"mode": "guarded"}"#).unwrap(),
+            &dir,
+            command,
+        );
+        assert_eq!(
+            a.decision.outcome,
+            Outcome::Consent,
+            "{command}: {:?}",
+            a.decision.reasons
+        );
         let display = a.display.clone();
-        for rule in [format!(r#""commands": ["{display}"]"#), format!(r#""actions": ["{action}"]"#)] {
-            let policy = Policy::from_json(&format!(r#"{{"mode": "read-only", "rules": [{{"id": "ok", "effect": "allow", {rule}}}]}}"#)).unwrap();
+        for rule in [
+            format!(r#""commands": ["{display}"]"#),
+            format!(r#""actions": ["{action}"]"#),
+        ] {
+            let policy = Policy::from_json(&format!(
+                r#"{{"mode": "read-only", "rules": [{{"id": "ok", "effect": "allow", {rule}}}]}}"#
+            ))
+            .unwrap();
             let a = assess(policy, &dir, command);
-            let want = if rule.contains("commands") || command.contains("rds") { Outcome::Allow } else { Outcome::Deny };
-            assert_eq!(a.decision.outcome, want, "{command} with {rule}: {:?}", a.decision.reasons);
+            let want = if rule.contains("commands") || command.contains("rds") {
+                Outcome::Allow
+            } else {
+                Outcome::Deny
+            };
+            assert_eq!(
+                a.decision.outcome, want,
+                "{command} with {rule}: {:?}",
+                a.decision.reasons
+            );
         }
     }
     // The database token is decided as `rds-db:connect` alone: a deny on it, or on `rds-db:*`, denies it.
-    for rule in [r#""actions": ["rds-db:connect"]"#, r#""actions": ["rds-db:*"]"#, r#""commands": ["aws rds generate-db-auth-token"]"#] {
-        let policy = Policy::from_json(&format!(r#"{{"mode": "unrestricted", "rules": [{{"id": "no", "effect": "deny", {rule}}}]}}"#)).unwrap();
-        let a = assess(policy, &dir, "aws rds generate-db-auth-token --hostname h --port 5432 --username u");
+    for rule in [
+        r#""actions": ["rds-db:connect"]"#,
+        r#""actions": ["rds-db:*"]"#,
+        r#""commands": ["aws rds generate-db-auth-token"]"#,
+    ] {
+        let policy = Policy::from_json(&format!(
+            r#"{{"mode": "unrestricted", "rules": [{{"id": "no", "effect": "deny", {rule}}}]}}"#
+        ))
+        .unwrap();
+        let a = assess(
+            policy,
+            &dir,
+            "aws rds generate-db-auth-token --hostname h --port 5432 --username u",
+        );
         assert_eq!(a.decision.outcome, Outcome::Deny, "{rule}");
     }
 }
@@ -274,7 +509,12 @@ fn token_commands_beyond_reads_are_denied_read_only_and_asked_guarded() {
 #[test]
 fn every_customization_is_sampled_or_refused() {
     let dir = workdir();
-    let p = Pipeline::offline(Policy::new(portcullis_policy::Mode::Unrestricted), dir, Some("us-east-1".into())).unwrap();
+    let p = Pipeline::offline(
+        Policy::new(portcullis_policy::Mode::Unrestricted),
+        dir,
+        Some("us-east-1".into()),
+    )
+    .unwrap();
     let models = portcullis_model::models();
     let mut seen = 0;
     let mut unsampled = Vec::new();
@@ -293,16 +533,26 @@ fn every_customization_is_sampled_or_refused() {
     }
     // Every service's `wait` runs the same code on its own waiters: covered by the sampled
     // waiters here, and each waiter parses (`every_waiter_parses_as_the_operation_it_polls`).
-    let waiter_samples = SAMPLES.iter().filter(|s| s.split_whitespace().nth(2) == Some("wait")).count();
+    let waiter_samples = SAMPLES
+        .iter()
+        .filter(|s| s.split_whitespace().nth(2) == Some("wait"))
+        .count();
     assert!(waiter_samples >= 3, "{waiter_samples} waiter samples");
     for (name, sub) in subs {
         seen += 1;
-        let sampled = SAMPLES.iter().any(|s| s.starts_with(&format!("aws {name} {sub} ")) || **s == format!("aws {name} {sub}"));
+        let sampled = SAMPLES.iter().any(|s| {
+            s.starts_with(&format!("aws {name} {sub} ")) || **s == format!("aws {name} {sub}")
+        });
         if sampled || sub == "wait" {
             continue;
         }
-        let refused_example = REFUSED.iter().find(|(c, s, _)| *c == name && *s == sub).map(|(_, _, e)| e.to_string());
-        let command = refused_example.clone().unwrap_or_else(|| format!("aws {name} {sub}"));
+        let refused_example = REFUSED
+            .iter()
+            .find(|(c, s, _)| *c == name && *s == sub)
+            .map(|(_, _, e)| e.to_string());
+        let command = refused_example
+            .clone()
+            .unwrap_or_else(|| format!("aws {name} {sub}"));
         match p.assess(&command) {
             Err(r) if r.problems.to_string().contains("unsupported") || r.message.contains("not run") => {}
             Err(r) if refused_example.is_none() && r.problems.to_string().contains("unknown") => {}
@@ -329,57 +579,100 @@ fn every_waiter_parses_as_the_operation_it_polls() {
     let mut failures = Vec::new();
     let mut refused = Vec::new();
     for (cmd, c) in models.commands() {
-        let Some(service) = c.service.as_deref() else { continue };
+        let Some(service) = c.service.as_deref() else {
+            continue;
+        };
         let all = portcullis_cli::waiter::waiters(service).unwrap();
         for (name, spec) in &all {
             waiters += 1;
             let spec = spec.as_ref().unwrap();
-            let base = format!("aws {cmd} wait {}", portcullis_model::naming::xform_name(name));
+            let base = format!(
+                "aws {cmd} wait {}",
+                portcullis_model::naming::xform_name(name)
+            );
             let mut result = parser.parse(&base);
             if let Err(e) = &result
                 && e.has(ProblemKind::MissingRequired)
             {
                 // The required members, from the skeleton of the polled operation.
                 let model = models.service(service).unwrap();
-                let required = model.input_shape(model.operation(&spec.operation).unwrap()).map(|s| s.required.clone()).unwrap_or_default();
-                if let Ok(Command::Skeleton { skeleton, .. }) = parser.parse(&format!("{base} --generate-cli-skeleton")) {
+                let required = model
+                    .input_shape(model.operation(&spec.operation).unwrap())
+                    .map(|s| s.required.clone())
+                    .unwrap_or_default();
+                if let Ok(Command::Skeleton { skeleton, .. }) =
+                    parser.parse(&format!("{base} --generate-cli-skeleton"))
+                {
                     // Empty strings would fail minimum lengths: an ARN-like word instead.
                     fn fill(v: &mut serde_json::Value) {
                         match v {
-                            serde_json::Value::String(s) if s.is_empty() => *s = "arn:aws:iam::123456789012:role/placeholder".into(),
+                            serde_json::Value::String(s) if s.is_empty() => {
+                                *s = "arn:aws:iam::123456789012:role/placeholder".into()
+                            }
                             serde_json::Value::Array(a) => a.iter_mut().for_each(fill),
                             serde_json::Value::Object(m) => m.values_mut().for_each(fill),
                             _ => {}
                         }
                     }
-                    let mut input: serde_json::Map<String, serde_json::Value> =
-                        skeleton.as_object().into_iter().flatten().filter(|(k, _)| required.contains(*k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+                    let mut input: serde_json::Map<String, serde_json::Value> = skeleton
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .filter(|(k, _)| required.contains(*k))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
                     input.values_mut().for_each(fill);
-                    let json = serde_json::Value::Object(input).to_string().replace('\'', "");
+                    let json = serde_json::Value::Object(input)
+                        .to_string()
+                        .replace('\'', "");
                     result = parser.parse(&format!("{base} --cli-input-json '{json}'"));
                 }
             }
             match result {
                 Ok(Command::Extra(x)) => match &x.kind {
-                    Extra::Wait(w) if x.api_calls() == [(service.to_string(), spec.operation.clone())] && w.waiter == *name => parsed += 1,
+                    Extra::Wait(w)
+                        if x.api_calls() == [(service.to_string(), spec.operation.clone())]
+                            && w.waiter == *name =>
+                    {
+                        parsed += 1
+                    }
                     _ => failures.push(format!("{base}: {:?}", x.api_calls())),
                 },
                 Ok(other) => failures.push(format!("{base}: parsed as {other:?}")),
-                Err(e) if e.has(ProblemKind::Unsupported) => refused.push(format!("{service}.{name}")),
-                Err(e) if e.has(ProblemKind::UnknownOperation) || e.has(ProblemKind::UnknownService) || e.has(ProblemKind::UnknownOption) => {
+                Err(e) if e.has(ProblemKind::Unsupported) => {
+                    refused.push(format!("{service}.{name}"))
+                }
+                Err(e)
+                    if e.has(ProblemKind::UnknownOperation)
+                        || e.has(ProblemKind::UnknownService)
+                        || e.has(ProblemKind::UnknownOption) =>
+                {
                     failures.push(format!("{base}: {e}"))
                 }
                 Err(e) => {
-                    assert!(e.to_string().contains(&format!("aws {cmd} wait")), "{base}: {e}");
+                    assert!(
+                        e.to_string().contains(&format!("aws {cmd} wait")),
+                        "{base}: {e}"
+                    );
                     invalid += 1;
                 }
             }
         }
     }
-    eprintln!("waiters: {waiters}; {parsed} parsed as their operation, {invalid} refused on a placeholder value, refused: {refused:?}");
-    assert!(failures.is_empty(), "{} waiters do not parse:\n{}", failures.len(), failures.join("\n"));
+    eprintln!(
+        "waiters: {waiters}; {parsed} parsed as their operation, {invalid} refused on a placeholder value, refused: {refused:?}"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} waiters do not parse:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert_eq!(refused, ["emr.ClusterRunning", "emr.ClusterTerminated"]);
-    assert!(waiters >= 350 && parsed * 10 >= waiters * 9, "{parsed} of {waiters} parsed");
+    assert!(
+        waiters >= 350 && parsed * 10 >= waiters * 9,
+        "{parsed} of {waiters} parsed"
+    );
 }
 
 /// A waiter's arguments are its polled call's: Cedar conditions on resources and parameters see
@@ -395,13 +688,29 @@ forbid (principal, action, resource) when { context.parameters.contains("TableNa
 "#});
     let policy = || Policy::from_json(&doc.to_string()).unwrap();
     for (command, want) in [
-        ("aws s3api wait bucket-exists --bucket prod-data", Outcome::Deny),
-        ("aws s3api wait bucket-exists --bucket dev-data", Outcome::Allow),
-        ("aws dynamodb wait table-exists --table-name secret-table", Outcome::Deny),
-        ("aws dynamodb wait table-exists --table-name other", Outcome::Allow),
+        (
+            "aws s3api wait bucket-exists --bucket prod-data",
+            Outcome::Deny,
+        ),
+        (
+            "aws s3api wait bucket-exists --bucket dev-data",
+            Outcome::Allow,
+        ),
+        (
+            "aws dynamodb wait table-exists --table-name secret-table",
+            Outcome::Deny,
+        ),
+        (
+            "aws dynamodb wait table-exists --table-name other",
+            Outcome::Allow,
+        ),
     ] {
         let a = assess(policy(), &dir, command);
-        assert_eq!(a.decision.outcome, want, "{command}: {:?}", a.decision.reasons);
+        assert_eq!(
+            a.decision.outcome, want,
+            "{command}: {:?}",
+            a.decision.reasons
+        );
     }
 }
 
@@ -419,7 +728,12 @@ fn local_deletions_are_destructive() {
         let a = assess(Policy::new(portcullis_policy::Mode::Guarded), &dir, command);
         assert_eq!(a.request.destructive, destructive, "{command}");
         if destructive {
-            assert_eq!(a.decision.outcome, Outcome::Consent, "{command}: {:?}", a.decision.reasons);
+            assert_eq!(
+                a.decision.outcome,
+                Outcome::Consent,
+                "{command}: {:?}",
+                a.decision.reasons
+            );
         }
     }
 }
@@ -431,15 +745,80 @@ fn deploy_is_decided_as_its_calls_and_the_role_it_passes() {
     let dir = workdir();
     let plain = "aws cloudformation deploy --template-file template.json --stack-name s";
     let with_role = "aws cloudformation deploy --template-file template.json --stack-name s --role-arn arn:aws:iam::123456789012:role/r";
-    let a = assess(Policy::new(portcullis_policy::Mode::Unrestricted), &dir, with_role);
-    assert!(a.request.actions.iter().any(|x| x == "iam:PassRole"), "{:?}", a.request.actions);
-    assert!(a.request.actions.iter().any(|x| x == "cloudformation:ExecuteChangeSet"), "{:?}", a.request.actions);
-    let a = assess(Policy::new(portcullis_policy::Mode::Unrestricted), &dir, plain);
-    assert!(!a.request.actions.iter().any(|x| x == "iam:PassRole"), "{:?}", a.request.actions);
-    let deny = |rule: &str| Policy::from_json(&format!(r#"{{"mode": "unrestricted", "rules": [{{"id": "no", "effect": "deny", {rule}}}]}}"#)).unwrap();
-    assert_eq!(assess(deny(r#""actions": ["iam:PassRole"]"#), &dir, with_role).decision.outcome, Outcome::Deny);
-    assert_eq!(assess(deny(r#""actions": ["iam:PassRole"]"#), &dir, plain).decision.outcome, Outcome::Allow);
-    assert_eq!(assess(deny(r#""commands": ["aws cloudformation execute-change-set"]"#), &dir, plain).decision.outcome, Outcome::Deny);
-    assert_eq!(assess(deny(r#""commands": ["aws cloudformation deploy"]"#), &dir, plain).decision.outcome, Outcome::Deny);
-    assert_eq!(assess(Policy::from_json(r#"{"mode": "read-only"}"#).unwrap(), &dir, plain).decision.outcome, Outcome::Deny);
+    let a = assess(
+        Policy::new(portcullis_policy::Mode::Unrestricted),
+        &dir,
+        with_role,
+    );
+    assert!(
+        a.request.actions.iter().any(|x| x == "iam:PassRole"),
+        "{:?}",
+        a.request.actions
+    );
+    assert!(
+        a.request
+            .actions
+            .iter()
+            .any(|x| x == "cloudformation:ExecuteChangeSet"),
+        "{:?}",
+        a.request.actions
+    );
+    let a = assess(
+        Policy::new(portcullis_policy::Mode::Unrestricted),
+        &dir,
+        plain,
+    );
+    assert!(
+        !a.request.actions.iter().any(|x| x == "iam:PassRole"),
+        "{:?}",
+        a.request.actions
+    );
+    let deny = |rule: &str| {
+        Policy::from_json(&format!(
+            r#"{{"mode": "unrestricted", "rules": [{{"id": "no", "effect": "deny", {rule}}}]}}"#
+        ))
+        .unwrap()
+    };
+    assert_eq!(
+        assess(deny(r#""actions": ["iam:PassRole"]"#), &dir, with_role)
+            .decision
+            .outcome,
+        Outcome::Deny
+    );
+    assert_eq!(
+        assess(deny(r#""actions": ["iam:PassRole"]"#), &dir, plain)
+            .decision
+            .outcome,
+        Outcome::Allow
+    );
+    assert_eq!(
+        assess(
+            deny(r#""commands": ["aws cloudformation execute-change-set"]"#),
+            &dir,
+            plain
+        )
+        .decision
+        .outcome,
+        Outcome::Deny
+    );
+    assert_eq!(
+        assess(
+            deny(r#""commands": ["aws cloudformation deploy"]"#),
+            &dir,
+            plain
+        )
+        .decision
+        .outcome,
+        Outcome::Deny
+    );
+    assert_eq!(
+        assess(
+            Policy::from_json(r#"{"mode": "read-only"}"#).unwrap(),
+            &dir,
+            plain
+        )
+        .decision
+        .outcome,
+        Outcome::Deny
+    );
 }

@@ -2,10 +2,12 @@
 //! right after start-up (in the background, so start-up does not wait on the network). The
 //! start-up log names the account and ARN; the account feeds the policy's `accounts` allow-list.
 //!
-//! The lookup passes the decide stage like any call, with one exception: a denial by the
-//! `accounts` allow-list alone is not applied to it, since that rule cannot be evaluated before
-//! the account is known (GetCallerIdentity needs no permission and changes nothing).
+//! The lookup passes the decide stage like any call, decided by the policy's rule for it
+//! ([`portcullis_policy::Policy::decide_identity_lookup`]): a denial by the `accounts` allow-list
+//! alone is not applied to it, since that rule cannot be evaluated before the account is known
+//! (GetCallerIdentity needs no permission and changes nothing).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -24,14 +26,21 @@ pub struct Identity {
 }
 
 /// Looks the identity up and records it in `pipeline.identity`, logging the outcome.
-pub async fn resolve(pipeline: &Pipeline) {
+pub async fn resolve(pipeline: &Arc<Pipeline>) {
     let identity = match tokio::time::timeout(LOOKUP_WITHIN, lookup(pipeline)).await {
         Ok(Ok((account, arn))) => {
             tracing::info!("portcullis: credentials belong to {arn} (account {account})");
-            Identity { account: Some(account), arn: Some(arn), error: None }
+            Identity {
+                account: Some(account),
+                arn: Some(arn),
+                error: None,
+            }
         }
         Ok(Err(e)) => unknown(e),
-        Err(_) => unknown(format!("no answer from STS within {} s", LOOKUP_WITHIN.as_secs())),
+        Err(_) => unknown(format!(
+            "no answer from STS within {} s",
+            LOOKUP_WITHIN.as_secs()
+        )),
     };
     let _ = pipeline.identity.set(identity);
 }
@@ -41,25 +50,30 @@ fn unknown(why: String) -> Identity {
         "portcullis: cannot tell whose credentials these are ({why}); calls still run, but a policy `accounts` allow-list \
          will refuse them"
     );
-    Identity { account: None, arn: None, error: Some(why) }
+    Identity {
+        account: None,
+        arn: None,
+        error: Some(why),
+    }
 }
 
-async fn lookup(pipeline: &Pipeline) -> Result<(String, String), String> {
-    let mut a = pipeline.assess("aws sts get-caller-identity").map_err(|r| r.message)?;
-    let only_accounts = a.decision.is_deny() && !a.decision.rule_ids.is_empty() && a.decision.rule_ids.iter().all(|r| r == "allowlist:accounts");
-    if only_accounts {
-        a.decision.outcome = portcullis_policy::Outcome::Allow;
-        a.decision.reasons.push("start-up identity lookup: the accounts allow-list applies once the account is known".into());
-    }
+async fn lookup(pipeline: &Arc<Pipeline>) -> Result<(String, String), String> {
+    let a = pipeline.assess_identity_lookup().map_err(|r| r.message)?;
     if !a.decision.is_allow() {
-        return Err(format!("the policy does not allow `aws sts get-caller-identity`: {}", a.decision.reasons.join("; ")));
+        return Err(format!(
+            "the policy does not allow `aws sts get-caller-identity`: {}",
+            a.decision.reasons.join("; ")
+        ));
     }
-    let run = pipeline.execute(&a, None).await;
-    if !run.ok {
-        return Err(run.error.unwrap_or_else(|| "GetCallerIdentity failed".into()));
-    }
-    let doc: Value = serde_json::from_str(&run.output).map_err(|e| format!("unexpected GetCallerIdentity output: {e}"))?;
-    let field = |k: &str| doc.get(k).and_then(Value::as_str).map(str::to_string).ok_or_else(|| format!("GetCallerIdentity returned no {k}"));
+    let output = pipeline.run_unattended(a).await?;
+    let doc: Value = serde_json::from_str(&output)
+        .map_err(|e| format!("unexpected GetCallerIdentity output: {e}"))?;
+    let field = |k: &str| {
+        doc.get(k)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| format!("GetCallerIdentity returned no {k}"))
+    };
     Ok((field("Account")?, field("Arn")?))
 }
 

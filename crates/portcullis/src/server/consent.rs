@@ -21,11 +21,14 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rmcp::Peer;
-use rmcp::model::{ElicitRequest, ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationSchema, InputRequest, InputRequests, InputResponses};
+use rmcp::model::{
+    ElicitRequest, ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationSchema,
+    InputRequest, InputRequests, InputResponses,
+};
 use rmcp::service::{ElicitationMode, RoleServer};
 use serde_json::{Value, json};
 
-use crate::pipeline::Assessment;
+use crate::pipeline::{Answer, Approver, Assessment, Refusal};
 
 /// How long a person has to answer.
 const ANSWER_WITHIN: Duration = Duration::from_secs(300);
@@ -33,18 +36,66 @@ const ANSWER_WITHIN: Duration = Duration::from_secs(300);
 /// The most approval rounds waiting for an answer at once; the oldest is dropped beyond it.
 const MAX_PENDING: usize = 64;
 
-/// The answer to a consent request.
-pub enum Answer {
-    /// Approved: the digest the person approved.
-    Approved(String),
-    /// Not approved, with what the operator can do about it.
-    Refused { status: &'static str, message: String },
+/// The consent stage's approver on a client that takes `elicitation/create` requests: asks the
+/// person now ([`ask`]).
+pub struct Elicit {
+    peer: Peer<RoleServer>,
+}
+
+impl Elicit {
+    pub fn new(peer: Peer<RoleServer>) -> Elicit {
+        Elicit { peer }
+    }
+}
+
+impl Approver for Elicit {
+    fn approve<'a>(
+        &'a self,
+        a: &'a Assessment,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Answer> + Send + 'a>> {
+        Box::pin(ask(&self.peer, a))
+    }
+}
+
+/// The consent stage's approver when the answer is already known (a multi-round-trip retry
+/// carried it, or the client cannot be asked): that answer, once.
+pub struct Given {
+    answer: Mutex<Option<Answer>>,
+}
+
+impl Given {
+    pub fn new(answer: Answer) -> Given {
+        Given {
+            answer: Mutex::new(Some(answer)),
+        }
+    }
+}
+
+impl Approver for Given {
+    fn approve<'a>(
+        &'a self,
+        a: &'a Assessment,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Answer> + Send + 'a>> {
+        let answer = self
+            .answer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        let answer = answer.unwrap_or_else(|| Answer::Refused {
+            why: Refusal::Failed,
+            message: format!(
+                "not executed: `{}` needs approval and none was obtained",
+                a.command
+            ),
+        });
+        Box::pin(async move { answer })
+    }
 }
 
 /// The refusal for a client that cannot show a prompt.
 pub fn unavailable(a: &Assessment) -> Answer {
     Answer::Refused {
-        status: "consent_unavailable",
+        why: Refusal::Unavailable,
         message: format!(
             "not executed: `{}` needs a person's approval ({}), but this MCP client did not declare the elicitation \
              capability, so Portcullis cannot ask. Use an MCP client that supports elicitation, or change the policy \
@@ -164,7 +215,10 @@ pub fn quoted(s: &str) -> String {
 /// can imitate (model names are escaped, values derived from the request are quoted and escaped),
 /// then the exact command (`shown`: secrets masked) last, as one quoted value.
 fn message(a: &Assessment, shown: &str, secrets: &[String]) -> String {
-    let level = a.classification.access_level.map_or_else(|| "unknown (treated as a write)".to_string(), |l| l.to_string());
+    let level = a.classification.access_level.map_or_else(
+        || "unknown (treated as a write)".to_string(),
+        |l| l.to_string(),
+    );
     let mut flags = Vec::new();
     if a.classification.flags.destructive {
         flags.push("destructive");
@@ -180,12 +234,21 @@ fn message(a: &Assessment, shown: &str, secrets: &[String]) -> String {
     }
     // Every action the call needs, dependent ones (`iam:PassRole`) included, as the audit records.
     let actions: Vec<&str> = a.classification.all_actions().map(String::as_str).collect();
-    let actions = if actions.is_empty() { "unknown".to_string() } else { actions.join(", ") };
+    let actions = if actions.is_empty() {
+        "unknown".to_string()
+    } else {
+        actions.join(", ")
+    };
     // Reasons can name resources built from the request's parameters: each is a quoted value.
     let why = if a.decision.reasons.is_empty() {
         "(no reason given)".to_string()
     } else {
-        a.decision.reasons.iter().map(|r| quoted(&crate::redact::scrub(r, secrets))).collect::<Vec<_>>().join("; ")
+        a.decision
+            .reasons
+            .iter()
+            .map(|r| quoted(&crate::redact::scrub(r, secrets)))
+            .collect::<Vec<_>>()
+            .join("; ")
     };
     format!(
         "An AI agent asks to run an AWS command. Decide on these facts:\n\n\
@@ -204,7 +267,11 @@ fn message(a: &Assessment, shown: &str, secrets: &[String]) -> String {
         escape(&a.api_operation),
         escape(&actions),
         escape(&level),
-        if flags.is_empty() { "none".to_string() } else { flags.join(", ") },
+        if flags.is_empty() {
+            "none".to_string()
+        } else {
+            flags.join(", ")
+        },
         why,
         escape(&a.digest),
         quoted(shown),
@@ -231,12 +298,17 @@ fn schema() -> Result<ElicitationSchema, serde_json::Error> {
 /// The prompt for `a`: what the person reads, and the form they answer.
 fn prompt(a: &Assessment) -> Result<ElicitRequestParams, Answer> {
     // Secret values are masked in the prompt too (the digest still names the exact request).
-    let secrets = crate::pipeline::secrets_of(a);
-    let shown = crate::redact::scrub(&a.command, &secrets);
-    let message = message(a, &shown, &secrets);
-    let schema = schema()
-        .map_err(|e| Answer::Refused { status: "consent_failed", message: format!("not executed: cannot build the consent prompt: {e}") })?;
-    Ok(ElicitRequestParams::FormElicitationParams { meta: None, message, requested_schema: schema })
+    let shown = crate::redact::scrub(&a.command, &a.secrets);
+    let message = message(a, &shown, &a.secrets);
+    let schema = schema().map_err(|e| Answer::Refused {
+        why: Refusal::Failed,
+        message: format!("not executed: cannot build the consent prompt: {e}"),
+    })?;
+    Ok(ElicitRequestParams::FormElicitationParams {
+        meta: None,
+        message,
+        requested_schema: schema,
+    })
 }
 
 /// What a JSON value is, for saying why an answer did not confirm without echoing what it holds
@@ -246,7 +318,11 @@ fn kind(v: &Value) -> String {
         Value::Null => "null".into(),
         Value::Bool(b) => format!("the boolean {b}"),
         Value::Number(n) => format!("the number {n}"),
-        Value::String(s) if !s.is_empty() && s.len() <= 8 && s.bytes().all(|b| b.is_ascii_alphanumeric()) => format!("the string \"{s}\""),
+        Value::String(s)
+            if !s.is_empty() && s.len() <= 8 && s.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+        {
+            format!("the string \"{s}\"")
+        }
         Value::String(s) => format!("a string of {} characters", s.chars().count()),
         Value::Array(_) => "an array".into(),
         Value::Object(_) => "an object".into(),
@@ -260,13 +336,21 @@ fn unconfirmed(content: Option<&Value>) -> Option<String> {
         return Some("the answer carried no content".into());
     };
     let Some(fields) = content.as_object() else {
-        return Some(format!("the answer's content was {}, not an object", kind(content)));
+        return Some(format!(
+            "the answer's content was {}, not an object",
+            kind(content)
+        ));
     };
     match fields.get("confirm") {
         None => return Some("the answer had no `confirm` field".into()),
         Some(Value::Bool(true)) => {}
         Some(Value::Bool(false)) => return Some("`confirm` was false".into()),
-        Some(other) => return Some(format!("`confirm` was {}, not the boolean true", kind(other))),
+        Some(other) => {
+            return Some(format!(
+                "`confirm` was {}, not the boolean true",
+                kind(other)
+            ));
+        }
     }
     match fields.len().saturating_sub(1) {
         0 => None,
@@ -282,7 +366,7 @@ fn interpret(answer: &ElicitResult, a: &Assessment) -> Answer {
         ElicitationAction::Accept => match unconfirmed(answer.content.as_ref()) {
             None => Answer::Approved(a.digest.clone()),
             Some(why) => Answer::Refused {
-                status: "declined",
+                why: Refusal::Declined,
                 message: format!(
                     "not executed: the answer to the approval prompt for `{}` did not confirm: {why}. Only an accept with \
                      exactly {{\"confirm\": true}} approves; nothing was sent to AWS.",
@@ -291,31 +375,53 @@ fn interpret(answer: &ElicitResult, a: &Assessment) -> Answer {
             },
         },
         ElicitationAction::Decline => Answer::Refused {
-            status: "declined",
-            message: format!("not executed: the person declined `{}`. Do not retry it unchanged; ask them what to do instead.", a.command),
+            why: Refusal::Declined,
+            message: format!(
+                "not executed: the person declined `{}`. Do not retry it unchanged; ask them what to do instead.",
+                a.command
+            ),
         },
-        ElicitationAction::Cancel => {
-            Answer::Refused { status: "cancelled", message: format!("not executed: the person dismissed the approval prompt for `{}`", a.command) }
-        }
+        ElicitationAction::Cancel => Answer::Refused {
+            why: Refusal::Cancelled,
+            message: format!(
+                "not executed: the person dismissed the approval prompt for `{}`",
+                a.command
+            ),
+        },
         // An answer this version does not know is not an approval (fail closed).
-        _ => Answer::Refused { status: "consent_failed", message: format!("not executed: unrecognised answer to the approval prompt for `{}`", a.command) },
+        _ => Answer::Refused {
+            why: Refusal::Failed,
+            message: format!(
+                "not executed: unrecognised answer to the approval prompt for `{}`",
+                a.command
+            ),
+        },
     }
 }
 
 /// Ask whether `a` may run, by an elicitation request (protocol 2025-11-25 and earlier).
 pub async fn ask(peer: &Peer<RoleServer>, a: &Assessment) -> Answer {
-    if !peer.supported_elicitation_modes().contains(&ElicitationMode::Form) {
+    if !peer
+        .supported_elicitation_modes()
+        .contains(&ElicitationMode::Form)
+    {
         return unavailable(a);
     }
     let params = match prompt(a) {
         Ok(p) => p,
         Err(refused) => return refused,
     };
-    match peer.create_elicitation_with_timeout(params, Some(ANSWER_WITHIN)).await {
+    match peer
+        .create_elicitation_with_timeout(params, Some(ANSWER_WITHIN))
+        .await
+    {
         Ok(r) => interpret(&r, a),
         Err(e) => Answer::Refused {
-            status: "consent_failed",
-            message: format!("not executed: the approval request for `{}` failed ({e}); nothing was sent to AWS", a.command),
+            why: Refusal::Failed,
+            message: format!(
+                "not executed: the approval request for `{}` failed ({e}); nothing was sent to AWS",
+                a.command
+            ),
         },
     }
 }
@@ -349,7 +455,11 @@ pub struct Pending {
 impl ConsentStore {
     /// Starts a round for the commands of `batch` that need consent (`(index, assessment)`), or
     /// returns the refusal for each when no prompt can be built.
-    pub fn open(&self, batch: &[String], needing: &[(usize, &Assessment)]) -> Result<Pending, Vec<(usize, Answer)>> {
+    pub fn open(
+        &self,
+        batch: &[String],
+        needing: &[(usize, &Assessment)],
+    ) -> Result<Pending, Vec<(usize, Answer)>> {
         let mut requests = InputRequests::new();
         let mut refused = Vec::new();
         for (i, a) in needing {
@@ -366,18 +476,38 @@ impl ConsentStore {
         let mut bytes = [0u8; 16];
         if let Err(e) = getrandom::fill(&mut bytes) {
             let message = format!("not executed: cannot create an approval request ({e})");
-            return Err(needing.iter().map(|(i, _)| (*i, Answer::Refused { status: "consent_failed", message: message.clone() })).collect());
+            return Err(needing
+                .iter()
+                .map(|(i, _)| {
+                    (
+                        *i,
+                        Answer::Refused {
+                            why: Refusal::Failed,
+                            message: message.clone(),
+                        },
+                    )
+                })
+                .collect());
         }
         let state: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         let round = Round {
             commands: batch.to_vec(),
-            digests: needing.iter().map(|(i, a)| (*i, a.digest.clone())).collect(),
+            digests: needing
+                .iter()
+                .map(|(i, a)| (*i, a.digest.clone()))
+                .collect(),
             asked_at: Instant::now(),
         };
-        let mut rounds = self.rounds.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut rounds = self
+            .rounds
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         rounds.retain(|_, r| r.asked_at.elapsed() < ANSWER_WITHIN);
         while rounds.len() >= MAX_PENDING {
-            let oldest = rounds.iter().min_by_key(|(_, r)| r.asked_at).map(|(k, _)| k.clone());
+            let oldest = rounds
+                .iter()
+                .min_by_key(|(_, r)| r.asked_at)
+                .map(|(k, _)| k.clone());
             match oldest {
                 Some(k) => rounds.remove(&k),
                 None => break,
@@ -397,25 +527,43 @@ impl ConsentStore {
         needing: &[(usize, &Assessment)],
         responses: Option<&InputResponses>,
     ) -> Vec<(usize, Answer)> {
-        let round = self.rounds.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(state);
-        let refuse_all = |status: &'static str, why: &str| -> Vec<(usize, Answer)> {
+        let round = self
+            .rounds
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(state);
+        let refuse_all = |refusal: Refusal, why: &str| -> Vec<(usize, Answer)> {
             needing
                 .iter()
-                .map(|(i, a)| (*i, Answer::Refused { status, message: format!("not executed: `{}`: {why}", a.command) }))
+                .map(|(i, a)| {
+                    (
+                        *i,
+                        Answer::Refused {
+                            why: refusal,
+                            message: format!("not executed: `{}`: {why}", a.command),
+                        },
+                    )
+                })
                 .collect()
         };
         let Some(round) = round else {
             return refuse_all(
-                "consent_failed",
+                Refusal::Failed,
                 "the approval this call refers to is unknown, was already used, or the server restarted; call the tool again \
                  without `requestState` to be asked afresh",
             );
         };
         if round.asked_at.elapsed() >= ANSWER_WITHIN {
-            return refuse_all("consent_failed", "the approval expired (answer within 5 minutes); call the tool again to be asked afresh");
+            return refuse_all(
+                Refusal::Failed,
+                "the approval expired (answer within 5 minutes); call the tool again to be asked afresh",
+            );
         }
         if round.commands != batch {
-            return refuse_all("consent_failed", "the commands differ from the ones the person was asked about; nothing approved");
+            return refuse_all(
+                Refusal::Failed,
+                "the commands differ from the ones the person was asked about; nothing approved",
+            );
         }
         needing
             .iter()
@@ -423,17 +571,17 @@ impl ConsentStore {
                 let asked = round.digests.iter().find(|(j, _)| j == i).map(|(_, d)| d.as_str());
                 if asked != Some(a.digest.as_str()) {
                     let message = format!("not executed: `{}` is not the request the person approved (digest mismatch)", a.command);
-                    return (*i, Answer::Refused { status: "consent_failed", message });
+                    return (*i, Answer::Refused { why: Refusal::Failed, message });
                 }
                 let answer = responses.and_then(|r| r.get(&key(*i))).cloned().map(serde_json::from_value::<ElicitResult>);
                 let answer = match answer {
                     Some(Ok(r)) => interpret(&r, a),
                     Some(Err(_)) => Answer::Refused {
-                        status: "consent_failed",
+                        why: Refusal::Failed,
                         message: format!("not executed: the answer to the approval prompt for `{}` is not an elicitation result", a.command),
                     },
                     None => Answer::Refused {
-                        status: "cancelled",
+                        why: Refusal::Cancelled,
                         message: format!("not executed: no answer to the approval prompt for `{}`", a.command),
                     },
                 };
@@ -450,9 +598,20 @@ mod tests {
     use portcullis_policy::{Mode, Policy};
 
     fn assess(command: &str) -> Assessment {
-        let pipeline = Pipeline::offline(Policy::new(Mode::Guarded), std::env::temp_dir(), Some("us-east-1".into())).unwrap();
-        let a = pipeline.assess(command).unwrap_or_else(|r| panic!("{command}: {}", r.message));
-        assert_eq!(a.decision.outcome, portcullis_policy::Outcome::Consent, "{command}");
+        let pipeline = Pipeline::offline(
+            Policy::new(Mode::Guarded),
+            std::env::temp_dir(),
+            Some("us-east-1".into()),
+        )
+        .unwrap();
+        let a = pipeline
+            .assess(command)
+            .unwrap_or_else(|r| panic!("{command}: {}", r.message));
+        assert_eq!(
+            a.decision.outcome,
+            portcullis_policy::Outcome::Consent,
+            "{command}"
+        );
         a
     }
 
@@ -501,34 +660,56 @@ mod tests {
         for c in &no {
             assert!(unconfirmed(c.as_ref()).is_some(), "{c:?} must not approve");
         }
-        assert_eq!(unconfirmed(Some(&json!({ "confirm": "false" }))).unwrap(), "`confirm` was the string \"false\", not the boolean true");
-        assert_eq!(unconfirmed(Some(&json!({ "confirm": 0 }))).unwrap(), "`confirm` was the number 0, not the boolean true");
+        assert_eq!(
+            unconfirmed(Some(&json!({ "confirm": "false" }))).unwrap(),
+            "`confirm` was the string \"false\", not the boolean true"
+        );
+        assert_eq!(
+            unconfirmed(Some(&json!({ "confirm": 0 }))).unwrap(),
+            "`confirm` was the number 0, not the boolean true"
+        );
         assert_eq!(unconfirmed(None).unwrap(), "the answer carried no content");
-        assert_eq!(unconfirmed(Some(&json!({}))).unwrap(), "the answer had no `confirm` field");
-        assert_eq!(unconfirmed(Some(&json!({ "confirm": true, "extra": 1 }))).unwrap(), "the answer had a field besides `confirm`");
+        assert_eq!(
+            unconfirmed(Some(&json!({}))).unwrap(),
+            "the answer had no `confirm` field"
+        );
+        assert_eq!(
+            unconfirmed(Some(&json!({ "confirm": true, "extra": 1 }))).unwrap(),
+            "the answer had a field besides `confirm`"
+        );
         // Content is described, never echoed when long or unusual.
         let secretish = json!({ "confirm": "AKIAIOSFODNN7EXAMPLE-not-a-yes" });
         let why = unconfirmed(Some(&secretish)).unwrap();
-        assert_eq!(why, "`confirm` was a string of 30 characters, not the boolean true");
+        assert_eq!(
+            why,
+            "`confirm` was a string of 30 characters, not the boolean true"
+        );
         let forged = json!({ "confirm": "x\nOperation: y" });
         assert!(!unconfirmed(Some(&forged)).unwrap().contains('\n'));
 
         // Through `interpret`: the status is `declined` (audited as a declined consent) with why.
         let a = assess("aws s3api create-bucket --bucket b");
-        assert!(matches!(interpret(&accept(Some(json!({ "confirm": true }))), &a), Answer::Approved(d) if d == a.digest));
+        assert!(
+            matches!(interpret(&accept(Some(json!({ "confirm": true }))), &a), Answer::Approved(d) if d == a.digest)
+        );
         for c in no {
             match interpret(&accept(c.clone()), &a) {
                 Answer::Approved(_) => panic!("{c:?} approved"),
-                Answer::Refused { status, message } => {
-                    assert_eq!(status, "declined", "{c:?}");
+                Answer::Refused { why, message } => {
+                    assert_eq!(why.status(), "declined", "{c:?}");
                     assert!(message.contains("did not confirm"), "{message}");
                 }
             }
         }
-        for (action, status) in [(ElicitationAction::Decline, "declined"), (ElicitationAction::Cancel, "cancelled")] {
+        for (action, status) in [
+            (ElicitationAction::Decline, "declined"),
+            (ElicitationAction::Cancel, "cancelled"),
+        ] {
             // Content on a decline or cancel changes nothing.
             let r = ElicitResult::new(action).with_content(json!({ "confirm": true }));
-            assert!(matches!(interpret(&r, &a), Answer::Refused { status: s, .. } if s == status));
+            assert!(
+                matches!(interpret(&r, &a), Answer::Refused { why, .. } if why.status() == status)
+            );
         }
     }
 
@@ -536,8 +717,14 @@ mod tests {
     fn the_form_has_no_default_yes() {
         let schema = serde_json::to_value(schema().unwrap()).unwrap();
         assert_eq!(schema["required"], json!(["confirm"]), "{schema}");
-        assert_eq!(schema["properties"]["confirm"]["type"], "boolean", "{schema}");
-        assert!(schema["properties"]["confirm"].get("default").is_none(), "no default: {schema}");
+        assert_eq!(
+            schema["properties"]["confirm"]["type"], "boolean",
+            "{schema}"
+        );
+        assert!(
+            schema["properties"]["confirm"].get("default").is_none(),
+            "no default: {schema}"
+        );
     }
 
     #[test]
@@ -547,20 +734,35 @@ mod tests {
             ("", ""),
             ("a\"b\\c", "a\\\"b\\\\c"),
             ("a\nb\r\nc\td", "a\\nb\\r\\nc\\td"),
-            ("nul\0esc\u{1b}[31mdel\u{7f}nel\u{85}", "nul\\u{0}esc\\u{1b}[31mdel\\u{7f}nel\\u{85}"),
+            (
+                "nul\0esc\u{1b}[31mdel\u{7f}nel\u{85}",
+                "nul\\u{0}esc\\u{1b}[31mdel\\u{7f}nel\\u{85}",
+            ),
             ("line\u{2028}para\u{2029}", "line\\u{2028}para\\u{2029}"),
             ("evil\u{202e}txt.exe", "evil\\u{202e}txt.exe"),
-            ("zero\u{200b}width\u{200c}\u{200d}\u{2060}\u{feff}", "zero\\u{200b}width\\u{200c}\\u{200d}\\u{2060}\\u{feff}"),
-            ("nb\u{a0}sp\u{3000}\u{202f}\u{205f}", "nb\\u{a0}sp\\u{3000}\\u{202f}\\u{205f}"),
+            (
+                "zero\u{200b}width\u{200c}\u{200d}\u{2060}\u{feff}",
+                "zero\\u{200b}width\\u{200c}\\u{200d}\\u{2060}\\u{feff}",
+            ),
+            (
+                "nb\u{a0}sp\u{3000}\u{202f}\u{205f}",
+                "nb\\u{a0}sp\\u{3000}\\u{202f}\\u{205f}",
+            ),
             ("tag\u{e0041}\u{e007f}", "tag\\u{e0041}\\u{e007f}"),
             ("vs\u{fe0f}\u{e0100}", "vs\\u{fe0f}\\u{e0100}"),
-            ("soft\u{ad}hy\u{180e}\u{3164}\u{115f}\u{1160}", "soft\\u{ad}hy\\u{180e}\\u{3164}\\u{115f}\\u{1160}"),
+            (
+                "soft\u{ad}hy\u{180e}\u{3164}\u{115f}\u{1160}",
+                "soft\\u{ad}hy\\u{180e}\\u{3164}\\u{115f}\\u{1160}",
+            ),
             // Any script stays readable; a mark on a letter stays, one on the quote or stacked does not.
             ("café 日本 ключ 🙂", "café 日本 ключ 🙂"),
             ("e\u{301}", "e\u{301}"),
             ("\u{301}x", "\\u{301}x"),
             ("\n\u{338}", "\\n\\u{338}"),
-            ("a\u{300}\u{301}\u{302}\u{303}", "a\u{300}\u{301}\\u{302}\\u{303}"),
+            (
+                "a\u{300}\u{301}\u{302}\u{303}",
+                "a\u{300}\u{301}\\u{302}\\u{303}",
+            ),
             // Text that looks like an escape is escaped itself, so the display maps back exactly.
             ("\\u{202e}", "\\\\u{202e}"),
         ];
@@ -569,16 +771,28 @@ mod tests {
         }
         assert_eq!(quoted("a\"b"), "\"a\\\"b\"");
 
-        let bidi = ('\u{202a}'..='\u{202e}').chain('\u{2066}'..='\u{2069}').chain(['\u{200e}', '\u{200f}', '\u{61c}']);
+        let bidi = ('\u{202a}'..='\u{202e}')
+            .chain('\u{2066}'..='\u{2069}')
+            .chain(['\u{200e}', '\u{200f}', '\u{61c}']);
         let invisible = ('\u{200b}'..='\u{200d}')
             .chain('\u{2060}'..='\u{2064}')
-            .chain(['\u{feff}', '\u{ad}', '\u{180e}', '\u{3164}', '\u{115f}', '\u{1160}', '\u{2028}', '\u{2029}'])
+            .chain([
+                '\u{feff}', '\u{ad}', '\u{180e}', '\u{3164}', '\u{115f}', '\u{1160}', '\u{2028}',
+                '\u{2029}',
+            ])
             .chain('\u{e0000}'..='\u{e007f}')
             .chain('\u{fe00}'..='\u{fe0f}')
             .chain('\u{e0100}'..='\u{e01ef}');
-        let spaces = ['\u{a0}', '\u{202f}', '\u{205f}', '\u{3000}', '\u{1680}'].into_iter().chain('\u{2000}'..='\u{200a}');
+        let spaces = ['\u{a0}', '\u{202f}', '\u{205f}', '\u{3000}', '\u{1680}']
+            .into_iter()
+            .chain('\u{2000}'..='\u{200a}');
         for c in bidi.chain(invisible).chain(spaces) {
-            assert_eq!(escape(&c.to_string()), format!("\\u{{{:x}}}", u32::from(c)), "U+{:04X}", u32::from(c));
+            assert_eq!(
+                escape(&c.to_string()),
+                format!("\\u{{{:x}}}", u32::from(c)),
+                "U+{:04X}",
+                u32::from(c)
+            );
         }
 
         // Over every character: what is shown has no control, no space but U+0020, nothing hidden,
@@ -587,7 +801,9 @@ mod tests {
         for c in (0..=0x10ffffu32).filter_map(char::from_u32) {
             let shown = escape(&c.to_string());
             assert!(
-                shown.chars().all(|d| !d.is_control() && (!d.is_whitespace() || d == ' ') && !hidden(d)),
+                shown
+                    .chars()
+                    .all(|d| !d.is_control() && (!d.is_whitespace() || d == ' ') && !hidden(d)),
                 "U+{:04X} shown as {shown:?}",
                 u32::from(c)
             );
@@ -595,13 +811,26 @@ mod tests {
         }
         let shown = escape(&all);
         assert_eq!(shown.lines().count(), 1);
-        assert!(!shown.contains('"') || shown.matches('"').count() == shown.matches("\\\"").count());
+        assert!(
+            !shown.contains('"') || shown.matches('"').count() == shown.matches("\\\"").count()
+        );
     }
 
     /// The lines of `message` that start with a fact's label.
     fn facts(message: &str) -> Vec<&str> {
-        let labels = ["Operation:", "API operation:", "IAM actions:", "Access level:", "Flags:", "Why you are asked:", "Request digest:"];
-        message.lines().filter(|l| labels.iter().any(|p| l.trim_start().starts_with(p))).collect()
+        let labels = [
+            "Operation:",
+            "API operation:",
+            "IAM actions:",
+            "Access level:",
+            "Flags:",
+            "Why you are asked:",
+            "Request digest:",
+        ];
+        message
+            .lines()
+            .filter(|l| labels.iter().any(|p| l.trim_start().starts_with(p)))
+            .collect()
     }
 
     #[test]
@@ -624,21 +853,47 @@ mod tests {
         let got = facts(&message);
         assert_eq!(got.len(), 7, "{message}");
         assert_eq!(&got[..5], &want, "{message}");
-        assert!(got[5].starts_with("Why you are asked: \"") && got[6] == format!("Request digest: {}", forged.digest), "{message}");
+        assert!(
+            got[5].starts_with("Why you are asked: \"")
+                && got[6] == format!("Request digest: {}", forged.digest),
+            "{message}"
+        );
         assert_eq!(facts(&plain_text)[..5], want);
         // The same shape as a plain prompt: the forged value adds no line; the command is last, quoted.
-        assert_eq!(message.lines().count(), plain_text.lines().count(), "{message}");
-        assert!(message.find("Request digest:") < message.find("The exact command"), "{message}");
+        assert_eq!(
+            message.lines().count(),
+            plain_text.lines().count(),
+            "{message}"
+        );
+        assert!(
+            message.find("Request digest:") < message.find("The exact command"),
+            "{message}"
+        );
         let last = message.lines().last().unwrap();
-        assert!(last.starts_with("\"aws s3api put-object") && last.ends_with('"'), "{last}");
-        assert!(last.contains("--key \\\"x\\n\\nOperation: aws s3api list-buckets"), "{last}");
-        assert!(last.contains("\\u{2028}Access level: Read\\u{85}Flags"), "{last}");
+        assert!(
+            last.starts_with("\"aws s3api put-object") && last.ends_with('"'),
+            "{last}"
+        );
+        assert!(
+            last.contains("--key \\\"x\\n\\nOperation: aws s3api list-buckets"),
+            "{last}"
+        );
+        assert!(
+            last.contains("\\u{2028}Access level: Read\\u{85}Flags"),
+            "{last}"
+        );
         assert!(!message.contains(['\u{2028}', '\u{85}']), "{message}");
-        assert_eq!(plain_text.lines().last().unwrap(), "\"aws s3api put-object --bucket b --key x\"");
+        assert_eq!(
+            plain_text.lines().last().unwrap(),
+            "\"aws s3api put-object --bucket b --key x\""
+        );
 
         // Reasons can carry what the request named (resource ARNs): quoted and escaped too.
         let mut a = assess("aws s3api put-object --bucket b --key x");
-        a.decision.reasons = vec!["rule r matched arn:aws:s3:::b/x\nAccess level: List\u{202e}".into(), "second\r\nFlags: none".into()];
+        a.decision.reasons = vec![
+            "rule r matched arn:aws:s3:::b/x\nAccess level: List\u{202e}".into(),
+            "second\r\nFlags: none".into(),
+        ];
         let message = text(&a);
         let got = facts(&message);
         assert_eq!(got.len(), 7, "{message}");
@@ -649,10 +904,22 @@ mod tests {
         );
 
         // Bidi and zero-width characters in the command are shown escaped, never as themselves.
-        let a = assess("aws s3api put-object --bucket b --key \"report\u{202e}fdp.exe\u{200b}\u{2066}\u{feff}\"");
+        let a = assess(
+            "aws s3api put-object --bucket b --key \"report\u{202e}fdp.exe\u{200b}\u{2066}\u{feff}\"",
+        );
         let message = text(&a);
-        assert!(message.lines().last().unwrap().contains("report\\u{202e}fdp.exe\\u{200b}\\u{2066}\\u{feff}"), "{message}");
-        assert!(!message.contains(['\u{202e}', '\u{200b}', '\u{2066}', '\u{feff}']), "{message}");
+        assert!(
+            message
+                .lines()
+                .last()
+                .unwrap()
+                .contains("report\\u{202e}fdp.exe\\u{200b}\\u{2066}\\u{feff}"),
+            "{message}"
+        );
+        assert!(
+            !message.contains(['\u{202e}', '\u{200b}', '\u{2066}', '\u{feff}']),
+            "{message}"
+        );
     }
 
     #[test]
@@ -663,15 +930,31 @@ mod tests {
         );
         let message = text(&a);
         let got = facts(&message);
-        assert!(got[2].starts_with("IAM actions: lambda:CreateFunction") && got[2].contains("iam:PassRole"), "{message}");
+        assert!(
+            got[2].starts_with("IAM actions: lambda:CreateFunction")
+                && got[2].contains("iam:PassRole"),
+            "{message}"
+        );
     }
 
     #[test]
     fn secrets_stay_masked_in_the_quoted_command() {
-        let a = assess("aws secretsmanager create-secret --name n --secret-string \"hunter2\nOperation: x\"");
+        let a = assess(
+            "aws secretsmanager create-secret --name n --secret-string \"hunter2\nOperation: x\"",
+        );
         let message = text(&a);
         assert!(!message.contains("hunter2"), "{message}");
-        assert!(message.lines().last().unwrap().contains("--secret-string \\\"****\\\""), "{message}");
-        assert_eq!(facts(&message)[0], "Operation: aws secretsmanager create-secret");
+        assert!(
+            message
+                .lines()
+                .last()
+                .unwrap()
+                .contains("--secret-string \\\"****\\\""),
+            "{message}"
+        );
+        assert_eq!(
+            facts(&message)[0],
+            "Operation: aws secretsmanager create-secret"
+        );
     }
 }

@@ -16,17 +16,19 @@
 //! 4. An `Mcp-Session-Id` must belong to a session that this token created — else 404, as for a
 //!    session that does not exist.
 //!
-//! Settings ([`HttpSettings`]) come from the awslabs server's variables (`AWS_API_MCP_TRANSPORT`,
-//! `_HOST`, `_PORT`, `_ALLOWED_HOSTS`, `_ALLOWED_ORIGINS`) and `serve` flags; flags win. Only
+//! Settings ([`HttpSettings`], read in `crate::config`) come from the awslabs server's variables
+//! (`AWS_API_MCP_TRANSPORT`, `_HOST`, `_PORT`, `_ALLOWED_HOSTS`, `_ALLOWED_ORIGINS`), `serve` flags
+//! and the config file; flags win, then the environment, then the file. Only
 //! loopback addresses are bound unless `--allow-remote` is given. stdout stays empty; the log
 //! (stderr) names the URL and the token file, never the token.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::io::Write;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+#[cfg(test)]
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -44,288 +46,21 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::PortcullisServer;
+// The settings are read and typed with the rest of the configuration.
+use crate::config::{AllowedHost, Origin, split_authority};
+pub use crate::config::{HttpSettings, ServeFlags};
+#[cfg(test)]
+use crate::config::{Transport, TransportFlag};
 
 /// The one path MCP is served on.
 pub const MCP_PATH: &str = "/mcp";
 /// Prometheus metrics (GET), behind the same checks as MCP.
 pub const METRICS_PATH: &str = "/metrics";
-/// The awslabs server's default port.
-const DEFAULT_PORT: u16 = 8000;
 /// How long a client may take to send a request's headers (slow-loris bound).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Most sessions bound at once; beyond it new sessions are refused until old ones end.
 const MAX_SESSIONS: usize = 1024;
 const SESSION_HEADER: &str = "mcp-session-id";
-
-/// The flags of `portcullis serve`. Each one beats its environment variable.
-#[derive(clap::Args, Debug, Default, Clone)]
-pub struct ServeFlags {
-    /// `stdio` (default) or `http` (streamable HTTP on /mcp); env AWS_API_MCP_TRANSPORT (`stdio` | `streamable-http`).
-    #[arg(long, value_enum)]
-    pub transport: Option<TransportFlag>,
-    /// Address to bind in HTTP mode (default 127.0.0.1); env AWS_API_MCP_HOST.
-    #[arg(long)]
-    pub host: Option<String>,
-    /// Port to bind in HTTP mode (default 8000, 0 = any free port); env AWS_API_MCP_PORT.
-    #[arg(long)]
-    pub port: Option<u16>,
-    /// Allow binding a non-loopback address (the server then answers anyone who can reach it and holds the token).
-    #[arg(long)]
-    pub allow_remote: bool,
-    /// The owner's bearer token file (created 0600 if missing); env PORTCULLIS_TOKEN_FILE,
-    /// default $XDG_STATE_HOME/portcullis/token or ~/.local/state/portcullis/token.
-    #[arg(long)]
-    pub token_file: Option<PathBuf>,
-    /// The config file (TOML; see `server::config`); env PORTCULLIS_CONFIG, default
-    /// $XDG_CONFIG_HOME/portcullis/config.toml when it exists. Flags > environment > file > defaults.
-    #[arg(long)]
-    pub config: Option<PathBuf>,
-    /// What happens to requests no rule decides: read-only, guarded (default) or unrestricted; env PORTCULLIS_MODE.
-    #[arg(long, value_parser = ["read-only", "guarded", "unrestricted"])]
-    pub mode: Option<String>,
-    /// The policy file (native or awslabs form); env PORTCULLIS_POLICY_FILE, default ~/.aws/aws-api-mcp/mcp-security-policy.json.
-    #[arg(long)]
-    pub policy_file: Option<PathBuf>,
-    /// Write the logs to this file (appended, created 0600) instead of stderr; env PORTCULLIS_LOG_FILE.
-    #[arg(long)]
-    pub log_file: Option<PathBuf>,
-    /// Log lines as `human` text (default) or `json` (one object a line, with the tool call's span); env PORTCULLIS_LOG_FORMAT.
-    #[arg(long, value_parser = ["human", "json"])]
-    pub log_format: Option<String>,
-}
-
-/// The `--transport` values.
-#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TransportFlag {
-    Stdio,
-    Http,
-}
-
-/// Which transport `serve` speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transport {
-    Stdio,
-    Http,
-}
-
-/// Reads a variable of the process environment (empty counts as unset).
-pub fn process_env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-impl Transport {
-    /// `--transport`, else `AWS_API_MCP_TRANSPORT`, else stdio.
-    pub fn from_env_and_flags(
-        flags: &ServeFlags,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> anyhow::Result<Transport> {
-        let transport = match flags.transport {
-            Some(TransportFlag::Stdio) => Transport::Stdio,
-            Some(TransportFlag::Http) => Transport::Http,
-            None => match env("AWS_API_MCP_TRANSPORT")
-                .map(|v| v.trim().to_ascii_lowercase())
-                .as_deref()
-            {
-                None | Some("stdio") => Transport::Stdio,
-                Some("streamable-http") => Transport::Http,
-                Some(other) => anyhow::bail!(
-                    "AWS_API_MCP_TRANSPORT must be `stdio` or `streamable-http`, not `{other}`"
-                ),
-            },
-        };
-        if transport == Transport::Stdio
-            && (flags.host.is_some()
-                || flags.port.is_some()
-                || flags.allow_remote
-                || flags.token_file.is_some())
-        {
-            anyhow::bail!(
-                "--host, --port, --allow-remote and --token-file apply to `--transport http` only"
-            );
-        }
-        Ok(transport)
-    }
-}
-
-/// An origin as browsers send it: scheme, host, port (the scheme's default when absent).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Origin {
-    scheme: String,
-    host: String,
-    port: u16,
-}
-
-impl Origin {
-    /// Parses `scheme://host[:port]` (http or https, no path); `None` for anything else.
-    pub fn parse(text: &str) -> Option<Origin> {
-        let (scheme, rest) = text.trim().split_once("://")?;
-        let scheme = scheme.to_ascii_lowercase();
-        let default_port = match scheme.as_str() {
-            "http" => 80,
-            "https" => 443,
-            _ => return None,
-        };
-        let rest = rest.strip_suffix('/').unwrap_or(rest);
-        let (host, port) = split_authority(rest)?;
-        Some(Origin {
-            scheme,
-            host,
-            port: port.unwrap_or(default_port),
-        })
-    }
-}
-
-/// Splits `host[:port]` (IPv6 in brackets) into a lowercase host and the port, if any. `None`
-/// when it is not an authority (userinfo, path, empty host, bad port).
-fn split_authority(text: &str) -> Option<(String, Option<u16>)> {
-    if text.is_empty() || text.contains(['/', '@', '?', '#', ' ', ',']) {
-        return None;
-    }
-    let (host, port) = if let Some(rest) = text.strip_prefix('[') {
-        let (inner, after) = rest.split_once(']')?;
-        inner.parse::<std::net::Ipv6Addr>().ok()?;
-        let port = match after {
-            "" => None,
-            p => Some(p.strip_prefix(':')?),
-        };
-        (format!("[{}]", inner.to_ascii_lowercase()), port)
-    } else {
-        match text.rsplit_once(':') {
-            Some((h, p)) => (h.to_ascii_lowercase(), Some(p)),
-            None => (text.to_ascii_lowercase(), None),
-        }
-    };
-    if host.is_empty() || host.contains(':') && !host.starts_with('[') {
-        return None;
-    }
-    let port = match port {
-        None => None,
-        Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => Some(p.parse().ok()?),
-        Some(_) => return None,
-    };
-    Some((host, port))
-}
-
-/// An allowed `Host`: a name, with a port or (then) the bound port.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct AllowedHost {
-    host: String,
-    port: Option<u16>,
-}
-
-/// The HTTP transport's settings.
-#[derive(Debug, Clone)]
-pub struct HttpSettings {
-    /// The address to bind.
-    pub addr: SocketAddr,
-    /// Extra `Host` values (`AWS_API_MCP_ALLOWED_HOSTS`), beyond the loopback names.
-    allowed_hosts: Vec<AllowedHost>,
-    /// Extra origins (`AWS_API_MCP_ALLOWED_ORIGINS`), beyond this server's own.
-    allowed_origins: Vec<Origin>,
-    /// Where the owner's token lives.
-    pub token_file: PathBuf,
-}
-
-impl HttpSettings {
-    /// Reads the settings; `env` is the process environment (a parameter for the tests).
-    pub fn from_env_and_flags(
-        flags: &ServeFlags,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> anyhow::Result<HttpSettings> {
-        let ip = match &flags.host {
-            Some(h) => parse_bind_host(h).with_context(|| format!("--host `{h}`"))?,
-            None => match env("AWS_API_MCP_HOST") {
-                Some(h) => {
-                    parse_bind_host(&h).with_context(|| format!("AWS_API_MCP_HOST=`{h}`"))?
-                }
-                None => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            },
-        };
-        let port = match flags.port {
-            Some(p) => p,
-            None => match env("AWS_API_MCP_PORT") {
-                Some(p) => p.trim().parse::<u16>().map_err(|_| {
-                    anyhow::anyhow!("AWS_API_MCP_PORT must be a port number from 0 to 65535 (0 = any free port), not `{p}`")
-                })?,
-                None => DEFAULT_PORT,
-            },
-        };
-        if !ip.is_loopback() && !flags.allow_remote {
-            anyhow::bail!(
-                "refusing to bind {ip}: it is not a loopback address, so anyone who can reach this machine could reach a \
-                 server that holds your AWS credentials (and this server speaks plain HTTP, without TLS). Bind 127.0.0.1 \
-                 and use an SSH tunnel or a TLS proxy, or pass --allow-remote if you mean it"
-            );
-        }
-        let allowed_hosts = list(env("AWS_API_MCP_ALLOWED_HOSTS"))
-            .map(|h| match split_authority(&h) {
-                Some((host, port)) if host != "*" => Ok(AllowedHost { host, port }),
-                _ => Err(anyhow::anyhow!(
-                    "AWS_API_MCP_ALLOWED_HOSTS takes comma-separated host names, each optionally with `:port` \
-                     (e.g. `myhost,myhost.example:8000`); `{h}` is not one (wildcards are not accepted)"
-                )),
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let allowed_origins = list(env("AWS_API_MCP_ALLOWED_ORIGINS"))
-            .map(|o| {
-                Origin::parse(&o).ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "AWS_API_MCP_ALLOWED_ORIGINS takes comma-separated origins `http[s]://host[:port]` \
-                         (e.g. `https://app.example`); `{o}` is not one (wildcards are not accepted)"
-                    )
-                })
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let token_file = match &flags.token_file {
-            Some(p) => p.clone(),
-            None => match env("PORTCULLIS_TOKEN_FILE") {
-                Some(p) => PathBuf::from(p),
-                None => default_token_file(env)?,
-            },
-        };
-        Ok(HttpSettings {
-            addr: SocketAddr::new(ip, port),
-            allowed_hosts,
-            allowed_origins,
-            token_file,
-        })
-    }
-}
-
-fn list(value: Option<String>) -> impl Iterator<Item = String> {
-    value
-        .unwrap_or_default()
-        .split(',')
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .into_iter()
-}
-
-fn parse_bind_host(text: &str) -> anyhow::Result<IpAddr> {
-    let t = text.trim();
-    if t.eq_ignore_ascii_case("localhost") {
-        return Ok(IpAddr::V4(Ipv4Addr::LOCALHOST));
-    }
-    t.trim_start_matches('[').trim_end_matches(']').parse().map_err(|_| {
-        anyhow::anyhow!("the address to bind must be an IP address (e.g. 127.0.0.1 or ::1) or `localhost`, not `{t}`")
-    })
-}
-
-/// `$XDG_STATE_HOME/portcullis/token`, else `$HOME/.local/state/portcullis/token`.
-fn default_token_file(env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<PathBuf> {
-    // The XDG spec says relative values are to be ignored.
-    if let Some(state) = env("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-    {
-        return Ok(state.join("portcullis").join("token"));
-    }
-    let home = env("HOME").context(
-        "cannot place the token file: neither XDG_STATE_HOME nor HOME is set (use --token-file)",
-    )?;
-    Ok(PathBuf::from(home).join(".local/state/portcullis/token"))
-}
 
 /// The owner's bearer token. Never printed: `Debug` shows only that it exists.
 pub struct Token {
@@ -546,7 +281,9 @@ impl Guard {
         let principal = self.check_token(headers)?;
         let path = target.path();
         if path != MCP_PATH && path != METRICS_PATH {
-            return Err(Refusal::NotFound("Not Found: MCP is served on /mcp (metrics on /metrics)"));
+            return Err(Refusal::NotFound(
+                "Not Found: MCP is served on /mcp (metrics on /metrics)",
+            ));
         }
         Ok(principal)
     }
@@ -721,7 +458,9 @@ pub async fn serve(settings: HttpSettings, server: PortcullisServer) -> anyhow::
         settings.token_file.display(),
         if created { ", just created" } else { "" }
     );
-    tracing::info!("portcullis: clients must send `Authorization: Bearer <the token file's contents>`");
+    tracing::info!(
+        "portcullis: clients must send `Authorization: Bearer <the token file's contents>`"
+    );
     if !bound.ip().is_loopback() {
         tracing::warn!(
             "portcullis: warning: listening on {} (--allow-remote) in plain HTTP; only the Host names \
@@ -789,10 +528,13 @@ async fn handle(
         Ok(p) => p,
         Err(refusal) => {
             // A target's host and port are named too; never its user info nor its query.
-            let named = req.uri().authority().map_or(String::new(), |a| match a.port_u16() {
-                Some(port) => format!("{}:{port}", a.host()),
-                None => a.host().to_string(),
-            });
+            let named = req
+                .uri()
+                .authority()
+                .map_or(String::new(), |a| match a.port_u16() {
+                    Some(port) => format!("{}:{port}", a.host()),
+                    None => a.host().to_string(),
+                });
             tracing::warn!(
                 "portcullis: refused {} {named}{}: {refusal:?}",
                 req.method(),
@@ -806,7 +548,10 @@ async fn handle(
         if req.method() != Method::GET {
             *resp.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
         }
-        resp.headers_mut().insert(header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain; version=0.0.4"));
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            http::HeaderValue::from_static("text/plain; version=0.0.4"),
+        );
         return Ok(resp);
     }
     let session = req
@@ -1118,7 +863,8 @@ mod tests {
             "box.lan:4567",
         ] {
             assert!(
-                g.admit(&t("/mcp"), &headers(&[("host", host), AUTH])).is_ok(),
+                g.admit(&t("/mcp"), &headers(&[("host", host), AUTH]))
+                    .is_ok(),
                 "{host}"
             );
         }
@@ -1145,7 +891,10 @@ mod tests {
             Err(Refusal::Forbidden(_))
         ));
         let two = headers(&[("host", "localhost:4567"), ("host", "evil.example"), AUTH]);
-        assert!(matches!(g.admit(&t("/mcp"), &two), Err(Refusal::Forbidden(_))));
+        assert!(matches!(
+            g.admit(&t("/mcp"), &two),
+            Err(Refusal::Forbidden(_))
+        ));
         // Host is checked before the token: a rebinding page learns nothing about it.
         assert!(matches!(
             g.admit(&t("/mcp"), &headers(&[("host", "evil.example:4567")])),
@@ -1156,7 +905,8 @@ mod tests {
     #[test]
     fn request_target_is_checked_like_host() {
         let g = guard();
-        let with = |target: &str, host: &str| g.admit(&t(target), &headers(&[("host", host), AUTH]));
+        let with =
+            |target: &str, host: &str| g.admit(&t(target), &headers(&[("host", host), AUTH]));
         // Absolute-form naming this server, as the Host header does: accepted (RFC 9112 §3.2.2).
         for (target, host) in [
             ("http://127.0.0.1:4567/mcp", "127.0.0.1:4567"),
@@ -1195,7 +945,13 @@ mod tests {
             Err(Refusal::Forbidden(_))
         ));
         // Other schemes, authority-form (CONNECT) and asterisk-form (OPTIONS *): 400.
-        for target in ["https://127.0.0.1:4567/mcp", "ws://127.0.0.1:4567/mcp", "127.0.0.1:4567", "evil.example:443", "*"] {
+        for target in [
+            "https://127.0.0.1:4567/mcp",
+            "ws://127.0.0.1:4567/mcp",
+            "127.0.0.1:4567",
+            "evil.example:443",
+            "*",
+        ] {
             assert!(
                 matches!(with(target, "127.0.0.1:4567"), Err(Refusal::BadRequest(_))),
                 "{target}"
@@ -1203,7 +959,10 @@ mod tests {
         }
         // The checks come before the token: refused without one too, and the path is still checked.
         assert!(matches!(
-            g.admit(&t("http://evil.example/mcp"), &headers(&[("host", "127.0.0.1:4567")])),
+            g.admit(
+                &t("http://evil.example/mcp"),
+                &headers(&[("host", "127.0.0.1:4567")])
+            ),
             Err(Refusal::Forbidden(_))
         ));
         assert!(matches!(
@@ -1218,7 +977,8 @@ mod tests {
     fn origin_when_present_must_be_allowed() {
         let g = guard();
         let with = |o: &str| {
-            g.admit(&t("/mcp"),
+            g.admit(
+                &t("/mcp"),
                 &headers(&[("host", "localhost:4567"), ("origin", o), AUTH]),
             )
         };
@@ -1288,7 +1048,10 @@ mod tests {
         // The path comes last.
         let h = headers(&[("host", "127.0.0.1:4567"), AUTH]);
         assert!(matches!(g.admit(&t("/"), &h), Err(Refusal::NotFound(_))));
-        assert!(matches!(g.admit(&t("/mcp/"), &h), Err(Refusal::NotFound(_))));
+        assert!(matches!(
+            g.admit(&t("/mcp/"), &h),
+            Err(Refusal::NotFound(_))
+        ));
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! `portcullis serve`: the MCP server. Agents call AWS through the `call_aws` tool; every command
-//! goes through one pipeline (parse → classify → decide → consent → execute → shape, see
-//! [`pipeline`]) and nothing runs that the policy did not allow or a person did not approve.
+//! goes through one pipeline (assess → decide → consent → limit → execute → shape → record, see
+//! [`crate::pipeline`]) and nothing runs that the policy did not allow or a person did not approve.
 //!
 //! It speaks MCP over stdio (stdout carries the protocol, logs go to stderr) or, with
-//! `--transport http`, over streamable HTTP behind the owner's token ([`http`]; stdout stays empty).
+//! `--transport http`, over streamable HTTP behind the owner's token (`http`; stdout stays empty).
 
 mod consent;
 mod http;
@@ -15,8 +15,8 @@ mod tools;
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, ListToolsResult, PaginatedRequestParams, ProtocolVersion,
-    ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, ListToolsResult,
+    PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::{ElicitationMode, RequestContext, RoleServer};
 use rmcp::{ErrorData as McpError, ServerHandler};
@@ -28,7 +28,9 @@ use crate::config::Settings;
 use crate::pipeline::{self, identity, record};
 
 /// Where the audit trail and its key are, as `serve` would use them (for `portcullis audit`).
-pub fn audit_settings(var: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<record::AuditSettings> {
+pub fn audit_settings(
+    var: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<record::AuditSettings> {
     record::AuditSettings::from_lookup(var)
 }
 
@@ -44,6 +46,8 @@ pub struct PortcullisServer {
     recorder: Arc<record::Recorder>,
     /// Counters and latencies, from the same events.
     metrics: Arc<metrics::Metrics>,
+    /// The stages after assess (decide, consent, limit, execute, shape, record), built once.
+    stack: pipeline::Stack,
 }
 
 impl PortcullisServer {
@@ -52,8 +56,12 @@ impl PortcullisServer {
     pub async fn start(settings: Settings, transport: &str) -> anyhow::Result<PortcullisServer> {
         // The trail first: without it, nothing runs.
         let recorder = record::Recorder::open(&settings.audit)?;
-        recorder.record_startup(&portcullis_audit::Event::startup(record::startup_detail(transport, &settings)))?;
-        recorder.record_startup(&portcullis_audit::Event::config(record::config_detail(&settings)))?;
+        recorder.record_startup(&portcullis_audit::Event::startup(record::startup_detail(
+            transport, &settings,
+        )))?;
+        recorder.record_startup(&portcullis_audit::Event::config(record::config_detail(
+            &settings,
+        )))?;
         let pipeline = Arc::new(pipeline::Pipeline::new(settings).await?);
         let background = Arc::clone(&pipeline);
         tokio::spawn(async move { identity::resolve(&background).await });
@@ -61,7 +69,20 @@ impl PortcullisServer {
         // worked out off the request path so the first decision does not pay for it.
         let warm = Arc::clone(&pipeline);
         tokio::task::spawn_blocking(move || warm.policy().prepare());
-        Ok(PortcullisServer { pipeline, consents: Arc::default(), regions: Arc::default(), recorder: Arc::new(recorder), metrics: Arc::default() })
+        let recorder = Arc::new(recorder);
+        let metrics: Arc<metrics::Metrics> = Arc::default();
+        let stack = pipeline.stack(
+            Some(Arc::clone(&recorder)),
+            Arc::clone(&metrics) as Arc<dyn pipeline::Observer>,
+        );
+        Ok(PortcullisServer {
+            pipeline,
+            consents: Arc::default(),
+            regions: Arc::default(),
+            recorder,
+            metrics,
+            stack,
+        })
     }
 }
 
@@ -81,7 +102,9 @@ impl ServerHandler for PortcullisServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(tools::all(&self.pipeline.file_note)))
+        Ok(ListToolsResult::with_all_items(tools::all(
+            &self.pipeline.file_note,
+        )))
     }
 
     async fn call_tool(
@@ -97,41 +120,61 @@ impl ServerHandler for PortcullisServer {
 
 impl PortcullisServer {
     /// One tool call through the stages, then its record (see `call_tool`).
-    async fn handle_call(&self, request: CallToolRequestParams, context: RequestContext<RoleServer>) -> Result<CallToolResponse, McpError> {
+    async fn handle_call(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
         let started = std::time::Instant::now();
         let args = request.arguments.unwrap_or_default();
-        let (response, mut event): (CallToolResponse, portcullis_audit::Event) = match request.name.as_ref() {
-            tools::CALL_AWS => {
-                let multi_round_trip = context.protocol_version().is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str());
-                let can_elicit = if multi_round_trip {
-                    context.client_capabilities().is_some_and(|c| c.elicitation.is_some())
-                } else {
-                    context.peer.supported_elicitation_modes().contains(&ElicitationMode::Form)
-                };
-                let cx = tools::CallContext {
-                    peer: &context.peer,
-                    multi_round_trip,
-                    can_elicit,
-                    input_responses: request.input_responses.as_ref(),
-                    request_state: request.request_state.as_deref(),
-                    consents: &self.consents,
-                    regions: &self.regions,
-                    recorder: &self.recorder,
-                    metrics: &self.metrics,
-                    progress: context.meta.get_progress_token().map(tools::ProgressTarget::new),
-                };
-                tools::call_aws(&self.pipeline, &args, &cx).await
-            }
-            tools::CHECK_AWS_COMMAND => {
-                let (r, e) = tools::check_aws_command(&self.pipeline, &args);
-                (r.into(), e)
-            }
-            tools::SUGGEST_AWS_COMMANDS => {
-                let (r, e) = tools::suggest_aws_commands(&args);
-                (r.into(), e)
-            }
-            other => return Err(McpError::invalid_params(format!("unknown tool `{other}`"), None)),
-        };
+        let (response, mut event): (CallToolResponse, portcullis_audit::Event) =
+            match request.name.as_ref() {
+                tools::CALL_AWS => {
+                    let multi_round_trip = context
+                        .protocol_version()
+                        .is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str());
+                    let can_elicit = if multi_round_trip {
+                        context
+                            .client_capabilities()
+                            .is_some_and(|c| c.elicitation.is_some())
+                    } else {
+                        context
+                            .peer
+                            .supported_elicitation_modes()
+                            .contains(&ElicitationMode::Form)
+                    };
+                    let cx = tools::CallContext {
+                        peer: &context.peer,
+                        multi_round_trip,
+                        can_elicit,
+                        input_responses: request.input_responses.as_ref(),
+                        request_state: request.request_state.as_deref(),
+                        consents: &self.consents,
+                        regions: &self.regions,
+                        stack: &self.stack,
+                        metrics: &self.metrics,
+                        progress: context
+                            .meta
+                            .get_progress_token()
+                            .map(|t| Arc::new(tools::ProgressTarget::new(t))),
+                    };
+                    tools::call_aws(&self.pipeline, &args, &cx).await
+                }
+                tools::CHECK_AWS_COMMAND => {
+                    let (r, e) = tools::check_aws_command(&self.pipeline, &args);
+                    (r.into(), e)
+                }
+                tools::SUGGEST_AWS_COMMANDS => {
+                    let (r, e) = tools::suggest_aws_commands(&args);
+                    (r.into(), e)
+                }
+                other => {
+                    return Err(McpError::invalid_params(
+                        format!("unknown tool `{other}`"),
+                        None,
+                    ));
+                }
+            };
         // The record stage: one record per call, durable before the result goes back.
         event.principal = self.pipeline.identity.get().and_then(|i| i.arn.clone());
         event.latency_us = Some(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
@@ -141,13 +184,20 @@ impl PortcullisServer {
             _ => None,
         };
         event.response_bytes = size.map(|b| b.len() as u64);
-        let is_error = matches!(&response, CallToolResponse::Complete(r) if r.is_error == Some(true));
+        let is_error =
+            matches!(&response, CallToolResponse::Complete(r) if r.is_error == Some(true));
         let call_secs = started.elapsed().as_secs_f64();
         let writing = std::time::Instant::now();
         // The append waits for fdatasync: off the async workers' hot path (the runtime is multi-threaded).
         let recorded = tokio::task::block_in_place(|| self.recorder.record(&event));
-        self.metrics.stage("record", writing.elapsed().as_secs_f64());
-        self.metrics.observe(&event, is_error || recorded.is_err(), call_secs, recorded.is_ok().then(|| writing.elapsed().as_secs_f64()));
+        self.metrics
+            .stage("record", writing.elapsed().as_secs_f64());
+        self.metrics.observe(
+            &event,
+            is_error || recorded.is_err(),
+            call_secs,
+            recorded.is_ok().then(|| writing.elapsed().as_secs_f64()),
+        );
         match recorded {
             Ok(()) => Ok(response),
             Err(why) => {
@@ -157,4 +207,3 @@ impl PortcullisServer {
         }
     }
 }
-

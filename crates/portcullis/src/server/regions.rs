@@ -4,7 +4,7 @@
 //! admits. The enabled regions are looked up once, through the pipeline (so the policy decides on
 //! that call too): `account list-regions`, else `ec2 describe-regions`.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -52,11 +52,20 @@ pub fn wildcard(command: &str) -> Option<std::ops::Range<usize>> {
 
 /// The batch with every `--region *` replaced by one command per allowed, enabled region.
 /// `Err` says why the batch cannot run (too many commands after expansion, regions unknown).
-pub async fn expand(pipeline: &Pipeline, cache: &RegionCache, commands: Vec<String>, max: usize) -> Result<Vec<String>, String> {
+pub async fn expand(
+    pipeline: &Arc<Pipeline>,
+    cache: &RegionCache,
+    commands: Vec<String>,
+    max: usize,
+) -> Result<Vec<String>, String> {
     if !commands.iter().any(|c| wildcard(c).is_some()) {
         return Ok(commands);
     }
-    let regions: Vec<String> = enabled(pipeline, cache).await?.into_iter().filter(|r| pipeline.policy().allows_region(r)).collect();
+    let regions: Vec<String> = enabled(pipeline, cache)
+        .await?
+        .into_iter()
+        .filter(|r| pipeline.policy().allows_region(r))
+        .collect();
     if regions.is_empty() {
         return Err("`--region *` matches no region that is both enabled for the account and allowed by the policy's `regions` allow-list".into());
     }
@@ -65,7 +74,11 @@ pub async fn expand(pipeline: &Pipeline, cache: &RegionCache, commands: Vec<Stri
         match wildcard(&command) {
             Some(range) => {
                 for r in &regions {
-                    out.push(format!("{}{r}{}", &command[..range.start], &command[range.end..]));
+                    out.push(format!(
+                        "{}{r}{}",
+                        &command[..range.start],
+                        &command[range.end..]
+                    ));
                 }
             }
             None => out.push(command),
@@ -83,41 +96,61 @@ pub async fn expand(pipeline: &Pipeline, cache: &RegionCache, commands: Vec<Stri
     Ok(out)
 }
 
-async fn enabled(pipeline: &Pipeline, cache: &RegionCache) -> Result<Vec<String>, String> {
-    if let Some((at, regions)) = cache.known.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_ref()
+async fn enabled(pipeline: &Arc<Pipeline>, cache: &RegionCache) -> Result<Vec<String>, String> {
+    if let Some((at, regions)) = cache
+        .known
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .as_ref()
         && at.elapsed() < REUSE_FOR
     {
         return Ok(regions.clone());
     }
     let mut failures = Vec::new();
-    for lookup in ["aws account list-regions --region-opt-status-contains ENABLED ENABLED_BY_DEFAULT", "aws ec2 describe-regions"] {
+    for lookup in [
+        "aws account list-regions --region-opt-status-contains ENABLED ENABLED_BY_DEFAULT",
+        "aws ec2 describe-regions",
+    ] {
         match regions_from(pipeline, lookup).await {
             Ok(mut regions) => {
                 regions.sort();
                 regions.dedup();
-                *cache.known.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((Instant::now(), regions.clone()));
+                *cache
+                    .known
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                    Some((Instant::now(), regions.clone()));
                 return Ok(regions);
             }
             Err(e) => failures.push(format!("`{lookup}`: {e}")),
         }
     }
-    Err(format!("cannot expand `--region *`: the enabled regions are unknown ({}); name the regions instead", failures.join("; ")))
+    Err(format!(
+        "cannot expand `--region *`: the enabled regions are unknown ({}); name the regions instead",
+        failures.join("; ")
+    ))
 }
 
-async fn regions_from(pipeline: &Pipeline, command: &str) -> Result<Vec<String>, String> {
+async fn regions_from(pipeline: &Arc<Pipeline>, command: &str) -> Result<Vec<String>, String> {
     let a = pipeline.assess(command).map_err(|r| r.message)?;
     if !a.decision.is_allow() {
-        return Err(format!("the policy does not allow it: {}", a.decision.reasons.join("; ")));
+        return Err(format!(
+            "the policy does not allow it: {}",
+            a.decision.reasons.join("; ")
+        ));
     }
-    let run = pipeline.execute(&a, None).await;
-    if !run.ok {
-        return Err(run.error.unwrap_or_else(|| "failed".into()));
-    }
-    let doc: Value = serde_json::from_str(&run.output).map_err(|e| format!("unexpected output: {e}"))?;
+    let output = pipeline.run_unattended(a).await?;
+    let doc: Value =
+        serde_json::from_str(&output).map_err(|e| format!("unexpected output: {e}"))?;
     let regions: Vec<String> = doc
         .get("Regions")
         .and_then(Value::as_array)
-        .map(|list| list.iter().filter_map(|r| r.get("RegionName").and_then(Value::as_str)).map(str::to_string).collect())
+        .map(|list| {
+            list.iter()
+                .filter_map(|r| r.get("RegionName").and_then(Value::as_str))
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     if regions.is_empty() {
         return Err("no regions in the answer".into());
@@ -133,14 +166,26 @@ mod tests {
     fn finds_the_region_wildcard() {
         let at = |c: &str| wildcard(c).map(|r| c[r].to_string());
         assert_eq!(at("aws ec2 describe-vpcs --region *").as_deref(), Some("*"));
-        assert_eq!(at("aws ec2 describe-vpcs --region '*' --output json").as_deref(), Some("'*'"));
-        assert_eq!(at("aws ec2 describe-vpcs --region \"*\"").as_deref(), Some("\"*\""));
+        assert_eq!(
+            at("aws ec2 describe-vpcs --region '*' --output json").as_deref(),
+            Some("'*'")
+        );
+        assert_eq!(
+            at("aws ec2 describe-vpcs --region \"*\"").as_deref(),
+            Some("\"*\"")
+        );
         assert_eq!(at("aws ec2 describe-vpcs --region=*").as_deref(), Some("*"));
-        assert_eq!(at("aws ec2 describe-vpcs --region   *  ").as_deref(), Some("*"));
+        assert_eq!(
+            at("aws ec2 describe-vpcs --region   *  ").as_deref(),
+            Some("*")
+        );
         assert_eq!(at("aws ec2 describe-vpcs --region eu-west-1"), None);
         assert_eq!(at("aws ec2 describe-vpcs --region *x"), None);
         assert_eq!(at("aws ec2 describe-vpcs --regions *"), None);
-        assert_eq!(at("aws ec2 describe-vpcs --filters Name=x,Values=--region *"), None);
+        assert_eq!(
+            at("aws ec2 describe-vpcs --filters Name=x,Values=--region *"),
+            None
+        );
         assert_eq!(at("aws ec2 describe-vpcs"), None);
     }
 }

@@ -4,17 +4,21 @@ use std::sync::Arc;
 
 use std::collections::HashMap;
 
-use rmcp::Peer;
-use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, InputRequiredResult, InputResponses, JsonObject, Tool, ToolAnnotations};
-use rmcp::service::RoleServer;
 use portcullis_audit::Event;
+use rmcp::Peer;
+use rmcp::model::{
+    CallToolResponse, CallToolResult, ContentBlock, InputRequiredResult, InputResponses,
+    JsonObject, Tool, ToolAnnotations,
+};
+use rmcp::service::RoleServer;
 use serde_json::{Value, json};
 
-use super::consent::{self, Answer, ConsentStore};
-use crate::pipeline::record::{self, Recorder};
-use crate::redact;
+use super::consent::{self, ConsentStore};
 use super::regions::{self, RegionCache};
-use crate::pipeline::{self, Pipeline};
+use crate::pipeline::record;
+use crate::pipeline::stages::{self, Stack};
+use crate::pipeline::{Answer, Approver, Assessment, Job, Outcome, ParseRefusal, Parsed, Pipeline};
+use crate::redact;
 
 pub const CALL_AWS: &str = "call_aws";
 pub const CHECK_AWS_COMMAND: &str = "check_aws_command";
@@ -182,8 +186,13 @@ pub fn suggest_aws_commands(args: &JsonObject) -> (CallToolResult, Event) {
         }
     };
     let suggestions = portcullis_model::suggest::index().search(&query, 5);
-    event.detail = Some(json!({ "query": query, "suggested": suggestions.iter().map(|s| s.command.clone()).collect::<Vec<_>>() }));
-    (CallToolResult::structured(json!({ "suggestions": suggestions })), event)
+    event.detail = Some(
+        json!({ "query": query, "suggested": suggestions.iter().map(|s| s.command.clone()).collect::<Vec<_>>() }),
+    );
+    (
+        CallToolResult::structured(json!({ "suggestions": suggestions })),
+        event,
+    )
 }
 
 fn error_result(message: String) -> CallToolResult {
@@ -216,13 +225,21 @@ fn commands(args: &JsonObject) -> Result<Vec<String>, String> {
             out
         }
         Some(_) => return Err("`cli_command` must be a string or a list of strings".into()),
-        None => return Err("missing `cli_command`: pass the AWS CLI command, e.g. `aws s3api list-buckets`".into()),
+        None => {
+            return Err(
+                "missing `cli_command`: pass the AWS CLI command, e.g. `aws s3api list-buckets`"
+                    .into(),
+            );
+        }
     };
     if list.is_empty() {
         return Err("`cli_command` is an empty list: pass at least one command".into());
     }
     if list.len() > MAX_BATCH {
-        return Err(format!("`cli_command` holds {} commands; at most {MAX_BATCH} per call", list.len()));
+        return Err(format!(
+            "`cli_command` holds {} commands; at most {MAX_BATCH} per call",
+            list.len()
+        ));
     }
     Ok(list)
 }
@@ -238,11 +255,12 @@ pub struct CallContext<'a> {
     pub request_state: Option<&'a str>,
     pub consents: &'a ConsentStore,
     pub regions: &'a RegionCache,
-    pub recorder: &'a Recorder,
+    /// The stages after assess, with the server's audit trail and metrics.
+    pub stack: &'a Stack,
     pub metrics: &'a super::metrics::Metrics,
     /// The request's `progressToken`, when the client sent one: long-running commands (a
     /// waiter's polls) report their progress to it.
-    pub progress: Option<ProgressTarget>,
+    pub progress: Option<Arc<ProgressTarget>>,
 }
 
 /// Where a long-running command's progress goes: `notifications/progress` with the request's
@@ -255,7 +273,10 @@ pub struct ProgressTarget {
 
 impl ProgressTarget {
     pub fn new(token: rmcp::model::ProgressToken) -> Self {
-        Self { token, sent: std::sync::Mutex::new(0.0) }
+        Self {
+            token,
+            sent: std::sync::Mutex::new(0.0),
+        }
     }
 
     fn last(&self) -> f64 {
@@ -265,13 +286,13 @@ impl ProgressTarget {
 
 /// One command's [`portcullis_wire::extra::Progress`]: its reports, offset by what the batch
 /// already reported, queued for the peer.
-struct ProgressRelay<'a> {
-    target: &'a ProgressTarget,
+struct ProgressRelay {
+    target: Arc<ProgressTarget>,
     base: f64,
     queue: tokio::sync::mpsc::UnboundedSender<rmcp::model::ProgressNotificationParam>,
 }
 
-impl portcullis_wire::extra::Progress for ProgressRelay<'_> {
+impl portcullis_wire::extra::Progress for ProgressRelay {
     fn report(&self, progress: f64, total: Option<f64>, message: &str) {
         let value = self.base + progress;
         let mut sent = self.target.sent.lock().unwrap_or_else(|p| p.into_inner());
@@ -279,7 +300,9 @@ impl portcullis_wire::extra::Progress for ProgressRelay<'_> {
             return;
         }
         *sent = value;
-        let mut note = rmcp::model::ProgressNotificationParam::new(self.target.token.clone(), value).with_message(message);
+        let mut note =
+            rmcp::model::ProgressNotificationParam::new(self.target.token.clone(), value)
+                .with_message(message);
         if let Some(total) = total {
             note = note.with_total(self.base + total);
         }
@@ -291,7 +314,11 @@ impl portcullis_wire::extra::Progress for ProgressRelay<'_> {
 /// any command did not run successfully. On a multi-round-trip client, a batch that needs consent
 /// first returns the prompts and runs nothing; the retry with the answers runs it.
 /// The second value is the call's audit event (the caller adds timing and records it).
-pub async fn call_aws(pipeline: &Pipeline, args: &JsonObject, cx: &CallContext<'_>) -> (CallToolResponse, Event) {
+pub async fn call_aws(
+    pipeline: &Arc<Pipeline>,
+    args: &JsonObject,
+    cx: &CallContext<'_>,
+) -> (CallToolResponse, Event) {
     let mut event = Event::tool_call(CALL_AWS);
     let refuse = |m: String, mut event: Event| {
         event.error = Some(m.clone());
@@ -309,33 +336,56 @@ pub async fn call_aws(pipeline: &Pipeline, args: &JsonObject, cx: &CallContext<'
     if pipeline.policy().restricts_accounts() {
         crate::pipeline::identity::wait(pipeline, std::time::Duration::from_secs(15)).await;
     }
+    // The assess stage (with decide): once per command, before anything runs.
     let assessing = std::time::Instant::now();
-    let assessed: Vec<_> = list.iter().map(|c| pipeline.assess_limited(c, max_results)).collect();
-    cx.metrics.stage("assess", assessing.elapsed().as_secs_f64());
-    let needing: Vec<(usize, &pipeline::Assessment)> = assessed
+    let assessed: Vec<Result<Arc<Assessment>, ParseRefusal>> = list
+        .iter()
+        .map(|c| pipeline.assess_limited(c, max_results).map(Arc::new))
+        .collect();
+    cx.metrics
+        .stage("assess", assessing.elapsed().as_secs_f64());
+    let needing: Vec<(usize, &Assessment)> = assessed
         .iter()
         .enumerate()
-        .filter_map(|(i, a)| a.as_ref().ok().filter(|a| a.decision.outcome == portcullis_policy::Outcome::Consent).map(|a| (i, a)))
+        .filter_map(|(i, a)| {
+            a.as_ref()
+                .ok()
+                .filter(|a| a.decision.is_consent())
+                .map(|a| (i, a.as_ref()))
+        })
         .collect();
     // Answers decided before anything runs (multi-round-trip); otherwise each is asked in turn.
     let mut answers: HashMap<usize, Answer> = HashMap::new();
     if cx.multi_round_trip && !needing.is_empty() {
         if let Some(state) = cx.request_state {
-            answers.extend(cx.consents.close(state, &list, &needing, cx.input_responses));
+            answers.extend(
+                cx.consents
+                    .close(state, &list, &needing, cx.input_responses),
+            );
         } else if !cx.can_elicit {
             answers.extend(needing.iter().map(|(i, a)| (*i, consent::unavailable(a))));
         } else {
             match cx.consents.open(&list, &needing) {
                 Ok(pending) => {
-                    tracing::info!("portcullis: asking consent for {} command(s)", pending.requests.len());
-                    for (command, a) in list.iter().zip(&assessed) {
+                    tracing::info!(
+                        "portcullis: asking consent for {} command(s)",
+                        pending.requests.len()
+                    );
+                    for a in &assessed {
                         event.commands.push(match a {
-                            Ok(a) => record::entry(a, &json!({ "status": "consent_pending" }), &[]),
-                            Err(r) => record::invalid_entry(&r.message, &redact::command_secrets(command)),
+                            Ok(a) => record::entry(a, &Outcome::Pending),
+                            Err(r) => record::invalid_entry(&r.message, &r.secrets),
                         });
                     }
-                    event.error = Some("consent requested from the person (InputRequiredResult); nothing ran yet".into());
-                    return (InputRequiredResult::new(Some(pending.requests), Some(pending.state)).into(), event);
+                    event.error = Some(
+                        "consent requested from the person (InputRequiredResult); nothing ran yet"
+                            .into(),
+                    );
+                    return (
+                        InputRequiredResult::new(Some(pending.requests), Some(pending.state))
+                            .into(),
+                        event,
+                    );
                 }
                 Err(refused) => answers.extend(refused),
             }
@@ -345,138 +395,124 @@ pub async fn call_aws(pipeline: &Pipeline, args: &JsonObject, cx: &CallContext<'
     let mut texts = Vec::new();
     let mut all_ok = true;
     for (i, (command, a)) in list.iter().zip(assessed).enumerate() {
-        let secrets = match &a {
-            Ok(a) => pipeline::secrets_of(a),
-            Err(_) => redact::command_secrets(command),
-        };
-        let item = match a {
+        let (item, ok, text) = match a {
             Ok(a) => {
-                let asking = std::time::Instant::now();
-                let answer = match a.decision.outcome {
-                    portcullis_policy::Outcome::Consent => Some(match answers.remove(&i) {
-                        Some(answer) => answer,
-                        None => consent::ask(cx.peer, &a).await,
-                    }),
-                    _ => None,
+                // Who approves: the answer the person already gave (multi-round-trip), else an
+                // elicitation request now.
+                let approver: Arc<dyn Approver> = match answers.remove(&i) {
+                    Some(answer) => Arc::new(consent::Given::new(answer)),
+                    None => Arc::new(consent::Elicit::new(cx.peer.clone())),
                 };
-                if answer.is_some() {
-                    cx.metrics.stage("consent", asking.elapsed().as_secs_f64());
-                }
-                let mut item = run_one(pipeline, &a, answer, cx).await;
-                // How abbreviated options were read, and values beyond the pinned model: the
-                // agent sees what was understood.
-                if let pipeline::Parsed::Call(c) = &a.parsed
-                    && !c.warnings.is_empty()
-                {
-                    item["warnings"] = json!(c.warnings);
-                }
-                event.commands.push(record::entry(&a, &item, &secrets));
-                item
+                let mut job = Job::new(Arc::clone(&a), approver);
+                let recorded = match &cx.progress {
+                    Some(target) => {
+                        let (queue, mut queued) = tokio::sync::mpsc::unbounded_channel();
+                        job = job.with_progress(Arc::new(ProgressRelay {
+                            target: Arc::clone(target),
+                            base: target.last(),
+                            queue,
+                        }));
+                        let run = stages::run(cx.stack, job);
+                        // Every notification is sent before the result goes back.
+                        let send = async {
+                            while let Some(note) = queued.recv().await {
+                                let _ = cx.peer.notify_progress(note).await;
+                            }
+                        };
+                        tokio::join!(run, send).0
+                    }
+                    None => stages::run(cx.stack, job).await,
+                };
+                event.commands.push(recorded.entry);
+                let item = result_item(&a, &recorded.outcome);
+                let text = if recorded.outcome.succeeded() {
+                    item.get("output")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string()
+                } else {
+                    format!(
+                        "{}: {}",
+                        redact::scrub(command, &a.secrets),
+                        item.get("error")
+                            .and_then(Value::as_str)
+                            .unwrap_or("failed")
+                    )
+                };
+                (item, recorded.outcome.succeeded(), text)
             }
             Err(r) => {
                 tracing::info!("portcullis: invalid command refused");
-                let problems = serde_json::from_str(&redact::scrub(&r.problems.to_string(), &redact::command_secrets(command))).unwrap_or(Value::Null);
-                event.commands.push(record::invalid_entry(&r.message, &secrets));
-                json!({ "command": command, "status": "invalid", "error": r.message, "problems": problems })
+                let problems =
+                    serde_json::from_str(&redact::scrub(&r.problems.to_string(), &r.secrets))
+                        .unwrap_or(Value::Null);
+                event
+                    .commands
+                    .push(record::invalid_entry(&r.message, &r.secrets));
+                let error = redact::scrub(&r.message, &r.secrets);
+                let text = format!("{}: {error}", redact::scrub(command, &r.secrets));
+                (
+                    json!({ "command": redact::scrub(command, &r.secrets), "status": "invalid", "error": error, "problems": problems }),
+                    false,
+                    text,
+                )
             }
         };
-        // Secret values the command was given are not echoed back (MCP hosts log tool results).
-        let shown = redact::scrub(command, &secrets);
-        let mut item = item;
-        for key in ["command", "error"] {
-            if let Some(Value::String(t)) = item.get_mut(key) {
-                *t = redact::scrub(t, &secrets);
-            }
-        }
-        // Warnings quote values (an enum or pattern miss): never a secret one.
-        if let Some(Value::Array(ws)) = item.get_mut("warnings") {
-            for w in ws.iter_mut() {
-                if let Value::String(t) = w {
-                    *t = redact::scrub(t, &secrets);
-                }
-            }
-        }
-        let ok = item.get("status").and_then(Value::as_str) == Some("success");
         all_ok &= ok;
-        let text = if ok {
-            item.get("output").and_then(Value::as_str).unwrap_or_default().to_string()
-        } else {
-            format!("{}: {}", shown, item.get("error").and_then(Value::as_str).unwrap_or("failed"))
-        };
         texts.push(ContentBlock::text(text));
         results.push(item);
     }
     let structured = json!({ "results": results });
-    let mut result = if all_ok { CallToolResult::success(texts) } else { CallToolResult::error(texts) };
+    let mut result = if all_ok {
+        CallToolResult::success(texts)
+    } else {
+        CallToolResult::error(texts)
+    };
     result.structured_content = Some(structured);
     (result.into(), event)
 }
 
-/// Decide, apply the consent answer (`Some` exactly when the decision asks for consent), execute.
-async fn run_one(pipeline: &Pipeline, a: &pipeline::Assessment, answer: Option<Answer>, cx: &CallContext<'_>) -> Value {
-    let command = a.command.as_str();
+/// A command's entry in the `call_aws` result: what became of it, as the agent reads it (the
+/// request's secret values scrubbed from everything that echoes it).
+fn result_item(a: &Assessment, outcome: &Outcome) -> Value {
+    let scrub = |t: &str| redact::scrub(t, &a.secrets);
     let decision = json!({ "outcome": a.decision.outcome, "reasons": a.decision.reasons, "rule_ids": a.decision.rule_ids });
-    let approved = match (a.decision.outcome, answer) {
-        (portcullis_policy::Outcome::Deny, _) => {
-            tracing::info!("portcullis: denied {} ({})", a.display, a.decision.rule_ids.join(", "));
-            let error = format!("denied by policy, not executed: {}", a.decision.reasons.join("; "));
-            return json!({ "command": command, "status": "denied", "error": error, "decision": decision });
+    let command = scrub(&a.command);
+    let status = outcome.status();
+    let mut item = match outcome {
+        Outcome::Ran(run) => {
+            let mut item = json!({ "command": command, "status": status, "output": run.shown_output(), "decision": decision });
+            if let Some(e) = &run.error {
+                item["error"] = Value::String(scrub(e));
+            }
+            // What an operator needs to find the call at AWS (also in the audit record).
+            if let Some(id) = &run.request_id {
+                item["request_id"] = Value::String(id.clone());
+            }
+            if let Some(code) = &run.error_code {
+                item["error_code"] = Value::String(code.clone());
+            }
+            if let Some(status) = run.http_status {
+                item["http_status"] = json!(status);
+            }
+            item
         }
-        (portcullis_policy::Outcome::Consent, Some(Answer::Approved(digest))) => {
-            tracing::info!("portcullis: approved {} ({digest})", a.display);
-            Some(digest)
+        Outcome::Denied => {
+            json!({ "command": command, "status": status, "error": scrub(&record::denied_message(a)), "decision": decision })
         }
-        (portcullis_policy::Outcome::Consent, Some(Answer::Refused { status, message })) => {
-            tracing::info!("portcullis: {status} {}", a.display);
-            return json!({ "command": command, "status": status, "error": message, "decision": decision });
+        Outcome::NotApproved { message, .. } | Outcome::AuditUnavailable(message) => {
+            json!({ "command": command, "status": status, "error": scrub(message), "decision": decision })
         }
-        (portcullis_policy::Outcome::Consent, None) => {
-            let error = format!("not executed: `{command}` needs approval and none was obtained");
-            return json!({ "command": command, "status": "consent_failed", "error": error, "decision": decision });
+        Outcome::Pending | Outcome::Checked => {
+            json!({ "command": command, "status": status, "decision": decision })
         }
-        (portcullis_policy::Outcome::Allow, _) => None,
     };
-    // Fail closed: nothing runs unless its record can be written.
-    if let Err(why) = cx.recorder.ready() {
-        tracing::warn!("portcullis: not executed, audit unavailable: {}", a.display);
-        return json!({ "command": command, "status": "audit_unavailable", "error": why, "decision": decision });
-    }
-    let executing = std::time::Instant::now();
-    let run = match &cx.progress {
-        Some(target) => {
-            let (queue, mut queued) = tokio::sync::mpsc::unbounded_channel();
-            let relay = ProgressRelay { target, base: target.last(), queue };
-            let run = async move {
-                let run = pipeline.execute_with(a, approved.as_deref(), &relay).await;
-                drop(relay);
-                run
-            };
-            // Every notification is sent before the result goes back.
-            let send = async {
-                while let Some(note) = queued.recv().await {
-                    let _ = cx.peer.notify_progress(note).await;
-                }
-            };
-            tokio::join!(run, send).0
-        }
-        None => pipeline.execute(a, approved.as_deref()).await,
-    };
-    cx.metrics.stage("execute", executing.elapsed().as_secs_f64());
-    cx.metrics.retries(&a.request.service_cli_name, run.attempts.saturating_sub(1));
-    tracing::info!("portcullis: ran {} ({})", a.display, if run.ok { "ok" } else { "error" });
-    let mut item = json!({ "command": command, "status": if run.ok { "success" } else { "error" }, "output": run.output, "decision": decision });
-    if let Some(e) = run.error {
-        item["error"] = Value::String(e);
-    }
-    // What an operator needs to find the call at AWS (also in the audit record).
-    if let Some(id) = run.request_id {
-        item["request_id"] = Value::String(id);
-    }
-    if let Some(code) = run.error_code {
-        item["error_code"] = Value::String(code);
-    }
-    if let Some(status) = run.http_status {
-        item["http_status"] = json!(status);
+    // How abbreviated options were read, and values beyond the pinned model: the agent sees what
+    // was understood (warnings quote values: never a secret one).
+    if let Parsed::Call(c) = &a.parsed
+        && !c.warnings.is_empty()
+    {
+        item["warnings"] = json!(c.warnings.iter().map(|w| scrub(w)).collect::<Vec<_>>());
     }
     item
 }
@@ -494,16 +530,16 @@ pub fn check_aws_command(pipeline: &Pipeline, args: &JsonObject) -> (CallToolRes
     };
     let result = match pipeline.assess(&command) {
         Ok(a) => {
-            let mut doc = pipeline::describe(&a);
+            let mut doc = crate::pipeline::describe(&a);
             doc["ok"] = Value::Bool(true);
-            let secrets = pipeline::secrets_of(&a);
-            doc["command"] = Value::String(redact::scrub(&command, &secrets));
+            let secrets = &a.secrets;
+            doc["command"] = Value::String(redact::scrub(&command, secrets));
             // Warnings quote values (an enum or pattern miss): never a secret one.
             for pointer in ["/warnings", "/request/warnings"] {
                 if let Some(Value::Array(items)) = doc.pointer_mut(pointer) {
                     for w in items.iter_mut() {
                         if let Value::String(t) = w {
-                            *t = redact::scrub(t, &secrets);
+                            *t = redact::scrub(t, secrets);
                         }
                     }
                 }
@@ -514,17 +550,20 @@ pub fn check_aws_command(pipeline: &Pipeline, args: &JsonObject) -> (CallToolRes
                 Some(i) => json!({ "unknown": i.error }),
                 None => json!({ "unknown": "still being looked up" }),
             };
-            event.commands.push(record::entry(&a, &json!({ "status": "checked" }), &[]));
+            event.commands.push(record::entry(&a, &Outcome::Checked));
             CallToolResult::structured(doc)
         }
         Err(r) => {
-            let secrets = redact::command_secrets(&command);
-            let problems = serde_json::from_str(&redact::scrub(&r.problems.to_string(), &secrets)).unwrap_or(Value::Null);
-            event.commands.push(record::invalid_entry(&r.message, &secrets));
+            let secrets = &r.secrets;
+            let problems = serde_json::from_str(&redact::scrub(&r.problems.to_string(), secrets))
+                .unwrap_or(Value::Null);
+            event
+                .commands
+                .push(record::invalid_entry(&r.message, secrets));
             CallToolResult::structured_error(json!({
                 "ok": false,
-                "command": redact::scrub(&command, &secrets),
-                "message": redact::scrub(&r.message, &secrets),
+                "command": redact::scrub(&command, secrets),
+                "message": redact::scrub(&r.message, secrets),
                 "problems": problems,
             }))
         }
@@ -545,18 +584,29 @@ mod tests {
     fn warnings_never_quote_a_secret() {
         let dir = std::env::temp_dir().join(format!("portcullis-warn-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let pipeline = Pipeline::offline(portcullis_policy::Policy::new(portcullis_policy::Mode::Guarded), dir, Some("us-east-1".into())).unwrap();
+        let pipeline = Pipeline::offline(
+            portcullis_policy::Policy::new(portcullis_policy::Mode::Guarded),
+            dir,
+            Some("us-east-1".into()),
+        )
+        .unwrap();
         // U+0100 is outside iam's password pattern; the password shape is sensitive.
         let canary = "CANARY\u{100}pw-1234";
         for command in [
             format!("aws iam create-login-profile --user-name u --password '{canary}'"),
             format!("aws iam create-login-profile --user --password '{canary}'"),
         ] {
-            let args = json!({ "cli_command": command }).as_object().cloned().unwrap();
+            let args = json!({ "cli_command": command })
+                .as_object()
+                .cloned()
+                .unwrap();
             let (result, _) = check_aws_command(&pipeline, &args);
             let text = serde_json::to_string(&result).unwrap();
             assert!(!text.contains("CANARY"), "{text}");
-            assert!(text.contains("sensitive value") || text.contains("****"), "{text}");
+            assert!(
+                text.contains("sensitive value") || text.contains("****"),
+                "{text}"
+            );
         }
     }
 }

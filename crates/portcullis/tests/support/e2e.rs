@@ -19,15 +19,27 @@ pub struct Case {
 
 /// The cases of `tests/e2e/<file>`.
 pub fn corpus(file: &str) -> Vec<Case> {
-    let text = std::fs::read_to_string(e2e_dir().join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let text =
+        std::fs::read_to_string(e2e_dir().join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
     let mut cases: Vec<Case> = Vec::new();
     for line in text.lines() {
         if let Some(name) = line.strip_prefix("== ") {
-            cases.push(Case { name: name.trim().to_string(), setup: Vec::new(), run: String::new() });
+            cases.push(Case {
+                name: name.trim().to_string(),
+                setup: Vec::new(),
+                run: String::new(),
+            });
         } else if let Some(cmd) = line.strip_prefix("setup: ") {
-            cases.last_mut().unwrap_or_else(|| panic!("{file}: `setup:` before a case")).setup.push(cmd.to_string());
+            cases
+                .last_mut()
+                .unwrap_or_else(|| panic!("{file}: `setup:` before a case"))
+                .setup
+                .push(cmd.to_string());
         } else if let Some(cmd) = line.strip_prefix("run: ") {
-            cases.last_mut().unwrap_or_else(|| panic!("{file}: `run:` before a case")).run = cmd.to_string();
+            cases
+                .last_mut()
+                .unwrap_or_else(|| panic!("{file}: `run:` before a case"))
+                .run = cmd.to_string();
         }
     }
     cases
@@ -42,7 +54,10 @@ pub fn clean_env(cmd: &mut Command, dir: &Path, home: &Path) {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", home)
         .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
-        .env("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        )
         .env("AWS_DEFAULT_REGION", "us-east-1")
         .env("AWS_REGION", "us-east-1")
         .env("AWS_CONFIG_FILE", "/dev/null")

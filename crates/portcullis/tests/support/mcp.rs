@@ -18,16 +18,26 @@ pub struct McpEnv {
 
 impl McpEnv {
     pub fn new(tag: &str) -> McpEnv {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-        let home = std::env::temp_dir().join(format!("portcullis-{tag}-{}-{nanos}", std::process::id()));
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let home =
+            std::env::temp_dir().join(format!("portcullis-{tag}-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&home).unwrap();
-        let vars = vec![("AWS_API_MCP_WORKING_DIR".to_string(), home.to_string_lossy().into_owned())];
+        let vars = vec![(
+            "AWS_API_MCP_WORKING_DIR".to_string(),
+            home.to_string_lossy().into_owned(),
+        )];
         McpEnv { home, vars }
     }
 
     pub fn set(&mut self, key: &str, value: impl AsRef<Path>) -> &mut Self {
         self.vars.retain(|(k, _)| k != key);
-        self.vars.push((key.to_string(), value.as_ref().to_string_lossy().into_owned()));
+        self.vars.push((
+            key.to_string(),
+            value.as_ref().to_string_lossy().into_owned(),
+        ));
         self
     }
 
@@ -40,7 +50,9 @@ impl McpEnv {
     pub fn client_with(&self, extra: &[(String, String)], args: &[&str]) -> Value {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/client.py");
         let mut cmd = Command::new(venv_python());
-        cmd.arg(script).arg(env!("CARGO_BIN_EXE_portcullis")).args(args);
+        cmd.arg(script)
+            .arg(env!("CARGO_BIN_EXE_portcullis"))
+            .args(args);
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", &self.home)
@@ -53,13 +65,24 @@ impl McpEnv {
         let out = cmd.output().expect("run the MCP client");
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "MCP client failed ({}):\nstdout: {stdout}\nstderr: {stderr}", out.status);
-        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("client printed no JSON ({e}): {stdout}\nstderr: {stderr}"))
+        assert!(
+            out.status.success(),
+            "MCP client failed ({}):\nstdout: {stdout}\nstderr: {stderr}",
+            out.status
+        );
+        serde_json::from_str(stdout.trim())
+            .unwrap_or_else(|e| panic!("client printed no JSON ({e}): {stdout}\nstderr: {stderr}"))
     }
 
     /// `call_aws` with one command, answering consent prompts with `elicit`.
     pub fn call(&self, command: &str, elicit: &str) -> Value {
-        self.client(&["call", "call_aws", &json!({ "cli_command": command }).to_string(), "--elicit", elicit])
+        self.client(&[
+            "call",
+            "call_aws",
+            &json!({ "cli_command": command }).to_string(),
+            "--elicit",
+            elicit,
+        ])
     }
 }
 

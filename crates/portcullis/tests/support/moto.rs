@@ -17,7 +17,11 @@ pub struct Moto {
 pub fn venv_python() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let py = root.join(".venv/bin/python");
-    assert!(py.exists(), "{} is missing: run scripts/setup-venv.sh (scripts/test.sh does) to install moto and the awscli oracle", py.display());
+    assert!(
+        py.exists(),
+        "{} is missing: run scripts/setup-venv.sh (scripts/test.sh does) to install moto and the awscli oracle",
+        py.display()
+    );
     py
 }
 
@@ -45,7 +49,11 @@ impl Moto {
                 }
             });
         }
-        let port = rx.recv_timeout(Duration::from_secs(30)).ok().flatten().expect("moto did not report its port within 30 s");
+        let port = rx
+            .recv_timeout(Duration::from_secs(30))
+            .ok()
+            .flatten()
+            .expect("moto did not report its port within 30 s");
         let moto = Moto { child, port };
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
@@ -62,8 +70,10 @@ impl Moto {
     }
 
     /// Clears all state.
+    #[allow(dead_code)] // not every suite resets
     pub fn reset(&self) {
-        self.http("POST", "/moto-api/reset", "").expect("reset moto");
+        self.http("POST", "/moto-api/reset", "")
+            .expect("reset moto");
     }
 
     /// A minimal HTTP/1.1 exchange on loopback (status line and body), for moto's control API.
@@ -87,7 +97,10 @@ impl Moto {
         let mut out = String::new();
         s.read_to_string(&mut out).ok()?;
         let status = out.split_whitespace().nth(1)?.parse().ok()?;
-        let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+        let body = out
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
         Some((status, body))
     }
 }

@@ -36,30 +36,73 @@ use crate::s3::{S3Error, S3Outcome};
 const CHANGESET_PREFIX: &str = "awscli-cloudformation-package-deploy-";
 
 /// Runs `aws cloudformation deploy`. Never panics on what the network returns.
-pub async fn deploy(engine: &Engine, d: &DeployCommand, globals: &GlobalOptions, files: &dyn PathPolicy, progress: &dyn Progress) -> S3Outcome {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|t| t.as_secs_f64()).unwrap_or_default();
+pub async fn deploy(
+    engine: &Engine,
+    d: &DeployCommand,
+    globals: &GlobalOptions,
+    files: &dyn PathPolicy,
+    progress: &dyn Progress,
+) -> S3Outcome {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|t| t.as_secs_f64())
+        .unwrap_or_default();
     let mut out = S3Outcome::default();
     let stack = d.stack_name.as_str();
     let str_ = |s: &str| Value::Str(s.to_string());
 
     // 1. Does the stack exist?
-    let exists = match call(engine, globals, files, "DescribeStacks", IndexMap::from([("StackName".to_string(), str_(stack))])).await {
+    let exists = match call(
+        engine,
+        globals,
+        files,
+        "DescribeStacks",
+        IndexMap::from([("StackName".to_string(), str_(stack))]),
+    )
+    .await
+    {
         Ok(v) => match v.get("Stacks").and_then(Json::as_array) {
-            Some(stacks) if stacks.len() == 1 => stacks[0].get("StackStatus").and_then(Json::as_str) != Some("REVIEW_IN_PROGRESS"),
+            Some(stacks) if stacks.len() == 1 => {
+                stacks[0].get("StackStatus").and_then(Json::as_str) != Some("REVIEW_IN_PROGRESS")
+            }
             _ => false,
         },
-        Err(S3Error::Call { error: ExecError::Service(e), .. }) if e.message.contains(&format!("Stack with id {stack} does not exist")) => false,
+        Err(S3Error::Call {
+            error: ExecError::Service(e),
+            ..
+        }) if e
+            .message
+            .contains(&format!("Stack with id {stack} does not exist")) =>
+        {
+            false
+        }
         Err(e) => return fail(out, e.to_string(), Some(e)),
     };
     let changeset_type = if exists { "UPDATE" } else { "CREATE" };
 
     // 2. Which parameters may use their previous value.
     let existing: Option<Vec<String>> = if exists {
-        match call(engine, globals, files, "GetTemplateSummary", IndexMap::from([("StackName".to_string(), str_(stack))])).await {
+        match call(
+            engine,
+            globals,
+            files,
+            "GetTemplateSummary",
+            IndexMap::from([("StackName".to_string(), str_(stack))]),
+        )
+        .await
+        {
             Ok(v) => Some(
                 v.get("Parameters")
                     .and_then(Json::as_array)
-                    .map(|ps| ps.iter().filter_map(|p| p.get("ParameterKey").and_then(Json::as_str).map(str::to_string)).collect())
+                    .map(|ps| {
+                        ps.iter()
+                            .filter_map(|p| {
+                                p.get("ParameterKey")
+                                    .and_then(Json::as_str)
+                                    .map(str::to_string)
+                            })
+                            .collect()
+                    })
                     .unwrap_or_default(),
             ),
             Err(e) => return fail(out, e.to_string(), Some(e)),
@@ -70,7 +113,9 @@ pub async fn deploy(engine: &Engine, d: &DeployCommand, globals: &GlobalOptions,
     let parameters: Vec<Value> = d
         .parameters
         .iter()
-        .filter(|p| p.value.is_some() || existing.as_ref().is_some_and(|keys| keys.contains(&p.key)))
+        .filter(|p| {
+            p.value.is_some() || existing.as_ref().is_some_and(|keys| keys.contains(&p.key))
+        })
         .map(|p| {
             let mut m = IndexMap::from([("ParameterKey".to_string(), str_(&p.key))]);
             match &p.value {
@@ -82,22 +127,38 @@ pub async fn deploy(engine: &Engine, d: &DeployCommand, globals: &GlobalOptions,
         .collect();
 
     // 3. The change set.
-    let described = Timestamp::from_epoch_f64(now).map(Timestamp::iso8601).unwrap_or_default();
+    let described = Timestamp::from_epoch_f64(now)
+        .map(Timestamp::iso8601)
+        .unwrap_or_default();
     let described = described.strip_suffix("+00:00").unwrap_or(&described);
     let mut params = IndexMap::from([
-        ("ChangeSetName".to_string(), str_(&format!("{CHANGESET_PREFIX}{}", now as u64))),
+        (
+            "ChangeSetName".to_string(),
+            str_(&format!("{CHANGESET_PREFIX}{}", now as u64)),
+        ),
         ("StackName".to_string(), str_(stack)),
         ("TemplateBody".to_string(), str_(&d.template_body)),
         ("ChangeSetType".to_string(), str_(changeset_type)),
         ("Parameters".to_string(), Value::List(parameters)),
-        ("Capabilities".to_string(), Value::List(d.capabilities.iter().map(|c| str_(c)).collect())),
-        ("Description".to_string(), str_(&format!("Created by AWS CLI at {described} UTC"))),
+        (
+            "Capabilities".to_string(),
+            Value::List(d.capabilities.iter().map(|c| str_(c)).collect()),
+        ),
+        (
+            "Description".to_string(),
+            str_(&format!("Created by AWS CLI at {described} UTC")),
+        ),
         (
             "Tags".to_string(),
             Value::List(
                 d.tags
                     .iter()
-                    .map(|(k, v)| Value::Map(IndexMap::from([("Key".to_string(), str_(k)), ("Value".to_string(), str_(v))])))
+                    .map(|(k, v)| {
+                        Value::Map(IndexMap::from([
+                            ("Key".to_string(), str_(k)),
+                            ("Value".to_string(), str_(v)),
+                        ]))
+                    })
                     .collect(),
             ),
         ),
@@ -106,13 +167,21 @@ pub async fn deploy(engine: &Engine, d: &DeployCommand, globals: &GlobalOptions,
         params.insert("RoleARN".to_string(), str_(role));
     }
     if let Some(arns) = &d.notification_arns {
-        params.insert("NotificationARNs".to_string(), Value::List(arns.iter().map(|a| str_(a)).collect()));
+        params.insert(
+            "NotificationARNs".to_string(),
+            Value::List(arns.iter().map(|a| str_(a)).collect()),
+        );
     }
     let changeset_id = match call(engine, globals, files, "CreateChangeSet", params).await {
-        Ok(v) => v.get("Id").and_then(Json::as_str).unwrap_or_default().to_string(),
+        Ok(v) => v
+            .get("Id")
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_string(),
         Err(e) => return fail(out, e.to_string(), Some(e)),
     };
-    out.stdout.push_str("\nWaiting for changeset to be created..\n");
+    out.stdout
+        .push_str("\nWaiting for changeset to be created..\n");
     let poller = match waiter(
         "ChangeSetCreateComplete",
         Some(5),
@@ -120,7 +189,10 @@ pub async fn deploy(engine: &Engine, d: &DeployCommand, globals: &GlobalOptions,
         api_call(
             "describe-change-set",
             "DescribeChangeSet",
-            IndexMap::from([("ChangeSetName".to_string(), str_(&changeset_id)), ("StackName".to_string(), str_(stack))]),
+            IndexMap::from([
+                ("ChangeSetName".to_string(), str_(&changeset_id)),
+                ("StackName".to_string(), str_(stack)),
+            ]),
             globals,
         ),
     ) {
@@ -139,7 +211,10 @@ pub async fn deploy(engine: &Engine, d: &DeployCommand, globals: &GlobalOptions,
             // No change set to read (an error, the deadline): the waiter's own words.
             return fail(out, ex, waited.error);
         };
-        if (status == "FAILED" && reason.contains("The submitted information didn't contain changes.")) || reason.contains("No updates are to be performed") {
+        if (status == "FAILED"
+            && reason.contains("The submitted information didn't contain changes."))
+            || reason.contains("No updates are to be performed")
+        {
             let message = format!("No changes to deploy. Stack {stack} is up to date");
             if d.fail_on_empty_changeset {
                 return fail(out, message, None);
@@ -147,7 +222,11 @@ pub async fn deploy(engine: &Engine, d: &DeployCommand, globals: &GlobalOptions,
             out.stdout.push_str(&format!("\n{message}\n"));
             return out;
         }
-        return fail(out, format!("Failed to create the changeset: {ex} Status: {status}. Reason: {reason}"), None);
+        return fail(
+            out,
+            format!("Failed to create the changeset: {ex} Status: {status}. Reason: {reason}"),
+            None,
+        );
     }
 
     // 4. Execute it, or say how to.
@@ -160,28 +239,48 @@ pub async fn deploy(engine: &Engine, d: &DeployCommand, globals: &GlobalOptions,
     let params = IndexMap::from([
         ("ChangeSetName".to_string(), str_(&changeset_id)),
         ("StackName".to_string(), str_(stack)),
-        ("DisableRollback".to_string(), Value::Bool(d.disable_rollback)),
+        (
+            "DisableRollback".to_string(),
+            Value::Bool(d.disable_rollback),
+        ),
     ]);
     if let Err(e) = call(engine, globals, files, "ExecuteChangeSet", params).await {
         return fail(out, e.to_string(), Some(e));
     }
-    out.stdout.push_str("Waiting for stack create/update to complete\n");
-    let name = if exists { "StackUpdateComplete" } else { "StackCreateComplete" };
-    let poller = match waiter(name, Some(30), Some(120), api_call("describe-stacks", "DescribeStacks", IndexMap::from([("StackName".to_string(), str_(stack))]), globals)) {
+    out.stdout
+        .push_str("Waiting for stack create/update to complete\n");
+    let name = if exists {
+        "StackUpdateComplete"
+    } else {
+        "StackCreateComplete"
+    };
+    let poller = match waiter(
+        name,
+        Some(30),
+        Some(120),
+        api_call(
+            "describe-stacks",
+            "DescribeStacks",
+            IndexMap::from([("StackName".to_string(), str_(stack))]),
+            globals,
+        ),
+    ) {
         Ok(w) => w,
         Err(why) => return fail(out, why, None),
     };
     let waited = super::wait::wait(engine, &poller, files, progress).await;
     if waited.exit_code != 0 {
-        let mut message =
-            format!("Failed to create/update the stack. Run the following command\nto fetch the list of events leading up to the failure\naws cloudformation describe-stack-events --stack-name {stack}");
+        let mut message = format!(
+            "Failed to create/update the stack. Run the following command\nto fetch the list of events leading up to the failure\naws cloudformation describe-stack-events --stack-name {stack}"
+        );
         // Beyond the CLI: a wait stopped at the per-call deadline says so.
         if waited.stderr.contains(" stopped: ") {
             message.push_str(&format!("\n({})", waited.stderr.trim()));
         }
         return fail(out, message, waited.error);
     }
-    out.stdout.push_str(&format!("Successfully created/updated stack - {stack}\n"));
+    out.stdout
+        .push_str(&format!("Successfully created/updated stack - {stack}\n"));
     out
 }
 
@@ -196,13 +295,34 @@ fn fail(mut out: S3Outcome, message: String, error: Option<S3Error>) -> S3Outcom
 
 /// One CloudFormation call with the command's global options (one page; `--output` and
 /// `--query` are not its).
-fn api_call(cli_operation: &str, operation: &str, params: IndexMap<String, Value>, globals: &GlobalOptions) -> OperationCall {
-    OperationCall::internal("cloudformation", cli_operation, "cloudformation", operation, params, globals)
+fn api_call(
+    cli_operation: &str,
+    operation: &str,
+    params: IndexMap<String, Value>,
+    globals: &GlobalOptions,
+) -> OperationCall {
+    OperationCall::internal(
+        "cloudformation",
+        cli_operation,
+        "cloudformation",
+        operation,
+        params,
+        globals,
+    )
 }
 
-async fn call(engine: &Engine, globals: &GlobalOptions, files: &dyn PathPolicy, operation: &'static str, params: IndexMap<String, Value>) -> Result<Json, S3Error> {
+async fn call(
+    engine: &Engine,
+    globals: &GlobalOptions,
+    files: &dyn PathPolicy,
+    operation: &'static str,
+    params: IndexMap<String, Value>,
+) -> Result<Json, S3Error> {
     let cli = portcullis_model::naming::xform_name(operation).replace('_', "-");
-    match engine.execute(&api_call(&cli, operation, params, globals), files).await {
+    match engine
+        .execute(&api_call(&cli, operation, params, globals), files)
+        .await
+    {
         Ok(out) => Ok(out.value),
         Err(error) => Err(S3Error::Call { operation, error }),
     }
@@ -210,12 +330,21 @@ async fn call(engine: &Engine, globals: &GlobalOptions, files: &dyn PathPolicy, 
 
 /// The CloudFormation waiter `name` from the model pack polling `call`, with the CLI's
 /// `WaiterConfig` (`delay`, `max_attempts`) over the model's.
-fn waiter(name: &str, delay: Option<u64>, max_attempts: Option<u64>, call: OperationCall) -> Result<WaitCommand, String> {
+fn waiter(
+    name: &str,
+    delay: Option<u64>,
+    max_attempts: Option<u64>,
+    call: OperationCall,
+) -> Result<WaitCommand, String> {
     let all = portcullis_cli::waiter::waiters("cloudformation")?;
     let mut spec = match all.get(name) {
         Some(Ok(spec)) => spec.clone(),
         Some(Err(e)) => return Err(format!("the waiter {name}: {e}")),
-        None => return Err(format!("the waiter {name} is not in the CloudFormation model")),
+        None => {
+            return Err(format!(
+                "the waiter {name} is not in the CloudFormation model"
+            ));
+        }
     };
     if let Some(d) = delay {
         spec.delay = d;
@@ -223,5 +352,10 @@ fn waiter(name: &str, delay: Option<u64>, max_attempts: Option<u64>, call: Opera
     if let Some(m) = max_attempts {
         spec.max_attempts = m;
     }
-    Ok(WaitCommand { waiter: name.to_string(), cli_name: portcullis_model::naming::xform_name(name), spec, call })
+    Ok(WaitCommand {
+        waiter: name.to_string(),
+        cli_name: portcullis_model::naming::xform_name(name),
+        spec,
+        call,
+    })
 }

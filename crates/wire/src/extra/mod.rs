@@ -30,7 +30,12 @@ impl Progress for NoProgress {
 
 /// Runs `cmd`: what it printed (stdout, stderr) and its exit code, as the AWS CLI's. Never panics
 /// on what the network returns.
-pub async fn run(engine: &Engine, cmd: &ExtraCommand, files: &dyn PathPolicy, progress: &dyn Progress) -> S3Outcome {
+pub async fn run(
+    engine: &Engine,
+    cmd: &ExtraCommand,
+    files: &dyn PathPolicy,
+    progress: &dyn Progress,
+) -> S3Outcome {
     match &cmd.kind {
         Extra::Wait(w) => wait::wait(engine, w, files, progress).await,
         Extra::Token(t) => token::token(engine, t, &cmd.globals, files).await,

@@ -13,8 +13,8 @@
 
 use std::time::Duration;
 
-use portcullis_cli::waiter::{Acceptor, AcceptorState, Matcher, WaitCommand};
 use portcullis_cli::PathPolicy;
+use portcullis_cli::waiter::{Acceptor, AcceptorState, Matcher, WaitCommand};
 use serde_json::Value as Json;
 
 use super::Progress;
@@ -28,7 +28,11 @@ pub enum Response {
     /// A successful (2xx) response, parsed.
     Ok(Json),
     /// The service's error.
-    Error { status: u16, code: String, message: String },
+    Error {
+        status: u16,
+        code: String,
+        message: String,
+    },
 }
 
 impl Response {
@@ -63,12 +67,23 @@ impl Compiled {
     pub fn new(acceptor: &Acceptor) -> Result<Compiled, String> {
         let query = match acceptor.matcher {
             Matcher::Path | Matcher::PathAll | Matcher::PathAny => {
-                let Some(arg) = &acceptor.argument else { return Err(format!("a {:?} acceptor without an argument", acceptor.matcher)) };
-                Some(Query::compile(arg).map_err(|e| format!("the acceptor expression {arg:?}: {e}"))?)
+                let Some(arg) = &acceptor.argument else {
+                    return Err(format!(
+                        "a {:?} acceptor without an argument",
+                        acceptor.matcher
+                    ));
+                };
+                Some(
+                    Query::compile(arg)
+                        .map_err(|e| format!("the acceptor expression {arg:?}: {e}"))?,
+                )
             }
             Matcher::Status | Matcher::Error => None,
         };
-        Ok(Compiled { acceptor: acceptor.clone(), query })
+        Ok(Compiled {
+            acceptor: acceptor.clone(),
+            query,
+        })
     }
 
     /// Whether `response` matches, as botocore's matcher functions decide. An expression that
@@ -81,14 +96,18 @@ impl Compiled {
         };
         Ok(match self.acceptor.matcher {
             Matcher::Path | Matcher::PathAll | Matcher::PathAny => {
-                let Response::Ok(v) = response else { return Ok(false) };
+                let Response::Ok(v) = response else {
+                    return Ok(false);
+                };
                 if response.is_error() {
                     return Ok(false);
                 }
                 let found = search(v)?;
                 match self.acceptor.matcher {
                     Matcher::Path => py_eq(&found, expected),
-                    Matcher::PathAll => matches!(&found, Json::Array(a) if !a.is_empty() && a.iter().all(|e| py_eq(e, expected))),
+                    Matcher::PathAll => {
+                        matches!(&found, Json::Array(a) if !a.is_empty() && a.iter().all(|e| py_eq(e, expected)))
+                    }
                     _ => matches!(&found, Json::Array(a) if a.iter().any(|e| py_eq(e, expected))),
                 }
             }
@@ -96,7 +115,10 @@ impl Compiled {
             Matcher::Error => {
                 let code = match response {
                     Response::Error { code, .. } => Some(code.as_str()),
-                    Response::Ok(v) => v.get("Error").and_then(|e| e.get("Code")).and_then(Json::as_str),
+                    Response::Ok(v) => v
+                        .get("Error")
+                        .and_then(|e| e.get("Code"))
+                        .and_then(Json::as_str),
                 };
                 match expected {
                     Json::Bool(true) => response.is_error(),
@@ -116,9 +138,15 @@ impl Compiled {
         let arg = a.argument.as_deref().unwrap_or("None");
         let expected = py_str(&a.expected);
         match a.matcher {
-            Matcher::Path => format!("For expression \"{arg}\" we matched expected path: \"{expected}\""),
-            Matcher::PathAll => format!("For expression \"{arg}\" all members matched expected path: \"{expected}\""),
-            Matcher::PathAny => format!("For expression \"{arg}\" we matched expected path: \"{expected}\" at least once"),
+            Matcher::Path => {
+                format!("For expression \"{arg}\" we matched expected path: \"{expected}\"")
+            }
+            Matcher::PathAll => format!(
+                "For expression \"{arg}\" all members matched expected path: \"{expected}\""
+            ),
+            Matcher::PathAny => format!(
+                "For expression \"{arg}\" we matched expected path: \"{expected}\" at least once"
+            ),
             Matcher::Status => format!("Matched expected HTTP status code: {expected}"),
             Matcher::Error => format!("Matched expected service error code: {expected}"),
         }
@@ -134,15 +162,21 @@ fn py_eq(a: &Json, b: &Json) -> bool {
         _ => None,
     };
     match (a, b) {
-        (Json::Number(x), Json::Number(y)) => match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
-            (Some(i), Some(j), _, _) => i == j,
-            (_, _, Some(i), Some(j)) => i == j,
-            _ => x.as_f64() == y.as_f64(),
-        },
+        (Json::Number(x), Json::Number(y)) => {
+            match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
+                (Some(i), Some(j), _, _) => i == j,
+                (_, _, Some(i), Some(j)) => i == j,
+                _ => x.as_f64() == y.as_f64(),
+            }
+        }
         (Json::Bool(x), Json::Bool(y)) => x == y,
         (Json::Number(_), Json::Bool(_)) | (Json::Bool(_), Json::Number(_)) => num(a) == num(b),
-        (Json::Array(x), Json::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| py_eq(p, q)),
-        (Json::Object(x), Json::Object(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| py_eq(v, w))),
+        (Json::Array(x), Json::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| py_eq(p, q))
+        }
+        (Json::Object(x), Json::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| py_eq(v, w)))
+        }
         _ => a == b,
     }
 }
@@ -160,17 +194,33 @@ fn py_str(v: &Json) -> String {
 
 /// The AWS CLI's report of an exception: a blank line, the message; exit code 255.
 fn failed(message: String) -> S3Outcome {
-    S3Outcome { stdout: String::new(), stderr: format!("\n{message}\n"), exit_code: 255, error: None }
+    S3Outcome {
+        stdout: String::new(),
+        stderr: format!("\n{message}\n"),
+        exit_code: 255,
+        error: None,
+    }
 }
 
 /// Runs the waiter. Never panics on what the network returns.
-pub async fn wait(engine: &Engine, w: &WaitCommand, files: &dyn PathPolicy, progress: &dyn Progress) -> S3Outcome {
+pub async fn wait(
+    engine: &Engine,
+    w: &WaitCommand,
+    files: &dyn PathPolicy,
+    progress: &dyn Progress,
+) -> S3Outcome {
     wait_keeping_last(engine, w, files, progress, &mut None).await
 }
 
 /// [`wait`], keeping the last response polled in `last` (botocore's `WaiterError.last_response`,
 /// which `aws cloudformation deploy` reads).
-pub async fn wait_keeping_last(engine: &Engine, w: &WaitCommand, files: &dyn PathPolicy, progress: &dyn Progress, last: &mut Option<Response>) -> S3Outcome {
+pub async fn wait_keeping_last(
+    engine: &Engine,
+    w: &WaitCommand,
+    files: &dyn PathPolicy,
+    progress: &dyn Progress,
+    last: &mut Option<Response>,
+) -> S3Outcome {
     let name = w.waiter.as_str();
     let acceptors: Vec<Compiled> = match w.spec.acceptors.iter().map(Compiled::new).collect() {
         Ok(a) => a,
@@ -193,7 +243,11 @@ pub async fn wait_keeping_last(engine: &Engine, w: &WaitCommand, files: &dyn Pat
         let sent = tokio::time::timeout_at(until, engine.execute(&call, files)).await;
         let response = match sent {
             Ok(Ok(out)) => Response::Ok(out.value),
-            Ok(Err(ExecError::Service(e))) => Response::Error { status: e.status, code: e.code.clone(), message: e.message.clone() },
+            Ok(Err(ExecError::Service(e))) => Response::Error {
+                status: e.status,
+                code: e.code.clone(),
+                message: e.message.clone(),
+            },
             Err(_) | Ok(Err(ExecError::Deadline(_))) => {
                 return failed(format!(
                     "Waiter {name} stopped: poll {} of {} did not finish within the per-call deadline of {} s (after {:.1} s of waiting). {go_on}",
@@ -220,7 +274,9 @@ pub async fn wait_keeping_last(engine: &Engine, w: &WaitCommand, files: &dyn Pat
                 Err(e) => return failed(e),
             }
         }
-        let explained = matched.or(acceptors.len().checked_sub(1)).and_then(|i| acceptors.get(i));
+        let explained = matched
+            .or(acceptors.len().checked_sub(1))
+            .and_then(|i| acceptors.get(i));
         let explanation = explained.map(Compiled::explanation).unwrap_or_default();
         match matched {
             Some(i) => {
@@ -231,25 +287,41 @@ pub async fn wait_keeping_last(engine: &Engine, w: &WaitCommand, files: &dyn Pat
                 let (code, message) = match &response {
                     Response::Error { code, message, .. } => (code.clone(), message.clone()),
                     Response::Ok(v) => {
-                        let part = |k: &str| v.get("Error").and_then(|e| e.get(k)).map_or_else(|| "Unknown".to_string(), py_str);
+                        let part = |k: &str| {
+                            v.get("Error")
+                                .and_then(|e| e.get(k))
+                                .map_or_else(|| "Unknown".to_string(), py_str)
+                        };
                         (part("Code"), part("Message"))
                     }
                 };
-                return failed(format!("Waiter {name} failed: An error occurred ({code}): {message}"));
+                return failed(format!(
+                    "Waiter {name} failed: An error occurred ({code}): {message}"
+                ));
             }
             None => {}
         }
         match state {
             AcceptorState::Success => {
-                progress.report(attempt as f64, Some(max_attempts as f64), &format!("{name}: poll {attempt}: success"));
+                progress.report(
+                    attempt as f64,
+                    Some(max_attempts as f64),
+                    &format!("{name}: poll {attempt}: success"),
+                );
                 return S3Outcome::default();
             }
-            AcceptorState::Failure => return failed(format!("Waiter {name} failed: Waiter encountered a terminal failure state: {explanation}")),
+            AcceptorState::Failure => {
+                return failed(format!(
+                    "Waiter {name} failed: Waiter encountered a terminal failure state: {explanation}"
+                ));
+            }
             AcceptorState::Retry => {}
         }
         if attempt >= max_attempts {
             return failed(if last_matched {
-                format!("Waiter {name} failed: Max attempts exceeded. Previously accepted state: {explanation}")
+                format!(
+                    "Waiter {name} failed: Max attempts exceeded. Previously accepted state: {explanation}"
+                )
             } else {
                 format!("Waiter {name} failed: Max attempts exceeded")
             });
@@ -261,7 +333,10 @@ pub async fn wait_keeping_last(engine: &Engine, w: &WaitCommand, files: &dyn Pat
         progress.report(
             attempt as f64,
             Some(max_attempts as f64),
-            &format!("{name}: poll {attempt} of {max_attempts}: not done ({seen}); next poll in {} s", w.spec.delay),
+            &format!(
+                "{name}: poll {attempt} of {max_attempts}: not done ({seen}); next poll in {} s",
+                w.spec.delay
+            ),
         );
         if started.elapsed() + delay >= deadline {
             return failed(format!(
@@ -290,51 +365,237 @@ mod tests {
     }
 
     fn err(status: u16, code: &str) -> Response {
-        Response::Error { status, code: code.into(), message: "m".into() }
+        Response::Error {
+            status,
+            code: code.into(),
+            message: "m".into(),
+        }
     }
 
     #[test]
     fn matchers_decide_as_botocores() {
         let instances = |states: &[&str]| {
-            Response::Ok(json!({ "Reservations": [{ "Instances": states.iter().map(|s| json!({ "State": { "Name": s } })).collect::<Vec<_>>() }] }))
+            Response::Ok(
+                json!({ "Reservations": [{ "Instances": states.iter().map(|s| json!({ "State": { "Name": s } })).collect::<Vec<_>>() }] }),
+            )
         };
         let all = "Reservations[].Instances[].State.Name";
         let table: Vec<(&str, Compiled, Response, bool)> = vec![
             // path: the result equals expected (string, bool, number as Python compares).
-            ("path equal", acceptor("path", "success", json!("ACTIVE"), Some("Table.TableStatus")), Response::Ok(json!({ "Table": { "TableStatus": "ACTIVE" } })), true),
-            ("path differs", acceptor("path", "success", json!("ACTIVE"), Some("Table.TableStatus")), Response::Ok(json!({ "Table": { "TableStatus": "CREATING" } })), false),
-            ("path missing", acceptor("path", "success", json!("ACTIVE"), Some("Table.TableStatus")), Response::Ok(json!({})), false),
-            ("path bool", acceptor("path", "success", json!(true), Some("length(Items[]) > `0`")), Response::Ok(json!({ "Items": [1] })), true),
-            ("path bool false", acceptor("path", "success", json!(false), Some("length(Items[]) > `0`")), Response::Ok(json!({ "Items": [] })), true),
-            ("path number as float", acceptor("path", "success", json!(2), Some("n")), Response::Ok(json!({ "n": 2.0 })), true),
-            ("path on an error", acceptor("path", "success", json!(null), Some("x")), err(400, "Bad"), false),
-            ("path on an Error member", acceptor("path", "success", json!("v"), Some("x")), Response::Ok(json!({ "x": "v", "Error": { "Code": "E" } })), false),
+            (
+                "path equal",
+                acceptor(
+                    "path",
+                    "success",
+                    json!("ACTIVE"),
+                    Some("Table.TableStatus"),
+                ),
+                Response::Ok(json!({ "Table": { "TableStatus": "ACTIVE" } })),
+                true,
+            ),
+            (
+                "path differs",
+                acceptor(
+                    "path",
+                    "success",
+                    json!("ACTIVE"),
+                    Some("Table.TableStatus"),
+                ),
+                Response::Ok(json!({ "Table": { "TableStatus": "CREATING" } })),
+                false,
+            ),
+            (
+                "path missing",
+                acceptor(
+                    "path",
+                    "success",
+                    json!("ACTIVE"),
+                    Some("Table.TableStatus"),
+                ),
+                Response::Ok(json!({})),
+                false,
+            ),
+            (
+                "path bool",
+                acceptor(
+                    "path",
+                    "success",
+                    json!(true),
+                    Some("length(Items[]) > `0`"),
+                ),
+                Response::Ok(json!({ "Items": [1] })),
+                true,
+            ),
+            (
+                "path bool false",
+                acceptor(
+                    "path",
+                    "success",
+                    json!(false),
+                    Some("length(Items[]) > `0`"),
+                ),
+                Response::Ok(json!({ "Items": [] })),
+                true,
+            ),
+            (
+                "path number as float",
+                acceptor("path", "success", json!(2), Some("n")),
+                Response::Ok(json!({ "n": 2.0 })),
+                true,
+            ),
+            (
+                "path on an error",
+                acceptor("path", "success", json!(null), Some("x")),
+                err(400, "Bad"),
+                false,
+            ),
+            (
+                "path on an Error member",
+                acceptor("path", "success", json!("v"), Some("x")),
+                Response::Ok(json!({ "x": "v", "Error": { "Code": "E" } })),
+                false,
+            ),
             // pathAll: a non-empty list, every element equal.
-            ("pathAll all", acceptor("pathAll", "success", json!("running"), Some(all)), instances(&["running", "running"]), true),
-            ("pathAll one differs", acceptor("pathAll", "success", json!("running"), Some(all)), instances(&["running", "pending"]), false),
-            ("pathAll empty", acceptor("pathAll", "success", json!("running"), Some(all)), instances(&[]), false),
-            ("pathAll not a list", acceptor("pathAll", "success", json!("ACTIVE"), Some("Table.TableStatus")), Response::Ok(json!({ "Table": { "TableStatus": "ACTIVE" } })), false),
-            ("pathAll on an error", acceptor("pathAll", "success", json!("running"), Some(all)), err(400, "InvalidInstanceID.NotFound"), false),
+            (
+                "pathAll all",
+                acceptor("pathAll", "success", json!("running"), Some(all)),
+                instances(&["running", "running"]),
+                true,
+            ),
+            (
+                "pathAll one differs",
+                acceptor("pathAll", "success", json!("running"), Some(all)),
+                instances(&["running", "pending"]),
+                false,
+            ),
+            (
+                "pathAll empty",
+                acceptor("pathAll", "success", json!("running"), Some(all)),
+                instances(&[]),
+                false,
+            ),
+            (
+                "pathAll not a list",
+                acceptor(
+                    "pathAll",
+                    "success",
+                    json!("ACTIVE"),
+                    Some("Table.TableStatus"),
+                ),
+                Response::Ok(json!({ "Table": { "TableStatus": "ACTIVE" } })),
+                false,
+            ),
+            (
+                "pathAll on an error",
+                acceptor("pathAll", "success", json!("running"), Some(all)),
+                err(400, "InvalidInstanceID.NotFound"),
+                false,
+            ),
             // pathAny: a non-empty list, one element equal.
-            ("pathAny one", acceptor("pathAny", "failure", json!("terminated"), Some(all)), instances(&["running", "terminated"]), true),
-            ("pathAny none", acceptor("pathAny", "failure", json!("terminated"), Some(all)), instances(&["running", "pending"]), false),
-            ("pathAny empty", acceptor("pathAny", "failure", json!("terminated"), Some(all)), instances(&[]), false),
-            ("pathAny not a list", acceptor("pathAny", "failure", json!("x"), Some("a")), Response::Ok(json!({ "a": "x" })), false),
+            (
+                "pathAny one",
+                acceptor("pathAny", "failure", json!("terminated"), Some(all)),
+                instances(&["running", "terminated"]),
+                true,
+            ),
+            (
+                "pathAny none",
+                acceptor("pathAny", "failure", json!("terminated"), Some(all)),
+                instances(&["running", "pending"]),
+                false,
+            ),
+            (
+                "pathAny empty",
+                acceptor("pathAny", "failure", json!("terminated"), Some(all)),
+                instances(&[]),
+                false,
+            ),
+            (
+                "pathAny not a list",
+                acceptor("pathAny", "failure", json!("x"), Some("a")),
+                Response::Ok(json!({ "a": "x" })),
+                false,
+            ),
             // status: 200 for a success, the error's status otherwise.
-            ("status 200 on success", acceptor("status", "success", json!(200), None), Response::Ok(json!({})), true),
-            ("status 404 on success", acceptor("status", "retry", json!(404), None), Response::Ok(json!({})), false),
-            ("status 404 on 404", acceptor("status", "retry", json!(404), None), err(404, "404"), true),
-            ("status 301 on 301", acceptor("status", "success", json!(301), None), err(301, "301"), true),
-            ("status 200 on 500", acceptor("status", "success", json!(200), None), err(500, "InternalError"), false),
+            (
+                "status 200 on success",
+                acceptor("status", "success", json!(200), None),
+                Response::Ok(json!({})),
+                true,
+            ),
+            (
+                "status 404 on success",
+                acceptor("status", "retry", json!(404), None),
+                Response::Ok(json!({})),
+                false,
+            ),
+            (
+                "status 404 on 404",
+                acceptor("status", "retry", json!(404), None),
+                err(404, "404"),
+                true,
+            ),
+            (
+                "status 301 on 301",
+                acceptor("status", "success", json!(301), None),
+                err(301, "301"),
+                true,
+            ),
+            (
+                "status 200 on 500",
+                acceptor("status", "success", json!(200), None),
+                err(500, "InternalError"),
+                false,
+            ),
             // error: a code, any error (true), no error (false).
-            ("error code", acceptor("error", "retry", json!("ResourceNotFoundException"), None), err(400, "ResourceNotFoundException"), true),
-            ("error other code", acceptor("error", "retry", json!("ResourceNotFoundException"), None), err(400, "ValidationException"), false),
-            ("error code on success", acceptor("error", "retry", json!("ResourceNotFoundException"), None), Response::Ok(json!({})), false),
-            ("error true on error", acceptor("error", "failure", json!(true), None), err(400, "X"), true),
-            ("error true on success", acceptor("error", "failure", json!(true), None), Response::Ok(json!({})), false),
-            ("error false on success", acceptor("error", "success", json!(false), None), Response::Ok(json!({})), true),
-            ("error false on error", acceptor("error", "success", json!(false), None), err(404, "NotFound"), false),
-            ("error code in an Error member", acceptor("error", "failure", json!("E"), None), Response::Ok(json!({ "Error": { "Code": "E" } })), true),
+            (
+                "error code",
+                acceptor("error", "retry", json!("ResourceNotFoundException"), None),
+                err(400, "ResourceNotFoundException"),
+                true,
+            ),
+            (
+                "error other code",
+                acceptor("error", "retry", json!("ResourceNotFoundException"), None),
+                err(400, "ValidationException"),
+                false,
+            ),
+            (
+                "error code on success",
+                acceptor("error", "retry", json!("ResourceNotFoundException"), None),
+                Response::Ok(json!({})),
+                false,
+            ),
+            (
+                "error true on error",
+                acceptor("error", "failure", json!(true), None),
+                err(400, "X"),
+                true,
+            ),
+            (
+                "error true on success",
+                acceptor("error", "failure", json!(true), None),
+                Response::Ok(json!({})),
+                false,
+            ),
+            (
+                "error false on success",
+                acceptor("error", "success", json!(false), None),
+                Response::Ok(json!({})),
+                true,
+            ),
+            (
+                "error false on error",
+                acceptor("error", "success", json!(false), None),
+                err(404, "NotFound"),
+                false,
+            ),
+            (
+                "error code in an Error member",
+                acceptor("error", "failure", json!("E"), None),
+                Response::Ok(json!({ "Error": { "Code": "E" } })),
+                true,
+            ),
         ];
         let mut failures = Vec::new();
         for (what, a, response, want) in &table {
@@ -345,10 +606,23 @@ mod tests {
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
         // States come through as written.
-        assert_eq!(acceptor("error", "retry", json!("X"), None).acceptor.state, AcceptorState::Retry);
-        assert_eq!(acceptor("pathAny", "failure", json!("X"), Some("a")).acceptor.state, AcceptorState::Failure);
+        assert_eq!(
+            acceptor("error", "retry", json!("X"), None).acceptor.state,
+            AcceptorState::Retry
+        );
+        assert_eq!(
+            acceptor("pathAny", "failure", json!("X"), Some("a"))
+                .acceptor
+                .state,
+            AcceptorState::Failure
+        );
         // An expression that fails to evaluate is an error, as botocore raises it.
-        let bad = acceptor("path", "success", json!(true), Some("length(Missing) > `0`"));
+        let bad = acceptor(
+            "path",
+            "success",
+            json!(true),
+            Some("length(Missing) > `0`"),
+        );
         assert!(bad.matches(&Response::Ok(json!({}))).is_err());
     }
 
@@ -363,10 +637,22 @@ mod tests {
             acceptor("pathAll", "success", json!("running"), Some(all)).explanation(),
             "For expression \"Reservations[].Instances[].State.Name\" all members matched expected path: \"running\""
         );
-        assert_eq!(acceptor("path", "success", json!(true), Some("a")).explanation(), "For expression \"a\" we matched expected path: \"True\"");
-        assert_eq!(acceptor("status", "success", json!(200), None).explanation(), "Matched expected HTTP status code: 200");
-        assert_eq!(acceptor("error", "retry", json!("NoSuchEntity"), None).explanation(), "Matched expected service error code: NoSuchEntity");
-        assert_eq!(acceptor("error", "success", json!(false), None).explanation(), "Matched expected service error code: False");
+        assert_eq!(
+            acceptor("path", "success", json!(true), Some("a")).explanation(),
+            "For expression \"a\" we matched expected path: \"True\""
+        );
+        assert_eq!(
+            acceptor("status", "success", json!(200), None).explanation(),
+            "Matched expected HTTP status code: 200"
+        );
+        assert_eq!(
+            acceptor("error", "retry", json!("NoSuchEntity"), None).explanation(),
+            "Matched expected service error code: NoSuchEntity"
+        );
+        assert_eq!(
+            acceptor("error", "success", json!(false), None).explanation(),
+            "Matched expected service error code: False"
+        );
     }
 
     /// Every waiter of every service in the pack: its definition decodes (every matcher and
@@ -380,14 +666,18 @@ mod tests {
         // Waiters whose operation the AWS CLI offers only through a customization of its own.
         let mut hidden = Vec::new();
         for service in models.service_names() {
-            let all = portcullis_cli::waiter::waiters(service).unwrap_or_else(|e| panic!("{service}: {e}"));
+            let all = portcullis_cli::waiter::waiters(service)
+                .unwrap_or_else(|e| panic!("{service}: {e}"));
             if all.is_empty() {
                 continue;
             }
             services += 1;
             let model = models.service(service).unwrap();
             let cli = models.service_cli(service).unwrap();
-            assert!(cli.custom_operations.iter().any(|c| c == "wait"), "{service} has waiters but the AWS CLI table has no `wait`");
+            assert!(
+                cli.custom_operations.iter().any(|c| c == "wait"),
+                "{service} has waiters but the AWS CLI table has no `wait`"
+            );
             let mut names = std::collections::HashSet::new();
             for (name, spec) in &all {
                 waiters += 1;
@@ -402,14 +692,22 @@ mod tests {
                     }
                 };
                 if model.operation(&spec.operation).is_none() {
-                    failures.push(format!("{service}.{name}: polls {}, not in the model", spec.operation));
+                    failures.push(format!(
+                        "{service}.{name}: polls {}, not in the model",
+                        spec.operation
+                    ));
                 }
                 if !cli.by_cli_name.values().any(|o| *o == spec.operation) {
                     // Refused by the parser (it takes a waiter's options from the CLI operation).
                     hidden.push(format!("{service}.{name}"));
                 }
                 if spec.delay == 0 || spec.max_attempts == 0 || spec.acceptors.is_empty() {
-                    failures.push(format!("{service}.{name}: delay {}, maxAttempts {}, {} acceptors", spec.delay, spec.max_attempts, spec.acceptors.len()));
+                    failures.push(format!(
+                        "{service}.{name}: delay {}, maxAttempts {}, {} acceptors",
+                        spec.delay,
+                        spec.max_attempts,
+                        spec.acceptors.len()
+                    ));
                 }
                 for a in &spec.acceptors {
                     acceptors += 1;
@@ -425,8 +723,16 @@ mod tests {
              {} poll an operation the CLI hides behind a customization: {hidden:?}",
             hidden.len()
         );
-        assert!(failures.is_empty(), "{} problems:\n{}", failures.len(), failures.join("\n"));
+        assert!(
+            failures.is_empty(),
+            "{} problems:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
         assert_eq!(hidden, ["emr.ClusterRunning", "emr.ClusterTerminated"]);
-        assert!(services >= 60 && waiters >= 350, "{services} services, {waiters} waiters");
+        assert!(
+            services >= 60 && waiters >= 350,
+            "{services} services, {waiters} waiters"
+        );
     }
 }

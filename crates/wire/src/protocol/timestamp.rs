@@ -100,13 +100,19 @@ impl Timestamp {
         let (hh, mm, ss) = (sod / 3600, sod % 3600 / 60, sod % 60);
         match format {
             TimestampFormat::Iso8601 if self.micros > 0 => {
-                format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{:06}Z", self.micros)
+                format!(
+                    "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{:06}Z",
+                    self.micros
+                )
             }
             TimestampFormat::Iso8601 => format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z"),
             TimestampFormat::UnixTimestamp => self.secs.to_string(),
             TimestampFormat::Rfc822 => {
                 const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-                const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+                const MONTHS: [&str; 12] = [
+                    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+                    "Dec",
+                ];
                 let wd = DAYS[usize::try_from(days.rem_euclid(7)).unwrap_or(0)];
                 let mon = MONTHS[usize::try_from(m).unwrap_or(1).saturating_sub(1).min(11)];
                 format!("{wd}, {d:02} {mon} {y:04} {hh:02}:{mm:02}:{ss:02} GMT")
@@ -116,7 +122,10 @@ impl Timestamp {
 
     /// Whole seconds only (botocore drops sub-second precision in headers).
     pub fn truncated(self) -> Timestamp {
-        Timestamp { secs: self.secs, micros: 0 }
+        Timestamp {
+            secs: self.secs,
+            micros: 0,
+        }
     }
 
     /// Python's `datetime.isoformat()` of a UTC-aware datetime.
@@ -374,7 +383,9 @@ mod tests {
     use super::*;
 
     fn iso(s: &str) -> String {
-        Timestamp::parse(s).map(Timestamp::iso8601).unwrap_or_default()
+        Timestamp::parse(s)
+            .map(Timestamp::iso8601)
+            .unwrap_or_default()
     }
 
     #[test]

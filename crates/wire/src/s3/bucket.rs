@@ -15,10 +15,17 @@ pub(crate) async fn mb(ctx: &Ctx<'_>, bucket: &str) -> S3Outcome {
         m.insert("LocationConstraint".to_string(), Value::Str(r));
         Value::Map(m)
     });
-    match ctx.call("CreateBucket", params([("Bucket", s(bucket)), ("CreateBucketConfiguration", config)])).await {
+    match ctx
+        .call(
+            "CreateBucket",
+            params([("Bucket", s(bucket)), ("CreateBucketConfiguration", config)]),
+        )
+        .await
+    {
         Ok(_) => out.stdout.push_str(&format!("make_bucket: {bucket}\n")),
         Err(e) => {
-            out.stderr.push_str(&format!("make_bucket failed: s3://{bucket} {e}\n"));
+            out.stderr
+                .push_str(&format!("make_bucket failed: s3://{bucket} {e}\n"));
             out.exit_code = 1;
             out.error = Some(e);
         }
@@ -37,10 +44,14 @@ pub(crate) async fn rb(ctx: &Ctx<'_>, bucket: &str, force: bool) -> S3Outcome {
             return out;
         }
     }
-    match ctx.call("DeleteBucket", params([("Bucket", s(bucket))])).await {
+    match ctx
+        .call("DeleteBucket", params([("Bucket", s(bucket))]))
+        .await
+    {
         Ok(_) => out.stdout.push_str(&format!("remove_bucket: {bucket}\n")),
         Err(e) => {
-            out.stderr.push_str(&format!("remove_bucket failed: s3://{bucket} {e}\n"));
+            out.stderr
+                .push_str(&format!("remove_bucket failed: s3://{bucket} {e}\n"));
             out.exit_code = 1;
             out.error = Some(e);
         }

@@ -11,8 +11,8 @@
 //! prefix of both the path and the pattern), and the parser refuses absolute patterns with a
 //! relative local path.
 
-use portcullis_cli::s3cmd::PathFilter;
 use portcullis_cli::S3Path;
+use portcullis_cli::s3cmd::PathFilter;
 
 /// Stands for the working directory in the absolute path of a relative local path: no pattern
 /// can name it (a NUL never reaches a pattern).
@@ -39,7 +39,11 @@ impl Filter {
                     PathFilter::Include(p) => (true, p),
                     PathFilter::Exclude(p) => (false, p),
                 };
-                (include, compile(&path_join(&src_root, pattern)), compile(&path_join(&dst_root, pattern)))
+                (
+                    include,
+                    compile(&path_join(&src_root, pattern)),
+                    compile(&path_join(&dst_root, pattern)),
+                )
             })
             .collect();
         Filter { rules }
@@ -63,7 +67,11 @@ impl Filter {
 /// The path the CLI filters a local file by: `dir` (as given) made absolute, then `/rel`; a
 /// single file (`rel` empty) is its own absolute path.
 pub(crate) fn local_file(dir: &str, rel: &str) -> String {
-    if rel.is_empty() { abspath(dir) } else { format!("{}/{rel}", abspath(dir)) }
+    if rel.is_empty() {
+        abspath(dir)
+    } else {
+        format!("{}/{rel}", abspath(dir))
+    }
 }
 
 /// The path the CLI filters an object by: `bucket/key`.
@@ -76,10 +84,18 @@ fn root(path: &S3Path, dir_op: bool) -> String {
     match path {
         S3Path::Local { path } => {
             let abs = abspath(path);
-            if dir_op { abs } else { dirname(&abs).to_string() }
+            if dir_op {
+                abs
+            } else {
+                dirname(&abs).to_string()
+            }
         }
         S3Path::S3 { bucket, key } => {
-            let key = if !dir_op && !key.ends_with('/') { key.rsplit_once('/').map_or("", |(d, _)| d) } else { key.as_str() };
+            let key = if !dir_op && !key.ends_with('/') {
+                key.rsplit_once('/').map_or("", |(d, _)| d)
+            } else {
+                key.as_str()
+            };
             format!("{bucket}/{key}")
         }
     }
@@ -87,7 +103,11 @@ fn root(path: &S3Path, dir_op: bool) -> String {
 
 /// `os.path.abspath`, with [`CWD`] for the working directory.
 fn abspath(path: &str) -> String {
-    if path.starts_with('/') { normpath(path) } else { normpath(&format!("{CWD}/{path}")) }
+    if path.starts_with('/') {
+        normpath(path)
+    } else {
+        normpath(&format!("{CWD}/{path}"))
+    }
 }
 
 /// `posixpath.dirname`.
@@ -118,7 +138,9 @@ fn normpath(path: &str) -> String {
     for c in path.split('/') {
         match c {
             "" | "." => {}
-            ".." if (slashes == 0 && parts.is_empty()) || parts.last() == Some(&"..") => parts.push(c),
+            ".." if (slashes == 0 && parts.is_empty()) || parts.last() == Some(&"..") => {
+                parts.push(c)
+            }
             ".." => {
                 parts.pop();
             }
@@ -126,7 +148,11 @@ fn normpath(path: &str) -> String {
         }
     }
     let joined = format!("{}{}", "/".repeat(slashes), parts.join("/"));
-    if joined.is_empty() { ".".into() } else { joined }
+    if joined.is_empty() {
+        ".".into()
+    } else {
+        joined
+    }
 }
 
 /// `posixpath.join(a, b)`.
@@ -149,7 +175,10 @@ enum Tok {
     Any,
     Lit(char),
     /// `[...]` / `[!...]`: inclusive ranges (a single character is a range of one).
-    Class { negated: bool, ranges: Vec<(char, char)> },
+    Class {
+        negated: bool,
+        ranges: Vec<(char, char)>,
+    },
 }
 
 /// Python 3.11's `fnmatch.translate`, as tokens.
@@ -215,7 +244,9 @@ fn single(t: &Tok, c: char) -> bool {
     match t {
         Tok::Any => true,
         Tok::Lit(l) => *l == c,
-        Tok::Class { negated, ranges } => ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)) != *negated,
+        Tok::Class { negated, ranges } => {
+            ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)) != *negated
+        }
         Tok::Star => false,
     }
 }
@@ -288,7 +319,11 @@ mod tests {
             ("a\nb", "a*b", true),
         ];
         for (name, pattern, want) in cases {
-            assert_eq!(fnmatch(name, pattern), *want, "fnmatch({name:?}, {pattern:?})");
+            assert_eq!(
+                fnmatch(name, pattern),
+                *want,
+                "fnmatch({name:?}, {pattern:?})"
+            );
         }
     }
 
@@ -312,7 +347,10 @@ mod tests {
     }
 
     fn s3(b: &str, k: &str) -> S3Path {
-        S3Path::S3 { bucket: b.into(), key: k.into() }
+        S3Path::S3 {
+            bucket: b.into(),
+            key: k.into(),
+        }
     }
 
     #[test]
@@ -320,22 +358,42 @@ mod tests {
         let ex = |p: &str| PathFilter::Exclude(p.into());
         let inc = |p: &str| PathFilter::Include(p.into());
         // Relative to the source directory; the last match wins.
-        let f = Filter::new(&[ex("*"), inc("*.json")], &local("./d/"), &s3("bkt", ""), true);
+        let f = Filter::new(
+            &[ex("*"), inc("*.json")],
+            &local("./d/"),
+            &s3("bkt", ""),
+            true,
+        );
         assert!(f.includes(&local_file("./d/", "sub/c.json")));
         assert!(!f.includes(&local_file("./d/", "a.txt")));
         // The destination's files (for --delete) are filtered by the same patterns, joined to
         // the destination root.
         assert!(f.includes(&s3_file("bkt", "x.json")) && !f.includes(&s3_file("bkt", "x.txt")));
         let f = Filter::new(&[ex("sub/*")], &s3("bkt", "pre"), &local("dl"), true);
-        assert!(!f.includes(&s3_file("bkt", "pre/sub/b.txt")) && f.includes(&s3_file("bkt", "pre/a.txt")));
-        assert!(!f.includes(&local_file("dl", "sub/b.txt")) && f.includes(&local_file("dl", "a.txt")));
+        assert!(
+            !f.includes(&s3_file("bkt", "pre/sub/b.txt"))
+                && f.includes(&s3_file("bkt", "pre/a.txt"))
+        );
+        assert!(
+            !f.includes(&local_file("dl", "sub/b.txt")) && f.includes(&local_file("dl", "a.txt"))
+        );
         // A pattern joined to the destination root can match a source object (an AWS CLI quirk).
         let f = Filter::new(&[ex("b/*")], &s3("bkt", "a/b"), &s3("bkt", "a"), true);
         assert!(!f.includes(&s3_file("bkt", "a/b/x.txt")));
         // A single file: the root is its directory.
-        let f = Filter::new(&[ex("*.txt")], &local("d/a.txt"), &s3("bkt", "a.txt"), false);
+        let f = Filter::new(
+            &[ex("*.txt")],
+            &local("d/a.txt"),
+            &s3("bkt", "a.txt"),
+            false,
+        );
         assert!(!f.includes(&local_file("d/a.txt", "")));
-        let f = Filter::new(&[ex("a.txt")], &s3("bkt", "x/a.txt"), &local("out.txt"), false);
+        let f = Filter::new(
+            &[ex("a.txt")],
+            &s3("bkt", "x/a.txt"),
+            &local("out.txt"),
+            false,
+        );
         assert!(!f.includes(&s3_file("bkt", "x/a.txt")));
         assert!(Filter::new(&[], &local("d"), &s3("b", ""), true).includes("anything"));
     }

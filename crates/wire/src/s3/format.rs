@@ -14,7 +14,11 @@ pub fn date(v: &Json) -> String {
     match ts {
         Some(t) => {
             let iso = t.truncated().format(TimestampFormat::Iso8601);
-            let text: String = iso.chars().take(19).map(|c| if c == 'T' { ' ' } else { c }).collect();
+            let text: String = iso
+                .chars()
+                .take(19)
+                .map(|c| if c == 'T' { ' ' } else { c })
+                .collect();
             format!("{text:<19}")
         }
         None => format!("{:<19}", ""),
@@ -63,7 +67,11 @@ pub fn local(path: &str) -> String {
     if absolute {
         return format!("/{joined}");
     }
-    if parts.len() <= 1 { format!("./{joined}") } else { joined }
+    if parts.len() <= 1 {
+        format!("./{joined}")
+    } else {
+        joined
+    }
 }
 
 /// `dir` + `/` + `rel`, without doubling the separator.
@@ -160,6 +168,9 @@ mod tests {
 
     #[test]
     fn dates() {
-        assert_eq!(date(&Json::String("2024-05-01T12:34:56.000Z".into())), "2024-05-01 12:34:56");
+        assert_eq!(
+            date(&Json::String("2024-05-01T12:34:56.000Z".into())),
+            "2024-05-01 12:34:56"
+        );
     }
 }

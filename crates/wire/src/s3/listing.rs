@@ -10,14 +10,34 @@ use super::{Ctx, S3Error, S3Outcome, params, s};
 pub(crate) const MAX_PAGES: usize = 1000;
 
 pub(crate) async fn ls(ctx: &Ctx<'_>, op: &S3Op) -> S3Outcome {
-    let S3Op::Ls { bucket, prefix, recursive, human_readable, summarize, page_size } = op else {
+    let S3Op::Ls {
+        bucket,
+        prefix,
+        recursive,
+        human_readable,
+        summarize,
+        page_size,
+    } = op
+    else {
         return S3Outcome::default();
     };
     let mut out = S3Outcome::default();
     let mut totals = Totals::default();
     let result = match bucket {
         None => list_buckets(ctx, &mut out).await,
-        Some(b) => list_objects(ctx, b, prefix, *recursive, *human_readable, *page_size, &mut out, &mut totals).await,
+        Some(b) => {
+            list_objects(
+                ctx,
+                b,
+                prefix,
+                *recursive,
+                *human_readable,
+                *page_size,
+                &mut out,
+                &mut totals,
+            )
+            .await
+        }
     };
     if let Err(e) = result {
         // The CLI's top-level error handler: a blank line, the error, exit code 255.
@@ -27,8 +47,15 @@ pub(crate) async fn ls(ctx: &Ctx<'_>, op: &S3Op) -> S3Outcome {
         return out;
     }
     if *summarize {
-        let size = if *human_readable { human_size(totals.bytes) } else { totals.bytes.to_string() };
-        out.stdout.push_str(&format!("\nTotal Objects: {}\n   Total Size: {size}\n", totals.objects));
+        let size = if *human_readable {
+            human_size(totals.bytes)
+        } else {
+            totals.bytes.to_string()
+        };
+        out.stdout.push_str(&format!(
+            "\nTotal Objects: {}\n   Total Size: {size}\n",
+            totals.objects
+        ));
     }
     // With a prefix, nothing found is exit code 1 (the CLI's `_check_no_objects`).
     if !prefix.is_empty() && bucket.is_some() && totals.empty_first_page {
@@ -47,12 +74,29 @@ struct Totals {
 async fn list_buckets(ctx: &Ctx<'_>, out: &mut S3Outcome) -> Result<(), S3Error> {
     let mut token: Option<String> = None;
     for _ in 0..MAX_PAGES {
-        let page = ctx.call("ListBuckets", params([("ContinuationToken", token.as_deref().and_then(s))])).await?;
-        for b in page.get("Buckets").and_then(Json::as_array).into_iter().flatten() {
+        let page = ctx
+            .call(
+                "ListBuckets",
+                params([("ContinuationToken", token.as_deref().and_then(s))]),
+            )
+            .await?;
+        for b in page
+            .get("Buckets")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+        {
             let name = b.get("Name").and_then(Json::as_str).unwrap_or_default();
-            out.stdout.push_str(&format!("{} {name}\n", date(b.get("CreationDate").unwrap_or(&Json::Null))));
+            out.stdout.push_str(&format!(
+                "{} {name}\n",
+                date(b.get("CreationDate").unwrap_or(&Json::Null))
+            ));
         }
-        token = page.get("ContinuationToken").and_then(Json::as_str).filter(|t| !t.is_empty()).map(str::to_string);
+        token = page
+            .get("ContinuationToken")
+            .and_then(Json::as_str)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
         if token.is_none() {
             break;
         }
@@ -86,8 +130,16 @@ async fn list_objects(
                 ]),
             )
             .await?;
-        let prefixes = page.get("CommonPrefixes").and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default();
-        let contents = page.get("Contents").and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default();
+        let prefixes = page
+            .get("CommonPrefixes")
+            .and_then(Json::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let contents = page
+            .get("Contents")
+            .and_then(Json::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         if prefixes.is_empty() && contents.is_empty() {
             if first {
                 totals.empty_first_page = true;
@@ -98,7 +150,11 @@ async fn list_objects(
                 let text = p.get("Prefix").and_then(Json::as_str).unwrap_or_default();
                 // The component before the trailing delimiter.
                 let parts: Vec<&str> = text.split('/').collect();
-                let name = if parts.len() >= 2 { parts[parts.len() - 2] } else { "" };
+                let name = if parts.len() >= 2 {
+                    parts[parts.len() - 2]
+                } else {
+                    ""
+                };
                 out.stdout.push_str(&format!("{:>30} {name}/\n", "PRE"));
             }
             for c in contents {
@@ -106,13 +162,31 @@ async fn list_objects(
                 totals.objects += 1;
                 totals.bytes += size;
                 let key = c.get("Key").and_then(Json::as_str).unwrap_or_default();
-                let name = if recursive { key } else { key.rsplit('/').next().unwrap_or(key) };
-                let size_text = if human_readable { human_size(size) } else { size.to_string() };
-                out.stdout.push_str(&format!("{} {size_text:>10} {name}\n", date(c.get("LastModified").unwrap_or(&Json::Null))));
+                let name = if recursive {
+                    key
+                } else {
+                    key.rsplit('/').next().unwrap_or(key)
+                };
+                let size_text = if human_readable {
+                    human_size(size)
+                } else {
+                    size.to_string()
+                };
+                out.stdout.push_str(&format!(
+                    "{} {size_text:>10} {name}\n",
+                    date(c.get("LastModified").unwrap_or(&Json::Null))
+                ));
             }
         }
-        let truncated = page.get("IsTruncated").and_then(Json::as_bool).unwrap_or(false);
-        token = page.get("NextContinuationToken").and_then(Json::as_str).filter(|t| !t.is_empty()).map(str::to_string);
+        let truncated = page
+            .get("IsTruncated")
+            .and_then(Json::as_bool)
+            .unwrap_or(false);
+        token = page
+            .get("NextContinuationToken")
+            .and_then(Json::as_str)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
         if !truncated || token.is_none() {
             break;
         }

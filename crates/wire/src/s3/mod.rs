@@ -16,7 +16,7 @@
 //! * `filter` — `--exclude`/`--include`, matched as the AWS CLI matches them.
 //! * [`bucket`] — `mb` and `rb` (`--force` empties the bucket first).
 //! * [`presign`] — a SigV4 query-signed GET URL; nothing is sent.
-//! * [`format`] — dates, human-readable sizes and local paths as the CLI shows them.
+//! * [`format`](mod@format) — dates, human-readable sizes and local paths as the CLI shows them.
 
 pub mod bucket;
 mod filter;
@@ -48,7 +48,10 @@ pub struct S3Outcome {
 pub enum S3Error {
     /// An API call failed; `operation` is the API operation.
     #[error("{}", exec_text(operation, error))]
-    Call { operation: &'static str, error: ExecError },
+    Call {
+        operation: &'static str,
+        error: ExecError,
+    },
     /// A local file could not be read, listed or written.
     #[error("{0}")]
     File(String),
@@ -57,12 +60,17 @@ pub enum S3Error {
     Unsupported(String),
 }
 
-/// How the AWS CLI words a failed call: botocore's `ClientError` text for service errors.
+/// How the AWS CLI words a failed call: botocore's `ClientError` text for service errors
+/// ([`ServiceError::cli_message`](crate::protocol::parse::ServiceError::cli_message)), where
+/// the `aws s3` commands say `Unknown` for a message the service did not send.
 fn exec_text(operation: &str, e: &ExecError) -> String {
     match e {
         ExecError::Service(s) => {
-            let message = if s.message.is_empty() { "Unknown" } else { s.message.as_str() };
-            format!("An error occurred ({}) when calling the {operation} operation: {message}", s.code)
+            let mut text = s.cli_message(operation);
+            if s.message.is_empty() {
+                text.push_str("Unknown");
+            }
+            text
         }
         other => other.to_string(),
     }
@@ -72,7 +80,10 @@ impl S3Error {
     /// The service error code, when the service answered with one.
     pub fn code(&self) -> Option<&str> {
         match self {
-            S3Error::Call { error: ExecError::Service(s), .. } => Some(&s.code),
+            S3Error::Call {
+                error: ExecError::Service(s),
+                ..
+            } => Some(&s.code),
             _ => None,
         }
     }
@@ -81,7 +92,11 @@ impl S3Error {
 /// Runs `cmd`. Never panics on what the network or the file system returns; every failure is in
 /// the outcome, worded as the AWS CLI words it.
 pub async fn run(engine: &Engine, cmd: &S3Command, files: &dyn PathPolicy) -> S3Outcome {
-    let ctx = Ctx { engine, globals: &cmd.globals, files };
+    let ctx = Ctx {
+        engine,
+        globals: &cmd.globals,
+        files,
+    };
     match &cmd.op {
         S3Op::Ls { .. } => listing::ls(&ctx, &cmd.op).await,
         S3Op::Mb { bucket } => bucket::mb(&ctx, bucket).await,
@@ -89,7 +104,11 @@ pub async fn run(engine: &Engine, cmd: &S3Command, files: &dyn PathPolicy) -> S3
         // cp, mv and sync.
         S3Op::Cp { .. } => transfer::cp(&ctx, &cmd.op).await,
         S3Op::Rm { .. } => transfer::rm(&ctx, &cmd.op).await,
-        S3Op::Presign { bucket, key, expires_in } => presign::presign(&ctx, bucket, key, *expires_in).await,
+        S3Op::Presign {
+            bucket,
+            key,
+            expires_in,
+        } => presign::presign(&ctx, bucket, key, *expires_in).await,
     }
 }
 
@@ -102,7 +121,11 @@ pub(crate) struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// One S3 API call (never auto-paginated: the subcommands page themselves, as the CLI does).
-    pub async fn call(&self, operation: &'static str, params: IndexMap<String, Value>) -> Result<Json, S3Error> {
+    pub async fn call(
+        &self,
+        operation: &'static str,
+        params: IndexMap<String, Value>,
+    ) -> Result<Json, S3Error> {
         let call = self.operation_call(operation, params);
         match self.engine.execute(&call, self.files).await {
             Ok(out) => Ok(out.value),
@@ -110,14 +133,28 @@ impl Ctx<'_> {
         }
     }
 
-    pub fn operation_call(&self, operation: &'static str, params: IndexMap<String, Value>) -> OperationCall {
+    pub fn operation_call(
+        &self,
+        operation: &'static str,
+        params: IndexMap<String, Value>,
+    ) -> OperationCall {
         // --output and --query do not apply to aws s3 (the CLI ignores them too).
-        OperationCall::internal("s3api", &kebab(operation), "s3", operation, params, self.globals)
+        OperationCall::internal(
+            "s3api",
+            &kebab(operation),
+            "s3",
+            operation,
+            params,
+            self.globals,
+        )
     }
 
     /// The region requests go to (the command's, else the engine's).
     pub fn region(&self) -> Option<String> {
-        self.globals.region.clone().or_else(|| self.engine.default_region().map(str::to_string))
+        self.globals
+            .region
+            .clone()
+            .or_else(|| self.engine.default_region().map(str::to_string))
     }
 }
 
@@ -142,7 +179,10 @@ fn kebab(op: &str) -> String {
 
 /// Builds a parameter map from `(name, value)` pairs, skipping `None`s.
 pub(crate) fn params<const N: usize>(pairs: [(&str, Option<Value>); N]) -> IndexMap<String, Value> {
-    pairs.into_iter().filter_map(|(k, v)| v.map(|v| (k.to_string(), v))).collect()
+    pairs
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
+        .collect()
 }
 
 pub(crate) fn s(v: &str) -> Option<Value> {
@@ -154,7 +194,10 @@ mod tests {
     #[test]
     fn kebab_names() {
         assert_eq!(super::kebab("ListObjectsV2"), "list-objects-v2");
-        assert_eq!(super::kebab("CreateMultipartUpload"), "create-multipart-upload");
+        assert_eq!(
+            super::kebab("CreateMultipartUpload"),
+            "create-multipart-upload"
+        );
         assert_eq!(super::kebab("HeadObject"), "head-object");
     }
 }

@@ -9,13 +9,14 @@
 use std::time::{Duration, SystemTime};
 
 use aws_sigv4::http_request::{
-    PayloadChecksumKind, PercentEncodingMode, SessionTokenMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
-    UriPathNormalizationMode,
+    PayloadChecksumKind, PercentEncodingMode, SessionTokenMode, SignableBody, SignableRequest,
+    SignatureLocation, SigningSettings, UriPathNormalizationMode,
 };
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 
 use super::{Ctx, S3Error, S3Outcome, params, s};
+use crate::protocol::serialize::percent_encode;
 
 pub(crate) async fn presign(ctx: &Ctx<'_>, bucket: &str, key: &str, expires_in: u64) -> S3Outcome {
     let mut out = S3Outcome::default();
@@ -30,15 +31,39 @@ pub(crate) async fn presign(ctx: &Ctx<'_>, bucket: &str, key: &str, expires_in: 
     out
 }
 
-async fn url(ctx: &Ctx<'_>, bucket: &str, key: &str, expires_in: u64, now: SystemTime) -> Result<String, S3Error> {
-    let call = ctx.operation_call("GetObject", params([("Bucket", s(bucket)), ("Key", s(key))]));
+async fn url(
+    ctx: &Ctx<'_>,
+    bucket: &str,
+    key: &str,
+    expires_in: u64,
+    now: SystemTime,
+) -> Result<String, S3Error> {
+    let call = ctx.operation_call(
+        "GetObject",
+        params([("Bucket", s(bucket)), ("Key", s(key))]),
+    );
     let (req, name, region, _opts, creds) =
-        ctx.engine.prepare_unsigned(&call).await.map_err(|error| S3Error::Call { operation: "GetObject", error })?;
+        ctx.engine
+            .prepare_unsigned(&call)
+            .await
+            .map_err(|error| S3Error::Call {
+                operation: "GetObject",
+                error,
+            })?;
     let Some(creds) = creds else {
-        return Err(S3Error::Unsupported("a presigned URL needs credentials; this request would go unsigned".into()));
+        return Err(S3Error::Unsupported(
+            "a presigned URL needs credentials; this request would go unsigned".into(),
+        ));
     };
-    let signing = QuerySigning { name: &name, region: &region, expires_in, time: now, s3: true };
-    query_signed_url(&req.url, &[], creds, &signing).map_err(|e| S3Error::Unsupported(format!("presigning failed: {e}")))
+    let signing = QuerySigning {
+        name: &name,
+        region: &region,
+        expires_in,
+        time: now,
+        s3: true,
+    };
+    query_signed_url(&req.url, &[], creds, &signing)
+        .map_err(|e| S3Error::Unsupported(format!("presigning failed: {e}")))
 }
 
 /// How a URL is query-signed (pre-signed) with SigV4, as botocore's `SigV4QueryAuth` signs it
@@ -88,21 +113,37 @@ pub(crate) fn query_signed_url(
         .build()
         .map_err(|e| e.to_string())?
         .into();
-    let signed_headers: Vec<(&str, &str)> = std::iter::once(("host", host.as_str())).chain(headers.iter().copied()).collect();
-    let body = if signing.s3 { SignableBody::UnsignedPayload } else { SignableBody::Bytes(b"") };
-    let signable = SignableRequest::new("GET", url, signed_headers.into_iter(), body).map_err(|e| e.to_string())?;
-    let (instructions, _signature) = aws_sigv4::http_request::sign(signable, &signing_params).map_err(|e| e.to_string())?.into_parts();
+    let signed_headers: Vec<(&str, &str)> = std::iter::once(("host", host.as_str()))
+        .chain(headers.iter().copied())
+        .collect();
+    let body = if signing.s3 {
+        SignableBody::UnsignedPayload
+    } else {
+        SignableBody::Bytes(b"")
+    };
+    let signable = SignableRequest::new("GET", url, signed_headers.into_iter(), body)
+        .map_err(|e| e.to_string())?;
+    let (instructions, _signature) = aws_sigv4::http_request::sign(signable, &signing_params)
+        .map_err(|e| e.to_string())?
+        .into_parts();
     let (_headers, mut query) = instructions.into_parts();
-    const ORDER: [&str; 7] =
-        ["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Security-Token", "X-Amz-Signature"];
+    const ORDER: [&str; 7] = [
+        "X-Amz-Algorithm",
+        "X-Amz-Credential",
+        "X-Amz-Date",
+        "X-Amz-Expires",
+        "X-Amz-SignedHeaders",
+        "X-Amz-Security-Token",
+        "X-Amz-Signature",
+    ];
     query.sort_by_key(|(k, _)| ORDER.iter().position(|o| o == k).unwrap_or(ORDER.len()));
     let mut url = url.to_string();
     let mut sep = if url.contains('?') { '&' } else { '?' };
     for (k, v) in query {
         url.push(sep);
-        url.push_str(&encode(k));
+        url.push_str(&percent_encode(k));
         url.push('=');
-        url.push_str(&encode(&v));
+        url.push_str(&percent_encode(&v));
         sep = '&';
     }
     Ok(url)
@@ -113,22 +154,12 @@ fn host_of(url: &str) -> Option<String> {
     let uri: http::Uri = url.parse().ok()?;
     // botocore's `_host_from_url`: the host lowercased, the scheme's default port left out.
     let host = uri.host()?.to_ascii_lowercase();
-    let default_port = matches!((uri.scheme_str(), uri.port_u16()), (Some("http"), Some(80)) | (Some("https"), Some(443)));
+    let default_port = matches!(
+        (uri.scheme_str(), uri.port_u16()),
+        (Some("http"), Some(80)) | (Some("https"), Some(443))
+    );
     Some(match uri.port() {
         Some(p) if !default_port => format!("{host}:{p}"),
         _ => host.to_string(),
     })
-}
-
-/// RFC 3986 query encoding: everything but unreserved characters.
-pub(crate) fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

@@ -79,13 +79,31 @@ impl Strategy {
 }
 
 pub(crate) async fn sync(ctx: &Ctx<'_>, op: &S3Op) -> S3Outcome {
-    let S3Op::Cp { src, dst, content_type, acl, dryrun, quiet, only_show_errors, filters, delete, size_only, exact_timestamps, .. } = op else {
+    let S3Op::Cp {
+        src,
+        dst,
+        content_type,
+        acl,
+        dryrun,
+        quiet,
+        only_show_errors,
+        filters,
+        delete,
+        size_only,
+        exact_timestamps,
+        ..
+    } = op
+    else {
         return S3Outcome::default();
     };
     let set = Settings {
         content_type: content_type.as_deref(),
         acl: acl.as_deref(),
-        printer: Printer { quiet: *quiet, only_errors: *only_show_errors, dryrun: *dryrun },
+        printer: Printer {
+            quiet: *quiet,
+            only_errors: *only_show_errors,
+            dryrun: *dryrun,
+        },
         mv: false,
     };
     let direction = match (src, dst) {
@@ -95,7 +113,10 @@ pub(crate) async fn sync(ctx: &Ctx<'_>, op: &S3Op) -> S3Outcome {
         // Refused by the parser.
         (S3Path::Local { .. }, S3Path::Local { .. }) => return S3Outcome::default(),
     };
-    let strategy = Strategy { size_only: *size_only, exact_timestamps: *exact_timestamps };
+    let strategy = Strategy {
+        size_only: *size_only,
+        exact_timestamps: *exact_timestamps,
+    };
     let filter = Filter::new(filters, src, dst, true);
     let mut out = S3Outcome::default();
     let source = match list_side(ctx, src, &filter, true, &set, &mut out).await {
@@ -133,8 +154,13 @@ pub(crate) async fn sync(ctx: &Ctx<'_>, op: &S3Op) -> S3Outcome {
                     continue;
                 }
                 Some(match dst {
-                    S3Path::Local { .. } => Job::DeleteFile { path: d.full.clone() },
-                    S3Path::S3 { bucket, .. } => Job::DeleteObject { bucket: bucket.clone(), key: d.full.clone() },
+                    S3Path::Local { .. } => Job::DeleteFile {
+                        path: d.full.clone(),
+                    },
+                    S3Path::S3 { bucket, .. } => Job::DeleteObject {
+                        bucket: bucket.clone(),
+                        key: d.full.clone(),
+                    },
                 })
             }
             (_, None) => break,
@@ -148,19 +174,44 @@ pub(crate) async fn sync(ctx: &Ctx<'_>, op: &S3Op) -> S3Outcome {
 
 /// The job that brings `entry` from the source to the destination; `None` (with the CLI's
 /// warning) for an object whose key would lead out of a local destination directory.
-fn transfer(entry: &Entry, src: &S3Path, dst: &S3Path, set: &Settings<'_>, out: &mut S3Outcome) -> Option<Job> {
+fn transfer(
+    entry: &Entry,
+    src: &S3Path,
+    dst: &S3Path,
+    set: &Settings<'_>,
+    out: &mut S3Outcome,
+) -> Option<Job> {
     match (src, dst) {
-        (S3Path::Local { .. }, S3Path::S3 { bucket, key }) => {
-            Some(Job::Upload { path: entry.full.clone(), bucket: bucket.clone(), key: format!("{}{}", dir_prefix(key), entry.rel) })
-        }
+        (S3Path::Local { .. }, S3Path::S3 { bucket, key }) => Some(Job::Upload {
+            path: entry.full.clone(),
+            bucket: bucket.clone(),
+            key: format!("{}{}", dir_prefix(key), entry.rel),
+        }),
         (S3Path::S3 { bucket, .. }, S3Path::Local { path }) => {
             if escapes(&entry.rel) {
-                set.printer.warning(out, &format!("Skipping file {}. File references a parent directory.", entry.rel));
+                set.printer.warning(
+                    out,
+                    &format!(
+                        "Skipping file {}. File references a parent directory.",
+                        entry.rel
+                    ),
+                );
                 return None;
             }
-            Some(Job::Download { bucket: bucket.clone(), key: entry.full.clone(), dest: join(path, &entry.rel), modified: entry.modified })
+            Some(Job::Download {
+                bucket: bucket.clone(),
+                key: entry.full.clone(),
+                dest: join(path, &entry.rel),
+                modified: entry.modified,
+            })
         }
-        (S3Path::S3 { bucket, .. }, S3Path::S3 { bucket: dest_bucket, key: dest_key }) => Some(Job::Copy {
+        (
+            S3Path::S3 { bucket, .. },
+            S3Path::S3 {
+                bucket: dest_bucket,
+                key: dest_key,
+            },
+        ) => Some(Job::Copy {
             bucket: bucket.clone(),
             key: entry.full.clone(),
             size: entry.size,
@@ -173,7 +224,14 @@ fn transfer(entry: &Entry, src: &S3Path, dst: &S3Path, set: &Settings<'_>, out: 
 
 /// One side, listed, filtered and sorted by `rel`. A local destination that does not exist is
 /// empty; a local file that cannot be looked at is skipped with a warning, as in the CLI.
-async fn list_side(ctx: &Ctx<'_>, side: &S3Path, filter: &Filter, is_source: bool, set: &Settings<'_>, out: &mut S3Outcome) -> Result<Vec<Entry>, S3Error> {
+async fn list_side(
+    ctx: &Ctx<'_>,
+    side: &S3Path,
+    filter: &Filter,
+    is_source: bool,
+    set: &Settings<'_>,
+    out: &mut S3Outcome,
+) -> Result<Vec<Entry>, S3Error> {
     let mut entries = Vec::new();
     match side {
         S3Path::Local { path } => {
@@ -186,8 +244,16 @@ async fn list_side(ctx: &Ctx<'_>, side: &S3Path, filter: &Filter, is_source: boo
                 }
                 let full = join(path, &rel);
                 match ctx.files.stat(&full) {
-                    Ok(st) => entries.push(Entry { micros: local_micros(&st), size: st.size, rel, full, modified: None }),
-                    Err(e) => set.printer.warning(out, &format!("Skipping file {}. {e}", local(&full))),
+                    Ok(st) => entries.push(Entry {
+                        micros: local_micros(&st),
+                        size: st.size,
+                        rel,
+                        full,
+                        modified: None,
+                    }),
+                    Err(e) => set
+                        .printer
+                        .warning(out, &format!("Skipping file {}. {e}", local(&full))),
                 }
             }
         }
@@ -198,8 +264,16 @@ async fn list_side(ctx: &Ctx<'_>, side: &S3Path, filter: &Filter, is_source: boo
                     continue;
                 }
                 let rel = o.key.get(prefix.len()..).unwrap_or_default().to_string();
-                let micros = o.modified.map_or(0, |t| i128::from(t.secs) * 1_000_000 + i128::from(t.micros));
-                entries.push(Entry { rel, size: o.size, micros, modified: o.modified, full: o.key });
+                let micros = o
+                    .modified
+                    .map_or(0, |t| i128::from(t.secs) * 1_000_000 + i128::from(t.micros));
+                entries.push(Entry {
+                    rel,
+                    size: o.size,
+                    micros,
+                    modified: o.modified,
+                    full: o.key,
+                });
             }
         }
     }
@@ -210,7 +284,8 @@ async fn list_side(ctx: &Ctx<'_>, side: &S3Path, filter: &Filter, is_source: boo
 /// A local file's modification time as Python sees it: `st_mtime` as a float, then a datetime
 /// (rounded to the microsecond).
 fn local_micros(st: &FileStat) -> i128 {
-    let t = Timestamp::from_epoch_f64(st.modified_secs as f64 + f64::from(st.modified_nanos) * 1e-9);
+    let t =
+        Timestamp::from_epoch_f64(st.modified_secs as f64 + f64::from(st.modified_nanos) * 1e-9);
     t.map_or(0, |t| i128::from(t.secs) * 1_000_000 + i128::from(t.micros))
 }
 
@@ -219,15 +294,33 @@ mod tests {
     use super::*;
 
     fn entry(size: u64, secs: i64) -> Entry {
-        Entry { rel: "a".into(), full: "a".into(), size, micros: i128::from(secs) * 1_000_000, modified: None }
+        Entry {
+            rel: "a".into(),
+            full: "a".into(),
+            size,
+            micros: i128::from(secs) * 1_000_000,
+            modified: None,
+        }
     }
 
     #[test]
     fn strategies_decide_as_the_cli() {
-        let default = Strategy { size_only: false, exact_timestamps: false };
-        let size_only = Strategy { size_only: true, exact_timestamps: false };
-        let exact = Strategy { size_only: false, exact_timestamps: true };
-        let both = Strategy { size_only: true, exact_timestamps: true };
+        let default = Strategy {
+            size_only: false,
+            exact_timestamps: false,
+        };
+        let size_only = Strategy {
+            size_only: true,
+            exact_timestamps: false,
+        };
+        let exact = Strategy {
+            size_only: false,
+            exact_timestamps: true,
+        };
+        let both = Strategy {
+            size_only: true,
+            exact_timestamps: true,
+        };
         use Direction::*;
         // (strategy, direction, source (size, time), destination (size, time), sync?)
         type Case<'a> = (&'a Strategy, Direction, (u64, i64), (u64, i64), bool);
@@ -251,14 +344,25 @@ mod tests {
             (&both, Download, (5, 100), (5, 99), true),
         ];
         for (i, (strategy, direction, (ss, st), (ds, dt), want)) in cases.iter().enumerate() {
-            assert_eq!(strategy.should_sync(*direction, &entry(*ss, *st), &entry(*ds, *dt)), *want, "case {i}");
+            assert_eq!(
+                strategy.should_sync(*direction, &entry(*ss, *st), &entry(*ds, *dt)),
+                *want,
+                "case {i}"
+            );
         }
     }
 
     #[test]
     fn local_times_round_like_python() {
-        let st = |secs, nanos| FileStat { size: 0, modified_secs: secs, modified_nanos: nanos };
+        let st = |secs, nanos| FileStat {
+            size: 0,
+            modified_secs: secs,
+            modified_nanos: nanos,
+        };
         assert_eq!(local_micros(&st(1_700_000_000, 0)), 1_700_000_000_000_000);
-        assert_eq!(local_micros(&st(1_700_000_000, 123_456_789)), 1_700_000_000_123_457);
+        assert_eq!(
+            local_micros(&st(1_700_000_000, 123_456_789)),
+            1_700_000_000_123_457
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! `aws s3 cp` and `aws s3 mv` (upload, download, copy; one object or `--recursive`;
-//! `--exclude`/`--include`) and `aws s3 rm`; the [`Job`]s `aws s3 sync` runs too.
+//! `--exclude`/`--include`) and `aws s3 rm`; the jobs (`Job`) `aws s3 sync` runs too.
 //!
 //! Transfers run one after another, in sorted order (the AWS CLI runs ten at a time, so its
 //! lines come in completion order). Uploads of 8 MiB or more go as multipart uploads of 8 MiB
@@ -21,6 +21,7 @@ use super::format::{basename, escapes, guess_content_type, join, local};
 use super::listing::MAX_PAGES;
 use super::{Ctx, S3Error, S3Outcome, params, s};
 use crate::execute::ExecError;
+use crate::protocol::serialize::percent_encode_path;
 use crate::protocol::timestamp::Timestamp;
 
 /// The AWS CLI's multipart threshold and part size (8 MiB each).
@@ -49,7 +50,8 @@ impl Printer {
 
     pub(crate) fn failure(&self, out: &mut S3Outcome, kind: &str, location: &str, e: S3Error) {
         if !self.quiet {
-            out.stderr.push_str(&format!("{kind} failed: {location} {e}\n"));
+            out.stderr
+                .push_str(&format!("{kind} failed: {location} {e}\n"));
         }
         out.exit_code = 1;
         out.error = Some(e);
@@ -92,20 +94,56 @@ pub(crate) struct Object {
 
 /// One transfer or deletion, as the AWS CLI's `FileInfo` is one.
 pub(crate) enum Job {
-    Upload { path: String, bucket: String, key: String },
-    Download { bucket: String, key: String, dest: String, modified: Option<Timestamp> },
-    Copy { bucket: String, key: String, size: u64, dest_bucket: String, dest_key: String },
-    DeleteObject { bucket: String, key: String },
-    DeleteFile { path: String },
+    Upload {
+        path: String,
+        bucket: String,
+        key: String,
+    },
+    Download {
+        bucket: String,
+        key: String,
+        dest: String,
+        modified: Option<Timestamp>,
+    },
+    Copy {
+        bucket: String,
+        key: String,
+        size: u64,
+        dest_bucket: String,
+        dest_key: String,
+    },
+    DeleteObject {
+        bucket: String,
+        key: String,
+    },
+    DeleteFile {
+        path: String,
+    },
 }
 
 impl Job {
     /// What the CLI calls it (`upload`, ...), and where: `src to dest`, or the deleted path.
     fn describe(&self) -> (&'static str, String) {
         match self {
-            Job::Upload { path, bucket, key } => ("upload", format!("{} to s3://{bucket}/{key}", local(path))),
-            Job::Download { bucket, key, dest, .. } => ("download", format!("s3://{bucket}/{key} to {}", local(dest))),
-            Job::Copy { bucket, key, dest_bucket, dest_key, .. } => ("copy", format!("s3://{bucket}/{key} to s3://{dest_bucket}/{dest_key}")),
+            Job::Upload { path, bucket, key } => {
+                ("upload", format!("{} to s3://{bucket}/{key}", local(path)))
+            }
+            Job::Download {
+                bucket, key, dest, ..
+            } => (
+                "download",
+                format!("s3://{bucket}/{key} to {}", local(dest)),
+            ),
+            Job::Copy {
+                bucket,
+                key,
+                dest_bucket,
+                dest_key,
+                ..
+            } => (
+                "copy",
+                format!("s3://{bucket}/{key} to s3://{dest_bucket}/{dest_key}"),
+            ),
             Job::DeleteObject { bucket, key } => ("delete", format!("s3://{bucket}/{key}")),
             Job::DeleteFile { path } => ("delete", local(path)),
         }
@@ -123,17 +161,38 @@ pub(crate) async fn run(ctx: &Ctx<'_>, job: Job, set: &Settings<'_>, out: &mut S
     }
     let mut result = match &job {
         Job::Upload { path, bucket, key } => upload(ctx, path, bucket, key, set).await,
-        Job::Download { bucket, key, dest, modified } => download(ctx, bucket, key, dest, *modified, set, out).await,
-        Job::Copy { bucket, key, size, dest_bucket, dest_key } => copy(ctx, bucket, key, *size, dest_bucket, dest_key, set).await,
-        Job::DeleteObject { bucket, key } => ctx.call("DeleteObject", params([("Bucket", s(bucket)), ("Key", s(key))])).await.map(|_| ()),
+        Job::Download {
+            bucket,
+            key,
+            dest,
+            modified,
+        } => download(ctx, bucket, key, dest, *modified, set, out).await,
+        Job::Copy {
+            bucket,
+            key,
+            size,
+            dest_bucket,
+            dest_key,
+        } => copy(ctx, bucket, key, *size, dest_bucket, dest_key, set).await,
+        Job::DeleteObject { bucket, key } => ctx
+            .call(
+                "DeleteObject",
+                params([("Bucket", s(bucket)), ("Key", s(key))]),
+            )
+            .await
+            .map(|_| ()),
         Job::DeleteFile { path } => ctx.files.remove(path).map_err(|e| S3Error::File(e.0)),
     };
     if moving && result.is_ok() {
         result = match &job {
             Job::Upload { path, .. } => ctx.files.remove(path).map_err(|e| S3Error::File(e.0)),
-            Job::Download { bucket, key, .. } | Job::Copy { bucket, key, .. } => {
-                ctx.call("DeleteObject", params([("Bucket", s(bucket)), ("Key", s(key))])).await.map(|_| ())
-            }
+            Job::Download { bucket, key, .. } | Job::Copy { bucket, key, .. } => ctx
+                .call(
+                    "DeleteObject",
+                    params([("Bucket", s(bucket)), ("Key", s(key))]),
+                )
+                .await
+                .map(|_| ()),
             Job::DeleteObject { .. } | Job::DeleteFile { .. } => Ok(()),
         };
     }
@@ -145,7 +204,20 @@ pub(crate) async fn run(ctx: &Ctx<'_>, job: Job, set: &Settings<'_>, out: &mut S
 
 /// `aws s3 cp` and `aws s3 mv` (`aws s3 sync` is handed on).
 pub(crate) async fn cp(ctx: &Ctx<'_>, op: &S3Op) -> S3Outcome {
-    let S3Op::Cp { src, dst, recursive, content_type, acl, dryrun, quiet, only_show_errors, transfer, filters, .. } = op else {
+    let S3Op::Cp {
+        src,
+        dst,
+        recursive,
+        content_type,
+        acl,
+        dryrun,
+        quiet,
+        only_show_errors,
+        transfer,
+        filters,
+        ..
+    } = op
+    else {
         return S3Outcome::default();
     };
     if *transfer == Transfer::Sync {
@@ -154,7 +226,11 @@ pub(crate) async fn cp(ctx: &Ctx<'_>, op: &S3Op) -> S3Outcome {
     let set = Settings {
         content_type: content_type.as_deref(),
         acl: acl.as_deref(),
-        printer: Printer { quiet: *quiet, only_errors: *only_show_errors, dryrun: *dryrun },
+        printer: Printer {
+            quiet: *quiet,
+            only_errors: *only_show_errors,
+            dryrun: *dryrun,
+        },
         mv: *transfer == Transfer::Mv,
     };
     let filter = Filter::new(filters, src, dst, *recursive);
@@ -164,28 +240,91 @@ pub(crate) async fn cp(ctx: &Ctx<'_>, op: &S3Op) -> S3Outcome {
             if *recursive {
                 upload_dir(ctx, path, bucket, key, &filter, &set, &mut out).await;
             } else if filter.includes(&local_file(path, "")) {
-                let dest_key = if key.is_empty() || key.ends_with('/') { format!("{key}{}", basename(path)) } else { key.clone() };
-                run(ctx, Job::Upload { path: path.clone(), bucket: bucket.clone(), key: dest_key }, &set, &mut out).await;
+                let dest_key = if key.is_empty() || key.ends_with('/') {
+                    format!("{key}{}", basename(path))
+                } else {
+                    key.clone()
+                };
+                run(
+                    ctx,
+                    Job::Upload {
+                        path: path.clone(),
+                        bucket: bucket.clone(),
+                        key: dest_key,
+                    },
+                    &set,
+                    &mut out,
+                )
+                .await;
             }
         }
         (S3Path::S3 { bucket, key }, S3Path::Local { path }) => {
             if *recursive {
-                each_object(ctx, bucket, key, &filter, &set, &mut out, Target::Local(path)).await;
+                each_object(
+                    ctx,
+                    bucket,
+                    key,
+                    &filter,
+                    &set,
+                    &mut out,
+                    Target::Local(path),
+                )
+                .await;
             } else if let Some(head) = head(ctx, bucket, key, &set, &mut out).await
                 && filter.includes(&s3_file(bucket, key))
             {
-                let dest = if path.ends_with('/') || ctx.files.is_dir(path) { join(path, basename(key)) } else { path.clone() };
-                run(ctx, Job::Download { bucket: bucket.clone(), key: key.clone(), dest, modified: head.modified }, &set, &mut out).await;
+                let dest = if path.ends_with('/') || ctx.files.is_dir(path) {
+                    join(path, basename(key))
+                } else {
+                    path.clone()
+                };
+                run(
+                    ctx,
+                    Job::Download {
+                        bucket: bucket.clone(),
+                        key: key.clone(),
+                        dest,
+                        modified: head.modified,
+                    },
+                    &set,
+                    &mut out,
+                )
+                .await;
             }
         }
-        (S3Path::S3 { bucket, key }, S3Path::S3 { bucket: dest_bucket, key: dest_key }) => {
+        (
+            S3Path::S3 { bucket, key },
+            S3Path::S3 {
+                bucket: dest_bucket,
+                key: dest_key,
+            },
+        ) => {
             if *recursive {
-                each_object(ctx, bucket, key, &filter, &set, &mut out, Target::S3(dest_bucket, dest_key)).await;
+                each_object(
+                    ctx,
+                    bucket,
+                    key,
+                    &filter,
+                    &set,
+                    &mut out,
+                    Target::S3(dest_bucket, dest_key),
+                )
+                .await;
             } else if let Some(head) = head(ctx, bucket, key, &set, &mut out).await
                 && filter.includes(&s3_file(bucket, key))
             {
-                let dest_key = if dest_key.is_empty() || dest_key.ends_with('/') { format!("{dest_key}{}", basename(key)) } else { dest_key.clone() };
-                let job = Job::Copy { bucket: bucket.clone(), key: key.clone(), size: head.size, dest_bucket: dest_bucket.clone(), dest_key };
+                let dest_key = if dest_key.is_empty() || dest_key.ends_with('/') {
+                    format!("{dest_key}{}", basename(key))
+                } else {
+                    dest_key.clone()
+                };
+                let job = Job::Copy {
+                    bucket: bucket.clone(),
+                    key: key.clone(),
+                    size: head.size,
+                    dest_bucket: dest_bucket.clone(),
+                    dest_key,
+                };
                 run(ctx, job, &set, &mut out).await;
             }
         }
@@ -195,14 +334,35 @@ pub(crate) async fn cp(ctx: &Ctx<'_>, op: &S3Op) -> S3Outcome {
 }
 
 pub(crate) async fn rm(ctx: &Ctx<'_>, op: &S3Op) -> S3Outcome {
-    let S3Op::Rm { bucket, key, recursive, dryrun, quiet, only_show_errors } = op else {
+    let S3Op::Rm {
+        bucket,
+        key,
+        recursive,
+        dryrun,
+        quiet,
+        only_show_errors,
+    } = op
+    else {
         return S3Outcome::default();
     };
     let mut out = S3Outcome::default();
     if *recursive {
-        delete_prefix(ctx, bucket, &dir_prefix(key), *dryrun, *quiet, *only_show_errors, &mut out).await;
+        delete_prefix(
+            ctx,
+            bucket,
+            &dir_prefix(key),
+            *dryrun,
+            *quiet,
+            *only_show_errors,
+            &mut out,
+        )
+        .await;
     } else {
-        let printer = Printer { quiet: *quiet, only_errors: *only_show_errors, dryrun: *dryrun };
+        let printer = Printer {
+            quiet: *quiet,
+            only_errors: *only_show_errors,
+            dryrun: *dryrun,
+        };
         delete_one(ctx, bucket, key, printer, &mut out).await;
     }
     out
@@ -211,8 +371,20 @@ pub(crate) async fn rm(ctx: &Ctx<'_>, op: &S3Op) -> S3Outcome {
 /// Deletes every object under `prefix` (`rm --recursive`, `rb --force`), one `DeleteObject`
 /// each, as the AWS CLI does (a batched `DeleteObjects` needs a body checksum the engine does
 /// not compute).
-pub(crate) async fn delete_prefix(ctx: &Ctx<'_>, bucket: &str, prefix: &str, dryrun: bool, quiet: bool, only_errors: bool, out: &mut S3Outcome) {
-    let printer = Printer { quiet, only_errors, dryrun };
+pub(crate) async fn delete_prefix(
+    ctx: &Ctx<'_>,
+    bucket: &str,
+    prefix: &str,
+    dryrun: bool,
+    quiet: bool,
+    only_errors: bool,
+    out: &mut S3Outcome,
+) {
+    let printer = Printer {
+        quiet,
+        only_errors,
+        dryrun,
+    };
     let mut token = None;
     for _ in 0..MAX_PAGES {
         let (objects, next) = match list_page(ctx, bucket, prefix, token.take()).await {
@@ -234,7 +406,13 @@ async fn delete_one(ctx: &Ctx<'_>, bucket: &str, key: &str, printer: Printer, ou
     if printer.dryrun {
         return printer.success(out, "delete", &location);
     }
-    match ctx.call("DeleteObject", params([("Bucket", s(bucket)), ("Key", s(key))])).await {
+    match ctx
+        .call(
+            "DeleteObject",
+            params([("Bucket", s(bucket)), ("Key", s(key))]),
+        )
+        .await
+    {
         Ok(_) => printer.success(out, "delete", &location),
         Err(e) => printer.failure(out, "delete", &location, e),
     }
@@ -242,13 +420,29 @@ async fn delete_one(ctx: &Ctx<'_>, bucket: &str, key: &str, printer: Printer, ou
 
 /// `key` as a directory prefix: `a` → `a/`, `` stays ``.
 pub(crate) fn dir_prefix(key: &str) -> String {
-    if key.is_empty() || key.ends_with('/') { key.to_string() } else { format!("{key}/") }
+    if key.is_empty() || key.ends_with('/') {
+        key.to_string()
+    } else {
+        format!("{key}/")
+    }
 }
 
 /// One page of `ListObjectsV2` under `prefix`, and the next token.
-async fn list_page(ctx: &Ctx<'_>, bucket: &str, prefix: &str, token: Option<String>) -> Result<(Vec<Object>, Option<String>), S3Error> {
+async fn list_page(
+    ctx: &Ctx<'_>,
+    bucket: &str,
+    prefix: &str,
+    token: Option<String>,
+) -> Result<(Vec<Object>, Option<String>), S3Error> {
     let page = ctx
-        .call("ListObjectsV2", params([("Bucket", s(bucket)), ("Prefix", s(prefix)), ("ContinuationToken", token.as_deref().and_then(s))]))
+        .call(
+            "ListObjectsV2",
+            params([
+                ("Bucket", s(bucket)),
+                ("Prefix", s(prefix)),
+                ("ContinuationToken", token.as_deref().and_then(s)),
+            ]),
+        )
         .await?;
     let objects = page
         .get("Contents")
@@ -263,19 +457,34 @@ async fn list_page(ctx: &Ctx<'_>, bucket: &str, prefix: &str, token: Option<Stri
             })
         })
         .collect();
-    let truncated = page.get("IsTruncated").and_then(Json::as_bool).unwrap_or(false);
-    let next = page.get("NextContinuationToken").and_then(Json::as_str).filter(|t| truncated && !t.is_empty()).map(str::to_string);
+    let truncated = page
+        .get("IsTruncated")
+        .and_then(Json::as_bool)
+        .unwrap_or(false);
+    let next = page
+        .get("NextContinuationToken")
+        .and_then(Json::as_str)
+        .filter(|t| truncated && !t.is_empty())
+        .map(str::to_string);
     Ok((objects, next))
 }
 
 /// Every object under `prefix` except zero-byte "folder" markers (`key/`), which the AWS CLI
 /// neither transfers nor compares, in key order.
-pub(crate) async fn list_objects(ctx: &Ctx<'_>, bucket: &str, prefix: &str) -> Result<Vec<Object>, S3Error> {
+pub(crate) async fn list_objects(
+    ctx: &Ctx<'_>,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<Object>, S3Error> {
     let mut all = Vec::new();
     let mut token = None;
     for _ in 0..MAX_PAGES {
         let (objects, next) = list_page(ctx, bucket, prefix, token.take()).await?;
-        all.extend(objects.into_iter().filter(|o| !(o.size == 0 && o.key.ends_with('/'))));
+        all.extend(
+            objects
+                .into_iter()
+                .filter(|o| !(o.size == 0 && o.key.ends_with('/'))),
+        );
         match next {
             Some(t) => token = Some(t),
             None => break,
@@ -293,7 +502,13 @@ fn timestamp(v: &Json) -> Option<Timestamp> {
 }
 
 /// `HeadObject` of a single source object, or a fatal error worded as the CLI words it.
-async fn head(ctx: &Ctx<'_>, bucket: &str, key: &str, set: &Settings<'_>, out: &mut S3Outcome) -> Option<Object> {
+async fn head(
+    ctx: &Ctx<'_>,
+    bucket: &str,
+    key: &str,
+    set: &Settings<'_>,
+    out: &mut S3Outcome,
+) -> Option<Object> {
     if key.is_empty() || key.ends_with('/') {
         set.printer.fatal(
             out,
@@ -301,15 +516,30 @@ async fn head(ctx: &Ctx<'_>, bucket: &str, key: &str, set: &Settings<'_>, out: &
         );
         return None;
     }
-    match ctx.call("HeadObject", params([("Bucket", s(bucket)), ("Key", s(key))])).await {
+    match ctx
+        .call(
+            "HeadObject",
+            params([("Bucket", s(bucket)), ("Key", s(key))]),
+        )
+        .await
+    {
         Ok(v) => Some(Object {
             key: key.to_string(),
             size: v.get("ContentLength").and_then(Json::as_u64).unwrap_or(0),
             modified: v.get("LastModified").and_then(timestamp),
         }),
-        Err(S3Error::Call { operation, error: ExecError::Service(mut e) }) if e.code == "404" => {
+        Err(S3Error::Call {
+            operation,
+            error: ExecError::Service(mut e),
+        }) if e.code == "404" => {
             e.message = format!("Key \"{key}\" does not exist");
-            set.printer.fatal(out, S3Error::Call { operation, error: ExecError::Service(e) });
+            set.printer.fatal(
+                out,
+                S3Error::Call {
+                    operation,
+                    error: ExecError::Service(e),
+                },
+            );
             None
         }
         Err(e) => {
@@ -319,7 +549,15 @@ async fn head(ctx: &Ctx<'_>, bucket: &str, key: &str, set: &Settings<'_>, out: &
     }
 }
 
-async fn upload_dir(ctx: &Ctx<'_>, dir: &str, bucket: &str, key: &str, filter: &Filter, set: &Settings<'_>, out: &mut S3Outcome) {
+async fn upload_dir(
+    ctx: &Ctx<'_>,
+    dir: &str,
+    bucket: &str,
+    key: &str,
+    filter: &Filter,
+    set: &Settings<'_>,
+    out: &mut S3Outcome,
+) {
     let files = match ctx.files.list(dir) {
         Ok(f) => f,
         Err(e) => return set.printer.fatal(out, S3Error::File(e.0)),
@@ -327,18 +565,46 @@ async fn upload_dir(ctx: &Ctx<'_>, dir: &str, bucket: &str, key: &str, filter: &
     let prefix = dir_prefix(key);
     for rel in files {
         if filter.includes(&local_file(dir, &rel)) {
-            run(ctx, Job::Upload { path: join(dir, &rel), bucket: bucket.to_string(), key: format!("{prefix}{rel}") }, set, out).await;
+            run(
+                ctx,
+                Job::Upload {
+                    path: join(dir, &rel),
+                    bucket: bucket.to_string(),
+                    key: format!("{prefix}{rel}"),
+                },
+                set,
+                out,
+            )
+            .await;
         }
     }
 }
 
-async fn upload(ctx: &Ctx<'_>, path: &str, bucket: &str, key: &str, set: &Settings<'_>) -> Result<(), S3Error> {
-    let bytes = ctx.files.read(path, FileUse::S3Upload).map_err(|e| S3Error::File(e.0))?;
-    let content_type = set.content_type.or_else(|| guess_content_type(basename(path)));
+async fn upload(
+    ctx: &Ctx<'_>,
+    path: &str,
+    bucket: &str,
+    key: &str,
+    set: &Settings<'_>,
+) -> Result<(), S3Error> {
+    let bytes = ctx
+        .files
+        .read(path, FileUse::S3Upload)
+        .map_err(|e| S3Error::File(e.0))?;
+    let content_type = set
+        .content_type
+        .or_else(|| guess_content_type(basename(path)));
     put(ctx, bucket, key, bytes, content_type, set.acl).await
 }
 /// `PutObject`, or a multipart upload from 8 MiB on.
-async fn put(ctx: &Ctx<'_>, bucket: &str, key: &str, bytes: Vec<u8>, content_type: Option<&str>, acl: Option<&str>) -> Result<(), S3Error> {
+async fn put(
+    ctx: &Ctx<'_>,
+    bucket: &str,
+    key: &str,
+    bytes: Vec<u8>,
+    content_type: Option<&str>,
+    acl: Option<&str>,
+) -> Result<(), S3Error> {
     if bytes.len() < MULTIPART_THRESHOLD {
         let p = params([
             ("ACL", acl.and_then(s)),
@@ -350,20 +616,49 @@ async fn put(ctx: &Ctx<'_>, bucket: &str, key: &str, bytes: Vec<u8>, content_typ
         return ctx.call("PutObject", p).await.map(|_| ());
     }
     let created = ctx
-        .call("CreateMultipartUpload", params([("ACL", acl.and_then(s)), ("Bucket", s(bucket)), ("ContentType", content_type.and_then(s)), ("Key", s(key))]))
+        .call(
+            "CreateMultipartUpload",
+            params([
+                ("ACL", acl.and_then(s)),
+                ("Bucket", s(bucket)),
+                ("ContentType", content_type.and_then(s)),
+                ("Key", s(key)),
+            ]),
+        )
         .await?;
-    let Some(upload_id) = created.get("UploadId").and_then(Json::as_str).map(str::to_string) else {
-        return Err(S3Error::Unsupported("CreateMultipartUpload returned no UploadId".into()));
+    let Some(upload_id) = created
+        .get("UploadId")
+        .and_then(Json::as_str)
+        .map(str::to_string)
+    else {
+        return Err(S3Error::Unsupported(
+            "CreateMultipartUpload returned no UploadId".into(),
+        ));
     };
     let result = upload_parts(ctx, bucket, key, &upload_id, &bytes).await;
     if result.is_err() {
         // Leave no half-finished upload behind (it would be billed); its own failure is moot.
-        let _ = ctx.call("AbortMultipartUpload", params([("Bucket", s(bucket)), ("Key", s(key)), ("UploadId", s(&upload_id))])).await;
+        let _ = ctx
+            .call(
+                "AbortMultipartUpload",
+                params([
+                    ("Bucket", s(bucket)),
+                    ("Key", s(key)),
+                    ("UploadId", s(&upload_id)),
+                ]),
+            )
+            .await;
     }
     result
 }
 
-async fn upload_parts(ctx: &Ctx<'_>, bucket: &str, key: &str, upload_id: &str, bytes: &[u8]) -> Result<(), S3Error> {
+async fn upload_parts(
+    ctx: &Ctx<'_>,
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+    bytes: &[u8],
+) -> Result<(), S3Error> {
     let part_size = MULTIPART_THRESHOLD.max(bytes.len().div_ceil(MAX_PARTS));
     let mut parts = Vec::new();
     for (i, chunk) in bytes.chunks(part_size).enumerate() {
@@ -391,20 +686,42 @@ async fn upload_parts(ctx: &Ctx<'_>, bucket: &str, key: &str, upload_id: &str, b
     upload.insert("Parts".to_string(), Value::List(parts));
     ctx.call(
         "CompleteMultipartUpload",
-        params([("Bucket", s(bucket)), ("Key", s(key)), ("MultipartUpload", Some(Value::Map(upload))), ("UploadId", s(upload_id))]),
+        params([
+            ("Bucket", s(bucket)),
+            ("Key", s(key)),
+            ("MultipartUpload", Some(Value::Map(upload))),
+            ("UploadId", s(upload_id)),
+        ]),
     )
     .await
     .map(|_| ())
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn download(ctx: &Ctx<'_>, bucket: &str, key: &str, dest: &str, modified: Option<Timestamp>, set: &Settings<'_>, out: &mut S3Outcome) -> Result<(), S3Error> {
-    let v = ctx.call("GetObject", params([("Bucket", s(bucket)), ("Key", s(key))])).await?;
+async fn download(
+    ctx: &Ctx<'_>,
+    bucket: &str,
+    key: &str,
+    dest: &str,
+    modified: Option<Timestamp>,
+    set: &Settings<'_>,
+    out: &mut S3Outcome,
+) -> Result<(), S3Error> {
+    let v = ctx
+        .call(
+            "GetObject",
+            params([("Bucket", s(bucket)), ("Key", s(key))]),
+        )
+        .await?;
     let body = match v.get("Body").and_then(Json::as_str) {
-        Some(b64) => base64::engine::general_purpose::STANDARD.decode(b64).map_err(|e| S3Error::Unsupported(format!("the object body did not decode: {e}")))?,
+        Some(b64) => base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|e| S3Error::Unsupported(format!("the object body did not decode: {e}")))?,
         None => Vec::new(),
     };
-    ctx.files.write(dest, &body).map_err(|e| S3Error::File(e.0))?;
+    ctx.files
+        .write(dest, &body)
+        .map_err(|e| S3Error::File(e.0))?;
     // The object's LastModified becomes the file's (a later sync compares them); the download
     // stands if that fails, with a warning, as in the AWS CLI.
     if let Some(t) = modified
@@ -416,9 +733,19 @@ async fn download(ctx: &Ctx<'_>, bucket: &str, key: &str, dest: &str, modified: 
     Ok(())
 }
 
-async fn copy(ctx: &Ctx<'_>, bucket: &str, key: &str, size: u64, dest_bucket: &str, dest_key: &str, set: &Settings<'_>) -> Result<(), S3Error> {
+async fn copy(
+    ctx: &Ctx<'_>,
+    bucket: &str,
+    key: &str,
+    size: u64,
+    dest_bucket: &str,
+    dest_key: &str,
+    set: &Settings<'_>,
+) -> Result<(), S3Error> {
     if size > MAX_COPY_BYTES {
-        return Err(S3Error::Unsupported(format!("objects over 5 GiB ({size} bytes) need a multipart copy, which is not supported yet")));
+        return Err(S3Error::Unsupported(format!(
+            "objects over 5 GiB ({size} bytes) need a multipart copy, which is not supported yet"
+        )));
     }
     let p = params([
         ("ACL", set.acl.and_then(s)),
@@ -434,15 +761,7 @@ async fn copy(ctx: &Ctx<'_>, bucket: &str, key: &str, size: u64, dest_bucket: &s
 
 /// botocore's `x-amz-copy-source`: `bucket/key`, percent-encoded except unreserved and `/`.
 fn copy_source(bucket: &str, key: &str) -> String {
-    let mut out = String::new();
-    for b in format!("{bucket}/{key}").bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encode_path(&format!("{bucket}/{key}"))
 }
 
 /// Where a recursive copy goes.
@@ -452,7 +771,15 @@ enum Target<'a> {
 }
 
 /// `cp|mv --recursive` from S3: every object under `key/` to a local directory or another prefix.
-async fn each_object(ctx: &Ctx<'_>, bucket: &str, key: &str, filter: &Filter, set: &Settings<'_>, out: &mut S3Outcome, target: Target<'_>) {
+async fn each_object(
+    ctx: &Ctx<'_>,
+    bucket: &str,
+    key: &str,
+    filter: &Filter,
+    set: &Settings<'_>,
+    out: &mut S3Outcome,
+    target: Target<'_>,
+) {
     let prefix = dir_prefix(key);
     let mut token = None;
     for _ in 0..MAX_PAGES {
@@ -472,10 +799,18 @@ async fn each_object(ctx: &Ctx<'_>, bucket: &str, key: &str, filter: &Filter, se
             let job = match &target {
                 Target::Local(dir) => {
                     if escapes(&rel) {
-                        set.printer.warning(out, &format!("Skipping file {rel}. File references a parent directory."));
+                        set.printer.warning(
+                            out,
+                            &format!("Skipping file {rel}. File references a parent directory."),
+                        );
                         continue;
                     }
-                    Job::Download { bucket: bucket.to_string(), dest: join(dir, &rel), key: o.key, modified: o.modified }
+                    Job::Download {
+                        bucket: bucket.to_string(),
+                        dest: join(dir, &rel),
+                        key: o.key,
+                        modified: o.modified,
+                    }
                 }
                 Target::S3(dest_bucket, dest_key) => Job::Copy {
                     bucket: bucket.to_string(),
@@ -498,6 +833,9 @@ async fn each_object(ctx: &Ctx<'_>, bucket: &str, key: &str, filter: &Filter, se
 mod tests {
     #[test]
     fn copy_source_is_encoded_like_botocore() {
-        assert_eq!(super::copy_source("b", "a b/c+d~.txt"), "b/a%20b/c%2Bd~.txt");
+        assert_eq!(
+            super::copy_source("b", "a b/c+d~.txt"),
+            "b/a%20b/c%2Bd~.txt"
+        );
     }
 }

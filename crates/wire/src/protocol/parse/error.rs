@@ -27,6 +27,36 @@ pub struct ServiceError {
     pub fields: Map<String, Value>,
 }
 
+impl ServiceError {
+    /// How the AWS CLI reports this error for a call of `operation` (the API name,
+    /// `DescribeInstances`): botocore's `ClientError` text, `An error occurred (CODE) when calling
+    /// the OPERATION operation: MESSAGE`, with the message as the service sent it (empty if none).
+    ///
+    /// ```
+    /// use portcullis_wire::protocol::parse::ServiceError;
+    ///
+    /// let e = ServiceError {
+    ///     status: 403,
+    ///     code: "AccessDenied".into(),
+    ///     message: "Access Denied".into(),
+    ///     request_id: None,
+    ///     host_id: None,
+    ///     kind: None,
+    ///     fields: serde_json::Map::new(),
+    /// };
+    /// assert_eq!(
+    ///     e.cli_message("ListBuckets"),
+    ///     "An error occurred (AccessDenied) when calling the ListBuckets operation: Access Denied"
+    /// );
+    /// ```
+    pub fn cli_message(&self, operation: &str) -> String {
+        format!(
+            "An error occurred ({}) when calling the {operation} operation: {}",
+            self.code, self.message
+        )
+    }
+}
+
 /// What the protocol's rules extract before the modeled shape is consulted.
 #[derive(Default)]
 struct Extracted {

@@ -5,8 +5,8 @@ use serde_json::{Map, Value};
 
 use super::member::{self, Target};
 use super::scalar;
-use crate::protocol::timestamp::Timestamp as Instant;
 use super::{Ctx, ParseError, Protocol};
+use crate::protocol::timestamp::Timestamp as Instant;
 
 /// Reads a JSON body; an empty body is an empty object.
 pub(crate) fn read(body: &[u8]) -> Result<Value, ParseError> {

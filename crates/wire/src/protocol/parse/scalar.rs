@@ -7,8 +7,8 @@ use portcullis_model::ShapeType;
 use serde_json::{Number, Value};
 
 use super::member::Target;
-use crate::protocol::timestamp::Timestamp as Instant;
 use super::{Ctx, ParseError};
+use crate::protocol::timestamp::Timestamp as Instant;
 
 /// Where the text came from: headers read booleans case-insensitively and may carry JSON.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -7,8 +7,8 @@ use portcullis_model::ShapeType;
 use serde_json::{Map, Value as Json};
 
 use super::{
-    Body, Ctx, HttpRequest, Member, SerializeError, TimestampFormat, check_depth,
-    expect_list, expect_map, join_path, mismatch, text,
+    Body, Ctx, HttpRequest, Member, SerializeError, TimestampFormat, check_depth, expect_list,
+    expect_map, join_path, mismatch, text,
 };
 
 /// `POST /` with the whole input as one JSON object (always at least `{}`).

@@ -7,8 +7,8 @@ use portcullis_model::ShapeType;
 
 use super::text::{json_ascii, percent_decode, percent_encode, percent_encode_path};
 use super::{
-    Body, Ctx, HttpRequest, Member, SerializeError, TimestampFormat, check_depth,
-    expect_list, expect_map, json, mismatch, plain_text, scalar_text, text, xml,
+    Body, Ctx, HttpRequest, Member, SerializeError, TimestampFormat, check_depth, expect_list,
+    expect_map, json, mismatch, plain_text, scalar_text, text, xml,
 };
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -1,56 +1,35 @@
 //! Text encodings botocore applies: percent-encoding, base64, Python's float and JSON spelling.
 
 use base64::Engine;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
-const HEX: &[u8; 16] = b"0123456789ABCDEF";
+/// What botocore's `percent_encode` escapes: everything but RFC 3986's unreserved characters
+/// `A-Za-z0-9-._~` (non-ASCII bytes included), as `%XX` with upper-case hex.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
-fn encode_with(s: &str, keep_slash: bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric()
-            || matches!(b, b'-' | b'.' | b'_' | b'~')
-            || (keep_slash && b == b'/')
-        {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(HEX[usize::from(b >> 4)] as char);
-            out.push(HEX[usize::from(b & 0xf)] as char);
-        }
-    }
-    out
-}
+/// [`UNRESERVED`], keeping `/` too.
+const UNRESERVED_AND_SLASH: &AsciiSet = &UNRESERVED.remove(b'/');
 
 /// Percent-encodes everything but the RFC 3986 unreserved characters (`A-Za-z0-9-._~`), as
 /// botocore's `percent_encode` does for query strings, form bodies and URI labels.
 pub fn percent_encode(s: &str) -> String {
-    encode_with(s, false)
+    utf8_percent_encode(s, UNRESERVED).to_string()
 }
 
-/// As [`percent_encode`], but keeps `/` (greedy URI labels such as S3's `{Key+}`).
+/// As [`percent_encode`], but keeps `/` (greedy URI labels such as S3's `{Key+}`, S3's
+/// `x-amz-copy-source`).
 pub fn percent_encode_path(s: &str) -> String {
-    encode_with(s, true)
+    utf8_percent_encode(s, UNRESERVED_AND_SLASH).to_string()
 }
 
-/// Decodes `%XX` escapes (for the constant query of a request URI); bad escapes stay as written.
+/// Decodes `%XX` escapes (for the constant query of a request URI); bad escapes stay as written,
+/// bytes that are not UTF-8 become U+FFFD.
 pub(crate) fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b == b'%' && i + 2 < bytes.len() {
-            let hex = |c: u8| (c as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
 pub(crate) fn base64(bytes: &[u8]) -> String {
@@ -163,5 +142,28 @@ mod tests {
         assert_eq!(percent_encode("a b/c~"), "a%20b%2Fc~");
         assert_eq!(percent_encode_path("a b/c"), "a%20b/c");
         assert_eq!(percent_decode("a%20b%zz%"), "a b%zz%");
+        assert_eq!(percent_decode("%4"), "%4");
+        assert_eq!(percent_decode("%e2%82%ac%41%ff"), "\u{20ac}A\u{fffd}");
+    }
+
+    /// Every byte, against botocore's rule written out: unreserved (and `/` for paths) stay,
+    /// everything else becomes `%XX` with upper-case hex.
+    #[test]
+    fn encodes_every_byte_as_botocore() {
+        for b in 0..=127u8 {
+            let keep = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+            let want = |keep: bool| {
+                if keep {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            };
+            let s = char::from(b).to_string();
+            assert_eq!(percent_encode(&s), want(keep), "byte {b}");
+            assert_eq!(percent_encode_path(&s), want(keep || b == b'/'), "byte {b}");
+        }
+        assert_eq!(percent_encode("\u{e9}\u{20ac}"), "%C3%A9%E2%82%AC");
+        assert_eq!(percent_encode_path("k\u{e9}y/a+b"), "k%C3%A9y/a%2Bb");
     }
 }

@@ -1,0 +1,125 @@
+//! The settings table: every setting more than one source can give, declared once with its type,
+//! its environment variable(s) and its group. From it come [`Layer`] (one source's typed values;
+//! its fields are also the config file's keys, in kebab-case), the reading of the environment,
+//! and [`Layer::over`], the precedence.
+
+use std::net::IpAddr;
+use std::num::NonZeroU64;
+use std::path::{Path, PathBuf};
+
+use portcullis_audit::FsyncPolicy;
+use portcullis_policy::Mode;
+use portcullis_sandbox::{FILE_ACCESS_ENV, FileAccessMode};
+
+use super::env::{Group, Problem};
+use super::net::{AllowedHost, Origin, Transport};
+use super::values::{LogFormat, Value};
+
+/// Declares [`Layer`]: `field: Type = [ENV_VAR, FALLBACK_VAR] in Group`.
+macro_rules! settings {
+    ($( $(#[doc = $doc:expr])* $field:ident: $ty:ty = [$($var:expr),+] in $group:ident, )*) => {
+        /// One source's settings, typed (`None`: this source says nothing). The flags, the
+        /// environment and the config file each give one; the config file's keys are these
+        /// fields' names in kebab-case.
+        #[derive(Debug, Default, Clone, PartialEq, serde::Deserialize)]
+        #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+        pub struct Layer {
+            $( $(#[doc = $doc])* #[serde(deserialize_with = "from_toml")] pub $field: Option<$ty>, )*
+        }
+
+        impl Layer {
+            /// The environment variables of each field (the first set one is read).
+            pub const ENV: &[(&str, &[&str])] = &[$( (stringify!($field), &[$($var),+]), )*];
+
+            /// This layer where it says something, else `lower`: the one precedence rule, applied
+            /// as `flags.over(env).over(file)`. Defaults come after, where each setting is used.
+            #[must_use]
+            pub fn over(self, lower: Layer) -> Layer {
+                Layer { $( $field: self.$field.or(lower.$field), )* }
+            }
+
+            /// Reads every setting from the environment (`var` returns `None` for unset or
+            /// blank). A value that does not parse is left out and its problem, which names the
+            /// variable and what it accepts, added to `problems`.
+            pub(crate) fn from_env(var: &dyn Fn(&str) -> Option<String>, problems: &mut Vec<Problem>) -> Layer {
+                Layer { $( $field: env_value(var, &[$($var),+], Group::$group, problems), )* }
+            }
+
+            /// Paths of the config file are relative to its directory.
+            #[must_use]
+            pub(crate) fn relative_to(self, dir: &Path) -> Layer {
+                Layer { $( $field: self.$field.map(|v| Value::relative_to(v, dir)), )* }
+            }
+        }
+    };
+}
+
+settings! {
+    /// What happens to requests no rule decides: read-only, guarded (default) or unrestricted.
+    mode: Mode = ["PORTCULLIS_MODE"] in Policy,
+    /// The policy file (native or awslabs form); default `~/.aws/aws-api-mcp/mcp-security-policy.json`.
+    policy_file: PathBuf = ["PORTCULLIS_POLICY_FILE"] in Policy,
+    /// The directory `file://` paths are relative to; default a fresh temp dir.
+    working_dir: PathBuf = ["AWS_API_MCP_WORKING_DIR"] in Server,
+    /// The profile whose credentials are pinned; default the default chain.
+    profile: String = ["AWS_API_MCP_PROFILE_NAME"] in Server,
+    /// The default region; default the profile's.
+    region: String = ["AWS_REGION", "AWS_DEFAULT_REGION"] in Server,
+    /// How local files may be reached: workdir (default), no-access or unrestricted.
+    file_access: FileAccessMode = [FILE_ACCESS_ENV] in Server,
+    /// Items per call.
+    max_items: NonZeroU64 = ["PORTCULLIS_MAX_ITEMS"] in Server,
+    /// Pages per call.
+    max_pages: NonZeroU64 = ["PORTCULLIS_MAX_PAGES"] in Server,
+    /// Seconds per call, over every page and retry.
+    call_timeout: NonZeroU64 = ["PORTCULLIS_CALL_TIMEOUT"] in Server,
+    /// Response bytes per call.
+    max_response_bytes: NonZeroU64 = ["PORTCULLIS_MAX_RESPONSE_BYTES"] in Server,
+    /// The audit trail's directory; default `$XDG_STATE_HOME/portcullis/audit`.
+    audit_dir: PathBuf = ["PORTCULLIS_AUDIT_DIR"] in Audit,
+    /// The audit key; default `$XDG_STATE_HOME/portcullis/audit.key`.
+    audit_key_file: PathBuf = ["PORTCULLIS_AUDIT_KEY_FILE"] in Audit,
+    /// When audit records reach the disk: always (default), never or `<N>ms`.
+    audit_fsync: FsyncPolicy = ["PORTCULLIS_AUDIT_FSYNC"] in Audit,
+    /// stdio (default) or streamable HTTP.
+    transport: Transport = ["AWS_API_MCP_TRANSPORT"] in Server,
+    /// The address to bind in HTTP mode; default 127.0.0.1.
+    host: IpAddr = ["AWS_API_MCP_HOST"] in Http,
+    /// The port to bind in HTTP mode; default 8000, 0 = any free port.
+    port: u16 = ["AWS_API_MCP_PORT"] in Http,
+    /// `Host` values answered beyond the loopback names.
+    allowed_hosts: Vec<AllowedHost> = ["AWS_API_MCP_ALLOWED_HOSTS"] in Http,
+    /// Origins accepted beyond this server's own.
+    allowed_origins: Vec<Origin> = ["AWS_API_MCP_ALLOWED_ORIGINS"] in Http,
+    /// The owner's bearer token file; default `$XDG_STATE_HOME/portcullis/token`.
+    token_file: PathBuf = ["PORTCULLIS_TOKEN_FILE"] in Http,
+    /// Where log lines go (appended, created 0600); default stderr.
+    log_file: PathBuf = ["PORTCULLIS_LOG_FILE"] in Logs,
+    /// human (default) or json.
+    log_format: LogFormat = ["PORTCULLIS_LOG_FORMAT"] in Logs,
+}
+
+/// For serde: a config file value, typed by [`Value::from_toml`].
+fn from_toml<'de, D: serde::Deserializer<'de>, T: Value>(d: D) -> Result<Option<T>, D::Error> {
+    T::from_toml(d).map(Some)
+}
+
+/// The first of `names` that is set, parsed; its problem goes to `problems`.
+fn env_value<T: Value>(
+    var: &dyn Fn(&str) -> Option<String>,
+    names: &[&str],
+    group: Group,
+    problems: &mut Vec<Problem>,
+) -> Option<T> {
+    let (name, text) = names.iter().find_map(|n| var(n).map(|v| (*n, v)))?;
+    match T::parse(&text) {
+        Ok(v) => Some(v),
+        Err(reason) => {
+            problems.push(Problem {
+                group,
+                message: format!("{name} {reason}"),
+            });
+            None
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! The execute and shape stages. Execute sends what was assessed — after checking once more that
+//! it is what the decision or the person's approval covers — through the wire engine and returns
+//! the raw response ([`Raw`]). Shape turns that into what the AWS CLI would print: secret values
+//! masked (unless the call was decided as a secret read), `--query` applied, formatted; errors as
+//! the AWS CLI words them, the request's secret values scrubbed.
+
+use portcullis_cli::OperationCall;
+use portcullis_output::{OutputFormat, jmespath::Query};
+use portcullis_wire::execute::{ExecError, Output};
+
+use super::{Assessment, Execution, Parsed, Pipeline, Shapes};
+use crate::redact;
+
+/// How a plain call's response is to be shown: its `--output` and `--query`, checked before
+/// anything is sent.
+pub struct View {
+    format: OutputFormat,
+    query: Option<Query>,
+}
+
+/// What the execute stage returns, for the shape stage.
+pub enum Raw {
+    /// A plain call's response.
+    Response { out: Output, view: View },
+    /// A plain call that failed (at AWS or on the way).
+    Failed(ExecError),
+    /// A customization's result (`aws s3 cp`, a waiter, ...): it formats its own output.
+    Custom(portcullis_wire::s3::S3Outcome),
+    /// A skeleton, answered locally.
+    Skeleton(String),
+    /// Refused before anything was sent (a bad `--output` or `--query`, a digest mismatch).
+    Refused(String, u8),
+}
+
+impl View {
+    fn of(call: &OperationCall) -> Result<View, String> {
+        let format = match call.globals.output.as_deref() {
+            None => OutputFormat::Json,
+            Some(f) => f.parse().map_err(|e| format!("--output: {e}"))?,
+        };
+        let query = call
+            .globals
+            .query
+            .as_deref()
+            .map(Query::compile)
+            .transpose()
+            .map_err(|e| format!("--query: {e}"))?;
+        Ok(View { format, query })
+    }
+}
+
+impl Pipeline {
+    /// The execute stage. Only reached through the stages that enforce the decision and the
+    /// approval ([`super::stages`]); `approved_digest` is checked here once more against the
+    /// request about to run: a command that needed approval runs only with the digest approved.
+    pub async fn execute(
+        &self,
+        a: &Assessment,
+        approved_digest: Option<&str>,
+        progress: &dyn portcullis_wire::extra::Progress,
+    ) -> Raw {
+        if a.decision.is_deny() {
+            return Raw::Refused(
+                format!(
+                    "denied by policy, not executed: {}",
+                    a.decision.reasons.join("; ")
+                ),
+                252,
+            );
+        }
+        if !a.decision.is_allow() {
+            let digest_now = match &a.parsed {
+                Parsed::Call(c) => c.digest(),
+                Parsed::S3(c) => c.digest(),
+                Parsed::Extra(c) => c.digest(),
+                Parsed::Skeleton(_) => String::new(),
+            };
+            if approved_digest != Some(digest_now.as_str()) || digest_now != a.digest {
+                return Raw::Refused("refused: the request to run is not the one that was approved (digest mismatch)".into(), 252);
+            }
+        }
+        match &a.parsed {
+            Parsed::Skeleton(s) => {
+                Raw::Skeleton(serde_json::to_string_pretty(s).unwrap_or_default())
+            }
+            Parsed::S3(cmd) => {
+                Raw::Custom(portcullis_wire::s3::run(&self.engine, cmd, &*self.files).await)
+            }
+            Parsed::Extra(cmd) => Raw::Custom(
+                portcullis_wire::extra::run(&self.engine, cmd, &*self.files, progress).await,
+            ),
+            Parsed::Call(call) => {
+                let view = match View::of(call) {
+                    Ok(v) => v,
+                    Err(e) => return Raw::Refused(e, 252),
+                };
+                // Text and yaml-stream output are rendered page by page, the query applied to each.
+                let result = if view.format.is_page_wise() {
+                    self.engine.execute_pages(call, &*self.files).await
+                } else {
+                    self.engine.execute(call, &*self.files).await
+                };
+                match result {
+                    Ok(out) => Raw::Response { out, view },
+                    Err(e) => Raw::Failed(e),
+                }
+            }
+        }
+    }
+
+    /// The shape stage: the raw result as the AWS CLI shows it.
+    pub fn shape(&self, a: &Assessment, raw: Raw) -> Execution {
+        let scrub = |m: &str| redact::scrub(m, &a.secrets);
+        match raw {
+            Raw::Skeleton(text) => Execution {
+                ok: true,
+                output: text,
+                ..Execution::default()
+            },
+            Raw::Refused(message, code) => Execution::failed(scrub(&message), code),
+            Raw::Custom(out) => custom(out, &a.display),
+            Raw::Failed(ExecError::Service(e)) => {
+                let message = scrub(&e.cli_message(operation(a)));
+                Execution {
+                    request_id: e.request_id.clone(),
+                    error_code: Some(e.code.clone()),
+                    http_status: Some(e.status),
+                    stderr: format!("\n{message}\n"),
+                    ..Execution::failed(message, 254)
+                }
+            }
+            Raw::Failed(e) => Execution::failed(scrub(&e.to_string()), 255),
+            Raw::Response { mut out, view } => {
+                // Secrets in the answer are shown only when the call was decided as a secret read
+                // (the decision says whether; the model's shapes say what).
+                let decided_secret = a.classification.flags.returns_secret
+                    || a.classification.flags.returns_credentials;
+                if self.mask_output
+                    && !decided_secret
+                    && let Some(Shapes {
+                        model,
+                        output: Some(output),
+                        ..
+                    }) = &a.shapes
+                {
+                    redact::mask(model, output, &mut out.value);
+                    for page in &mut out.page_values {
+                        redact::mask(model, output, page);
+                    }
+                }
+                let request_id = out.request_ids.last().cloned();
+                let attempts = out.attempts;
+                let truncated = out.truncated.as_ref().map(ToString::to_string);
+                match out.render(operation(a), view.query.as_ref(), view.format) {
+                    Ok(text) => Execution {
+                        ok: true,
+                        output: text,
+                        truncated,
+                        request_id,
+                        attempts,
+                        ..Execution::default()
+                    },
+                    Err(e) => Execution {
+                        request_id,
+                        attempts,
+                        ..Execution::failed(scrub(&e.to_string()), 255)
+                    },
+                }
+            }
+        }
+    }
+}
+
+/// The API operation of a plain call (`ListBuckets`).
+fn operation(a: &Assessment) -> &str {
+    match &a.parsed {
+        Parsed::Call(c) => &c.operation,
+        _ => "",
+    }
+}
+
+/// The result of a customization (`aws s3 ...`, a waiter, ...): its stdout on success, its
+/// stderr as the error otherwise.
+fn custom(out: portcullis_wire::s3::S3Outcome, display: &str) -> Execution {
+    if out.exit_code == 0 {
+        return Execution {
+            ok: true,
+            output: out.stdout,
+            stderr: out.stderr,
+            ..Execution::default()
+        };
+    }
+    let mut e = out.stderr.trim().to_string();
+    if e.is_empty() {
+        e = format!("`{display}` failed with exit code {}", out.exit_code);
+    }
+    let code = out
+        .error
+        .as_ref()
+        .and_then(|e| e.code())
+        .map_or("command_failed", |c| c)
+        .to_string();
+    Execution {
+        ok: false,
+        output: out.stdout,
+        error: Some(e),
+        stderr: out.stderr,
+        exit_code: out.exit_code,
+        error_code: Some(code),
+        ..Execution::default()
+    }
+}

@@ -1,0 +1,541 @@
+//! The run-time stages as `tower` services: execute (and shape) is a [`Service`]; decide, consent,
+//! limit and record are [`Layer`]s that wrap it. [`Pipeline::stack`] builds the stack every
+//! front end drives (`serve`'s `call_aws`, `portcullis exec`, the tests):
+//!
+//! ```text
+//! Record( Decide( Consent( Limit( Execute ) ) ) )
+//! ```
+//!
+//! * **Decide** enforces the decision made when the command was assessed: a denied command goes
+//!   no further.
+//! * **Consent** asks the [`Approver`] the job carries (an MCP elicitation, the answers of a
+//!   multi-round-trip retry, a terminal prompt) when the decision says so; only an approval of
+//!   this request's digest passes, and the digest is checked once more before executing.
+//! * **Limit** bounds how many commands execute at once (tower's concurrency limit; the resilience
+//!   work adds its rate limits and breakers here).
+//! * **Execute** refuses to run what the audit trail could not record (fail closed), sends the
+//!   request, and shapes the response.
+//! * **Record** turns the command and what became of it into its audit entry.
+//!
+//! Each stage runs once per command, in this order, on the [`Assessment`] made once before.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use portcullis_audit::CommandEntry;
+use tower::{Layer, Service, ServiceBuilder};
+
+use super::record::{self, Recorder};
+use super::{Answer, Assessment, Outcome, Pipeline};
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Who approves a command the policy says needs consent.
+pub trait Approver: Send + Sync {
+    /// The answer for `a` (only an [`Answer::Approved`] of `a.digest` lets it run).
+    fn approve<'a>(&'a self, a: &'a Assessment) -> BoxFuture<'a, Answer>;
+}
+
+/// Where the stages report their timings (the server's metrics).
+pub trait Observer: Send + Sync {
+    /// `stage` took `secs`.
+    fn stage(&self, stage: &'static str, secs: f64);
+    /// A call to `service` was retried `retries` times.
+    fn retries(&self, service: &str, retries: u32);
+}
+
+/// Observes nothing.
+pub struct Unobserved;
+
+impl Observer for Unobserved {
+    fn stage(&self, _stage: &'static str, _secs: f64) {}
+    fn retries(&self, _service: &str, _retries: u32) {}
+}
+
+/// Approves nothing: every command that needs consent is refused with `answer`'s refusal.
+pub struct Refuse(pub fn(&Assessment) -> Answer);
+
+impl Approver for Refuse {
+    fn approve<'a>(&'a self, a: &'a Assessment) -> BoxFuture<'a, Answer> {
+        let answer = (self.0)(a);
+        Box::pin(async move { answer })
+    }
+}
+
+/// One command through the stack: the assessment, who approves it, and where a long-running
+/// customization reports progress.
+pub struct Job {
+    pub assessment: Arc<Assessment>,
+    pub approver: Arc<dyn Approver>,
+    pub progress: Arc<dyn portcullis_wire::extra::Progress>,
+    /// The digest a person approved (set by the consent stage).
+    approved: Option<String>,
+}
+
+impl Job {
+    pub fn new(assessment: Arc<Assessment>, approver: Arc<dyn Approver>) -> Job {
+        Job {
+            assessment,
+            approver,
+            progress: Arc::new(portcullis_wire::extra::NoProgress),
+            approved: None,
+        }
+    }
+
+    /// Reports the progress of a long-running customization to `progress`.
+    pub fn with_progress(mut self, progress: Arc<dyn portcullis_wire::extra::Progress>) -> Job {
+        self.progress = progress;
+        self
+    }
+}
+
+/// A command after the record stage: what became of it, and its audit entry.
+pub struct Recorded {
+    pub outcome: Outcome,
+    pub entry: CommandEntry,
+}
+
+/// The execute and shape stages, as the innermost service.
+#[derive(Clone)]
+pub struct Execute {
+    pipeline: Arc<Pipeline>,
+    recorder: Option<Arc<Recorder>>,
+    observer: Arc<dyn Observer>,
+}
+
+impl Service<Job> for Execute {
+    type Response = Outcome;
+    type Error = std::convert::Infallible;
+    type Future = BoxFuture<'static, Result<Outcome, Self::Error>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, job: Job) -> Self::Future {
+        let (pipeline, recorder, observer) = (
+            Arc::clone(&self.pipeline),
+            self.recorder.clone(),
+            Arc::clone(&self.observer),
+        );
+        Box::pin(async move {
+            let a = &job.assessment;
+            // Fail closed: nothing runs unless its record can be written.
+            if let Some(recorder) = &recorder
+                && let Err(why) = recorder.ready()
+            {
+                tracing::warn!("portcullis: not executed, audit unavailable: {}", a.display);
+                return Ok(Outcome::AuditUnavailable(why));
+            }
+            let started = Instant::now();
+            let raw = pipeline
+                .execute(a, job.approved.as_deref(), &*job.progress)
+                .await;
+            let run = pipeline.shape(a, raw);
+            observer.stage("execute", started.elapsed().as_secs_f64());
+            observer.retries(&a.request.service_cli_name, run.attempts.saturating_sub(1));
+            tracing::info!(
+                "portcullis: ran {} ({})",
+                a.display,
+                if run.ok { "ok" } else { "error" }
+            );
+            Ok(Outcome::Ran(run))
+        })
+    }
+}
+
+/// Readies `service` (tower's contract: `poll_ready` before `call`). Each stage clones its inner
+/// service into the call's future and readies it there, so a stage waiting its turn (the limit)
+/// waits inside the command's own future, after the stages before it have passed.
+async fn ready<S: Service<Job>>(service: &mut S) -> Result<(), S::Error> {
+    std::future::poll_fn(|cx| service.poll_ready(cx)).await
+}
+
+/// The consent stage: a command whose decision asks for consent goes on only with its approver's
+/// approval of its digest.
+#[derive(Clone)]
+pub struct ConsentLayer {
+    observer: Arc<dyn Observer>,
+}
+
+impl<S> Layer<S> for ConsentLayer {
+    type Service = Consent<S>;
+    fn layer(&self, inner: S) -> Consent<S> {
+        Consent {
+            inner,
+            observer: Arc::clone(&self.observer),
+        }
+    }
+}
+
+/// See [`ConsentLayer`].
+#[derive(Clone)]
+pub struct Consent<S> {
+    inner: S,
+    observer: Arc<dyn Observer>,
+}
+
+impl<S> Service<Job> for Consent<S>
+where
+    S: Service<Job, Response = Outcome, Error = std::convert::Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    type Response = Outcome;
+    type Error = std::convert::Infallible;
+    type Future = BoxFuture<'static, Result<Outcome, Self::Error>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut job: Job) -> Self::Future {
+        let (mut inner, observer) = (self.inner.clone(), Arc::clone(&self.observer));
+        Box::pin(async move {
+            if job.assessment.decision.is_consent() {
+                let asking = Instant::now();
+                let answer = job.approver.approve(&job.assessment).await;
+                observer.stage("consent", asking.elapsed().as_secs_f64());
+                let a = &job.assessment;
+                match answer {
+                    // An approval of another request approves nothing (the execute stage checks
+                    // the digest of what it is about to run once more).
+                    Answer::Approved(digest) if digest != a.digest => {
+                        tracing::info!(
+                            "portcullis: approval for another request refused: {}",
+                            a.display
+                        );
+                        let message = format!(
+                            "not executed: `{}` is not the request the person approved (digest mismatch)",
+                            a.command
+                        );
+                        return Ok(Outcome::NotApproved {
+                            why: super::Refusal::Failed,
+                            message,
+                        });
+                    }
+                    Answer::Approved(digest) => {
+                        tracing::info!("portcullis: approved {} ({digest})", a.display);
+                        job.approved = Some(digest);
+                    }
+                    Answer::Refused { why, message } => {
+                        tracing::info!("portcullis: {} {}", why.status(), a.display);
+                        return Ok(Outcome::NotApproved { why, message });
+                    }
+                }
+            }
+            ready(&mut inner).await?;
+            inner.call(job).await
+        })
+    }
+}
+
+/// The decide stage: the decision made at assessment is enforced here; a denied command goes no
+/// further.
+#[derive(Clone, Default)]
+pub struct DecideLayer;
+
+impl<S> Layer<S> for DecideLayer {
+    type Service = Decide<S>;
+    fn layer(&self, inner: S) -> Decide<S> {
+        Decide { inner }
+    }
+}
+
+/// See [`DecideLayer`].
+#[derive(Clone)]
+pub struct Decide<S> {
+    inner: S,
+}
+
+impl<S> Service<Job> for Decide<S>
+where
+    S: Service<Job, Response = Outcome, Error = std::convert::Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    type Response = Outcome;
+    type Error = std::convert::Infallible;
+    type Future = BoxFuture<'static, Result<Outcome, Self::Error>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, job: Job) -> Self::Future {
+        let mut inner = self.inner.clone();
+        Box::pin(async move {
+            let d = &job.assessment.decision;
+            if d.is_deny() {
+                tracing::info!(
+                    "portcullis: denied {} ({})",
+                    job.assessment.display,
+                    d.rule_ids.join(", ")
+                );
+                return Ok(Outcome::Denied);
+            }
+            ready(&mut inner).await?;
+            inner.call(job).await
+        })
+    }
+}
+
+/// The record stage: the command's audit entry, from its assessment and outcome.
+#[derive(Clone, Default)]
+pub struct RecordLayer;
+
+impl<S> Layer<S> for RecordLayer {
+    type Service = Record<S>;
+    fn layer(&self, inner: S) -> Record<S> {
+        Record { inner }
+    }
+}
+
+/// See [`RecordLayer`].
+#[derive(Clone)]
+pub struct Record<S> {
+    inner: S,
+}
+
+impl<S> Service<Job> for Record<S>
+where
+    S: Service<Job, Response = Outcome, Error = std::convert::Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    type Response = Recorded;
+    type Error = std::convert::Infallible;
+    type Future = BoxFuture<'static, Result<Recorded, Self::Error>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, job: Job) -> Self::Future {
+        let mut inner = self.inner.clone();
+        Box::pin(async move {
+            let a = Arc::clone(&job.assessment);
+            ready(&mut inner).await?;
+            let outcome = inner.call(job).await?;
+            let entry = record::entry(&a, &outcome);
+            Ok(Recorded { outcome, entry })
+        })
+    }
+}
+
+/// The limit stage: tower's concurrency limit, one semaphore per pipeline (every stack built on
+/// it shares the permits).
+pub type Limit<S> = tower::limit::ConcurrencyLimit<S>;
+
+/// The whole stack, as built by [`Pipeline::stack`].
+pub type Stack = Record<Decide<Consent<Limit<Execute>>>>;
+
+/// How many commands execute at once by default, over all sessions.
+pub const DEFAULT_CONCURRENT: usize = 64;
+
+impl Pipeline {
+    /// The stages a command runs through once assessed: record ∘ decide ∘ consent ∘ limit ∘
+    /// execute. `recorder`: the audit trail that must be able to take the record before anything
+    /// runs (`None`: no trail, as for `portcullis exec`, which leaves no record).
+    pub fn stack(
+        self: &Arc<Self>,
+        recorder: Option<Arc<Recorder>>,
+        observer: Arc<dyn Observer>,
+    ) -> Stack {
+        ServiceBuilder::new()
+            .layer(RecordLayer)
+            .layer(DecideLayer)
+            .layer(ConsentLayer {
+                observer: Arc::clone(&observer),
+            })
+            .layer(tower::limit::GlobalConcurrencyLimitLayer::with_semaphore(
+                Arc::clone(&self.permits),
+            ))
+            .service(Execute {
+                pipeline: Arc::clone(self),
+                recorder,
+                observer,
+            })
+    }
+}
+
+/// Runs one job through `stack`.
+pub async fn run(stack: &Stack, job: Job) -> Recorded {
+    let mut stack = stack.clone();
+    match stack.call(job).await {
+        Ok(r) => r,
+        Err(never) => match never {},
+    }
+}
+
+impl Pipeline {
+    /// Runs a command the server makes on its own behalf (the identity and region lookups)
+    /// through the same stages, with nobody to ask (a command that needs consent is refused) and
+    /// no audit entry. Its output, or why there is none.
+    pub async fn run_unattended(self: &Arc<Self>, a: Assessment) -> Result<String, String> {
+        let stack = self.stack(None, Arc::new(Unobserved));
+        let nobody = Refuse(|a| Answer::Refused {
+            why: super::Refusal::Unavailable,
+            message: format!(
+                "`{}` needs approval, and the server does not ask for its own lookups",
+                a.display
+            ),
+        });
+        match run(&stack, Job::new(Arc::new(a), Arc::new(nobody)))
+            .await
+            .outcome
+        {
+            Outcome::Ran(e) if e.ok => Ok(e.output),
+            Outcome::Ran(e) => Err(e.error.unwrap_or_else(|| "failed".into())),
+            Outcome::NotApproved { message, .. } | Outcome::AuditUnavailable(message) => {
+                Err(message)
+            }
+            other => Err(other.status().to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// Counts how many calls are inside it at once, and the most there ever were.
+    #[derive(Clone, Default)]
+    struct Busy {
+        now: Arc<AtomicUsize>,
+        most: Arc<AtomicUsize>,
+    }
+
+    impl Service<Job> for Busy {
+        type Response = Outcome;
+        type Error = std::convert::Infallible;
+        type Future = BoxFuture<'static, Result<Outcome, Self::Error>>;
+
+        fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _job: Job) -> Self::Future {
+            let (now, most) = (Arc::clone(&self.now), Arc::clone(&self.most));
+            Box::pin(async move {
+                let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(n, Ordering::SeqCst);
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                now.fetch_sub(1, Ordering::SeqCst);
+                Ok(Outcome::Checked)
+            })
+        }
+    }
+
+    fn job() -> Job {
+        let p = Pipeline::offline(
+            portcullis_policy::Policy::new(portcullis_policy::Mode::Unrestricted),
+            std::env::temp_dir(),
+            Some("us-east-1".into()),
+        )
+        .unwrap();
+        let a = p
+            .assess("aws s3api list-buckets")
+            .unwrap_or_else(|r| panic!("{}", r.message));
+        Job::new(
+            Arc::new(a),
+            Arc::new(Refuse(|_| Answer::Refused {
+                why: super::super::Refusal::Unavailable,
+                message: String::new(),
+            })),
+        )
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_limit_stage_lets_only_so_many_run_at_once() {
+        for (permits, expect) in [(1, 1), (3, 3)] {
+            let busy = Busy::default();
+            let limited =
+                tower::limit::GlobalConcurrencyLimitLayer::new(permits).layer(busy.clone());
+            let runs: Vec<_> = (0..6)
+                .map(|_| {
+                    let mut s = limited.clone();
+                    let j = job();
+                    tokio::spawn(async move {
+                        ready(&mut s).await.unwrap();
+                        s.call(j).await
+                    })
+                })
+                .collect();
+            for r in runs {
+                assert!(matches!(r.await.unwrap(), Ok(Outcome::Checked)));
+            }
+            assert_eq!(
+                busy.most.load(Ordering::SeqCst),
+                expect,
+                "{permits} permit(s)"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_denied_command_never_reaches_the_inner_stages() {
+        let busy = Busy::default();
+        let p = Pipeline::offline(
+            portcullis_policy::Policy::new(portcullis_policy::Mode::ReadOnly),
+            std::env::temp_dir(),
+            Some("us-east-1".into()),
+        )
+        .unwrap();
+        let a = p
+            .assess("aws s3api create-bucket --bucket b")
+            .unwrap_or_else(|r| panic!("{}", r.message));
+        assert!(a.decision.is_deny());
+        let mut s = DecideLayer.layer(busy.clone());
+        let out = s
+            .call(Job::new(
+                Arc::new(a),
+                Arc::new(Refuse(|_| Answer::Approved(String::new()))),
+            ))
+            .await
+            .unwrap();
+        assert!(matches!(out, Outcome::Denied));
+        assert_eq!(busy.most.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn an_approval_of_another_digest_is_refused_before_the_inner_stages() {
+        let busy = Busy::default();
+        let p = Pipeline::offline(
+            portcullis_policy::Policy::new(portcullis_policy::Mode::Guarded),
+            std::env::temp_dir(),
+            Some("us-east-1".into()),
+        )
+        .unwrap();
+        let a = p
+            .assess("aws s3api create-bucket --bucket b")
+            .unwrap_or_else(|r| panic!("{}", r.message));
+        assert!(a.decision.is_consent());
+        let mut s = ConsentLayer {
+            observer: Arc::new(Unobserved),
+        }
+        .layer(busy.clone());
+        let out = s
+            .call(Job::new(
+                Arc::new(a),
+                Arc::new(Refuse(|_| Answer::Approved("f".repeat(64)))),
+            ))
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                out,
+                Outcome::NotApproved {
+                    why: super::super::Refusal::Failed,
+                    ..
+                }
+            ),
+            "{out:?}"
+        );
+        assert_eq!(busy.most.load(Ordering::SeqCst), 0);
+    }
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# cargo-deny over the workspace's dependency graph, by deny.toml: licences (permissive only),
+# bans (duplicate versions warn) and sources (crates.io only).
+#
+# Advisories are NOT checked here: the RustSec database is a git fetch and this project's build
+# machines have no network. `--offline` makes sure nothing is fetched; where a network exists,
+# run `cargo deny check advisories` by hand.
+#
+# Installs the pinned cargo-deny first when `cargo deny --version` is anything else (a fresh
+# machine: `cargo install --locked`, ~7 minutes on 2 cores).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+version=0.20.2
+if [[ "$(cargo deny --version 2>/dev/null || true)" != "cargo-deny $version" ]]; then
+    echo "== installing cargo-deny $version"
+    cargo install cargo-deny --version "$version" --locked
+fi
+
+echo "== cargo deny check licenses bans sources (advisories skipped: no network)"
+# Inclusion graphs hidden: the duplicate-version warnings would print ~800 lines. To see what
+# pulls a crate in: `cargo tree -i <crate>`, or run this line without the flag.
+cargo deny --offline --locked check --hide-inclusion-graph licenses bans sources
