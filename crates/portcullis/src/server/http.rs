@@ -447,12 +447,17 @@ pub async fn serve(settings: HttpSettings, server: PortcullisServer) -> anyhow::
     let sessions = Arc::new(LocalSessionManager::default());
     let metrics = server.metrics.clone();
     let mcp: Mcp = StreamableHttpService::new(move || Ok(server.clone()), sessions.clone(), config);
-    let served = Arc::new(Served {
-        guard,
+    // The guard is a tower layer in front of rmcp's service: nothing reaches MCP unadmitted.
+    let service = tower::Layer::layer(
+        &GuardLayer {
+            served: Arc::new(Served {
+                guard,
+                sessions,
+                metrics,
+            }),
+        },
         mcp,
-        sessions,
-        metrics,
-    });
+    );
     tracing::info!(
         "portcullis: serving MCP on http://{bound}{MCP_PATH} (token file: {}{})",
         settings.token_file.display(),
@@ -478,9 +483,12 @@ pub async fn serve(settings: HttpSettings, server: PortcullisServer) -> anyhow::
                 continue;
             }
         };
-        let served = served.clone();
+        let service = service.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| handle(served.clone(), req));
+            let service = hyper::service::service_fn(move |req| {
+                let mut service = service.clone();
+                tower::Service::call(&mut service, req)
+            });
             let mut http = hyper::server::conn::http1::Builder::new();
             http.timer(TokioTimer::new())
                 .header_read_timeout(HEADER_READ_TIMEOUT);
@@ -494,10 +502,9 @@ pub async fn serve(settings: HttpSettings, server: PortcullisServer) -> anyhow::
     }
 }
 
-/// What every connection shares: the guard, the MCP service and its sessions.
+/// What every connection shares: the guard, the MCP sessions and the metrics.
 struct Served {
     guard: Guard,
-    mcp: Mcp,
     sessions: Arc<LocalSessionManager>,
     metrics: Arc<super::metrics::Metrics>,
 }
@@ -518,12 +525,68 @@ impl Served {
     }
 }
 
-async fn handle(
+type HttpResponse = Response<BoxBody<Bytes, Infallible>>;
+
+/// The HTTP guard as a tower layer: every request is admitted (Host, Origin, target, token),
+/// `/metrics` answered, and sessions bound to their creator before the inner (MCP) service sees it.
+#[derive(Clone)]
+struct GuardLayer {
     served: Arc<Served>,
+}
+
+impl<S> tower::Layer<S> for GuardLayer {
+    type Service = Guarded<S>;
+    fn layer(&self, inner: S) -> Guarded<S> {
+        Guarded {
+            inner,
+            served: Arc::clone(&self.served),
+        }
+    }
+}
+
+/// See [`GuardLayer`].
+#[derive(Clone)]
+struct Guarded<S> {
+    inner: S,
+    served: Arc<Served>,
+}
+
+impl<S> tower::Service<Request<Incoming>> for Guarded<S>
+where
+    S: tower::Service<Request<Incoming>, Response = HttpResponse, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send,
+{
+    type Response = HttpResponse;
+    type Error = Infallible;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<HttpResponse, Infallible>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Infallible>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Incoming>) -> Self::Future {
+        let (inner, served) = (self.inner.clone(), Arc::clone(&self.served));
+        Box::pin(handle(served, inner, req))
+    }
+}
+
+async fn handle<S>(
+    served: Arc<Served>,
+    mut mcp: S,
     req: Request<Incoming>,
-) -> Result<Response<BoxBody<Bytes, Infallible>>, Infallible> {
+) -> Result<HttpResponse, Infallible>
+where
+    S: tower::Service<Request<Incoming>, Response = HttpResponse, Error = Infallible>,
+{
     let guard = &served.guard;
-    let mut mcp = served.mcp.clone();
     let principal = match guard.admit(req.uri(), req.headers()) {
         Ok(p) => p,
         Err(refusal) => {
@@ -592,9 +655,15 @@ async fn handle(
     Ok(resp)
 }
 
-async fn tower_call(mcp: &mut Mcp, req: Request<Incoming>) -> Response<BoxBody<Bytes, Infallible>> {
-    // `StreamableHttpService` is a tower service that is always ready and never fails.
-    match tower_service::Service::call(mcp, req).await {
+async fn tower_call<S>(mcp: &mut S, req: Request<Incoming>) -> HttpResponse
+where
+    S: tower::Service<Request<Incoming>, Response = HttpResponse, Error = Infallible>,
+{
+    // rmcp's `StreamableHttpService` is always ready and never fails; readied all the same.
+    if let Err(never) = std::future::poll_fn(|cx| mcp.poll_ready(cx)).await {
+        match never {}
+    }
+    match mcp.call(req).await {
         Ok(resp) => resp,
         Err(never) => match never {},
     }
@@ -1077,14 +1146,8 @@ mod tests {
     #[tokio::test]
     async fn bindings_of_ended_sessions_are_pruned() {
         let sessions = Arc::new(LocalSessionManager::default());
-        let mcp: Mcp = StreamableHttpService::new(
-            || Err(std::io::Error::other("not used")),
-            sessions.clone(),
-            StreamableHttpServerConfig::default(),
-        );
         let served = Served {
             guard: guard(),
-            mcp,
             sessions,
             metrics: Arc::default(),
         };
