@@ -109,7 +109,8 @@ impl Pipeline {
     }
 
     /// The shape stage: the raw result as the AWS CLI shows it.
-    pub fn shape(&self, a: &Assessment, raw: Raw) -> Execution {
+    /// `keep_response`: also keep the response document (after masking) in the execution.
+    pub fn shape(&self, a: &Assessment, raw: Raw, keep_response: bool) -> Execution {
         let scrub = |m: &str| redact::scrub(m, &a.secrets);
         match raw {
             Raw::Skeleton(text) => Execution {
@@ -151,10 +152,12 @@ impl Pipeline {
                 let request_id = out.request_ids.last().cloned();
                 let attempts = out.attempts;
                 let truncated = out.truncated.as_ref().map(ToString::to_string);
+                let response = keep_response.then(|| out.value.clone());
                 match out.render(operation(a), view.query.as_ref(), view.format) {
                     Ok(text) => Execution {
                         ok: true,
                         output: text,
+                        response,
                         truncated,
                         request_id,
                         attempts,

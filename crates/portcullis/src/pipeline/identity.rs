@@ -65,9 +65,8 @@ async fn lookup(pipeline: &Arc<Pipeline>) -> Result<(String, String), String> {
             a.decision.reasons.join("; ")
         ));
     }
-    let output = pipeline.run_unattended(a).await?;
-    let doc: Value = serde_json::from_str(&output)
-        .map_err(|e| format!("unexpected GetCallerIdentity output: {e}"))?;
+    // The response document itself: nothing rendered is parsed back.
+    let doc: Value = pipeline.run_unattended(a).await?;
     let field = |k: &str| {
         doc.get(k)
             .and_then(Value::as_str)

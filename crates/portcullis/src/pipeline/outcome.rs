@@ -45,6 +45,8 @@ pub struct Execution {
     pub output: String,
     /// Why it failed, as one message (secret values of the request scrubbed).
     pub error: Option<String>,
+    /// The response document, when the job asked to keep it (`Job::keeping_response`).
+    pub response: Option<serde_json::Value>,
     /// What the AWS CLI prints on stderr (a person at a terminal reads it; `portcullis exec`).
     pub stderr: String,
     /// The AWS CLI's exit code for this result (0, 252 usage, 254 service error, 255 other).
@@ -90,6 +92,7 @@ impl Execution {
 
 /// What became of one assessed command.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // one per command, moved along, never stored in bulk
 pub enum Outcome {
     /// The policy denied it; nothing ran.
     Denied,

@@ -73,6 +73,8 @@ pub struct Job {
     pub progress: Arc<dyn portcullis_wire::extra::Progress>,
     /// The digest a person approved (set by the consent stage).
     approved: Option<String>,
+    /// Keep the response as JSON in the execution (the server's own lookups read it).
+    keep_response: bool,
 }
 
 impl Job {
@@ -82,7 +84,15 @@ impl Job {
             approver,
             progress: Arc::new(portcullis_wire::extra::NoProgress),
             approved: None,
+            keep_response: false,
         }
+    }
+
+    /// Keeps the (shaped) response document in [`super::Execution::response`], for a caller that
+    /// reads it rather than the text the AWS CLI would print.
+    pub fn keeping_response(mut self) -> Job {
+        self.keep_response = true;
+        self
     }
 
     /// Reports the progress of a long-running customization to `progress`.
@@ -134,7 +144,7 @@ impl Service<Job> for Execute {
             let raw = pipeline
                 .execute(a, job.approved.as_deref(), &*job.progress)
                 .await;
-            let run = pipeline.shape(a, raw);
+            let run = pipeline.shape(a, raw, job.keep_response);
             observer.stage("execute", started.elapsed().as_secs_f64());
             observer.retries(&a.request.service_cli_name, run.attempts.saturating_sub(1));
             tracing::info!(
@@ -372,7 +382,10 @@ impl Pipeline {
     /// Runs a command the server makes on its own behalf (the identity and region lookups)
     /// through the same stages, with nobody to ask (a command that needs consent is refused) and
     /// no audit entry. Its output, or why there is none.
-    pub async fn run_unattended(self: &Arc<Self>, a: Assessment) -> Result<String, String> {
+    pub async fn run_unattended(
+        self: &Arc<Self>,
+        a: Assessment,
+    ) -> Result<serde_json::Value, String> {
         let stack = self.stack(None, Arc::new(Unobserved));
         let nobody = Refuse(|a| Answer::Refused {
             why: super::Refusal::Unavailable,
@@ -381,11 +394,14 @@ impl Pipeline {
                 a.display
             ),
         });
-        match run(&stack, Job::new(Arc::new(a), Arc::new(nobody)))
-            .await
-            .outcome
+        match run(
+            &stack,
+            Job::new(Arc::new(a), Arc::new(nobody)).keeping_response(),
+        )
+        .await
+        .outcome
         {
-            Outcome::Ran(e) if e.ok => Ok(e.output),
+            Outcome::Ran(e) if e.ok => e.response.ok_or_else(|| "no response document".to_string()),
             Outcome::Ran(e) => Err(e.error.unwrap_or_else(|| "failed".into())),
             Outcome::NotApproved { message, .. } | Outcome::AuditUnavailable(message) => {
                 Err(message)

@@ -139,9 +139,8 @@ async fn regions_from(pipeline: &Arc<Pipeline>, command: &str) -> Result<Vec<Str
             a.decision.reasons.join("; ")
         ));
     }
-    let output = pipeline.run_unattended(a).await?;
-    let doc: Value =
-        serde_json::from_str(&output).map_err(|e| format!("unexpected output: {e}"))?;
+    // The response document itself: nothing rendered is parsed back.
+    let doc: Value = pipeline.run_unattended(a).await?;
     let regions: Vec<String> = doc
         .get("Regions")
         .and_then(Value::as_array)
