@@ -899,11 +899,13 @@ impl<'m> Scan<'m> {
 
     /// An unquoted scalar: up to a separator or closing bracket.
     fn bare(&mut self) -> String {
+        self.take_until(|c| matches!(c, ',' | '}' | ']' | '\n'))
+    }
+
+    /// The text up to the first character `stop` accepts (or the end), trimmed.
+    fn take_until(&mut self, stop: impl Fn(char) -> bool) -> String {
         let start = self.i;
-        while self
-            .peek()
-            .is_some_and(|c| !matches!(c, ',' | '}' | ']' | '\n'))
-        {
+        while self.peek().is_some_and(|c| !stop(c)) {
             self.i += 1;
         }
         self.chars[start..self.i]
@@ -917,20 +919,7 @@ impl<'m> Scan<'m> {
     fn key(&mut self) -> String {
         match self.peek() {
             Some(q @ ('"' | '\'')) => self.string(q).1,
-            _ => {
-                let start = self.i;
-                while self
-                    .peek()
-                    .is_some_and(|c| !matches!(c, '=' | ':' | ',' | '{' | '}' | '[' | ']' | '\n'))
-                {
-                    self.i += 1;
-                }
-                self.chars[start..self.i]
-                    .iter()
-                    .collect::<String>()
-                    .trim()
-                    .to_string()
-            }
+            _ => self.take_until(|c| matches!(c, '=' | ':' | ',' | '{' | '}' | '[' | ']' | '\n')),
         }
     }
 
