@@ -157,7 +157,7 @@ fn check(
                         "ok": true,
                         "kind": "call",
                         "request": call,
-                        "digest": call.digest(),
+                        "digest": a.digest,
                         "classification": class,
                     });
                     writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
@@ -210,7 +210,7 @@ fn check(
                             set.join(", ")
                         }
                     )?;
-                    writeln!(out, "digest: {}", call.digest())?;
+                    writeln!(out, "digest: {}", a.digest)?;
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -220,14 +220,8 @@ fn check(
             Ok(ExitCode::SUCCESS)
         }
         pipeline::Parsed::S3(cmd) => {
-            let calls: Vec<serde_json::Value> = cmd
-                .api_calls()
-                .into_iter()
-                .map(|(service, operation)| {
-                    let class = portcullis_classify::classify(service, operation, &serde_json::json!({}));
-                    serde_json::json!({ "service": service, "operation": operation, "classification": class })
-                })
-                .collect();
+            let api = cmd.api_calls();
+            let calls = classified_calls(&api);
             match format {
                 Format::Json => {
                     let doc = serde_json::json!({
@@ -235,7 +229,7 @@ fn check(
                         "kind": "s3",
                         "request": cmd,
                         "api_calls": calls,
-                        "digest": cmd.digest(),
+                        "digest": a.digest,
                     });
                     writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
                 }
@@ -246,11 +240,7 @@ fn check(
                     if globals.as_object().is_some_and(|g| !g.is_empty()) {
                         writeln!(out, "global options: {globals}")?;
                     }
-                    let ops: Vec<String> = cmd
-                        .api_calls()
-                        .iter()
-                        .map(|(s, o)| format!("{s}.{o}"))
-                        .collect();
+                    let ops: Vec<String> = api.iter().map(|(s, o)| format!("{s}.{o}")).collect();
                     writeln!(
                         out,
                         "API calls: {}",
@@ -260,20 +250,14 @@ fn check(
                             ops.join(", ")
                         }
                     )?;
-                    writeln!(out, "digest: {}", cmd.digest())?;
+                    writeln!(out, "digest: {}", a.digest)?;
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
         pipeline::Parsed::Extra(cmd) => {
-            let calls: Vec<serde_json::Value> = cmd
-                .api_calls()
-                .into_iter()
-                .map(|(service, operation)| {
-                    let class = portcullis_classify::classify(&service, &operation, &serde_json::json!({}));
-                    serde_json::json!({ "service": service, "operation": operation, "classification": class })
-                })
-                .collect();
+            let api = cmd.api_calls();
+            let calls = classified_calls(&api);
             match format {
                 Format::Json => {
                     let doc = serde_json::json!({
@@ -283,18 +267,14 @@ fn check(
                         "api_calls": calls,
                         "returns_credentials": cmd.returns_credentials(),
                         "iam_actions": cmd.iam_actions(),
-                        "digest": cmd.digest(),
+                        "digest": a.digest,
                     });
                     writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
                 }
                 Format::Text => {
                     writeln!(out, "{}", cmd.display_name())?;
                     writeln!(out, "command: {}", serde_json::to_string(&cmd.kind)?)?;
-                    let ops: Vec<String> = cmd
-                        .api_calls()
-                        .iter()
-                        .map(|(s, o)| format!("{s}.{o}"))
-                        .collect();
+                    let ops: Vec<String> = api.iter().map(|(s, o)| format!("{s}.{o}")).collect();
                     writeln!(
                         out,
                         "API calls: {}",
@@ -315,12 +295,23 @@ fn check(
                     if cmd.returns_credentials() {
                         writeln!(out, "returns credentials: yes")?;
                     }
-                    writeln!(out, "digest: {}", cmd.digest())?;
+                    writeln!(out, "digest: {}", a.digest)?;
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Each API call a customization makes, with its classification on its own (for `check`).
+fn classified_calls(api: &[(impl AsRef<str>, impl AsRef<str>)]) -> Vec<serde_json::Value> {
+    api.iter()
+        .map(|(service, operation)| {
+            let (service, operation) = (service.as_ref(), operation.as_ref());
+            let class = portcullis_classify::classify(service, operation, &serde_json::json!({}));
+            serde_json::json!({ "service": service, "operation": operation, "classification": class })
+        })
+        .collect()
 }
 
 fn exec(
