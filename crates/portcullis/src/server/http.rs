@@ -483,6 +483,11 @@ pub async fn serve(settings: HttpSettings, server: PortcullisServer) -> anyhow::
                 continue;
             }
         };
+        // Responses are written in pieces (headers, then SSE events): without TCP_NODELAY the
+        // second small write waits for the client's delayed ACK, ~40 ms per call on keep-alive.
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!("portcullis: TCP_NODELAY not set: {e}");
+        }
         let service = service.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {

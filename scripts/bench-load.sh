@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Load benchmark of `portcullis serve` with the native load generator (crates/loadtest,
+# `portcullis-load`): over streamable HTTP and over stdio, in read-only mode with a temporary
+# HOME, token file and audit trail, at several connection levels. Scenarios:
+#   denied   call_aws `aws iam delete-user --user-name x` (refused by read-only mode)
+#   check    check_aws_command `aws s3api list-buckets` (assessed, never run)
+#   read     call_aws `aws sts get-caller-identity` against a local moto (skipped without the venv)
+# Prints one table per scenario and transport; asserts nothing (a benchmark, not a test).
+#
+#   scripts/bench-load.sh [--connections 1,16,64,256] [--duration 5s] [--warmup 1s]
+#                         [--only http|stdio] [--scenarios denied,check,read] [--no-build]
+#
+# PORTCULLIS_BIN / PORTCULLIS_LOAD_BIN: use those binaries instead of building the release ones.
+# Every process started here is stopped on exit; each load run is bounded by `timeout`.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+connections=1,16,64,256
+duration=5s
+warmup=1s
+only=
+scenarios=denied,check,read
+build=1
+while [ $# -gt 0 ]; do
+  case $1 in
+    --connections) connections=$2; shift 2 ;;
+    --duration) duration=$2; shift 2 ;;
+    --warmup) warmup=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
+    --scenarios) scenarios=$2; shift 2 ;;
+    --no-build) build=0; shift ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+if [ -z "${PORTCULLIS_BIN:-}" ] || [ -z "${PORTCULLIS_LOAD_BIN:-}" ]; then
+  if [ "$build" = 1 ]; then
+    cargo build --release -p portcullis -p portcullis-loadtest --quiet
+  fi
+fi
+bin=${PORTCULLIS_BIN:-$root/target/release/portcullis}
+load=${PORTCULLIS_LOAD_BIN:-$root/target/release/portcullis-load}
+for b in "$bin" "$load"; do
+  [ -x "$b" ] || { echo "missing binary: $b" >&2; exit 1; }
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/portcullis-bench-load.XXXXXX")
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+home=$tmp/home
+mkdir -p "$home"
+# The server's whole environment: fake credentials, no AWS config, everything under $home.
+server_env=(
+  env -i "PATH=$PATH" "HOME=$home"
+  AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+  AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+  AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
+  "AWS_API_MCP_WORKING_DIR=$home"
+  "PORTCULLIS_AUDIT_DIR=$tmp/audit" "PORTCULLIS_AUDIT_KEY_FILE=$tmp/audit.key"
+  PORTCULLIS_MODE=read-only
+)
+
+# Waits (bounded) for a line matching $2 in file $1 and prints the port after $3.
+wait_port() {
+  local file=$1 pattern=$2 prefix=$3 pid=$4 i
+  for i in $(seq 1 600); do
+    if grep -q "$pattern" "$file" 2>/dev/null; then
+      grep -o "$prefix[0-9]*" "$file" | head -1 | sed "s|$prefix||"
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "no port in $file:" >&2
+  cat "$file" >&2
+  return 1
+}
+
+# moto for the read scenario, from the project venv (scripts/setup-venv.sh), if there is one.
+moto_url=
+if [[ ",$scenarios," == *,read,* ]]; then
+  if [ ! -x "$root/.venv/bin/python" ]; then
+    scripts/setup-venv.sh || true
+  fi
+  if [ -x "$root/.venv/bin/python" ]; then
+    MOTO_CALL_RESET_API=true "$root/.venv/bin/python" -m moto.server -H 127.0.0.1 -p 0 \
+      >"$tmp/moto.log" 2>&1 &
+    moto=$!
+    pids+=("$moto")
+    if port=$(wait_port "$tmp/moto.log" "Running on http://127.0.0.1:" "Running on http://127.0.0.1:" "$moto"); then
+      moto_url=http://127.0.0.1:$port
+    fi
+  fi
+  [ -n "$moto_url" ] || echo "moto unavailable: the read scenario is skipped" >&2
+fi
+
+# The scenario's tool and command; empty when it cannot run.
+scenario() {
+  case $1 in
+    denied) echo "call_aws|aws iam delete-user --user-name x" ;;
+    check) echo "check_aws_command|aws s3api list-buckets" ;;
+    read) [ -n "$moto_url" ] && echo "call_aws|aws sts get-caller-identity --endpoint-url $moto_url" ;;
+  esac
+  return 0
+}
+
+# A bound on one load run: levels × (warm-up + duration) plus slack for timeouts.
+secs() { local d=$1; case $d in *ms) echo 1 ;; *s) echo "${d%s}" ;; *m) echo $((${d%m} * 60)) ;; *) echo "$d" ;; esac; }
+levels=$(tr ',' '\n' <<<"$connections" | grep -c .)
+bound=$(( levels * ($(secs "$duration" | cut -d. -f1) + $(secs "$warmup" | cut -d. -f1) + 35) + 30 ))
+common=(--connections "$connections" --duration "$duration" --warmup "$warmup" --timeout 30s)
+
+echo "$("$bin" --version 2>/dev/null || echo 'portcullis ?'); $(nproc) cores; levels $connections, $duration each after $warmup warm-up"
+
+if [ "$only" != stdio ]; then
+  "${server_env[@]}" "$bin" serve --transport http --port 0 --token-file "$tmp/token" \
+    >/dev/null 2>"$tmp/http.log" &
+  server=$!
+  pids+=("$server")
+  port=$(wait_port "$tmp/http.log" "serving MCP on http://127.0.0.1:" "serving MCP on http://127.0.0.1:" "$server")
+  for s in ${scenarios//,/ }; do
+    spec=$(scenario "$s")
+    [ -n "$spec" ] || continue
+    echo
+    echo "== http: $s"
+    timeout -k 5 "$bound" "$load" --http "http://127.0.0.1:$port/mcp" --token-file "$tmp/token" \
+      --tool "${spec%%|*}" --command "${spec#*|}" "${common[@]}" || echo "(load run failed: $?)"
+  done
+  kill "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+fi
+
+if [ "$only" != http ]; then
+  for s in ${scenarios//,/ }; do
+    spec=$(scenario "$s")
+    [ -n "$spec" ] || continue
+    echo
+    echo "== stdio: $s"
+    # The load generator starts the server (and stops it when done); it runs in the server's
+    # environment, which the child inherits.
+    timeout -k 5 "$bound" "${server_env[@]}" "$load" --tool "${spec%%|*}" --command "${spec#*|}" \
+      "${common[@]}" --server-log "$tmp/stdio.log" --stdio "$bin" serve \
+      || echo "(load run failed: $?)"
+  done
+fi
