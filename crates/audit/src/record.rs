@@ -71,6 +71,9 @@ pub enum ExecStatus {
     Error,
     /// Not executed (denied, declined, invalid, audit not ready, dry run).
     NotRun,
+    /// Not executed: a limit refused it (rate limit, load shed, open circuit breaker); the
+    /// execution's `error_code` says which (`rate_limited`, `overloaded`, `breaker_open`).
+    Limited,
 }
 
 /// The classification of one command (kept as strings so the record stage does not depend on

@@ -168,6 +168,7 @@ impl Shown {
                     ExecStatus::Ok => " ok",
                     ExecStatus::Error => " error",
                     ExecStatus::NotRun => " not-run",
+                    ExecStatus::Limited => " limited",
                 });
                 for part in [&x.error_code, &x.request_id].into_iter().flatten() {
                     out.push(' ');

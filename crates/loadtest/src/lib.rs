@@ -6,7 +6,11 @@
 //!   tests and by the `portcullis-faults` binary.
 //! * [`load`]: the core of the `portcullis-load` binary, a native MCP load generator over
 //!   streamable HTTP or stdio (closed loop per connection count, or an open-loop rate schedule).
+//! * [`scenarios`]: the resilience scenarios of the `portcullis-scenarios` binary (a spike, a
+//!   slow dependency, a throttling storm, a dependency hard down, many idle sessions) against the
+//!   release server, with PASS/FAIL per criterion.
 
 pub mod faults;
 pub mod load;
+pub mod scenarios;
 pub mod units;

@@ -218,6 +218,16 @@ pub struct GlobalOptionsConfig {
     pub allow_no_sign_request: bool,
 }
 
+/// Limits the policy puts on calls (ceilings: the server's own limits apply when lower).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// AWS calls per principal: `N/s`, `N/m` or `N/h`, optionally `burst B` (e.g. `10/s burst 20`).
+    pub rate_per_principal: Option<String>,
+    /// AWS calls per MCP session, in the same form.
+    pub rate_per_session: Option<String>,
+}
+
 /// The native policy file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -246,6 +256,9 @@ pub struct PolicyConfig {
     /// Global option settings.
     #[serde(default)]
     pub global_options: GlobalOptionsConfig,
+    /// Rate limits (ceilings on the server's).
+    #[serde(default)]
+    pub limits: LimitsConfig,
     /// A file of Cedar policies, relative to the policy file (read by [`crate::load_file`]).
     #[serde(default)]
     pub cedar: Option<String>,
@@ -352,6 +365,18 @@ impl PolicyConfig {
                 problems.add(format!("global_options.endpoint_hosts[{i}]"), Some(h), m);
             }
         }
+        let mut rate = |key: &str, text: &Option<String>| {
+            let text = text.as_ref()?;
+            match portcullis_resilience::rate::Rate::parse(text) {
+                Ok(r) => Some(r),
+                Err(m) => {
+                    problems.add(format!("limits.{key}"), Some(text), m);
+                    None
+                }
+            }
+        };
+        let rate_per_principal = rate("rate_per_principal", &self.limits.rate_per_principal);
+        let rate_per_session = rate("rate_per_session", &self.limits.rate_per_session);
         problems.finish()?;
         let cedar = cedar_source
             .as_ref()
@@ -384,6 +409,8 @@ impl PolicyConfig {
             allow_debug: g.allow_debug,
             allow_no_verify_ssl: g.allow_no_verify_ssl,
             allow_no_sign_request: g.allow_no_sign_request,
+            rate_per_principal,
+            rate_per_session,
         })
     }
 }

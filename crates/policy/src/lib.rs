@@ -71,7 +71,9 @@ use std::fmt;
 use std::path::Path;
 
 pub use cedar::{CedarPolicies, CedarSource};
-pub use config::{Effect, GlobalOptionsConfig, PolicyConfig, PolicyError, Problem, RuleConfig};
+pub use config::{
+    Effect, GlobalOptionsConfig, LimitsConfig, PolicyConfig, PolicyError, Problem, RuleConfig,
+};
 pub use decision::{Decision, Outcome};
 pub use pattern::{ActionPattern, CommandPattern};
 pub use portcullis_iam::AccessLevel;
@@ -226,6 +228,8 @@ pub struct Policy {
     allow_no_verify_ssl: bool,
     allow_no_sign_request: bool,
     cedar: Option<CedarPolicies>,
+    rate_per_principal: Option<portcullis_resilience::rate::Rate>,
+    rate_per_session: Option<portcullis_resilience::rate::Rate>,
 }
 
 impl Default for Policy {
@@ -251,7 +255,20 @@ impl Policy {
             allow_no_verify_ssl: false,
             allow_no_sign_request: false,
             cedar: None,
+            rate_per_principal: None,
+            rate_per_session: None,
         }
+    }
+
+    /// The rate limits the policy sets (`limits.rate_per_principal`, `limits.rate_per_session`):
+    /// ceilings on the server's own (the lower one applies).
+    pub fn rate_limits(
+        &self,
+    ) -> (
+        Option<portcullis_resilience::rate::Rate>,
+        Option<portcullis_resilience::rate::Rate>,
+    ) {
+        (self.rate_per_principal, self.rate_per_session)
     }
 
     /// Parse and validate the native JSON form ([`PolicyConfig`]).

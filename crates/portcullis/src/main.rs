@@ -377,6 +377,10 @@ fn exec(
                 eprintln!("{message}");
                 ExitCode::from(252)
             }
+            Outcome::Limited(r) => {
+                eprintln!("{}", r.message);
+                ExitCode::from(255)
+            }
             Outcome::Pending | Outcome::Checked => ExitCode::from(252),
         })
     })

@@ -120,3 +120,54 @@ fn metadata_and_link_local_endpoints_are_refused() {
     assert_eq!(v["is_error"], true);
     assert!(v["text"][0].as_str().unwrap().contains("at most 20"), "{v}");
 }
+
+#[test]
+fn a_batch_shares_one_deadline_and_runs_its_commands_a_few_at_a_time() {
+    // A tarpit: accepts every connection and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let held = std::thread::spawn(move || {
+        silent.set_nonblocking(true).unwrap();
+        let mut conns = Vec::new();
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::time::Instant::now() < until && conns.len() < 64 {
+            match silent.accept() {
+                Ok(c) => conns.push(c),
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            }
+        }
+        conns.len()
+    });
+    let mut env = McpEnv::new("mcp-batch-deadline");
+    env.set("PORTCULLIS_MODE", "unrestricted")
+        .set("PORTCULLIS_CALL_TIMEOUT", "2");
+    let batch: Vec<String> = (0..20)
+        .map(|i| {
+            format!("aws sqs list-queues --queue-name-prefix q{i} --endpoint-url http://127.0.0.1:{port}")
+        })
+        .collect();
+    let file = env.home.join("batch.json");
+    std::fs::write(&file, json!({ "cli_command": batch }).to_string()).unwrap();
+    let started = std::time::Instant::now();
+    let v = env.client(&["call", "call_aws", &format!("@{}", file.display())]);
+    let took = started.elapsed();
+    // Before: one 2 s deadline per command, one after the other (40 s).
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "the batch took {took:?}"
+    );
+    let results = v["structured_content"]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 20, "{v}");
+    // The first commands meet the deadline; once five have timed out the endpoint's breaker is
+    // open and the rest fail fast, unsent.
+    for (i, r) in results.iter().enumerate() {
+        let e = r["error"].as_str().unwrap();
+        match r["status"].as_str().unwrap() {
+            "error" => assert!(e.contains("deadline"), "{e}"),
+            "breaker_open" if i >= 5 => assert!(e.contains("sqs/us-east-1"), "{e}"),
+            _ => panic!("{i}: {r}"),
+        }
+    }
+    assert!(results[..5].iter().all(|r| r["status"] == "error"), "{v}");
+    drop(held);
+}

@@ -323,10 +323,18 @@ pub struct Pass {
     key: String,
     epoch: u64,
     probe: bool,
+    /// The endpoint had failed at least once in a row when the pass was issued.
+    failing: bool,
     done: bool,
 }
 
 impl Pass {
+    /// Whether the endpoint is impaired: this is a half-open probe, or its last call failed.
+    /// (A write to an impaired endpoint is refused rather than queued.)
+    pub fn endpoint_impaired(&self) -> bool {
+        self.probe || self.failing
+    }
+
     /// The key this pass is for.
     pub fn key(&self) -> &str {
         &self.key
@@ -341,7 +349,8 @@ impl Pass {
 impl Drop for Pass {
     fn drop(&mut self) {
         if !self.done {
-            self.inner
+            let _ = self
+                .inner
                 .record(&self.key, self.epoch, self.probe, &Verdict::Neutral);
         }
     }
@@ -425,15 +434,17 @@ impl Breakers {
             key: key.to_owned(),
             epoch: entry.epoch,
             probe,
+            failing: entry.consecutive_failures > 0,
             done: false,
         })
     }
 
-    /// Reports how the call made with `pass` went.
-    pub fn record(&self, mut pass: Pass, verdict: Verdict) {
+    /// Reports how the call made with `pass` went; true when this opened (or reopened) the
+    /// breaker.
+    pub fn record(&self, mut pass: Pass, verdict: Verdict) -> bool {
         pass.done = true;
         self.inner
-            .record(&pass.key, pass.epoch, pass.probe, &verdict);
+            .record(&pass.key, pass.epoch, pass.probe, &verdict)
     }
 
     /// Every breaker, sorted by key (open ones past their cool-down show as half-open).
@@ -474,17 +485,18 @@ impl Breakers {
 }
 
 impl Inner {
-    fn record(&self, key: &str, epoch: u64, probe: bool, verdict: &Verdict) {
+    /// Applies a verdict; true when it opened (or reopened) the breaker.
+    fn record(&self, key: &str, epoch: u64, probe: bool, verdict: &Verdict) -> bool {
         let config = &self.config;
         let now = Instant::now();
         let mut guard = lock(&self.state);
         let state = &mut *guard;
         let Some(entry) = state.entries.get_mut(key) else {
-            return;
+            return false;
         };
         if entry.epoch != epoch {
             // Issued in an earlier state (or for an evicted entry): stale.
-            return;
+            return false;
         }
         match (entry.mode, probe) {
             (Mode::Closed, false) => match verdict {
@@ -500,6 +512,8 @@ impl Inner {
                         );
                         entry.open_for = config.open_for;
                         entry.open(now, reason, &mut state.epochs);
+                        entry.last_failure = Some(failure);
+                        return true;
                     }
                     entry.last_failure = Some(failure);
                 }
@@ -539,12 +553,14 @@ impl Inner {
                         let reason = format!("half-open probe failed: {failure}");
                         entry.open(now, reason, &mut state.epochs);
                         entry.last_failure = Some(failure);
+                        return true;
                     }
                 }
             }
             // The epoch matches, so the mode is the one the pass was issued in.
             _ => {}
         }
+        false
     }
 }
 
@@ -600,6 +616,34 @@ mod tests {
 
     fn state(b: &Breakers, key: &str) -> BreakerState {
         b.snapshot().into_iter().find(|s| s.key == key).unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn record_says_when_it_opened_the_breaker_and_passes_tell_impairment() {
+        let b = Breakers::new(config(2, 1, 1));
+        let first = b.check("k").unwrap();
+        assert!(!first.endpoint_impaired());
+        assert!(!b.record(first, Verdict::Failure(Failure::Timeout)));
+        let second = b.check("k").unwrap();
+        assert!(second.endpoint_impaired(), "its last call failed");
+        assert!(
+            b.record(second, Verdict::Failure(Failure::Timeout)),
+            "the second failure opens it"
+        );
+        advance(secs(5)).await;
+        let probe = b.check("k").unwrap();
+        assert!(probe.is_probe() && probe.endpoint_impaired());
+        assert!(
+            b.record(probe, Verdict::Failure(Failure::ServerError(503))),
+            "a failed probe reopens it"
+        );
+        advance(secs(10)).await;
+        let probe = b.check("k").unwrap();
+        assert!(!b.record(probe, Verdict::Success));
+        assert!(
+            !b.check("k").unwrap().endpoint_impaired(),
+            "closed again, with no failure"
+        );
     }
 
     #[test]

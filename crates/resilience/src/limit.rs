@@ -209,6 +209,8 @@ pub enum ShedReason {
     QueueFull(QueueScope),
     /// The call waited the whole queue timeout without getting a slot.
     QueueTimeout,
+    /// No slot was free and the call may not wait ([`AdaptiveLimiter::try_acquire`]).
+    NoSlot,
 }
 
 /// A call refused by [`AdaptiveLimiter::acquire`], with an estimate of when to try again.
@@ -229,6 +231,9 @@ impl fmt::Display for Shed {
             }
             ShedReason::QueueTimeout => {
                 f.write_str("overloaded: timed out waiting in the queue")?
+            }
+            ShedReason::NoSlot => {
+                f.write_str("overloaded: no free slot, and this call may not wait")?
             }
         }
         write!(f, "; retry after {} ms", self.retry_after.as_millis())
@@ -487,6 +492,15 @@ impl AdaptiveLimiter {
         granted.map(|at| Permit::new(&self.inner, key, at))
     }
 
+    /// A slot now, or a refusal: never waits in the queue (a write to an impaired endpoint is
+    /// refused fast rather than queued).
+    pub fn try_acquire(&self, key: &str) -> Result<Permit, Shed> {
+        match self.inner.enter_now(key) {
+            Ok(at) => Ok(Permit::new(&self.inner, key, at)),
+            Err(shed) => Err(shed),
+        }
+    }
+
     /// The limits, calls in flight and waiting, globally and per key, and the shed count.
     pub fn snapshot(&self) -> LimiterSnapshot {
         let state = lock(&self.inner.state);
@@ -516,6 +530,44 @@ impl AdaptiveLimiter {
 }
 
 impl Inner {
+    /// Grants at once (both limits have room and nobody waits for this key), or sheds.
+    fn enter_now(&self, key: &str) -> Result<Instant, Shed> {
+        let now = Instant::now();
+        let mut guard = lock(&self.state);
+        let state = &mut *guard;
+        let global_room = state.global_in_flight < state.global.limit();
+        let (room, retry_after) = match state.keys.get(key) {
+            Some(e) => (
+                e.queued == 0 && e.has_room(),
+                e.aimd.retry_after(e.queued + 1),
+            ),
+            None => (true, MIN_RETRY_AFTER),
+        };
+        if !(global_room && room) {
+            return Err(count_shed(state, ShedReason::NoSlot, retry_after));
+        }
+        drop(guard);
+        match self.enter(key) {
+            Enter::Granted(at) => Ok(at),
+            Enter::Shed(shed) => Err(shed),
+            // Filled between the two looks: take the place back out and refuse.
+            Enter::Queued(id, _rx) => {
+                let mut guard = lock(&self.state);
+                let state = &mut *guard;
+                if let Some(pos) = state.queue.iter().position(|w| w.id == id) {
+                    state.queue.remove(pos);
+                    if let Some(entry) = state.keys.get_mut(key) {
+                        entry.queued = entry.queued.saturating_sub(1);
+                    }
+                    Err(count_shed(state, ShedReason::NoSlot, MIN_RETRY_AFTER))
+                } else {
+                    // Granted meanwhile (a slot freed up): keep it.
+                    Ok(now)
+                }
+            }
+        }
+    }
+
     /// Grants at once, queues, or sheds.
     fn enter(&self, key: &str) -> Enter {
         let now = Instant::now();
@@ -835,6 +887,20 @@ mod tests {
         }
         advance(latency).await;
         permits.into_iter().for_each(end);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn try_acquire_never_waits() {
+        let l = AdaptiveLimiter::new(wide(), cfg(1, 1, 8));
+        let held = l.try_acquire("k").unwrap();
+        let shed = l.try_acquire("k").unwrap_err();
+        assert_eq!(shed.reason, ShedReason::NoSlot);
+        assert_eq!(key_state(&l, "k").queued, 0, "nothing was queued");
+        // Another key still has room; and once the slot is back, so has this one.
+        l.try_acquire("other").unwrap().ignore();
+        held.ignore();
+        l.try_acquire("k").unwrap().ignore();
+        assert_eq!(l.snapshot().shed_total, 1);
     }
 
     #[test]

@@ -60,6 +60,42 @@ impl Rate {
         Ok(Rate { per_second, burst })
     }
 
+    /// Reads a rate as written in configuration: `N/s`, `N/m` (a minute) or `N/h` (an hour),
+    /// optionally followed by `burst B`; e.g. `20/s`, `600/m burst 50`. Without a burst, the
+    /// bucket holds two seconds' worth (at least 1).
+    pub fn parse(text: &str) -> Result<Rate, String> {
+        const FORM: &str = "write a rate as `N/s`, `N/m` or `N/h`, optionally with `burst B` (e.g. `20/s burst 40`)";
+        let mut words = text.split_whitespace();
+        let Some(rate) = words.next() else {
+            return Err(format!("empty rate: {FORM}"));
+        };
+        let Some((n, unit)) = rate.split_once('/') else {
+            return Err(format!("`{text}` has no unit: {FORM}"));
+        };
+        let per = match unit {
+            "s" | "sec" | "second" => 1.0,
+            "m" | "min" | "minute" => 60.0,
+            "h" | "hour" => 3600.0,
+            other => return Err(format!("`{other}` is not a unit (s, m or h): {FORM}")),
+        };
+        let n: f64 = n
+            .parse()
+            .ok()
+            .filter(|n: &f64| n.is_finite() && *n > 0.0)
+            .ok_or_else(|| format!("`{n}` is not a positive number: {FORM}"))?;
+        let per_second = n / per;
+        let burst = match (words.next(), words.next(), words.next()) {
+            (None, _, _) => ((per_second * 2.0).ceil() as u32).max(1),
+            (Some("burst"), Some(b), None) => b
+                .parse::<u32>()
+                .ok()
+                .filter(|b| *b >= 1)
+                .ok_or_else(|| format!("burst `{b}` is not a whole number ≥ 1: {FORM}"))?,
+            _ => return Err(format!("`{text}`: {FORM}")),
+        };
+        Rate::new(per_second, burst)
+    }
+
     /// The same rate with out-of-range fields (only possible when built by hand) pulled into
     /// range: a non-positive or non-finite `per_second` becomes a negligible rate, a zero `burst`
     /// becomes 1.
@@ -72,6 +108,19 @@ impl Rate {
         Rate {
             per_second,
             burst: self.burst.max(1),
+        }
+    }
+}
+
+impl fmt::Display for Rate {
+    /// In the form [`Rate::parse`] reads.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.per_second >= 1.0 || self.per_second <= 0.0 {
+            write!(f, "{}/s burst {}", self.per_second, self.burst)
+        } else if self.per_second * 60.0 >= 1.0 {
+            write!(f, "{}/m burst {}", self.per_second * 60.0, self.burst)
+        } else {
+            write!(f, "{}/h burst {}", self.per_second * 3600.0, self.burst)
         }
     }
 }
@@ -218,6 +267,37 @@ mod tests {
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
+    }
+
+    #[test]
+    fn parse_reads_the_written_forms_and_names_the_problem() {
+        assert_eq!(Rate::parse("20/s").unwrap(), Rate::new(20.0, 40).unwrap());
+        assert_eq!(
+            Rate::parse("600/m burst 50").unwrap(),
+            Rate::new(10.0, 50).unwrap()
+        );
+        assert_eq!(Rate::parse(" 36/h ").unwrap().burst, 1);
+        for r in [
+            Rate::new(20.0, 40).unwrap(),
+            Rate::new(0.5, 3).unwrap(),
+            Rate::new(0.01, 1).unwrap(),
+        ] {
+            assert_eq!(Rate::parse(&r.to_string()).unwrap(), r, "{r}");
+        }
+        for (bad, says) in [
+            ("", "empty"),
+            ("20", "no unit"),
+            ("20/d", "not a unit"),
+            ("-1/s", "positive"),
+            ("0/s", "positive"),
+            ("x/s", "positive"),
+            ("20/s burst 0", "burst"),
+            ("20/s burst", "N/s"),
+            ("20/s bust 3", "N/s"),
+        ] {
+            let e = Rate::parse(bad).unwrap_err();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
     }
 
     #[test]

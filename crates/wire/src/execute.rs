@@ -29,7 +29,8 @@ use crate::paginate::{Pager, PaginationError, PaginatorConfig, Step};
 use crate::protocol::parse::{self, HttpResponse, ParseError, ServiceError};
 use crate::protocol::serialize::{self, SerializeError, percent_encode};
 use crate::retry::{
-    RetryKind, RetryPolicy, classify_service_error, classify_transport_error, with_retries,
+    RetryKind, RetryPolicy, RetrySettingsError, classify_service_error, classify_transport_error,
+    with_retries,
 };
 use crate::sign::{SignError, SigningOptions, sign};
 use crate::transport::{
@@ -43,6 +44,8 @@ pub struct EngineConfig {
     pub region: Option<String>,
     pub transport: TransportConfig,
     pub limits: Limits,
+    /// Retries ([`RetryPolicy::standard`] by default; [`Engine::from_environment`] applies
+    /// `AWS_RETRY_MODE` / `AWS_MAX_ATTEMPTS` and the profile's `retry_mode` / `max_attempts`).
     pub retry: RetryPolicy,
     /// Most pages one call fetches (default 100); then it stops with a `NextToken`.
     pub max_pages: usize,
@@ -103,12 +106,7 @@ impl ConfiguredEndpoints {
     /// `endpoint_url` of each service in the `[services NAME]` section it names.
     pub fn with_config_file(mut self, config: &str, profile: &str) -> Self {
         let ini = Ini::parse(config);
-        let section = if profile == "default" {
-            "default".to_string()
-        } else {
-            format!("profile {profile}")
-        };
-        let Some(props) = ini.sections.get(&section) else {
+        let Some(props) = ini.profile(profile) else {
             return self;
         };
         if props
@@ -174,6 +172,16 @@ struct Ini {
 }
 
 impl Ini {
+    /// The section of `profile` (`[default]`, `[profile NAME]`).
+    fn profile(&self, profile: &str) -> Option<&HashMap<String, IniProp>> {
+        let section = if profile == "default" {
+            "default".to_string()
+        } else {
+            format!("profile {profile}")
+        };
+        self.sections.get(&section)
+    }
+
     fn parse(text: &str) -> Ini {
         let mut ini = Ini::default();
         let mut section: Option<String> = None;
@@ -219,6 +227,21 @@ impl Ini {
         }
         ini
     }
+}
+
+/// The retry policy the AWS CLI would use: `env` looks up environment variables, `config` is the
+/// shared config file's text (if there is one) and `profile` the profile in use. See
+/// [`RetryPolicy::from_aws_settings`].
+fn retry_policy_from(
+    env: impl Fn(&str) -> Option<String>,
+    config: Option<&str>,
+    profile: &str,
+) -> Result<RetryPolicy, RetrySettingsError> {
+    let ini = config.map(Ini::parse).unwrap_or_default();
+    let props = ini.profile(profile);
+    RetryPolicy::from_aws_settings(env, profile, |key| {
+        props.and_then(|p| p.get(key)).map(|p| p.value.clone())
+    })
 }
 
 impl Default for EngineConfig {
@@ -314,6 +337,10 @@ impl std::fmt::Display for Truncated {
 pub enum ExecError {
     #[error("no region: give --region, or set AWS_REGION or a region in the profile")]
     NoRegion,
+    /// A retry setting in the environment or the profile that the AWS CLI would refuse too
+    /// (found at start-up).
+    #[error("{0}")]
+    RetrySettings(#[from] RetrySettingsError),
     #[error("the model has no {0}")]
     Model(String),
     #[error("endpoint: {0}")]
@@ -406,7 +433,10 @@ impl Output {
 impl Engine {
     /// An engine set up as the AWS CLI would be from this process's environment: credentials of
     /// `profile` (else `AWS_PROFILE`/`default`) unless `unsigned`, region from `AWS_REGION`,
-    /// `AWS_DEFAULT_REGION` or the profile, configured endpoints from `AWS_ENDPOINT_URL*`.
+    /// `AWS_DEFAULT_REGION` or the profile, configured endpoints from `AWS_ENDPOINT_URL*`, retries
+    /// from `AWS_RETRY_MODE` / `AWS_MAX_ATTEMPTS` or the profile's `retry_mode` /
+    /// `max_attempts` ([`RetryPolicy::from_aws_settings`]; a bad value is an
+    /// [`ExecError::RetrySettings`]).
     pub async fn from_environment(
         profile: Option<String>,
         unsigned: bool,
@@ -415,7 +445,8 @@ impl Engine {
     }
 
     /// [`Engine::from_environment`], with the configuration adjusted by `adjust` (bounds, the
-    /// endpoint allow-list) before the engine is built.
+    /// endpoint allow-list, the retry policy) before the engine is built: `adjust` runs after
+    /// the environment has been read, so what it sets wins.
     pub async fn from_environment_with(
         profile: Option<String>,
         unsigned: bool,
@@ -423,6 +454,22 @@ impl Engine {
     ) -> Result<Engine, ExecError> {
         let settings = ChainSettings::from_profile(profile);
         let profile_name = settings.profile_name();
+        let config_file = std::env::var("AWS_CONFIG_FILE")
+            .ok()
+            .filter(|p| !p.is_empty())
+            .map(std::path::PathBuf::from)
+            .or_else(|| {
+                std::env::var("HOME")
+                    .ok()
+                    .map(|h| std::path::Path::new(&h).join(".aws").join("config"))
+            });
+        let config_text = config_file.and_then(|p| std::fs::read_to_string(p).ok());
+        // Checked before anything slow (credentials), so a bad setting fails at once.
+        let retry = retry_policy_from(
+            |var| std::env::var(var).ok(),
+            config_text.as_deref(),
+            &profile_name,
+        )?;
         let region =
             match std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION")) {
                 Ok(r) if !r.is_empty() => Some(r),
@@ -434,21 +481,13 @@ impl Engine {
             Some(CredentialsProvider::new(settings, region.clone()).await)
         };
         let mut endpoints = ConfiguredEndpoints::from_env_vars(std::env::vars());
-        let config_file = std::env::var("AWS_CONFIG_FILE")
-            .ok()
-            .filter(|p| !p.is_empty())
-            .map(std::path::PathBuf::from)
-            .or_else(|| {
-                std::env::var("HOME")
-                    .ok()
-                    .map(|h| std::path::Path::new(&h).join(".aws").join("config"))
-            });
-        if let Some(text) = config_file.and_then(|p| std::fs::read_to_string(p).ok()) {
-            endpoints = endpoints.with_config_file(&text, &profile_name);
+        if let Some(text) = &config_text {
+            endpoints = endpoints.with_config_file(text, &profile_name);
         }
         let mut config = EngineConfig {
             region,
             endpoints,
+            retry,
             ..EngineConfig::default()
         };
         adjust(&mut config);
@@ -1052,7 +1091,40 @@ fn adjust_for_rules(
 
 #[cfg(test)]
 mod tests {
-    use super::ConfiguredEndpoints;
+    use super::{ConfiguredEndpoints, ExecError, retry_policy_from};
+    use crate::retry::RetryMode;
+
+    #[test]
+    fn retry_settings_come_from_the_environment_then_the_profile_in_use() {
+        let config = "[default]\nmax_attempts = 4\n\n[profile dev]\nregion = eu-west-1\nretry_mode = adaptive\nmax_attempts = 6\n\n\
+                      [profile old]\nretry_mode = legacy\n\n[profile broken]\nmax_attempts = many\n";
+        let no_env = |_: &str| None;
+        let p = retry_policy_from(no_env, Some(config), "dev").unwrap();
+        assert_eq!((p.mode, p.max_attempts), (RetryMode::Adaptive, 6));
+        let p = retry_policy_from(no_env, Some(config), "default").unwrap();
+        assert_eq!((p.mode, p.max_attempts), (RetryMode::Standard, 4));
+        let p = retry_policy_from(no_env, Some(config), "old").unwrap();
+        assert_eq!((p.mode, p.max_attempts), (RetryMode::Standard, 5));
+        // A profile the file does not have, or no file: the CLI's defaults.
+        let p = retry_policy_from(no_env, Some(config), "other").unwrap();
+        assert_eq!((p.mode, p.max_attempts), (RetryMode::Standard, 3));
+        let p = retry_policy_from(no_env, None, "dev").unwrap();
+        assert_eq!((p.mode, p.max_attempts), (RetryMode::Standard, 3));
+        // The environment wins.
+        let env = |var: &str| (var == "AWS_MAX_ATTEMPTS").then(|| "2".to_string());
+        let p = retry_policy_from(env, Some(config), "dev").unwrap();
+        assert_eq!((p.mode, p.max_attempts), (RetryMode::Adaptive, 2));
+        assert!(retry_policy_from(env, Some(config), "broken").is_ok());
+        // A bad value is a start-up error that names the key and the profile.
+        let e: ExecError = retry_policy_from(no_env, Some(config), "broken")
+            .unwrap_err()
+            .into();
+        let text = e.to_string();
+        assert!(
+            text.contains("max_attempts in profile \"broken\"") && text.contains("\"many\""),
+            "{text}"
+        );
+    }
 
     #[test]
     fn configured_endpoints_follow_the_aws_precedence() {

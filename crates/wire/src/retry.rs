@@ -14,11 +14,19 @@
 //!   timeout 10; a success without retries puts 1 back, a success after retries returns what
 //!   the last retry took) — an exhausted quota stops retrying, so a failing service does not
 //!   get hammered by every caller at once;
+//! * if the policy has one, withdraws from the [`RetryBudget`] shared across calls (every call
+//!   deposits once, when its first attempt is made): retries are capped at a fraction of the
+//!   calls, so retrying cannot multiply the load on a failing endpoint. A refusal stops with
+//!   [`StopReason::BudgetExhausted`] and takes no quota tokens (nor does a quota refusal spend
+//!   any budget);
 //! * sleeps `min(rand[0,1) × base × 2^(n-1), max_backoff)` before retry `n` (full jitter;
 //!   base 1 s, cap 20 s).
 //!
 //! In [`RetryMode::Adaptive`] every attempt first waits on a shared [`ClientRateLimiter`]
 //! whose rate drops (CUBIC, β = 0.7) when the service throttles and grows back on success.
+//!
+//! [`RetryPolicy::from_aws_settings`] builds the policy the AWS CLI would use from
+//! `AWS_RETRY_MODE` / `AWS_MAX_ATTEMPTS` and the profile's `retry_mode` / `max_attempts`.
 //!
 //! The outcome records each attempt and the delay before it ([`AttemptRecord`]), for tests
 //! and metrics. Nothing here knows about HTTP beyond status codes and error codes.
@@ -42,6 +50,8 @@
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+pub use portcullis_resilience::budget::RetryBudget;
 
 use crate::protocol::parse::ServiceError;
 use crate::transport::TransportError;
@@ -143,8 +153,9 @@ pub enum RetryMode {
 
 /// How many times to try, how long to wait in between, and the shared budgets.
 ///
-/// Clones share the [`RetryQuota`] and the [`ClientRateLimiter`]: build one policy per
-/// client (per service and region, as the SDKs do) and clone it into each call.
+/// Clones share the [`RetryQuota`], the [`ClientRateLimiter`] and the [`RetryBudget`] (if
+/// any): build one policy per client (per service and region, as the SDKs do) and clone it
+/// into each call.
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
     pub mode: RetryMode,
@@ -159,6 +170,7 @@ pub struct RetryPolicy {
     pub max_total: Option<Duration>,
     quota: Arc<RetryQuota>,
     limiter: Arc<ClientRateLimiter>,
+    budget: Option<Arc<RetryBudget>>,
 }
 
 impl Default for RetryPolicy {
@@ -178,6 +190,7 @@ impl RetryPolicy {
             max_total: None,
             quota: Arc::new(RetryQuota::new(RetryQuota::INITIAL_TOKENS)),
             limiter: Arc::new(ClientRateLimiter::new()),
+            budget: None,
         }
     }
 
@@ -215,6 +228,19 @@ impl RetryPolicy {
         self
     }
 
+    /// Retries must also be paid for by `budget`, shared with every other policy (and call)
+    /// given the same `Arc`. The budget can only stop retries earlier: `max_attempts`, the
+    /// quota and the mode keep their meaning.
+    pub fn with_budget(mut self, budget: Arc<RetryBudget>) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// The retry budget shared across calls, if the policy has one.
+    pub fn budget(&self) -> Option<&Arc<RetryBudget>> {
+        self.budget.as_ref()
+    }
+
     /// The shared retry quota.
     pub fn quota(&self) -> &RetryQuota {
         &self.quota
@@ -232,6 +258,90 @@ impl RetryPolicy {
         let secs = r.clamp(0.0, 1.0) * self.base_delay.as_secs_f64() * exp;
         let cap = self.max_backoff.as_secs_f64();
         Duration::from_secs_f64(if secs.is_finite() { secs.min(cap) } else { cap })
+    }
+}
+
+/// The retry modes the AWS CLI accepts (`AWS_RETRY_MODE`, the profile's `retry_mode`).
+pub const RETRY_MODES: &[&str] = &["standard", "adaptive", "legacy"];
+
+/// Attempts in all in the AWS CLI's `legacy` mode when `max_attempts` is not set (botocore's
+/// legacy handler: 4 retries).
+pub const LEGACY_MAX_ATTEMPTS: u32 = 5;
+
+/// A retry setting the AWS CLI would refuse (`AWS_MAX_ATTEMPTS=0`, `retry_mode = fast` ...).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid retry setting: {setting} is {value:?}; {expected}")]
+pub struct RetrySettingsError {
+    /// Where the value came from: `AWS_MAX_ATTEMPTS (environment)`, `retry_mode in profile "dev"`.
+    pub setting: String,
+    /// The value as given.
+    pub value: String,
+    /// What would have been accepted.
+    pub expected: &'static str,
+}
+
+impl RetryPolicy {
+    /// The policy the AWS CLI (v2) would use for these settings: `env` looks up an environment
+    /// variable, `profile` a key of the profile named `profile_name` in the shared config file
+    /// (`~/.aws/config`). Each setting is taken from `AWS_RETRY_MODE` / `AWS_MAX_ATTEMPTS`, else
+    /// from the profile's `retry_mode` / `max_attempts` (each on its own: the mode may come from
+    /// the environment and the attempts from the profile); an empty value counts as unset.
+    ///
+    /// | mode | as | attempts when `max_attempts` is unset |
+    /// |---|---|---|
+    /// | `standard` (also when unset) | [`RetryPolicy::standard`] | 3 |
+    /// | `adaptive` | [`RetryPolicy::adaptive`] | 3 |
+    /// | `legacy` | standard mode's rules (there is no legacy handler here) | [`LEGACY_MAX_ATTEMPTS`] (5) |
+    ///
+    /// `max_attempts` counts every attempt, the first included, and must be a whole number of
+    /// at least 1. Mode names are lower case, as the CLI wants them. Anything else is an error
+    /// naming the variable or key, the value and what is accepted.
+    pub fn from_aws_settings(
+        env: impl Fn(&str) -> Option<String>,
+        profile_name: &str,
+        profile: impl Fn(&str) -> Option<String>,
+    ) -> Result<RetryPolicy, RetrySettingsError> {
+        let setting = |var: &str, key: &str| -> Option<(String, String)> {
+            let given =
+                |v: Option<String>| v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+            given(env(var))
+                .map(|v| (format!("{var} (environment)"), v))
+                .or_else(|| {
+                    given(profile(key)).map(|v| {
+                        (
+                            format!("{key} in profile {profile_name:?} of the shared config file"),
+                            v,
+                        )
+                    })
+                })
+        };
+        let (mut policy, default_attempts) = match setting("AWS_RETRY_MODE", "retry_mode") {
+            None => (RetryPolicy::standard(), 3),
+            Some((_, mode)) if mode == "standard" => (RetryPolicy::standard(), 3),
+            Some((_, mode)) if mode == "adaptive" => (RetryPolicy::adaptive(), 3),
+            Some((_, mode)) if mode == "legacy" => (RetryPolicy::standard(), LEGACY_MAX_ATTEMPTS),
+            Some((setting, value)) => {
+                return Err(RetrySettingsError {
+                    setting,
+                    value,
+                    expected: "accepted values: standard, adaptive, legacy",
+                });
+            }
+        };
+        policy.max_attempts = match setting("AWS_MAX_ATTEMPTS", "max_attempts") {
+            None => default_attempts,
+            Some((setting, value)) => match value.parse::<u32>() {
+                Ok(n) if n >= 1 => n,
+                _ => {
+                    return Err(RetrySettingsError {
+                        setting,
+                        value,
+                        expected: "accepted values: a whole number of 1 or more (attempts in all, the first one included)",
+                    });
+                }
+            },
+        };
+        Ok(policy)
     }
 }
 
@@ -265,8 +375,11 @@ impl RetryQuota {
         self.available.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Takes the cost of a retry after `kind`; `None` when the quota cannot cover it.
-    fn acquire(&self, kind: RetryKind) -> Option<u32> {
+    /// Takes the cost of a retry after `kind`, and one retry from `budget` if given: both or
+    /// neither. The quota is checked first (a quota refusal spends no budget); a budget
+    /// refusal takes no tokens (the lock is held across the withdrawal, so no other call sees
+    /// tokens that are about to be handed back).
+    fn acquire(&self, kind: RetryKind, budget: Option<&RetryBudget>) -> Result<u32, StopReason> {
         let cost = if kind == RetryKind::Timeout {
             Self::TIMEOUT_RETRY_COST
         } else {
@@ -274,10 +387,15 @@ impl RetryQuota {
         };
         let mut a = self.lock();
         if *a < cost {
-            return None;
+            return Err(StopReason::QuotaExhausted);
+        }
+        if let Some(budget) = budget
+            && !budget.withdraw()
+        {
+            return Err(StopReason::BudgetExhausted);
         }
         *a -= cost;
-        Some(cost)
+        Ok(cost)
     }
 
     fn release(&self, amount: u32) {
@@ -310,6 +428,9 @@ pub enum StopReason {
     MaxAttempts,
     /// The retry quota could not pay for another retry.
     QuotaExhausted,
+    /// The retry budget shared across calls could not pay for another retry: retries are
+    /// capped at a fraction of calls.
+    BudgetExhausted,
     /// The next backoff would pass `max_total`.
     TimeBudget,
 }
@@ -325,7 +446,8 @@ pub struct RetryOutcome<T, E> {
 /// Runs `attempt(n)` (n = 1, 2, ...) under `policy`, classifying each result with `classify`.
 ///
 /// Each attempt must build its request afresh (re-signing it: the signature's timestamp
-/// must be current). Sleeps with Tokio's timer.
+/// must be current). Sleeps with Tokio's timer. With a [`RetryBudget`], the call deposits
+/// once (when its first attempt is made) and each retry withdraws first.
 pub async fn with_retries<T, E, C, F, Fut>(
     policy: &RetryPolicy,
     classify: C,
@@ -349,6 +471,11 @@ where
         } else {
             Duration::ZERO
         };
+        if n == 1
+            && let Some(budget) = &policy.budget
+        {
+            budget.deposit();
+        }
         let result = attempt(n).await;
         // The classifier has the last word: an `Ok` it calls retryable is retried, an
         // `Err` it calls a success ends the loop.
@@ -391,13 +518,13 @@ where
                 stop: StopReason::TimeBudget,
             };
         }
-        match policy.quota.acquire(kind) {
-            Some(cost) => last_cost = Some(cost),
-            None => {
+        match policy.quota.acquire(kind, policy.budget.as_deref()) {
+            Ok(cost) => last_cost = Some(cost),
+            Err(stop) => {
                 return RetryOutcome {
                     result,
                     attempts,
-                    stop: StopReason::QuotaExhausted,
+                    stop,
                 };
             }
         }
@@ -554,5 +681,126 @@ impl LimiterState {
             self.request_count = 0;
             self.last_tx_rate_bucket = t_bucket;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A lookup over fixed `(name, value)` pairs.
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        }
+    }
+
+    fn settings(
+        env: &[(&str, &str)],
+        profile: &[(&str, &str)],
+    ) -> Result<RetryPolicy, RetrySettingsError> {
+        RetryPolicy::from_aws_settings(lookup(env), "dev", lookup(profile))
+    }
+
+    fn mode_and_attempts(p: &RetryPolicy) -> (RetryMode, u32) {
+        (p.mode, p.max_attempts)
+    }
+
+    #[test]
+    fn nothing_set_is_standard_with_3_attempts() {
+        let p = settings(&[], &[]).unwrap();
+        assert_eq!(mode_and_attempts(&p), (RetryMode::Standard, 3));
+        // Empty values count as unset.
+        let p = settings(
+            &[("AWS_RETRY_MODE", ""), ("AWS_MAX_ATTEMPTS", " ")],
+            &[("retry_mode", ""), ("max_attempts", "")],
+        )
+        .unwrap();
+        assert_eq!(mode_and_attempts(&p), (RetryMode::Standard, 3));
+    }
+
+    #[test]
+    fn modes_and_their_default_attempts() {
+        for (mode, want) in [
+            ("standard", (RetryMode::Standard, 3)),
+            ("adaptive", (RetryMode::Adaptive, 3)),
+            ("legacy", (RetryMode::Standard, LEGACY_MAX_ATTEMPTS)),
+        ] {
+            let from_env = settings(&[("AWS_RETRY_MODE", mode)], &[]).unwrap();
+            assert_eq!(mode_and_attempts(&from_env), want, "{mode} (env)");
+            let from_profile = settings(&[], &[("retry_mode", mode)]).unwrap();
+            assert_eq!(mode_and_attempts(&from_profile), want, "{mode} (profile)");
+        }
+        assert_eq!(LEGACY_MAX_ATTEMPTS, 5);
+        // An explicit max_attempts wins over legacy's default.
+        let p = settings(&[("AWS_RETRY_MODE", "legacy")], &[("max_attempts", "2")]).unwrap();
+        assert_eq!(mode_and_attempts(&p), (RetryMode::Standard, 2));
+    }
+
+    #[test]
+    fn the_environment_wins_over_the_profile_setting_by_setting() {
+        let p = settings(
+            &[("AWS_RETRY_MODE", "adaptive"), ("AWS_MAX_ATTEMPTS", "7")],
+            &[("retry_mode", "standard"), ("max_attempts", "2")],
+        )
+        .unwrap();
+        assert_eq!(mode_and_attempts(&p), (RetryMode::Adaptive, 7));
+        // Each setting falls back to the profile on its own.
+        let p = settings(
+            &[("AWS_RETRY_MODE", "adaptive")],
+            &[("retry_mode", "legacy"), ("max_attempts", "4")],
+        )
+        .unwrap();
+        assert_eq!(mode_and_attempts(&p), (RetryMode::Adaptive, 4));
+        let p = settings(
+            &[("AWS_MAX_ATTEMPTS", "1")],
+            &[("retry_mode", "legacy"), ("max_attempts", "9")],
+        )
+        .unwrap();
+        assert_eq!(mode_and_attempts(&p), (RetryMode::Standard, 1));
+        // An empty variable does not hide the profile's value.
+        let p = settings(&[("AWS_MAX_ATTEMPTS", "")], &[("max_attempts", "6")]).unwrap();
+        assert_eq!(p.max_attempts, 6);
+        // Surrounding blanks are ignored.
+        let p = settings(&[("AWS_MAX_ATTEMPTS", " 8 ")], &[]).unwrap();
+        assert_eq!(p.max_attempts, 8);
+    }
+
+    #[test]
+    fn bad_values_are_errors_naming_the_setting_and_the_accepted_values() {
+        for bad in ["0", "-1", "three", "2.5", "99999999999", "1e3"] {
+            let e = settings(&[("AWS_MAX_ATTEMPTS", bad)], &[]).unwrap_err();
+            assert_eq!(e.value, bad);
+            let text = e.to_string();
+            assert!(text.contains("AWS_MAX_ATTEMPTS"), "{text}");
+            assert!(text.contains("whole number of 1 or more"), "{text}");
+
+            let e = settings(&[], &[("max_attempts", bad)]).unwrap_err();
+            let text = e.to_string();
+            assert!(text.contains("max_attempts in profile \"dev\""), "{text}");
+            assert!(!text.contains("AWS_MAX_ATTEMPTS"), "{text}");
+        }
+        for bad in ["Standard", "fast", "legacy2", "none"] {
+            let e = settings(&[("AWS_RETRY_MODE", bad)], &[]).unwrap_err();
+            let text = e.to_string();
+            assert!(text.contains("AWS_RETRY_MODE"), "{text}");
+            assert!(text.contains("standard, adaptive, legacy"), "{text}");
+            assert!(text.contains(&format!("{bad:?}")), "{text}");
+            let e = settings(&[], &[("retry_mode", bad)]).unwrap_err();
+            assert!(
+                e.setting.starts_with("retry_mode in profile \"dev\""),
+                "{e}"
+            );
+        }
+        // A bad profile value hidden by a good environment value is not looked at.
+        assert!(settings(&[("AWS_MAX_ATTEMPTS", "2")], &[("max_attempts", "0")]).is_ok());
+        assert!(settings(&[("AWS_RETRY_MODE", "standard")], &[("retry_mode", "x")]).is_ok());
     }
 }

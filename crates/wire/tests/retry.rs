@@ -6,13 +6,15 @@
 #[path = "transport_loopback.rs"]
 mod loopback;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use loopback::{Reply, Server};
 use portcullis_wire::protocol::parse::{HttpResponse, ServiceError};
 use portcullis_wire::retry::{
-    RetryKind, RetryPolicy, RetryQuota, StopReason, THROTTLING_ERROR_CODES, TRANSIENT_ERROR_CODES,
-    classify_error_code, classify_service_error, classify_transport_error, with_retries,
+    RetryBudget, RetryKind, RetryOutcome, RetryPolicy, RetryQuota, StopReason,
+    THROTTLING_ERROR_CODES, TRANSIENT_ERROR_CODES, classify_error_code, classify_service_error,
+    classify_transport_error, with_retries,
 };
 use portcullis_wire::transport::{
     Limits, PreparedRequest, Transport, TransportConfig, TransportError,
@@ -421,4 +423,189 @@ fn adaptive_rate_drops_on_throttling_and_recovers_on_success() {
         "{after_second} > {after_throttle}"
     );
     assert!(after_second >= 0.5);
+}
+
+// --- The retry budget shared across calls ---
+
+/// A quick policy for the budget tests: no real waiting, a quota too large to matter.
+fn budget_policy() -> RetryPolicy {
+    RetryPolicy::standard()
+        .with_base_delay(Duration::from_millis(1))
+        .with_max_backoff(Duration::from_millis(1))
+        .with_quota(1_000_000)
+}
+
+/// A call whose attempts all fail with `ThrottlingException` (`fail_first` of them, then
+/// succeed); counts the attempts made.
+async fn scripted_call(
+    policy: &RetryPolicy,
+    fail_first: u32,
+    attempts_made: &mut u32,
+) -> RetryOutcome<(), &'static str> {
+    with_retries(
+        policy,
+        |r: &Result<(), &str>| match r {
+            Ok(()) => RetryKind::Success,
+            Err(code) => classify_error_code(400, Some(code)),
+        },
+        |n| {
+            *attempts_made += 1;
+            async move {
+                if n <= fail_first {
+                    Err("ThrottlingException")
+                } else {
+                    Ok(())
+                }
+            }
+        },
+    )
+    .await
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_budget_caps_retries_at_a_tenth_of_the_calls() {
+    // Without a budget: 100 always-throttled calls make 3 attempts each.
+    let unbudgeted = budget_policy();
+    let mut attempts = 0;
+    for _ in 0..100 {
+        let out = scripted_call(&unbudgeted, u32::MAX, &mut attempts).await;
+        assert_eq!(out.stop, StopReason::MaxAttempts);
+    }
+    assert_eq!(attempts, 300);
+
+    // With a budget of 10 % (no reserve, 10 s of calls): each call deposits a tenth of a
+    // retry, so every tenth call can pay for one retry and no call for two.
+    let budget = Arc::new(RetryBudget::new(0.1, 0, Duration::from_secs(10)).unwrap());
+    let policy = budget_policy().with_budget(budget.clone());
+    let quota_before = policy.quota().available();
+    let mut attempts = 0;
+    let mut stops = Vec::new();
+    for _ in 0..100 {
+        // A clone per call, as the engine does: the budget is shared.
+        let out = scripted_call(&policy.clone(), u32::MAX, &mut attempts).await;
+        assert_eq!(out.result, Err("ThrottlingException"));
+        stops.push((out.attempts.len(), out.stop));
+    }
+    let extra = attempts - 100;
+    assert!(
+        extra <= 100 / 10,
+        "{extra} retries for 100 calls with a 10 % budget"
+    );
+    assert_eq!(attempts, 110);
+    assert_eq!(budget.withdrawn_total(), 10);
+    // Every call asked once more than it got.
+    assert_eq!(budget.refused_total(), 100);
+    assert!(
+        stops
+            .iter()
+            .all(|&(_, stop)| stop == StopReason::BudgetExhausted),
+        "{stops:?}"
+    );
+    for (i, &(n, _)) in stops.iter().enumerate() {
+        let want = if (i + 1) % 10 == 0 { 2 } else { 1 };
+        assert_eq!(n, want, "call {}", i + 1);
+    }
+    // Only the 10 retries made took quota tokens; the 100 refusals took none.
+    assert_eq!(
+        policy.quota().available(),
+        quota_before - 10 * RetryQuota::RETRY_COST
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_budget_reserve_adds_min_per_sec_times_ttl_retries() {
+    // 1 retry a second over 2 s in reserve, plus 10 % of 20 calls: 2 + 2 retries.
+    let budget = Arc::new(RetryBudget::new(0.1, 1, Duration::from_secs(2)).unwrap());
+    let policy = budget_policy().with_budget(budget.clone());
+    let mut attempts = 0;
+    for _ in 0..20 {
+        let _ = scripted_call(&policy, u32::MAX, &mut attempts).await;
+    }
+    assert_eq!(attempts - 20, 4);
+    assert_eq!(budget.withdrawn_total(), 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn successful_calls_deposit_and_never_withdraw() {
+    let budget = Arc::new(RetryBudget::new(0.1, 0, Duration::from_secs(10)).unwrap());
+    let policy = budget_policy().with_budget(budget.clone());
+    assert!(Arc::ptr_eq(policy.clone().budget().unwrap(), &budget));
+    let mut attempts = 0;
+    for _ in 0..19 {
+        let out = scripted_call(&policy, 0, &mut attempts).await;
+        assert_eq!(out.stop, StopReason::Succeeded);
+    }
+    assert_eq!(attempts, 19);
+    assert_eq!(budget.withdrawn_total(), 0);
+    assert_eq!(budget.refused_total(), 0);
+
+    // A refusal that is not retryable does not withdraw either.
+    let out = with_retries(
+        &policy,
+        |_: &Result<(), ()>| RetryKind::NotRetryable,
+        |_| async { Err(()) },
+    )
+    .await;
+    assert_eq!(out.stop, StopReason::NotRetryable);
+    assert_eq!((budget.withdrawn_total(), budget.refused_total()), (0, 0));
+
+    // Those 20 deposits (and this call's own) pay for two retries: a call that fails twice
+    // then succeeds gets through, having withdrawn exactly its two retries.
+    let mut attempts = 0;
+    let out = scripted_call(&policy, 2, &mut attempts).await;
+    assert_eq!(out.stop, StopReason::Succeeded);
+    assert_eq!(attempts, 3);
+    assert_eq!((budget.withdrawn_total(), budget.refused_total()), (2, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_empty_budget_stops_with_budget_exhausted() {
+    // Ratio 0 and no reserve: nothing ever pays for a retry.
+    let budget = Arc::new(RetryBudget::new(0.0, 0, Duration::from_secs(1)).unwrap());
+    let policy = budget_policy()
+        .with_max_attempts(5)
+        .with_budget(budget.clone());
+    let quota_before = policy.quota().available();
+    let mut attempts = 0;
+    let out = scripted_call(&policy, u32::MAX, &mut attempts).await;
+    assert_eq!(out.stop, StopReason::BudgetExhausted);
+    assert_eq!(out.attempts.len(), 1);
+    assert_eq!(out.attempts[0].kind, RetryKind::Throttling);
+    assert_eq!(budget.refused_total(), 1);
+    assert_eq!(policy.quota().available(), quota_before, "no quota leaked");
+
+    // An exhausted quota stops first and spends no budget.
+    let generous = Arc::new(RetryBudget::new(1000.0, 0, Duration::from_secs(1)).unwrap());
+    let broke = budget_policy().with_quota(4).with_budget(generous.clone());
+    let out = scripted_call(&broke, u32::MAX, &mut attempts).await;
+    assert_eq!(out.stop, StopReason::QuotaExhausted);
+    assert_eq!(
+        (generous.withdrawn_total(), generous.refused_total()),
+        (0, 0)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn max_attempts_still_bounds_a_call_within_the_budget() {
+    // 1000 retries per call: the budget never refuses, max_attempts decides. (Adaptive mode is
+    // left out: its rate limiter keeps time with `std::time::Instant` but sleeps on Tokio's
+    // timer, so under paused time it would jump the clock past the budget's ttl.)
+    let budget = Arc::new(RetryBudget::new(1000.0, 0, Duration::from_secs(10)).unwrap());
+    for (policy, want) in [
+        (budget_policy().with_budget(budget.clone()), 3),
+        (
+            budget_policy()
+                .with_max_attempts(5)
+                .with_budget(budget.clone()),
+            5,
+        ),
+    ] {
+        let mut attempts = 0;
+        let out = scripted_call(&policy, u32::MAX, &mut attempts).await;
+        assert_eq!(out.stop, StopReason::MaxAttempts);
+        assert_eq!(attempts, want);
+    }
+    assert_eq!(budget.withdrawn_total(), 2 + 4);
+    assert_eq!(budget.refused_total(), 0);
+    assert!(RetryPolicy::standard().budget().is_none());
 }

@@ -22,7 +22,7 @@ use portcullis_loadtest::units::parse_duration;
     about = "A fault-injecting AWS stand-in on loopback (throttling, 5xx, resets, hangs, refusals)"
 )]
 struct Args {
-    /// ok[:LAT] | status:CODE[:LAT] | throttle[:LAT] | reset | hang | refuse, or a sequence
+    /// `ok[:LAT]` | `status:CODE[:LAT]` | `throttle[:LAT]` | `reset` | `hang` | `refuse`, or a sequence
     /// MODE@DURATION,…,MODE (e.g. status:503@5s,ok).
     #[arg(long, default_value = "ok", value_parser = |s: &str| s.parse::<Mode>())]
     mode: Mode,

@@ -234,6 +234,40 @@ impl HttpConn {
         })
     }
 
+    /// `GET path` on this connection (with the bearer token when `with_token`): the status and
+    /// the body as text. For `/metrics`, `/healthz` and `/readyz`.
+    pub async fn get_text(
+        &mut self,
+        path: &str,
+        with_token: bool,
+    ) -> Result<(u16, String), Outcome> {
+        let ep = &self.endpoint;
+        let mut req = Request::builder()
+            .method(Method::GET)
+            .uri(path)
+            .header(header::HOST, ep.authority.as_str());
+        if with_token && let Some(token) = &ep.token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let req = req
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| Outcome::Transport(format!("request: {e}")))?;
+        let mut sender = self.ready().await?;
+        let resp = sender
+            .send_request(req)
+            .await
+            .map_err(|e| Outcome::Transport(hyper_kind(&e)))?;
+        let status = resp.status().as_u16();
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| Outcome::Transport(hyper_kind(&e)))?
+            .to_bytes();
+        self.sender = Some(sender);
+        Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
     /// `initialize`, then `notifications/initialized`; keeps and returns the session id.
     pub async fn initialize(&mut self, id: u64) -> anyhow::Result<Option<String>> {
         let body = super::initialize_message(id, &self.endpoint.protocol_version);

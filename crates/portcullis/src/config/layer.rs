@@ -13,7 +13,8 @@ use portcullis_sandbox::{FILE_ACCESS_ENV, FileAccessMode};
 
 use super::env::{Group, Problem};
 use super::net::{AllowedHost, Origin, Transport};
-use super::values::{LogFormat, Value};
+use super::values::{LogFormat, RetryRatio, Value};
+use portcullis_resilience::rate::Rate;
 
 /// Declares [`Layer`]: `field: Type = [ENV_VAR, FALLBACK_VAR] in Group`.
 macro_rules! settings {
@@ -75,6 +76,22 @@ settings! {
     call_timeout: NonZeroU64 = ["PORTCULLIS_CALL_TIMEOUT"] in Server,
     /// Response bytes per call.
     max_response_bytes: NonZeroU64 = ["PORTCULLIS_MAX_RESPONSE_BYTES"] in Server,
+    /// AWS calls per principal: `N/s`, `N/m` or `N/h`, optionally `burst B`; default `500/s burst 1000`.
+    rate_per_principal: Rate = ["PORTCULLIS_RATE_PER_PRINCIPAL"] in Server,
+    /// AWS calls per MCP session, in the same form; default `100/s burst 200`.
+    rate_per_session: Rate = ["PORTCULLIS_RATE_PER_SESSION"] in Server,
+    /// The most AWS calls in flight at once (the adaptive limit's ceiling); default 256.
+    max_concurrent: NonZeroU64 = ["PORTCULLIS_MAX_CONCURRENT"] in Server,
+    /// The most AWS calls waiting for a slot; over it a call is refused at once; default 256.
+    max_queued: NonZeroU64 = ["PORTCULLIS_MAX_QUEUED"] in Server,
+    /// Consecutive failures (5xx, throttling, timeouts) that open an endpoint's breaker; default 5.
+    breaker_failures: NonZeroU64 = ["PORTCULLIS_BREAKER_FAILURES"] in Server,
+    /// Seconds an open breaker waits before a probe (doubling up to 60 s); default 5.
+    breaker_cooldown: NonZeroU64 = ["PORTCULLIS_BREAKER_COOLDOWN"] in Server,
+    /// Retries, as a share of calls, over all calls: `10%` (default) or `0.1`.
+    retry_budget: RetryRatio = ["PORTCULLIS_RETRY_BUDGET"] in Server,
+    /// Commands of one `call_aws` batch run at once; default 8.
+    batch_parallel: NonZeroU64 = ["PORTCULLIS_BATCH_PARALLEL"] in Server,
     /// The audit trail's directory; default `$XDG_STATE_HOME/portcullis/audit`.
     audit_dir: PathBuf = ["PORTCULLIS_AUDIT_DIR"] in Audit,
     /// The audit key; default `$XDG_STATE_HOME/portcullis/audit.key`.

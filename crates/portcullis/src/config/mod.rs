@@ -30,6 +30,7 @@ mod layer;
 mod net;
 mod values;
 
+use std::num::NonZeroU64;
 use std::path::PathBuf;
 
 pub use env::{EnvConfig, process_env};
@@ -67,6 +68,9 @@ pub struct Settings {
     pub bounds: Bounds,
     /// The audit trail.
     pub audit: AuditSettings,
+    /// Rate limits, breakers, the concurrency limit and the retry budget (the config file and
+    /// environment; the policy's `limits` can only lower the rates).
+    pub limits: crate::pipeline::limits::LimitSettings,
 }
 
 /// What one call may take, reported to the agent when hit (with a `--starting-token` to go on).
@@ -271,6 +275,7 @@ impl Sources {
             m.policy_file.clone(),
             self.env.home.clone(),
         )?;
+        let limits = limit_settings(m, &policy)?;
         Ok(Settings {
             working_dir,
             profile: m.profile.clone(),
@@ -280,6 +285,7 @@ impl Sources {
             file_access: m.file_access.unwrap_or_default(),
             bounds,
             audit: AuditSettings::resolve(m, &self.env)?,
+            limits,
         })
     }
 
@@ -318,8 +324,64 @@ impl Sources {
             allowed_hosts: m.allowed_hosts.clone().unwrap_or_default(),
             allowed_origins: m.allowed_origins.clone().unwrap_or_default(),
             token_file,
+            // Connection and session caps: environment only (`PORTCULLIS_MAX_*`, see `HttpLimits`).
+            limits: net::HttpLimits::from_lookup(&process_env)?,
         })
     }
+}
+
+/// The limits: the config file and environment over the defaults; a rate the policy sets wins
+/// when it is lower (the policy's author can tighten the operator's rates, never loosen them).
+fn limit_settings(
+    m: &Layer,
+    policy: &portcullis_policy::Policy,
+) -> anyhow::Result<crate::pipeline::limits::LimitSettings> {
+    use portcullis_resilience::rate::Rate;
+    let d = crate::pipeline::limits::LimitSettings::default();
+    let lower = |a: Rate, b: Option<Rate>| match b {
+        Some(b) if b.per_second < a.per_second || b.burst < a.burst => Rate {
+            per_second: a.per_second.min(b.per_second),
+            burst: a.burst.min(b.burst),
+        },
+        _ => a,
+    };
+    let whole = |n: Option<NonZeroU64>, default: usize| {
+        n.map_or(default, |n| usize::try_from(n.get()).unwrap_or(usize::MAX))
+    };
+    let max = whole(m.max_concurrent, d.global.max).min(100_000);
+    let mut global = d.global;
+    global.max = max;
+    global.initial = global.initial.min(max);
+    global.queue = whole(m.max_queued, d.global.queue).min(1_000_000);
+    let mut per_endpoint = d.per_endpoint;
+    per_endpoint.max = per_endpoint.max.min(max);
+    per_endpoint.initial = per_endpoint.initial.min(per_endpoint.max);
+    per_endpoint.queue = per_endpoint.queue.min(global.queue);
+    let mut breaker = d.breaker;
+    if let Some(n) = m.breaker_failures {
+        breaker.failures_to_open = u32::try_from(n.get()).unwrap_or(u32::MAX);
+    }
+    if let Some(secs) = m.breaker_cooldown {
+        let secs = secs.get().min(24 * 60 * 60);
+        breaker.open_for = std::time::Duration::from_secs(secs);
+        breaker.max_open_for = breaker.max_open_for.max(breaker.open_for);
+    }
+    let (policy_principal, policy_session) = policy.rate_limits();
+    let limits = crate::pipeline::limits::LimitSettings {
+        per_principal: lower(
+            m.rate_per_principal.unwrap_or(d.per_principal),
+            policy_principal,
+        ),
+        per_session: lower(m.rate_per_session.unwrap_or(d.per_session), policy_session),
+        global,
+        per_endpoint,
+        breaker,
+        retry_ratio: m.retry_budget.map_or(d.retry_ratio, |r| r.0),
+        retry_floor: d.retry_floor,
+        batch_parallel: whole(m.batch_parallel, d.batch_parallel).min(64),
+    };
+    limits.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(limits)
 }
 
 impl Settings {
@@ -1053,6 +1115,80 @@ mod tests {
         ] {
             assert!(check(vars).is_ok(), "{vars:?}");
         }
+    }
+
+    #[test]
+    fn limits_come_from_the_environment_and_the_policy_can_only_lower_the_rates() {
+        let dir = std::env::temp_dir().join(format!("portcullis-limits-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let d = dir.to_string_lossy().into_owned();
+        let with = |vars: &[(&str, &str)]| {
+            let vars: Vec<(String, String)> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let d = d.clone();
+            Settings::from_lookup(&move |k: &str| {
+                if k == "AWS_API_MCP_WORKING_DIR" || k == "HOME" {
+                    return Some(d.clone());
+                }
+                vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+            })
+        };
+        let d = crate::pipeline::limits::LimitSettings::default();
+        assert_eq!(with(&[]).unwrap().limits, d);
+        let l = with(&[
+            ("PORTCULLIS_RATE_PER_PRINCIPAL", "600/m burst 5"),
+            ("PORTCULLIS_RATE_PER_SESSION", "3/s"),
+            ("PORTCULLIS_MAX_CONCURRENT", "16"),
+            ("PORTCULLIS_MAX_QUEUED", "4"),
+            ("PORTCULLIS_BREAKER_FAILURES", "2"),
+            ("PORTCULLIS_BREAKER_COOLDOWN", "90"),
+            ("PORTCULLIS_RETRY_BUDGET", "25%"),
+            ("PORTCULLIS_BATCH_PARALLEL", "2"),
+        ])
+        .unwrap()
+        .limits;
+        assert_eq!(
+            (l.per_principal.per_second, l.per_principal.burst),
+            (10.0, 5)
+        );
+        assert_eq!((l.per_session.per_second, l.per_session.burst), (3.0, 6));
+        assert_eq!(
+            (l.global.max, l.global.initial, l.global.queue),
+            (16, 16, 4)
+        );
+        assert!(l.per_endpoint.max <= 16 && l.per_endpoint.queue <= 4);
+        assert_eq!(l.breaker.failures_to_open, 2);
+        assert_eq!(l.breaker.open_for, std::time::Duration::from_secs(90));
+        assert!(l.breaker.max_open_for >= l.breaker.open_for);
+        assert_eq!((l.retry_ratio, l.batch_parallel), (0.25, 2));
+        for (var, value) in [
+            ("PORTCULLIS_RATE_PER_PRINCIPAL", "fast"),
+            ("PORTCULLIS_RATE_PER_SESSION", "0/s"),
+            ("PORTCULLIS_MAX_QUEUED", "0"),
+            ("PORTCULLIS_RETRY_BUDGET", "2000%"),
+        ] {
+            let err = format!("{:#}", with(&[(var, value)]).unwrap_err());
+            assert!(err.contains(var), "{var}={value}: {err}");
+        }
+        // The policy's rates are ceilings: lower ones apply, higher ones do not loosen.
+        let file = dir.join("p.json");
+        std::fs::write(
+            &file,
+            r#"{"limits": {"rate_per_principal": "2/s burst 4", "rate_per_session": "1000/s"}}"#,
+        )
+        .unwrap();
+        let f = file.to_string_lossy().into_owned();
+        let l = with(&[("PORTCULLIS_POLICY_FILE", &f)]).unwrap().limits;
+        assert_eq!(
+            (l.per_principal.per_second, l.per_principal.burst),
+            (2.0, 4)
+        );
+        assert_eq!(l.per_session, d.per_session);
+        std::fs::write(&file, r#"{"limits": {"rate_per_session": "10/fortnight"}}"#).unwrap();
+        let err = format!("{:#}", with(&[("PORTCULLIS_POLICY_FILE", &f)]).unwrap_err());
+        assert!(err.contains("limits.rate_per_session"), "{err}");
     }
 
     #[test]

@@ -124,6 +124,79 @@ pub struct HttpSettings {
     pub(crate) allowed_origins: Vec<Origin>,
     /// Where the owner's token lives.
     pub token_file: PathBuf,
+    /// The caps on connections and sessions (from the environment only: `PORTCULLIS_MAX_*`).
+    pub limits: HttpLimits,
+}
+
+/// The caps of the HTTP transport, so that one client (or one token holder) cannot exhaust the
+/// server for everyone. Read from the environment only (no flag, no config file key):
+///
+/// | variable | default | what |
+/// |---|---|---|
+/// | `PORTCULLIS_MAX_CONNECTIONS` | 1024 | open TCP connections in all |
+/// | `PORTCULLIS_MAX_CONNECTIONS_PER_PEER` | 64 | open TCP connections from one IP address (IPv6: one /64) |
+/// | `PORTCULLIS_MAX_SESSIONS` | 1024 | MCP sessions in all |
+/// | `PORTCULLIS_MAX_SESSIONS_PER_PRINCIPAL` | 256 | MCP sessions created with one token |
+///
+/// A connection over a cap is answered `503` and closed at once. A new session over a cap ends
+/// the least recently used idle session (of the same token for the per-token quota, of anyone's
+/// for the total); only when every candidate is busy is it refused with `503`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpLimits {
+    pub max_connections: usize,
+    pub max_connections_per_peer: usize,
+    pub max_sessions: usize,
+    pub max_sessions_per_principal: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> HttpLimits {
+        HttpLimits {
+            max_connections: 1024,
+            max_connections_per_peer: 64,
+            max_sessions: 1024,
+            max_sessions_per_principal: 256,
+        }
+    }
+}
+
+/// The largest value any of the [`HttpLimits`] takes.
+const MAX_LIMIT: usize = 1_000_000;
+
+impl HttpLimits {
+    /// The defaults, with the variables `lookup` finds (blank counts as unset); a value that is
+    /// not a whole number from 1 to 1000000 is an error naming the variable.
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<HttpLimits> {
+        let read = |name: &str, default: usize| -> anyhow::Result<usize> {
+            match lookup(name).filter(|v| !v.trim().is_empty()) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=MAX_LIMIT).contains(n))
+                    .with_context(|| {
+                        format!(
+                            "{name} must be a whole number from 1 to {MAX_LIMIT}, not `{}`",
+                            super::values::shown(&v)
+                        )
+                    }),
+            }
+        };
+        let d = HttpLimits::default();
+        Ok(HttpLimits {
+            max_connections: read("PORTCULLIS_MAX_CONNECTIONS", d.max_connections)?,
+            max_connections_per_peer: read(
+                "PORTCULLIS_MAX_CONNECTIONS_PER_PEER",
+                d.max_connections_per_peer,
+            )?,
+            max_sessions: read("PORTCULLIS_MAX_SESSIONS", d.max_sessions)?,
+            max_sessions_per_principal: read(
+                "PORTCULLIS_MAX_SESSIONS_PER_PRINCIPAL",
+                d.max_sessions_per_principal,
+            )?,
+        })
+    }
 }
 
 impl HttpSettings {
@@ -133,7 +206,11 @@ impl HttpSettings {
         flags: &ServeFlags,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> anyhow::Result<HttpSettings> {
-        Sources::new(flags, EnvConfig::from_lookup(env), ConfigFile::default()).http()
+        let mut settings =
+            Sources::new(flags, EnvConfig::from_lookup(env), ConfigFile::default()).http()?;
+        // `Sources::http` reads the caps from the process environment; here, from `env`.
+        settings.limits = HttpLimits::from_lookup(env)?;
+        Ok(settings)
     }
 }
 

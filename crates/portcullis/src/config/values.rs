@@ -154,6 +154,35 @@ impl Value for FsyncPolicy {
     }
 }
 
+impl Value for portcullis_resilience::rate::Rate {
+    /// `N/s`, `N/m` or `N/h`, optionally `burst B`.
+    fn parse(text: &str) -> Result<Self, String> {
+        portcullis_resilience::rate::Rate::parse(text).map_err(|e| format!("must be a rate: {e}"))
+    }
+}
+
+/// Retries as a share of calls (the retry budget): `10%` or `0.1`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryRatio(pub f32);
+
+impl Value for RetryRatio {
+    /// A percentage (`10%`) or a fraction (`0.1`), from 0 to 10 (1000%).
+    fn parse(text: &str) -> Result<Self, String> {
+        let t = text.trim();
+        let ratio = match t.strip_suffix('%') {
+            Some(p) => p.trim().parse::<f32>().map(|p| p / 100.0),
+            None => t.parse::<f32>(),
+        };
+        match ratio {
+            Ok(r) if r.is_finite() && (0.0..=10.0).contains(&r) => Ok(RetryRatio(r)),
+            _ => Err(format!(
+                "must be a share of calls like 10% or 0.1 (from 0 to 1000%), not `{}`",
+                shown(t)
+            )),
+        }
+    }
+}
+
 impl Whole for NonZeroU64 {
     const EXPECTING: &'static str = "a positive whole number";
 

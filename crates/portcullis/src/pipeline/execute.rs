@@ -130,7 +130,10 @@ impl Pipeline {
                     ..Execution::failed(message, 254)
                 }
             }
-            Raw::Failed(e) => Execution::failed(scrub(&e.to_string()), 255),
+            Raw::Failed(e) => Execution {
+                error_code: local_code(&e).map(str::to_string),
+                ..Execution::failed(scrub(&e.to_string()), 255)
+            },
             Raw::Response { mut out, view } => {
                 // Secrets in the answer are shown only when the call was decided as a secret read
                 // (the decision says whether; the model's shapes say what).
@@ -171,6 +174,23 @@ impl Pipeline {
                 }
             }
         }
+    }
+}
+
+/// The kind of a failure that is not the service's answer, as the audit record, the metrics and
+/// the circuit breaker read it: `timeout`, `connect`, `connection` (reset after connecting),
+/// `deadline` (the call's), `egress` (an endpoint the policy does not admit).
+fn local_code(e: &ExecError) -> Option<&'static str> {
+    use portcullis_wire::transport::TransportError as T;
+    match e {
+        ExecError::Transport(
+            T::ConnectTimeout { .. } | T::ReadTimeout { .. } | T::DeadlineExceeded { .. },
+        ) => Some("timeout"),
+        ExecError::Transport(T::Connect { .. }) => Some("connect"),
+        ExecError::Transport(T::Io { .. }) => Some("connection"),
+        ExecError::Deadline(_) => Some("deadline"),
+        ExecError::EndpointRefused(_) => Some("egress"),
+        _ => None,
     }
 }
 

@@ -19,6 +19,7 @@
 mod assess;
 pub mod execute;
 pub mod identity;
+pub mod limits;
 mod outcome;
 pub mod record;
 pub mod stages;
@@ -50,8 +51,9 @@ pub struct Pipeline {
     mask_output: bool,
     /// Who the pinned credentials are (resolved in the background after start-up).
     pub identity: std::sync::OnceLock<identity::Identity>,
-    /// The limit stage's permits, shared by every stack built on this pipeline.
-    permits: Arc<tokio::sync::Semaphore>,
+    /// The limits (rates, breakers, concurrency, retry budget), shared by every stack built on
+    /// this pipeline.
+    limits: Arc<limits::Limits>,
 }
 
 impl Pipeline {
@@ -59,7 +61,11 @@ impl Pipeline {
     pub async fn new(settings: Settings) -> anyhow::Result<Pipeline> {
         let hosts = settings.policy.endpoint_hosts();
         let bounds = settings.bounds;
+        let limits = Arc::new(limits::Limits::new(settings.limits.clone()));
+        let budget = limits.retry_budget();
         let engine = Engine::from_environment_with(settings.profile.clone(), false, |c| {
+            // Retries of every call draw on one budget (AWS_MAX_ATTEMPTS still bounds each).
+            c.retry = c.retry.clone().with_budget(budget);
             // The engine checks configured endpoints and --endpoint-url again at connect time.
             c.endpoint_hosts = Some(portcullis_wire::egress::EndpointAllowList::new(hosts));
             c.max_items = Some(bounds.max_items);
@@ -79,14 +85,16 @@ impl Pipeline {
         })?;
         tracing::info!("portcullis: {}", files.summary());
         let file_note = files.describe();
-        Ok(Pipeline::with(
+        let mut pipeline = Pipeline::with(
             Box::new(files),
             file_note,
             settings.policy,
             engine,
             region,
             true,
-        ))
+        );
+        pipeline.limits = limits;
+        Ok(pipeline)
     }
 
     /// A pipeline for assessing only (`portcullis policy test`): no credentials, nothing is sent;
@@ -164,8 +172,34 @@ impl Pipeline {
             region,
             mask_output,
             identity: Default::default(),
-            permits: Arc::new(tokio::sync::Semaphore::new(stages::DEFAULT_CONCURRENT)),
+            limits: Arc::new(limits::Limits::new(limits::LimitSettings::default())),
         }
+    }
+
+    /// The same pipeline under other limits (a program that builds its own, the tests).
+    #[must_use]
+    pub fn with_limits(mut self, settings: limits::LimitSettings) -> Pipeline {
+        self.limits = Arc::new(limits::Limits::new(settings));
+        self
+    }
+
+    /// How long one call may take, over every page and retry (`PORTCULLIS_CALL_TIMEOUT`); a
+    /// `call_aws` batch shares one such deadline.
+    pub fn call_deadline(&self) -> std::time::Duration {
+        self.engine.call_deadline()
+    }
+
+    /// The same pipeline under `limits`, shared with whoever else holds them (an engine built
+    /// with `limits.retry_budget()` draws its retries on the same budget).
+    #[must_use]
+    pub fn with_shared_limits(mut self, limits: Arc<limits::Limits>) -> Pipeline {
+        self.limits = limits;
+        self
+    }
+
+    /// The limits every stack built on this pipeline shares.
+    pub fn limits(&self) -> &Arc<limits::Limits> {
+        &self.limits
     }
 
     /// The policy in force.

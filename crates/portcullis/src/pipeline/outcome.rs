@@ -106,6 +106,8 @@ pub enum Outcome {
     Pending,
     /// Only checked (`check_aws_command`); nothing runs.
     Checked,
+    /// A limit refused it (rate, load shedding, an open breaker); nothing was sent.
+    Limited(super::limits::Refused),
 }
 
 impl Outcome {
@@ -119,6 +121,7 @@ impl Outcome {
             Outcome::Ran(_) => "error",
             Outcome::Pending => "consent_pending",
             Outcome::Checked => "checked",
+            Outcome::Limited(r) => r.kind.status(),
         }
     }
 

@@ -121,10 +121,21 @@ pub fn entry(a: &Assessment, outcome: &Outcome) -> CommandEntry {
     };
     // Only a command someone was (or would have been) asked about has a consent outcome;
     // `check_aws_command` asks nobody.
-    let asked = decided == DecisionOutcome::Consent && !matches!(outcome, Outcome::Checked);
+    // A rate limit refuses before anybody is asked; the other limits after the approval.
+    let asked = decided == DecisionOutcome::Consent
+        && !matches!(
+            outcome,
+            Outcome::Checked
+                | Outcome::Limited(super::limits::Refused {
+                    kind: super::limits::LimitKind::RateLimited,
+                    ..
+                })
+        );
     let consent = asked.then(|| ConsentInfo {
         outcome: match outcome {
-            Outcome::Ran(_) | Outcome::AuditUnavailable(_) => ConsentOutcome::Approved,
+            Outcome::Ran(_) | Outcome::AuditUnavailable(_) | Outcome::Limited(_) => {
+                ConsentOutcome::Approved
+            }
             Outcome::NotApproved {
                 why: Refusal::Declined,
                 ..
@@ -159,6 +170,13 @@ pub fn entry(a: &Assessment, outcome: &Outcome) -> CommandEntry {
             request_id: run.request_id.clone(),
             error_code: run.error_code.clone(),
             message: run.error.as_deref().map(scrub),
+        },
+        Outcome::Limited(r) => ExecutionInfo {
+            status: ExecStatus::Limited,
+            http_status: None,
+            request_id: None,
+            error_code: Some(r.kind.status().to_string()),
+            message: Some(scrub(&r.message)),
         },
         other => ExecutionInfo {
             status: ExecStatus::NotRun,

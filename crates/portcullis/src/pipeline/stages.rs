@@ -3,16 +3,20 @@
 //! front end drives (`serve`'s `call_aws`, `portcullis exec`, the tests):
 //!
 //! ```text
-//! Record( Decide( Consent( Limit( Execute ) ) ) )
+//! Record( Decide( Admit( Consent( Limit( Execute ) ) ) ) )
 //! ```
 //!
 //! * **Decide** enforces the decision made when the command was assessed: a denied command goes
 //!   no further.
+//! * **Admit** applies the rate limits of the caller (its principal, its session) to a command
+//!   that would be sent, before anybody is asked about it.
 //! * **Consent** asks the [`Approver`] the job carries (an MCP elicitation, the answers of a
 //!   multi-round-trip retry, a terminal prompt) when the decision says so; only an approval of
 //!   this request's digest passes, and the digest is checked once more before executing.
-//! * **Limit** bounds how many commands execute at once (tower's concurrency limit; the resilience
-//!   work adds its rate limits and breakers here).
+//! * **Limit** passes the endpoint's circuit breaker and takes a slot of the adaptive
+//!   concurrency limit (waiting in its bounded queue, except a write to an impaired endpoint);
+//!   when the call ends, the breaker and the limit learn how it went ([`super::limits`]).
+//!   A refusal by either limit stage is an [`Outcome::Limited`].
 //! * **Execute** refuses to run what the audit trail could not record (fail closed), sends the
 //!   request, and shapes the response.
 //! * **Record** turns the command and what became of it into its audit entry.
@@ -26,10 +30,12 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use portcullis_audit::CommandEntry;
+use portcullis_iam::AccessLevel;
 use tower::{Layer, Service, ServiceBuilder};
 
+use super::limits::{Caller, Limits};
 use super::record::{self, Recorder};
-use super::{Answer, Assessment, Outcome, Pipeline};
+use super::{Answer, Assessment, Execution, Outcome, Parsed, Pipeline};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -75,6 +81,11 @@ pub struct Job {
     approved: Option<String>,
     /// Keep the response as JSON in the execution (the server's own lookups read it).
     keep_response: bool,
+    /// Who the command is for, as the rate limits count it.
+    pub caller: Caller,
+    /// When the command must be done by (a batch shares one deadline); time spent waiting for a
+    /// person's approval moves it back by as much.
+    pub deadline: Option<tokio::time::Instant>,
 }
 
 impl Job {
@@ -85,7 +96,21 @@ impl Job {
             progress: Arc::new(portcullis_wire::extra::NoProgress),
             approved: None,
             keep_response: false,
+            caller: Caller::owner(),
+            deadline: None,
         }
+    }
+
+    /// Counts the command against `caller`'s rate limits.
+    pub fn for_caller(mut self, caller: Caller) -> Job {
+        self.caller = caller;
+        self
+    }
+
+    /// Stops the command at `deadline` (the batch's), if it is still running then.
+    pub fn with_deadline(mut self, deadline: tokio::time::Instant) -> Job {
+        self.deadline = Some(deadline);
+        self
     }
 
     /// Keeps the (shaped) response document in [`super::Execution::response`], for a caller that
@@ -141,10 +166,14 @@ impl Service<Job> for Execute {
                 return Ok(Outcome::AuditUnavailable(why));
             }
             let started = Instant::now();
-            let raw = pipeline
-                .execute(a, job.approved.as_deref(), &*job.progress)
-                .await;
-            let run = pipeline.shape(a, raw, job.keep_response);
+            let sending = pipeline.execute(a, job.approved.as_deref(), &*job.progress);
+            let run = match job.deadline {
+                None => pipeline.shape(a, sending.await, job.keep_response),
+                Some(at) => match tokio::time::timeout_at(at, sending).await {
+                    Ok(raw) => pipeline.shape(a, raw, job.keep_response),
+                    Err(_) => past_deadline(),
+                },
+            };
             observer.stage("execute", started.elapsed().as_secs_f64());
             observer.retries(&a.request.service_cli_name, run.attempts.saturating_sub(1));
             tracing::info!(
@@ -154,6 +183,19 @@ impl Service<Job> for Execute {
             );
             Ok(Outcome::Ran(run))
         })
+    }
+}
+
+/// A command stopped by its batch's deadline.
+fn past_deadline() -> Execution {
+    Execution {
+        error_code: Some("deadline".into()),
+        ..Execution::failed(
+            "stopped: the call's deadline (PORTCULLIS_CALL_TIMEOUT, shared by every command of the call) passed \
+             before this command finished; a request already sent may have taken effect. Split the batch or narrow the command"
+                .into(),
+            255,
+        )
     }
 }
 
@@ -208,6 +250,10 @@ where
                 let asking = Instant::now();
                 let answer = job.approver.approve(&job.assessment).await;
                 observer.stage("consent", asking.elapsed().as_secs_f64());
+                // The person's time is not the command's.
+                if let Some(at) = &mut job.deadline {
+                    *at += asking.elapsed();
+                }
                 let a = &job.assessment;
                 match answer {
                     // An approval of another request approves nothing (the execute stage checks
@@ -333,19 +379,157 @@ where
     }
 }
 
-/// The limit stage: tower's concurrency limit, one semaphore per pipeline (every stack built on
-/// it shares the permits).
-pub type Limit<S> = tower::limit::ConcurrencyLimit<S>;
+/// Whether a command is sent to AWS (a skeleton is printed, never sent).
+fn sends(a: &Assessment) -> bool {
+    !matches!(a.parsed, Parsed::Skeleton(_))
+}
+
+/// The admit stage: the caller's rate limits, for a command that would be sent.
+#[derive(Clone)]
+pub struct AdmitLayer {
+    limits: Arc<Limits>,
+}
+
+impl<S> Layer<S> for AdmitLayer {
+    type Service = Admit<S>;
+    fn layer(&self, inner: S) -> Admit<S> {
+        Admit {
+            inner,
+            limits: Arc::clone(&self.limits),
+        }
+    }
+}
+
+/// See [`AdmitLayer`].
+#[derive(Clone)]
+pub struct Admit<S> {
+    inner: S,
+    limits: Arc<Limits>,
+}
+
+impl<S> Service<Job> for Admit<S>
+where
+    S: Service<Job, Response = Outcome, Error = std::convert::Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    type Response = Outcome;
+    type Error = std::convert::Infallible;
+    type Future = BoxFuture<'static, Result<Outcome, Self::Error>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, job: Job) -> Self::Future {
+        let (mut inner, limits) = (self.inner.clone(), Arc::clone(&self.limits));
+        Box::pin(async move {
+            if sends(&job.assessment)
+                && let Err(refused) = limits.check_rate(&job.caller)
+            {
+                tracing::info!(
+                    "portcullis: {} {}",
+                    refused.kind.status(),
+                    job.assessment.display
+                );
+                return Ok(Outcome::Limited(refused));
+            }
+            ready(&mut inner).await?;
+            inner.call(job).await
+        })
+    }
+}
+
+/// The limit stage: the endpoint's breaker and the adaptive concurrency limit.
+#[derive(Clone)]
+pub struct LimitLayer {
+    limits: Arc<Limits>,
+    region: Option<Arc<str>>,
+}
+
+impl<S> Layer<S> for LimitLayer {
+    type Service = Limit<S>;
+    fn layer(&self, inner: S) -> Limit<S> {
+        Limit {
+            inner,
+            limits: Arc::clone(&self.limits),
+            region: self.region.clone(),
+        }
+    }
+}
+
+/// See [`LimitLayer`].
+#[derive(Clone)]
+pub struct Limit<S> {
+    inner: S,
+    limits: Arc<Limits>,
+    /// The default region (a command without `--region` goes there).
+    region: Option<Arc<str>>,
+}
+
+impl<S> Service<Job> for Limit<S>
+where
+    S: Service<Job, Response = Outcome, Error = std::convert::Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    type Response = Outcome;
+    type Error = std::convert::Infallible;
+    type Future = BoxFuture<'static, Result<Outcome, Self::Error>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, job: Job) -> Self::Future {
+        let (mut inner, limits, region) = (
+            self.inner.clone(),
+            Arc::clone(&self.limits),
+            self.region.clone(),
+        );
+        Box::pin(async move {
+            let a = Arc::clone(&job.assessment);
+            if !sends(&a) {
+                ready(&mut inner).await?;
+                return inner.call(job).await;
+            }
+            let endpoint = Limits::endpoint(region.as_deref(), &a);
+            let write = !matches!(
+                a.request.access_level,
+                Some(AccessLevel::List | AccessLevel::Read)
+            );
+            let admitting = limits.admit(&endpoint, write);
+            let admitted = match job.deadline {
+                None => admitting.await,
+                Some(at) => match tokio::time::timeout_at(at, admitting).await {
+                    Ok(admitted) => admitted,
+                    Err(_) => return Ok(Outcome::Ran(past_deadline())),
+                },
+            };
+            let admitted = match admitted {
+                Ok(admitted) => admitted,
+                Err(refused) => {
+                    tracing::info!("portcullis: {} {}", refused.kind.status(), a.display);
+                    return Ok(Outcome::Limited(refused));
+                }
+            };
+            ready(&mut inner).await?;
+            let outcome = inner.call(job).await?;
+            if let Outcome::Ran(run) = &outcome {
+                // One request's latency is a sample of the endpoint's; a paginated, retried or
+                // composite command's is not.
+                let single = matches!(a.parsed, Parsed::Call(_)) && run.attempts == 1;
+                admitted.finish(run, single);
+            }
+            Ok(outcome)
+        })
+    }
+}
 
 /// The whole stack, as built by [`Pipeline::stack`].
-pub type Stack = Record<Decide<Consent<Limit<Execute>>>>;
-
-/// How many commands execute at once by default, over all sessions.
-pub const DEFAULT_CONCURRENT: usize = 64;
+pub type Stack = Record<Decide<Admit<Consent<Limit<Execute>>>>>;
 
 impl Pipeline {
-    /// The stages a command runs through once assessed: record ∘ decide ∘ consent ∘ limit ∘
-    /// execute. `recorder`: the audit trail that must be able to take the record before anything
+    /// The stages a command runs through once assessed: record ∘ decide ∘ admit ∘ consent ∘
+    /// limit ∘ execute. `recorder`: the audit trail that must be able to take the record before anything
     /// runs (`None`: no trail, as for `portcullis exec`, which leaves no record).
     pub fn stack(
         self: &Arc<Self>,
@@ -355,12 +539,16 @@ impl Pipeline {
         ServiceBuilder::new()
             .layer(RecordLayer)
             .layer(DecideLayer)
+            .layer(AdmitLayer {
+                limits: Arc::clone(&self.limits),
+            })
             .layer(ConsentLayer {
                 observer: Arc::clone(&observer),
             })
-            .layer(tower::limit::GlobalConcurrencyLimitLayer::with_semaphore(
-                Arc::clone(&self.permits),
-            ))
+            .layer(LimitLayer {
+                limits: Arc::clone(&self.limits),
+                region: self.region.as_deref().map(Arc::from),
+            })
             .service(Execute {
                 pipeline: Arc::clone(self),
                 recorder,
@@ -406,6 +594,7 @@ impl Pipeline {
             Outcome::NotApproved { message, .. } | Outcome::AuditUnavailable(message) => {
                 Err(message)
             }
+            Outcome::Limited(r) => Err(r.message),
             other => Err(other.status().to_string()),
         }
     }
@@ -466,12 +655,29 @@ mod tests {
         )
     }
 
+    fn limits(per_endpoint: usize, queue: usize) -> Arc<Limits> {
+        use portcullis_resilience::limit::LimitConfig;
+        Arc::new(Limits::new(super::super::limits::LimitSettings {
+            per_endpoint: LimitConfig {
+                initial: per_endpoint,
+                min: 1,
+                max: per_endpoint,
+                queue,
+                ..LimitConfig::default()
+            },
+            ..Default::default()
+        }))
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_limit_stage_lets_only_so_many_run_at_once() {
         for (permits, expect) in [(1, 1), (3, 3)] {
             let busy = Busy::default();
-            let limited =
-                tower::limit::GlobalConcurrencyLimitLayer::new(permits).layer(busy.clone());
+            let limited = LimitLayer {
+                limits: limits(permits, 16),
+                region: None,
+            }
+            .layer(busy.clone());
             let runs: Vec<_> = (0..6)
                 .map(|_| {
                     let mut s = limited.clone();
@@ -491,6 +697,174 @@ mod tests {
                 "{permits} permit(s)"
             );
         }
+    }
+
+    /// Answers every call as the endpoint would: with HTTP `status` (200: success).
+    #[derive(Clone)]
+    struct Endpoint {
+        status: u16,
+        calls: Arc<AtomicUsize>,
+    }
+
+    impl Service<Job> for Endpoint {
+        type Response = Outcome;
+        type Error = std::convert::Infallible;
+        type Future = BoxFuture<'static, Result<Outcome, Self::Error>>;
+
+        fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _job: Job) -> Self::Future {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let status = self.status;
+            Box::pin(async move {
+                Ok(Outcome::Ran(Execution {
+                    ok: status == 200,
+                    http_status: (status != 200).then_some(status),
+                    attempts: 1,
+                    ..Execution::default()
+                }))
+            })
+        }
+    }
+
+    fn assessed(mode: portcullis_policy::Mode, command: &str) -> Job {
+        let p = Pipeline::offline(
+            portcullis_policy::Policy::new(mode),
+            std::env::temp_dir(),
+            Some("us-east-1".into()),
+        )
+        .unwrap();
+        let a = p
+            .assess(command)
+            .unwrap_or_else(|r| panic!("{}", r.message));
+        Job::new(
+            Arc::new(a),
+            Arc::new(Refuse(|a| Answer::Approved(a.digest.clone()))),
+        )
+    }
+
+    #[tokio::test]
+    async fn five_server_errors_open_the_breaker_and_then_calls_fail_fast_without_being_sent() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let mut s = LimitLayer {
+            limits: limits(8, 8),
+            region: None,
+        }
+        .layer(Endpoint {
+            status: 503,
+            calls: Arc::clone(&calls),
+        });
+        for _ in 0..5 {
+            let out = s.call(job()).await.unwrap();
+            assert!(matches!(out, Outcome::Ran(ref e) if !e.ok), "{out:?}");
+        }
+        let started = Instant::now();
+        let out = s.call(job()).await.unwrap();
+        let took = started.elapsed();
+        match out {
+            Outcome::Limited(r) => {
+                assert_eq!(r.kind, super::super::limits::LimitKind::BreakerOpen);
+                assert!(r.message.contains("s3/us-east-1"), "{}", r.message);
+                assert!(r.message.contains("HTTP 503"), "{}", r.message);
+                assert!(r.message.contains("retry after"), "{}", r.message);
+                assert!(r.retry_after > std::time::Duration::ZERO);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 5, "the sixth was not sent");
+        assert!(took < std::time::Duration::from_millis(50), "{took:?}");
+        // Another endpoint (another region) is not affected.
+        let other = assessed(
+            portcullis_policy::Mode::Unrestricted,
+            "aws s3api list-buckets --region eu-west-1",
+        );
+        assert!(matches!(s.call(other).await.unwrap(), Outcome::Ran(_)));
+    }
+
+    #[tokio::test]
+    async fn a_write_to_an_impaired_endpoint_is_refused_rather_than_queued() {
+        let lim = limits(1, 8);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let mut failing = LimitLayer {
+            limits: Arc::clone(&lim),
+            region: None,
+        }
+        .layer(Endpoint {
+            status: 500,
+            calls: Arc::clone(&calls),
+        });
+        let write = || {
+            assessed(
+                portcullis_policy::Mode::Unrestricted,
+                "aws s3api create-bucket --bucket b",
+            )
+        };
+        // One failure: the endpoint is impaired (not yet open).
+        assert!(matches!(
+            failing.call(write()).await.unwrap(),
+            Outcome::Ran(_)
+        ));
+        // Its only slot is taken by a slow read ...
+        let slot = lim.admit("s3/us-east-1", false).await.ok().unwrap();
+        // ... so a write is refused at once, and nothing waits in the queue.
+        let started = Instant::now();
+        match failing.call(write()).await.unwrap() {
+            Outcome::Limited(r) => {
+                assert_eq!(r.kind, super::super::limits::LimitKind::Overloaded);
+                assert!(r.message.contains("rather than queued"), "{}", r.message);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(started.elapsed() < std::time::Duration::from_millis(50));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        let mut m = String::new();
+        lim.render_metrics(&mut m);
+        assert!(m.contains("portcullis_calls_queued 0"), "{m}");
+        assert!(
+            m.contains("portcullis_limit_refusals_total{kind=\"overloaded\"} 1"),
+            "{m}"
+        );
+        drop(slot);
+    }
+
+    #[tokio::test]
+    async fn the_admit_stage_refuses_over_the_session_rate_before_anyone_is_asked() {
+        use portcullis_resilience::rate::Rate;
+        let lim = Arc::new(Limits::new(super::super::limits::LimitSettings {
+            per_session: Rate::new(0.001, 2).unwrap(),
+            ..Default::default()
+        }));
+        let busy = Busy::default();
+        let mut s = AdmitLayer {
+            limits: Arc::clone(&lim),
+        }
+        .layer(busy.clone());
+        let caller = |session: &str| Caller {
+            principal: Arc::from("owner"),
+            session: Arc::from(session),
+        };
+        for _ in 0..2 {
+            let out = s.call(job().for_caller(caller("a"))).await.unwrap();
+            assert!(matches!(out, Outcome::Checked), "{out:?}");
+        }
+        let out = s.call(job().for_caller(caller("a"))).await.unwrap();
+        let Outcome::Limited(r) = out else {
+            panic!("{out:?}")
+        };
+        assert_eq!(r.kind, super::super::limits::LimitKind::RateLimited);
+        assert!(r.message.contains("this session"), "{}", r.message);
+        // The audit entry has the refusal's own kind.
+        let a = job().assessment;
+        let entry = record::entry(&a, &Outcome::Limited(r));
+        let e = entry.execution.unwrap();
+        assert_eq!(e.status, portcullis_audit::ExecStatus::Limited);
+        assert_eq!(e.error_code.as_deref(), Some("rate_limited"));
+        // Another session has its own bucket.
+        let out = s.call(job().for_caller(caller("b"))).await.unwrap();
+        assert!(matches!(out, Outcome::Checked), "{out:?}");
+        assert_eq!(busy.most.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]

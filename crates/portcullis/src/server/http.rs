@@ -16,6 +16,28 @@
 //! 4. An `Mcp-Session-Id` must belong to a session that this token created — else 404, as for a
 //!    session that does not exist.
 //!
+//! `/healthz` and `/readyz` (GET or HEAD, for orchestrators) are answered after checks 0 and 1 and
+//! before the token: `/healthz` is 200 `ok` while the process serves; `/readyz` is 200 `ready`, or
+//! 503 naming the open circuit breakers and a full queue (`Limits::readiness`).
+//!
+//! Bounds, so that one slow or leaky client (or one token holder) cannot lock everyone out:
+//! - Request headers must arrive within 5 s of their first byte ([`HEADER_READ_TIMEOUT`], a
+//!   trickling client is cut), and a connection with no request in progress and no bytes for 60 s
+//!   is closed ([`IDLE_TIMEOUT`]); a response being written (an SSE stream) is never cut by either.
+//! - Connections are capped per peer IP address (an IPv6 /64 counts as one) and in all
+//!   (`PORTCULLIS_MAX_CONNECTIONS_PER_PEER`, 64; `PORTCULLIS_MAX_CONNECTIONS`, 1024): one over a
+//!   cap gets a bare `503` and is closed at once, without being served.
+//! - Sessions are capped per token and in all (`PORTCULLIS_MAX_SESSIONS_PER_PRINCIPAL`, 256;
+//!   `PORTCULLIS_MAX_SESSIONS`, 1024). A new session over a cap ends the least recently used idle
+//!   session (the token's own for its quota, anyone's for the total) instead of being refused: a
+//!   session is idle when none of its requests is in progress (an open SSE stream is in
+//!   progress), and its age is the end of its last request. Only when every candidate is busy is
+//!   the new session refused (503). rmcp itself ends a session after 5 minutes without a message
+//!   ([`SESSION_IDLE_EXPIRY`]).
+//! - A request body over 8 MiB is refused with 413 ([`MAX_BODY_BYTES`]): at once when its
+//!   `Content-Length` says so, else (chunked) as soon as the bytes read pass the limit — it is
+//!   never buffered whole.
+//!
 //! Settings ([`HttpSettings`], read in `crate::config`) come from the awslabs server's variables
 //! (`AWS_API_MCP_TRANSPORT`, `_HOST`, `_PORT`, `_ALLOWED_HOSTS`, `_ALLOWED_ORIGINS`), `serve` flags
 //! and the config file; flags win, then the environment, then the file. Only
@@ -25,18 +47,22 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::io::Write;
+use std::net::{IpAddr, Ipv6Addr};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 #[cfg(test)]
 use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::task::{Context as TaskContext, Poll};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, header};
 use http_body_util::{BodyExt, Full, combinators::BoxBody};
-use hyper::body::Incoming;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{
@@ -44,8 +70,10 @@ use rmcp::transport::streamable_http_server::{
 };
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::PortcullisServer;
+use crate::pipeline::limits::Limits;
 // The settings are read and typed with the rest of the configuration.
 use crate::config::{AllowedHost, Origin, split_authority};
 pub use crate::config::{HttpSettings, ServeFlags};
@@ -56,10 +84,24 @@ use crate::config::{Transport, TransportFlag};
 pub const MCP_PATH: &str = "/mcp";
 /// Prometheus metrics (GET), behind the same checks as MCP.
 pub const METRICS_PATH: &str = "/metrics";
-/// How long a client may take to send a request's headers (slow-loris bound).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// Most sessions bound at once; beyond it new sessions are refused until old ones end.
-const MAX_SESSIONS: usize = 1024;
+/// Liveness (GET, HEAD): Host and Origin checked, no token needed.
+pub const HEALTHZ_PATH: &str = "/healthz";
+/// Readiness (GET, HEAD): Host and Origin checked, no token needed.
+pub const READYZ_PATH: &str = "/readyz";
+/// How long a client may take to send a request's headers once their first byte has arrived
+/// (slow-loris bound).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a connection may stay open with no request in progress and no bytes received.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The largest request body accepted (413 beyond).
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// rmcp ends a session after this long without a message from either side (its own default,
+/// set here so that it stays so).
+pub const SESSION_IDLE_EXPIRY: Duration = Duration::from_secs(5 * 60);
+/// How long ending an evicted session may take before it is left to rmcp's expiry.
+const SESSION_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// At most one warning this often about refused connections or evicted sessions (with a count).
+const QUIET_LOG_INTERVAL: Duration = Duration::from_secs(10);
 const SESSION_HEADER: &str = "mcp-session-id";
 
 /// The owner's bearer token. Never printed: `Debug` shows only that it exists.
@@ -187,6 +229,10 @@ pub enum Refusal {
     Unauthorized(&'static str),
     /// 404: not the MCP path, or a session this token does not own.
     NotFound(&'static str),
+    /// 413: a request body over [`MAX_BODY_BYTES`].
+    PayloadTooLarge,
+    /// 503: no room for another session (every candidate for eviction is busy).
+    Unavailable(&'static str),
 }
 
 impl Refusal {
@@ -196,6 +242,11 @@ impl Refusal {
             Refusal::Forbidden(t) => (StatusCode::FORBIDDEN, *t),
             Refusal::Unauthorized(t) => (StatusCode::UNAUTHORIZED, *t),
             Refusal::NotFound(t) => (StatusCode::NOT_FOUND, *t),
+            Refusal::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Payload Too Large: request bodies are limited to 8 MiB",
+            ),
+            Refusal::Unavailable(t) => (StatusCode::SERVICE_UNAVAILABLE, *t),
         };
         let mut resp = Response::new(Full::new(Bytes::from(format!("{text}\n"))).boxed());
         *resp.status_mut() = status;
@@ -209,6 +260,15 @@ impl Refusal {
                 HeaderValue::from_static("Bearer realm=\"portcullis\""),
             );
         }
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The rest of the body is not read: the connection cannot carry another request.
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
         resp
     }
 }
@@ -216,13 +276,70 @@ impl Refusal {
 /// Who made a request: the digest of the token it carried (one owner today).
 pub type Principal = [u8; 32];
 
+/// A bound session: who created it, when it was last used, how many of its requests are open.
+struct SessionEntry {
+    owner: Principal,
+    /// When its last request ended (or, while one is open, began).
+    last_seen: Instant,
+    /// Its requests in progress; an open SSE stream counts until it ends. A busy session is never
+    /// evicted.
+    busy: usize,
+}
+
+impl SessionEntry {
+    /// A session just created by `owner`.
+    fn new(owner: Principal) -> SessionEntry {
+        SessionEntry {
+            owner,
+            last_seen: Instant::now(),
+            busy: 0,
+        }
+    }
+}
+
+/// The sessions bound, and those being created.
+#[derive(Default)]
+struct SessionTable {
+    bound: HashMap<String, SessionEntry>,
+    /// Requests that may create a session (a POST without a session) in progress, per principal:
+    /// they count against the caps until they end.
+    creating: HashMap<Principal, usize>,
+}
+
+impl SessionTable {
+    fn count(&self, principal: &Principal) -> usize {
+        self.bound
+            .values()
+            .filter(|e| e.owner == *principal)
+            .count()
+            + self.creating.get(principal).copied().unwrap_or(0)
+    }
+
+    fn total(&self) -> usize {
+        self.bound.len() + self.creating.values().sum::<usize>()
+    }
+}
+
+/// A session ended to make room for a new one.
+#[derive(Debug)]
+struct Evicted {
+    id: String,
+    idle_for: Duration,
+    /// Which cap made room necessary.
+    cap: &'static str,
+}
+
 /// The checks every request passes, and which principal owns which session.
 pub struct Guard {
     port: u16,
     hosts: Vec<AllowedHost>,
     origins: Vec<Origin>,
     token: [u8; 32],
-    sessions: Mutex<HashMap<String, Principal>>,
+    sessions: Mutex<SessionTable>,
+    /// Most sessions at once (`PORTCULLIS_MAX_SESSIONS`).
+    max_sessions: usize,
+    /// Most sessions of one principal (`PORTCULLIS_MAX_SESSIONS_PER_PRINCIPAL`).
+    max_sessions_per_principal: usize,
 }
 
 impl Guard {
@@ -250,13 +367,30 @@ impl Guard {
             hosts,
             origins,
             token: token.digest(),
-            sessions: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(SessionTable::default()),
+            max_sessions: settings.limits.max_sessions,
+            max_sessions_per_principal: settings.limits.max_sessions_per_principal,
         }
     }
 
     /// The request target's form (400), Host, the target's authority and Origin (403, or 400 when
     /// the target and Host disagree), then the bearer token (401), then the path (404).
     pub fn admit(&self, target: &Uri, headers: &HeaderMap) -> Result<Principal, Refusal> {
+        self.admit_probe(target, headers)?;
+        let principal = self.check_token(headers)?;
+        let path = target.path();
+        if path != MCP_PATH && path != METRICS_PATH {
+            return Err(Refusal::NotFound(
+                "Not Found: MCP is served on /mcp (metrics on /metrics, probes on /healthz and /readyz)",
+            ));
+        }
+        Ok(principal)
+    }
+
+    /// The checks of [`Guard::admit`] that come before the token: the request target's form,
+    /// Host, the target's authority and Origin. Enough for `/healthz` and `/readyz`, which tell
+    /// nothing a DNS-rebinding page could use, yet are not answered to one.
+    pub fn admit_probe(&self, target: &Uri, headers: &HeaderMap) -> Result<(), Refusal> {
         let named = target_authority(target)?;
         let host = self.check_host(headers)?;
         if let Some(named) = named {
@@ -277,15 +411,7 @@ impl Guard {
                 ));
             }
         }
-        self.check_origin(headers)?;
-        let principal = self.check_token(headers)?;
-        let path = target.path();
-        if path != MCP_PATH && path != METRICS_PATH {
-            return Err(Refusal::NotFound(
-                "Not Found: MCP is served on /mcp (metrics on /metrics)",
-            ));
-        }
-        Ok(principal)
+        self.check_origin(headers)
     }
 
     /// The `Host` header's host and port (80 when absent), when it is one that names this server.
@@ -360,40 +486,148 @@ impl Guard {
 
     /// A request naming a session must come from the principal that created it. Unknown and
     /// foreign sessions look the same (404), as the protocol asks for an expired session.
+    #[cfg(test)]
     pub fn check_session(&self, session: &str, principal: &Principal) -> Result<(), Refusal> {
-        let sessions = self
-            .sessions
-            .lock()
-            .map_err(|_| Refusal::NotFound("Not Found: session table unavailable"))?;
-        match sessions.get(session) {
-            Some(owner) if bool::from(owner.ct_eq(principal)) => Ok(()),
+        let sessions = self.table()?;
+        match sessions.bound.get(session) {
+            Some(e) if bool::from(e.owner.ct_eq(principal)) => Ok(()),
             _ => Err(Refusal::NotFound("Not Found: no such session")),
         }
     }
 
-    /// Whether another session may start (the table is bounded).
-    fn has_room(&self) -> bool {
-        self.sessions.lock().is_ok_and(|s| s.len() < MAX_SESSIONS)
+    /// [`Guard::check_session`], and the session is busy until [`Guard::leave_session`].
+    fn enter_session(&self, session: &str, principal: &Principal) -> Result<(), Refusal> {
+        let mut sessions = self.table()?;
+        match sessions.bound.get_mut(session) {
+            Some(e) if bool::from(e.owner.ct_eq(principal)) => {
+                e.busy += 1;
+                e.last_seen = Instant::now();
+                Ok(())
+            }
+            _ => Err(Refusal::NotFound("Not Found: no such session")),
+        }
+    }
+
+    /// A request of `session` has ended (its response written, or the client gone).
+    fn leave_session(&self, session: &str) {
+        if let Ok(mut sessions) = self.sessions.lock()
+            && let Some(e) = sessions.bound.get_mut(session)
+        {
+            e.busy = e.busy.saturating_sub(1);
+            e.last_seen = Instant::now();
+        }
+    }
+
+    fn table(&self) -> Result<std::sync::MutexGuard<'_, SessionTable>, Refusal> {
+        self.sessions
+            .lock()
+            .map_err(|_| Refusal::NotFound("Not Found: session table unavailable"))
+    }
+
+    /// Whether a new session of `principal` would need another to end first.
+    fn is_full(&self, principal: &Principal) -> bool {
+        self.sessions.lock().is_ok_and(|t| {
+            t.count(principal) >= self.max_sessions_per_principal || t.total() >= self.max_sessions
+        })
+    }
+
+    /// Makes room for a session of `principal` and counts it as being created (until
+    /// [`Guard::end_creating`]). When `principal` has its quota of sessions, its least recently
+    /// used idle one is unbound; when the table is full, the least recently used idle one of
+    /// anyone's. Returns those unbound, for rmcp to end. When no idle session can make room,
+    /// nothing is unbound and the answer is 503.
+    fn begin_creating(&self, principal: &Principal) -> Result<Vec<Evicted>, Refusal> {
+        let mut table = self
+            .sessions
+            .lock()
+            .map_err(|_| Refusal::Unavailable("Service Unavailable: session table unavailable"))?;
+        let mut mine = table.count(principal);
+        let mut total = table.total();
+        let mut evicted = Vec::new();
+        if mine >= self.max_sessions_per_principal || total >= self.max_sessions {
+            let now = Instant::now();
+            // The idle sessions, least recently used first.
+            let mut idle: Vec<(Instant, &String, bool)> = table
+                .bound
+                .iter()
+                .filter(|(_, e)| e.busy == 0)
+                .map(|(id, e)| (e.last_seen, id, e.owner == *principal))
+                .collect();
+            idle.sort();
+            let mut chosen = Vec::new();
+            while mine >= self.max_sessions_per_principal {
+                let Some(at) = idle.iter().position(|(_, _, own)| *own) else {
+                    return Err(Refusal::Unavailable(
+                        "Service Unavailable: too many sessions for this token, and all of them are in use; \
+                         end one (DELETE /mcp) or retry later",
+                    ));
+                };
+                chosen.push((idle.remove(at), "the sessions of one token"));
+                mine -= 1;
+                total -= 1;
+            }
+            while total >= self.max_sessions {
+                if idle.is_empty() {
+                    return Err(Refusal::Unavailable(
+                        "Service Unavailable: too many sessions, and all of them are in use; retry later",
+                    ));
+                }
+                chosen.push((idle.remove(0), "the sessions in all"));
+                total -= 1;
+            }
+            evicted = chosen
+                .into_iter()
+                .map(|((seen, id, _), cap)| Evicted {
+                    id: id.clone(),
+                    idle_for: now.saturating_duration_since(seen),
+                    cap,
+                })
+                .collect();
+            for e in &evicted {
+                table.bound.remove(&e.id);
+            }
+        }
+        *table.creating.entry(*principal).or_default() += 1;
+        Ok(evicted)
+    }
+
+    /// A request counted by [`Guard::begin_creating`] has ended, having created `created`, if any.
+    fn end_creating(&self, principal: &Principal, created: Option<&str>) {
+        if let Ok(mut table) = self.sessions.lock() {
+            if let Some(n) = table.creating.get_mut(principal) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    table.creating.remove(principal);
+                }
+            }
+            if let Some(id) = created {
+                table
+                    .bound
+                    .insert(id.to_string(), SessionEntry::new(*principal));
+            }
+        }
     }
 
     /// The sessions bound now.
     fn session_ids(&self) -> Vec<String> {
         self.sessions
             .lock()
-            .map(|s| s.keys().cloned().collect())
+            .map(|s| s.bound.keys().cloned().collect())
             .unwrap_or_default()
     }
 
-    /// Records that `principal` created `session`.
+    /// Records that `principal` created `session` (what [`Guard::end_creating`] does).
+    #[cfg(test)]
     pub fn bind(&self, session: &str, principal: Principal) {
         if let Ok(mut s) = self.sessions.lock() {
-            s.insert(session.to_string(), principal);
+            s.bound
+                .insert(session.to_string(), SessionEntry::new(principal));
         }
     }
 
     fn unbind(&self, session: &str) {
         if let Ok(mut s) = self.sessions.lock() {
-            s.remove(session);
+            s.bound.remove(session);
         }
     }
 }
@@ -441,11 +675,17 @@ pub async fn serve(settings: HttpSettings, server: PortcullisServer) -> anyhow::
     drop(token);
     // Host and Origin are checked by the guard first (with the port); rmcp's own check knows
     // neither the port nor our allow-lists, so it is switched off rather than kept half-right.
+    // rmcp reads a POST body frame by frame and stops (413) past the limit; the guard refuses a
+    // `Content-Length` over it before that.
     let config = StreamableHttpServerConfig::default()
         .disable_allowed_hosts()
-        .disable_allowed_origins();
-    let sessions = Arc::new(LocalSessionManager::default());
+        .disable_allowed_origins()
+        .with_max_request_body_bytes(MAX_BODY_BYTES);
+    let mut manager = LocalSessionManager::default();
+    manager.session_config.keep_alive = Some(SESSION_IDLE_EXPIRY);
+    let sessions = Arc::new(manager);
     let metrics = server.metrics.clone();
+    let limits = Arc::clone(server.limits());
     let mcp: Mcp = StreamableHttpService::new(move || Ok(server.clone()), sessions.clone(), config);
     // The guard is a tower layer in front of rmcp's service: nothing reaches MCP unadmitted.
     let service = tower::Layer::layer(
@@ -454,6 +694,8 @@ pub async fn serve(settings: HttpSettings, server: PortcullisServer) -> anyhow::
                 guard,
                 sessions,
                 metrics,
+                limits,
+                evictions: Quiet::default(),
             }),
         },
         mcp,
@@ -466,6 +708,14 @@ pub async fn serve(settings: HttpSettings, server: PortcullisServer) -> anyhow::
     tracing::info!(
         "portcullis: clients must send `Authorization: Bearer <the token file's contents>`"
     );
+    let caps = settings.limits;
+    tracing::info!(
+        "portcullis: at most {} connections ({} per peer) and {} sessions ({} per token); probes on {HEALTHZ_PATH} and {READYZ_PATH}",
+        caps.max_connections,
+        caps.max_connections_per_peer,
+        caps.max_sessions,
+        caps.max_sessions_per_principal
+    );
     if !bound.ip().is_loopback() {
         tracing::warn!(
             "portcullis: warning: listening on {} (--allow-remote) in plain HTTP; only the Host names \
@@ -473,13 +723,34 @@ pub async fn serve(settings: HttpSettings, server: PortcullisServer) -> anyhow::
             bound.ip()
         );
     }
+    let conns = Arc::new(Connections::new(
+        caps.max_connections,
+        caps.max_connections_per_peer,
+    ));
+    let refusals = Quiet::default();
     loop {
-        let (stream, _) = match listener.accept().await {
+        let (stream, peer) = match listener.accept().await {
             Ok(c) => c,
             Err(e) => {
                 // Out of file descriptors and the like: wait a little rather than spin.
                 tracing::warn!("portcullis: accept failed: {e}");
                 tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let permit = match conns.open(peer.ip()) {
+            Ok(permit) => permit,
+            Err(cap) => {
+                // Not served: a bare 503 if the socket takes it at once, then closed.
+                let _ = stream.try_write(CONNECTION_REFUSED);
+                drop(stream);
+                if let Some(count) = refusals.note() {
+                    tracing::warn!(
+                        "portcullis: refused {count} connection(s) over the cap of {cap} (the latest from {}); \
+                         see PORTCULLIS_MAX_CONNECTIONS_PER_PEER and PORTCULLIS_MAX_CONNECTIONS",
+                        peer.ip()
+                    );
+                }
                 continue;
             }
         };
@@ -490,28 +761,355 @@ pub async fn serve(settings: HttpSettings, server: PortcullisServer) -> anyhow::
         }
         let service = service.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let mut service = service.clone();
-                tower::Service::call(&mut service, req)
-            });
-            let mut http = hyper::server::conn::http1::Builder::new();
-            http.timer(TokioTimer::new())
-                .header_read_timeout(HEADER_READ_TIMEOUT);
-            if let Err(e) = http.serve_connection(TokioIo::new(stream), service).await {
-                // Clients going away mid-stream is normal for SSE; only say something useful.
-                if !e.is_incomplete_message() && !e.is_canceled() {
-                    tracing::warn!("portcullis: HTTP connection error: {e}");
-                }
-            }
+            serve_connection(stream, service, TIMEOUTS).await;
+            drop(permit);
         });
     }
 }
 
-/// What every connection shares: the guard, the MCP sessions and the metrics.
+/// What a connection over a cap gets before it is closed.
+const CONNECTION_REFUSED: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 42\r\n\r\nService Unavailable: too many connections\n";
+
+/// The timeouts of a connection (see [`HEADER_READ_TIMEOUT`] and [`IDLE_TIMEOUT`]).
+#[derive(Debug, Clone, Copy)]
+struct Timeouts {
+    /// From the first byte of a request to the end of its headers.
+    header: Duration,
+    /// With no request in progress and no bytes received.
+    idle: Duration,
+}
+
+const TIMEOUTS: Timeouts = Timeouts {
+    header: HEADER_READ_TIMEOUT,
+    idle: IDLE_TIMEOUT,
+};
+
+/// Serves one connection with hyper's HTTP/1.1 until it ends or times out.
+///
+/// hyper 1.x's `header_read_timeout` starts when hyper begins waiting for a request head: when
+/// the connection opens, and on keep-alive when the previous response has been written; it is not
+/// running while a request is in progress (so a long response, an SSE stream, is never cut). Set
+/// to [`Timeouts::idle`], it is the idle timeout. The header timeout proper ([`Timeouts::header`],
+/// counted from the first byte of a request) is kept by [`HeaderDeadline`] around the socket.
+async fn serve_connection<S>(stream: tokio::net::TcpStream, service: S, timeouts: Timeouts)
+where
+    S: tower::Service<Request<Incoming>, Response = HttpResponse, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let conn = Arc::new(ConnState::default());
+    let io = TokioIo::new(HeaderDeadline::new(
+        stream,
+        Arc::clone(&conn),
+        timeouts.header,
+    ));
+    let service = hyper::service::service_fn(move |req| {
+        let mut service = service.clone();
+        // Counted now, as hyper hands the request over (the head has been read): not later, when
+        // the future is first polled.
+        let busy = Busy::start(&conn);
+        async move {
+            let resp = tower_call(&mut service, req).await;
+            Ok::<_, Infallible>(hold(resp, busy))
+        }
+    });
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(timeouts.idle);
+    if let Err(e) = http.serve_connection(io, service).await {
+        // Timeouts, and clients going away (mid-stream is normal for SSE), are routine: one line
+        // per connection would only be noise. Only say something useful.
+        if e.is_timeout() || e.is_incomplete_message() || e.is_canceled() || is_routine_io(&e) {
+            tracing::debug!("portcullis: HTTP connection closed: {e}");
+        } else {
+            tracing::warn!("portcullis: HTTP connection error: {e}");
+        }
+    }
+}
+
+/// Whether `e` is [`HeaderDeadline`]'s timeout or the client gone (reset, broken pipe).
+fn is_routine_io(e: &hyper::Error) -> bool {
+    use std::io::ErrorKind;
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                ErrorKind::TimedOut
+                    | ErrorKind::BrokenPipe
+                    | ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::UnexpectedEof
+            );
+        }
+        source = s.source();
+    }
+    false
+}
+
+/// What a connection's socket and its requests share.
+#[derive(Debug, Default)]
+struct ConnState {
+    /// Requests handed to the service so far.
+    started: AtomicU64,
+    /// Requests whose response has not ended yet.
+    busy: AtomicUsize,
+}
+
+/// A request in progress on its connection, from the end of its head until its response ends
+/// (dropped with the response body).
+struct Busy(Arc<ConnState>);
+
+impl Busy {
+    fn start(conn: &Arc<ConnState>) -> Busy {
+        conn.busy.fetch_add(1, Ordering::AcqRel);
+        conn.started.fetch_add(1, Ordering::AcqRel);
+        Busy(Arc::clone(conn))
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.busy.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The socket, cut (an I/O error of kind `TimedOut`) when a request's head takes longer than
+/// `limit` from its first byte. While a request is in progress, nothing is timed here.
+///
+/// Bytes read while a request is in progress are not the start of the next one as far as this
+/// is concerned (a pipelined request's head read then is bounded by the idle timeout instead).
+struct HeaderDeadline<T> {
+    io: T,
+    conn: Arc<ConnState>,
+    limit: Duration,
+    /// `conn.started` as last seen: a change means the head being timed has been read.
+    seen: u64,
+    /// Armed by the first byte read with no request in progress.
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<T> HeaderDeadline<T> {
+    fn new(io: T, conn: Arc<ConnState>, limit: Duration) -> HeaderDeadline<T> {
+        HeaderDeadline {
+            io,
+            conn,
+            limit,
+            seen: 0,
+            deadline: None,
+        }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for HeaderDeadline<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = &mut *self;
+        let started = this.conn.started.load(Ordering::Acquire);
+        let waiting = this.conn.busy.load(Ordering::Acquire) == 0;
+        if started != this.seen || !waiting {
+            this.seen = started;
+            this.deadline = None;
+        }
+        if let Some(deadline) = &mut this.deadline
+            && deadline.as_mut().poll(cx).is_ready()
+        {
+            return Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the request head was not received in time",
+            )));
+        }
+        let before = buf.filled().len();
+        let read = Pin::new(&mut this.io).poll_read(cx, buf);
+        if waiting
+            && this.deadline.is_none()
+            && matches!(read, Poll::Ready(Ok(())))
+            && buf.filled().len() > before
+        {
+            let mut deadline = Box::pin(tokio::time::sleep(this.limit));
+            // Polled once so that the task is woken when it passes, even if no byte comes.
+            let _ = deadline.as_mut().poll(cx);
+            this.deadline = Some(deadline);
+        }
+        read
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for HeaderDeadline<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+/// The open connections, in all and per peer.
+#[derive(Debug)]
+struct Connections {
+    max: usize,
+    per_peer: usize,
+    /// The total, and the count per peer (no entry for none).
+    open: Mutex<(usize, HashMap<IpAddr, usize>)>,
+}
+
+impl Connections {
+    fn new(max: usize, per_peer: usize) -> Connections {
+        Connections {
+            max,
+            per_peer,
+            open: Mutex::new((0, HashMap::new())),
+        }
+    }
+
+    /// Counts a connection from `ip`, unless that is over a cap (named in the error).
+    fn open(self: &Arc<Self>, ip: IpAddr) -> Result<ConnectionPermit, String> {
+        let peer = peer_key(ip);
+        let mut open = self
+            .open
+            .lock()
+            .map_err(|_| "connections (table unavailable)".to_string())?;
+        if open.0 >= self.max {
+            return Err(format!("{} connections in all", self.max));
+        }
+        let mine = open.1.entry(peer).or_default();
+        if *mine >= self.per_peer {
+            return Err(format!("{} connections per peer", self.per_peer));
+        }
+        *mine += 1;
+        open.0 += 1;
+        Ok(ConnectionPermit {
+            conns: Arc::clone(self),
+            peer,
+        })
+    }
+}
+
+/// The peer a connection counts against: its IPv4 address, or its IPv6 /64 (one host is given
+/// a whole /64 and can pick any address in it).
+fn peer_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) if v6.is_loopback() => IpAddr::V6(v6),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+    }
+}
+
+/// An open connection, counted until dropped.
+#[derive(Debug)]
+struct ConnectionPermit {
+    conns: Arc<Connections>,
+    peer: IpAddr,
+}
+
+impl Drop for ConnectionPermit {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.conns.open.lock() {
+            open.0 = open.0.saturating_sub(1);
+            if let Some(n) = open.1.get_mut(&self.peer) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    open.1.remove(&self.peer);
+                }
+            }
+        }
+    }
+}
+
+/// A log line at most every [`QUIET_LOG_INTERVAL`], counting the events in between.
+#[derive(Debug, Default)]
+struct Quiet {
+    /// When the last line was logged, and the events since.
+    state: Mutex<(Option<Instant>, u64)>,
+}
+
+impl Quiet {
+    /// Notes an event; `Some(events)` (this one included) when a line is due.
+    fn note(&self) -> Option<u64> {
+        let mut state = self.state.lock().ok()?;
+        state.1 += 1;
+        let due = state.0.is_none_or(|at| at.elapsed() >= QUIET_LOG_INTERVAL);
+        if due {
+            let count = state.1;
+            *state = (Some(Instant::now()), 0);
+            Some(count)
+        } else {
+            None
+        }
+    }
+}
+
+/// A response body that keeps `hold` until it is dropped (written whole, or the client gone).
+struct Held<H> {
+    body: BoxBody<Bytes, Infallible>,
+    _hold: H,
+}
+
+impl<H: Unpin> Body for Held<H> {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// `resp`, holding `hold` until its body is dropped.
+fn hold<H: Send + Sync + Unpin + 'static>(resp: HttpResponse, hold: H) -> HttpResponse {
+    resp.map(|body| Held { body, _hold: hold }.boxed())
+}
+
+/// What every connection shares: the guard, the MCP sessions, the metrics and the limits.
 struct Served {
     guard: Guard,
     sessions: Arc<LocalSessionManager>,
     metrics: Arc<super::metrics::Metrics>,
+    limits: Arc<Limits>,
+    /// The log of evicted sessions, kept quiet.
+    evictions: Quiet,
 }
 
 impl Served {
@@ -528,12 +1126,112 @@ impl Served {
             }
         }
     }
+
+    /// Ends the sessions the guard has unbound to make room (already unbound: requests naming
+    /// them get 404 from the guard whatever happens here).
+    async fn end_sessions(&self, evicted: Vec<Evicted>) {
+        for e in evicted {
+            let id = Arc::from(e.id.as_str());
+            match tokio::time::timeout(SESSION_CLOSE_TIMEOUT, self.sessions.close_session(&id))
+                .await
+            {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => tracing::debug!("portcullis: ending an evicted session: {err}"),
+                Err(_) => tracing::debug!("portcullis: ending an evicted session timed out"),
+            }
+            if let Some(count) = self.evictions.note() {
+                tracing::info!(
+                    "portcullis: ended {count} idle session(s) to make room for new ones (the latest idle for {}s, \
+                     at the cap on {}); see PORTCULLIS_MAX_SESSIONS_PER_PRINCIPAL and PORTCULLIS_MAX_SESSIONS",
+                    e.idle_for.as_secs(),
+                    e.cap
+                );
+            }
+        }
+    }
+
+    /// `/healthz` or `/readyz`, already admitted.
+    fn probe(&self, method: &Method, path: &str) -> HttpResponse {
+        let (status, text) = if method != Method::GET && method != Method::HEAD {
+            (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Method Not Allowed: use GET or HEAD\n".to_string(),
+            )
+        } else if path == HEALTHZ_PATH {
+            (StatusCode::OK, "ok\n".to_string())
+        } else {
+            match self.limits.readiness() {
+                Ok(body) => (StatusCode::OK, body),
+                Err(body) => (StatusCode::SERVICE_UNAVAILABLE, body),
+            }
+        };
+        let mut resp = Response::new(Full::new(Bytes::from(text)).boxed());
+        *resp.status_mut() = status;
+        let headers = resp.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if status == StatusCode::METHOD_NOT_ALLOWED {
+            headers.insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        }
+        resp
+    }
+}
+
+/// A request of a session in progress: the session is busy until this is dropped (with the
+/// response body).
+struct SessionBusy {
+    served: Arc<Served>,
+    id: String,
+}
+
+impl Drop for SessionBusy {
+    fn drop(&mut self) {
+        self.served.guard.leave_session(&self.id);
+    }
+}
+
+/// Whether a request says it speaks MCP 2026-07-28 or later (`MCP-Protocol-Version`), which has
+/// no sessions: it is not counted against the session caps up front, so a full session table
+/// never refuses it.
+fn stateless_version(headers: &HeaderMap) -> bool {
+    headers
+        .get("mcp-protocol-version")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() >= "2026-07-28")
+}
+
+/// A request that may create a session, counted against the caps until it ends.
+struct Creating {
+    served: Arc<Served>,
+    principal: Principal,
+    done: bool,
+}
+
+impl Creating {
+    /// The request has ended, creating `created` if any (then bound to the principal).
+    fn finish(mut self, created: Option<&str>) {
+        self.done = true;
+        self.served.guard.end_creating(&self.principal, created);
+    }
+}
+
+impl Drop for Creating {
+    fn drop(&mut self) {
+        // The request was dropped (the client went away) before it ended.
+        if !self.done {
+            self.served.guard.end_creating(&self.principal, None);
+        }
+    }
 }
 
 type HttpResponse = Response<BoxBody<Bytes, Infallible>>;
 
 /// The HTTP guard as a tower layer: every request is admitted (Host, Origin, target, token),
-/// `/metrics` answered, and sessions bound to their creator before the inner (MCP) service sees it.
+/// `/metrics`, `/healthz` and `/readyz` answered, and sessions bound to their creator before the
+/// inner (MCP) service sees it.
 #[derive(Clone)]
 struct GuardLayer {
     served: Arc<Served>,
@@ -583,6 +1281,24 @@ where
     }
 }
 
+/// Logs a refused request and answers it.
+fn refuse<B>(req: &Request<B>, refusal: &Refusal) -> HttpResponse {
+    // A target's host and port are named too; never its user info nor its query.
+    let named = req
+        .uri()
+        .authority()
+        .map_or(String::new(), |a| match a.port_u16() {
+            Some(port) => format!("{}:{port}", a.host()),
+            None => a.host().to_string(),
+        });
+    tracing::warn!(
+        "portcullis: refused {} {named}{}: {refusal:?}",
+        req.method(),
+        req.uri().path()
+    );
+    refusal.response()
+}
+
 async fn handle<S>(
     served: Arc<Served>,
     mut mcp: S,
@@ -592,24 +1308,17 @@ where
     S: tower::Service<Request<Incoming>, Response = HttpResponse, Error = Infallible>,
 {
     let guard = &served.guard;
+    let path = req.uri().path();
+    if path == HEALTHZ_PATH || path == READYZ_PATH {
+        // Before the token (orchestrators have none), after Host and Origin (DNS rebinding).
+        return Ok(match guard.admit_probe(req.uri(), req.headers()) {
+            Ok(()) => served.probe(req.method(), path),
+            Err(refusal) => refuse(&req, &refusal),
+        });
+    }
     let principal = match guard.admit(req.uri(), req.headers()) {
         Ok(p) => p,
-        Err(refusal) => {
-            // A target's host and port are named too; never its user info nor its query.
-            let named = req
-                .uri()
-                .authority()
-                .map_or(String::new(), |a| match a.port_u16() {
-                    Some(port) => format!("{}:{port}", a.host()),
-                    None => a.host().to_string(),
-                });
-            tracing::warn!(
-                "portcullis: refused {} {named}{}: {refusal:?}",
-                req.method(),
-                req.uri().path()
-            );
-            return Ok(refusal.response());
-        }
+        Err(refusal) => return Ok(refuse(&req, &refusal)),
     };
     if req.uri().path() == METRICS_PATH {
         let mut resp = Response::new(Full::new(Bytes::from(served.metrics.render())).boxed());
@@ -622,42 +1331,93 @@ where
         );
         return Ok(resp);
     }
+    // A declared length over the limit is refused before any of the body is read; a chunked
+    // body is cut by rmcp as it passes the limit.
+    if req.body().size_hint().lower() > MAX_BODY_BYTES as u64 {
+        return Ok(Refusal::PayloadTooLarge.response());
+    }
     let session = req
         .headers()
         .get(SESSION_HEADER)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    if let Some(id) = &session
-        && let Err(refusal) = guard.check_session(id, &principal)
-    {
-        return Ok(refusal.response());
-    }
-    if session.is_none() && req.method() == Method::POST && !guard.has_room() {
-        served.prune_sessions().await;
-    }
-    if session.is_none() && req.method() == Method::POST && !guard.has_room() {
-        let mut resp = Response::new(
-            Full::new(Bytes::from_static(
-                b"Service Unavailable: too many sessions\n",
-            ))
-            .boxed(),
-        );
-        *resp.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-        return Ok(resp);
+    let mut busy = None;
+    let mut creating = None;
+    if let Some(id) = &session {
+        if let Err(refusal) = guard.enter_session(id, &principal) {
+            return Ok(refusal.response());
+        }
+        busy = Some(SessionBusy {
+            served: Arc::clone(&served),
+            id: id.clone(),
+        });
+    } else if req.method() == Method::POST && !stateless_version(req.headers()) {
+        // May create a session: make room first (ended sessions, then the least recently used
+        // idle ones).
+        if guard.is_full(&principal) {
+            served.prune_sessions().await;
+        }
+        match guard.begin_creating(&principal) {
+            Ok(evicted) => {
+                creating = Some(Creating {
+                    served: Arc::clone(&served),
+                    principal,
+                    done: false,
+                });
+                served.end_sessions(evicted).await;
+            }
+            Err(refusal) => return Ok(refusal.response()),
+        }
     }
     let deleting = req.method() == Method::DELETE;
-    let resp = tower_call(&mut mcp, req).await;
-    match (
-        &session,
-        resp.headers()
+    let unaccounted = session.is_none() && creating.is_none() && req.method() == Method::POST;
+    let mut resp = tower_call(&mut mcp, req).await;
+    if unaccounted
+        && let Some(created) = resp
+            .headers()
             .get(SESSION_HEADER)
-            .and_then(|v| v.to_str().ok()),
-    ) {
-        // A new session: it belongs to whoever created it.
-        (None, Some(created)) => guard.bind(created, principal),
-        (Some(id), _) if deleting && resp.status().is_success() => guard.unbind(id),
-        _ => {}
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    {
+        // Said to be 2026-07-28 (no session), yet it made one (an `initialize`): it counts
+        // against the caps like any other, after the fact.
+        match guard.begin_creating(&principal) {
+            Ok(evicted) => {
+                guard.end_creating(&principal, Some(&created));
+                served.end_sessions(evicted).await;
+            }
+            Err(refusal) => {
+                let id = Arc::from(created.as_str());
+                let _ =
+                    tokio::time::timeout(SESSION_CLOSE_TIMEOUT, served.sessions.close_session(&id))
+                        .await;
+                resp = refusal.response();
+            }
+        }
     }
-    Ok(resp)
+    if let Some(creating) = creating {
+        // A new session: it belongs to whoever created it.
+        let created = resp
+            .headers()
+            .get(SESSION_HEADER)
+            .and_then(|v| v.to_str().ok());
+        creating.finish(created);
+    }
+    if let Some(id) = &session
+        && deleting
+        && resp.status().is_success()
+    {
+        guard.unbind(id);
+    }
+    // rmcp's own 413 (a chunked body past the limit), in the same words as the guard's.
+    let resp = if resp.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        Refusal::PayloadTooLarge.response()
+    } else {
+        resp
+    };
+    Ok(match busy {
+        Some(busy) => hold(resp, busy),
+        None => resp,
+    })
 }
 
 async fn tower_call<S>(mcp: &mut S, req: Request<Incoming>) -> HttpResponse
@@ -893,7 +1653,11 @@ mod tests {
     }
 
     fn guard() -> Guard {
-        let settings = HttpSettings::from_env_and_flags(
+        guard_with(|_| {})
+    }
+
+    fn guard_with(tune: impl FnOnce(&mut HttpSettings)) -> Guard {
+        let mut settings = HttpSettings::from_env_and_flags(
             &http_flags(),
             &env(&[
                 ("HOME", "/h"),
@@ -902,6 +1666,7 @@ mod tests {
             ]),
         )
         .unwrap();
+        tune(&mut settings);
         Guard::new(
             4567,
             &settings,
@@ -1150,16 +1915,408 @@ mod tests {
 
     #[tokio::test]
     async fn bindings_of_ended_sessions_are_pruned() {
-        let sessions = Arc::new(LocalSessionManager::default());
-        let served = Served {
-            guard: guard(),
-            sessions,
-            metrics: Arc::default(),
-        };
+        let served = served(guard());
         served.guard.bind("gone", [1u8; 32]);
         assert_eq!(served.guard.session_ids(), ["gone"]);
         served.prune_sessions().await;
         assert!(served.guard.session_ids().is_empty());
+    }
+
+    fn served(guard: Guard) -> Served {
+        Served {
+            guard,
+            sessions: Arc::new(LocalSessionManager::default()),
+            metrics: Arc::default(),
+            limits: Arc::new(Limits::new(
+                crate::pipeline::limits::LimitSettings::default(),
+            )),
+            evictions: Quiet::default(),
+        }
+    }
+
+    #[test]
+    fn probes_need_this_servers_host_but_no_token() {
+        let g = guard();
+        let ok = headers(&[("host", "127.0.0.1:4567")]);
+        assert!(g.admit_probe(&t("/healthz"), &ok).is_ok());
+        assert!(
+            g.admit_probe(&t("http://127.0.0.1:4567/readyz"), &ok)
+                .is_ok()
+        );
+        // The token is what `admit` adds: without it, the same request is refused there.
+        assert!(matches!(
+            g.admit(&t("/healthz"), &ok),
+            Err(Refusal::Unauthorized(_))
+        ));
+        for bad in [
+            headers(&[("host", "evil.example:4567")]),
+            headers(&[
+                ("host", "127.0.0.1:4567"),
+                ("origin", "http://evil.example"),
+            ]),
+            headers(&[]),
+        ] {
+            assert!(
+                matches!(
+                    g.admit_probe(&t("/healthz"), &bad),
+                    Err(Refusal::Forbidden(_))
+                ),
+                "{bad:?}"
+            );
+        }
+        assert!(matches!(
+            g.admit_probe(&t("http://evil.example/healthz"), &ok),
+            Err(Refusal::Forbidden(_))
+        ));
+    }
+
+    async fn text(resp: HttpResponse) -> (StatusCode, HeaderMap, String) {
+        let (parts, body) = resp.into_parts();
+        let bytes = body.collect().await.unwrap().to_bytes();
+        (
+            parts.status,
+            parts.headers,
+            String::from_utf8(bytes.to_vec()).unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn probes_answer_get_and_head_only() {
+        let served = served(guard());
+        let (status, headers, body) = text(served.probe(&Method::GET, HEALTHZ_PATH)).await;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, "ok\n"));
+        assert_eq!(headers[header::CONTENT_TYPE], "text/plain; charset=utf-8");
+        let (status, _, body) = text(served.probe(&Method::HEAD, READYZ_PATH)).await;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, "ready\n"));
+        for method in [Method::POST, Method::DELETE, Method::PUT] {
+            let (status, headers, _) = text(served.probe(&method, HEALTHZ_PATH)).await;
+            assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+            assert_eq!(headers[header::ALLOW], "GET, HEAD");
+        }
+        let (status, headers, body) = text(Refusal::PayloadTooLarge.response()).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            body,
+            "Payload Too Large: request bodies are limited to 8 MiB\n"
+        );
+        assert_eq!(headers[header::CONNECTION], "close");
+    }
+
+    #[test]
+    fn a_full_quota_evicts_the_least_recently_used_idle_session() {
+        let g = guard_with(|s| s.limits.max_sessions_per_principal = 3);
+        let (a, b) = ([1u8; 32], [2u8; 32]);
+        for id in ["a1", "a2", "a3"] {
+            assert!(g.begin_creating(&a).unwrap().is_empty());
+            g.end_creating(&a, Some(id));
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        // Another principal has a quota of its own.
+        assert!(g.begin_creating(&b).unwrap().is_empty());
+        g.end_creating(&b, Some("b1"));
+        // a1 is in use (an SSE stream open), a2 was used lately: a3 is the least recently used idle.
+        g.enter_session("a1", &a).unwrap();
+        g.enter_session("a2", &a).unwrap();
+        g.leave_session("a2");
+        let evicted = g.begin_creating(&a).unwrap();
+        assert_eq!(
+            evicted.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+            ["a3"]
+        );
+        assert_eq!(evicted[0].cap, "the sessions of one token");
+        g.end_creating(&a, Some("a4"));
+        assert!(g.check_session("a3", &a).is_err());
+        for id in ["a1", "a2", "a4"] {
+            assert!(g.check_session(id, &a).is_ok(), "{id}");
+        }
+        assert!(g.check_session("b1", &b).is_ok());
+        // Every other session of `a` busy: refused (503), nothing evicted.
+        g.enter_session("a2", &a).unwrap();
+        g.enter_session("a4", &a).unwrap();
+        assert!(matches!(g.begin_creating(&a), Err(Refusal::Unavailable(_))));
+        assert_eq!(g.session_ids().len(), 4);
+        // A request that may create a session counts until it ends, creating none.
+        g.leave_session("a4");
+        assert_eq!(g.begin_creating(&a).unwrap().len(), 1);
+        g.end_creating(&a, None);
+        assert_eq!(g.sessions.lock().unwrap().count(&a), 2);
+        assert!(!g.is_full(&a));
+    }
+
+    #[test]
+    fn a_full_table_evicts_anyones_least_recently_used_idle_session() {
+        let g = guard_with(|s| s.limits.max_sessions = 2);
+        let (a, b) = ([1u8; 32], [2u8; 32]);
+        assert!(g.begin_creating(&a).unwrap().is_empty());
+        g.end_creating(&a, Some("a1"));
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(g.begin_creating(&b).unwrap().is_empty());
+        g.end_creating(&b, Some("b1"));
+        assert!(g.is_full(&b));
+        let evicted = g.begin_creating(&b).unwrap();
+        assert_eq!(evicted.len(), 1);
+        assert_eq!(
+            (evicted[0].id.as_str(), evicted[0].cap),
+            ("a1", "the sessions in all")
+        );
+        // One creation in progress and b1 busy: nothing idle is left to make room.
+        g.enter_session("b1", &b).unwrap();
+        assert!(matches!(g.begin_creating(&a), Err(Refusal::Unavailable(_))));
+        g.end_creating(&b, Some("b2"));
+        assert_eq!(g.begin_creating(&a).unwrap()[0].id, "b2");
+    }
+
+    #[test]
+    fn connections_are_capped_per_peer_and_in_all() {
+        let conns = Arc::new(Connections::new(3, 2));
+        let one: IpAddr = "192.0.2.1".parse().unwrap();
+        let two: IpAddr = "192.0.2.2".parse().unwrap();
+        let p1 = conns.open(one).unwrap();
+        let _p2 = conns.open(one).unwrap();
+        assert!(conns.open(one).unwrap_err().contains("per peer"));
+        // The same peer as an IPv4-mapped IPv6 address.
+        assert!(conns.open("::ffff:192.0.2.1".parse().unwrap()).is_err());
+        let _p3 = conns.open(two).unwrap();
+        assert!(conns.open(two).unwrap_err().contains("in all"));
+        drop(p1);
+        let _p4 = conns.open(one).unwrap();
+        // An IPv6 /64 is one peer.
+        let conns = Arc::new(Connections::new(10, 1));
+        let _q = conns.open("2001:db8:1:2::1".parse().unwrap()).unwrap();
+        assert!(conns.open("2001:db8:1:2:ffff::9".parse().unwrap()).is_err());
+        assert!(conns.open("2001:db8:1:3::1".parse().unwrap()).is_ok());
+        drop(_q);
+        assert_eq!(conns.open.lock().unwrap().0, 0);
+        assert!(conns.open.lock().unwrap().1.is_empty());
+    }
+
+    #[test]
+    fn the_refusal_of_a_connection_is_well_formed() {
+        let text = std::str::from_utf8(CONNECTION_REFUSED).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 503 "));
+        assert!(head.contains(&format!("Content-Length: {}", body.len())));
+    }
+
+    #[test]
+    fn limits_default_and_from_the_environment() {
+        let s = HttpSettings::from_env_and_flags(&http_flags(), &env(&[("HOME", "/h")])).unwrap();
+        assert_eq!(
+            (
+                s.limits.max_connections,
+                s.limits.max_connections_per_peer,
+                s.limits.max_sessions,
+                s.limits.max_sessions_per_principal
+            ),
+            (1024, 64, 1024, 256)
+        );
+        let s = HttpSettings::from_env_and_flags(
+            &http_flags(),
+            &env(&[
+                ("HOME", "/h"),
+                ("PORTCULLIS_MAX_CONNECTIONS", "10"),
+                ("PORTCULLIS_MAX_CONNECTIONS_PER_PEER", " 2 "),
+                ("PORTCULLIS_MAX_SESSIONS", "30"),
+                ("PORTCULLIS_MAX_SESSIONS_PER_PRINCIPAL", "3"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                s.limits.max_connections,
+                s.limits.max_connections_per_peer,
+                s.limits.max_sessions,
+                s.limits.max_sessions_per_principal
+            ),
+            (10, 2, 30, 3)
+        );
+        let g = guard_with(|s| {
+            s.limits = HttpSettings::from_env_and_flags(
+                &http_flags(),
+                &env(&[
+                    ("HOME", "/h"),
+                    ("PORTCULLIS_MAX_SESSIONS_PER_PRINCIPAL", "3"),
+                ]),
+            )
+            .unwrap()
+            .limits
+        });
+        assert_eq!((g.max_sessions, g.max_sessions_per_principal), (1024, 3));
+        for (k, v) in [
+            ("PORTCULLIS_MAX_CONNECTIONS", "0"),
+            ("PORTCULLIS_MAX_CONNECTIONS_PER_PEER", "-1"),
+            ("PORTCULLIS_MAX_SESSIONS", "many"),
+            ("PORTCULLIS_MAX_SESSIONS_PER_PRINCIPAL", "1000001"),
+        ] {
+            let e =
+                HttpSettings::from_env_and_flags(&http_flags(), &env(&[("HOME", "/h"), (k, v)]))
+                    .unwrap_err();
+            let e = format!("{e:#}");
+            assert!(
+                e.contains(k) && e.contains("1 to 1000000") && e.contains(v),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn quiet_logs_once_per_interval_with_a_count() {
+        let q = Quiet::default();
+        assert_eq!(q.note(), Some(1));
+        assert_eq!(q.note(), None);
+        assert_eq!(q.note(), None);
+        q.state.lock().unwrap().0 = Some(Instant::now() - QUIET_LOG_INTERVAL);
+        assert_eq!(q.note(), Some(3));
+    }
+
+    /// A service answering `/slow` with a body that takes `slow_for` (a chunk every 100 ms),
+    /// anything else with `hi` at once.
+    #[derive(Clone)]
+    struct Slow {
+        slow_for: Duration,
+    }
+
+    impl tower::Service<Request<Incoming>> for Slow {
+        type Response = HttpResponse;
+        type Error = Infallible;
+        type Future = std::future::Ready<Result<HttpResponse, Infallible>>;
+        fn poll_ready(&mut self, _: &mut TaskContext<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+        fn call(&mut self, req: Request<Incoming>) -> Self::Future {
+            if req.uri().path() != "/slow" {
+                return std::future::ready(Ok(Response::new(
+                    Full::new(Bytes::from_static(b"hi")).boxed(),
+                )));
+            }
+            let chunks = (self.slow_for.as_millis() / 100) as usize;
+            let stream = futures_util::stream::unfold(0usize, move |n| async move {
+                if n == chunks {
+                    return None;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                Some((
+                    Ok::<_, Infallible>(Frame::data(Bytes::from_static(b"."))),
+                    n + 1,
+                ))
+            });
+            std::future::ready(Ok(Response::new(
+                http_body_util::StreamBody::new(stream).boxed(),
+            )))
+        }
+    }
+
+    /// A server of `Slow` with short timeouts; its address.
+    async fn slow_server(slow_for: Duration, timeouts: Timeouts) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                tokio::spawn(serve_connection(stream, Slow { slow_for }, timeouts));
+            }
+        });
+        addr
+    }
+
+    /// Reads until the connection closes or `within` passes; what came and whether it closed.
+    async fn read_until_closed(s: &mut tokio::net::TcpStream, within: Duration) -> (String, bool) {
+        use tokio::io::AsyncReadExt;
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        let end = tokio::time::Instant::now() + within;
+        loop {
+            match tokio::time::timeout_at(end, s.read(&mut buf)).await {
+                Err(_) => return (String::from_utf8_lossy(&got).into_owned(), false),
+                Ok(Ok(0) | Err(_)) => return (String::from_utf8_lossy(&got).into_owned(), true),
+                Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+
+    const SHORT: Timeouts = Timeouts {
+        header: Duration::from_millis(400),
+        idle: Duration::from_millis(1500),
+    };
+
+    #[tokio::test]
+    async fn a_trickled_head_is_cut_after_the_header_timeout() {
+        use tokio::io::AsyncWriteExt;
+        let addr = slow_server(Duration::ZERO, SHORT).await;
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let began = Instant::now();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        let mut closed = false;
+        for _ in 0..40 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if s.write_all(b"X").await.is_err() {
+                closed = true;
+                break;
+            }
+            let (_, gone) = read_until_closed(&mut s, Duration::from_millis(1)).await;
+            if gone {
+                closed = true;
+                break;
+            }
+        }
+        let took = began.elapsed();
+        assert!(closed, "still open after {took:?}");
+        assert!(
+            took >= Duration::from_millis(350) && took < SHORT.idle,
+            "cut after {took:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout_only() {
+        use tokio::io::AsyncWriteExt;
+        let addr = slow_server(Duration::ZERO, SHORT).await;
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let (got, closed) = read_until_closed(&mut s, Duration::from_millis(300)).await;
+        assert!(
+            got.starts_with("HTTP/1.1 200") && got.ends_with("hi"),
+            "{got}"
+        );
+        assert!(!closed);
+        // Idle past the header timeout: still open, and serves the next request.
+        tokio::time::sleep(SHORT.header * 2).await;
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let (got, closed) = read_until_closed(&mut s, Duration::from_millis(300)).await;
+        assert!(got.starts_with("HTTP/1.1 200"), "{got}");
+        assert!(!closed);
+        // Idle past the idle timeout: closed.
+        let began = Instant::now();
+        let (_, closed) = read_until_closed(&mut s, SHORT.idle * 3).await;
+        let took = began.elapsed();
+        assert!(closed, "still open after {took:?}");
+        assert!(took >= SHORT.idle - Duration::from_millis(400), "{took:?}");
+        // A connection that never sends a byte: closed after the idle timeout too.
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let began = Instant::now();
+        let (_, closed) = read_until_closed(&mut s, SHORT.idle * 3).await;
+        assert!(closed && began.elapsed() >= SHORT.idle - Duration::from_millis(100));
+    }
+
+    #[tokio::test]
+    async fn a_long_response_is_not_cut_by_either_timeout() {
+        use tokio::io::AsyncWriteExt;
+        let slow_for = SHORT.idle + Duration::from_millis(1000);
+        let addr = slow_server(slow_for, SHORT).await;
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        // The whole body arrives, a dot per 100 ms, after both timeouts have passed.
+        let (got, closed) = read_until_closed(&mut s, slow_for + Duration::from_millis(800)).await;
+        assert!(!closed, "cut mid-response: {got}");
+        let body = got.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        let dots = body.matches('.').count();
+        assert_eq!(dots, (slow_for.as_millis() / 100) as usize, "{got}");
     }
 
     #[test]

@@ -43,6 +43,8 @@ struct Series {
 #[derive(Default)]
 pub struct Metrics {
     series: Mutex<Series>,
+    /// The limits whose state is rendered with the rest (rates, breakers, concurrency).
+    limits: Option<std::sync::Arc<crate::pipeline::limits::Limits>>,
 }
 
 const HELP: &[(&str, &str, &str)] = &[
@@ -107,6 +109,14 @@ fn lower<T: serde::Serialize>(v: &T) -> String {
 }
 
 impl Metrics {
+    /// Metrics that also show the state of `limits`.
+    pub fn with_limits(limits: std::sync::Arc<crate::pipeline::limits::Limits>) -> Metrics {
+        Metrics {
+            series: Mutex::default(),
+            limits: Some(limits),
+        }
+    }
+
     /// Counts one tool call from its audit event; `call_secs` is its latency, `audit_secs` the
     /// time its record took (None when the record failed).
     pub fn observe(&self, event: &Event, is_error: bool, call_secs: f64, audit_secs: Option<f64>) {
@@ -256,6 +266,10 @@ impl Metrics {
                     h.sum, h.count
                 );
             }
+        }
+        drop(s);
+        if let Some(limits) = &self.limits {
+            limits.render_metrics(&mut out);
         }
         out
     }

@@ -70,7 +70,7 @@ impl PortcullisServer {
         let warm = Arc::clone(&pipeline);
         tokio::task::spawn_blocking(move || warm.policy().prepare());
         let recorder = Arc::new(recorder);
-        let metrics: Arc<metrics::Metrics> = Arc::default();
+        let metrics = Arc::new(metrics::Metrics::with_limits(Arc::clone(pipeline.limits())));
         let stack = pipeline.stack(
             Some(Arc::clone(&recorder)),
             Arc::clone(&metrics) as Arc<dyn pipeline::Observer>,
@@ -83,6 +83,13 @@ impl PortcullisServer {
             metrics,
             stack,
         })
+    }
+}
+
+impl PortcullisServer {
+    /// The limits' state (readiness for `/readyz`, their metrics).
+    pub fn limits(&self) -> &Arc<pipeline::limits::Limits> {
+        self.pipeline.limits()
     }
 }
 
@@ -115,6 +122,21 @@ impl ServerHandler for PortcullisServer {
         use tracing::Instrument;
         let span = tracing::info_span!("tool_call", tool = %request.name);
         self.handle_call(request, context).instrument(span).await
+    }
+}
+
+/// Who a call is for: the owner (the only principal until OAuth), on its MCP session (the
+/// `Mcp-Session-Id` of an HTTP request; the process itself on stdio).
+fn caller(context: &RequestContext<RoleServer>) -> pipeline::limits::Caller {
+    let session = context
+        .extensions
+        .get::<::http::request::Parts>()
+        .and_then(|p| p.headers.get("mcp-session-id"))
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("stdio");
+    pipeline::limits::Caller {
+        principal: Arc::from("owner"),
+        session: Arc::from(session),
     }
 }
 
@@ -157,6 +179,7 @@ impl PortcullisServer {
                             .meta
                             .get_progress_token()
                             .map(|t| Arc::new(tools::ProgressTarget::new(t))),
+                        caller: caller(&context),
                     };
                     tools::call_aws(&self.pipeline, &args, &cx).await
                 }

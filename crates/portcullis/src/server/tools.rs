@@ -261,6 +261,8 @@ pub struct CallContext<'a> {
     /// The request's `progressToken`, when the client sent one: long-running commands (a
     /// waiter's polls) report their progress to it.
     pub progress: Option<Arc<ProgressTarget>>,
+    /// Who the call is for, as the rate limits count it.
+    pub caller: crate::pipeline::limits::Caller,
 }
 
 /// Where a long-running command's progress goes: `notifications/progress` with the request's
@@ -391,73 +393,44 @@ pub async fn call_aws(
             }
         }
     }
-    let mut results = Vec::new();
-    let mut texts = Vec::new();
-    let mut all_ok = true;
+    // One deadline for the whole call (the time a person takes to approve is added back, per
+    // command), and the commands run a few at a time, in order of the results. A batch in which
+    // someone must be asked now runs one command at a time: one prompt at a time.
+    let deadline = tokio::time::Instant::now() + pipeline.call_deadline();
+    let asks_now = needing.iter().any(|(i, _)| !answers.contains_key(i));
+    // Progress of long-running commands (waiters, deploys) counts up over the batch, one
+    // command after another.
+    let reports_progress = cx.progress.is_some()
+        && assessed
+            .iter()
+            .any(|a| matches!(a, Ok(a) if matches!(a.parsed, Parsed::Extra(_))));
+    let parallel = if asks_now || reports_progress {
+        1
+    } else {
+        pipeline.limits().settings().batch_parallel
+    };
+    drop(needing);
+    let mut runs = Vec::with_capacity(list.len());
     for (i, (command, a)) in list.iter().zip(assessed).enumerate() {
-        let (item, ok, text) = match a {
-            Ok(a) => {
-                // Who approves: the answer the person already gave (multi-round-trip), else an
-                // elicitation request now.
-                let approver: Arc<dyn Approver> = match answers.remove(&i) {
-                    Some(answer) => Arc::new(consent::Given::new(answer)),
-                    None => Arc::new(consent::Elicit::new(cx.peer.clone())),
-                };
-                let mut job = Job::new(Arc::clone(&a), approver);
-                let recorded = match &cx.progress {
-                    Some(target) => {
-                        let (queue, mut queued) = tokio::sync::mpsc::unbounded_channel();
-                        job = job.with_progress(Arc::new(ProgressRelay {
-                            target: Arc::clone(target),
-                            base: target.last(),
-                            queue,
-                        }));
-                        let run = stages::run(cx.stack, job);
-                        // Every notification is sent before the result goes back.
-                        let send = async {
-                            while let Some(note) = queued.recv().await {
-                                let _ = cx.peer.notify_progress(note).await;
-                            }
-                        };
-                        tokio::join!(run, send).0
-                    }
-                    None => stages::run(cx.stack, job).await,
-                };
-                event.commands.push(recorded.entry);
-                let item = result_item(&a, &recorded.outcome);
-                let text = if recorded.outcome.succeeded() {
-                    item.get("output")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string()
-                } else {
-                    format!(
-                        "{}: {}",
-                        redact::scrub(command, &a.secrets),
-                        item.get("error")
-                            .and_then(Value::as_str)
-                            .unwrap_or("failed")
-                    )
-                };
-                (item, recorded.outcome.succeeded(), text)
-            }
-            Err(r) => {
-                tracing::info!("portcullis: invalid command refused");
-                let problems =
-                    serde_json::from_str(&redact::scrub(&r.problems.to_string(), &r.secrets))
-                        .unwrap_or(Value::Null);
-                event
-                    .commands
-                    .push(record::invalid_entry(&r.message, &r.secrets));
-                let error = redact::scrub(&r.message, &r.secrets);
-                let text = format!("{}: {error}", redact::scrub(command, &r.secrets));
-                (
-                    json!({ "command": redact::scrub(command, &r.secrets), "status": "invalid", "error": error, "problems": problems }),
-                    false,
-                    text,
-                )
-            }
-        };
+        runs.push(run_one(
+            command.clone(),
+            a,
+            answers.remove(&i),
+            deadline,
+            cx,
+        ));
+    }
+    let done: Vec<(Value, bool, String, portcullis_audit::CommandEntry)> =
+        futures_util::StreamExt::collect(futures_util::StreamExt::buffered(
+            futures_util::stream::iter(runs),
+            parallel.max(1),
+        ))
+        .await;
+    let mut results = Vec::with_capacity(done.len());
+    let mut texts = Vec::with_capacity(done.len());
+    let mut all_ok = true;
+    for (item, ok, text, entry) in done {
+        event.commands.push(entry);
         all_ok &= ok;
         texts.push(ContentBlock::text(text));
         results.push(item);
@@ -470,6 +443,80 @@ pub async fn call_aws(
     };
     result.structured_content = Some(structured);
     (result.into(), event)
+}
+
+/// One command of a `call_aws` batch through the stack: its result entry, whether it
+/// succeeded, its text, and its audit entry.
+async fn run_one(
+    command: String,
+    a: Result<Arc<Assessment>, ParseRefusal>,
+    answer: Option<Answer>,
+    deadline: tokio::time::Instant,
+    cx: &CallContext<'_>,
+) -> (Value, bool, String, portcullis_audit::CommandEntry) {
+    match a {
+        Ok(a) => {
+            // Who approves: the answer the person already gave (multi-round-trip), else an
+            // elicitation request now.
+            let approver: Arc<dyn Approver> = match answer {
+                Some(answer) => Arc::new(consent::Given::new(answer)),
+                None => Arc::new(consent::Elicit::new(cx.peer.clone())),
+            };
+            let mut job = Job::new(Arc::clone(&a), approver)
+                .for_caller(cx.caller.clone())
+                .with_deadline(deadline);
+            let recorded = match &cx.progress {
+                Some(target) => {
+                    let (queue, mut queued) = tokio::sync::mpsc::unbounded_channel();
+                    job = job.with_progress(Arc::new(ProgressRelay {
+                        target: Arc::clone(target),
+                        base: target.last(),
+                        queue,
+                    }));
+                    let run = stages::run(cx.stack, job);
+                    // Every notification is sent before the result goes back.
+                    let send = async {
+                        while let Some(note) = queued.recv().await {
+                            let _ = cx.peer.notify_progress(note).await;
+                        }
+                    };
+                    tokio::join!(run, send).0
+                }
+                None => stages::run(cx.stack, job).await,
+            };
+            let item = result_item(&a, &recorded.outcome);
+            let text = if recorded.outcome.succeeded() {
+                item.get("output")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            } else {
+                format!(
+                    "{}: {}",
+                    redact::scrub(&command, &a.secrets),
+                    item.get("error")
+                        .and_then(Value::as_str)
+                        .unwrap_or("failed")
+                )
+            };
+            let ok = recorded.outcome.succeeded();
+            (item, ok, text, recorded.entry)
+        }
+        Err(r) => {
+            tracing::info!("portcullis: invalid command refused");
+            let problems =
+                serde_json::from_str(&redact::scrub(&r.problems.to_string(), &r.secrets))
+                    .unwrap_or(Value::Null);
+            let error = redact::scrub(&r.message, &r.secrets);
+            let text = format!("{}: {error}", redact::scrub(&command, &r.secrets));
+            (
+                json!({ "command": redact::scrub(&command, &r.secrets), "status": "invalid", "error": error, "problems": problems }),
+                false,
+                text,
+                record::invalid_entry(&r.message, &r.secrets),
+            )
+        }
+    }
 }
 
 /// A command's entry in the `call_aws` result: what became of it, as the agent reads it (the
@@ -505,6 +552,9 @@ fn result_item(a: &Assessment, outcome: &Outcome) -> Value {
         }
         Outcome::Pending | Outcome::Checked => {
             json!({ "command": command, "status": status, "decision": decision })
+        }
+        Outcome::Limited(r) => {
+            json!({ "command": command, "status": status, "error": scrub(&r.message), "retry_after_ms": u64::try_from(r.retry_after.as_millis()).unwrap_or(u64::MAX), "decision": decision })
         }
     };
     // How abbreviated options were read, and values beyond the pinned model: the agent sees what
