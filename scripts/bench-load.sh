@@ -8,7 +8,10 @@
 # Prints one table per scenario and transport; asserts nothing (a benchmark, not a test).
 #
 #   scripts/bench-load.sh [--connections 1,16,64,256] [--duration 5s] [--warmup 1s]
-#                         [--only http|stdio] [--scenarios denied,check,read] [--no-build]
+#                         [--only http|stdio] [--scenarios denied,check,read]
+#                         [--fsync always|100ms|never] [--no-build]
+#
+# --fsync: the audit trail's PORTCULLIS_AUDIT_FSYNC (default `always`, the server's default).
 #
 # PORTCULLIS_BIN / PORTCULLIS_LOAD_BIN: use those binaries instead of building the release ones.
 # Every process started here is stopped on exit; each load run is bounded by `timeout`.
@@ -21,6 +24,7 @@ duration=5s
 warmup=1s
 only=
 scenarios=denied,check,read
+fsync=always
 build=1
 while [ $# -gt 0 ]; do
   case $1 in
@@ -29,8 +33,9 @@ while [ $# -gt 0 ]; do
     --warmup) warmup=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
     --scenarios) scenarios=$2; shift 2 ;;
+    --fsync) fsync=$2; shift 2 ;;
     --no-build) build=0; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -69,7 +74,7 @@ server_env=(
   AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
   AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
   "AWS_API_MCP_WORKING_DIR=$home"
-  "PORTCULLIS_AUDIT_DIR=$tmp/audit" "PORTCULLIS_AUDIT_KEY_FILE=$tmp/audit.key"
+  "PORTCULLIS_AUDIT_DIR=$tmp/audit" "PORTCULLIS_AUDIT_KEY_FILE=$tmp/audit.key" "PORTCULLIS_AUDIT_FSYNC=$fsync"
   PORTCULLIS_MODE=read-only
 )
 

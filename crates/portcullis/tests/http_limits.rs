@@ -645,3 +645,55 @@ fn a_new_session_over_the_quota_ends_the_least_recently_used_idle_one() {
     assert_eq!(server.ping(&s1), 200);
     drop(stream2);
 }
+
+/// The `portcullis_http_sessions` gauges: (live, asleep).
+fn session_gauges(server: &Server) -> (u64, u64) {
+    let r = server.request(
+        "GET",
+        "/metrics",
+        &[
+            ("Host", server.host().as_str()),
+            ("Authorization", server.bearer().as_str()),
+        ],
+        "",
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    let gauge = |state: &str| -> u64 {
+        let prefix = format!("portcullis_http_sessions{{state=\"{state}\"}} ");
+        r.body
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .unwrap_or_else(|| panic!("no {prefix} in {}", r.body))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    (gauge("live"), gauge("asleep"))
+}
+
+#[test]
+fn sessions_over_the_live_cap_sleep_and_their_next_request_wakes_them() {
+    let server = Server::start("sleep", &[("PORTCULLIS_MAX_LIVE_SESSIONS", "2")]);
+    let s1 = server.new_session();
+    let s2 = server.new_session();
+    assert_eq!(session_gauges(&server), (2, 0));
+    // A third session: the least recently used idle one (s1) sleeps to make room.
+    let s3 = server.new_session();
+    assert_eq!(session_gauges(&server), (2, 1));
+    // s1's next request wakes it, unnoticed by the client: the same session id answers, and a
+    // tool call runs in it. s2, now the least recently used, sleeps in its place.
+    assert_eq!(server.ping(&s1), 200, "{}", server.log());
+    assert_eq!(session_gauges(&server), (2, 1));
+    let call = r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"check_aws_command","arguments":{"cli_command":"aws sts get-caller-identity"}}}"#;
+    let r = server.mcp("POST", &[("Mcp-Session-Id", &s1)], call);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(r.body.contains("get-caller-identity"), "{r:?}");
+    for id in [&s2, &s3, &s1] {
+        assert_eq!(server.ping(id), 200, "{id}");
+    }
+    assert_eq!(session_gauges(&server), (2, 1));
+    // A session ended by its client stays ended: it is not woken.
+    let r = server.mcp("DELETE", &[("Mcp-Session-Id", &s2)], "");
+    assert!(r.status == 200 || r.status == 202, "{r:?}");
+    assert_eq!(server.ping(&s2), 404);
+}

@@ -157,12 +157,14 @@ async fn a_throttling_storm_stays_within_the_retry_budget() {
     };
     let p = pipeline(&faults.url(), 3, settings);
     let calls = 100;
+    let mut attempts: u64 = 0;
     for _ in 0..calls {
         let out = go(&p, "aws sqs list-queues").await;
         let Outcome::Ran(e) = out else {
             panic!("{out:?}")
         };
         assert!(!e.ok);
+        attempts += u64::from(e.attempts);
         assert_eq!(
             e.error_code.as_deref(),
             Some("ThrottlingException"),
@@ -176,6 +178,8 @@ async fn a_throttling_storm_stays_within_the_retry_budget() {
         sent <= calls + calls / 10 + 1,
         "{sent} requests for {calls} calls"
     );
+    // Failed calls count their attempts too (the retries metric and the audit read them).
+    assert_eq!(attempts, sent);
     let m = metrics(&p);
     assert!(
         m.contains("portcullis_retry_budget_total{result=\"refused\"}"),

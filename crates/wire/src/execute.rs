@@ -261,8 +261,15 @@ impl Default for EngineConfig {
     }
 }
 
+/// A call's result and the HTTP attempts it made, failed or not ([`Engine::execute_counted`]).
+#[derive(Debug)]
+pub struct Counted {
+    pub result: Result<Output, ExecError>,
+    pub attempts: u32,
+}
+
 /// What a call returned.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Output {
     /// The response (pages merged), as the AWS CLI prints it before `--query`.
     pub value: Json,
@@ -560,6 +567,40 @@ impl Engine {
         files: &dyn PathPolicy,
         keep_pages: bool,
     ) -> Result<Output, ExecError> {
+        let mut out = Output::default();
+        self.run_into(call, files, keep_pages, &mut out).await?;
+        Ok(out)
+    }
+
+    /// As [`Engine::execute`] (`keep_pages`: as [`Engine::execute_pages`]), also saying how
+    /// many HTTP attempts were made when the call fails: the retries a failure cost count as
+    /// much as a success's (metrics, the retry budget's accounting).
+    pub async fn execute_counted(
+        &self,
+        call: &OperationCall,
+        files: &dyn PathPolicy,
+        keep_pages: bool,
+    ) -> Counted {
+        let mut out = Output::default();
+        match self.run_into(call, files, keep_pages, &mut out).await {
+            Ok(()) => Counted {
+                attempts: out.attempts,
+                result: Ok(out),
+            },
+            Err(e) => Counted {
+                attempts: out.attempts,
+                result: Err(e),
+            },
+        }
+    }
+
+    async fn run_into(
+        &self,
+        call: &OperationCall,
+        files: &dyn PathPolicy,
+        keep_pages: bool,
+        out: &mut Output,
+    ) -> Result<(), ExecError> {
         // The engine trusts the built-in roots only; a per-command bundle would widen what TLS
         // accepts, and silently ignoring it would be worse. Refused before anything is sent.
         if call.globals.ca_bundle.is_some() {
@@ -576,15 +617,6 @@ impl Engine {
         let op = model
             .operation(&call.operation)
             .ok_or_else(|| ExecError::Model(format!("operation {}", call.operation)))?;
-        let mut out = Output {
-            value: Json::Null,
-            request_ids: Vec::new(),
-            pages: 0,
-            attempts: 0,
-            page_values: Vec::new(),
-            response_bytes: 0,
-            truncated: None,
-        };
         let deadline = self.config.call_deadline;
         let deadline_at = tokio::time::Instant::now() + deadline;
         let paginator = if call.globals.no_paginate {
@@ -595,7 +627,7 @@ impl Engine {
         let Some(paginator) = paginator else {
             out.value = tokio::time::timeout_at(
                 deadline_at,
-                self.send_one(&model, op, &call.params, call, files, &mut out),
+                self.send_one(&model, op, &call.params, call, files, out),
             )
             .await
             .map_err(|_| ExecError::Deadline(deadline))??;
@@ -606,7 +638,7 @@ impl Engine {
             if keep_pages {
                 out.page_values.push(out.value.clone());
             }
-            return Ok(out);
+            return Ok(());
         };
         let cfg = PaginatorConfig::from_json(&paginator)?;
         let params_json = match Value::Map(call.params.clone()).to_json() {
@@ -640,7 +672,7 @@ impl Engine {
         loop {
             let sent = tokio::time::timeout_at(
                 deadline_at,
-                self.send_one(&model, op, &params, call, files, &mut out),
+                self.send_one(&model, op, &params, call, files, out),
             )
             .await;
             // Bounds hit after some pages stop paging with what was gathered; before, they fail.
@@ -688,7 +720,7 @@ impl Engine {
             next_token,
         });
         (out.value, out.page_values) = pager.finish_with_pages();
-        Ok(out)
+        Ok(())
     }
 
     async fn send_one(

@@ -135,8 +135,9 @@ pub struct HttpSettings {
 /// |---|---|---|
 /// | `PORTCULLIS_MAX_CONNECTIONS` | 1024 | open TCP connections in all |
 /// | `PORTCULLIS_MAX_CONNECTIONS_PER_PEER` | 64 | open TCP connections from one IP address (IPv6: one /64) |
-/// | `PORTCULLIS_MAX_SESSIONS` | 1024 | MCP sessions in all |
-/// | `PORTCULLIS_MAX_SESSIONS_PER_PRINCIPAL` | 256 | MCP sessions created with one token |
+/// | `PORTCULLIS_MAX_SESSIONS` | 16384 | MCP sessions in all |
+/// | `PORTCULLIS_MAX_SESSIONS_PER_PRINCIPAL` | 4096 | MCP sessions created with one token |
+/// | `PORTCULLIS_MAX_LIVE_SESSIONS` | 256 | sessions with a worker; the others sleep until their next request |
 ///
 /// A connection over a cap is answered `503` and closed at once. A new session over a cap ends
 /// the least recently used idle session (of the same token for the per-token quota, of anyone's
@@ -147,6 +148,7 @@ pub struct HttpLimits {
     pub max_connections_per_peer: usize,
     pub max_sessions: usize,
     pub max_sessions_per_principal: usize,
+    pub max_live_sessions: usize,
 }
 
 impl Default for HttpLimits {
@@ -154,8 +156,9 @@ impl Default for HttpLimits {
         HttpLimits {
             max_connections: 1024,
             max_connections_per_peer: 64,
-            max_sessions: 1024,
-            max_sessions_per_principal: 256,
+            max_sessions: 16384,
+            max_sessions_per_principal: 4096,
+            max_live_sessions: 256,
         }
     }
 }
@@ -195,6 +198,7 @@ impl HttpLimits {
                 "PORTCULLIS_MAX_SESSIONS_PER_PRINCIPAL",
                 d.max_sessions_per_principal,
             )?,
+            max_live_sessions: read("PORTCULLIS_MAX_LIVE_SESSIONS", d.max_live_sessions)?,
         })
     }
 }

@@ -22,8 +22,8 @@ pub struct View {
 pub enum Raw {
     /// A plain call's response.
     Response { out: Output, view: View },
-    /// A plain call that failed (at AWS or on the way).
-    Failed(ExecError),
+    /// A plain call that failed (at AWS or on the way), after `attempts` HTTP attempts.
+    Failed { error: ExecError, attempts: u32 },
     /// A customization's result (`aws s3 cp`, a waiter, ...): it formats its own output.
     Custom(portcullis_wire::s3::S3Outcome),
     /// A skeleton, answered locally.
@@ -95,14 +95,16 @@ impl Pipeline {
                     Err(e) => return Raw::Refused(e, 252),
                 };
                 // Text and yaml-stream output are rendered page by page, the query applied to each.
-                let result = if view.format.is_page_wise() {
-                    self.engine.execute_pages(call, &*self.files).await
-                } else {
-                    self.engine.execute(call, &*self.files).await
-                };
-                match result {
+                let sent = self
+                    .engine
+                    .execute_counted(call, &*self.files, view.format.is_page_wise())
+                    .await;
+                match sent.result {
                     Ok(out) => Raw::Response { out, view },
-                    Err(e) => Raw::Failed(e),
+                    Err(error) => Raw::Failed {
+                        error,
+                        attempts: sent.attempts,
+                    },
                 }
             }
         }
@@ -120,9 +122,13 @@ impl Pipeline {
             },
             Raw::Refused(message, code) => Execution::failed(scrub(&message), code),
             Raw::Custom(out) => custom(out, &a.display),
-            Raw::Failed(ExecError::Service(e)) => {
+            Raw::Failed {
+                error: ExecError::Service(e),
+                attempts,
+            } => {
                 let message = scrub(&e.cli_message(operation(a)));
                 Execution {
+                    attempts,
                     request_id: e.request_id.clone(),
                     error_code: Some(e.code.clone()),
                     http_status: Some(e.status),
@@ -130,7 +136,8 @@ impl Pipeline {
                     ..Execution::failed(message, 254)
                 }
             }
-            Raw::Failed(e) => Execution {
+            Raw::Failed { error: e, attempts } => Execution {
+                attempts,
                 error_code: local_code(&e).map(str::to_string),
                 ..Execution::failed(scrub(&e.to_string()), 255)
             },

@@ -27,13 +27,18 @@
 //! - Connections are capped per peer IP address (an IPv6 /64 counts as one) and in all
 //!   (`PORTCULLIS_MAX_CONNECTIONS_PER_PEER`, 64; `PORTCULLIS_MAX_CONNECTIONS`, 1024): one over a
 //!   cap gets a bare `503` and is closed at once, without being served.
-//! - Sessions are capped per token and in all (`PORTCULLIS_MAX_SESSIONS_PER_PRINCIPAL`, 256;
-//!   `PORTCULLIS_MAX_SESSIONS`, 1024). A new session over a cap ends the least recently used idle
-//!   session (the token's own for its quota, anyone's for the total) instead of being refused: a
-//!   session is idle when none of its requests is in progress (an open SSE stream is in
-//!   progress), and its age is the end of its last request. Only when every candidate is busy is
-//!   the new session refused (503). rmcp itself ends a session after 5 minutes without a message
-//!   ([`SESSION_IDLE_EXPIRY`]).
+//! - Sessions are capped per token and in all (`PORTCULLIS_MAX_SESSIONS_PER_PRINCIPAL`, 4096;
+//!   `PORTCULLIS_MAX_SESSIONS`, 16384). A new session over a cap ends the least recently used
+//!   idle session (the token's own for its quota, anyone's for the total) instead of being
+//!   refused: a session is idle when none of its requests is in progress (an open SSE stream is
+//!   in progress), and its age is the end of its last request. Only when every candidate is busy
+//!   is the new session refused (503). A session idle for an hour is forgotten
+//!   ([`SESSION_EXPIRY`]; 404 from then on).
+//! - Sessions sleep: rmcp holds a worker (~60 KiB) per live session, and at most
+//!   `PORTCULLIS_MAX_LIVE_SESSIONS` (256) are live. Over that, and after 5 minutes without a
+//!   message ([`SESSION_IDLE_EXPIRY`]), a session's worker ends and only its `initialize`
+//!   parameters are kept ([`Resume`], under 1 KiB); its next request wakes it (rmcp replays the
+//!   handshake), unnoticed by the client.
 //! - A request body over 8 MiB is refused with 413 ([`MAX_BODY_BYTES`]): at once when its
 //!   `Content-Length` says so, else (chunked) as soon as the bytes read pass the limit — it is
 //!   never buffered whole.
@@ -65,6 +70,9 @@ use http_body_util::{BodyExt, Full, combinators::BoxBody};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::session::{
+    SessionState, SessionStore, SessionStoreError,
+};
 use rmcp::transport::streamable_http_server::{
     SessionManager, StreamableHttpServerConfig, StreamableHttpService,
 };
@@ -95,9 +103,16 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// The largest request body accepted (413 beyond).
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
-/// rmcp ends a session after this long without a message from either side (its own default,
-/// set here so that it stays so).
+/// rmcp ends a session's worker after this long without a message from either side (its own
+/// default, set here so that it stays so); the session sleeps and its next request wakes it.
 pub const SESSION_IDLE_EXPIRY: Duration = Duration::from_secs(5 * 60);
+/// A session with no request for this long is forgotten (404 from then on; the client starts a
+/// new one, as the protocol asks).
+pub const SESSION_EXPIRY: Duration = Duration::from_secs(60 * 60);
+/// How often sessions past [`SESSION_EXPIRY`] are looked for.
+const SESSION_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+/// Saved `initialize` parameters no session claims are dropped after this long.
+const UNCLAIMED_STATE_EXPIRY: Duration = Duration::from_secs(60);
 /// How long ending an evicted session may take before it is left to rmcp's expiry.
 const SESSION_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// At most one warning this often about refused connections or evicted sessions (with a count).
@@ -284,6 +299,9 @@ struct SessionEntry {
     /// Its requests in progress; an open SSE stream counts until it ends. A busy session is never
     /// evicted.
     busy: usize,
+    /// Whether rmcp holds a worker for it (else it is asleep: only its `initialize` parameters are
+    /// kept, and its next request wakes it).
+    live: bool,
 }
 
 impl SessionEntry {
@@ -293,8 +311,15 @@ impl SessionEntry {
             owner,
             last_seen: Instant::now(),
             busy: 0,
+            live: true,
         }
     }
+}
+
+/// What wakes a sleeping session: the client's `initialize` parameters, which rmcp replays.
+struct Saved {
+    state: SessionState,
+    at: Instant,
 }
 
 /// The sessions bound, and those being created.
@@ -304,6 +329,8 @@ struct SessionTable {
     /// Requests that may create a session (a POST without a session) in progress, per principal:
     /// they count against the caps until they end.
     creating: HashMap<Principal, usize>,
+    /// What each session needs to be woken (rmcp saves it after `initialize`, [`Resume`]).
+    saved: HashMap<String, Saved>,
 }
 
 impl SessionTable {
@@ -318,15 +345,145 @@ impl SessionTable {
     fn total(&self) -> usize {
         self.bound.len() + self.creating.values().sum::<usize>()
     }
+
+    fn live(&self) -> usize {
+        self.bound.values().filter(|e| e.live).count() + self.creating.values().sum::<usize>()
+    }
+
+    /// Puts the least recently used idle live sessions (other than `keep`) to sleep until
+    /// `room` more live sessions fit under `max_live`. Returns them, for rmcp to end their
+    /// workers. A session without saved parameters cannot be woken: it is not chosen.
+    fn make_live_room(&mut self, max_live: usize, room: usize, keep: Option<&str>) -> Vec<Evicted> {
+        let live = self.live();
+        if live + room <= max_live {
+            return Vec::new();
+        }
+        let now = Instant::now();
+        let mut idle: Vec<(Instant, &String)> = self
+            .bound
+            .iter()
+            .filter(|(id, e)| {
+                e.live && e.busy == 0 && Some(id.as_str()) != keep && self.saved.contains_key(*id)
+            })
+            .map(|(id, e)| (e.last_seen, id))
+            .collect();
+        idle.sort();
+        let asleep: Vec<Evicted> = idle
+            .into_iter()
+            .take(live + room - max_live)
+            .map(|(seen, id)| Evicted {
+                id: id.clone(),
+                idle_for: now.saturating_duration_since(seen),
+                cap: "the live sessions",
+                forget: false,
+            })
+            .collect();
+        for e in &asleep {
+            if let Some(entry) = self.bound.get_mut(&e.id) {
+                entry.live = false;
+            }
+        }
+        asleep
+    }
+
+    /// Forgets sessions idle for `expiry` or more (they answer 404 from then on), and saved
+    /// parameters that no bound session has claimed within a minute (a failed `initialize`).
+    /// Returns the forgotten sessions that were live, for rmcp to end.
+    fn expire(&mut self, expiry: Duration) -> Vec<Evicted> {
+        let now = Instant::now();
+        let old: Vec<(String, Duration, bool)> = self
+            .bound
+            .iter()
+            .filter(|(_, e)| e.busy == 0 && now.saturating_duration_since(e.last_seen) >= expiry)
+            .map(|(id, e)| {
+                (
+                    id.clone(),
+                    now.saturating_duration_since(e.last_seen),
+                    e.live,
+                )
+            })
+            .collect();
+        let mut ended = Vec::new();
+        for (id, idle_for, live) in old {
+            self.bound.remove(&id);
+            self.saved.remove(&id);
+            if live {
+                ended.push(Evicted {
+                    id,
+                    idle_for,
+                    cap: "the session expiry",
+                    forget: true,
+                });
+            }
+        }
+        let bound = &self.bound;
+        self.saved.retain(|id, s| {
+            bound.contains_key(id) || now.saturating_duration_since(s.at) < UNCLAIMED_STATE_EXPIRY
+        });
+        ended
+    }
 }
 
-/// A session ended to make room for a new one.
+/// A session ended, or put to sleep, to make room for a new one.
 #[derive(Debug)]
 struct Evicted {
     id: String,
     idle_for: Duration,
     /// Which cap made room necessary.
     cap: &'static str,
+    /// Forgotten (its requests get 404 from now on), or only asleep (its worker ended; its next
+    /// request wakes it).
+    forget: bool,
+}
+
+/// The store rmcp saves each session's `initialize` parameters in, and reads them back from to
+/// wake a session whose worker has ended (asleep, or idle past [`SESSION_IDLE_EXPIRY`]): the
+/// client keeps its session and never notices. Only bound sessions are woken (the guard has
+/// already checked that the request comes from the session's creator).
+struct Resume {
+    table: Arc<Mutex<SessionTable>>,
+}
+
+#[async_trait::async_trait]
+impl SessionStore for Resume {
+    async fn load(&self, session_id: &str) -> Result<Option<SessionState>, SessionStoreError> {
+        let mut table = self
+            .table
+            .lock()
+            .map_err(|_| SessionStoreError::from("session table unavailable"))?;
+        let table = &mut *table;
+        match (table.bound.get_mut(session_id), table.saved.get(session_id)) {
+            (Some(entry), Some(saved)) => {
+                entry.live = true;
+                Ok(Some(saved.state.clone()))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn store(&self, session_id: &str, state: &SessionState) -> Result<(), SessionStoreError> {
+        let mut table = self
+            .table
+            .lock()
+            .map_err(|_| SessionStoreError::from("session table unavailable"))?;
+        table.saved.insert(
+            session_id.to_string(),
+            Saved {
+                state: state.clone(),
+                at: Instant::now(),
+            },
+        );
+        Ok(())
+    }
+
+    async fn delete(&self, session_id: &str) -> Result<(), SessionStoreError> {
+        let mut table = self
+            .table
+            .lock()
+            .map_err(|_| SessionStoreError::from("session table unavailable"))?;
+        table.saved.remove(session_id);
+        Ok(())
+    }
 }
 
 /// The checks every request passes, and which principal owns which session.
@@ -335,9 +492,11 @@ pub struct Guard {
     hosts: Vec<AllowedHost>,
     origins: Vec<Origin>,
     token: [u8; 32],
-    sessions: Mutex<SessionTable>,
+    sessions: Arc<Mutex<SessionTable>>,
     /// Most sessions at once (`PORTCULLIS_MAX_SESSIONS`).
     max_sessions: usize,
+    /// Most sessions with a worker at once (`PORTCULLIS_MAX_LIVE_SESSIONS`).
+    max_live_sessions: usize,
     /// Most sessions of one principal (`PORTCULLIS_MAX_SESSIONS_PER_PRINCIPAL`).
     max_sessions_per_principal: usize,
 }
@@ -367,8 +526,9 @@ impl Guard {
             hosts,
             origins,
             token: token.digest(),
-            sessions: Mutex::new(SessionTable::default()),
+            sessions: Arc::new(Mutex::new(SessionTable::default())),
             max_sessions: settings.limits.max_sessions,
+            max_live_sessions: settings.limits.max_live_sessions,
             max_sessions_per_principal: settings.limits.max_sessions_per_principal,
         }
     }
@@ -495,17 +655,25 @@ impl Guard {
         }
     }
 
-    /// [`Guard::check_session`], and the session is busy until [`Guard::leave_session`].
-    fn enter_session(&self, session: &str, principal: &Principal) -> Result<(), Refusal> {
+    /// [`Guard::check_session`], and the session is busy until [`Guard::leave_session`]. A
+    /// sleeping session is about to be woken (by rmcp, from [`Resume`]): when the live sessions
+    /// are at their cap, the least recently used idle ones are put to sleep first (returned, for
+    /// rmcp to end their workers).
+    fn enter_session(&self, session: &str, principal: &Principal) -> Result<Vec<Evicted>, Refusal> {
         let mut sessions = self.table()?;
-        match sessions.bound.get_mut(session) {
+        let asleep = match sessions.bound.get_mut(session) {
             Some(e) if bool::from(e.owner.ct_eq(principal)) => {
                 e.busy += 1;
                 e.last_seen = Instant::now();
-                Ok(())
+                !e.live
             }
-            _ => Err(Refusal::NotFound("Not Found: no such session")),
-        }
+            _ => return Err(Refusal::NotFound("Not Found: no such session")),
+        };
+        Ok(if asleep {
+            sessions.make_live_room(self.max_live_sessions, 1, Some(session))
+        } else {
+            Vec::new()
+        })
     }
 
     /// A request of `session` has ended (its response written, or the client gone).
@@ -581,12 +749,20 @@ impl Guard {
                     id: id.clone(),
                     idle_for: now.saturating_duration_since(seen),
                     cap,
+                    forget: true,
                 })
                 .collect();
-            for e in &evicted {
-                table.bound.remove(&e.id);
+            for e in &mut evicted {
+                if let Some(entry) = table.bound.remove(&e.id) {
+                    // An asleep session has no worker to end: only forgotten.
+                    e.forget = entry.live;
+                }
+                table.saved.remove(&e.id);
             }
+            evicted.retain(|e| e.forget);
         }
+        let asleep = table.make_live_room(self.max_live_sessions, 1, None);
+        evicted.extend(asleep);
         *table.creating.entry(*principal).or_default() += 1;
         Ok(evicted)
     }
@@ -628,7 +804,55 @@ impl Guard {
     fn unbind(&self, session: &str) {
         if let Ok(mut s) = self.sessions.lock() {
             s.bound.remove(session);
+            s.saved.remove(session);
         }
+    }
+
+    /// A session rmcp no longer holds: asleep when it can be woken, else forgotten.
+    fn ended(&self, session: &str) {
+        if let Ok(mut s) = self.sessions.lock() {
+            if s.saved.contains_key(session) {
+                if let Some(e) = s.bound.get_mut(session)
+                    && e.busy == 0
+                {
+                    e.live = false;
+                }
+            } else {
+                s.bound.remove(session);
+            }
+        }
+    }
+
+    /// The sessions' gauges, in the Prometheus text format.
+    fn render_metrics(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        let Ok(t) = self.sessions.lock() else {
+            return;
+        };
+        let live = t.bound.values().filter(|e| e.live).count();
+        let _ = write!(
+            out,
+            "# HELP portcullis_http_sessions MCP sessions over HTTP: live (a worker each) or asleep (woken by their next request).\n\
+             # TYPE portcullis_http_sessions gauge\n\
+             portcullis_http_sessions{{state=\"live\"}} {live}\n\
+             portcullis_http_sessions{{state=\"asleep\"}} {}\n",
+            t.bound.len() - live
+        );
+    }
+
+    /// The store that wakes this guard's sleeping sessions.
+    fn resume_store(&self) -> Resume {
+        Resume {
+            table: Arc::clone(&self.sessions),
+        }
+    }
+
+    /// [`SessionTable::expire`].
+    fn expire(&self) -> Vec<Evicted> {
+        self.sessions
+            .lock()
+            .map(|mut t| t.expire(SESSION_EXPIRY))
+            .unwrap_or_default()
     }
 }
 
@@ -677,10 +901,14 @@ pub async fn serve(settings: HttpSettings, server: PortcullisServer) -> anyhow::
     // neither the port nor our allow-lists, so it is switched off rather than kept half-right.
     // rmcp reads a POST body frame by frame and stops (413) past the limit; the guard refuses a
     // `Content-Length` over it before that.
-    let config = StreamableHttpServerConfig::default()
+    let mut config = StreamableHttpServerConfig::default()
         .disable_allowed_hosts()
         .disable_allowed_origins()
         .with_max_request_body_bytes(MAX_BODY_BYTES);
+    // Sessions whose worker has ended (asleep to make room, or idle past rmcp's expiry) are woken
+    // from their saved `initialize` parameters: a live worker costs ~60 KiB, a sleeping session
+    // well under 1 KiB.
+    config.session_store = Some(Arc::new(guard.resume_store()));
     let mut manager = LocalSessionManager::default();
     manager.session_config.keep_alive = Some(SESSION_IDLE_EXPIRY);
     let sessions = Arc::new(manager);
@@ -688,15 +916,17 @@ pub async fn serve(settings: HttpSettings, server: PortcullisServer) -> anyhow::
     let limits = Arc::clone(server.limits());
     let mcp: Mcp = StreamableHttpService::new(move || Ok(server.clone()), sessions.clone(), config);
     // The guard is a tower layer in front of rmcp's service: nothing reaches MCP unadmitted.
+    let served = Arc::new(Served {
+        guard,
+        sessions,
+        metrics,
+        limits,
+        evictions: Quiet::default(),
+    });
+    tokio::spawn(expire_sessions(Arc::clone(&served)));
     let service = tower::Layer::layer(
         &GuardLayer {
-            served: Arc::new(Served {
-                guard,
-                sessions,
-                metrics,
-                limits,
-                evictions: Quiet::default(),
-            }),
+            served: Arc::clone(&served),
         },
         mcp,
     );
@@ -764,6 +994,18 @@ pub async fn serve(settings: HttpSettings, server: PortcullisServer) -> anyhow::
             serve_connection(stream, service, TIMEOUTS).await;
             drop(permit);
         });
+    }
+}
+
+/// Forgets sessions idle past [`SESSION_EXPIRY`], once every [`SESSION_SWEEP_INTERVAL`], for as
+/// long as the server runs.
+async fn expire_sessions(served: Arc<Served>) {
+    let mut tick = tokio::time::interval(SESSION_SWEEP_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let ended = served.guard.expire();
+        served.end_sessions(ended).await;
     }
 }
 
@@ -1113,7 +1355,8 @@ struct Served {
 }
 
 impl Served {
-    /// Forgets the bindings of sessions rmcp has ended (idle timeout, client gone).
+    /// Marks the sessions rmcp has ended (idle timeout, client gone) asleep, or forgets them
+    /// when they cannot be woken.
     async fn prune_sessions(&self) {
         for id in self.guard.session_ids() {
             if !self
@@ -1122,7 +1365,7 @@ impl Served {
                 .await
                 .unwrap_or(false)
             {
-                self.guard.unbind(&id);
+                self.guard.ended(&id);
             }
         }
     }
@@ -1138,6 +1381,10 @@ impl Served {
                 Ok(Ok(())) => {}
                 Ok(Err(err)) => tracing::debug!("portcullis: ending an evicted session: {err}"),
                 Err(_) => tracing::debug!("portcullis: ending an evicted session timed out"),
+            }
+            if !e.forget {
+                // Asleep: it wakes on its next request, nothing to tell.
+                continue;
             }
             if let Some(count) = self.evictions.note() {
                 tracing::info!(
@@ -1321,7 +1568,9 @@ where
         Err(refusal) => return Ok(refuse(&req, &refusal)),
     };
     if req.uri().path() == METRICS_PATH {
-        let mut resp = Response::new(Full::new(Bytes::from(served.metrics.render())).boxed());
+        let mut text = served.metrics.render();
+        served.guard.render_metrics(&mut text);
+        let mut resp = Response::new(Full::new(Bytes::from(text)).boxed());
         if req.method() != Method::GET {
             *resp.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
         }
@@ -1343,13 +1592,15 @@ where
     let mut busy = None;
     let mut creating = None;
     if let Some(id) = &session {
-        if let Err(refusal) = guard.enter_session(id, &principal) {
-            return Ok(refusal.response());
-        }
+        let asleep = match guard.enter_session(id, &principal) {
+            Ok(asleep) => asleep,
+            Err(refusal) => return Ok(refusal.response()),
+        };
         busy = Some(SessionBusy {
             served: Arc::clone(&served),
             id: id.clone(),
         });
+        served.end_sessions(asleep).await;
     } else if req.method() == Method::POST && !stateless_version(req.headers()) {
         // May create a session: make room first (ended sessions, then the least recently used
         // idle ones).
@@ -2066,6 +2317,47 @@ mod tests {
         assert_eq!(g.begin_creating(&a).unwrap()[0].id, "b2");
     }
 
+    #[tokio::test]
+    async fn idle_sessions_sleep_over_the_live_cap_wake_on_entry_and_expire() {
+        let g = guard_with(|s| s.limits.max_live_sessions = 2);
+        let store = g.resume_store();
+        let owner = [1u8; 32];
+        let state = SessionState::new(rmcp::model::InitializeRequestParams::default());
+        for id in ["s1", "s2"] {
+            assert!(g.begin_creating(&owner).unwrap().is_empty());
+            store.store(id, &state).await.unwrap();
+            g.end_creating(&owner, Some(id));
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        // A third live session: s1, the least recently used idle one, sleeps (not forgotten).
+        let asleep = g.begin_creating(&owner).unwrap();
+        assert_eq!(asleep.len(), 1);
+        assert_eq!((asleep[0].id.as_str(), asleep[0].forget), ("s1", false));
+        g.end_creating(&owner, Some("s3"));
+        // s3 saved nothing: it can never be woken, so it is never put to sleep.
+        assert!(store.load("s3").await.unwrap().is_none());
+        // Entering s1 wakes it (rmcp loads its state); s2 sleeps in its place.
+        let asleep = g.enter_session("s1", &owner).unwrap();
+        assert_eq!(
+            asleep.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+            ["s2"]
+        );
+        assert!(store.load("s1").await.unwrap().is_some());
+        // Only its creator wakes it.
+        assert!(g.enter_session("s2", &[2u8; 32]).is_err());
+        g.leave_session("s1");
+        // Forgotten after the expiry: state and binding both; only live ones need ending.
+        let ended = g.sessions.lock().unwrap().expire(Duration::ZERO);
+        let mut ended: Vec<&str> = ended.iter().map(|e| e.id.as_str()).collect();
+        ended.sort_unstable();
+        assert_eq!(ended, ["s1", "s3"]);
+        assert!(store.load("s2").await.unwrap().is_none());
+        assert!(matches!(
+            g.enter_session("s2", &owner),
+            Err(Refusal::NotFound(_))
+        ));
+    }
+
     #[test]
     fn connections_are_capped_per_peer_and_in_all() {
         let conns = Arc::new(Connections::new(3, 2));
@@ -2106,9 +2398,10 @@ mod tests {
                 s.limits.max_connections,
                 s.limits.max_connections_per_peer,
                 s.limits.max_sessions,
-                s.limits.max_sessions_per_principal
+                s.limits.max_sessions_per_principal,
+                s.limits.max_live_sessions
             ),
-            (1024, 64, 1024, 256)
+            (1024, 64, 16384, 4096, 256)
         );
         let s = HttpSettings::from_env_and_flags(
             &http_flags(),
@@ -2118,6 +2411,7 @@ mod tests {
                 ("PORTCULLIS_MAX_CONNECTIONS_PER_PEER", " 2 "),
                 ("PORTCULLIS_MAX_SESSIONS", "30"),
                 ("PORTCULLIS_MAX_SESSIONS_PER_PRINCIPAL", "3"),
+                ("PORTCULLIS_MAX_LIVE_SESSIONS", "7"),
             ]),
         )
         .unwrap();
@@ -2126,9 +2420,10 @@ mod tests {
                 s.limits.max_connections,
                 s.limits.max_connections_per_peer,
                 s.limits.max_sessions,
-                s.limits.max_sessions_per_principal
+                s.limits.max_sessions_per_principal,
+                s.limits.max_live_sessions
             ),
-            (10, 2, 30, 3)
+            (10, 2, 30, 3, 7)
         );
         let g = guard_with(|s| {
             s.limits = HttpSettings::from_env_and_flags(
@@ -2141,12 +2436,13 @@ mod tests {
             .unwrap()
             .limits
         });
-        assert_eq!((g.max_sessions, g.max_sessions_per_principal), (1024, 3));
+        assert_eq!((g.max_sessions, g.max_sessions_per_principal), (16384, 3));
         for (k, v) in [
             ("PORTCULLIS_MAX_CONNECTIONS", "0"),
             ("PORTCULLIS_MAX_CONNECTIONS_PER_PEER", "-1"),
             ("PORTCULLIS_MAX_SESSIONS", "many"),
             ("PORTCULLIS_MAX_SESSIONS_PER_PRINCIPAL", "1000001"),
+            ("PORTCULLIS_MAX_LIVE_SESSIONS", "0"),
         ] {
             let e =
                 HttpSettings::from_env_and_flags(&http_flags(), &env(&[("HOME", "/h"), (k, v)]))
