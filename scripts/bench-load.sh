@@ -76,6 +76,8 @@ server_env=(
   "AWS_API_MCP_WORKING_DIR=$home"
   "PORTCULLIS_AUDIT_DIR=$tmp/audit" "PORTCULLIS_AUDIT_KEY_FILE=$tmp/audit.key" "PORTCULLIS_AUDIT_FSYNC=$fsync"
   PORTCULLIS_MODE=read-only
+  # Every client here is one peer (loopback): the per-peer cap (64) would refuse the 256 level.
+  PORTCULLIS_MAX_CONNECTIONS_PER_PEER=1024
 )
 
 # Waits (bounded) for a line matching $2 in file $1 and prints the port after $3.

@@ -458,6 +458,39 @@ impl AuditLog {
     /// Concurrent appends are written in seq order under one lock and share fdatasyncs (group
     /// commit): each returns once an fdatasync that started after its write has finished.
     pub fn append(&self, event: &Event) -> Result<Sequenced, AuditError> {
+        let ack = self.write(event)?;
+        self.commit(ack.seq)?;
+        Ok(ack)
+    }
+
+    /// Appends several records with one durability wait between them all (group commit for a
+    /// writer that gathers what many callers hand it): each is written in turn, then one
+    /// fdatasync (per the [`FsyncPolicy`]) covers every one written. The results are in the
+    /// events' order; when the sync fails, every record it was to cover fails too (none is
+    /// acknowledged, and the log is poisoned).
+    pub fn append_batch(&self, events: &[&Event]) -> Vec<Result<Sequenced, AuditError>> {
+        let mut out: Vec<Result<Sequenced, AuditError>> =
+            events.iter().map(|e| self.write(e)).collect();
+        let last = out
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .map(|s| s.seq)
+            .max();
+        if let Some(seq) = last
+            && let Err(e) = self.commit(seq)
+        {
+            let why = e.to_string();
+            for r in &mut out {
+                if r.is_ok() {
+                    *r = Err(AuditError::Poisoned(why.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Writes one record (not yet durable): [`AuditLog::commit`] makes it so.
+    fn write(&self, event: &Event) -> Result<Sequenced, AuditError> {
         let event_json = self.serialize(event)?;
         let ack = {
             let mut st = self.lock()?;
@@ -507,15 +540,20 @@ impl AuditLog {
                 file,
             }
         };
+        Ok(ack)
+    }
+
+    /// Makes the records up to `seq` durable as the [`FsyncPolicy`] asks.
+    fn commit(&self, seq: u64) -> Result<(), AuditError> {
         let sync_now = match self.options.fsync {
             FsyncPolicy::Always => true,
             FsyncPolicy::Interval(every) => self.lock()?.last_sync.elapsed() >= every,
             FsyncPolicy::Never => false,
         };
         if sync_now {
-            self.sync_through(ack.seq)?;
+            self.sync_through(seq)?;
         }
-        Ok(ack)
+        Ok(())
     }
 
     /// Makes everything appended so far durable (whatever the policy), then updates the head.

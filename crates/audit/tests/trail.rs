@@ -1008,3 +1008,35 @@ fn show_filters() {
     );
     assert!(lines[0].contains("startup {\"v\":1}"), "{}", lines[0]);
 }
+
+#[test]
+fn a_batch_is_written_in_order_and_made_durable_by_one_sync() {
+    let t = TestDir::new("batch");
+    let dir = t.trail();
+    // Small files: the batch crosses rotations, and the chain must run through them.
+    let log = open_small(&dir, 4_000);
+    log.append(&Event::startup(json!({"pid": 1}))).unwrap();
+    let events: Vec<Event> = (0..40)
+        .map(|i| call(i, "s3api", DecisionOutcome::Allow))
+        .collect();
+    let refs: Vec<&Event> = events.iter().collect();
+    let acks: Vec<u64> = log
+        .append_batch(&refs)
+        .into_iter()
+        .map(|r| r.unwrap().seq)
+        .collect();
+    assert_eq!(acks, (2..=41).collect::<Vec<_>>());
+    // Acknowledged means durable: the head already covers the whole batch.
+    assert_eq!(verify(log.dir(), &key()).head.unwrap().seq, 41);
+    assert!(log.append_batch(&[]).is_empty());
+    drop(log);
+    let report = verify(&dir, &key());
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.records, 41);
+    let shown: Vec<Shown> = show(&dir, Filter::default())
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(shown[1].record.event, events[0]);
+    assert_eq!(shown[40].record.event, events[39]);
+}

@@ -9,6 +9,12 @@
 //! * `portcullis models` lists the embedded services and the versions of the data behind them.
 //! * `portcullis policy validate|test` checks a policy file and unit-tests it with command cases.
 
+/// mimalloc rather than glibc's malloc: under load (thousands of small allocations per MCP
+/// call, across threads) glibc spent a quarter of the server's CPU in malloc and free, and kept
+/// freed memory in per-thread arenas instead of returning it (scripts/bench-load.sh).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod audit_cmd;
 mod policy_cmd;
 

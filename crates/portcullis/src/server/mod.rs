@@ -211,8 +211,10 @@ impl PortcullisServer {
             matches!(&response, CallToolResponse::Complete(r) if r.is_error == Some(true));
         let call_secs = started.elapsed().as_secs_f64();
         let writing = std::time::Instant::now();
-        // The append waits for fdatasync: off the async workers' hot path (the runtime is multi-threaded).
-        let recorded = tokio::task::block_in_place(|| self.recorder.record(&event));
+        // The audit writer thread shares one fdatasync among every record waiting; this task
+        // waits for its record to be durable without blocking a worker.
+        let event = std::sync::Arc::new(event);
+        let recorded = self.recorder.record_async(Arc::clone(&event)).await;
         self.metrics
             .stage("record", writing.elapsed().as_secs_f64());
         self.metrics.observe(
