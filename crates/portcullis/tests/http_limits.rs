@@ -11,12 +11,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)] // the test drives the binary
 
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+#[allow(dead_code)] // only `support::serve` is used here
+mod support;
+
+use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use support::serve::{Resp, Spawned, connect, portcullis, request, spawn, temp_home};
 
 const INIT: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}"#;
 const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
@@ -34,55 +39,17 @@ struct Server {
 
 impl Server {
     fn start(tag: &str, env: &[(&str, &str)]) -> Server {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let home = std::env::temp_dir().join(format!(
-            "portcullis-http-limits-{tag}-{}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&home).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
-            .args(["serve", "--transport", "http", "--port", "0"])
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", &home)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-            .env("AWS_API_MCP_WORKING_DIR", &home)
-            .envs(env.iter().copied())
+        let home = temp_home(&format!("http-limits-{tag}"));
+        let mut cmd = portcullis(&home, &["serve", "--transport", "http", "--port", "0"]);
+        cmd.envs(env.iter().copied())
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start portcullis serve");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let pipe = child.stderr.take().unwrap();
-        let log = stderr.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                log.lock().unwrap().push_str(&format!("{line}\n"));
-                if let Some(rest) =
-                    line.strip_prefix("portcullis: serving MCP on http://127.0.0.1:")
-                {
-                    let port: String = rest.chars().take_while(char::is_ascii_digit).collect();
-                    let _ = tx.send(port.parse::<u16>().unwrap());
-                }
-            }
-        });
-        let Ok(port) = rx.recv_timeout(Duration::from_secs(60)) else {
-            let _ = child.kill();
-            let status = child.wait().unwrap();
-            panic!(
-                "the server did not report its address ({status}); stderr:\n{}",
-                stderr.lock().unwrap()
-            );
-        };
+            .stdout(Stdio::null());
+        let Spawned {
+            child,
+            stderr,
+            port,
+            ..
+        } = spawn(&mut cmd);
         let token_file = home.join(".local/state/portcullis/token");
         let token = std::fs::read_to_string(token_file)
             .unwrap()
@@ -106,27 +73,12 @@ impl Server {
     }
 
     fn connect(&self) -> TcpStream {
-        let s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        s
+        connect(self.port)
     }
 
     /// One request on its own connection (`Connection: close`), its response read whole.
     fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Resp {
-        let mut s = self.connect();
-        let mut req = format!(
-            "{method} {path} HTTP/1.1\r\nContent-Length: {}\r\nConnection: close\r\n",
-            body.len()
-        );
-        for (k, v) in headers {
-            req.push_str(&format!("{k}: {v}\r\n"));
-        }
-        req.push_str("\r\n");
-        req.push_str(body);
-        s.write_all(req.as_bytes()).unwrap();
-        let mut out = Vec::new();
-        let _ = s.read_to_end(&mut out);
-        Resp::parse(&out)
+        request(self.port, method, path, headers, body)
     }
 
     /// A request with this server's Host and the owner's token, plus `extra` headers.
@@ -212,38 +164,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.home);
-    }
-}
-
-/// A response: the status, the head (lowercase) and the body as read (chunked framing left in).
-#[derive(Debug)]
-struct Resp {
-    status: u16,
-    head: String,
-    body: String,
-}
-
-impl Resp {
-    fn parse(raw: &[u8]) -> Resp {
-        let text = String::from_utf8_lossy(raw).into_owned();
-        let status = text
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("no status line in {text:?}"));
-        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-        Resp {
-            status,
-            head: head.to_ascii_lowercase(),
-            body: body.to_string(),
-        }
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.head.lines().find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            (k.trim() == name).then(|| v.trim())
-        })
     }
 }
 

@@ -12,48 +12,25 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::moto::{Moto, venv_python};
+use support::serve::{Spawned, portcullis, request, spawn};
+
+/// `portcullis serve` over HTTP, on a port the system picks.
+const SERVE_HTTP: [&str; 5] = ["serve", "--transport", "http", "--port", "0"];
 
 fn client_script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/http_client.py")
 }
 
 fn temp_home(tag: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let home = std::env::temp_dir().join(format!(
-        "portcullis-http-test-{tag}-{}-{nanos}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&home).unwrap();
-    home
-}
-
-/// The binary's command with a clean, sandboxed environment.
-fn portcullis(home: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_API_MCP_WORKING_DIR", home);
-    cmd
+    support::serve::temp_home(&format!("http-test-{tag}"))
 }
 
 /// A running `portcullis serve --transport http`, stopped (and its home removed) on drop.
@@ -71,37 +48,20 @@ impl Server {
         let mut cmd = portcullis(&home, args);
         cmd.envs(env.iter().copied())
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("start portcullis serve");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let pipe = child.stderr.take().unwrap();
-        let log = stderr.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                log.lock().unwrap().push_str(&format!("{line}\n"));
-                if let Some(rest) =
-                    line.strip_prefix("portcullis: serving MCP on http://127.0.0.1:")
-                {
-                    let port: String = rest.chars().take_while(char::is_ascii_digit).collect();
-                    let file = rest.split_once("(token file: ").map(|(_, f)| {
-                        f.trim_end_matches(')')
-                            .trim_end_matches(", just created")
-                            .to_string()
-                    });
-                    let _ = tx.send((port.parse::<u16>().unwrap(), PathBuf::from(file.unwrap())));
-                }
-            }
-        });
-        let Ok((port, token_file)) = rx.recv_timeout(Duration::from_secs(60)) else {
-            let _ = child.kill();
-            let status = child.wait().unwrap();
-            panic!(
-                "the server did not report its address ({status}); stderr:\n{}",
-                stderr.lock().unwrap()
-            );
-        };
+            .stdout(Stdio::piped());
+        let Spawned {
+            child,
+            stderr,
+            port,
+            announced,
+        } = spawn(&mut cmd);
+        let (_, file) = announced
+            .split_once("(token file: ")
+            .expect("the token file in the announcement");
+        let token_file = PathBuf::from(
+            file.trim_end_matches(')')
+                .trim_end_matches(", just created"),
+        );
         Server {
             child,
             home,
@@ -160,29 +120,9 @@ impl Server {
         headers: &[(&str, &str)],
         body: &str,
     ) -> (u16, String, String) {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let mut req = format!(
-            "{method} {path} HTTP/1.1\r\nContent-Length: {}\r\nConnection: close\r\n",
-            body.len()
-        );
-        for (k, v) in headers {
-            req.push_str(&format!("{k}: {v}\r\n"));
-        }
-        req.push_str("\r\n");
-        req.push_str(body);
-        s.write_all(req.as_bytes()).unwrap();
-        let mut out = Vec::new();
         // An SSE response stays open; what arrives within the timeout is enough.
-        let _ = s.read_to_end(&mut out);
-        let out = String::from_utf8_lossy(&out).into_owned();
-        let status = out
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("no status line in {out:?}"));
-        let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
-        (status, head.to_ascii_lowercase(), body.to_string())
+        let r = request(self.port, method, path, headers, body);
+        (r.status, r.head, r.body)
     }
 
     /// Stops the server; returns what it wrote on stdout.
@@ -214,7 +154,7 @@ fn result(v: &Value) -> &Value {
 fn call_aws_over_http_against_moto() {
     let moto = Moto::start();
     moto.reset();
-    let mut server = Server::start("e2e", &["serve", "--transport", "http", "--port", "0"], &[]);
+    let mut server = Server::start("e2e", &SERVE_HTTP, &[]);
     let aws = |c: &str| format!("{c} --endpoint-url {}", moto.endpoint());
 
     // The default token file: under HOME's XDG state dir, created 0600 at first start.
@@ -446,11 +386,7 @@ fn requests_need_the_token_and_this_servers_host_and_origin() {
 /// `CONNECT host:port` and `OPTIONS *` are refused as this server is not a proxy.
 #[test]
 fn spawned_http_server_checks_the_request_target_like_host() {
-    let server = Server::start(
-        "target",
-        &["serve", "--transport", "http", "--port", "0"],
-        &[],
-    );
+    let server = Server::start("target", &SERVE_HTTP, &[]);
     let host = format!("127.0.0.1:{}", server.port);
     let bearer = format!("Bearer {}", server.token());
     let post = |target: &str, host: &str| {
@@ -588,28 +524,16 @@ fn unsafe_settings_stop_the_server() {
         err.contains("AWS_API_MCP_PORT") && err.contains("0 to 65535"),
         "{err}"
     );
-    let err = run(
-        &["serve", "--transport", "http", "--port", "0"],
-        &[("AWS_API_MCP_ALLOWED_ORIGINS", "*")],
-    );
+    let err = run(&SERVE_HTTP, &[("AWS_API_MCP_ALLOWED_ORIGINS", "*")]);
     assert!(err.contains("AWS_API_MCP_ALLOWED_ORIGINS"), "{err}");
 
     // A token file others can read: refused, with the fix; its contents are not printed.
     let token_file = home.join("token");
     std::fs::write(&token_file, "a-token-that-others-could-read-0123456789\n").unwrap();
     std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let err = run(
-        &[
-            "serve",
-            "--transport",
-            "http",
-            "--port",
-            "0",
-            "--token-file",
-            token_file.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let mut args = SERVE_HTTP.to_vec();
+    args.extend(["--token-file", token_file.to_str().unwrap()]);
+    let err = run(&args, &[]);
     assert!(
         err.contains("chmod 600") && err.contains(token_file.to_str().unwrap()),
         "{err}"

@@ -20,33 +20,14 @@ use portcullis::pipeline::{
 };
 use portcullis_audit::{ConsentOutcome, DecisionOutcome, ExecStatus};
 use portcullis_policy::Policy;
-use portcullis_wire::credentials::{ChainSettings, CredentialsProvider};
-use portcullis_wire::execute::{ConfiguredEndpoints, Engine, EngineConfig};
 use support::moto::Moto;
 
 /// A pipeline whose engine signs with moto's test credentials and sends everything to `moto`.
 fn pipeline(moto: &Moto, policy: &str) -> Arc<Pipeline> {
-    let endpoints =
-        ConfiguredEndpoints::from_env_vars([("AWS_ENDPOINT_URL".to_string(), moto.endpoint())]);
-    let config = EngineConfig {
-        region: Some("us-east-1".into()),
-        endpoints,
-        ..EngineConfig::default()
-    };
-    let credentials =
-        aws_credential_types::Credentials::new("testing", "testing", None, None, "test");
-    let provider =
-        CredentialsProvider::from_provider(credentials, "test", &ChainSettings::default());
-    let engine = Engine::new(config, Some(provider)).unwrap();
-    let dir = std::env::temp_dir().join(format!("portcullis-pipeline-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let files = portcullis_sandbox::Sandbox::new(portcullis_sandbox::FileAccessMode::Workdir, &dir)
-        .unwrap();
-    Arc::new(Pipeline::from_parts(
+    Arc::new(support::pipeline::pipeline(
         Policy::from_json(policy).unwrap(),
-        Box::new(files),
-        engine,
-        true,
+        support::pipeline::engine_config(&moto.endpoint()),
+        "pipeline",
     ))
 }
 

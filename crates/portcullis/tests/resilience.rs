@@ -7,6 +7,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
+#[allow(dead_code)] // only `support::pipeline` is used here
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,8 +19,7 @@ use portcullis::pipeline::{Answer, Job, Outcome, Pipeline, Unobserved};
 use portcullis_loadtest::faults::{FaultServer, Mode};
 use portcullis_policy::Policy;
 use portcullis_resilience::breaker::BreakerConfig;
-use portcullis_wire::credentials::{ChainSettings, CredentialsProvider};
-use portcullis_wire::execute::{ConfiguredEndpoints, Engine, EngineConfig};
+use portcullis_wire::execute::EngineConfig;
 use portcullis_wire::retry::RetryPolicy;
 
 /// A pipeline sending everything to `url`, with `attempts` attempts per request (10 ms backoff)
@@ -25,35 +27,18 @@ use portcullis_wire::retry::RetryPolicy;
 fn pipeline(url: &str, attempts: u32, settings: LimitSettings) -> Arc<Pipeline> {
     let limits = Arc::new(Limits::new(settings));
     let config = EngineConfig {
-        region: Some("us-east-1".into()),
-        endpoints: ConfiguredEndpoints::from_env_vars([(
-            "AWS_ENDPOINT_URL".to_string(),
-            url.to_string(),
-        )]),
         retry: RetryPolicy::standard()
             .with_max_attempts(attempts)
             .with_base_delay(Duration::from_millis(10))
             .with_budget(limits.retry_budget()),
-        ..EngineConfig::default()
+        ..support::pipeline::engine_config(url)
     };
-    let credentials =
-        aws_credential_types::Credentials::new("testing", "testing", None, None, "test");
-    let provider =
-        CredentialsProvider::from_provider(credentials, "test", &ChainSettings::default());
-    let engine = Engine::new(config, Some(provider)).unwrap();
-    let dir = std::env::temp_dir().join(format!("portcullis-resilience-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let files = portcullis_sandbox::Sandbox::new(portcullis_sandbox::FileAccessMode::Workdir, &dir)
-        .unwrap();
-    Arc::new(
-        Pipeline::from_parts(
-            Policy::new(portcullis_policy::Mode::Unrestricted),
-            Box::new(files),
-            engine,
-            true,
-        )
-        .with_shared_limits(limits),
-    )
+    let p = support::pipeline::pipeline(
+        Policy::new(portcullis_policy::Mode::Unrestricted),
+        config,
+        "resilience",
+    );
+    Arc::new(p.with_shared_limits(limits))
 }
 
 async fn go(p: &Arc<Pipeline>, command: &str) -> Outcome {

@@ -554,11 +554,7 @@ impl Inner {
             Enter::Queued(id, _rx) => {
                 let mut guard = lock(&self.state);
                 let state = &mut *guard;
-                if let Some(pos) = state.queue.iter().position(|w| w.id == id) {
-                    state.queue.remove(pos);
-                    if let Some(entry) = state.keys.get_mut(key) {
-                        entry.queued = entry.queued.saturating_sub(1);
-                    }
+                if unqueue(state, id, key) {
                     Err(count_shed(state, ShedReason::NoSlot, MIN_RETRY_AFTER))
                 } else {
                     // Granted meanwhile (a slot freed up): keep it.
@@ -638,15 +634,11 @@ impl Inner {
     fn leave_queue(&self, id: u64, key: &str) -> Result<Instant, Shed> {
         let mut guard = lock(&self.state);
         let state = &mut *guard;
-        if let Some(pos) = state.queue.iter().position(|w| w.id == id) {
-            state.queue.remove(pos);
-            let retry_after = match state.keys.get_mut(key) {
-                Some(entry) => {
-                    entry.queued = entry.queued.saturating_sub(1);
-                    entry.aimd.retry_after(entry.queued)
-                }
-                None => MIN_RETRY_AFTER,
-            };
+        if unqueue(state, id, key) {
+            let retry_after = state
+                .keys
+                .get(key)
+                .map_or(MIN_RETRY_AFTER, |e| e.aimd.retry_after(e.queued));
             Err(count_shed(state, ShedReason::QueueTimeout, retry_after))
         } else {
             Ok(Instant::now())
@@ -657,12 +649,7 @@ impl Inner {
     fn abandon(&self, id: u64, key: &str) {
         let mut guard = lock(&self.state);
         let state = &mut *guard;
-        if let Some(pos) = state.queue.iter().position(|w| w.id == id) {
-            state.queue.remove(pos);
-            if let Some(entry) = state.keys.get_mut(key) {
-                entry.queued = entry.queued.saturating_sub(1);
-            }
-        } else {
+        if !unqueue(state, id, key) {
             free_slots(state, key);
             dispatch(state);
         }
@@ -707,6 +694,19 @@ fn count_shed(state: &mut State, reason: ShedReason, retry_after: Duration) -> S
         reason,
         retry_after,
     }
+}
+
+/// Takes the waiter `id` out of the queue and gives back its place in `key`'s; false if it is no
+/// longer queued (it was granted meanwhile).
+fn unqueue(state: &mut State, id: u64, key: &str) -> bool {
+    let Some(pos) = state.queue.iter().position(|w| w.id == id) else {
+        return false;
+    };
+    state.queue.remove(pos);
+    if let Some(entry) = state.keys.get_mut(key) {
+        entry.queued = entry.queued.saturating_sub(1);
+    }
+    true
 }
 
 fn free_slots(state: &mut State, key: &str) {
@@ -866,6 +866,24 @@ mod tests {
         cfg(10_000, 10_000, 10_000)
     }
 
+    /// A limit that starts at its maximum, `n` (the default queue).
+    fn fixed(n: usize) -> LimitConfig {
+        LimitConfig {
+            initial: n,
+            max: n,
+            ..LimitConfig::default()
+        }
+    }
+
+    /// A limit's state: the limit, the calls in flight and those queued.
+    fn state(limit: usize, in_flight: usize, queued: usize) -> LimitState {
+        LimitState {
+            limit,
+            in_flight,
+            queued,
+        }
+    }
+
     fn key_state(l: &AdaptiveLimiter, key: &str) -> LimitState {
         l.snapshot()
             .keys
@@ -939,14 +957,7 @@ mod tests {
             l.acquire("k").await.unwrap(),
             l.acquire("k").await.unwrap(),
         ];
-        assert_eq!(
-            key_state(&l, "k"),
-            LimitState {
-                limit: 3,
-                in_flight: 3,
-                queued: 0
-            }
-        );
+        assert_eq!(key_state(&l, "k"), state(3, 3, 0));
         let shed = l.acquire("k").await.unwrap_err();
         assert_eq!(
             shed.reason,
@@ -992,23 +1003,14 @@ mod tests {
             t.await.unwrap();
         }
         assert_eq!(*order.lock().unwrap(), vec![0, 1, 2]);
-        assert_eq!(
-            key_state(&l, "k"),
-            LimitState {
-                limit: 1,
-                in_flight: 0,
-                queued: 0
-            }
-        );
+        assert_eq!(key_state(&l, "k"), state(1, 0, 0));
     }
 
     #[tokio::test(start_paused = true)]
     async fn global_queue_bound_sheds() {
         let global = LimitConfig {
-            initial: 1,
-            max: 1,
             queue: 1,
-            ..LimitConfig::default()
+            ..fixed(1)
         };
         let l = AdaptiveLimiter::new(global, cfg(5, 5, 5));
         let _held = l.acquire("a").await.unwrap();
@@ -1069,35 +1071,14 @@ mod tests {
         assert!(poll_once(b.as_mut()).is_pending());
         held.ignore();
         // `a` was granted but never polled again; dropping it passes the slot on to `b`.
-        assert_eq!(
-            key_state(&l, "k"),
-            LimitState {
-                limit: 1,
-                in_flight: 1,
-                queued: 1
-            }
-        );
+        assert_eq!(key_state(&l, "k"), state(1, 1, 1));
         drop(a);
-        assert_eq!(
-            key_state(&l, "k"),
-            LimitState {
-                limit: 1,
-                in_flight: 1,
-                queued: 0
-            }
-        );
+        assert_eq!(key_state(&l, "k"), state(1, 1, 0));
         let Poll::Ready(Ok(p)) = poll_once(b.as_mut()) else {
             panic!("b not granted")
         };
         drop(p);
-        assert_eq!(
-            key_state(&l, "k"),
-            LimitState {
-                limit: 1,
-                in_flight: 0,
-                queued: 0
-            }
-        );
+        assert_eq!(key_state(&l, "k"), state(1, 0, 0));
         assert_eq!(l.snapshot().global.in_flight, 0);
     }
 
@@ -1228,11 +1209,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn global_limit_cut_once_per_congestion_event() {
-        let global = LimitConfig {
-            initial: 100,
-            max: 100,
-            ..LimitConfig::default()
-        };
+        let global = fixed(100);
         let l = AdaptiveLimiter::new(global, cfg(10, 10, 0));
         // Ten calls in flight together all come back overloaded: one event for the global
         // limit, ten drops for the key's.
@@ -1246,11 +1223,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn global_limit_caps_the_sum() {
-        let global = LimitConfig {
-            initial: 3,
-            max: 3,
-            ..LimitConfig::default()
-        };
+        let global = fixed(3);
         let l = AdaptiveLimiter::new(global, cfg(10, 10, 10));
         let a = l.acquire("a").await.unwrap();
         let _b = l.acquire("b").await.unwrap();
@@ -1258,43 +1231,18 @@ mod tests {
         let mut d = Box::pin(l.acquire("d"));
         assert!(poll_once(d.as_mut()).is_pending());
         let snap = l.snapshot();
-        assert_eq!(
-            snap.global,
-            LimitState {
-                limit: 3,
-                in_flight: 3,
-                queued: 1
-            }
-        );
-        assert_eq!(
-            key_state(&l, "d"),
-            LimitState {
-                limit: 10,
-                in_flight: 0,
-                queued: 1
-            }
-        );
+        assert_eq!(snap.global, state(3, 3, 1));
+        assert_eq!(key_state(&l, "d"), state(10, 0, 1));
         a.success();
         let Poll::Ready(Ok(_d)) = poll_once(d.as_mut()) else {
             panic!("d not granted")
         };
-        assert_eq!(
-            l.snapshot().global,
-            LimitState {
-                limit: 3,
-                in_flight: 3,
-                queued: 0
-            }
-        );
+        assert_eq!(l.snapshot().global, state(3, 3, 0));
     }
 
     #[tokio::test(start_paused = true)]
     async fn full_key_does_not_block_other_keys_in_the_queue() {
-        let global = LimitConfig {
-            initial: 2,
-            max: 2,
-            ..LimitConfig::default()
-        };
+        let global = fixed(2);
         let l = AdaptiveLimiter::new(global, cfg(1, 1, 10));
         let a1 = l.acquire("a").await.unwrap();
         let b1 = l.acquire("b").await.unwrap();
@@ -1313,14 +1261,7 @@ mod tests {
         let Poll::Ready(Ok(_a2)) = poll_once(a2.as_mut()) else {
             panic!("a2 not granted")
         };
-        assert_eq!(
-            l.snapshot().global,
-            LimitState {
-                limit: 2,
-                in_flight: 2,
-                queued: 0
-            }
-        );
+        assert_eq!(l.snapshot().global, state(2, 2, 0));
     }
 
     #[tokio::test(start_paused = true)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
-use http::{Method, Request, header};
+use http::{Method, Request, Response, header};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
@@ -190,16 +190,26 @@ impl HttpConn {
         }
     }
 
-    async fn exchange(
+    /// Sends `req` on a ready connection: the connection (for the caller to keep once the reply
+    /// is read) and the response.
+    async fn send(
         &mut self,
         req: Request<Full<Bytes>>,
-        id: Option<u64>,
-    ) -> Result<Reply, Outcome> {
+    ) -> Result<(SendRequest<Full<Bytes>>, Response<Incoming>), Outcome> {
         let mut sender = self.ready().await?;
         let resp = sender
             .send_request(req)
             .await
             .map_err(|e| Outcome::Transport(hyper_kind(&e)))?;
+        Ok((sender, resp))
+    }
+
+    async fn exchange(
+        &mut self,
+        req: Request<Full<Bytes>>,
+        id: Option<u64>,
+    ) -> Result<Reply, Outcome> {
+        let (sender, resp) = self.send(req).await?;
         let status = resp.status().as_u16();
         let text = |name: &str| {
             resp.headers()
@@ -213,11 +223,7 @@ impl HttpConn {
         let (message, reusable) = if sse && status == 200 {
             read_sse(&mut body, id).await?
         } else {
-            let bytes = body
-                .collect()
-                .await
-                .map_err(|e| Outcome::Transport(hyper_kind(&e)))?
-                .to_bytes();
+            let bytes = read_whole(body).await?;
             let message = match id {
                 Some(id) if status == 200 => find_response(&String::from_utf8_lossy(&bytes), id),
                 _ => None,
@@ -252,18 +258,9 @@ impl HttpConn {
         let req = req
             .body(Full::new(Bytes::new()))
             .map_err(|e| Outcome::Transport(format!("request: {e}")))?;
-        let mut sender = self.ready().await?;
-        let resp = sender
-            .send_request(req)
-            .await
-            .map_err(|e| Outcome::Transport(hyper_kind(&e)))?;
+        let (sender, resp) = self.send(req).await?;
         let status = resp.status().as_u16();
-        let bytes = resp
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| Outcome::Transport(hyper_kind(&e)))?
-            .to_bytes();
+        let bytes = read_whole(resp.into_body()).await?;
         self.sender = Some(sender);
         Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
     }
@@ -332,6 +329,15 @@ async fn read_sse(body: &mut Incoming, id: Option<u64>) -> Result<(Option<Value>
 }
 
 /// A short name for a hyper error: the I/O error kind under it, if any.
+/// A reply's whole body.
+async fn read_whole(body: Incoming) -> Result<Bytes, Outcome> {
+    Ok(body
+        .collect()
+        .await
+        .map_err(|e| Outcome::Transport(hyper_kind(&e)))?
+        .to_bytes())
+}
+
 fn hyper_kind(e: &hyper::Error) -> String {
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(s) = source {

@@ -284,31 +284,38 @@ impl Driver {
                 server_log,
             } => {
                 let server = StdioServer::spawn(program, args, server_log.as_deref())?;
-                let client = server.client.clone();
-                tokio::time::timeout(
-                    Duration::from_secs(30),
-                    client.initialize(next(), &config.protocol_version),
+                Driver::pipe(
+                    server.client.clone(),
+                    Some(server),
+                    next(),
+                    &config.protocol_version,
                 )
                 .await
-                .context("initialize over stdio: no answer in 30 s")??;
-                Ok(Driver::Pipe {
-                    client,
-                    _server: Some(server),
-                })
             }
             Target::Pipe(client) => {
-                tokio::time::timeout(
-                    Duration::from_secs(30),
-                    client.initialize(next(), &config.protocol_version),
-                )
-                .await
-                .context("initialize over stdio: no answer in 30 s")??;
-                Ok(Driver::Pipe {
-                    client: client.clone(),
-                    _server: None,
-                })
+                Driver::pipe(client.clone(), None, next(), &config.protocol_version).await
             }
         }
+    }
+
+    /// Over stdio: `client` initialized (with request `id`, 30 s at most); `server`, the program
+    /// it speaks to if started here.
+    async fn pipe(
+        client: Arc<StdioClient>,
+        server: Option<StdioServer>,
+        id: u64,
+        protocol_version: &str,
+    ) -> anyhow::Result<Driver> {
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            client.initialize(id, protocol_version),
+        )
+        .await
+        .context("initialize over stdio: no answer in 30 s")??;
+        Ok(Driver::Pipe {
+            client,
+            _server: server,
+        })
     }
 
     /// `n` clients, connected (and, per-connection, initialized) before timing starts.

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use super::mcp::{self, CallBody};
 use super::prom::{bucket_delta, bucket_percentile};
 use super::server::{Probe, Server};
-use super::slowdown::NO_RATE_LIMIT;
 use super::{Ctx, Pcts, Report, ms, ms_ns, show_counts};
 use crate::faults::{FaultServer, Mode};
 
@@ -29,15 +28,11 @@ fn le(v: Option<f64>) -> String {
 pub async fn run(ctx: &Ctx) -> anyhow::Result<Report> {
     let sqs = FaultServer::start(Mode::ok()).await?;
     let catch_all = FaultServer::start(Mode::ok()).await?;
-    let server = Server::start(
+    let server = Server::start_against(
         &ctx.bin,
         "harddown",
-        &[
-            ("AWS_ENDPOINT_URL", catch_all.url()),
-            ("AWS_ENDPOINT_URL_SQS", sqs.url()),
-            ("PORTCULLIS_RATE_PER_PRINCIPAL", NO_RATE_LIMIT.into()),
-            ("PORTCULLIS_RATE_PER_SESSION", NO_RATE_LIMIT.into()),
-        ],
+        &catch_all,
+        &[("AWS_ENDPOINT_URL_SQS", &sqs)],
     )
     .await?;
     println!(

@@ -12,11 +12,16 @@ use anyhow::{Context, bail};
 use super::audit::{Trail, parse_verify, read_trail};
 use super::procfs::rss_kib;
 use super::prom::Scrape;
+use crate::faults::FaultServer;
 use crate::load::PROTOCOL_VERSION;
 use crate::load::http::{Endpoint, HttpConn};
 
 /// The line the server prints once it listens.
 const SERVING: &str = "serving MCP on http://127.0.0.1:";
+
+/// The rate limits (per principal and per session) of a server started with
+/// [`Server::start_against`]: high enough never to act.
+pub const NO_RATE_LIMIT: &str = "100000/s burst 100000";
 
 /// The port in the server's log, once it says it serves.
 pub fn parse_port(log: &str) -> Option<u16> {
@@ -124,6 +129,22 @@ impl Server {
             .trim()
             .to_string();
         Ok(server)
+    }
+
+    /// [`Server::start`] with AWS at fault servers: every service at `catch_all`, each of
+    /// `services` (`("AWS_ENDPOINT_URL_SQS", &sqs)`) at its own; and the rate limits raised to
+    /// [`NO_RATE_LIMIT`], so that only the limits in front of AWS act.
+    pub async fn start_against(
+        bin: &Path,
+        name: &str,
+        catch_all: &FaultServer,
+        services: &[(&str, &FaultServer)],
+    ) -> anyhow::Result<Server> {
+        let mut env = vec![("AWS_ENDPOINT_URL", catch_all.url())];
+        env.extend(services.iter().map(|(var, at)| (*var, at.url())));
+        env.push(("PORTCULLIS_RATE_PER_PRINCIPAL", NO_RATE_LIMIT.into()));
+        env.push(("PORTCULLIS_RATE_PER_SESSION", NO_RATE_LIMIT.into()));
+        Server::start(bin, name, &env).await
     }
 
     /// `http://127.0.0.1:PORT/mcp` with the token.

@@ -84,6 +84,21 @@ async fn open_sessions(
     (made, failed)
 }
 
+/// The status of one call (10 s at most) in `session`, on a new connection; "none made" without
+/// a session.
+async fn call_in(endpoint: &Arc<Endpoint>, session: Option<&String>, body: &CallBody) -> String {
+    match session {
+        Some(s) => {
+            let mut c = HttpConn::new(endpoint.clone(), Some(s.clone()));
+            mcp::call(&mut c, body, Duration::from_secs(10))
+                .await
+                .0
+                .status
+        }
+        None => "none made".into(),
+    }
+}
+
 pub async fn run(ctx: &Ctx) -> anyhow::Result<Report> {
     let mut report = Report::default();
     let catch_all = FaultServer::start(Mode::ok()).await?;
@@ -139,16 +154,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Report> {
     let mut fresh = mcp::session(&endpoint, &ids).await?;
     let (during, during_statuses) = probe_calls(&mut fresh, &body, PROBE_CALLS).await;
     // One of the idle sessions (the first made) still answers.
-    let oldest_ok = match made.first() {
-        Some(s) => {
-            let mut c = HttpConn::new(endpoint.clone(), Some(s.clone()));
-            mcp::call(&mut c, &body, Duration::from_secs(10))
-                .await
-                .0
-                .status
-        }
-        None => "none made".into(),
-    };
+    let oldest_ok = call_in(&endpoint, made.first(), &body).await;
     let rss_peak = rss.peak().max(rss_after);
     drop(rss);
     // End them all (DELETE), and see what memory comes back.
@@ -170,16 +176,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Report> {
     let rss_deleted = server.rss_kib().unwrap_or(0);
     tokio::time::sleep(Duration::from_secs(3)).await;
     let rss_deleted_later = server.rss_kib().unwrap_or(0);
-    let oldest_after_delete = match made.first() {
-        Some(s) => {
-            let mut c = HttpConn::new(endpoint.clone(), Some(s.clone()));
-            mcp::call(&mut c, &body, Duration::from_secs(10))
-                .await
-                .0
-                .status
-        }
-        None => "none made".into(),
-    };
+    let oldest_after_delete = call_in(&endpoint, made.first(), &body).await;
     println!(
         "  opened {} sessions ({} failed{}) over {OPENERS} connections in {:.2} s ({:.0} sessions/s)",
         made.len(),

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::mcp::{self, CallBody};
 use super::prom::Scrape;
-use super::server::{Probe, Server};
+use super::server::{NO_RATE_LIMIT, Probe, Server};
 use super::{
     Ctx, Pcts, Rec, Report, ms_ns, print_table, show_counts, sleep_until, spawn_closed_loop,
     status_counts,
@@ -19,7 +19,6 @@ use crate::faults::{FaultServer, Mode};
 const PER_SERVICE: usize = 16;
 const SQS: usize = 0;
 const SNS: usize = 1;
-pub const NO_RATE_LIMIT: &str = "100000/s burst 100000";
 
 /// One scrape: when, and the figures read from it.
 #[derive(Debug, Clone)]
@@ -65,15 +64,13 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Report> {
     let sqs = FaultServer::start(fast.clone()).await?;
     let sns = FaultServer::start(fast.clone()).await?;
     let catch_all = FaultServer::start(Mode::ok()).await?;
-    let server = Server::start(
+    let server = Server::start_against(
         &ctx.bin,
         "slowdown",
+        &catch_all,
         &[
-            ("AWS_ENDPOINT_URL", catch_all.url()),
-            ("AWS_ENDPOINT_URL_SQS", sqs.url()),
-            ("AWS_ENDPOINT_URL_SNS", sns.url()),
-            ("PORTCULLIS_RATE_PER_PRINCIPAL", NO_RATE_LIMIT.into()),
-            ("PORTCULLIS_RATE_PER_SESSION", NO_RATE_LIMIT.into()),
+            ("AWS_ENDPOINT_URL_SQS", &sqs),
+            ("AWS_ENDPOINT_URL_SNS", &sns),
         ],
     )
     .await?;

@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::mcp::{self, CallBody, is_limit_refusal};
 use super::prom::Scrape;
-use super::server::{Probe, Server};
-use super::slowdown::NO_RATE_LIMIT;
+use super::server::{NO_RATE_LIMIT, Probe, Server};
 use super::{
     Ctx, Rec, Report, print_table, show_counts, sleep_until, spawn_closed_loop, status_counts,
 };
@@ -63,15 +62,11 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Report> {
     };
     let sqs = FaultServer::start(fast.clone()).await?;
     let catch_all = FaultServer::start(Mode::ok()).await?;
-    let server = Server::start(
+    let server = Server::start_against(
         &ctx.bin,
         "throttle",
-        &[
-            ("AWS_ENDPOINT_URL", catch_all.url()),
-            ("AWS_ENDPOINT_URL_SQS", sqs.url()),
-            ("PORTCULLIS_RATE_PER_PRINCIPAL", NO_RATE_LIMIT.into()),
-            ("PORTCULLIS_RATE_PER_SESSION", NO_RATE_LIMIT.into()),
-        ],
+        &catch_all,
+        &[("AWS_ENDPOINT_URL_SQS", &sqs)],
     )
     .await?;
     println!(

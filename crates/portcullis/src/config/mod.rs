@@ -572,6 +572,20 @@ mod tests {
         dir
     }
 
+    /// [`Settings::from_lookup`] with HOME and the working directory `dir`, and the variables
+    /// `vars`.
+    fn settings_in(dir: &Path, vars: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let d = dir.to_string_lossy().into_owned();
+        Settings::from_lookup(&|k: &str| {
+            if k == "AWS_API_MCP_WORKING_DIR" || k == "HOME" {
+                return Some(d.clone());
+            }
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
     fn env(pairs: &[(&str, &str)]) -> EnvConfig {
         let pairs: Vec<(String, String)> = pairs
             .iter()
@@ -1119,22 +1133,8 @@ mod tests {
 
     #[test]
     fn limits_come_from_the_environment_and_the_policy_can_only_lower_the_rates() {
-        let dir = std::env::temp_dir().join(format!("portcullis-limits-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let d = dir.to_string_lossy().into_owned();
-        let with = |vars: &[(&str, &str)]| {
-            let vars: Vec<(String, String)> = vars
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-            let d = d.clone();
-            Settings::from_lookup(&move |k: &str| {
-                if k == "AWS_API_MCP_WORKING_DIR" || k == "HOME" {
-                    return Some(d.clone());
-                }
-                vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
-            })
-        };
+        let dir = temp("limits");
+        let with = |vars: &[(&str, &str)]| settings_in(&dir, vars);
         let d = crate::pipeline::limits::LimitSettings::default();
         assert_eq!(with(&[]).unwrap().limits, d);
         let l = with(&[
@@ -1189,26 +1189,13 @@ mod tests {
         std::fs::write(&file, r#"{"limits": {"rate_per_session": "10/fortnight"}}"#).unwrap();
         let err = format!("{:#}", with(&[("PORTCULLIS_POLICY_FILE", &f)]).unwrap_err());
         assert!(err.contains("limits.rate_per_session"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]
     fn modes_layer_and_the_stricter_wins() {
-        let dir = std::env::temp_dir().join(format!("portcullis-modes-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let d = dir.to_string_lossy().into_owned();
-        let with = |vars: &[(&str, &str)]| {
-            let vars: Vec<(String, String)> = vars
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-            let d = d.clone();
-            Settings::from_lookup(&move |k: &str| {
-                if k == "AWS_API_MCP_WORKING_DIR" || k == "HOME" {
-                    return Some(d.clone());
-                }
-                vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
-            })
-        };
+        let dir = temp("modes");
+        let with = |vars: &[(&str, &str)]| settings_in(&dir, vars);
         assert_eq!(with(&[]).unwrap().policy.mode(), Mode::Guarded);
         assert_eq!(
             with(&[("PORTCULLIS_MODE", "unrestricted")])

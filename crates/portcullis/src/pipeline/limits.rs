@@ -19,7 +19,9 @@ use std::time::Duration;
 
 use portcullis_resilience::breaker::{BreakerConfig, Breakers, Failure, Pass, Verdict};
 use portcullis_resilience::budget::RetryBudget;
-use portcullis_resilience::limit::{AdaptiveLimiter, LimitConfig, Permit, QueueScope, ShedReason};
+use portcullis_resilience::limit::{
+    AdaptiveLimiter, LimitConfig, LimitState, LimiterSnapshot, Permit, QueueScope, ShedReason,
+};
 use portcullis_resilience::rate::{Rate, RateLimiter};
 
 use super::{Assessment, Execution};
@@ -358,40 +360,20 @@ impl Limits {
             );
         }
         let snap = self.limiter.snapshot();
-        let _ = writeln!(
+        endpoint_gauge(
             out,
-            "# HELP portcullis_concurrency_limit The adaptive concurrency limit, over all calls (endpoint=\"*\") and per endpoint.\n# TYPE portcullis_concurrency_limit gauge"
+            &snap,
+            "portcullis_concurrency_limit",
+            "The adaptive concurrency limit, over all calls (endpoint=\"*\") and per endpoint.",
+            |s| s.limit,
         );
-        let _ = writeln!(
+        endpoint_gauge(
             out,
-            "portcullis_concurrency_limit{{endpoint=\"*\"}} {}",
-            snap.global.limit
+            &snap,
+            "portcullis_calls_in_flight",
+            "AWS calls running, over all calls and per endpoint.",
+            |s| s.in_flight,
         );
-        for k in &snap.keys {
-            let _ = writeln!(
-                out,
-                "portcullis_concurrency_limit{{endpoint=\"{}\"}} {}",
-                label(&k.key),
-                k.state.limit
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP portcullis_calls_in_flight AWS calls running, over all calls and per endpoint.\n# TYPE portcullis_calls_in_flight gauge"
-        );
-        let _ = writeln!(
-            out,
-            "portcullis_calls_in_flight{{endpoint=\"*\"}} {}",
-            snap.global.in_flight
-        );
-        for k in &snap.keys {
-            let _ = writeln!(
-                out,
-                "portcullis_calls_in_flight{{endpoint=\"{}\"}} {}",
-                label(&k.key),
-                k.state.in_flight
-            );
-        }
         let _ = writeln!(
             out,
             "# HELP portcullis_calls_queued AWS calls waiting for a slot.\n# TYPE portcullis_calls_queued gauge\nportcullis_calls_queued {}",
@@ -484,6 +466,27 @@ fn millis(d: Duration) -> String {
         format!("{} s", ms.div_ceil(1000))
     } else {
         format!("{ms} ms")
+    }
+}
+
+/// The gauge `name` (with its HELP and TYPE lines): `value` of the limit over all calls
+/// (`endpoint="*"`), then of each endpoint's.
+fn endpoint_gauge(
+    out: &mut String,
+    snap: &LimiterSnapshot,
+    name: &str,
+    help: &str,
+    value: fn(&LimitState) -> usize,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+    let _ = writeln!(out, "{name}{{endpoint=\"*\"}} {}", value(&snap.global));
+    for k in &snap.keys {
+        let _ = writeln!(
+            out,
+            "{name}{{endpoint=\"{}\"}} {}",
+            label(&k.key),
+            value(&k.state)
+        );
     }
 }
 

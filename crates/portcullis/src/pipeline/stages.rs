@@ -23,6 +23,7 @@
 //!
 //! Each stage runs once per command, in this order, on the [`Assessment`] made once before.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -133,6 +134,68 @@ pub struct Recorded {
     pub entry: CommandEntry,
 }
 
+/// The associated items of a `Service<Job>` impl that is always ready and answers `$response`
+/// in a boxed future (the impl adds its `call`).
+macro_rules! always_ready {
+    ($response:ty) => {
+        type Response = $response;
+        type Error = Infallible;
+        type Future = BoxFuture<'static, Result<$response, Infallible>>;
+
+        fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+    };
+}
+
+/// A stage's service around the inner one `S` (the stages after it): `$service<S>`, which holds
+/// `S` and a clone of its layer `$layer`; `$layer`'s [`Layer`] impl, which builds it; and its
+/// `Service<Job>` impl, answering `$response`: always ready, each call runs `$layer::run` with a
+/// clone of `S` (which that readies in the call's own future, see [`call_ready`]).
+macro_rules! stage {
+    ($(#[$meta:meta])* pub struct $service:ident<S>($layer:ident) -> $response:ty;) => {
+        $(#[$meta])*
+        #[derive(Clone)]
+        pub struct $service<S> {
+            inner: S,
+            stage: $layer,
+        }
+
+        impl<S> Layer<S> for $layer {
+            type Service = $service<S>;
+            fn layer(&self, inner: S) -> $service<S> {
+                $service {
+                    inner,
+                    stage: self.clone(),
+                }
+            }
+        }
+
+        impl<S> Service<Job> for $service<S>
+        where
+            S: Service<Job, Response = Outcome, Error = Infallible> + Clone + Send + 'static,
+            S::Future: Send,
+        {
+            always_ready!($response);
+
+            fn call(&mut self, job: Job) -> Self::Future {
+                Box::pin(self.stage.clone().run(self.inner.clone(), job))
+            }
+        }
+    };
+}
+
+/// The service a stage wraps: the stages after it, down to [`Execute`].
+trait Inner:
+    Service<Job, Response = Outcome, Error = Infallible, Future: Send> + Clone + Send + 'static
+{
+}
+
+impl<S> Inner for S where
+    S: Service<Job, Response = Outcome, Error = Infallible, Future: Send> + Clone + Send + 'static
+{
+}
+
 /// The execute and shape stages, as the innermost service.
 #[derive(Clone)]
 pub struct Execute {
@@ -142,47 +205,41 @@ pub struct Execute {
 }
 
 impl Service<Job> for Execute {
-    type Response = Outcome;
-    type Error = std::convert::Infallible;
-    type Future = BoxFuture<'static, Result<Outcome, Self::Error>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
+    always_ready!(Outcome);
 
     fn call(&mut self, job: Job) -> Self::Future {
-        let (pipeline, recorder, observer) = (
-            Arc::clone(&self.pipeline),
-            self.recorder.clone(),
-            Arc::clone(&self.observer),
+        Box::pin(self.clone().run(job))
+    }
+}
+
+impl Execute {
+    async fn run(self, job: Job) -> Result<Outcome, Infallible> {
+        let (pipeline, observer) = (&self.pipeline, &self.observer);
+        let a = &job.assessment;
+        // Fail closed: nothing runs unless its record can be written.
+        if let Some(recorder) = &self.recorder
+            && let Err(why) = recorder.ready()
+        {
+            tracing::warn!("portcullis: not executed, audit unavailable: {}", a.display);
+            return Ok(Outcome::AuditUnavailable(why));
+        }
+        let started = Instant::now();
+        let sending = pipeline.execute(a, job.approved.as_deref(), &*job.progress);
+        let run = match job.deadline {
+            None => pipeline.shape(a, sending.await, job.keep_response),
+            Some(at) => match tokio::time::timeout_at(at, sending).await {
+                Ok(raw) => pipeline.shape(a, raw, job.keep_response),
+                Err(_) => past_deadline(),
+            },
+        };
+        observer.stage("execute", started.elapsed().as_secs_f64());
+        observer.retries(&a.request.service_cli_name, run.attempts.saturating_sub(1));
+        tracing::info!(
+            "portcullis: ran {} ({})",
+            a.display,
+            if run.ok { "ok" } else { "error" }
         );
-        Box::pin(async move {
-            let a = &job.assessment;
-            // Fail closed: nothing runs unless its record can be written.
-            if let Some(recorder) = &recorder
-                && let Err(why) = recorder.ready()
-            {
-                tracing::warn!("portcullis: not executed, audit unavailable: {}", a.display);
-                return Ok(Outcome::AuditUnavailable(why));
-            }
-            let started = Instant::now();
-            let sending = pipeline.execute(a, job.approved.as_deref(), &*job.progress);
-            let run = match job.deadline {
-                None => pipeline.shape(a, sending.await, job.keep_response),
-                Some(at) => match tokio::time::timeout_at(at, sending).await {
-                    Ok(raw) => pipeline.shape(a, raw, job.keep_response),
-                    Err(_) => past_deadline(),
-                },
-            };
-            observer.stage("execute", started.elapsed().as_secs_f64());
-            observer.retries(&a.request.service_cli_name, run.attempts.saturating_sub(1));
-            tracing::info!(
-                "portcullis: ran {} ({})",
-                a.display,
-                if run.ok { "ok" } else { "error" }
-            );
-            Ok(Outcome::Ran(run))
-        })
+        Ok(Outcome::Ran(run))
     }
 }
 
@@ -199,11 +256,13 @@ fn past_deadline() -> Execution {
     }
 }
 
-/// Readies `service` (tower's contract: `poll_ready` before `call`). Each stage clones its inner
-/// service into the call's future and readies it there, so a stage waiting its turn (the limit)
-/// waits inside the command's own future, after the stages before it have passed.
-async fn ready<S: Service<Job>>(service: &mut S) -> Result<(), S::Error> {
-    std::future::poll_fn(|cx| service.poll_ready(cx)).await
+/// Readies `inner` (tower's contract: `poll_ready` before `call`), then calls it with `job`. Each
+/// stage clones its inner service into the call's future and readies it there, so a stage waiting
+/// its turn (the limit) waits inside the command's own future, after the stages before it have
+/// passed.
+async fn call_ready<S: Inner>(mut inner: S, job: Job) -> Result<Outcome, Infallible> {
+    std::future::poll_fn(|cx| inner.poll_ready(cx)).await?;
+    inner.call(job).await
 }
 
 /// The consent stage: a command whose decision asks for consent goes on only with its approver's
@@ -213,78 +272,51 @@ pub struct ConsentLayer {
     observer: Arc<dyn Observer>,
 }
 
-impl<S> Layer<S> for ConsentLayer {
-    type Service = Consent<S>;
-    fn layer(&self, inner: S) -> Consent<S> {
-        Consent {
-            inner,
-            observer: Arc::clone(&self.observer),
-        }
-    }
+stage! {
+    /// See [`ConsentLayer`].
+    pub struct Consent<S>(ConsentLayer) -> Outcome;
 }
 
-/// See [`ConsentLayer`].
-#[derive(Clone)]
-pub struct Consent<S> {
-    inner: S,
-    observer: Arc<dyn Observer>,
-}
-
-impl<S> Service<Job> for Consent<S>
-where
-    S: Service<Job, Response = Outcome, Error = std::convert::Infallible> + Clone + Send + 'static,
-    S::Future: Send,
-{
-    type Response = Outcome;
-    type Error = std::convert::Infallible;
-    type Future = BoxFuture<'static, Result<Outcome, Self::Error>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, mut job: Job) -> Self::Future {
-        let (mut inner, observer) = (self.inner.clone(), Arc::clone(&self.observer));
-        Box::pin(async move {
-            if job.assessment.decision.is_consent() {
-                let asking = Instant::now();
-                let answer = job.approver.approve(&job.assessment).await;
-                observer.stage("consent", asking.elapsed().as_secs_f64());
-                // The person's time is not the command's.
-                if let Some(at) = &mut job.deadline {
-                    *at += asking.elapsed();
+impl ConsentLayer {
+    async fn run<S: Inner>(self, inner: S, mut job: Job) -> Result<Outcome, Infallible> {
+        if job.assessment.decision.is_consent() {
+            let asking = Instant::now();
+            let answer = job.approver.approve(&job.assessment).await;
+            self.observer
+                .stage("consent", asking.elapsed().as_secs_f64());
+            // The person's time is not the command's.
+            if let Some(at) = &mut job.deadline {
+                *at += asking.elapsed();
+            }
+            let a = &job.assessment;
+            match answer {
+                // An approval of another request approves nothing (the execute stage checks
+                // the digest of what it is about to run once more).
+                Answer::Approved(digest) if digest != a.digest => {
+                    tracing::info!(
+                        "portcullis: approval for another request refused: {}",
+                        a.display
+                    );
+                    let message = format!(
+                        "not executed: `{}` is not the request the person approved (digest mismatch)",
+                        a.command
+                    );
+                    return Ok(Outcome::NotApproved {
+                        why: super::Refusal::Failed,
+                        message,
+                    });
                 }
-                let a = &job.assessment;
-                match answer {
-                    // An approval of another request approves nothing (the execute stage checks
-                    // the digest of what it is about to run once more).
-                    Answer::Approved(digest) if digest != a.digest => {
-                        tracing::info!(
-                            "portcullis: approval for another request refused: {}",
-                            a.display
-                        );
-                        let message = format!(
-                            "not executed: `{}` is not the request the person approved (digest mismatch)",
-                            a.command
-                        );
-                        return Ok(Outcome::NotApproved {
-                            why: super::Refusal::Failed,
-                            message,
-                        });
-                    }
-                    Answer::Approved(digest) => {
-                        tracing::info!("portcullis: approved {} ({digest})", a.display);
-                        job.approved = Some(digest);
-                    }
-                    Answer::Refused { why, message } => {
-                        tracing::info!("portcullis: {} {}", why.status(), a.display);
-                        return Ok(Outcome::NotApproved { why, message });
-                    }
+                Answer::Approved(digest) => {
+                    tracing::info!("portcullis: approved {} ({digest})", a.display);
+                    job.approved = Some(digest);
+                }
+                Answer::Refused { why, message } => {
+                    tracing::info!("portcullis: {} {}", why.status(), a.display);
+                    return Ok(Outcome::NotApproved { why, message });
                 }
             }
-            ready(&mut inner).await?;
-            inner.call(job).await
-        })
+        }
+        call_ready(inner, job).await
     }
 }
 
@@ -293,47 +325,23 @@ where
 #[derive(Clone, Default)]
 pub struct DecideLayer;
 
-impl<S> Layer<S> for DecideLayer {
-    type Service = Decide<S>;
-    fn layer(&self, inner: S) -> Decide<S> {
-        Decide { inner }
-    }
+stage! {
+    /// See [`DecideLayer`].
+    pub struct Decide<S>(DecideLayer) -> Outcome;
 }
 
-/// See [`DecideLayer`].
-#[derive(Clone)]
-pub struct Decide<S> {
-    inner: S,
-}
-
-impl<S> Service<Job> for Decide<S>
-where
-    S: Service<Job, Response = Outcome, Error = std::convert::Infallible> + Clone + Send + 'static,
-    S::Future: Send,
-{
-    type Response = Outcome;
-    type Error = std::convert::Infallible;
-    type Future = BoxFuture<'static, Result<Outcome, Self::Error>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, job: Job) -> Self::Future {
-        let mut inner = self.inner.clone();
-        Box::pin(async move {
-            let d = &job.assessment.decision;
-            if d.is_deny() {
-                tracing::info!(
-                    "portcullis: denied {} ({})",
-                    job.assessment.display,
-                    d.rule_ids.join(", ")
-                );
-                return Ok(Outcome::Denied);
-            }
-            ready(&mut inner).await?;
-            inner.call(job).await
-        })
+impl DecideLayer {
+    async fn run<S: Inner>(self, inner: S, job: Job) -> Result<Outcome, Infallible> {
+        let d = &job.assessment.decision;
+        if d.is_deny() {
+            tracing::info!(
+                "portcullis: denied {} ({})",
+                job.assessment.display,
+                d.rule_ids.join(", ")
+            );
+            return Ok(Outcome::Denied);
+        }
+        call_ready(inner, job).await
     }
 }
 
@@ -341,41 +349,17 @@ where
 #[derive(Clone, Default)]
 pub struct RecordLayer;
 
-impl<S> Layer<S> for RecordLayer {
-    type Service = Record<S>;
-    fn layer(&self, inner: S) -> Record<S> {
-        Record { inner }
-    }
+stage! {
+    /// See [`RecordLayer`].
+    pub struct Record<S>(RecordLayer) -> Recorded;
 }
 
-/// See [`RecordLayer`].
-#[derive(Clone)]
-pub struct Record<S> {
-    inner: S,
-}
-
-impl<S> Service<Job> for Record<S>
-where
-    S: Service<Job, Response = Outcome, Error = std::convert::Infallible> + Clone + Send + 'static,
-    S::Future: Send,
-{
-    type Response = Recorded;
-    type Error = std::convert::Infallible;
-    type Future = BoxFuture<'static, Result<Recorded, Self::Error>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, job: Job) -> Self::Future {
-        let mut inner = self.inner.clone();
-        Box::pin(async move {
-            let a = Arc::clone(&job.assessment);
-            ready(&mut inner).await?;
-            let outcome = inner.call(job).await?;
-            let entry = record::entry(&a, &outcome);
-            Ok(Recorded { outcome, entry })
-        })
+impl RecordLayer {
+    async fn run<S: Inner>(self, inner: S, job: Job) -> Result<Recorded, Infallible> {
+        let a = Arc::clone(&job.assessment);
+        let outcome = call_ready(inner, job).await?;
+        let entry = record::entry(&a, &outcome);
+        Ok(Recorded { outcome, entry })
     }
 }
 
@@ -390,52 +374,24 @@ pub struct AdmitLayer {
     limits: Arc<Limits>,
 }
 
-impl<S> Layer<S> for AdmitLayer {
-    type Service = Admit<S>;
-    fn layer(&self, inner: S) -> Admit<S> {
-        Admit {
-            inner,
-            limits: Arc::clone(&self.limits),
+stage! {
+    /// See [`AdmitLayer`].
+    pub struct Admit<S>(AdmitLayer) -> Outcome;
+}
+
+impl AdmitLayer {
+    async fn run<S: Inner>(self, inner: S, job: Job) -> Result<Outcome, Infallible> {
+        if sends(&job.assessment)
+            && let Err(refused) = self.limits.check_rate(&job.caller)
+        {
+            tracing::info!(
+                "portcullis: {} {}",
+                refused.kind.status(),
+                job.assessment.display
+            );
+            return Ok(Outcome::Limited(refused));
         }
-    }
-}
-
-/// See [`AdmitLayer`].
-#[derive(Clone)]
-pub struct Admit<S> {
-    inner: S,
-    limits: Arc<Limits>,
-}
-
-impl<S> Service<Job> for Admit<S>
-where
-    S: Service<Job, Response = Outcome, Error = std::convert::Infallible> + Clone + Send + 'static,
-    S::Future: Send,
-{
-    type Response = Outcome;
-    type Error = std::convert::Infallible;
-    type Future = BoxFuture<'static, Result<Outcome, Self::Error>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, job: Job) -> Self::Future {
-        let (mut inner, limits) = (self.inner.clone(), Arc::clone(&self.limits));
-        Box::pin(async move {
-            if sends(&job.assessment)
-                && let Err(refused) = limits.check_rate(&job.caller)
-            {
-                tracing::info!(
-                    "portcullis: {} {}",
-                    refused.kind.status(),
-                    job.assessment.display
-                );
-                return Ok(Outcome::Limited(refused));
-            }
-            ready(&mut inner).await?;
-            inner.call(job).await
-        })
+        call_ready(inner, job).await
     }
 }
 
@@ -443,84 +399,49 @@ where
 #[derive(Clone)]
 pub struct LimitLayer {
     limits: Arc<Limits>,
-    region: Option<Arc<str>>,
-}
-
-impl<S> Layer<S> for LimitLayer {
-    type Service = Limit<S>;
-    fn layer(&self, inner: S) -> Limit<S> {
-        Limit {
-            inner,
-            limits: Arc::clone(&self.limits),
-            region: self.region.clone(),
-        }
-    }
-}
-
-/// See [`LimitLayer`].
-#[derive(Clone)]
-pub struct Limit<S> {
-    inner: S,
-    limits: Arc<Limits>,
     /// The default region (a command without `--region` goes there).
     region: Option<Arc<str>>,
 }
 
-impl<S> Service<Job> for Limit<S>
-where
-    S: Service<Job, Response = Outcome, Error = std::convert::Infallible> + Clone + Send + 'static,
-    S::Future: Send,
-{
-    type Response = Outcome;
-    type Error = std::convert::Infallible;
-    type Future = BoxFuture<'static, Result<Outcome, Self::Error>>;
+stage! {
+    /// See [`LimitLayer`].
+    pub struct Limit<S>(LimitLayer) -> Outcome;
+}
 
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, job: Job) -> Self::Future {
-        let (mut inner, limits, region) = (
-            self.inner.clone(),
-            Arc::clone(&self.limits),
-            self.region.clone(),
+impl LimitLayer {
+    async fn run<S: Inner>(self, inner: S, job: Job) -> Result<Outcome, Infallible> {
+        let a = Arc::clone(&job.assessment);
+        if !sends(&a) {
+            return call_ready(inner, job).await;
+        }
+        let endpoint = Limits::endpoint(self.region.as_deref(), &a);
+        let write = !matches!(
+            a.request.access_level,
+            Some(AccessLevel::List | AccessLevel::Read)
         );
-        Box::pin(async move {
-            let a = Arc::clone(&job.assessment);
-            if !sends(&a) {
-                ready(&mut inner).await?;
-                return inner.call(job).await;
-            }
-            let endpoint = Limits::endpoint(region.as_deref(), &a);
-            let write = !matches!(
-                a.request.access_level,
-                Some(AccessLevel::List | AccessLevel::Read)
-            );
-            let admitting = limits.admit(&endpoint, write);
-            let admitted = match job.deadline {
-                None => admitting.await,
-                Some(at) => match tokio::time::timeout_at(at, admitting).await {
-                    Ok(admitted) => admitted,
-                    Err(_) => return Ok(Outcome::Ran(past_deadline())),
-                },
-            };
-            let admitted = match admitted {
+        let admitting = self.limits.admit(&endpoint, write);
+        let admitted = match job.deadline {
+            None => admitting.await,
+            Some(at) => match tokio::time::timeout_at(at, admitting).await {
                 Ok(admitted) => admitted,
-                Err(refused) => {
-                    tracing::info!("portcullis: {} {}", refused.kind.status(), a.display);
-                    return Ok(Outcome::Limited(refused));
-                }
-            };
-            ready(&mut inner).await?;
-            let outcome = inner.call(job).await?;
-            if let Outcome::Ran(run) = &outcome {
-                // One request's latency is a sample of the endpoint's; a paginated, retried or
-                // composite command's is not.
-                let single = matches!(a.parsed, Parsed::Call(_)) && run.attempts == 1;
-                admitted.finish(run, single);
+                Err(_) => return Ok(Outcome::Ran(past_deadline())),
+            },
+        };
+        let admitted = match admitted {
+            Ok(admitted) => admitted,
+            Err(refused) => {
+                tracing::info!("portcullis: {} {}", refused.kind.status(), a.display);
+                return Ok(Outcome::Limited(refused));
             }
-            Ok(outcome)
-        })
+        };
+        let outcome = call_ready(inner, job).await?;
+        if let Outcome::Ran(run) = &outcome {
+            // One request's latency is a sample of the endpoint's; a paginated, retried or
+            // composite command's is not.
+            let single = matches!(a.parsed, Parsed::Call(_)) && run.attempts == 1;
+            admitted.finish(run, single);
+        }
+        Ok(outcome)
     }
 }
 
@@ -616,13 +537,7 @@ mod tests {
     }
 
     impl Service<Job> for Busy {
-        type Response = Outcome;
-        type Error = std::convert::Infallible;
-        type Future = BoxFuture<'static, Result<Outcome, Self::Error>>;
-
-        fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-            Poll::Ready(Ok(()))
-        }
+        always_ready!(Outcome);
 
         fn call(&mut self, _job: Job) -> Self::Future {
             let (now, most) = (Arc::clone(&self.now), Arc::clone(&self.most));
@@ -636,18 +551,24 @@ mod tests {
         }
     }
 
-    fn job() -> Job {
+    /// `command`, assessed offline under `mode` (default region us-east-1).
+    fn assessment(mode: portcullis_policy::Mode, command: &str) -> Assessment {
         let p = Pipeline::offline(
-            portcullis_policy::Policy::new(portcullis_policy::Mode::Unrestricted),
+            portcullis_policy::Policy::new(mode),
             std::env::temp_dir(),
             Some("us-east-1".into()),
         )
         .unwrap();
-        let a = p
-            .assess("aws s3api list-buckets")
-            .unwrap_or_else(|r| panic!("{}", r.message));
+        p.assess(command)
+            .unwrap_or_else(|r| panic!("{}", r.message))
+    }
+
+    fn job() -> Job {
         Job::new(
-            Arc::new(a),
+            Arc::new(assessment(
+                portcullis_policy::Mode::Unrestricted,
+                "aws s3api list-buckets",
+            )),
             Arc::new(Refuse(|_| Answer::Refused {
                 why: super::super::Refusal::Unavailable,
                 message: String::new(),
@@ -680,12 +601,8 @@ mod tests {
             .layer(busy.clone());
             let runs: Vec<_> = (0..6)
                 .map(|_| {
-                    let mut s = limited.clone();
-                    let j = job();
-                    tokio::spawn(async move {
-                        ready(&mut s).await.unwrap();
-                        s.call(j).await
-                    })
+                    let s = limited.clone();
+                    tokio::spawn(call_ready(s, job()))
                 })
                 .collect();
             for r in runs {
@@ -707,13 +624,7 @@ mod tests {
     }
 
     impl Service<Job> for Endpoint {
-        type Response = Outcome;
-        type Error = std::convert::Infallible;
-        type Future = BoxFuture<'static, Result<Outcome, Self::Error>>;
-
-        fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-            Poll::Ready(Ok(()))
-        }
+        always_ready!(Outcome);
 
         fn call(&mut self, _job: Job) -> Self::Future {
             self.calls.fetch_add(1, Ordering::SeqCst);
@@ -730,17 +641,8 @@ mod tests {
     }
 
     fn assessed(mode: portcullis_policy::Mode, command: &str) -> Job {
-        let p = Pipeline::offline(
-            portcullis_policy::Policy::new(mode),
-            std::env::temp_dir(),
-            Some("us-east-1".into()),
-        )
-        .unwrap();
-        let a = p
-            .assess(command)
-            .unwrap_or_else(|r| panic!("{}", r.message));
         Job::new(
-            Arc::new(a),
+            Arc::new(assessment(mode, command)),
             Arc::new(Refuse(|a| Answer::Approved(a.digest.clone()))),
         )
     }
@@ -870,15 +772,10 @@ mod tests {
     #[tokio::test]
     async fn a_denied_command_never_reaches_the_inner_stages() {
         let busy = Busy::default();
-        let p = Pipeline::offline(
-            portcullis_policy::Policy::new(portcullis_policy::Mode::ReadOnly),
-            std::env::temp_dir(),
-            Some("us-east-1".into()),
-        )
-        .unwrap();
-        let a = p
-            .assess("aws s3api create-bucket --bucket b")
-            .unwrap_or_else(|r| panic!("{}", r.message));
+        let a = assessment(
+            portcullis_policy::Mode::ReadOnly,
+            "aws s3api create-bucket --bucket b",
+        );
         assert!(a.decision.is_deny());
         let mut s = DecideLayer.layer(busy.clone());
         let out = s
@@ -895,15 +792,10 @@ mod tests {
     #[tokio::test]
     async fn an_approval_of_another_digest_is_refused_before_the_inner_stages() {
         let busy = Busy::default();
-        let p = Pipeline::offline(
-            portcullis_policy::Policy::new(portcullis_policy::Mode::Guarded),
-            std::env::temp_dir(),
-            Some("us-east-1".into()),
-        )
-        .unwrap();
-        let a = p
-            .assess("aws s3api create-bucket --bucket b")
-            .unwrap_or_else(|r| panic!("{}", r.message));
+        let a = assessment(
+            portcullis_policy::Mode::Guarded,
+            "aws s3api create-bucket --bucket b",
+        );
         assert!(a.decision.is_consent());
         let mut s = ConsentLayer {
             observer: Arc::new(Unobserved),

@@ -2392,49 +2392,35 @@ mod tests {
 
     #[test]
     fn limits_default_and_from_the_environment() {
-        let s = HttpSettings::from_env_and_flags(&http_flags(), &env(&[("HOME", "/h")])).unwrap();
-        assert_eq!(
+        // The HTTP limits from HOME=/h and `vars`; the five caps of them.
+        let limits = |vars: &[(&str, &str)]| {
+            let mut all = vec![("HOME", "/h")];
+            all.extend_from_slice(vars);
+            HttpSettings::from_env_and_flags(&http_flags(), &env(&all)).map(|s| s.limits)
+        };
+        let caps = |vars: &[(&str, &str)]| {
+            let l = limits(vars).unwrap();
             (
-                s.limits.max_connections,
-                s.limits.max_connections_per_peer,
-                s.limits.max_sessions,
-                s.limits.max_sessions_per_principal,
-                s.limits.max_live_sessions
-            ),
-            (1024, 64, 16384, 4096, 256)
-        );
-        let s = HttpSettings::from_env_and_flags(
-            &http_flags(),
-            &env(&[
-                ("HOME", "/h"),
+                l.max_connections,
+                l.max_connections_per_peer,
+                l.max_sessions,
+                l.max_sessions_per_principal,
+                l.max_live_sessions,
+            )
+        };
+        assert_eq!(caps(&[]), (1024, 64, 16384, 4096, 256));
+        assert_eq!(
+            caps(&[
                 ("PORTCULLIS_MAX_CONNECTIONS", "10"),
                 ("PORTCULLIS_MAX_CONNECTIONS_PER_PEER", " 2 "),
                 ("PORTCULLIS_MAX_SESSIONS", "30"),
                 ("PORTCULLIS_MAX_SESSIONS_PER_PRINCIPAL", "3"),
                 ("PORTCULLIS_MAX_LIVE_SESSIONS", "7"),
             ]),
-        )
-        .unwrap();
-        assert_eq!(
-            (
-                s.limits.max_connections,
-                s.limits.max_connections_per_peer,
-                s.limits.max_sessions,
-                s.limits.max_sessions_per_principal,
-                s.limits.max_live_sessions
-            ),
             (10, 2, 30, 3, 7)
         );
         let g = guard_with(|s| {
-            s.limits = HttpSettings::from_env_and_flags(
-                &http_flags(),
-                &env(&[
-                    ("HOME", "/h"),
-                    ("PORTCULLIS_MAX_SESSIONS_PER_PRINCIPAL", "3"),
-                ]),
-            )
-            .unwrap()
-            .limits
+            s.limits = limits(&[("PORTCULLIS_MAX_SESSIONS_PER_PRINCIPAL", "3")]).unwrap();
         });
         assert_eq!((g.max_sessions, g.max_sessions_per_principal), (16384, 3));
         for (k, v) in [
@@ -2444,10 +2430,7 @@ mod tests {
             ("PORTCULLIS_MAX_SESSIONS_PER_PRINCIPAL", "1000001"),
             ("PORTCULLIS_MAX_LIVE_SESSIONS", "0"),
         ] {
-            let e =
-                HttpSettings::from_env_and_flags(&http_flags(), &env(&[("HOME", "/h"), (k, v)]))
-                    .unwrap_err();
-            let e = format!("{e:#}");
+            let e = format!("{:#}", limits(&[(k, v)]).unwrap_err());
             assert!(
                 e.contains(k) && e.contains("1 to 1000000") && e.contains(v),
                 "{e}"

@@ -1,5 +1,6 @@
 //! What the end-to-end suites share: the corpus format (`== name`, `setup: cmd`, `run: cmd`) and
 //! the clean environment a command runs in, for the pinned awscli and `portcullis exec` alike.
+#![allow(clippy::disallowed_types)] // the environment of the programs the suites run
 #![allow(dead_code)] // each suite uses its part
 
 use std::path::{Path, PathBuf};

@@ -9,6 +9,7 @@ use std::process::Command;
 use serde_json::{Value, json};
 
 use super::moto::venv_python;
+use super::serve::{FAKE_AWS, temp_home};
 
 /// One server configuration: its HOME (also the working directory unless changed) and environment.
 pub struct McpEnv {
@@ -18,13 +19,7 @@ pub struct McpEnv {
 
 impl McpEnv {
     pub fn new(tag: &str) -> McpEnv {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let home =
-            std::env::temp_dir().join(format!("portcullis-{tag}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&home).unwrap();
+        let home = temp_home(tag);
         let vars = vec![(
             "AWS_API_MCP_WORKING_DIR".to_string(),
             home.to_string_lossy().into_owned(),
@@ -56,11 +51,7 @@ impl McpEnv {
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", &self.home)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .envs(FAKE_AWS)
             .envs(self.vars.iter().chain(extra).map(|(k, v)| (k, v)));
         let out = cmd.output().expect("run the MCP client");
         let stdout = String::from_utf8_lossy(&out.stdout);
