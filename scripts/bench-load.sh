@@ -9,8 +9,11 @@
 #
 #   scripts/bench-load.sh [--connections 1,16,64,256] [--duration 5s] [--warmup 1s]
 #                         [--only http|stdio] [--scenarios denied,check,read]
-#                         [--fsync always|100ms|never] [--no-build]
+#                         [--fsync always|100ms|never] [--no-build] [--awslabs]
 #
+# --awslabs: also drive the pinned awslabs.aws-api-mcp-server over streamable HTTP with the same
+# generator and scenarios (denied by its deny list, read; `check` is Portcullis-only). It runs
+# from .venv-awslabs (scripts/bench-mcp.sh creates it) through bench/awslabs_launcher.py.
 # --fsync: the audit trail's PORTCULLIS_AUDIT_FSYNC (default `always`, the server's default).
 #
 # PORTCULLIS_BIN / PORTCULLIS_LOAD_BIN: use those binaries instead of building the release ones.
@@ -26,6 +29,7 @@ only=
 scenarios=denied,check,read
 fsync=always
 build=1
+awslabs=0
 while [ $# -gt 0 ]; do
   case $1 in
     --connections) connections=$2; shift 2 ;;
@@ -35,7 +39,8 @@ while [ $# -gt 0 ]; do
     --scenarios) scenarios=$2; shift 2 ;;
     --fsync) fsync=$2; shift 2 ;;
     --no-build) build=0; shift ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    --awslabs) awslabs=1; shift ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -78,6 +83,9 @@ server_env=(
   PORTCULLIS_MODE=read-only
   # Every client here is one peer (loopback): the per-peer cap (64) would refuse the 256 level.
   PORTCULLIS_MAX_CONNECTIONS_PER_PEER=1024
+  # A benchmark of throughput, not of the rate limits (defaults: 100 calls/s a session, burst 200, which
+  # would refuse nearly every read; policy-only calls send nothing and are not rate-limited).
+  "PORTCULLIS_RATE_PER_PRINCIPAL=100000/s burst 100000" "PORTCULLIS_RATE_PER_SESSION=100000/s burst 100000"
 )
 
 # Waits (bounded) for a line matching $2 in file $1 and prints the port after $3.
@@ -148,6 +156,35 @@ if [ "$only" != stdio ]; then
   done
   kill "$server" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
+fi
+
+if [ "$awslabs" = 1 ]; then
+  venv=$root/.venv-awslabs
+  [ -x "$venv/bin/python" ] || { echo "no $venv: run scripts/bench-mcp.sh once to create it" >&2; exit 1; }
+  mkdir -p "$tmp/awslabs/.aws/aws-api-mcp" "$tmp/awslabs/wd"
+  echo '{"version": "1.0", "policy": {"denyList": ["aws iam delete-user"], "elicitList": []}}' \
+    >"$tmp/awslabs/.aws/aws-api-mcp/mcp-security-policy.json"
+  aport=$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  env -i "PATH=$PATH" "HOME=$tmp/awslabs" LANG=C.UTF-8 AUTH_TYPE=no-auth \
+    AWS_API_MCP_TRANSPORT=streamable-http AWS_API_MCP_HOST=127.0.0.1 "AWS_API_MCP_PORT=$aport" \
+    READ_OPERATIONS_ONLY=false AWS_API_MCP_TELEMETRY=false "AWS_API_MCP_WORKING_DIR=$tmp/awslabs/wd" \
+    AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 \
+    AWS_EC2_METADATA_DISABLED=true "$venv/bin/python" "$root/bench/awslabs_launcher.py" \
+    >"$tmp/awslabs.log" 2>&1 &
+  aws_server=$!
+  pids+=("$aws_server")
+  wait_port "$tmp/awslabs.log" "Uvicorn running on" "Uvicorn running on http://127.0.0.1:" "$aws_server" >/dev/null
+  for s in ${scenarios//,/ }; do
+    [ "$s" = check ] && continue
+    spec=$(scenario "$s")
+    [ -n "$spec" ] || continue
+    echo
+    echo "== awslabs http: $s"
+    timeout -k 5 "$bound" "$load" --http "http://127.0.0.1:$aport/mcp" \
+      --tool "${spec%%|*}" --command "${spec#*|}" "${common[@]}" || echo "(load run failed: $?)"
+  done
+  kill "$aws_server" 2>/dev/null || true
+  wait "$aws_server" 2>/dev/null || true
 fi
 
 if [ "$only" != http ]; then

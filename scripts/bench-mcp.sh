@@ -3,6 +3,7 @@
 # same moto server, driven by the same MCP client (bench/mcp_bench.py): start-up to `initialize`,
 # `call_aws` latency of a read and of a denied command, RSS after 100 calls, and the raw moto floor.
 # Prints a table; asserts nothing (a benchmark, not a test).
+# Over streamable HTTP under concurrent load, the same two servers: scripts/bench-load.sh --awslabs.
 #
 #   scripts/bench-mcp.sh [--calls 50] [--startup-runs 10] [--awslabs-startup-runs 5] [--only portcullis|awslabs]
 #

@@ -318,6 +318,28 @@ impl Policy {
             .is_none_or(|list| list.iter().any(|p| p.matches(region)))
     }
 
+    /// The `regions` allow-list as written (patterns with `*` and `?`), or `None` when there is
+    /// none. The session policy generator turns it into an `aws:RequestedRegion` condition.
+    pub fn region_allow_list(&self) -> Option<Vec<&str>> {
+        self.regions
+            .as_ref()
+            .map(|list| list.iter().map(NamePattern::as_str).collect())
+    }
+
+    /// Whether the `services` allow-list admits a service, by its CLI command name (`s3api`) or
+    /// its model name (`s3`), as the decide stage matches it; true when there is no allow-list.
+    pub fn allows_service(&self, cli_name: &str, service: &str) -> bool {
+        self.services.as_ref().is_none_or(|list| {
+            list.iter()
+                .any(|p| p.matches(cli_name) || p.matches(service))
+        })
+    }
+
+    /// Whether the policy has a `services` allow-list.
+    pub fn restricts_services(&self) -> bool {
+        self.services.is_some()
+    }
+
     /// The hosts `--endpoint-url` may name besides loopback (`global_options.endpoint_hosts`), for
     /// the engine's own connect-time check.
     pub fn endpoint_hosts(&self) -> Vec<String> {

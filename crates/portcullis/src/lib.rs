@@ -6,9 +6,10 @@
 //! shape (mask secrets, render like the AWS CLI) → record (the audit trail). The binary's
 //! `serve`, `exec` and `check`, and the tests, all drive it; [`server`] adapts it to MCP (stdio and
 //! streamable HTTP), [`config`] reads the settings, [`redact`] is the one place secret values are
-//! found and masked.
+//! found and masked; [`scope`] generates the IAM session policy that makes IAM enforce the policy too.
 
 pub mod config;
 pub mod pipeline;
 pub mod redact;
+pub mod scope;
 pub mod server;

@@ -16,6 +16,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod audit_cmd;
+mod iam_cmd;
 mod policy_cmd;
 
 use portcullis::{config, pipeline, server};
@@ -80,6 +81,12 @@ enum Cmd {
         #[command(subcommand)]
         command: policy_cmd::PolicyCmd,
     },
+    /// IAM as the control plane: evaluate a request against IAM policies; print the session
+    /// policy generated from the Portcullis policy.
+    Iam {
+        #[command(subcommand)]
+        command: iam_cmd::IamCmd,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -106,6 +113,7 @@ fn main() -> ExitCode {
         Cmd::Serve(flags) => server::run(flags).map(|()| ExitCode::SUCCESS),
         Cmd::Policy { command } => policy_cmd::run(command),
         Cmd::Audit { command } => audit_cmd::run(command),
+        Cmd::Iam { command } => iam_cmd::run(command),
     };
     match result {
         Ok(code) => code,

@@ -72,6 +72,17 @@ fn workdir(root: &Path, name: &str) -> PathBuf {
         .map(|i: usize| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect();
     std::fs::write(dir.join("big.bin"), big).unwrap();
+    // Backdate the files a minute. S3 (and moto) report LastModified to the second, and `sync`
+    // uploads a file whose mtime is newer than its object's: a file written in the same second as
+    // its first upload would look changed to a second sync, in one run and not in the other.
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    for f in ["d/a.txt", "d/sub/b.txt", "d/sub/c.json", "big.bin"] {
+        let file = std::fs::File::options()
+            .write(true)
+            .open(dir.join(f))
+            .unwrap();
+        file.set_modified(past).unwrap();
+    }
     dir
 }
 

@@ -260,6 +260,14 @@ impl CredentialsProvider {
         }
     }
 
+    /// Puts `creds` in the cache, as if just resolved (credentials a caller already fetched,
+    /// such as the first assumed-role session).
+    pub async fn seed(&self, creds: Credentials) {
+        let mut cache = self.inner.cache.lock().await;
+        cache.creds = Some(creds);
+        cache.failed_at = None;
+    }
+
     /// The profile these credentials belong to.
     pub fn profile(&self) -> &str {
         &self.inner.profile

@@ -978,6 +978,11 @@ impl Engine {
 
 /// For the `aws s3` commands (crate-internal, so pinned credentials never leave the crate).
 impl Engine {
+    /// How the engine is set up.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
     /// The region used when a command gives none.
     pub fn default_region(&self) -> Option<&str> {
         self.config.region.as_deref()

@@ -25,6 +25,7 @@
 //! ARCHITECTURE.md has the code map and the invariants.
 
 mod after_call;
+pub mod assume;
 pub mod credentials;
 pub mod egress;
 pub mod execute;

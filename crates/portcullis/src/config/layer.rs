@@ -92,6 +92,12 @@ settings! {
     retry_budget: RetryRatio = ["PORTCULLIS_RETRY_BUDGET"] in Server,
     /// Commands of one `call_aws` batch run at once; default 8.
     batch_parallel: NonZeroU64 = ["PORTCULLIS_BATCH_PARALLEL"] in Server,
+    /// A role to assume at start, with a session policy generated from the policy (scoped credentials).
+    assume_role_arn: String = ["PORTCULLIS_ASSUME_ROLE_ARN"] in Server,
+    /// Seconds each assumed session lasts (900 up to the role's maximum); default 3600.
+    assume_role_duration: NonZeroU64 = ["PORTCULLIS_ASSUME_ROLE_DURATION"] in Server,
+    /// The assumed sessions' `SourceIdentity`; default `portcullis-<user>`.
+    source_identity: String = ["PORTCULLIS_SOURCE_IDENTITY"] in Server,
     /// The audit trail's directory; default `$XDG_STATE_HOME/portcullis/audit`.
     audit_dir: PathBuf = ["PORTCULLIS_AUDIT_DIR"] in Audit,
     /// The audit key; default `$XDG_STATE_HOME/portcullis/audit.key`.

@@ -71,6 +71,8 @@ pub struct Settings {
     /// Rate limits, breakers, the concurrency limit and the retry budget (the config file and
     /// environment; the policy's `limits` can only lower the rates).
     pub limits: crate::pipeline::limits::LimitSettings,
+    /// Scoped credentials: the role assumed at start (`PORTCULLIS_ASSUME_ROLE_ARN`), if any.
+    pub assume_role: Option<crate::scope::AssumeRoleSettings>,
 }
 
 /// What one call may take, reported to the agent when hit (with a `--starting-token` to go on).
@@ -286,6 +288,12 @@ impl Sources {
             bounds,
             audit: AuditSettings::resolve(m, &self.env)?,
             limits,
+            assume_role: crate::scope::AssumeRoleSettings::resolve(
+                m.assume_role_arn.as_deref(),
+                m.assume_role_duration.map(std::num::NonZeroU64::get),
+                m.source_identity.as_deref(),
+                &process_env,
+            )?,
         })
     }
 

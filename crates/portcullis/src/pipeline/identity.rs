@@ -27,6 +27,13 @@ pub struct Identity {
 
 /// Looks the identity up and records it in `pipeline.identity`, logging the outcome.
 pub async fn resolve(pipeline: &Arc<Pipeline>) {
+    if let Some(known) = pipeline.identity.get() {
+        // Scoped credentials: the assumed session's ARN is known from AssumeRole itself.
+        if let Some(arn) = &known.arn {
+            tracing::info!("portcullis: credentials belong to {arn}");
+        }
+        return;
+    }
     let identity = match tokio::time::timeout(LOOKUP_WITHIN, lookup(pipeline)).await {
         Ok(Ok((account, arn))) => {
             tracing::info!("portcullis: credentials belong to {arn} (account {account})");

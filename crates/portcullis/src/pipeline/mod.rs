@@ -76,6 +76,36 @@ impl Pipeline {
                 c.limits.max_response_bytes.min(bounds.max_response_bytes);
         })
         .await?;
+        let mut assumed = None;
+        let engine = match &settings.assume_role {
+            Some(role) => {
+                let (engine, session, policy) =
+                    crate::scope::assume(engine, role, &settings.policy).await?;
+                tracing::info!(
+                    "portcullis: scoped credentials: assumed {} (SourceIdentity {}, session policy {} of {} characters{}{})",
+                    session.arn,
+                    role.source_identity,
+                    policy.plaintext_chars,
+                    crate::scope::PLAINTEXT_LIMIT,
+                    if policy.managed.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", with {}", policy.managed.join(", "))
+                    },
+                    session
+                        .packed_policy_size
+                        .map_or_else(String::new, |p| format!(
+                            ", packed size {p}% of AWS's limit"
+                        )),
+                );
+                for note in &policy.notes {
+                    tracing::info!("portcullis: scoped credentials: {note}");
+                }
+                assumed = Some(session.arn);
+                engine
+            }
+            None => engine,
+        };
         let region = engine.default_region().map(str::to_string);
         let files = Sandbox::new(settings.file_access, &settings.working_dir).map_err(|e| {
             anyhow::anyhow!(
@@ -94,6 +124,15 @@ impl Pipeline {
             true,
         );
         pipeline.limits = limits;
+        if let Some(arn) = assumed {
+            // The session is known from AssumeRole: every audit record names it from the start.
+            let account = arn.split(':').nth(4).map(str::to_string);
+            let _ = pipeline.identity.set(identity::Identity {
+                account,
+                arn: Some(arn),
+                error: None,
+            });
+        }
         Ok(pipeline)
     }
 
