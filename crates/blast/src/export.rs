@@ -180,7 +180,9 @@ struct RawBoundary {
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct RawManaged {
-    policy_name: String,
+    /// Real exports name every policy; moto's omit it (the ARN's last segment then).
+    #[serde(default)]
+    policy_name: Option<String>,
     arn: String,
     default_version_id: Option<String>,
     #[serde(default)]
@@ -303,10 +305,14 @@ impl Export {
                 } else {
                     None
                 });
+            let name = m
+                .policy_name
+                .clone()
+                .unwrap_or_else(|| m.arn.rsplit('/').next().unwrap_or(&m.arn).to_string());
             let doc = match chosen {
-                Some(v) => compile(&m.policy_name, &v.document),
+                Some(v) => compile(&name, &v.document),
                 None => Doc {
-                    name: m.policy_name.clone(),
+                    name,
                     policy: Err("the export lists no default version of this policy".into()),
                     allows: Vec::new(),
                 },

@@ -60,6 +60,35 @@ pub enum IamCmd {
         #[arg(long)]
         json: bool,
     },
+    /// What an identity's IAM policies let it do (per service and access level; privilege
+    /// escalation, exfiltration, exposure and destruction findings with the statements that grant
+    /// them), and what is left of it through the Portcullis policy in force. Live from the pinned
+    /// credentials, or from a saved `aws iam get-account-authorization-details` export.
+    BlastRadius {
+        /// A saved export (`aws iam get-account-authorization-details > export.json`): no
+        /// credentials needed.
+        #[arg(long)]
+        from_export: Option<PathBuf>,
+        /// The user or role (name or ARN) to report on; with an export and none given, every
+        /// user and role (text and JSON only). Live: the caller.
+        #[arg(long)]
+        principal: Option<String>,
+        /// text (default), json or html (one self-contained page).
+        #[arg(long, default_value = "text", value_parser = ["text", "json", "html"])]
+        format: String,
+        /// Write the report to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The Portcullis policy file to report through (default: the one `serve` would use).
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// The mode, over the policy's own (read-only, guarded, unrestricted).
+        #[arg(long)]
+        mode: Option<String>,
+        /// Live: the AWS profile whose credentials are reported on (default: as `serve`).
+        #[arg(long = "as-profile")]
+        profile: Option<String>,
+    },
     /// Print the IAM session policy generated from the Portcullis policy: what `serve` would run
     /// with (its environment: PORTCULLIS_MODE, READ_OPERATIONS_ONLY, PORTCULLIS_POLICY_FILE, the
     /// awslabs policy file), or the file given. Exit 2 when it does not fit AWS's limit.
@@ -149,7 +178,140 @@ pub fn run(cmd: IamCmd) -> anyhow::Result<ExitCode> {
             }))
         }
         IamCmd::SessionPolicy { policy, mode, json } => session_policy(policy, mode, json),
+        IamCmd::BlastRadius {
+            from_export,
+            principal,
+            format,
+            out,
+            policy,
+            mode,
+            profile,
+        } => blast_radius(BlastArgs {
+            from_export,
+            principal,
+            format,
+            out,
+            policy,
+            mode,
+            profile,
+        }),
     }
+}
+
+struct BlastArgs {
+    from_export: Option<PathBuf>,
+    principal: Option<String>,
+    format: String,
+    out: Option<PathBuf>,
+    policy: Option<PathBuf>,
+    mode: Option<String>,
+    profile: Option<String>,
+}
+
+/// The Portcullis policy: `--policy` or the environment's, with `--mode` over it.
+fn policy_in_force(
+    file: Option<&Path>,
+    mode: Option<&str>,
+) -> anyhow::Result<(portcullis_policy::Policy, String)> {
+    let (mut policy, source) = match file {
+        Some(f) => (
+            portcullis_policy::load_file(f).with_context(|| format!("{}", f.display()))?,
+            f.display().to_string(),
+        ),
+        None => portcullis::config::policy_from_lookup(&portcullis::config::process_env)?,
+    };
+    if let Some(m) = mode {
+        let m: portcullis_policy::Mode = serde_json::from_value(json!(m)).map_err(|_| {
+            anyhow::anyhow!("--mode `{m}`: expected read-only, guarded or unrestricted")
+        })?;
+        policy.set_mode(m);
+    }
+    Ok((policy, source))
+}
+
+fn blast_radius(args: BlastArgs) -> anyhow::Result<ExitCode> {
+    let (policy, source) = policy_in_force(args.policy.as_deref(), args.mode.as_deref())?;
+    let (export_text, principal, unread) = match &args.from_export {
+        Some(f) => {
+            let text = std::fs::read_to_string(f)
+                .with_context(|| format!("{}: cannot read the export", f.display()))?;
+            (text, args.principal.clone(), Vec::new())
+        }
+        None => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let live = rt.block_on(async {
+                let engine = portcullis_wire::execute::Engine::from_environment_with(
+                    args.profile.clone(),
+                    false,
+                    |c| {
+                        c.max_items = None;
+                        c.max_pages = 10_000;
+                    },
+                )
+                .await?;
+                portcullis::blast::read_live(&engine).await
+            })?;
+            (
+                live.export.to_string(),
+                Some(args.principal.clone().unwrap_or(live.principal)),
+                live.unread,
+            )
+        }
+    };
+    let export = portcullis_blast::Export::parse(&export_text)
+        .map_err(|e| anyhow::anyhow!("the export does not read: {e}"))?;
+    let reports = match &principal {
+        Some(who) => {
+            vec![portcullis_blast::Report::new(&export, who).map_err(|e| anyhow::anyhow!("{e}"))?]
+        }
+        None => portcullis_blast::Report::for_all(&export),
+    };
+    let gate = portcullis::blast::gate(&policy);
+    let through: Vec<portcullis_blast::ThroughReport> =
+        reports.iter().map(|r| r.through(&gate)).collect();
+    let text = match args.format.as_str() {
+        "json" => serde_json::to_string_pretty(&json!({
+            "policy": source,
+            "mode": policy.mode().as_str(),
+            "unread": unread,
+            "reports": through,
+        }))?,
+        "html" => {
+            let [one] = through.as_slice() else {
+                bail!(
+                    "--format html reports one identity: pass --principal (the export holds {})",
+                    through.len()
+                );
+            };
+            portcullis_blast::render_html(
+                one,
+                &format!(
+                    "Blast radius of {} through Portcullis ({})",
+                    one.principal.name,
+                    policy.mode()
+                ),
+            )
+        }
+        _ => {
+            let mut out = format!("Portcullis policy: {source} (mode {})\n", policy.mode());
+            for u in &unread {
+                out.push_str(&format!("could not read: {u}\n"));
+            }
+            for t in &through {
+                out.push_str(&format!("\n{t}"));
+            }
+            out
+        }
+    };
+    match &args.out {
+        Some(f) => {
+            std::fs::write(f, text).with_context(|| format!("{}: cannot write", f.display()))?
+        }
+        None => println!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn session_policy(

@@ -8,6 +8,7 @@
 //! streamable HTTP), [`config`] reads the settings, [`redact`] is the one place secret values are
 //! found and masked; [`scope`] generates the IAM session policy that makes IAM enforce the policy too.
 
+pub mod blast;
 pub mod config;
 pub mod pipeline;
 pub mod redact;

@@ -308,7 +308,7 @@ fn read_actions(
     prefixes: Option<&BTreeSet<String>>,
     extras: &[String],
 ) -> (BTreeSet<String>, BTreeSet<String>) {
-    let secret = secret_actions();
+    let secret = secret_action_set();
     let named = |a: &str| {
         extras
             .iter()
@@ -339,7 +339,7 @@ fn read_actions(
 
 /// IAM actions (lowercase) of the operations whose response always carries a secret or
 /// credentials.
-fn secret_actions() -> BTreeSet<String> {
+pub fn secret_action_set() -> BTreeSet<String> {
     use portcullis_classify::flags::{RETURNS_CREDENTIALS, RETURNS_SECRET, When};
     let ops = RETURNS_CREDENTIALS.iter().copied().chain(
         RETURNS_SECRET

@@ -206,7 +206,12 @@ fn spawned_serve_starts_with_the_accepted_awslabs_settings() {
             .collect();
         assert_eq!(
             names,
-            ["call_aws", "check_aws_command", "suggest_aws_commands"],
+            [
+                "call_aws",
+                "check_aws_command",
+                "suggest_aws_commands",
+                "get_blast_radius"
+            ],
             "{vars:?}: {v}"
         );
     }

@@ -718,3 +718,213 @@ fn serve_refuses_to_start_when_the_role_cannot_be_scoped() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `portcullis iam blast-radius` as JSON, with `creds` and moto as the endpoint.
+fn blast(args: &[&str], endpoint: &str, dir: &Path, creds: &Creds) -> Value {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+    c.args([
+        "iam",
+        "blast-radius",
+        "--format",
+        "json",
+        "--mode",
+        "unrestricted",
+    ])
+    .args(args);
+    with_creds(&mut c, dir, creds);
+    c.env("AWS_ENDPOINT_URL", endpoint);
+    let r = run(c);
+    assert_eq!(r.code, 0, "blast-radius {args:?}: {}{}", r.stdout, r.stderr);
+    serde_json::from_str(&r.stdout).unwrap()
+}
+
+#[test]
+fn blast_radius_live_and_from_an_export_agree_and_name_the_escalation_path() {
+    let moto = Moto::start();
+    let endpoint = moto.endpoint();
+    let dir = scratch("blast");
+    let agent_policy = r#"{"Version":"2012-10-17","Statement":[
+        {"Sid":"Pass","Effect":"Allow","Action":"iam:PassRole","Resource":"*"},
+        {"Sid":"Launch","Effect":"Allow","Action":"ec2:RunInstances","Resource":"*"},
+        {"Sid":"Reports","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::reports/*"},
+        {"Sid":"SeeIam","Effect":"Allow","Action":["iam:Get*","iam:List*"],"Resource":"*"}]}"#;
+    let admin = moto_with_role(&moto, &dir, agent_policy);
+    // A second role that may read only its own entities (no get-account-authorization-details),
+    // with a customer managed policy attached.
+    let root = Creds {
+        key: "AKIAIOSFODNN7EXAMPLE".into(),
+        secret: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
+        token: None,
+    };
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/admin"},"Action":"sts:AssumeRole"}]}"#;
+    let narrow_policy = r#"{"Version":"2012-10-17","Statement":[
+        {"Sid":"Pass","Effect":"Allow","Action":"iam:PassRole","Resource":"*"},
+        {"Sid":"Launch","Effect":"Allow","Action":"ec2:RunInstances","Resource":"*"},
+        {"Sid":"Self","Effect":"Allow","Action":["iam:GetRole","iam:ListRolePolicies","iam:GetRolePolicy","iam:ListAttachedRolePolicies","iam:GetPolicy","iam:GetPolicyVersion"],"Resource":"*"}]}"#;
+    let reader = r#"{"Version":"2012-10-17","Statement":[{"Sid":"List","Effect":"Allow","Action":"s3:List*","Resource":"*"}]}"#;
+    for args in [
+        vec![
+            "iam",
+            "create-role",
+            "--role-name",
+            "narrow",
+            "--assume-role-policy-document",
+            trust,
+        ],
+        vec![
+            "iam",
+            "put-role-policy",
+            "--role-name",
+            "narrow",
+            "--policy-name",
+            "own",
+            "--policy-document",
+            narrow_policy,
+        ],
+        vec![
+            "iam",
+            "create-policy",
+            "--policy-name",
+            "reader",
+            "--policy-document",
+            reader,
+        ],
+        vec![
+            "iam",
+            "attach-role-policy",
+            "--role-name",
+            "narrow",
+            "--policy-arn",
+            "arn:aws:iam::123456789012:policy/reader",
+        ],
+    ] {
+        ok(&awscli(&args, &endpoint, &dir, &root), &args.join(" "));
+    }
+    let export = awscli(
+        &["iam", "get-account-authorization-details"],
+        &endpoint,
+        &dir,
+        &root,
+    );
+    assert_eq!(export.code, 0, "{}", export.stderr);
+    std::fs::write(dir.join("export.json"), &export.stdout).unwrap();
+    let (status, body) = moto.http("POST", "/moto-api/reset-auth", "0").unwrap();
+    assert_eq!(status, 200, "{body}");
+
+    let assume = |role: &str| {
+        let v = ok(
+            &awscli(
+                &[
+                    "sts",
+                    "assume-role",
+                    "--role-arn",
+                    &format!("arn:aws:iam::123456789012:role/{role}"),
+                    "--role-session-name",
+                    "report",
+                ],
+                &endpoint,
+                &dir,
+                &admin,
+            ),
+            "assume-role",
+        );
+        Creds {
+            key: v["Credentials"]["AccessKeyId"].as_str().unwrap().into(),
+            secret: v["Credentials"]["SecretAccessKey"].as_str().unwrap().into(),
+            token: Some(v["Credentials"]["SessionToken"].as_str().unwrap().into()),
+        }
+    };
+    for role in ["agent", "narrow"] {
+        let creds = assume(role);
+        let live = blast(&[], &endpoint, &dir, &creds);
+        let offline = blast(
+            &["--from-export", "export.json", "--principal", role],
+            &endpoint,
+            &dir,
+            &creds,
+        );
+        assert_eq!(
+            live["reports"], offline["reports"],
+            "{role}: live and export reports differ"
+        );
+        let report = &live["reports"][0];
+        assert_eq!(report["principal"]["name"], role);
+        let findings = report["findings"].as_array().unwrap();
+        let esc = findings
+            .iter()
+            .find(|f| f["id"] == "privesc-passrole-ec2")
+            .unwrap_or_else(|| panic!("{role}: no PassRole + RunInstances path: {report}"));
+        let granted = esc["statements"].to_string();
+        assert!(
+            granted.contains("Pass") && granted.contains("Launch"),
+            "{granted}"
+        );
+        let unread = live["unread"].as_array().unwrap();
+        if role == "agent" {
+            assert!(unread.is_empty(), "{unread:?}");
+        } else {
+            // Not allowed to read the whole account: the identity's entities one by one, saying so.
+            assert_eq!(unread.len(), 1, "{unread:?}");
+            assert!(
+                unread[0]
+                    .as_str()
+                    .unwrap()
+                    .contains("get-account-authorization-details")
+            );
+            let s3 = report["services"].to_string();
+            assert!(
+                s3.contains("\"s3\""),
+                "the attached managed policy counts: {s3}"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn get_blast_radius_reports_the_servers_own_role_through_its_policy() {
+    use support::mcp::McpEnv;
+    let moto = Moto::start();
+    let mut env = McpEnv::new("iam-blast-tool");
+    let agent_policy = r#"{"Version":"2012-10-17","Statement":[
+        {"Sid":"Pass","Effect":"Allow","Action":"iam:PassRole","Resource":"*"},
+        {"Sid":"Launch","Effect":"Allow","Action":"ec2:RunInstances","Resource":"*"},
+        {"Sid":"Reports","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::reports/*"},
+        {"Sid":"SeeIam","Effect":"Allow","Action":["iam:Get*","iam:List*"],"Resource":"*"}]}"#;
+    let admin = moto_with_role(&moto, &env.home, agent_policy);
+    let (status, body) = moto.http("POST", "/moto-api/reset-auth", "0").unwrap();
+    assert_eq!(status, 200, "{body}");
+    env.set("AWS_ACCESS_KEY_ID", &admin.key)
+        .set("AWS_SECRET_ACCESS_KEY", &admin.secret)
+        .set("AWS_ENDPOINT_URL", moto.endpoint())
+        .set(
+            "PORTCULLIS_ASSUME_ROLE_ARN",
+            "arn:aws:iam::123456789012:role/agent",
+        );
+    let path = |v: &Value| -> (Value, Value) {
+        assert_eq!(v["is_error"], false, "{v}");
+        let report = &v["structured_content"];
+        assert_eq!(report["principal"]["name"], "agent", "{report}");
+        let esc = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == "privesc-passrole-ec2")
+            .unwrap_or_else(|| panic!("no escalation path: {report}"))
+            .clone();
+        (esc, report.clone())
+    };
+    // Guarded: the escalation path needs a person's approval through Portcullis.
+    env.set("PORTCULLIS_MODE", "guarded");
+    let (esc, _) = path(&env.client(&["call", "get_blast_radius", "{}"]));
+    assert_eq!(esc["gate"], "consent", "{esc}");
+    // Read-only: closed; one service's row on request.
+    env.set("PORTCULLIS_MODE", "read-only");
+    let (esc, report) = path(&env.client(&["call", "get_blast_radius", r#"{"service": "s3"}"#]));
+    assert!(esc["gate"].to_string().contains("closed"), "{esc}");
+    let rows = report["services"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{report}");
+    assert_eq!(rows[0]["prefix"], "s3");
+    let bad = env.client(&["call", "get_blast_radius", r#"{"refresh": "yes"}"#]);
+    assert_eq!(bad["is_error"], true, "{bad}");
+}

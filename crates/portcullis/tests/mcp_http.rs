@@ -177,7 +177,12 @@ fn call_aws_over_http_against_moto() {
     assert_eq!(v["server"], "portcullis");
     assert_eq!(
         v["tools"],
-        json!(["call_aws", "check_aws_command", "suggest_aws_commands"])
+        json!([
+            "call_aws",
+            "check_aws_command",
+            "suggest_aws_commands",
+            "get_blast_radius"
+        ])
     );
 
     // A read runs without asking.

@@ -89,7 +89,12 @@ fn lists_tools_with_schemas_and_annotations() {
     let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["call_aws", "check_aws_command", "suggest_aws_commands"]
+        [
+            "call_aws",
+            "check_aws_command",
+            "suggest_aws_commands",
+            "get_blast_radius"
+        ]
     );
     for t in &tools[..2] {
         assert_eq!(t["input_schema"]["required"], json!(["cli_command"]), "{t}");
@@ -104,6 +109,8 @@ fn lists_tools_with_schemas_and_annotations() {
     );
     assert_eq!(tools[2]["input_schema"]["required"], json!(["query"]));
     assert_eq!(tools[2]["annotations"]["read_only_hint"], true);
+    assert_eq!(tools[3]["annotations"]["read_only_hint"], true);
+    assert_eq!(tools[3]["annotations"]["destructive_hint"], false);
 }
 
 #[test]

@@ -241,6 +241,11 @@ impl Pipeline {
         &self.limits
     }
 
+    /// The engine (the pinned, or scoped, credentials).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
     /// The policy in force.
     pub fn policy(&self) -> &Policy {
         &self.policy

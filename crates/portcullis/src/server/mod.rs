@@ -48,6 +48,8 @@ pub struct PortcullisServer {
     metrics: Arc<metrics::Metrics>,
     /// The stages after assess (decide, consent, limit, execute, shape, record), built once.
     stack: pipeline::Stack,
+    /// `get_blast_radius`'s report, computed on first use.
+    blast: Arc<tools::BlastCache>,
 }
 
 impl PortcullisServer {
@@ -82,6 +84,7 @@ impl PortcullisServer {
             recorder,
             metrics,
             stack,
+            blast: Arc::default(),
         })
     }
 }
@@ -189,6 +192,10 @@ impl PortcullisServer {
                 }
                 tools::SUGGEST_AWS_COMMANDS => {
                     let (r, e) = tools::suggest_aws_commands(&args);
+                    (r.into(), e)
+                }
+                tools::GET_BLAST_RADIUS => {
+                    let (r, e) = tools::get_blast_radius(&self.pipeline, &self.blast, &args).await;
                     (r.into(), e)
                 }
                 other => {

@@ -23,6 +23,7 @@ use crate::redact;
 pub const CALL_AWS: &str = "call_aws";
 pub const CHECK_AWS_COMMAND: &str = "check_aws_command";
 pub const SUGGEST_AWS_COMMANDS: &str = "suggest_aws_commands";
+pub const GET_BLAST_RADIUS: &str = "get_blast_radius";
 
 /// The most commands one `call_aws` call may carry.
 pub const MAX_BATCH: usize = 20;
@@ -171,7 +172,118 @@ pub fn all(file_note: &str) -> Vec<Tool> {
     .with_annotations(
         ToolAnnotations::with_title("Suggest AWS CLI commands").read_only(true).destructive(false).idempotent(true).open_world(false),
     );
-    vec![call_aws, check, suggest]
+    let blast = Tool::new_with_raw(
+        GET_BLAST_RADIUS,
+        Some(
+            "What the server's AWS credentials could do, and what of it you can do through this server: per service \
+             and access level (List, Read, Write, Permissions management, Tagging) allowed on all resources, some, \
+             only under conditions, or not at all; risky capabilities (privilege escalation paths, data \
+             exfiltration, resource and credential exposure, destruction) with the policy statements granting them; \
+             and whether this server's policy leaves each open, asks for approval, or closes it. Read-only: computed \
+             once from the identity's IAM policies, then served from the cache (`refresh` recomputes)."
+                .into(),
+        ),
+        object(json!({
+            "type": "object",
+            "properties": {
+                "service": { "type": "string", "description": "Only this service's row (its IAM prefix, e.g. `s3`); findings are always all shown." },
+                "refresh": { "type": "boolean", "description": "Read the IAM policies again instead of the cached report." }
+            },
+            "additionalProperties": false
+        })),
+    )
+    .with_annotations(
+        ToolAnnotations::with_title("Blast radius of the server's credentials").read_only(true).destructive(false).idempotent(true).open_world(true),
+    );
+    vec![call_aws, check, suggest, blast]
+}
+
+/// The cached blast-radius report: computed on first use, then served from here.
+#[derive(Default)]
+pub struct BlastCache {
+    report: tokio::sync::Mutex<Option<Value>>,
+}
+
+/// `get_blast_radius`: the report on the server's own identity through its policy (see
+/// [`crate::blast`]), computed once and cached.
+pub async fn get_blast_radius(
+    pipeline: &Arc<Pipeline>,
+    cache: &BlastCache,
+    args: &JsonObject,
+) -> (CallToolResult, Event) {
+    let mut event = Event::tool_call(GET_BLAST_RADIUS);
+    let service = match args.get("service") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if !s.is_empty() && s.len() <= 64 => Some(s.to_ascii_lowercase()),
+        Some(v) => {
+            let m = format!("`service` must be an IAM service prefix such as `s3`, not {v}");
+            event.error = Some(m.clone());
+            return (error_result(m), event);
+        }
+    };
+    let refresh = match args.get("refresh") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(v) => {
+            let m = format!("`refresh` must be true or false, not {v}");
+            event.error = Some(m.clone());
+            return (error_result(m), event);
+        }
+    };
+    let policy = pipeline.policy();
+    // The report reads IAM with the server's credentials: only where the policy lets it.
+    let gate = crate::blast::gate(policy);
+    if let portcullis_blast::Gate::Closed(why) = gate(
+        "iam:GetAccountAuthorizationDetails",
+        portcullis_iam::AccessLevel::Read,
+    ) {
+        let m = format!(
+            "the policy does not let this server read IAM policies ({why}); an operator can run `portcullis iam blast-radius --from-export FILE` instead"
+        );
+        event.error = Some(m.clone());
+        return (error_result(m), event);
+    }
+    let mut cached = cache.report.lock().await;
+    if refresh || cached.is_none() {
+        let computed = async {
+            let live = crate::blast::read_live(pipeline.engine()).await?;
+            let export =
+                portcullis_blast::Export::parse(&live.export.to_string()).map_err(|e| {
+                    anyhow::anyhow!("the account's authorization details do not read: {e}")
+                })?;
+            let report = portcullis_blast::Report::new(&export, &live.principal)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let through = report.through(&gate);
+            let mut v = serde_json::to_value(&through)?;
+            v["caller"] = json!(live.caller);
+            v["mode"] = json!(policy.mode().as_str());
+            v["unread"] = json!(live.unread);
+            anyhow::Ok(v)
+        }
+        .await;
+        match computed {
+            Ok(v) => *cached = Some(v),
+            Err(e) => {
+                let m = format!("cannot compute the blast radius: {e:#}");
+                event.error = Some(m.clone());
+                return (error_result(m), event);
+            }
+        }
+    }
+    let mut report = cached.clone().unwrap_or_default();
+    drop(cached);
+    if let Some(svc) = &service
+        && let Some(rows) = report["services"].as_array_mut()
+    {
+        rows.retain(|r| r["prefix"].as_str() == Some(svc.as_str()));
+    }
+    event.detail = Some(json!({
+        "principal": report["principal"]["arn"],
+        "findings": report["findings"].as_array().map_or(0, Vec::len),
+        "service": service,
+        "refresh": refresh,
+    }));
+    (CallToolResult::structured(report), event)
 }
 
 /// `suggest_aws_commands`: offline BM25 search over every operation's name and summary.
