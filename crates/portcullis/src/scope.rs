@@ -589,6 +589,7 @@ pub async fn assume(
         source_identity: Some(settings.source_identity.clone()),
         tags: settings.tags.clone(),
         duration: std::time::Duration::from_secs(settings.duration_secs),
+        refresh_margin: portcullis_wire::credentials::ChainSettings::default().refresh_margin,
     };
     let (engine, session) = base.assume_role(spec).await.map_err(|e| {
         anyhow::anyhow!(

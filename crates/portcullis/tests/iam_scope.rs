@@ -928,3 +928,87 @@ fn get_blast_radius_reports_the_servers_own_role_through_its_policy() {
     let bad = env.client(&["call", "get_blast_radius", r#"{"refresh": "yes"}"#]);
     assert_eq!(bad["is_error"], true, "{bad}");
 }
+
+#[test]
+fn the_scoped_session_is_renewed_before_it_expires() {
+    use portcullis_wire::assume::AssumeRoleSpec;
+    use portcullis_wire::credentials::{ChainSettings, Credentials, CredentialsProvider};
+    use portcullis_wire::execute::{ConfiguredEndpoints, Engine, EngineConfig};
+    use std::time::Duration;
+
+    let moto = Moto::start();
+    let dir = scratch("renew");
+    let all =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    let admin = moto_with_role(&moto, &dir, all);
+    let (status, body) = moto.http("POST", "/moto-api/reset-auth", "0").unwrap();
+    assert_eq!(status, 200, "{body}");
+    let sessions = || {
+        let (_, data) = moto.http("GET", "/moto-api/data.json", "").unwrap();
+        let data: Value = serde_json::from_str(&data).unwrap();
+        data["sts"]["AssumedRole"].as_array().map_or(0, Vec::len)
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let config = EngineConfig {
+            region: Some("us-east-1".into()),
+            endpoints: ConfiguredEndpoints::from_env_vars([(
+                "AWS_ENDPOINT_URL".to_string(),
+                moto.endpoint(),
+            )]),
+            ..EngineConfig::default()
+        };
+        let base_creds = CredentialsProvider::from_provider(
+            Credentials::new(&admin.key, &admin.secret, None, None, "test"),
+            "admin",
+            &ChainSettings::default(),
+        );
+        let base = Engine::new(config, Some(base_creds)).unwrap();
+        let spec = AssumeRoleSpec {
+            role_arn: "arn:aws:iam::123456789012:role/agent".into(),
+            session_name: "renewed".into(),
+            policy: None,
+            policy_arns: Vec::new(),
+            source_identity: Some("portcullis-test".into()),
+            tags: vec![("portcullis:server".into(), "test".into())],
+            duration: Duration::from_secs(900),
+            // Renew when under 899 s are left: one second after each session starts.
+            refresh_margin: Duration::from_secs(899),
+        };
+        let (engine, session) = base.assume_role(spec).await.unwrap();
+        assert_eq!(
+            session.arn,
+            "arn:aws:sts::123456789012:assumed-role/agent/renewed"
+        );
+        assert!(session.expires.is_some());
+        assert_eq!(sessions(), 1);
+        let parser = portcullis_cli::Parser::new(&portcullis_cli::DenyAll);
+        let portcullis_cli::Command::Call(who) =
+            parser.parse("aws sts get-caller-identity").unwrap()
+        else {
+            panic!("not a call")
+        };
+        let arn = |v: &Value| v["Arn"].as_str().unwrap().to_string();
+        let first = engine
+            .execute(&who, &portcullis_cli::DenyAll)
+            .await
+            .unwrap();
+        assert_eq!(arn(&first.value), session.arn);
+        assert_eq!(sessions(), 1, "a fresh session is reused");
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let again = engine
+            .execute(&who, &portcullis_cli::DenyAll)
+            .await
+            .unwrap();
+        assert_eq!(arn(&again.value), session.arn);
+        assert_eq!(
+            sessions(),
+            2,
+            "a session about to expire is renewed before the call"
+        );
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}

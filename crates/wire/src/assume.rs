@@ -35,6 +35,9 @@ pub struct AssumeRoleSpec {
     pub tags: Vec<(String, String)>,
     /// `DurationSeconds` (900 up to the role's maximum).
     pub duration: Duration,
+    /// A new session is assumed when the current one has less than this left (the SDKs' 5
+    /// minutes: [`ChainSettings::default`]).
+    pub refresh_margin: Duration,
 }
 
 /// A session assumed: who it is and until when (no secret).
@@ -175,7 +178,11 @@ impl Engine {
                 detail,
             })
         })?;
-        let cache = CredentialsProvider::from_provider(provider, label, &ChainSettings::default());
+        let settings = ChainSettings {
+            refresh_margin: provider.spec.refresh_margin,
+            ..ChainSettings::default()
+        };
+        let cache = CredentialsProvider::from_provider(provider, label, &settings);
         cache.seed(first).await;
         Ok((Engine::new(config, Some(cache))?, session))
     }
