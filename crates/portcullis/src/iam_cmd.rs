@@ -64,31 +64,7 @@ pub enum IamCmd {
     /// escalation, exfiltration, exposure and destruction findings with the statements that grant
     /// them), and what is left of it through the Portcullis policy in force. Live from the pinned
     /// credentials, or from a saved `aws iam get-account-authorization-details` export.
-    BlastRadius {
-        /// A saved export (`aws iam get-account-authorization-details > export.json`): no
-        /// credentials needed.
-        #[arg(long)]
-        from_export: Option<PathBuf>,
-        /// The user or role (name or ARN) to report on; with an export and none given, every
-        /// user and role (text and JSON only). Live: the caller.
-        #[arg(long)]
-        principal: Option<String>,
-        /// text (default), json or html (one self-contained page).
-        #[arg(long, default_value = "text", value_parser = ["text", "json", "html"])]
-        format: String,
-        /// Write the report to this file instead of standard output.
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// The Portcullis policy file to report through (default: the one `serve` would use).
-        #[arg(long)]
-        policy: Option<PathBuf>,
-        /// The mode, over the policy's own (read-only, guarded, unrestricted).
-        #[arg(long)]
-        mode: Option<String>,
-        /// Live: the AWS profile whose credentials are reported on (default: as `serve`).
-        #[arg(long = "as-profile")]
-        profile: Option<String>,
-    },
+    BlastRadius(BlastArgs),
     /// Print the IAM session policy generated from the Portcullis policy: what `serve` would run
     /// with (its environment: PORTCULLIS_MODE, READ_OPERATIONS_ONLY, PORTCULLIS_POLICY_FILE, the
     /// awslabs policy file), or the file given. Exit 2 when it does not fit AWS's limit.
@@ -178,33 +154,34 @@ pub fn run(cmd: IamCmd) -> anyhow::Result<ExitCode> {
             }))
         }
         IamCmd::SessionPolicy { policy, mode, json } => session_policy(policy, mode, json),
-        IamCmd::BlastRadius {
-            from_export,
-            principal,
-            format,
-            out,
-            policy,
-            mode,
-            profile,
-        } => blast_radius(BlastArgs {
-            from_export,
-            principal,
-            format,
-            out,
-            policy,
-            mode,
-            profile,
-        }),
+        IamCmd::BlastRadius(args) => blast_radius(args),
     }
 }
 
-struct BlastArgs {
+#[derive(clap::Args, Debug)]
+pub struct BlastArgs {
+    /// A saved export (`aws iam get-account-authorization-details > export.json`): no
+    /// credentials needed.
+    #[arg(long)]
     from_export: Option<PathBuf>,
+    /// The user or role (name or ARN) to report on; with an export and none given, every
+    /// user and role (text and JSON only). Live: the caller.
+    #[arg(long)]
     principal: Option<String>,
+    /// text (default), json or html (one self-contained page).
+    #[arg(long, default_value = "text", value_parser = ["text", "json", "html"])]
     format: String,
+    /// Write the report to this file instead of standard output.
+    #[arg(long)]
     out: Option<PathBuf>,
+    /// The Portcullis policy file to report through (default: the one `serve` would use).
+    #[arg(long)]
     policy: Option<PathBuf>,
+    /// The mode, over the policy's own (read-only, guarded, unrestricted).
+    #[arg(long)]
     mode: Option<String>,
+    /// Live: the AWS profile whose credentials are reported on (default: as `serve`).
+    #[arg(long = "as-profile")]
     profile: Option<String>,
 }
 
@@ -319,16 +296,7 @@ fn session_policy(
     mode: Option<String>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let mut policy = match &file {
-        Some(f) => portcullis_policy::load_file(f).with_context(|| format!("{}", f.display()))?,
-        None => portcullis::config::policy_from_lookup(&portcullis::config::process_env)?.0,
-    };
-    if let Some(m) = mode {
-        let m: portcullis_policy::Mode = serde_json::from_value(json!(m)).map_err(|_| {
-            anyhow::anyhow!("--mode `{m}`: expected read-only, guarded or unrestricted")
-        })?;
-        policy.set_mode(m);
-    }
+    let (policy, _) = policy_in_force(file.as_deref(), mode.as_deref())?;
     let s = match portcullis::scope::session_policy(&policy) {
         Ok(s) => s,
         Err(e) => {

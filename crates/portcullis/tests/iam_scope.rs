@@ -93,6 +93,15 @@ fn exec(command: &str, endpoint: &str, dir: &Path, creds: &Creds) -> Run {
     run(c)
 }
 
+/// Moto's default account, before IAM is enforced (any key works then).
+fn root_creds() -> Creds {
+    Creds {
+        key: "AKIAIOSFODNN7EXAMPLE".into(),
+        secret: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
+        token: None,
+    }
+}
+
 fn ok(r: &Run, what: &str) -> Value {
     assert_eq!(r.code, 0, "{what} failed: {}{}", r.stdout, r.stderr);
     serde_json::from_str(&r.stdout).unwrap_or(Value::Null)
@@ -139,89 +148,10 @@ fn a_role_with_the_generated_policy_reads_and_moto_refuses_every_write() {
 
     let moto = Moto::start();
     let endpoint = moto.endpoint();
-    let root = Creds {
-        key: "AKIAIOSFODNN7EXAMPLE".into(),
-        secret: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
-        token: None,
-    };
     // Setup while moto does not enforce: an admin user to assume the role with, the role whose
     // policy is the generated document, a bucket with an object and a queue.
-    ok(
-        &awscli(
-            &["iam", "create-user", "--user-name", "admin"],
-            &endpoint,
-            &dir,
-            &root,
-        ),
-        "create-user",
-    );
-    ok(
-        &awscli(
-            &[
-                "iam",
-                "put-user-policy",
-                "--user-name",
-                "admin",
-                "--policy-name",
-                "all",
-                "--policy-document",
-                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
-            ],
-            &endpoint,
-            &dir,
-            &root,
-        ),
-        "put-user-policy",
-    );
-    let key = ok(
-        &awscli(
-            &["iam", "create-access-key", "--user-name", "admin"],
-            &endpoint,
-            &dir,
-            &root,
-        ),
-        "create-access-key",
-    );
-    let admin = Creds {
-        key: key["AccessKey"]["AccessKeyId"].as_str().unwrap().into(),
-        secret: key["AccessKey"]["SecretAccessKey"].as_str().unwrap().into(),
-        token: None,
-    };
-    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/admin"},"Action":"sts:AssumeRole"}]}"#;
-    ok(
-        &awscli(
-            &[
-                "iam",
-                "create-role",
-                "--role-name",
-                "agent",
-                "--assume-role-policy-document",
-                trust,
-            ],
-            &endpoint,
-            &dir,
-            &root,
-        ),
-        "create-role",
-    );
-    ok(
-        &awscli(
-            &[
-                "iam",
-                "put-role-policy",
-                "--role-name",
-                "agent",
-                "--policy-name",
-                "portcullis",
-                "--policy-document",
-                "file://session-policy.json",
-            ],
-            &endpoint,
-            &dir,
-            &root,
-        ),
-        "put-role-policy",
-    );
+    let admin = moto_with_role(&moto, &dir, &generated.stdout);
+    let root = root_creds();
     ok(
         &awscli(
             &["s3api", "create-bucket", "--bucket", "data"],
@@ -511,11 +441,7 @@ fn session_policy_refuses_what_does_not_fit_and_says_what_to_shorten() {
 /// Moto with an admin user (keys returned) and a role `agent` it may assume; IAM not yet enforced.
 fn moto_with_role(moto: &Moto, dir: &Path, role_policy: &str) -> Creds {
     let endpoint = moto.endpoint();
-    let root = Creds {
-        key: "AKIAIOSFODNN7EXAMPLE".into(),
-        secret: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
-        token: None,
-    };
+    let root = root_creds();
     let all =
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
     ok(
@@ -751,11 +677,7 @@ fn blast_radius_live_and_from_an_export_agree_and_name_the_escalation_path() {
     let admin = moto_with_role(&moto, &dir, agent_policy);
     // A second role that may read only its own entities (no get-account-authorization-details),
     // with a customer managed policy attached.
-    let root = Creds {
-        key: "AKIAIOSFODNN7EXAMPLE".into(),
-        secret: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
-        token: None,
-    };
+    let root = root_creds();
     let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/admin"},"Action":"sts:AssumeRole"}]}"#;
     let narrow_policy = r#"{"Version":"2012-10-17","Statement":[
         {"Sid":"Pass","Effect":"Allow","Action":"iam:PassRole","Resource":"*"},
