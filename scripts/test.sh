@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's whole test suite (the README's test command; .ci/run calls it).
-#  1. the pinned Python tools in .venv (the awscli oracle, later moto and the MCP client);
+#  1. the pinned Python tools in .venv (the awscli oracle, moto, the MCP client, cloudsplaining) and
+#     Debian's chromium for the blast-radius report's browser check (scripts/setup-browser.sh);
 #  2. the embedded data is what its generators produce from the pinned upstream packages;
 #  3. the parser corpus expectations are what the pinned awscli says today;
 #  4. the lints that make invariants structural (no subprocess: clippy's disallowed types);
@@ -14,6 +15,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 scripts/setup-venv.sh
+scripts/setup-browser.sh
 py="$root/.venv/bin/python"
 
 echo "== embedded data is reproducible"
