@@ -80,7 +80,18 @@ impl Report {
 
     /// The report for one identity of the export.
     pub fn for_identity(export: &Export, id: &Identity) -> Result<Report, ReportError> {
-        let asm = export.assemble(id)?;
+        Report::for_session(export, id, None)
+    }
+
+    /// The report for one identity's sessions created with these session policies (`None`: no
+    /// session policy): the effective permissions are the identity's intersected with them.
+    pub fn for_session(
+        export: &Export,
+        id: &Identity,
+        session: Option<Vec<portcullis_iam_eval::Policy>>,
+    ) -> Result<Report, ReportError> {
+        let mut asm = export.assemble(id)?;
+        asm.set.session = session;
         let ev = Evaluator::new(&asm.set, &asm.principal, &asm.allows);
         let map = ev.map();
         let mut services = Vec::with_capacity(map.len());

@@ -180,6 +180,10 @@ pub struct BlastArgs {
     /// The mode, over the policy's own (read-only, guarded, unrestricted).
     #[arg(long)]
     mode: Option<String>,
+    /// Report on sessions scoped as `serve` would scope them with PORTCULLIS_ASSUME_ROLE_ARN:
+    /// the identity's permissions intersected with the session policy generated from the policy.
+    #[arg(long)]
+    scoped: bool,
     /// Live: the AWS profile whose credentials are reported on (default: as `serve`).
     #[arg(long = "as-profile")]
     profile: Option<String>,
@@ -239,11 +243,28 @@ fn blast_radius(args: BlastArgs) -> anyhow::Result<ExitCode> {
     };
     let export = portcullis_blast::Export::parse(&export_text)
         .map_err(|e| anyhow::anyhow!("the export does not read: {e}"))?;
-    let reports = match &principal {
-        Some(who) => {
-            vec![portcullis_blast::Report::new(&export, who).map_err(|e| anyhow::anyhow!("{e}"))?]
+    let session = if args.scoped {
+        Some(vec![portcullis::scope::session_policy_for_report(&policy)?])
+    } else {
+        None
+    };
+    let reports = match (&principal, &session) {
+        (None, None) => portcullis_blast::Report::for_all(&export),
+        (Some(who), _) => {
+            let id = export
+                .find(who)
+                .ok_or_else(|| anyhow::anyhow!("no user or role `{who}` in the export"))?;
+            vec![
+                portcullis_blast::Report::for_session(&export, id, session.clone())
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+            ]
         }
-        None => portcullis_blast::Report::for_all(&export),
+        (None, Some(_)) => export
+            .identities()
+            .iter()
+            .map(|id| portcullis_blast::Report::for_session(&export, id, session.clone()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
     };
     let gate = portcullis::blast::gate(&policy);
     let through: Vec<portcullis_blast::ThroughReport> =

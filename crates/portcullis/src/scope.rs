@@ -475,6 +475,20 @@ fn proves_same(prefix: &str, all: &[&str], lower: &BTreeSet<String>, folded: &[S
     })
 }
 
+/// The generated session policy as the evaluator reads it, for the blast-radius report of scoped
+/// sessions. Only an inline policy can be: the managed fallback (`ReadOnlyAccess`) is AWS's and
+/// not evaluated offline, so that case is an error saying how to make it inline.
+pub fn session_policy_for_report(policy: &Policy) -> anyhow::Result<IamPolicy> {
+    let s = session_policy(policy)?;
+    anyhow::ensure!(
+        s.managed.is_empty(),
+        "the session policy generated from this policy relies on {} (the inline form is too large), which cannot be evaluated offline; a `services` allow-list makes it fit inline",
+        s.managed.join(", ")
+    );
+    IamPolicy::parse("portcullis-session-policy", &s.inline())
+        .map_err(|e| anyhow::anyhow!("the generated session policy does not read back: {e}"))
+}
+
 /// The role Portcullis assumes at start (`PORTCULLIS_ASSUME_ROLE_ARN`), and how it names its
 /// sessions: `RoleSessionName` and `SourceIdentity` name the principal, the session tags the
 /// server and the principal, so CloudTrail rows join the audit records (whose `principal` is the

@@ -934,3 +934,76 @@ fn the_scoped_session_is_renewed_before_it_expires() {
     });
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn blast_radius_of_scoped_sessions_keeps_only_what_the_session_policy_allows() {
+    let dir = scratch("scoped-report");
+    std::fs::write(
+        dir.join("export.json"),
+        r#"{"UserDetailList": [], "GroupDetailList": [], "Policies": [],
+            "RoleDetailList": [{"RoleName": "builder", "Arn": "arn:aws:iam::111122223333:role/builder",
+              "AttachedManagedPolicies": [],
+              "RolePolicyList": [{"PolicyName": "launch", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Sid": "Pass", "Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"},
+                {"Sid": "Run", "Effect": "Allow", "Action": "ec2:RunInstances", "Resource": "*"},
+                {"Sid": "Reports", "Effect": "Allow", "Action": "s3:Get*", "Resource": "arn:aws:s3:::reports/*"}]}}]}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("policy.json"),
+        r#"{"mode": "read-only", "services": ["s3", "s3api", "ec2"]}"#,
+    )
+    .unwrap();
+    let report = |extra: &[&str]| {
+        let mut args = vec![
+            "iam",
+            "blast-radius",
+            "--from-export",
+            "export.json",
+            "--principal",
+            "builder",
+            "--policy",
+            "policy.json",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let r = portcullis(&args, &dir);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        let v: Value = serde_json::from_str(&r.stdout).unwrap();
+        let ids: Vec<String> = v["reports"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_str().unwrap().to_string())
+            .collect();
+        ids
+    };
+    // The role alone can escalate; its scoped sessions cannot (the session policy allows reads).
+    assert!(report(&[]).contains(&"privesc-passrole-ec2".to_string()));
+    let scoped = report(&["--scoped"]);
+    assert!(
+        !scoped.contains(&"privesc-passrole-ec2".to_string()),
+        "{scoped:?}"
+    );
+    assert!(
+        scoped.contains(&"exfil-s3-get-object".to_string()),
+        "{scoped:?}"
+    );
+    // Without a services allow-list the session policy needs AWS's managed ReadOnlyAccess: said.
+    let r = portcullis(
+        &[
+            "iam",
+            "blast-radius",
+            "--from-export",
+            "export.json",
+            "--mode",
+            "read-only",
+            "--scoped",
+        ],
+        &dir,
+    );
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("ReadOnlyAccess"), "{}", r.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -51,6 +51,8 @@ pub struct Pipeline {
     mask_output: bool,
     /// Who the pinned credentials are (resolved in the background after start-up).
     pub identity: std::sync::OnceLock<identity::Identity>,
+    /// The session policy of the scoped credentials (`PORTCULLIS_ASSUME_ROLE_ARN`), if any.
+    pub scoped: Option<crate::scope::SessionPolicy>,
     /// The limits (rates, breakers, concurrency, retry budget), shared by every stack built on
     /// this pipeline.
     limits: Arc<limits::Limits>,
@@ -101,7 +103,7 @@ impl Pipeline {
                 for note in &policy.notes {
                     tracing::info!("portcullis: scoped credentials: {note}");
                 }
-                assumed = Some(session.arn);
+                assumed = Some((session.arn, policy));
                 engine
             }
             None => engine,
@@ -124,7 +126,8 @@ impl Pipeline {
             true,
         );
         pipeline.limits = limits;
-        if let Some(arn) = assumed {
+        if let Some((arn, policy)) = assumed {
+            pipeline.scoped = Some(policy);
             // The session is known from AssumeRole: every audit record names it from the start.
             let account = arn.split(':').nth(4).map(str::to_string);
             let _ = pipeline.identity.set(identity::Identity {
@@ -211,6 +214,7 @@ impl Pipeline {
             region,
             mask_output,
             identity: Default::default(),
+            scoped: None,
             limits: Arc::new(limits::Limits::new(limits::LimitSettings::default())),
         }
     }

@@ -251,13 +251,31 @@ pub async fn get_blast_radius(
                 portcullis_blast::Export::parse(&live.export.to_string()).map_err(|e| {
                     anyhow::anyhow!("the account's authorization details do not read: {e}")
                 })?;
-            let report = portcullis_blast::Report::new(&export, &live.principal)
+            let id = export
+                .find(&live.principal)
+                .ok_or_else(|| anyhow::anyhow!("{} is not in its own account's details", live.principal))?;
+            // Scoped credentials: the session's permissions, the role's within the session policy.
+            let mut unread = live.unread;
+            let session = match &pipeline.scoped {
+                Some(sp) if sp.managed.is_empty() => {
+                    Some(vec![portcullis_iam_eval::Policy::parse("portcullis-session-policy", &sp.inline())?])
+                }
+                Some(sp) => {
+                    unread.push(format!(
+                        "the session policy's managed part ({}) is AWS's and not evaluated: the report shows the role's permissions without it",
+                        sp.managed.join(", ")
+                    ));
+                    None
+                }
+                None => None,
+            };
+            let report = portcullis_blast::Report::for_session(&export, id, session)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let through = report.through(&gate);
             let mut v = serde_json::to_value(&through)?;
             v["caller"] = json!(live.caller);
             v["mode"] = json!(policy.mode().as_str());
-            v["unread"] = json!(live.unread);
+            v["unread"] = json!(unread);
             anyhow::Ok(v)
         }
         .await;
