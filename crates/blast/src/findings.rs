@@ -6,7 +6,10 @@
 //!   Mitigation" (rhinosecuritylabs.com/aws/aws-privilege-escalation-methods-mitigation/, the 21
 //!   original methods) and Cloudsplaining's `privilege_escalation` checks
 //!   (github.com/salesforce/cloudsplaining), which add the SSM, SageMaker and EC2 Instance
-//!   Connect paths. Only the facts (which action combinations escalate) are taken.
+//!   Connect paths, and, from Cloudsplaining 0.9.1 on, the paths of pathfinding.cloud (ECS,
+//!   CodeBuild, Glue jobs, SageMaker jobs and notebooks, EC2 spot instances, user data and launch
+//!   templates, App Runner, Bedrock AgentCore, CloudFormation change sets and stack sets). Only
+//!   the facts (which action combinations escalate) are taken.
 //! * Data exfiltration, resource exposure, credential exposure: Cloudsplaining's
 //!   `data_exfiltration`, `resource_exposure` and `credentials_exposure` lists, narrowed to the
 //!   actions listed here.
@@ -227,11 +230,19 @@ pub(crate) const CHECKS: &[Check] = &[
         PrivilegeEscalation,
         &["iam:AddUserToGroup"],
     ),
+    // No sts:AssumeRole needed: within one account, a role trust policy (a resource-based policy)
+    // that names the principal's ARN allows sts:AssumeRole without an identity-policy grant (the
+    // union of the two, with trust policies one of the exceptions that must name the principal
+    // themselves), so rewriting the trust policy to name itself is enough. AWS IAM User Guide,
+    // "Policy evaluation logic", "Evaluating identity-based policies with resource-based
+    // policies", and "How AWS enforcement code logic evaluates requests", "Resource-based
+    // policies": docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+    // and .../reference_policies_evaluation-logic_policy-eval-denyallow.html.
     check(
         "privesc-update-assume-role-policy",
-        "Rewrite a role's trust policy, then assume it",
+        "Rewrite a role's trust policy to name itself, then assume the role",
         PrivilegeEscalation,
-        &["iam:UpdateAssumeRolePolicy", "sts:AssumeRole"],
+        &["iam:UpdateAssumeRolePolicy"],
     ),
     check(
         "privesc-passrole-lambda-invoke",
@@ -314,6 +325,202 @@ pub(crate) const CHECKS: &[Check] = &[
         "Push an SSH key to instances (and use their roles)",
         PrivilegeEscalation,
         &["ec2-instance-connect:SendSSHPublicKey"],
+    ),
+    // The paths Cloudsplaining 0.9.1 added from pathfinding.cloud (its
+    // `PRIVILEGE_ESCALATION_METHODS`, cloudsplaining/shared/constants.py): the action sets are
+    // theirs, except where a comment says otherwise.
+    check(
+        "privesc-passrole-ecs-run-task",
+        "Register an ECS task definition with a privileged role and run it as a task",
+        PrivilegeEscalation,
+        &["iam:PassRole", "ecs:RegisterTaskDefinition", "ecs:RunTask"],
+    ),
+    check(
+        "privesc-passrole-ecs-start-task",
+        "Register an ECS task definition with a privileged role and start it on an instance",
+        PrivilegeEscalation,
+        &[
+            "iam:PassRole",
+            "ecs:RegisterTaskDefinition",
+            "ecs:StartTask",
+        ],
+    ),
+    check(
+        "privesc-passrole-ecs-service",
+        "Register an ECS task definition with a privileged role and run it as a service",
+        PrivilegeEscalation,
+        &[
+            "iam:PassRole",
+            "ecs:RegisterTaskDefinition",
+            "ecs:CreateService",
+        ],
+    ),
+    // Cloudsplaining also requires ecs:DescribeTasks (to find the task); ecs:ListTasks or the
+    // console find it too, and the command is what escalates.
+    check(
+        "privesc-ecs-execute-command",
+        "Run commands in running ECS containers (and use their task roles)",
+        PrivilegeEscalation,
+        &["ecs:ExecuteCommand"],
+    ),
+    check(
+        "privesc-passrole-codebuild-build",
+        "Create a CodeBuild project with a privileged role and run a build",
+        PrivilegeEscalation,
+        &[
+            "iam:PassRole",
+            "codebuild:CreateProject",
+            "codebuild:StartBuild",
+        ],
+    ),
+    check(
+        "privesc-passrole-codebuild-build-batch",
+        "Create a CodeBuild project with a privileged role and run a batch build",
+        PrivilegeEscalation,
+        &[
+            "iam:PassRole",
+            "codebuild:CreateProject",
+            "codebuild:StartBuildBatch",
+        ],
+    ),
+    check(
+        "privesc-passrole-glue-job-run",
+        "Create a Glue job with a privileged role and run it",
+        PrivilegeEscalation,
+        &["iam:PassRole", "glue:CreateJob", "glue:StartJobRun"],
+    ),
+    check(
+        "privesc-passrole-glue-job-trigger",
+        "Create a Glue job with a privileged role and a trigger that runs it",
+        PrivilegeEscalation,
+        &["iam:PassRole", "glue:CreateJob", "glue:CreateTrigger"],
+    ),
+    check(
+        "privesc-passrole-update-glue-job-run",
+        "Give an existing Glue job its own script and a privileged role, then run it",
+        PrivilegeEscalation,
+        &["iam:PassRole", "glue:UpdateJob", "glue:StartJobRun"],
+    ),
+    check(
+        "privesc-passrole-update-glue-job-trigger",
+        "Give an existing Glue job its own script and a privileged role, then trigger it",
+        PrivilegeEscalation,
+        &["iam:PassRole", "glue:UpdateJob", "glue:CreateTrigger"],
+    ),
+    check(
+        "privesc-passrole-sagemaker-training-job",
+        "Run its own code as a SageMaker training job with a privileged role",
+        PrivilegeEscalation,
+        &["iam:PassRole", "sagemaker:CreateTrainingJob"],
+    ),
+    check(
+        "privesc-passrole-sagemaker-processing-job",
+        "Run its own code as a SageMaker processing job with a privileged role",
+        PrivilegeEscalation,
+        &["iam:PassRole", "sagemaker:CreateProcessingJob"],
+    ),
+    check(
+        "privesc-sagemaker-presigned-notebook-url",
+        "Open existing SageMaker notebooks (and use their roles)",
+        PrivilegeEscalation,
+        &["sagemaker:CreatePresignedNotebookInstanceUrl"],
+    ),
+    check(
+        "privesc-sagemaker-notebook-lifecycle-config",
+        "Make an existing SageMaker notebook run its own start-up script (and use its role)",
+        PrivilegeEscalation,
+        &[
+            "sagemaker:CreateNotebookInstanceLifecycleConfig",
+            "sagemaker:StopNotebookInstance",
+            "sagemaker:UpdateNotebookInstance",
+            "sagemaker:StartNotebookInstance",
+        ],
+    ),
+    check(
+        "privesc-passrole-ec2-spot",
+        "Request an EC2 spot instance with a privileged role and use its credentials",
+        PrivilegeEscalation,
+        &["iam:PassRole", "ec2:RequestSpotInstances"],
+    ),
+    check(
+        "privesc-ec2-modify-user-data",
+        "Put its own code in an instance's user data and restart it (and use its role)",
+        PrivilegeEscalation,
+        &[
+            "ec2:ModifyInstanceAttribute",
+            "ec2:StopInstances",
+            "ec2:StartInstances",
+        ],
+    ),
+    check(
+        "privesc-ec2-modify-launch-template",
+        "Put its own code in a launch template's default version (and use its instances' role)",
+        PrivilegeEscalation,
+        &[
+            "ec2:CreateLaunchTemplateVersion",
+            "ec2:ModifyLaunchTemplate",
+        ],
+    ),
+    check(
+        "privesc-passrole-apprunner",
+        "Create an App Runner service with a privileged role",
+        PrivilegeEscalation,
+        &["iam:PassRole", "apprunner:CreateService"],
+    ),
+    check(
+        "privesc-passrole-bedrock-code-interpreter",
+        "Create a Bedrock AgentCore code interpreter with a privileged role and run code in it",
+        PrivilegeEscalation,
+        &[
+            "iam:PassRole",
+            "bedrock-agentcore:CreateCodeInterpreter",
+            "bedrock-agentcore:StartCodeInterpreterSession",
+            "bedrock-agentcore:InvokeCodeInterpreter",
+        ],
+    ),
+    check(
+        "privesc-bedrock-code-interpreter-session",
+        "Run code in existing Bedrock AgentCore code interpreters (and use their roles)",
+        PrivilegeEscalation,
+        &[
+            "bedrock-agentcore:StartCodeInterpreterSession",
+            "bedrock-agentcore:InvokeCodeInterpreter",
+        ],
+    ),
+    check(
+        "privesc-cloudformation-change-set",
+        "Change an existing CloudFormation stack through a change set (with the stack's role)",
+        PrivilegeEscalation,
+        &[
+            "cloudformation:CreateChangeSet",
+            "cloudformation:ExecuteChangeSet",
+        ],
+    ),
+    check(
+        "privesc-passrole-cloudformation-stack-set",
+        "Create a CloudFormation stack set with a privileged role and deploy it",
+        PrivilegeEscalation,
+        &[
+            "iam:PassRole",
+            "cloudformation:CreateStackSet",
+            "cloudformation:CreateStackInstances",
+        ],
+    ),
+    check(
+        "privesc-passrole-update-cloudformation-stack-set",
+        "Update a CloudFormation stack set to run with a privileged role",
+        PrivilegeEscalation,
+        &["iam:PassRole", "cloudformation:UpdateStackSet"],
+    ),
+    check(
+        "privesc-passrole-lambda-add-permission",
+        "Create a Lambda function with a privileged role and allow someone to invoke it",
+        PrivilegeEscalation,
+        &[
+            "iam:PassRole",
+            "lambda:CreateFunction",
+            "lambda:AddPermission",
+        ],
     ),
     // Data exfiltration.
     check(

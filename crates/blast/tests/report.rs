@@ -367,3 +367,24 @@ fn bad_input_is_an_error_not_a_panic() {
     assert!(all[0].services.is_empty());
     assert_eq!(all[0].gaps.len(), 1);
 }
+
+#[test]
+fn update_assume_role_policy_alone_escalates_in_the_same_account() {
+    // The principal writes a trust policy naming itself; within the account that is enough for
+    // sts:AssumeRole, which its own policies need not grant.
+    let e = Export::parse(
+        r#"{"RoleDetailList": [{"RoleName": "trust-editor",
+            "Arn": "arn:aws:iam::111122223333:role/trust-editor", "RolePolicyList": [
+            {"PolicyName": "edit-trust", "PolicyDocument": {"Version": "2012-10-17",
+             "Statement": [{"Effect": "Allow", "Action": "iam:UpdateAssumeRolePolicy",
+                            "Resource": "arn:aws:iam::111122223333:role/*"}]}}]}]}"#,
+    )
+    .unwrap();
+    let r = Report::new(&e, "trust-editor").unwrap();
+    let f = r
+        .finding("privesc-update-assume-role-policy")
+        .expect("path found");
+    assert_eq!(f.actions, ["iam:UpdateAssumeRolePolicy"]);
+    assert_eq!(f.severity, Severity::Critical);
+    assert!(r.finding("creds-sts-assume-role").is_none());
+}

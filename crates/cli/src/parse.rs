@@ -66,6 +66,13 @@ struct Given {
     words: Vec<String>,
 }
 
+/// The operation's options in a command: each one given with its words, and the names of those
+/// written or meant (by an unknown or ambiguous option), given or not.
+struct Options {
+    given: Vec<Given>,
+    mentioned: Vec<String>,
+}
+
 impl<'p> Parser<'p> {
     pub fn new(policy: &'p dyn PathPolicy) -> Self {
         Self {
@@ -148,6 +155,9 @@ impl<'p> Parser<'p> {
         // How abbreviated options were read (shown with the request; the policy decides on the
         // full names).
         let mut notes: Vec<String> = Vec::new();
+        // Options written (in full), and those an unknown or ambiguous option probably meant: a
+        // required one among them is not reported missing as well (its problem is reported).
+        let mut mentioned: Vec<String> = Vec::new();
         // The flag just before a stray word: `--consistent-read yes` is a flag given a value.
         let mut last_flag: Option<String> = None;
         let mut i = 1;
@@ -197,8 +207,9 @@ impl<'p> Parser<'p> {
                     full = f;
                     full.as_str()
                 }
-                Expanded::Ambiguous(p) => {
+                Expanded::Ambiguous(p, candidates) => {
                     problems.push(p);
+                    mentioned.extend(candidates);
                     while i < words.len() && !is_option_like(&words[i]) {
                         i += 1;
                     }
@@ -230,8 +241,15 @@ impl<'p> Parser<'p> {
                 )
                 .into());
             };
+            mentioned.push(name.to_string());
             let Some(def) = r.args.get(name) else {
-                problems.push(unknown_option(r, name));
+                let p = unknown_option(r, name);
+                mentioned.extend(
+                    p.suggestions
+                        .iter()
+                        .map(|s| s.trim_start_matches("--").to_string()),
+                );
+                problems.push(p);
                 // Skip the words that were probably its value.
                 while i < words.len() && !is_option_like(&words[i]) {
                     i += 1;
@@ -327,6 +345,10 @@ impl<'p> Parser<'p> {
                     Some(v) => vals.push(v),
                     None => {
                         problems.push(missing_value(name, words.get(i)));
+                        // The dash word the message shows attached is not a stray word too.
+                        if words.get(i).is_some_and(|w| dash_value(w)) {
+                            i += 1;
+                        }
                         continue;
                     }
                 },
@@ -349,15 +371,22 @@ impl<'p> Parser<'p> {
                     "no service given; write aws <service> <operation> [options]",
                 )
                 .into(),
-                Some(cmd) => Problem::new(
-                    ProblemKind::UnknownOperation,
-                    format!("no operation given; write aws {cmd} <operation> [options]"),
-                )
-                .suggest(self.examples(cmd))
-                .into(),
+                Some(cmd) => {
+                    let mut msg =
+                        format!("no operation given; write aws {cmd} <operation> [options]");
+                    let (common, total) = self.common_operations(cmd);
+                    if !common.is_empty() {
+                        msg.push_str(&format!(
+                            ". Most used: {} (of {total} operations; find the others with suggest_aws_commands)",
+                            common.join(", ")
+                        ));
+                    }
+                    Problem::new(ProblemKind::UnknownOperation, msg).into()
+                }
             });
         };
-        self.build(r, positionals, given, globals, problems, notes)
+        let options = Options { given, mentioned };
+        self.build(r, positionals, options, globals, problems, notes)
     }
 
     /// Checks that a word can be a top-level command.
@@ -380,19 +409,46 @@ impl<'p> Parser<'p> {
         }
     }
 
-    fn examples(&self, cmd: &str) -> Vec<String> {
+    /// The operations of `cmd` most worth showing when none is given (a curated list for the
+    /// popular services; otherwise its list-, describe- and get- operations, shortest first), and
+    /// how many operations it has.
+    fn common_operations(&self, cmd: &str) -> (Vec<String>, usize) {
+        const SHOWN: usize = 6;
         let Some(service) = self.models.command(cmd).and_then(|c| c.service.clone()) else {
-            return Vec::new();
+            return (Vec::new(), 0);
         };
         let Ok(cli) = self.models.service_cli(&service) else {
-            return Vec::new();
+            return (Vec::new(), 0);
         };
-        cli.by_cli_name
-            .keys()
-            .filter(|k| k.starts_with("list-") || k.starts_with("describe-"))
-            .take(3)
-            .cloned()
-            .collect()
+        let total = cli.by_cli_name.len();
+        let curated = MOST_USED
+            .iter()
+            .find(|(c, _)| *c == cmd)
+            .map(|(_, ops)| *ops)
+            .unwrap_or_default();
+        let mut shown: Vec<String> = curated
+            .iter()
+            .filter(|op| cli.by_cli_name.contains_key(**op))
+            .map(|op| op.to_string())
+            .collect();
+        if shown.is_empty() {
+            for prefix in ["list-", "describe-", "get-"] {
+                let mut ops: Vec<&String> = cli
+                    .by_cli_name
+                    .keys()
+                    .filter(|k| k.starts_with(prefix))
+                    .collect();
+                ops.sort_by_key(|k| (k.len(), k.as_str()));
+                shown.extend(ops.into_iter().cloned());
+            }
+            if shown.is_empty() {
+                let mut ops: Vec<&String> = cli.by_cli_name.keys().collect();
+                ops.sort_by_key(|k| (k.len(), k.as_str()));
+                shown.extend(ops.into_iter().cloned());
+            }
+        }
+        shown.truncate(SHOWN);
+        (shown, total)
     }
 
     fn resolve(&self, cmd: &str, op: &str) -> Result<Resolved, Problem> {
@@ -447,11 +503,12 @@ impl<'p> Parser<'p> {
         &self,
         r: Resolved,
         positionals: Vec<String>,
-        given: Vec<Given>,
+        options: Options,
         globals: GlobalOptions,
         mut problems: Vec<Problem>,
         mut warnings: Vec<String>,
     ) -> Result<Command, CommandError> {
+        let Options { given, mentioned } = options;
         let op = r.operation();
         // Positional words after the operation: only an outfile, where the operation has one.
         let mut outfile = None;
@@ -590,8 +647,12 @@ impl<'p> Parser<'p> {
                 ),
             }
         }
+        // A `--cli-input-json` that cannot be read leaves every member it may have held unknown.
+        let mut cli_input_failed = false;
         if let Some(raw) = cli_input {
+            let before = ctx.problems.len();
             ctx.merge_cli_input(&raw, &mut params);
+            cli_input_failed = ctx.problems.len() > before;
         }
         // What botocore and the CLI change before sending, so that what is checked is what is sent.
         match (r.model.name.as_str(), op.name.as_str()) {
@@ -605,6 +666,11 @@ impl<'p> Parser<'p> {
                         ProblemKind::InvalidValue,
                         format!("invalid bucket name {bucket:?}: use letters, digits, '.', '-' and '_' (at most 255), or an access point ARN"),
                     ).at("--bucket"));
+                } else if op.name == "CreateBucket"
+                    && let Some(Value::Str(bucket)) = params.get("Bucket")
+                    && let Some(why) = crate::validate::new_bucket_name_problem(bucket)
+                {
+                    warnings.push(format!("--bucket: {why}"));
                 }
             }
             _ => {}
@@ -651,6 +717,17 @@ impl<'p> Parser<'p> {
         }
         let files_read = std::mem::take(&mut ctx.files_read);
         problems.append(&mut ctx.problems);
+        // A required member whose option was given (and refused), or meant by an unknown or
+        // ambiguous option, is not reported missing too: that would be a consequence, not a
+        // second problem. Only when another problem is reported, so nothing missing is sent.
+        let consequential = |req: &str| {
+            !problems.is_empty()
+                && (cli_input_failed
+                    || mentioned.iter().any(|m| match r.args.get(m) {
+                        Some(ArgDef::Member(s) | ArgDef::ValueBool(s)) => s.member == req,
+                        _ => false,
+                    }))
+        };
 
         // Validate the whole request against the model.
         if let Some(input_ref) = &op.input {
@@ -658,13 +735,20 @@ impl<'p> Parser<'p> {
             let mut root = Value::Map(std::mem::take(&mut params));
             if let (Some(shape), Value::Map(map)) = (r.model.shape(&input_ref.shape), &mut root) {
                 for req in &shape.required {
-                    if !map.contains_key(req) {
+                    if !map.contains_key(req) && !consequential(req) {
+                        let name = r.cli_name_of(req);
+                        let flag = shape
+                            .members
+                            .get(req)
+                            .and_then(|m| r.model.shape(&m.shape))
+                            .is_some_and(|s| s.kind == ShapeType::Boolean);
+                        let add = if flag { "" } else { " <value>" };
                         v.problems.push(
                             Problem::new(
                                 ProblemKind::MissingRequired,
-                                format!("missing required parameter --{}", r.cli_name_of(req)),
+                                format!("required, but not given; add --{name}{add}"),
                             )
-                            .at(format!("--{}", r.cli_name_of(req))),
+                            .at(format!("--{name}")),
                         );
                     }
                 }
@@ -798,6 +882,9 @@ pub(crate) fn take_global(
             Some(v) => Some(v),
             None => {
                 problems.push(missing_value(name, words.get(*i)));
+                if words.get(*i).is_some_and(|w| dash_value(w)) {
+                    *i += 1;
+                }
                 return true;
             }
         },
@@ -855,10 +942,188 @@ pub(crate) fn own_option<T: Copy>(
             let names: Vec<String> = many.iter().map(|(n, _)| format!("--{n}")).collect();
             Err(Problem::new(
                 ProblemKind::UnknownOption,
-                format!("--{given} is ambiguous: it could be {}", names.join(", ")),
-            )
-            .suggest(names))
+                format!(
+                    "--{given} is ambiguous: it could be {}; write it in full",
+                    or_list(&names)
+                ),
+            ))
         }
+    }
+}
+
+/// The operations shown, most used first, when a popular command is given without one.
+const MOST_USED: &[(&str, &[&str])] = &[
+    (
+        "s3api",
+        &[
+            "list-buckets",
+            "list-objects-v2",
+            "get-object",
+            "put-object",
+            "head-object",
+            "delete-object",
+        ],
+    ),
+    (
+        "ec2",
+        &[
+            "describe-instances",
+            "run-instances",
+            "start-instances",
+            "stop-instances",
+            "terminate-instances",
+            "describe-security-groups",
+        ],
+    ),
+    (
+        "iam",
+        &[
+            "list-roles",
+            "get-role",
+            "list-users",
+            "get-user",
+            "list-attached-role-policies",
+            "list-policies",
+        ],
+    ),
+    (
+        "lambda",
+        &[
+            "list-functions",
+            "get-function",
+            "invoke",
+            "create-function",
+            "update-function-code",
+            "get-function-configuration",
+        ],
+    ),
+    (
+        "dynamodb",
+        &[
+            "list-tables",
+            "describe-table",
+            "get-item",
+            "put-item",
+            "query",
+            "scan",
+        ],
+    ),
+    (
+        "sqs",
+        &[
+            "list-queues",
+            "get-queue-url",
+            "send-message",
+            "receive-message",
+            "delete-message",
+            "get-queue-attributes",
+        ],
+    ),
+    (
+        "sns",
+        &[
+            "list-topics",
+            "publish",
+            "subscribe",
+            "list-subscriptions",
+            "create-topic",
+            "get-topic-attributes",
+        ],
+    ),
+    (
+        "sts",
+        &[
+            "get-caller-identity",
+            "assume-role",
+            "get-session-token",
+            "assume-role-with-web-identity",
+        ],
+    ),
+    (
+        "logs",
+        &[
+            "describe-log-groups",
+            "describe-log-streams",
+            "filter-log-events",
+            "get-log-events",
+            "start-query",
+            "get-query-results",
+        ],
+    ),
+    (
+        "cloudformation",
+        &[
+            "describe-stacks",
+            "list-stacks",
+            "describe-stack-events",
+            "describe-stack-resources",
+            "create-stack",
+            "update-stack",
+        ],
+    ),
+    (
+        "rds",
+        &[
+            "describe-db-instances",
+            "describe-db-clusters",
+            "describe-db-snapshots",
+            "create-db-snapshot",
+            "start-db-instance",
+            "stop-db-instance",
+        ],
+    ),
+    (
+        "ecs",
+        &[
+            "list-clusters",
+            "list-services",
+            "describe-services",
+            "list-tasks",
+            "describe-tasks",
+            "update-service",
+        ],
+    ),
+    (
+        "ssm",
+        &[
+            "get-parameter",
+            "get-parameters-by-path",
+            "put-parameter",
+            "describe-parameters",
+            "send-command",
+            "get-command-invocation",
+        ],
+    ),
+    (
+        "secretsmanager",
+        &[
+            "get-secret-value",
+            "list-secrets",
+            "describe-secret",
+            "create-secret",
+            "put-secret-value",
+            "update-secret",
+        ],
+    ),
+    (
+        "kms",
+        &[
+            "list-keys",
+            "list-aliases",
+            "describe-key",
+            "encrypt",
+            "decrypt",
+            "generate-data-key",
+        ],
+    ),
+];
+
+/// `a, b or c`.
+pub(crate) fn or_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
     }
 }
 
@@ -868,8 +1133,8 @@ enum Expanded {
     Exact,
     /// A unique prefix of this option.
     To(String),
-    /// A prefix of several.
-    Ambiguous(Problem),
+    /// A prefix of several: the problem, and the candidates' names.
+    Ambiguous(Problem, Vec<String>),
 }
 
 /// argparse's abbreviations, as the AWS CLI applies them: an exact global or operation option is
@@ -887,11 +1152,12 @@ fn expand_option(name: &str, resolved: Option<&Resolved>) -> Expanded {
             Problem::new(
                 ProblemKind::UnknownOption,
                 format!(
-                    "--{name} is ambiguous: it could be {}; write the option in full",
-                    list.join(", ")
+                    "ambiguous option: it could be {}; write it in full",
+                    or_list(&list)
                 ),
             )
             .at(format!("--{name}")),
+            candidates,
         )
     };
     // `version` is a global of the CLI's main parser too (never run here, but it takes part in
@@ -936,6 +1202,11 @@ pub(crate) fn take_value(words: &[String], i: &mut usize) -> Option<String> {
     }
     *i += 1;
     Some(w.clone())
+}
+
+/// A word starting with a single `-`: a value argparse does not take as one (`--name -x`).
+fn dash_value(word: &str) -> bool {
+    word.starts_with('-') && !word.starts_with("--")
 }
 
 pub(crate) fn missing_value(name: &str, next: Option<&String>) -> Problem {
@@ -1914,3 +2185,23 @@ const LOCAL_PROGRAM_COMMANDS: &[(&str, &str, &str)] = &[
          programs. Use `aws ssm send-command` with `aws ssm get-command-invocation` to run commands on the instance",
     ),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::MOST_USED;
+
+    #[test]
+    fn the_most_used_operations_exist() {
+        let models = portcullis_model::models();
+        for (cmd, ops) in MOST_USED {
+            let service = models
+                .command(cmd)
+                .and_then(|c| c.service.clone())
+                .unwrap_or_else(|| panic!("{cmd}"));
+            let cli = models.service_cli(&service).unwrap();
+            for op in *ops {
+                assert!(cli.by_cli_name.contains_key(*op), "aws {cmd} {op}");
+            }
+        }
+    }
+}

@@ -155,6 +155,10 @@ pub enum S3Op {
 pub struct S3Command {
     pub op: S3Op,
     pub globals: GlobalOptions,
+    /// What the reader should know but does not stop the command: a bucket name `mb` cannot
+    /// create (S3 refuses it; the AWS CLI does not check). Not part of the digest.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Largest `--expires-in` SigV4 allows (seven days).
@@ -926,7 +930,17 @@ pub(crate) fn parse(words: &[String], policy: &dyn PathPolicy) -> Result<S3Comma
     if !problems.is_empty() {
         return Err(CommandError { problems });
     }
-    Ok(S3Command { op, globals })
+    let mut warnings = Vec::new();
+    if let S3Op::Mb { bucket } = &op
+        && let Some(why) = crate::validate::new_bucket_name_problem(bucket)
+    {
+        warnings.push(why);
+    }
+    Ok(S3Command {
+        op,
+        globals,
+        warnings,
+    })
 }
 
 fn subcommand(word: &str) -> Result<&'static str, Problem> {

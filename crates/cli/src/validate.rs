@@ -2,8 +2,10 @@
 //! members, types, minimum lengths and values, unknown keys are problems (the request is refused).
 //! Beyond botocore, enums, maxima and patterns are checked too, but only as **warnings**: services
 //! add enum values and relax patterns long after the pinned model was cut, and the service
-//! validates anyway, so a value outside them is sent, with the warning shown. Every problem is
-//! collected; none stops the walk.
+//! validates anyway, so a value outside them is sent, with the warning shown. The name of a bucket
+//! being created (`s3api create-bucket`, `s3 mb`) is checked against the S3 naming rules, also as
+//! a warning ([`new_bucket_name_problem`]): the AWS CLI sends it, and S3 refuses it. Every problem
+//! is collected; none stops the walk.
 //!
 //! Validation also normalizes: blob text becomes bytes (per `--cli-binary-format`), integers given
 //! where a float is expected become floats. After it, a [`Value`] tree conforms to its shapes.
@@ -16,6 +18,7 @@ use portcullis_model::{ServiceModel, Shape, ShapeType};
 
 use crate::error::{Problem, ProblemKind, did_you_mean};
 use crate::globals::BinaryFormat;
+use crate::parse::or_list;
 use crate::value::Value;
 
 /// Deepest nesting walked; deeper values are reported, not recursed into.
@@ -29,8 +32,10 @@ pub(crate) struct Validator<'m> {
     pub warnings: Vec<Problem>,
 }
 
-/// Most enum values quoted in a message (an enum can list hundreds: EC2 instance types).
-const ENUM_SHOWN: usize = 8;
+/// Most enum values quoted in a message (an enum can list hundreds: EC2 instance types), and the
+/// most characters they take together.
+const ENUM_SHOWN: usize = 5;
+const ENUM_SHOWN_CHARS: usize = 120;
 
 impl<'m> Validator<'m> {
     pub fn new(model: &'m ServiceModel, binary: BinaryFormat) -> Self {
@@ -51,28 +56,12 @@ impl<'m> Validator<'m> {
             .push(Problem::new(ProblemKind::InvalidValue, message).at(path));
     }
 
-    /// `value` is not in `allowed`: a warning naming a few of the values, the count, and the
-    /// closest ones.
+    /// `value` is not in `allowed`: a short warning with the closest values, a few of the others
+    /// and how many there are (never the whole list: EC2 has over a thousand instance types).
     fn not_in_enum(&mut self, path: &str, what: &str, value: &str, allowed: &[String]) {
-        let shown: Vec<&str> = allowed
-            .iter()
-            .take(ENUM_SHOWN)
-            .map(String::as_str)
-            .collect();
-        let more = allowed.len().saturating_sub(ENUM_SHOWN);
-        let list = if more > 0 {
-            format!("{}, ... ({} values)", shown.join(", "), allowed.len())
-        } else {
-            shown.join(", ")
-        };
-        self.warnings.push(
-            Problem::new(
-                ProblemKind::InvalidValue,
-                format!("{what} {:?} is not one of the values the pinned model lists ({list}); sent as given, the service decides", truncate(value, 60)),
-            )
-            .at(path)
-            .suggest(did_you_mean(value, allowed.iter().map(String::as_str))),
-        );
+        let message = enum_message(what, value, allowed);
+        self.warnings
+            .push(Problem::new(ProblemKind::InvalidValue, message).at(path));
     }
 
     /// Checks `value` against the shape named `shape_name`; `path` names it in messages.
@@ -357,6 +346,172 @@ impl<'m> Validator<'m> {
             self.warn(path, format!("{v} is above the maximum {max} of the pinned model; sent as given, the service decides"));
         }
     }
+}
+
+/// The warning for a value outside an enum: the closest values ("did you mean"), a handful of the
+/// others, how many there are, and that it is sent as given.
+pub(crate) fn enum_message(what: &str, value: &str, allowed: &[String]) -> String {
+    let mut msg = format!(
+        "{what} {:?} is not in the pinned model's list",
+        truncate(value, 60)
+    );
+    let close = enum_suggestions(value, allowed);
+    if !close.is_empty() {
+        msg.push_str(&format!(" (did you mean {}?)", or_list(&close)));
+    }
+    // A short enum is quoted whole; a long one by a few values and a count.
+    let all_chars: usize = allowed.iter().map(|a| a.len() + 2).sum();
+    if allowed.len() <= ENUM_SHOWN + 3 && all_chars <= ENUM_SHOWN_CHARS + 60 {
+        let all: Vec<&str> = allowed.iter().map(String::as_str).collect();
+        msg.push_str(&format!("; it lists {}", all.join(", ")));
+    } else {
+        let mut shown: Vec<&str> = Vec::new();
+        let mut chars = 0;
+        for a in allowed.iter().take(ENUM_SHOWN) {
+            let a = truncate(a, 40);
+            if !shown.is_empty() && chars + a.len() > ENUM_SHOWN_CHARS {
+                break;
+            }
+            chars += a.len() + 2;
+            shown.push(a);
+        }
+        msg.push_str(&format!(
+            "; it lists {} values: {} and {} more",
+            allowed.len(),
+            shown.join(", "),
+            allowed.len() - shown.len()
+        ));
+    }
+    msg.push_str(". Sent as given: the service decides");
+    msg
+}
+
+/// Up to three enum values closest to `value`, and only those about as close as the closest.
+/// Values such as `t3.medium` or `ALL_ATTRIBUTES` are compared part by part, the first part
+/// closely (`t9.mega` is closer to `t3.medium` than to `c5.metal`, which shares more letters but
+/// neither part), others as a whole; case is ignored.
+pub(crate) fn enum_suggestions(value: &str, allowed: &[String]) -> Vec<String> {
+    /// Largest mean relative edit distance still worth suggesting.
+    const FARTHEST: f64 = 0.6;
+    /// How much farther than the closest value another may be and still be suggested.
+    const MARGIN: f64 = 0.2;
+    /// Added for a value made of a different number of parts (`u-6tb1.metal` for `t9.mega`).
+    const OTHER_SHAPE: f64 = 0.25;
+    let want = value.to_ascii_lowercase();
+    if want.is_empty() {
+        return Vec::new();
+    }
+    if let Some(same) = allowed.iter().find(|a| a.eq_ignore_ascii_case(value)) {
+        return vec![same.clone()];
+    }
+    fn parts(s: &str) -> Vec<&str> {
+        s.split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|p| !p.is_empty())
+            .collect()
+    }
+    fn relative(a: &str, b: &str) -> f64 {
+        let longest = a.chars().count().max(b.chars().count()).max(1);
+        strsim::damerau_levenshtein(a, b) as f64 / longest as f64
+    }
+    let wanted_parts = parts(&want);
+    let mut scored: Vec<(f64, usize, usize, &String)> = allowed
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| {
+            let candidate = a.to_ascii_lowercase();
+            let candidate_parts = parts(&candidate);
+            let score = if wanted_parts.len() > 1 && candidate_parts.len() == wanted_parts.len() {
+                // The first part names the kind (`t3`, `python3`, `ALL`): it must be close.
+                if relative(wanted_parts[0], candidate_parts[0]) > 0.5 {
+                    return None;
+                }
+                wanted_parts
+                    .iter()
+                    .zip(&candidate_parts)
+                    .map(|(w, c)| relative(w, c))
+                    .sum::<f64>()
+                    / wanted_parts.len() as f64
+            } else if wanted_parts.len() == candidate_parts.len() {
+                relative(&want, &candidate)
+            } else {
+                relative(&want, &candidate) + OTHER_SHAPE
+            };
+            (score <= FARTHEST).then(|| {
+                let whole = strsim::damerau_levenshtein(&want, &candidate);
+                (score, whole, i, a)
+            })
+        })
+        .collect();
+    scored.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
+    let best = scored.first().map_or(0.0, |s| s.0);
+    scored
+        .into_iter()
+        .take_while(|s| s.0 <= best + MARGIN)
+        .take(3)
+        .map(|s| s.3.clone())
+        .collect()
+}
+
+/// Why `name` cannot be the name of a new S3 bucket, by the S3 naming rules (3 to 63 lowercase
+/// letters, digits, dots and hyphens; a letter or digit first and last; no `..`; not an IP
+/// address; none of the reserved prefixes and suffixes), or `None` when it can. botocore checks
+/// far less (`[a-zA-Z0-9.\-_]{1,255}`, for existing buckets too), so this is a warning for the
+/// commands that create a bucket (`s3api create-bucket`, `s3 mb`): S3 refuses the name.
+pub fn new_bucket_name_problem(name: &str) -> Option<String> {
+    const PREFIXES: &[&str] = &["xn--", "sthree-", "amzn-s3-demo-"];
+    const SUFFIXES: &[&str] = &["-s3alias", "--ol-s3", ".mrap", "--table-s3"];
+    let mut why: Vec<String> = Vec::new();
+    let len = name.chars().count();
+    if !(3..=63).contains(&len) {
+        let s = if len == 1 { "" } else { "s" };
+        why.push(format!("it has {len} character{s}, a name needs 3 to 63"));
+    }
+    let mut bad: Vec<String> = Vec::new();
+    for c in name.chars() {
+        let ok = c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-');
+        let shown = format!("{c:?}");
+        if !ok && !bad.contains(&shown) {
+            bad.push(shown);
+        }
+    }
+    if !bad.is_empty() {
+        let more = bad.len() > 3;
+        bad.truncate(3);
+        why.push(format!(
+            "{}{} not allowed: use lowercase letters, digits, dots and hyphens",
+            or_list(&bad).replace(" or ", " and "),
+            if more {
+                ", ... are"
+            } else if bad.len() == 1 {
+                " is"
+            } else {
+                " are"
+            }
+        ));
+    }
+    let alnum = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if len > 0 && !(alnum(name.chars().next()) && alnum(name.chars().last())) {
+        why.push("it must start and end with a lowercase letter or digit".into());
+    }
+    if name.contains("..") {
+        why.push("it must not have two dots in a row".into());
+    }
+    if name.parse::<std::net::Ipv4Addr>().is_ok() {
+        why.push("it must not be an IP address".into());
+    }
+    if let Some(p) = PREFIXES.iter().find(|p| name.starts_with(**p)) {
+        why.push(format!("the prefix {p:?} is reserved"));
+    }
+    if let Some(sfx) = SUFFIXES.iter().find(|sfx| name.ends_with(**sfx)) {
+        why.push(format!("the suffix {sfx:?} is reserved"));
+    }
+    (!why.is_empty()).then(|| {
+        format!(
+            "{:?} is not a valid name for a new bucket: {}. S3 will refuse it",
+            truncate(name, 70),
+            why.join("; ")
+        )
+    })
 }
 
 fn join(path: &str, key: &str) -> String {

@@ -66,7 +66,7 @@ pub fn run(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
             let key = AuditKey::load(&key)
                 .with_context(|| format!("cannot read the audit key {}", key.display()))?;
             let report = portcullis_audit::verify(&dir, &key);
-            println!("{report}");
+            crate::out::out!("{report}")?;
             Ok(if report.is_ok() {
                 ExitCode::SUCCESS
             } else {
@@ -113,14 +113,14 @@ pub fn run(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
             };
             for shown in portcullis_audit::show(&dir, filter)? {
                 let shown = shown?;
-                println!(
+                crate::out::out!(
                     "{}",
                     if json {
                         shown.line.clone()
                     } else {
                         shown.compact()
                     }
-                );
+                )?;
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -137,14 +137,14 @@ pub fn run(cmd: IamCmd) -> anyhow::Result<ExitCode> {
                     })).collect::<Vec<_>>(),
                     "reason": e.reason,
                 });
-                println!("{}", serde_json::to_string_pretty(&out)?);
+                crate::out::out!("{}", serde_json::to_string_pretty(&out)?)?;
             } else {
-                println!("{}", e.decision);
+                crate::out::out!("{}", e.decision)?;
                 if e.statements.is_empty() {
-                    println!("  {}", e.reason);
+                    crate::out::out!("  {}", e.reason)?;
                 }
                 for s in &e.statements {
-                    println!("  {s}");
+                    crate::out::out!("  {s}")?;
                 }
             }
             Ok(ExitCode::from(match e.decision {
@@ -307,7 +307,7 @@ fn blast_radius(args: BlastArgs) -> anyhow::Result<ExitCode> {
         Some(f) => {
             std::fs::write(f, text).with_context(|| format!("{}: cannot write", f.display()))?
         }
-        None => println!("{text}"),
+        None => crate::out::out!("{text}")?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -332,9 +332,9 @@ fn session_policy(
             "PlaintextChars": s.plaintext_chars,
             "Notes": s.notes,
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        crate::out::out!("{}", serde_json::to_string_pretty(&out)?)?;
     } else {
-        println!("{}", serde_json::to_string_pretty(&s.document)?);
+        crate::out::out!("{}", serde_json::to_string_pretty(&s.document)?)?;
         eprintln!(
             "# {} of {} plaintext characters{}",
             s.plaintext_chars,

@@ -17,6 +17,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod audit_cmd;
 mod iam_cmd;
+mod out;
 mod policy_cmd;
 
 use portcullis::{config, pipeline, server};
@@ -117,6 +118,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader of our output went away (`| head`): what it read is all it wanted.
+        Err(e) if out::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             if e.downcast_ref::<server::Logged>().is_none() {
                 eprintln!("portcullis: {e:#}");
@@ -154,6 +157,22 @@ fn check(
         true,
     );
     let mut out = std::io::stdout().lock();
+    // `--region *` (as `call_aws` runs it): one command per enabled region; checked in one.
+    let fan_out = server::regions::wildcard(command).map(|range| {
+        (
+            server::regions::with_region(command, &range, pipeline::DEFAULT_REGION),
+            format!(
+                "`--region *` runs the command in every enabled region the policy allows (call_aws); checked here in {}",
+                pipeline::DEFAULT_REGION
+            ),
+        )
+    });
+    let command = fan_out.as_ref().map_or(command, |(c, _)| c.as_str());
+    if let Some((_, note)) = &fan_out
+        && matches!(format, Format::Text)
+    {
+        writeln!(out, "note: {note}")?;
+    }
     let a = match pipeline.assess(command) {
         Ok(a) => a,
         Err(refusal) => {
@@ -167,13 +186,16 @@ fn check(
             let class = &a.classification;
             match format {
                 Format::Json => {
-                    let doc = serde_json::json!({
+                    let mut doc = serde_json::json!({
                         "ok": true,
                         "kind": "call",
                         "request": call,
                         "digest": a.digest,
                         "classification": class,
                     });
+                    if let Some((_, note)) = &fan_out {
+                        doc["fan_out"] = serde_json::Value::String(note.clone());
+                    }
                     writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
                 }
                 Format::Text => {
@@ -376,9 +398,12 @@ fn exec(
                     eprintln!("{t}");
                 }
                 if matches!(a.parsed, Parsed::Skeleton(_)) {
-                    println!("{}", run.output);
+                    out::out!("{}", run.output)?;
                 } else {
-                    print!("{}", run.output);
+                    {
+                        use std::io::Write as _;
+                        write!(std::io::stdout().lock(), "{}", run.output)?;
+                    }
                 }
                 eprint!("{}", run.stderr);
                 ExitCode::from(run.exit_code)

@@ -821,9 +821,20 @@ mod tests {
 
     #[test]
     fn too_many_rules_are_refused_with_what_to_shorten() {
-        let rules: Vec<String> = (0..200)
-            .map(|i| {
-                format!(r#"{{"id": "r{i}", "effect": "deny", "actions": ["s3:Verb{i}Thing*"]}}"#)
+        // A deny rule for each of 200 real EC2 actions, none a wildcard could stand for.
+        let rules: Vec<String> = portcullis_iam::catalogue()
+            .service("ec2")
+            .unwrap()
+            .actions()
+            .iter()
+            .step_by(3)
+            .take(200)
+            .enumerate()
+            .map(|(i, a)| {
+                format!(
+                    r#"{{"id": "r{i}", "effect": "deny", "actions": ["{}"]}}"#,
+                    a.qualified_name()
+                )
             })
             .collect();
         let p = policy(&format!(

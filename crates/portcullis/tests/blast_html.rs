@@ -232,8 +232,8 @@ fn chromium_renders_the_heat_map_and_the_findings() {
     assert_eq!(map.matches("data-gate=\"closed\"").count(), 1);
     assert_eq!(map.matches("data-gate=\"consent\"").count(), 6);
     let findings = between(&dom, "<section id=\"findings\">", "</section>");
-    assert!(findings.contains("Findings (7)"));
-    assert_eq!(findings.matches("<tr data-gate=").count(), 7);
+    assert!(findings.contains("Findings (10)"));
+    assert_eq!(findings.matches("<tr data-gate=").count(), 10);
     for id in [
         "privesc-passrole-ec2",
         "privesc-passrole-cloudformation",

@@ -402,10 +402,18 @@ fn evaluate_prints_the_decision_and_the_statements_that_decided() {
 #[test]
 fn session_policy_refuses_what_does_not_fit_and_says_what_to_shorten() {
     let dir = scratch("too-large");
-    let rules: Vec<String> = (0..150)
-        .map(|i| {
+    let rules: Vec<String> = portcullis_iam::catalogue()
+        .service("ec2")
+        .unwrap()
+        .actions()
+        .iter()
+        .step_by(3)
+        .take(150)
+        .enumerate()
+        .map(|(i, a)| {
             format!(
-                r#"{{"id": "deny-{i}", "effect": "deny", "actions": ["ec2:Verb{i}Something*"]}}"#
+                r#"{{"id": "deny-{i}", "effect": "deny", "actions": ["{}"]}}"#,
+                a.qualified_name()
             )
         })
         .collect();

@@ -475,7 +475,7 @@ fn consent_by_input_required_result_on_2026_07_28() {
 }
 
 /// The awslabs extensions of `call_aws`, and the account: `--region *` fans a command out to the
-/// enabled regions the policy allows, each counting against the batch limit; `max_results` caps a
+/// enabled regions the policy allows (one command of the batch, results labelled); `max_results` caps a
 /// paginated listing; the caller's account (looked up at start-up) feeds the `accounts` allow-list.
 #[test]
 fn region_fan_out_max_results_and_accounts() {
@@ -542,17 +542,34 @@ fn region_fan_out_max_results_and_accounts() {
         "{v}"
     );
 
-    // Without a regions allow-list, moto's 38 regions do not fit in one call: refused whole, nothing runs.
+    // Without a regions allow-list: a fan-out counts as one command of the batch and runs in
+    // every one of moto's enabled regions (more than 20), each text labelled with its command.
     let open = with_policy(json!({ "mode": "unrestricted" }));
     let v = call(
         &open,
         json!({ "cli_command": ["aws sts get-caller-identity", "aws ec2 describe-vpcs --region *"] }),
     );
-    assert_eq!(v["is_error"], true, "{v}");
-    let text = v["text"][0].as_str().unwrap();
+    assert_eq!(v["is_error"], false, "{v}");
+    let results = v["structured_content"]["results"].as_array().unwrap();
+    assert!(results.len() > 21, "{} results", results.len());
+    let texts = v["text"].as_array().unwrap();
+    assert_eq!(texts.len(), results.len());
+    let n = results.len();
     assert!(
-        text.contains("at most 20") && text.contains("regions"),
-        "{v}"
+        texts[0]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("[1/{n}] aws sts get-caller-identity\n")),
+        "{}",
+        texts[0]
+    );
+    assert!(
+        texts[1].as_str().unwrap().starts_with(&format!(
+            "[2/{n}] {} (region ",
+            results[1]["command"].as_str().unwrap()
+        )),
+        "{}",
+        texts[1]
     );
 
     // max_results caps a paginated listing (the smaller of it and --max-items wins).

@@ -104,6 +104,17 @@ impl Default for Limits {
     }
 }
 
+/// `16 MiB`, `512 KiB`, `100 bytes`: a size as a person reads it.
+fn mib(bytes: u64) -> String {
+    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
+        format!("{} MiB", bytes >> 20)
+    } else if bytes >= 1 << 10 && bytes.is_multiple_of(1 << 10) {
+        format!("{} KiB", bytes >> 10)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
 /// The file sandbox. Build it once at start-up with [`Sandbox::new`] (or [`Sandbox::from_env`]),
 /// log [`Sandbox::mode`] and [`Sandbox::workdir`], put [`Sandbox::describe`] in the tool
 /// descriptions, and hand it to the engine as its [`PathPolicy`].
@@ -241,22 +252,21 @@ impl Sandbox {
     /// What the agent should know about local files, for the tool descriptions (the counterpart of
     /// the awslabs server's `_FILE_ACCESS_MSGS`).
     pub fn describe(&self) -> String {
-        let w = self.workdir.display();
+        let max = mib(self.limits.max_read_bytes);
         match self.mode {
             FileAccessMode::Workdir => format!(
                 "Local files (file://, fileb://, --cli-input-json file://, and local paths in `aws s3 cp`) are restricted to \
-                 the working directory {w}: give paths relative to it (an absolute path must lie inside it). `~` and \
+                 the server's working directory: give paths relative to it (an absolute path must lie inside it). `~` and \
                  environment variables are not expanded. Symlinks leading outside it, files with several hard links and \
-                 special files are refused; files read are limited to {} bytes.",
-                self.limits.max_read_bytes
+                 special files are refused; files read are limited to {max}."
             ),
             FileAccessMode::NoAccess => "Local file access is disabled (no-access mode): file://, fileb:// and local paths in `aws s3 cp` \
                  are refused; S3 URIs (s3://...) and `-` remain allowed."
                 .to_string(),
             FileAccessMode::Unrestricted => format!(
-                "Local file access is unrestricted: relative paths are relative to {w}, and absolute paths are allowed. `~` \
-                 and environment variables are not expanded; only regular files are read, up to {} bytes.",
-                self.limits.max_read_bytes
+                "Local file access is unrestricted: relative paths are relative to the server's working directory, and \
+                 absolute paths are allowed. `~` and environment variables are not expanded; only regular files are read, \
+                 up to {max}."
             ),
         }
     }

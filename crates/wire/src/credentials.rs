@@ -119,6 +119,27 @@ impl ChainSettings {
             .unwrap_or_else(|| "default".to_string())
     }
 
+    /// The files a profile is looked up in, for messages: `~/.aws/config or ~/.aws/credentials`,
+    /// or the files configured instead.
+    pub fn profile_file_names(&self) -> String {
+        let pick = |explicit: &Option<PathBuf>, var: &str, default: &str| {
+            explicit
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .or_else(|| std::env::var(var).ok().filter(|v| !v.is_empty()))
+                .unwrap_or_else(|| default.to_string())
+        };
+        format!(
+            "{} or {}",
+            pick(&self.config_file, "AWS_CONFIG_FILE", "~/.aws/config"),
+            pick(
+                &self.credentials_file,
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "~/.aws/credentials"
+            )
+        )
+    }
+
     /// The config files to read: the explicit ones, else the usual locations.
     fn profile_files(&self) -> EnvConfigFiles {
         if self.config_file.is_none() && self.credentials_file.is_none() {
@@ -167,6 +188,11 @@ pub enum CredentialsError {
     /// A provider failed (STS refused the role, SSO token expired, metadata unreachable ...).
     #[error("could not obtain AWS credentials for profile `{profile}`: {detail}")]
     Provider { profile: String, detail: String },
+    /// A profile named explicitly is in neither file.
+    #[error(
+        "profile `{profile}` not found in {files}: check the name (AWS_API_MCP_PROFILE_NAME, --as-profile), or add it with `aws configure --profile {profile}`"
+    )]
+    ProfileNotFound { profile: String, files: String },
     /// Resolution took longer than [`ChainSettings::resolve_timeout`].
     #[error("obtaining AWS credentials for profile `{profile}` took longer than {timeout:?}")]
     Timeout { profile: String, timeout: Duration },
@@ -414,6 +440,14 @@ struct ProfileFacts {
     /// this check makes the refusal independent of Cargo feature unification and names the
     /// profile.)
     process_profile: Option<String>,
+}
+
+/// Whether the profile files define the settings' profile (unreadable files count as defining
+/// it: the providers report them).
+pub async fn profile_defined(settings: &ChainSettings) -> bool {
+    !inspect_profile(&settings.profile_files(), &settings.profile_name())
+        .await
+        .undefined
 }
 
 /// Unreadable files are left to the providers to report.

@@ -357,7 +357,7 @@ pub enum ExecError {
     #[error("signing: {0}")]
     Sign(#[from] SignError),
     #[error("credentials: {0}")]
-    Credentials(#[from] CredentialsError),
+    Credentials(CredentialsError),
     #[error("{0}")]
     Transport(#[from] TransportError),
     /// The service answered with an error.
@@ -377,6 +377,13 @@ pub enum ExecError {
     /// An endpoint from outside the rules that [`EngineConfig::endpoint_hosts`] does not admit.
     #[error("{0}")]
     EndpointRefused(String),
+}
+
+// Not `#[from]`: that would make the inner error the source too, and `{:#}` would print it twice.
+impl From<CredentialsError> for ExecError {
+    fn from(e: CredentialsError) -> Self {
+        ExecError::Credentials(e)
+    }
 }
 
 impl From<ParseError> for ExecError {
@@ -477,6 +484,16 @@ impl Engine {
             config_text.as_deref(),
             &profile_name,
         )?;
+        // A profile named on purpose that exists nowhere stops here, before any source (IMDS for
+        // the region) is asked on its behalf.
+        let explicit = settings.profile.is_some();
+        let files = settings.profile_file_names();
+        if explicit && !unsigned && !crate::credentials::profile_defined(&settings).await {
+            return Err(ExecError::Credentials(CredentialsError::ProfileNotFound {
+                profile: profile_name,
+                files,
+            }));
+        }
         let region =
             match std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION")) {
                 Ok(r) if !r.is_empty() => Some(r),

@@ -56,8 +56,9 @@ pub struct EnvConfig {
     /// `READ_OPERATIONS_ONLY=true` (or `1`, `yes`): read-only, whatever the mode says elsewhere
     /// (the awslabs switch for the strictest mode; `false` leaves the mode as configured).
     pub read_only: bool,
-    /// `REQUIRE_MUTATION_CONSENT=false`: ignored, with a warning (guarded mode needs consent for writes).
-    pub mutation_consent_off: bool,
+    /// `REQUIRE_MUTATION_CONSENT`: `true` makes an unrestricted mode guarded (the stricter setting
+    /// wins); `false` is ignored, with a warning (guarded mode needs consent for writes).
+    pub mutation_consent: Option<bool>,
     /// `HOME`.
     pub home: Option<PathBuf>,
     /// `XDG_STATE_HOME` (the token, the audit trail and its key go under it).
@@ -68,6 +69,30 @@ pub struct EnvConfig {
     pub config_file: Option<PathBuf>,
     /// What did not parse, and the awslabs settings Portcullis refuses (see [`check`]).
     pub(crate) problems: Vec<Problem>,
+}
+
+/// An awslabs boolean (`true`/`false`, `1`/`0`, `yes`/`no`, any case); anything else is a problem
+/// naming the variable, never a silent default.
+fn boolean(
+    var: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<bool> {
+    let v = var(name)?.trim().to_ascii_lowercase();
+    match v.as_str() {
+        "true" | "1" | "yes" => Some(true),
+        "false" | "0" | "no" => Some(false),
+        _ => {
+            problems.push(Problem {
+                group: Group::Policy,
+                message: format!(
+                    "{name} must be true or false, not `{}`",
+                    super::values::shown(&v)
+                ),
+            });
+            None
+        }
+    }
 }
 
 impl EnvConfig {
@@ -82,27 +107,13 @@ impl EnvConfig {
                 message: format!("{e:#}"),
             });
         }
-        let read_only = match var("READ_OPERATIONS_ONLY").map(|v| v.trim().to_ascii_lowercase()) {
-            Some(v) if v == "true" || v == "1" || v == "yes" => true,
-            Some(v) if v == "false" || v == "0" || v == "no" => false,
-            Some(v) => {
-                problems.push(Problem {
-                    group: Group::Policy,
-                    message: format!(
-                        "READ_OPERATIONS_ONLY must be true or false, not `{}`",
-                        super::values::shown(&v)
-                    ),
-                });
-                false
-            }
-            None => false,
-        };
+        let read_only = boolean(&var, "READ_OPERATIONS_ONLY", &mut problems).unwrap_or(false);
+        let mutation_consent = boolean(&var, "REQUIRE_MUTATION_CONSENT", &mut problems);
         let layer = Layer::from_env(&var, &mut problems);
         EnvConfig {
             layer,
             read_only,
-            mutation_consent_off: var("REQUIRE_MUTATION_CONSENT")
-                .is_some_and(|v| v.trim().eq_ignore_ascii_case("false")),
+            mutation_consent,
             home: var("HOME").map(PathBuf::from),
             xdg_state_home: var("XDG_STATE_HOME").map(PathBuf::from),
             xdg_config_home: var("XDG_CONFIG_HOME").map(PathBuf::from),

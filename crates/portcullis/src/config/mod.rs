@@ -239,7 +239,7 @@ impl Sources {
         self.check(&[Group::Server, Group::Policy, Group::Audit])?;
         let m = &self.merged;
         // REQUIRE_MUTATION_CONSENT is what guarded mode does; `false` cannot weaken it (fail closed).
-        if self.env.mutation_consent_off {
+        if self.env.mutation_consent == Some(false) {
             tracing::warn!(
                 "portcullis: REQUIRE_MUTATION_CONSENT=false is ignored: writes still need consent in guarded mode"
             );
@@ -254,12 +254,7 @@ impl Sources {
                 );
                 p.clone()
             }
-            None => {
-                let p = std::env::temp_dir().join(format!("portcullis-{}", std::process::id()));
-                std::fs::create_dir_all(&p)
-                    .with_context(|| format!("cannot create {}", p.display()))?;
-                p
-            }
+            None => default_working_dir()?,
         };
         let d = Bounds::default();
         let bounds = Bounds {
@@ -477,9 +472,43 @@ fn refuse_unimplemented_awslabs_settings(
 
 /// The mode the configuration asks for: read-only by `READ_OPERATIONS_ONLY=true` (the awslabs
 /// switch for the strictest mode), else `merged` (flag, `PORTCULLIS_MODE`, config file).
+/// The working directory when none is set: the awslabs server's, `$TMPDIR/aws-api-mcp/workdir`,
+/// stable across starts (nothing piles up). Created 0700 when missing; refused when another user
+/// owns it or others may write to it (someone else's files would be read and written as ours).
+fn default_working_dir() -> anyhow::Result<PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    let p = std::env::temp_dir().join("aws-api-mcp").join("workdir");
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&p)
+        .with_context(|| {
+            format!(
+                "cannot create the default working directory {}",
+                p.display()
+            )
+        })?;
+    let meta =
+        std::fs::symlink_metadata(&p).with_context(|| format!("cannot read {}", p.display()))?;
+    let me = rustix::process::geteuid().as_raw();
+    anyhow::ensure!(
+        meta.is_dir() && meta.uid() == me && meta.permissions().mode() & 0o022 == 0,
+        "the default working directory {} is not a directory of this user that only it may write to; set AWS_API_MCP_WORKING_DIR to one that is",
+        p.display()
+    );
+    Ok(p)
+}
+
+/// `REQUIRE_MUTATION_CONSENT=true` with an unrestricted mode: the stricter setting wins (guarded),
+/// with a warning.
 fn configured_mode(env: &EnvConfig, merged: Option<Mode>) -> Option<Mode> {
     if env.read_only {
         Some(Mode::ReadOnly)
+    } else if env.mutation_consent == Some(true) && merged == Some(Mode::Unrestricted) {
+        tracing::warn!(
+            "portcullis: REQUIRE_MUTATION_CONSENT=true and mode unrestricted: the stricter wins, writes need consent (guarded mode)"
+        );
+        Some(Mode::Guarded)
     } else {
         merged
     }

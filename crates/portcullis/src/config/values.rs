@@ -253,16 +253,10 @@ impl Value for IpAddr {
 }
 
 impl Value for Transport {
-    /// The awslabs variable's values: `stdio` or `streamable-http`, any case.
+    /// The awslabs variable's values, `stdio` or `streamable-http`, and `http` as the flag
+    /// spells it; any case.
     fn parse(text: &str) -> Result<Self, String> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "stdio" => Ok(Transport::Stdio),
-            "streamable-http" => Ok(Transport::Http),
-            other => Err(format!(
-                "must be `stdio` or `streamable-http`, not `{}`",
-                shown(other)
-            )),
-        }
+        Self::parse_file(text)
     }
 
     /// The file also takes `http`, as the flag does.

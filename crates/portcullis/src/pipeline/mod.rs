@@ -19,6 +19,9 @@
 mod assess;
 pub mod execute;
 pub mod identity;
+
+/// The region of commands that name none when nothing configures one (the awslabs server's).
+pub const DEFAULT_REGION: &str = "us-east-1";
 pub mod limits;
 mod outcome;
 pub mod record;
@@ -65,7 +68,13 @@ impl Pipeline {
         let bounds = settings.bounds;
         let limits = Arc::new(limits::Limits::new(settings.limits.clone()));
         let budget = limits.retry_budget();
+        let mut region_defaulted = false;
         let engine = Engine::from_environment_with(settings.profile.clone(), false, |c| {
+            // As the awslabs server: no region anywhere means us-east-1 (said once, below).
+            if c.region.is_none() {
+                c.region = Some(DEFAULT_REGION.to_string());
+                region_defaulted = true;
+            }
             // Retries of every call draw on one budget (AWS_MAX_ATTEMPTS still bounds each).
             c.retry = c.retry.clone().with_budget(budget);
             // The engine checks configured endpoints and --endpoint-url again at connect time.
@@ -78,6 +87,11 @@ impl Pipeline {
                 c.limits.max_response_bytes.min(bounds.max_response_bytes);
         })
         .await?;
+        if region_defaulted {
+            tracing::info!(
+                "portcullis: no region set (AWS_REGION, AWS_DEFAULT_REGION, the profile's `region`): commands without --region go to {DEFAULT_REGION}, as with the awslabs server"
+            );
+        }
         let mut assumed = None;
         let engine = match &settings.assume_role {
             Some(role) => {
@@ -243,6 +257,28 @@ impl Pipeline {
     /// The limits every stack built on this pipeline shares.
     pub fn limits(&self) -> &Arc<limits::Limits> {
         &self.limits
+    }
+
+    /// A region `--region *` would reach, to check such a command in: the default region when
+    /// the policy allows it, else the first common region it allows.
+    pub fn fan_out_example_region(&self) -> String {
+        let policy = &self.policy;
+        self.region
+            .iter()
+            .map(String::as_str)
+            .chain([
+                DEFAULT_REGION,
+                "us-west-2",
+                "eu-west-1",
+                "eu-central-1",
+                "ap-southeast-1",
+                "ap-northeast-1",
+                "sa-east-1",
+                "ca-central-1",
+            ])
+            .find(|r| policy.allows_region(r))
+            .unwrap_or(DEFAULT_REGION)
+            .to_string()
     }
 
     /// The engine (the pinned, or scoped, credentials).

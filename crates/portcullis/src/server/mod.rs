@@ -8,7 +8,7 @@
 mod consent;
 mod http;
 mod metrics;
-mod regions;
+pub mod regions;
 mod start;
 mod tools;
 

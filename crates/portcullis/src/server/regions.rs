@@ -1,7 +1,7 @@
 //! `--region *`: one command run in every region enabled for the account (the awslabs server's
-//! extension, kept for drop-in use). The expansion is bounded like any batch — every region counts
-//! against the 20 commands of a call — and reaches only regions the policy's `regions` allow-list
-//! admits. The enabled regions are looked up once, through the pipeline (so the policy decides on
+//! extension, kept for drop-in use). A fan-out counts as one command against the 20 of a call and
+//! is bounded by its own limit ([`MAX_FANOUT`] regions: the enabled regions the policy's `regions`
+//! allow-list admits); the expanded commands run a few at a time like any batch. The enabled regions are looked up once, through the pipeline (so the policy decides on
 //! that call too): `account list-regions`, else `ec2 describe-regions`.
 
 use std::sync::{Arc, Mutex};
@@ -50,16 +50,29 @@ pub fn wildcard(command: &str) -> Option<std::ops::Range<usize>> {
     None
 }
 
-/// The batch with every `--region *` replaced by one command per allowed, enabled region.
-/// `Err` says why the batch cannot run (too many commands after expansion, regions unknown).
+/// The most regions one `--region *` runs in (38 are enabled on an account with every opt-in
+/// region today).
+pub const MAX_FANOUT: usize = 64;
+
+/// `command` with its `--region *` (at `range`) replaced by `region`.
+pub fn with_region(command: &str, range: &std::ops::Range<usize>, region: &str) -> String {
+    format!(
+        "{}{region}{}",
+        &command[..range.start],
+        &command[range.end..]
+    )
+}
+
+/// The batch with every `--region *` replaced by one command per allowed, enabled region, each
+/// with the region it runs in (`None` for commands without the wildcard). `Err` says why the
+/// batch cannot run (regions unknown, none allowed, more than [`MAX_FANOUT`]).
 pub async fn expand(
     pipeline: &Arc<Pipeline>,
     cache: &RegionCache,
     commands: Vec<String>,
-    max: usize,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<(String, Option<String>)>, String> {
     if !commands.iter().any(|c| wildcard(c).is_some()) {
-        return Ok(commands);
+        return Ok(commands.into_iter().map(|c| (c, None)).collect());
     }
     let regions: Vec<String> = enabled(pipeline, cache)
         .await?
@@ -69,29 +82,22 @@ pub async fn expand(
     if regions.is_empty() {
         return Err("`--region *` matches no region that is both enabled for the account and allowed by the policy's `regions` allow-list".into());
     }
+    if regions.len() > MAX_FANOUT {
+        return Err(format!(
+            "`--region *` would run in {} regions, more than {MAX_FANOUT}: name the regions, or narrow the policy's `regions` allow-list",
+            regions.len()
+        ));
+    }
     let mut out = Vec::new();
     for command in commands {
         match wildcard(&command) {
             Some(range) => {
                 for r in &regions {
-                    out.push(format!(
-                        "{}{r}{}",
-                        &command[..range.start],
-                        &command[range.end..]
-                    ));
+                    out.push((with_region(&command, &range, r), Some(r.clone())));
                 }
             }
-            None => out.push(command),
+            None => out.push((command, None)),
         }
-    }
-    if out.len() > max {
-        return Err(format!(
-            "with `--region *` expanded to {} regions ({}), this call holds {} commands; at most {max} per call: name the regions, \
-             or split the call",
-            regions.len(),
-            regions.join(", "),
-            out.len()
-        ));
     }
     Ok(out)
 }

@@ -45,13 +45,16 @@ fn log_to(path: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Installs the log subscriber: Portcullis's own events at info, everything else (the SDKs, rmcp)
-/// at warn; on stderr (which `--log-file` has moved), never stdout. `human` keeps the plain
+/// Installs the log subscriber: Portcullis's own events at info, aws-config's at error, everything
+/// else (the SDKs, rmcp) at warn; on stderr (which `--log-file` has moved), never stdout. `human` keeps the plain
 /// `portcullis: ...` lines; `json` writes one object a line with the current span's fields.
 fn init_logs(format: LogFormat) -> anyhow::Result<()> {
     use tracing_subscriber::prelude::*;
     let targets = tracing_subscriber::filter::Targets::new()
         .with_target("portcullis", tracing::Level::INFO)
+        // aws-config warns with whole SDK response dumps when an optional source (IMDS for the
+        // region) is not there; what matters reaches the user through our own errors.
+        .with_target("aws_config", tracing::Level::ERROR)
         .with_default(tracing::Level::WARN);
     let registry = tracing_subscriber::registry().with(targets);
     let installed = match format {

@@ -49,8 +49,12 @@ pub fn all(file_note: &str) -> Vec<Tool> {
                 "Run AWS CLI commands natively (no shell: one command per entry, starting with `aws`). Each command is \
              checked against the server's policy: reads run, writes may ask the person for approval, denied commands \
              do not run and the reason says what to change. Output is what the AWS CLI prints (JSON by default; \
-             --query and --output work). `--region *` runs a command in every enabled region the policy allows; \
-             each region counts against the 20 commands of a call. {file_note}"
+             --query and --output work). Commands without `--region` go to the server's default region (its \
+             AWS_REGION, else us-east-1). The credentials are fixed when the server starts: `--profile` is refused. \
+             Pass a list to run up to 20 commands in one call, e.g. [\"aws s3api list-buckets\", \"aws sts \
+             get-caller-identity\"]; each gets its own result. `--region *` runs a command in every enabled region the \
+             policy allows (it counts as one of the 20). To see how a command parses and whether the policy would \
+             allow it, ask for approval or deny it without running it, use `check_aws_command`. {file_note}"
             )
             .into(),
         ),
@@ -97,7 +101,8 @@ pub fn all(file_note: &str) -> Vec<Tool> {
     })))
     .with_annotations(
         ToolAnnotations::with_title("Run AWS CLI commands").read_only(false).destructive(true).idempotent(false).open_world(true),
-    );
+    )
+    .with_title("Run AWS CLI commands");
     let check = Tool::new_with_raw(
         CHECK_AWS_COMMAND,
         Some(
@@ -120,19 +125,20 @@ pub fn all(file_note: &str) -> Vec<Tool> {
             "command": { "type": "string" },
             "operation": { "type": "string" },
             "api_operation": { "type": "string" },
-            "request": {},
+            "request": { "type": "object", "description": "The request as parsed: service, operation, parameters and global options." },
             "digest": { "type": "string" },
             "classification": { "type": "object" },
             "decision": decision_schema,
             "identity": { "type": "object", "description": "The account and ARN of the credentials that would run the command." },
             "message": { "type": "string" },
-            "problems": {}
+            "problems": { "type": "array", "items": { "type": "object" }, "description": "Each problem with the command: where, what, and a suggestion." }
         },
         "required": ["ok", "command"]
     })))
     .with_annotations(
         ToolAnnotations::with_title("Check an AWS CLI command").read_only(true).destructive(false).idempotent(true).open_world(false),
-    );
+    )
+    .with_title("Check an AWS CLI command");
     let suggest = Tool::new_with_raw(
         SUGGEST_AWS_COMMANDS,
         Some(
@@ -171,7 +177,8 @@ pub fn all(file_note: &str) -> Vec<Tool> {
     })))
     .with_annotations(
         ToolAnnotations::with_title("Suggest AWS CLI commands").read_only(true).destructive(false).idempotent(true).open_world(false),
-    );
+    )
+    .with_title("Suggest AWS CLI commands");
     let blast = Tool::new_with_raw(
         GET_BLAST_RADIUS,
         Some(
@@ -194,7 +201,8 @@ pub fn all(file_note: &str) -> Vec<Tool> {
     )
     .with_annotations(
         ToolAnnotations::with_title("Blast radius of the server's credentials").read_only(true).destructive(false).idempotent(true).open_world(true),
-    );
+    )
+    .with_title("Blast radius of the server's credentials");
     vec![call_aws, check, suggest, blast]
 }
 
@@ -460,10 +468,12 @@ pub async fn call_aws(
         Ok(l) => l,
         Err(m) => return refuse(m, event),
     };
-    let list = match regions::expand(pipeline, cx.regions, list, MAX_BATCH).await {
-        Ok(l) => l,
-        Err(m) => return refuse(m, event),
-    };
+    let written = list.len();
+    let (list, fanned): (Vec<String>, Vec<Option<String>>) =
+        match regions::expand(pipeline, cx.regions, list).await {
+            Ok(l) => l.into_iter().unzip(),
+            Err(m) => return refuse(m, event),
+        };
     // A policy that restricts accounts needs the caller's account, looked up just after start-up.
     if pipeline.policy().restricts_accounts() {
         crate::pipeline::identity::wait(pipeline, std::time::Duration::from_secs(15)).await;
@@ -559,7 +569,22 @@ pub async fn call_aws(
     let mut results = Vec::with_capacity(done.len());
     let mut texts = Vec::with_capacity(done.len());
     let mut all_ok = true;
-    for (item, ok, text, entry) in done {
+    // Several results (a batch, a `--region *` fan-out): each text says which command it is.
+    let label = written > 1 || list.len() > 1;
+    let total = done.len();
+    for (i, ((item, ok, text, entry), region)) in done.into_iter().zip(&fanned).enumerate() {
+        let text = if label {
+            let command = item
+                .get("command")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let region = region
+                .as_deref()
+                .map_or_else(String::new, |r| format!(" (region {r})"));
+            format!("[{}/{total}] {command}{region}\n{text}", i + 1)
+        } else {
+            text
+        };
         event.commands.push(entry);
         all_ok &= ok;
         texts.push(ContentBlock::text(text));
@@ -708,9 +733,25 @@ pub fn check_aws_command(pipeline: &Pipeline, args: &JsonObject) -> (CallToolRes
             return (error_result(m), event);
         }
     };
-    let result = match pipeline.assess(&command) {
+    // `--region *` (as `call_aws` runs it): checked in one region the policy allows, and said so.
+    let (checked, fan_out) = match regions::wildcard(&command) {
+        Some(range) => {
+            let region = pipeline.fan_out_example_region();
+            (
+                regions::with_region(&command, &range, &region),
+                Some(format!(
+                    "`--region *` runs the command in every region enabled for the account that the policy allows; checked here in {region}"
+                )),
+            )
+        }
+        None => (command.clone(), None),
+    };
+    let result = match pipeline.assess(&checked) {
         Ok(a) => {
             let mut doc = crate::pipeline::describe(&a);
+            if let Some(note) = fan_out {
+                doc["fan_out"] = Value::String(note);
+            }
             doc["ok"] = Value::Bool(true);
             let secrets = &a.secrets;
             doc["command"] = Value::String(redact::scrub(&command, secrets));
