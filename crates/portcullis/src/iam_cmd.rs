@@ -199,7 +199,11 @@ fn policy_in_force(
             portcullis_policy::load_file(f).with_context(|| format!("{}", f.display()))?,
             f.display().to_string(),
         ),
-        None => portcullis::config::policy_from_lookup(&portcullis::config::process_env)?,
+        None => portcullis::config::Sources::load(
+            &portcullis::config::ServeFlags::default(),
+            &portcullis::config::process_env,
+        )?
+        .policy()?,
     };
     if let Some(m) = mode {
         let m: portcullis_policy::Mode = serde_json::from_value(json!(m)).map_err(|_| {

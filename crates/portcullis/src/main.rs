@@ -360,17 +360,29 @@ fn exec(
         Some(d) => d,
         None => std::env::current_dir().context("cannot read the current directory")?,
     };
-    // The same policy as `serve` would use (same settings); a person at this terminal answers
-    // consent.
-    let var = |k: &str| std::env::var(k).ok();
-    let (policy, source) =
-        config::policy_from_lookup(&var).context("the policy does not load; nothing was run")?;
+    // The same settings as `serve` (environment and config file: mode, policy, bounds, limits,
+    // audit trail); a person at this terminal answers consent.
+    let sources = config::Sources::load(&config::ServeFlags::default(), &config::process_env)
+        .context("the settings do not load; nothing was run")?;
+    let settings = sources
+        .settings()
+        .context("the settings do not load; nothing was run")?;
+    let source = settings.policy_source.clone();
+    // The same audit trail: what runs from a terminal is recorded as what runs for an agent.
+    let recorder = pipeline::record::Recorder::open(&settings.audit)?;
+    recorder.record_startup(&portcullis_audit::Event::startup(pipeline::record::startup_detail(
+        "exec", &settings,
+    )))?;
+    recorder.record_startup(&portcullis_audit::Event::config(pipeline::record::config_detail(
+        &settings,
+    )))?;
+    let recorder = Arc::new(recorder);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let pipeline = Arc::new(pipeline::Pipeline::for_terminal(policy, Box::new(AllowAll::new(dir)), profile).await?);
+        let pipeline = Arc::new(pipeline::Pipeline::for_terminal(&settings, Box::new(AllowAll::new(dir)), profile).await?);
         // Assessed once: what is decided (and approved, by its digest) is what runs.
         let a = match pipeline.assess(command) {
             Ok(a) => Arc::new(a),
@@ -389,8 +401,18 @@ fn exec(
             eprintln!("--profile is not taken from the command: credentials are fixed when Portcullis starts (use --as-profile)");
             return Ok(ExitCode::from(252));
         }
-        let stack = pipeline.stack(None, Arc::new(pipeline::Unobserved));
+        let stack = pipeline.stack(Some(Arc::clone(&recorder)), Arc::new(pipeline::Unobserved));
+        let started = std::time::Instant::now();
         let recorded = pipeline::stages::run(&stack, pipeline::Job::new(Arc::clone(&a), Arc::new(Terminal { source: source.clone() }))).await;
+        // One record per command, as `serve` writes one per tool call (consent at the terminal
+        // included), on disk before the output is shown.
+        let mut event = portcullis_audit::Event::tool_call("exec");
+        event.commands.push(recorded.entry.clone());
+        event.latency_us = Some(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+        if let Err(why) = recorder.record(&event) {
+            eprintln!("portcullis: {why}");
+            return Ok(ExitCode::from(2));
+        }
         Ok(match recorded.outcome {
             Outcome::Ran(run) => {
                 // A bound stopped the call early: say so on stderr, so stdout stays what the CLI prints.
@@ -409,7 +431,12 @@ fn exec(
                 ExitCode::from(run.exit_code)
             }
             Outcome::Denied => {
-                eprintln!("denied by policy ({source}), not executed: {}", a.decision.reasons.join("; "));
+                let by = if source.starts_with("mode only") {
+                    "denied by the mode".to_string()
+                } else {
+                    format!("denied by the policy {source}")
+                };
+                eprintln!("{by}, not executed: {}", a.decision.reasons.join("; "));
                 ExitCode::from(252)
             }
             Outcome::NotApproved { message, .. } | Outcome::AuditUnavailable(message) => {
@@ -441,9 +468,21 @@ impl pipeline::Approver for Terminal {
         use std::io::IsTerminal;
         let why = a.decision.reasons.join("; ");
         let answer = if std::io::stdin().is_terminal() {
+            let actions: Vec<&str> = a.classification.all_actions().map(String::as_str).collect();
+            let level = a.classification.access_level.map_or_else(
+                || "unknown (treated as a write)".to_string(),
+                |l| l.to_string(),
+            );
+            // The normalized request itself (secret values masked), not only its name.
+            let request = portcullis::redact::scrub(
+                &serde_json::to_string_pretty(&a.params).unwrap_or_default(),
+                &a.secrets,
+            );
             eprint!(
-                "{} needs approval: {why}\nRun exactly this request (digest {})? [y/N] ",
-                a.display, a.digest
+                "{} needs approval: {why}\nIAM actions: {}\naccess level: {level}\nrequest: {request}\nRun exactly this request (digest {})? [y/N] ",
+                a.display,
+                actions.join(", "),
+                a.digest
             );
             let mut answer = String::new();
             match std::io::stdin().read_line(&mut answer) {
@@ -463,9 +502,14 @@ impl pipeline::Approver for Terminal {
             Answer::Refused {
                 why: Refusal::Unavailable,
                 message: format!(
-                    "not executed: {} needs approval ({why}), and there is no terminal to ask on; run it in a terminal, or \
-                     set PORTCULLIS_MODE=unrestricted (or an allow rule in {}) for unattended use",
-                    a.display, self.source
+                    "not executed: {} needs approval ({why}), and there is no terminal to ask on; run it in a terminal, or, \
+                     for unattended use, set PORTCULLIS_MODE=unrestricted or add an allow rule {}",
+                    a.display,
+                    if self.source.starts_with("mode only") {
+                        "in a policy file (PORTCULLIS_POLICY_FILE)".to_string()
+                    } else {
+                        format!("to {}", self.source)
+                    }
                 ),
             }
         };

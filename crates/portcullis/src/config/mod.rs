@@ -234,6 +234,17 @@ impl Sources {
         })
     }
 
+    /// The policy `serve` would run with (flags, environment, config file), and where it came
+    /// from; nothing else is checked or created.
+    pub fn policy(&self) -> anyhow::Result<(Policy, String)> {
+        self.check(&[Group::Policy])?;
+        load_policy(
+            configured_mode(&self.env, self.merged.mode),
+            self.merged.policy_file.clone(),
+            self.env.home.clone(),
+        )
+    }
+
     /// The server's settings: the awslabs refusals first, then every value, the policy loaded.
     pub fn settings(&self) -> anyhow::Result<Settings> {
         self.check(&[Group::Server, Group::Policy, Group::Audit])?;
@@ -514,8 +525,8 @@ fn configured_mode(env: &EnvConfig, merged: Option<Mode>) -> Option<Mode> {
     }
 }
 
-/// The policy `serve` would run with, from the same environment (for `portcullis exec`, which
-/// reads no flags and no config file).
+/// The policy `serve` would run with, from the environment alone (no config file, no flags);
+/// [`Sources::policy`] reads the config file too.
 pub fn policy_from_lookup(
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<(Policy, String)> {

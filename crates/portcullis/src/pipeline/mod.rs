@@ -178,25 +178,42 @@ impl Pipeline {
         ))
     }
 
-    /// The pipeline of `portcullis exec`, which runs for a person at their own terminal: local
-    /// files read through `files` (as the AWS CLI would), the credentials of `profile` (else
-    /// `AWS_PROFILE`/`default`), and responses shown whole (the person at the terminal holds
-    /// these credentials anyway; an agent's results are masked).
+    /// The pipeline of `portcullis exec`, which runs for a person at their own terminal: the same
+    /// settings as `serve` (policy, per-call bounds, limits), local files read through `files` (as
+    /// the AWS CLI would), the credentials of `profile` (else the settings' profile, else
+    /// `AWS_PROFILE`/`default`), and responses shown whole (the person at the terminal holds these
+    /// credentials anyway; an agent's results are masked).
     pub async fn for_terminal(
-        policy: Policy,
+        settings: &Settings,
         files: Box<dyn PathPolicy>,
         profile: Option<String>,
     ) -> anyhow::Result<Pipeline> {
-        let engine = Engine::from_environment(profile, false).await?;
+        let bounds = settings.bounds;
+        let hosts = settings.policy.endpoint_hosts();
+        let engine = Engine::from_environment_with(
+            profile.or_else(|| settings.profile.clone()),
+            false,
+            |c| {
+                c.endpoint_hosts = Some(portcullis_wire::egress::EndpointAllowList::new(hosts));
+                c.max_items = Some(bounds.max_items);
+                c.max_pages = bounds.max_pages;
+                c.call_deadline = std::time::Duration::from_secs(bounds.call_timeout_secs);
+                c.max_call_bytes = bounds.max_response_bytes;
+                c.limits.max_response_bytes =
+                    c.limits.max_response_bytes.min(bounds.max_response_bytes);
+            },
+        )
+        .await?;
         let region = engine.default_region().map(str::to_string);
         Ok(Pipeline::with(
             files,
             String::new(),
-            policy,
+            settings.policy.clone(),
             engine,
             region,
             false,
-        ))
+        )
+        .with_limits(settings.limits.clone()))
     }
 
     /// A pipeline from its parts, for a program that sets up its own engine (credentials,
