@@ -5,7 +5,8 @@
 //! * Output: a call that is not classified as returning secrets or credentials (so its secret
 //!   reads were never decided on) has the secrets in its response masked before `--query` and
 //!   formatting. A call classified as returning them ran only because the policy allowed it or a
-//!   person approved it, and shows them.
+//!   person approved it, and shows them. Every masked value is listed ([`mask_listed`]: its path
+//!   in the response and [`Why`]), so the agent is told that `****` is a mask, not the value.
 //! * Errors and logs: the secret values of the request itself are scrubbed from any error text
 //!   (AWS validation messages and our own can echo input), from echoed commands and prompts.
 //! * Requests as typed: [`command_secrets`] finds the values of secret-bearing options in the
@@ -17,15 +18,39 @@
 //!   shell escapes) and any run of [`WINDOW`] bytes of it (messages quote values cut short).
 //!
 //! Masking walks the JSON along the model's shapes, so a field is masked by what it is, not by
-//! guessing from its text; names catch the secrets the model does not mark. A structure with a
-//! secret name is walked, not masked whole (`PasswordPolicy`), except for its `Value` / `Data`
-//! member (EC2's attribute wrappers: `InstanceAttribute.UserData.Value`).
+//! guessing from its text. The rules, in the order they apply to a member of a structure:
+//!
+//! 1. **Typed fields** ([`TYPED`]): a field whose sibling says what it holds. An SSM parameter's
+//!    `Value` (`Parameter` of `GetParameter`, `GetParameters`, `GetParametersByPath`;
+//!    `ParameterHistory` of `GetParameterHistory`) is a secret only when its `Type` is
+//!    `SecureString`; a `String` or `StringList` value is shown, although the model marks the
+//!    shared value shape (`PSParameterValue`) `sensitive` for every type. A `SecureString` value is
+//!    masked whether or not it was decrypted: a call that asked `WithDecryption` is a secret read
+//!    (the policy decided on it, and nothing of it is masked); one that did not gets the
+//!    ciphertext, which is of no use to an agent, and masking it keeps the rule from depending on
+//!    what a service returns (emulators return `kms:<key>:<plaintext>` as the "ciphertext").
+//!    Without a `Type` the model's mark decides (masked).
+//! 2. **The model's `sensitive` trait** (the primary rule): a sensitive shape is masked whole.
+//! 3. **Names** ([`SECRET_NAMES`]): members the model does not mark but whose name says secret
+//!    (`SecretAccessKey`, `*Password`, `UserData`), and only when their shape holds text (a string
+//!    or blob, or a list or map of them): `PasswordLastUsed` (a timestamp), `HidePassword`,
+//!    `ManageMasterUserPassword`, `ApiKeyRequired` (booleans) and `PasswordReusePrevention` (a
+//!    number) are settings, not secrets. A structure with a secret name is walked, not masked
+//!    whole (`PasswordPolicy`), except for its `Value` / `Data` member (EC2's attribute wrappers:
+//!    `InstanceAttribute.UserData.Value`).
+//! 4. **Labelled pairs**: the value of a name/value pair whose name says secret
+//!    (`{name: MYSQL_ROOT_PASSWORD, value: ...}`, CloudFormation's `ParameterKey: DbPassword`),
+//!    except in tags (a structure named `*Tag`): AWS tells users never to put secrets in tags,
+//!    which many services and the billing reports show, and a tag key such as
+//!    `secret-rotation` labels the resource, not a secret value.
 //!
 //! This is the one redaction module: the shape stage (output), the record stage (the audit
 //! record's `params` and messages) and every text echoed to the agent or the logs use it, with one
 //! list of secret member names (`SECRET_NAMES`). The decision says *whether* a response is
 //! masked (not when the call was decided as a secret read); the value's type in the model
-//! (`sensitive`, the names below) says *what* is masked.
+//! (`sensitive`, typed fields, the names below) says *what* is masked.
+
+use std::fmt::Write as _;
 
 use portcullis_model::{ServiceModel, Shape, ShapeType};
 use serde_json::Value;
@@ -42,11 +67,21 @@ const SECRET_NAMES: &[&str] = &[
     "secretbinary",
     "privatekey",
     "*password",
-    "password*",
+    // Not `password*` nor `apikey*`: most names that start so hold what a secret is called, where
+    // it is kept or how it is handled (`PasswordParam`, MediaLive's name of the SSM parameter that
+    // holds it; `apiKeyArn`, `ApiKeySource`, `ApiKeySelectionExpression`, `PasswordFieldXpath`,
+    // `PasswordHashingAlgorithm`). These are the ones that hold the secret itself.
+    "passwords",
+    "passworddata",
+    "passwordverifier",
+    "passwordhash",
     "clientsecret",
     "authtoken",
     "secretkey",
-    "apikey*",
+    "apikey",
+    "apikeys",
+    "apikeyvalue",
+    "apikeyvalues",
     "*privatekey",
     "keymaterial",
     "plaintext",
@@ -86,16 +121,120 @@ const MIN_SECRET: usize = 4;
 /// short (`"abc..."`, windows around a shorthand error).
 pub const WINDOW: usize = 8;
 
+/// Names [`SECRET_NAMES`]' patterns match that hold no secret: IAM's `RemovePrivateKey` (the id
+/// of a SAML provider's key to remove).
+const NOT_SECRET_NAMES: &[&str] = &["removeprivatekey"];
+
 /// Whether a member name says its value is a secret.
 pub fn secret_name(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    SECRET_NAMES
+    !NOT_SECRET_NAMES.contains(&n.as_str())
+        && SECRET_NAMES
+            .iter()
+            .any(|p| match (p.strip_prefix('*'), p.strip_suffix('*')) {
+                (Some(suffix), _) => n.ends_with(suffix),
+                (_, Some(prefix)) => n.starts_with(prefix),
+                _ => n == *p,
+            })
+}
+
+/// Why a value was masked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Why {
+    /// The model marks its shape `sensitive`.
+    Sensitive,
+    /// An SSM parameter value whose `Type` is `SecureString` ([`TYPED`]).
+    SecureString,
+    /// Its member name says it holds a secret ([`SECRET_NAMES`]).
+    Named,
+    /// The value of a name/value pair whose name says secret (`Name=DB_PASSWORD,Value=…`).
+    Labelled,
+}
+
+impl Why {
+    /// As the agent reads it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Why::Sensitive => "sensitive in the model",
+            Why::SecureString => "SecureString parameter",
+            Why::Named => "named like a secret",
+            Why::Labelled => "paired with a name like a secret",
+        }
+    }
+}
+
+/// One masked value: where it was in the response (a JMESPath path, `Parameters[0].Value`) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    pub path: String,
+    pub why: Why,
+}
+
+/// A field whose secrecy its sibling tells: `member` of the structure `structure` (of `service`)
+/// is a secret when the sibling `kind` is one of `secret_kinds`, and not otherwise. Without the
+/// sibling the other rules decide (the model's `sensitive` first).
+pub struct Typed {
+    pub service: &'static str,
+    pub structure: &'static str,
+    pub member: &'static str,
+    pub kind: &'static str,
+    pub secret_kinds: &'static [&'static str],
+    pub why: Why,
+}
+
+/// The typed fields (see the module docs). SSM's `Parameter` is the item of `GetParameter`,
+/// `GetParameters` and `GetParametersByPath`; `ParameterHistory` that of `GetParameterHistory`.
+pub const TYPED: &[Typed] = &[
+    Typed {
+        service: "ssm",
+        structure: "Parameter",
+        member: "Value",
+        kind: "Type",
+        secret_kinds: &["SecureString"],
+        why: Why::SecureString,
+    },
+    Typed {
+        service: "ssm",
+        structure: "ParameterHistory",
+        member: "Value",
+        kind: "Type",
+        secret_kinds: &["SecureString"],
+        why: Why::SecureString,
+    },
+];
+
+/// The typed-field rule for `member` of the structure `structure` of `model`, if any.
+fn typed(model: &ServiceModel, structure: &str, member: &str) -> Option<&'static Typed> {
+    TYPED
         .iter()
-        .any(|p| match (p.strip_prefix('*'), p.strip_suffix('*')) {
-            (Some(suffix), _) => n.ends_with(suffix),
-            (_, Some(prefix)) => n.starts_with(prefix),
-            _ => n == *p,
-        })
+        .find(|t| t.service == model.name && t.structure == structure && t.member == member)
+}
+
+/// Whether a name rule may mask a member of this shape: it holds text (a string or blob, or a
+/// list or map of them), not a setting (a boolean, a number, a timestamp). An unknown shape
+/// may, and so may a document (free-form JSON: the JSON decides, [`is_leafish`]).
+fn holds_text(model: &ServiceModel, shape: &str) -> bool {
+    let text = |s: &Shape| s.document || matches!(s.kind, ShapeType::String | ShapeType::Blob);
+    let Some(s) = model.shape(shape) else {
+        return true;
+    };
+    if s.document {
+        return true;
+    }
+    match s.kind {
+        ShapeType::String | ShapeType::Blob => true,
+        ShapeType::List => s
+            .member
+            .as_ref()
+            .and_then(|m| model.shape(&m.shape))
+            .is_none_or(text),
+        ShapeType::Map => s
+            .value
+            .as_ref()
+            .and_then(|m| model.shape(&m.shape))
+            .is_none_or(text),
+        _ => false,
+    }
 }
 
 /// Whether a label chosen by a user (`MYSQL_ROOT_PASSWORD`, `/prod/db/password`, `userData`)
@@ -111,18 +250,44 @@ fn secret_label(label: &str) -> bool {
 
 /// Masks, in `value` (shaped by `shape`), every value that is a secret; returns how many.
 pub fn mask(model: &ServiceModel, shape: &str, value: &mut Value) -> usize {
-    walk(model, shape, value, 0, false, &mut |v| {
-        *v = Value::String(MASK.into());
-    })
+    mask_listed(model, shape, value).len()
+}
+
+/// Masks, in `value` (shaped by `shape`), every value that is a secret; returns where each was
+/// (a JMESPath path) and why, in document order.
+pub fn mask_listed(model: &ServiceModel, shape: &str, value: &mut Value) -> Vec<Hit> {
+    let mut hits = Vec::new();
+    walk(
+        model,
+        shape,
+        value,
+        &mut String::new(),
+        0,
+        false,
+        &mut |v, path, why| {
+            *v = Value::String(MASK.into());
+            hits.push(Hit {
+                path: path.to_string(),
+                why,
+            });
+        },
+    );
+    hits
 }
 
 /// The secret values in `value` (shaped by `shape`), for scrubbing from texts.
 pub fn secrets(model: &ServiceModel, shape: &str, value: &Value) -> Vec<String> {
     let mut copy = value.clone();
     let mut found = Vec::new();
-    walk(model, shape, &mut copy, 0, false, &mut |v| {
-        leaves(v, &mut found)
-    });
+    walk(
+        model,
+        shape,
+        &mut copy,
+        &mut String::new(),
+        0,
+        false,
+        &mut |v, _, _| leaves(v, &mut found),
+    );
     longest_first(found)
 }
 
@@ -282,15 +447,32 @@ fn quoted_forms(s: &str) -> Vec<String> {
     forms
 }
 
+/// `path` + `.name` as JMESPath writes it (a quoted identifier unless plain).
+fn push_member(path: &mut String, name: &str) {
+    if !path.is_empty() {
+        path.push('.');
+    }
+    let plain = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if plain {
+        path.push_str(name);
+    } else {
+        path.push_str(&serde_json::to_string(name).unwrap_or_default());
+    }
+}
+
+/// The walk of [`mask_listed`] and [`secrets`]: calls `hit` on every secret value with its path
+/// (built in `path`, restored on return) and why it is one; returns how many.
 /// `wrapper`: `value` is a structure with a secret name, whose `Value` / `Data` member is the
 /// secret (EC2's `UserData: {Value: ...}`), while its other members are walked as usual.
 fn walk(
     model: &ServiceModel,
     shape: &str,
     value: &mut Value,
+    path: &mut String,
     depth: usize,
     wrapper: bool,
-    hit: &mut dyn FnMut(&mut Value),
+    hit: &mut dyn FnMut(&mut Value, &str, Why),
 ) -> usize {
     if depth > 64 {
         return 0;
@@ -299,44 +481,91 @@ fn walk(
         return 0;
     };
     if s.sensitive && !value.is_null() {
-        hit(value);
+        hit(value, path, Why::Sensitive);
         return 1;
     }
+    let base = path.len();
     match (s.kind, value) {
         (ShapeType::Structure, Value::Object(map)) => {
             // A name/value pair whose name says secret (`{Name: DB_PASSWORD, Value: ...}`,
-            // CloudFormation's `ParameterKey: DbPassword`): its value is one.
-            let pair = map
-                .iter()
-                .any(|(k, v)| key_like(k) && v.as_str().is_some_and(secret_label));
+            // CloudFormation's `ParameterKey: DbPassword`): its value is one. Not in tags.
+            let tag = shape.ends_with("Tag") || shape.ends_with("tag");
+            let pair = !tag
+                && map
+                    .iter()
+                    .any(|(k, v)| key_like(k) && v.as_str().is_some_and(secret_label));
             let mut n = 0;
             for (name, member) in &s.members {
+                // A typed field: its sibling says whether it is a secret.
+                let verdict = typed(model, shape, name).and_then(|t| {
+                    let kind = map.get(t.kind)?.as_str()?;
+                    Some((t.secret_kinds.contains(&kind), t.why))
+                });
                 // Members are keyed by their name; protocols that rename on the wire are decoded to it.
                 let Some(v) = map.get_mut(name) else { continue };
-                let secret = secret_name(name)
-                    || (wrapper && matches!(name.as_str(), "Value" | "Data"))
-                    || (pair && value_like(name));
-                if secret && is_leafish(v) {
-                    hit(v);
-                    n += 1;
-                } else {
-                    n += walk(model, &member.shape, v, depth + 1, secret_name(name), hit);
+                push_member(path, name);
+                match verdict {
+                    Some((true, why)) if !v.is_null() => {
+                        hit(v, path, why);
+                        n += 1;
+                    }
+                    Some(_) => {}
+                    None => {
+                        let text = holds_text(model, &member.shape);
+                        let why = if secret_name(name)
+                            || (wrapper && matches!(name.as_str(), "Value" | "Data"))
+                        {
+                            Some(Why::Named)
+                        } else if pair && value_like(name) {
+                            Some(Why::Labelled)
+                        } else {
+                            None
+                        };
+                        match why {
+                            Some(why) if text && is_leafish(v) => {
+                                hit(v, path, why);
+                                n += 1;
+                            }
+                            _ => {
+                                n += walk(
+                                    model,
+                                    &member.shape,
+                                    v,
+                                    path,
+                                    depth + 1,
+                                    secret_name(name),
+                                    hit,
+                                );
+                            }
+                        }
+                    }
                 }
+                path.truncate(base);
             }
             n
         }
         (ShapeType::List, Value::Array(items)) => match &s.member {
-            Some(m) => items
-                .iter_mut()
-                .map(|v| walk(model, &m.shape, v, depth + 1, false, hit))
-                .sum(),
+            Some(m) => {
+                let mut n = 0;
+                for (i, v) in items.iter_mut().enumerate() {
+                    let _ = write!(path, "[{i}]");
+                    n += walk(model, &m.shape, v, path, depth + 1, false, hit);
+                    path.truncate(base);
+                }
+                n
+            }
             None => 0,
         },
         (ShapeType::Map, Value::Object(map)) => match &s.value {
-            Some(m) => map
-                .values_mut()
-                .map(|v| walk(model, &m.shape, v, depth + 1, false, hit))
-                .sum(),
+            Some(m) => {
+                let mut n = 0;
+                for (k, v) in map.iter_mut() {
+                    push_member(path, k);
+                    n += walk(model, &m.shape, v, path, depth + 1, false, hit);
+                    path.truncate(base);
+                }
+                n
+            }
             None => 0,
         },
         _ => 0,
@@ -1109,6 +1338,185 @@ mod tests {
         ] {
             assert!(!secret_name(n) || n.starts_with("Password"), "{n}");
         }
+    }
+
+    /// The output shape of `service.operation`.
+    fn output(model: &ServiceModel, operation: &str) -> String {
+        model
+            .operation(operation)
+            .unwrap()
+            .output
+            .as_ref()
+            .unwrap()
+            .shape
+            .clone()
+    }
+
+    fn listed(hits: &[Hit]) -> Vec<(&str, Why)> {
+        hits.iter().map(|h| (h.path.as_str(), h.why)).collect()
+    }
+
+    /// An SSM parameter's value is a secret only when its `Type` is `SecureString` (the issue: a
+    /// `String` parameter read as `****`), in every read that returns values; without a `Type`
+    /// the model's `sensitive` mark decides. Requests are not typed fields: a value sent is
+    /// still scrubbed whatever its type.
+    #[test]
+    fn ssm_values_are_masked_by_their_type() {
+        let models = portcullis_model::models();
+        let ssm = models.service("ssm").unwrap();
+        assert_eq!(ssm.name, "ssm");
+        let get = output(&ssm, "GetParameter");
+        let mut v = json!({"Parameter": {"Name": "/app/plain", "Type": "String", "Value": "plain-value", "Version": 1}});
+        assert!(mask_listed(&ssm, &get, &mut v).is_empty());
+        assert_eq!(v["Parameter"]["Value"], "plain-value");
+        // A name that says secret does not make a `String` value one: the type says what it is.
+        let mut v = json!({"Parameter": {"Name": "/app/db_password", "Type": "StringList", "Value": "a,b"}});
+        assert!(mask_listed(&ssm, &get, &mut v).is_empty());
+        assert_eq!(v["Parameter"]["Value"], "a,b");
+        let mut v = json!({"Parameter": {"Name": "/app/db", "Type": "SecureString", "Value": "kms:alias/aws/ssm:hunter2"}});
+        let hits = mask_listed(&ssm, &get, &mut v);
+        assert_eq!(listed(&hits), [("Parameter.Value", Why::SecureString)]);
+        assert_eq!(v["Parameter"]["Value"], MASK);
+        assert_eq!(v["Parameter"]["Name"], "/app/db");
+        // No type: the model's mark.
+        let mut v = json!({"Parameter": {"Name": "/app/x", "Value": "v"}});
+        let hits = mask_listed(&ssm, &get, &mut v);
+        assert_eq!(listed(&hits), [("Parameter.Value", Why::Sensitive)]);
+
+        let mixed = json!({"Parameters": [
+            {"Name": "/a", "Type": "String", "Value": "one"},
+            {"Name": "/b", "Type": "SecureString", "Value": "two-secret"},
+            {"Name": "/c", "Type": "StringList", "Value": "x,y"}
+        ]});
+        for operation in [
+            "GetParameters",
+            "GetParametersByPath",
+            "GetParameterHistory",
+        ] {
+            let mut v = mixed.clone();
+            let hits = mask_listed(&ssm, &output(&ssm, operation), &mut v);
+            assert_eq!(
+                listed(&hits),
+                [("Parameters[1].Value", Why::SecureString)],
+                "{operation}"
+            );
+            assert_eq!(v["Parameters"][0]["Value"], "one", "{operation}");
+            assert_eq!(v["Parameters"][1]["Value"], MASK, "{operation}");
+            assert_eq!(v["Parameters"][2]["Value"], "x,y", "{operation}");
+        }
+        // The request side is unchanged: `put-parameter --value` is scrubbed whatever the type.
+        let put = ssm
+            .operation("PutParameter")
+            .unwrap()
+            .input
+            .as_ref()
+            .unwrap()
+            .shape
+            .clone();
+        let params = json!({"Name": "/app/plain", "Type": "String", "Value": "sent-value"});
+        assert_eq!(secrets(&ssm, &put, &params), ["sent-value"]);
+    }
+
+    /// Name rules mask text only, and only names that hold the secret itself: settings
+    /// (booleans, numbers, timestamps) and what a secret is called or where it is kept are shown.
+    #[test]
+    fn name_rules_spare_settings_and_references() {
+        for n in [
+            "PasswordData",
+            "Passwords",
+            "ApiKey",
+            "apiKeyValue",
+            "PasswordVerifier",
+        ] {
+            assert!(secret_name(n), "{n}");
+        }
+        for n in [
+            "PasswordParam",
+            "PasswordFieldXpath",
+            "PasswordHashingAlgorithm",
+            "apiKeyArn",
+            "apiKeyId",
+            "ApiKeySource",
+            "ApiKeySelectionExpression",
+            "ApiKeyRequired",
+            "PasswordLastUsed",
+            "RemovePrivateKey",
+        ] {
+            assert!(!secret_name(n), "{n}");
+        }
+        let models = portcullis_model::models();
+        let iam = models.service("iam").unwrap();
+        // A timestamp named like a secret (`*password` does not match it, `password*` did).
+        let mut v = json!({"User": {"UserName": "u", "UserId": "AIDA", "Arn": "arn:aws:iam::1:user/u", "Path": "/",
+            "CreateDate": "2024-01-01T00:00:00Z", "PasswordLastUsed": "2024-05-01T00:00:00Z"}});
+        assert!(mask_listed(&iam, &output(&iam, "GetUser"), &mut v).is_empty());
+        assert_eq!(v["User"]["PasswordLastUsed"], "2024-05-01T00:00:00Z");
+        // Booleans whose names end like a secret's.
+        let rds = models.service("rds").unwrap();
+        let input = rds
+            .operation("ModifyDBInstance")
+            .unwrap()
+            .input
+            .as_ref()
+            .unwrap()
+            .shape
+            .clone();
+        let mut v = json!({"DBInstanceIdentifier": "db", "ManageMasterUserPassword": true,
+            "RotateMasterUserPassword": false, "MasterUserPassword": "hunter2-canary"});
+        let hits = mask_listed(&rds, &input, &mut v);
+        assert_eq!(listed(&hits), [("MasterUserPassword", Why::Named)]);
+        assert_eq!(v["ManageMasterUserPassword"], true);
+        let apigw = models.service("apigateway").unwrap();
+        let mut v = json!({"id": "abc", "name": "api", "apiKeySource": "HEADER"});
+        assert!(mask_listed(&apigw, &output(&apigw, "GetRestApi"), &mut v).is_empty());
+        assert_eq!(v["apiKeySource"], "HEADER");
+    }
+
+    /// Every masked value is listed with its path (as `--query` would select it) and why.
+    #[test]
+    fn masked_values_are_listed_with_path_and_reason() {
+        let models = portcullis_model::models();
+        let iam = models.service("iam").unwrap();
+        let mut v = json!({"AccessKey": {"UserName": "u", "AccessKeyId": "AKIAEXAMPLE", "Status": "Active", "SecretAccessKey": "wJalrXUtnFEMI/K7MDENG"}});
+        let hits = mask_listed(&iam, &output(&iam, "CreateAccessKey"), &mut v);
+        assert_eq!(listed(&hits), [("AccessKey.SecretAccessKey", Why::Named)]);
+        let lambda = models.service("lambda").unwrap();
+        let mut v =
+            json!({"FunctionName": "f", "Environment": {"Variables": {"DB_PASS": "x-canary"}}});
+        let hits = mask_listed(
+            &lambda,
+            &output(&lambda, "GetFunctionConfiguration"),
+            &mut v,
+        );
+        assert_eq!(listed(&hits), [("Environment.Variables", Why::Sensitive)]);
+        let batch = models.service("batch").unwrap();
+        let mut v = json!({"jobDefinitions": [{"jobDefinitionName": "db", "containerProperties": {"environment": [
+            {"name": "TZ", "value": "UTC"}, {"name": "MYSQL_ROOT_PASSWORD", "value": "hunter2-canary"}
+        ]}}]});
+        let hits = mask_listed(&batch, &output(&batch, "DescribeJobDefinitions"), &mut v);
+        assert_eq!(
+            listed(&hits),
+            [(
+                "jobDefinitions[0].containerProperties.environment[1].value",
+                Why::Labelled
+            )]
+        );
+        // A map key that is no identifier is quoted as JMESPath quotes it.
+        let mut path = String::from("Tags");
+        push_member(&mut path, "aws:cloudformation:stack-name");
+        assert_eq!(path, r#"Tags."aws:cloudformation:stack-name""#);
+    }
+
+    /// Tags are labels, not secrets: a tag key that reads like a secret's name does not mask its
+    /// value (environment variables with such names still do).
+    #[test]
+    fn tag_values_are_not_secrets() {
+        let models = portcullis_model::models();
+        let iam = models.service("iam").unwrap();
+        let mut v = json!({"Tags": [{"Key": "secret-rotation", "Value": "enabled"}, {"Key": "token-owner", "Value": "team-a"}], "IsTruncated": false});
+        assert!(mask_listed(&iam, &output(&iam, "ListRoleTags"), &mut v).is_empty());
+        assert_eq!(v["Tags"][0]["Value"], "enabled");
+        assert_eq!(v["Tags"][1]["Value"], "team-a");
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! The execute and shape stages. Execute sends what was assessed — after checking once more that
 //! it is what the decision or the person's approval covers — through the wire engine and returns
 //! the raw response ([`Raw`]). Shape turns that into what the AWS CLI would print: secret values
-//! masked (unless the call was decided as a secret read), `--query` applied, formatted; errors as
-//! the AWS CLI words them, the request's secret values scrubbed.
+//! masked (unless the call was decided as a secret read) and listed in [`Execution::masked`]
+//! with why and how to get them, `--query` applied, formatted; errors as the AWS CLI words them,
+//! the request's secret values scrubbed.
 
 use portcullis_cli::OperationCall;
 use portcullis_output::{OutputFormat, jmespath::Query};
 use portcullis_wire::execute::{ExecError, Output};
 
+use super::outcome::Masked;
 use super::{Assessment, Execution, Parsed, Pipeline, Shapes};
 use crate::redact;
 
@@ -146,6 +148,7 @@ impl Pipeline {
                 // (the decision says whether; the model's shapes say what).
                 let decided_secret = a.classification.flags.returns_secret
                     || a.classification.flags.returns_credentials;
+                let mut masked = Vec::new();
                 if self.mask_output
                     && !decided_secret
                     && let Some(Shapes {
@@ -154,9 +157,20 @@ impl Pipeline {
                         ..
                     }) = &a.shapes
                 {
-                    redact::mask(model, output, &mut out.value);
+                    let hits = redact::mask_listed(model, output, &mut out.value);
                     for page in &mut out.page_values {
                         redact::mask(model, output, page);
+                    }
+                    if !hits.is_empty() {
+                        let how = self.how_to_reveal(a);
+                        masked = hits
+                            .into_iter()
+                            .map(|h| Masked {
+                                path: h.path,
+                                why: h.why.as_str().to_string(),
+                                how: how.clone(),
+                            })
+                            .collect();
                     }
                 }
                 let request_id = out.request_ids.last().cloned();
@@ -171,6 +185,7 @@ impl Pipeline {
                         truncated,
                         request_id,
                         attempts,
+                        masked,
                         ..Execution::default()
                     },
                     Err(e) => Execution {
@@ -182,6 +197,73 @@ impl Pipeline {
             }
         }
     }
+}
+
+impl Pipeline {
+    /// How the agent can get the values masked in the response of `a` (a call the classification
+    /// does not count as a secret read), worded from what the policy in force would decide:
+    ///
+    /// * The operation returns its secrets only when asked (`ssm get-parameter --with-decryption`,
+    ///   `apigateway get-api-key --include-value`: the classification's `ParamTrue`): the same
+    ///   request with that option is decided now — a secret read, which read-only and guarded
+    ///   modes ask a person about, a policy may allow or deny — and the answer says which.
+    /// * Otherwise no option makes it a secret read: an agent's results mask these whatever the
+    ///   decision (consent does not unmask them); `portcullis exec` shows them to the person at
+    ///   the terminal (its consent stage and the policy apply there too).
+    fn how_to_reveal(&self, a: &Assessment) -> String {
+        use portcullis_classify::flags::{self, When};
+        use portcullis_policy::Outcome as Decided;
+        let reveal = match &a.parsed {
+            Parsed::Call(call) => match flags::returns_secret(&call.service, &call.operation) {
+                Some(When::ParamTrue(param)) => Some(param),
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some(param) = reveal else {
+            return "no option of this command makes it a secret read, so an agent's results mask it \
+                    whatever the policy decides; a person can read it with `portcullis exec` at their terminal"
+                .to_string();
+        };
+        let option = format!("--{}", kebab(param));
+        let mut request = a.request.clone();
+        request.returns_secret = true;
+        let mut params = a.params.clone();
+        if let serde_json::Value::Object(map) = &mut params {
+            map.insert(param.to_string(), serde_json::Value::Bool(true));
+        }
+        (request.parameters, request.parameters_truncated) =
+            portcullis_policy::flatten_parameters_bounded(&params);
+        let decision = self.policy.decide_enforced(&request);
+        match decision.outcome {
+            Decided::Allow => format!(
+                "run the command again with {option}; the policy allows that secret read without asking"
+            ),
+            Decided::Consent => format!(
+                "run the command again with {option}; that is a secret read, so a person is asked for consent before it runs"
+            ),
+            Decided::Deny => format!(
+                "the policy denies the command with {option} (rule {}), so it cannot be read through Portcullis",
+                decision.rule_ids.join(", ")
+            ),
+        }
+    }
+}
+
+/// A parameter's AWS CLI option name: `WithDecryption` → `with-decryption`.
+fn kebab(param: &str) -> String {
+    let mut out = String::with_capacity(param.len() + 4);
+    for (i, c) in param.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('-');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The kind of a failure that is not the service's answer, as the audit record, the metrics and
@@ -238,5 +320,14 @@ fn custom(out: portcullis_wire::s3::S3Outcome, display: &str) -> Execution {
         exit_code: out.exit_code,
         error_code: Some(code),
         ..Execution::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn kebab_is_the_cli_option() {
+        assert_eq!(super::kebab("WithDecryption"), "with-decryption");
+        assert_eq!(super::kebab("includeValues"), "include-values");
     }
 }

@@ -35,7 +35,7 @@ use portcullis_sandbox::{FileAccessMode, Sandbox};
 use portcullis_wire::execute::Engine;
 
 pub use assess::{Assessment, ParseRefusal, Parsed, Shapes, describe};
-pub use outcome::{Answer, Execution, Outcome, Refusal};
+pub use outcome::{Answer, Execution, Masked, Outcome, Refusal};
 pub use stages::{Approver, Job, Observer, Recorded, Stack, Unobserved};
 
 use crate::config::Settings;

@@ -641,10 +641,12 @@ async fn run_one(
             };
             let item = result_item(&a, &recorded.outcome);
             let text = if recorded.outcome.succeeded() {
-                item.get("output")
-                    .and_then(Value::as_str)
+                // The output, then a line naming what was masked (why, how to get it).
+                recorded
+                    .outcome
+                    .execution()
+                    .map(|run| run.agent_text())
                     .unwrap_or_default()
-                    .to_string()
             } else {
                 format!(
                     "{}: {}",
@@ -696,6 +698,10 @@ fn result_item(a: &Assessment, outcome: &Outcome) -> Value {
             }
             if let Some(status) = run.http_status {
                 item["http_status"] = json!(status);
+            }
+            // What reads as `****` in the output: where, why, and how to get it.
+            if !run.masked.is_empty() {
+                item["masked"] = json!(run.masked);
             }
             item
         }
