@@ -596,6 +596,16 @@ fn region_fan_out_max_results_and_accounts() {
     assert_eq!(names(&v), 1, "{v}");
     let v = call(&open, json!({ "cli_command": "aws iam list-users" }));
     assert_eq!(names(&v), 5, "{v}");
+    // With --query the token is projected away: the cut is said, with the way to go on.
+    let v = call(
+        &open,
+        json!({ "cli_command": "aws iam list-users --query Users[].UserName", "max_results": 2 }),
+    );
+    let text = v["text"][0].as_str().unwrap();
+    assert!(
+        text.contains("stopped at the item limit") && text.contains("--starting-token "),
+        "{v}"
+    );
     let v = call(
         &open,
         json!({ "cli_command": "aws iam list-users", "max_results": 0 }),

@@ -175,7 +175,15 @@ impl Pipeline {
                 }
                 let request_id = out.request_ids.last().cloned();
                 let attempts = out.attempts;
-                let truncated = out.truncated.as_ref().map(ToString::to_string);
+                let truncated = out.truncated.as_ref().map(ToString::to_string).or_else(|| {
+                    // `--max-items` (or `max_results`) stopped the listing with a token that a
+                    // `--query` projects away: say so, with the way to go on.
+                    let token = out.value.get("NextToken").and_then(|t| t.as_str())?;
+                    view.query.as_ref()?;
+                    Some(format!(
+                        "[portcullis] this listing stopped at the item limit (--max-items or max_results), and --query does not show its NextToken: run the command again with --starting-token {token} to continue"
+                    ))
+                });
                 let response = keep_response.then(|| out.value.clone());
                 match out.render(operation(a), view.query.as_ref(), view.format) {
                     Ok(text) => Execution {
