@@ -483,10 +483,17 @@ impl<'p> Parser<'p> {
                 ));
             }
             if cli.custom_operations.iter().any(|c| c == op) {
+                let instead = CUSTOMIZATION_ALTERNATIVES
+                    .iter()
+                    .find(|(c, o, _)| *c == cmd && *o == op)
+                    .map_or_else(
+                        || format!("use the API operations of {cmd} instead (`suggest_aws_commands` finds them)"),
+                        |(_, _, alt)| format!("instead: {alt}"),
+                    );
                 return Err(Problem::new(
                     ProblemKind::Unsupported,
                     format!(
-                        "`aws {cmd} {op}` is an AWS CLI customization that Portcullis does not run; use the API operations of {cmd} instead"
+                        "`aws {cmd} {op}` is an AWS CLI customization that Portcullis does not run; {instead}"
                     ),
                 ));
             }
@@ -1251,6 +1258,156 @@ fn check_global(name: &str, kind: GlobalKind, value: Option<&str>) -> Option<Pro
         _ => None,
     }
 }
+
+/// What to run instead of an AWS CLI customization Portcullis does not run: API operations that
+/// do the same (docs/migrating-from-awslabs.md lists them all).
+pub const CUSTOMIZATION_ALTERNATIVES: &[(&str, &str, &str)] = &[
+    (
+        "emr",
+        "describe-cluster",
+        "`aws emr list-clusters` (id, name, state), then `aws emr list-instance-groups --cluster-id ID`, `aws emr list-steps --cluster-id ID` and `aws emr list-bootstrap-actions --cluster-id ID`",
+    ),
+    (
+        "emr",
+        "create-cluster",
+        "`aws emr run-job-flow` (the API operation; `--cli-input-json` takes the whole request)",
+    ),
+    (
+        "emr",
+        "add-steps",
+        "`aws emr add-job-flow-steps --job-flow-id ID --steps ...`",
+    ),
+    (
+        "emr",
+        "terminate-clusters",
+        "`aws emr terminate-job-flows --job-flow-ids ID`",
+    ),
+    (
+        "emr",
+        "modify-cluster-attributes",
+        "`aws emr set-termination-protection`, `aws emr set-visible-to-all-users` or `aws emr modify-cluster`",
+    ),
+    (
+        "emr",
+        "create-default-roles",
+        "`aws iam create-role` and `aws iam attach-role-policy` (EMR_DefaultRole, EMR_EC2_DefaultRole)",
+    ),
+    (
+        "emr",
+        "install-applications",
+        "`aws emr add-job-flow-steps` with the installation step",
+    ),
+    (
+        "emr",
+        "schedule-hbase-backup",
+        "`aws emr add-job-flow-steps` with the HBase backup step",
+    ),
+    (
+        "emr",
+        "create-hbase-backup",
+        "`aws emr add-job-flow-steps` with the HBase backup step",
+    ),
+    (
+        "emr",
+        "restore-from-hbase-backup",
+        "`aws emr add-job-flow-steps` with the HBase restore step",
+    ),
+    (
+        "emr",
+        "disable-hbase-backups",
+        "`aws emr add-job-flow-steps` with the HBase step",
+    ),
+    (
+        "cloudformation",
+        "package",
+        "upload each local artifact with `aws s3 cp`, point the template at its `s3://` URL, then `aws cloudformation deploy`",
+    ),
+    (
+        "cloudtrail",
+        "create-subscription",
+        "`aws s3api create-bucket` and `put-bucket-policy`, then `aws cloudtrail create-trail` and `aws cloudtrail start-logging`",
+    ),
+    (
+        "cloudtrail",
+        "update-subscription",
+        "`aws cloudtrail update-trail`",
+    ),
+    (
+        "cloudtrail",
+        "validate-logs",
+        "`aws cloudtrail get-trail-status` (the digest files' signatures are checked by the CLI locally, not by an API)",
+    ),
+    (
+        "configservice",
+        "get-status",
+        "`aws configservice describe-configuration-recorder-status` and `aws configservice describe-delivery-channel-status`",
+    ),
+    (
+        "configservice",
+        "subscribe",
+        "`aws configservice put-configuration-recorder`, `put-delivery-channel` and `start-configuration-recorder`",
+    ),
+    (
+        "datapipeline",
+        "list-runs",
+        "`aws datapipeline query-objects --pipeline-id ID --sphere INSTANCE`, then `aws datapipeline describe-objects`",
+    ),
+    (
+        "datapipeline",
+        "create-default-roles",
+        "`aws iam create-role` and `aws iam attach-role-policy`",
+    ),
+    (
+        "dlm",
+        "create-default-role",
+        "`aws iam create-role` and `aws iam attach-role-policy` (AWSDataLifecycleManagerDefaultRole)",
+    ),
+    (
+        "deploy",
+        "push",
+        "`aws s3 cp` of the bundle, then `aws deploy register-application-revision`",
+    ),
+    (
+        "deploy",
+        "register",
+        "`aws deploy register-on-premises-instance`",
+    ),
+    (
+        "deploy",
+        "deregister",
+        "`aws deploy deregister-on-premises-instance`",
+    ),
+    (
+        "ecs",
+        "deploy",
+        "`aws ecs register-task-definition`, then `aws ecs update-service`",
+    ),
+    (
+        "eks",
+        "update-kubeconfig",
+        "`aws eks describe-cluster` (endpoint and certificate) and `aws eks get-token`; kubeconfig is a local file Portcullis does not write",
+    ),
+    (
+        "logs",
+        "start-live-tail",
+        "`aws logs filter-log-events` (or `get-log-events`) with `--start-time`",
+    ),
+    (
+        "emr-containers",
+        "update-role-trust-policy",
+        "`aws iam update-assume-role-policy`",
+    ),
+    (
+        "gamelift",
+        "upload-build",
+        "`aws gamelift create-build` with an `--storage-location` in S3 (upload it with `aws s3 cp`)",
+    ),
+    (
+        "gamelift",
+        "get-game-session-log",
+        "`aws gamelift get-game-session-log-url`",
+    ),
+];
 
 /// botocore's region check: a DNS label (letters, digits, hyphens; 1-63 characters).
 fn is_region_name(s: &str) -> bool {

@@ -10,8 +10,9 @@
 //! * [`naming`] derives the CLI's kebab-case names ([`naming::xform_name`]) and carries the
 //!   exceptions dumped from the pinned awscli ([`naming::ServiceCli`]); [`Models::command`] and
 //!   [`Models::kebab`] go from CLI names to botocore's and back.
-//! * [`suggest`] is the offline search behind `suggest_aws_commands`: BM25 over every CLI
-//!   operation's name, service and one-sentence summary ([`suggest::index`]).
+//! * [`suggest`] is the offline search behind `suggest_aws_commands`: every CLI
+//!   operation (and the customizations Portcullis runs) ranked by the words of its name, verbs and
+//!   synonyms, its service, and BM25 over its one-sentence summary ([`suggest::index`]).
 //! * [`pack`] reads the pack format (an index of deflated JSON entries); the IAM catalogue
 //!   (`portcullis-iam`) is stored in the same format.
 //!

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::config::{
     Effect, PolicyConfig, PolicyError, Problems, RuleConfig, parse_error, require_object,
 };
+use crate::names::Found;
 use crate::pattern::CommandPattern;
 use crate::{Mode, Policy};
 
@@ -80,14 +81,31 @@ pub(crate) fn parse(source: &str) -> Result<Policy, PolicyError> {
                 }
             };
             let mut commands = vec![pattern.as_str().to_string()];
+            let mut found = crate::names::command(&pattern);
             // awslabs checks `aws s3 <op>` against `aws s3api <op>` as well.
             if let Some(op) = pattern.as_str().strip_prefix("aws s3 ") {
-                commands.push(format!("aws s3api {op}"));
+                let s3api = format!("aws s3api {op}");
+                if found != Found::Known
+                    && let Ok(p) = CommandPattern::parse(&s3api)
+                {
+                    // Valid when either exists; else the better suggestion of the two.
+                    match crate::names::command(&p) {
+                        Found::Nothing(m) if !m.contains("did you mean") => {}
+                        Found::Nothing(m) => {
+                            let why = m.split_once(": ").map_or(m.as_str(), |(_, why)| why);
+                            found = Found::Nothing(format!(
+                                "`{}` matches no AWS CLI command, nor does `{s3api}` (awslabs reads an `aws s3` entry as both): {why}",
+                                pattern.as_str()
+                            ));
+                        }
+                        other => found = other,
+                    }
+                }
+                commands.push(s3api);
             }
-            let reason = format!(
-                "listed in `{key}` of the awslabs policy file (mcp-security-policy.json): `{}`",
-                pattern.as_str()
-            );
+            problems.found(path.clone(), entry, found);
+            // The rule id names the entry and the matched text names the pattern: say only where.
+            let reason = format!("listed in the awslabs policy file's `{key}`");
             rules.push(RuleConfig {
                 id: format!("awslabs.{path}"),
                 effect,
@@ -97,11 +115,11 @@ pub(crate) fn parse(source: &str) -> Result<Policy, PolicyError> {
             });
         }
     }
-    problems.finish()?;
+    // The entries are checked above; compile adds what it finds (nothing, for valid entries).
     PolicyConfig {
         mode: Mode::Guarded,
         rules,
         ..PolicyConfig::default()
     }
-    .compile(source)
+    .compile_checked(None, problems, false)
 }

@@ -261,7 +261,7 @@ impl CedarPolicies {
         consent: &mut Decision,
         allow: &mut Decision,
     ) {
-        self.evaluate_one(req, &req.command(), deny, consent, allow);
+        self.evaluate_one(req, &format!("`{}`", req.command()), deny, consent, allow);
         for op in &req.operations {
             if op.service_cli_name == req.service_cli_name
                 && op.operation_cli_name == req.operation_cli_name
@@ -277,7 +277,11 @@ impl CedarPolicies {
                 operations: Vec::new(),
                 ..req.clone()
             };
-            let shown = format!("{} (API call `{}`)", req.command(), op.command());
+            let shown = format!(
+                "`{}` through its API call `{}`",
+                req.command(),
+                op.command()
+            );
             self.evaluate_one(&view, &shown, deny, consent, allow);
         }
         if req.parameters_truncated {
@@ -300,6 +304,8 @@ impl CedarPolicies {
         }
     }
 
+    /// `cmd` names what is decided, quoted: "`aws s3api delete-object`", or "`aws s3 rm` through
+    /// its API call `aws s3api delete-object`".
     fn evaluate_one(
         &self,
         req: &Request,
@@ -330,7 +336,7 @@ impl CedarPolicies {
                 deny.push(
                     "cedar",
                     format!(
-                        "Cedar policies ({}) could not be evaluated for `{cmd}`: {e}",
+                        "Cedar policies ({}) could not be evaluated for {cmd}: {e}",
                         self.name
                     ),
                 );
@@ -380,7 +386,7 @@ impl CedarPolicies {
                         deny.push(
                             "cedar",
                             format!(
-                                "Cedar policies ({}) could not be evaluated for `{cmd}`: {e}",
+                                "Cedar policies ({}) could not be evaluated for {cmd}: {e}",
                                 self.name
                             ),
                         );
@@ -390,7 +396,7 @@ impl CedarPolicies {
                         deny.push(
                             "cedar",
                             format!(
-                                "Cedar policies ({}) could not be evaluated for `{cmd}`: {e}",
+                                "Cedar policies ({}) could not be evaluated for {cmd}: {e}",
                                 self.name
                             ),
                         );
@@ -410,7 +416,7 @@ impl CedarPolicies {
                         .info(&id)
                         .is_some_and(|i| i.effect == crate::Effect::Deny)
                     {
-                        deny.push(id.clone(), format!("Cedar policy `{id}` could not be evaluated for `{cmd}` ({on}): {}; a forbid that cannot be evaluated denies (fail closed)", e.inner()));
+                        deny.push(id.clone(), format!("Cedar policy `{id}` could not be evaluated for {cmd} ({on}): {}; a forbid that cannot be evaluated denies (fail closed)", e.inner()));
                     }
                 }
                 for pid in response.diagnostics().reason() {
@@ -431,7 +437,7 @@ impl CedarPolicies {
                         (CedarDecision::Allow, crate::Effect::Allow) => (&mut *allow, "permits"),
                         _ => continue,
                     };
-                    let mut reason = format!("Cedar policy `{id}` {verb} `{cmd}` ({on})");
+                    let mut reason = format!("Cedar policy `{id}` {verb} {cmd} ({on})");
                     if let Some(r) = &info.reason {
                         let _ = write!(reason, ": {r}");
                     }

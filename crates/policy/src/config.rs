@@ -28,6 +28,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::cedar::{CedarPolicies, CedarSource};
+use crate::names;
 use crate::pattern::{ActionPattern, CommandPattern, NamePattern};
 use crate::{Mode, Policy, Rule};
 
@@ -124,6 +125,8 @@ fn strip_position(msg: &str) -> String {
 pub(crate) struct Problems<'a> {
     source: &'a str,
     pub(crate) list: Vec<Problem>,
+    /// What loads but may not be what the author meant (a region newer than the data).
+    pub(crate) warnings: Vec<Problem>,
 }
 
 impl<'a> Problems<'a> {
@@ -131,25 +134,47 @@ impl<'a> Problems<'a> {
         Problems {
             source,
             list: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn place(&self, path: String, value: Option<&str>, message: String) -> Problem {
+        let (line, column) = value
+            .and_then(|v| locate(self.source, v))
+            .map_or((None, None), |(l, c)| (Some(l), Some(c)));
+        Problem {
+            path,
+            line,
+            column,
+            message,
         }
     }
 
     /// Record a problem about the JSON string `value` at `path`.
     pub(crate) fn add(&mut self, path: String, value: Option<&str>, message: String) {
-        let (line, column) = value
-            .and_then(|v| locate(self.source, v))
-            .map_or((None, None), |(l, c)| (Some(l), Some(c)));
-        self.list.push(Problem {
-            path,
-            line,
-            column,
-            message,
-        });
+        let p = self.place(path, value, message);
+        self.list.push(p);
     }
 
-    pub(crate) fn finish(self) -> Result<(), PolicyError> {
+    /// Record a warning about the JSON string `value` at `path`.
+    pub(crate) fn warn(&mut self, path: String, value: Option<&str>, message: String) {
+        let p = self.place(path, value, message);
+        self.warnings.push(p);
+    }
+
+    /// Record what a known-names check found about `value` at `path`.
+    pub(crate) fn found(&mut self, path: String, value: &str, found: crate::names::Found) {
+        match found {
+            crate::names::Found::Known => {}
+            crate::names::Found::Warning(m) => self.warn(path, Some(value), m),
+            crate::names::Found::Nothing(m) => self.add(path, Some(value), m),
+        }
+    }
+
+    /// The warnings, or every problem as one error.
+    pub(crate) fn finish(self) -> Result<Vec<Problem>, PolicyError> {
         if self.list.is_empty() {
-            Ok(())
+            Ok(self.warnings)
         } else {
             Err(PolicyError::Invalid {
                 problems: self.list,
@@ -281,7 +306,18 @@ impl PolicyConfig {
         source: &str,
         cedar_file: Option<CedarSource>,
     ) -> Result<Policy, PolicyError> {
-        let mut problems = Problems::new(source);
+        self.compile_checked(cedar_file, Problems::new(source), true)
+    }
+
+    /// Compile, adding to `problems` (already found by the caller). `check_commands`: whether
+    /// command patterns must match a command of the CLI (the awslabs reader checks its entries
+    /// itself, since an `aws s3 <op>` entry also stands for `aws s3api <op>`).
+    pub(crate) fn compile_checked(
+        self,
+        cedar_file: Option<CedarSource>,
+        mut problems: Problems<'_>,
+        check_commands: bool,
+    ) -> Result<Policy, PolicyError> {
         let cedar_source = match (&self.cedar, self.cedar_policies, cedar_file) {
             (Some(_), Some(_), _) => {
                 problems.add("cedar".into(), None, "give Cedar policies either as a file (`cedar`) or inline (`cedar_policies`), not both".into());
@@ -320,32 +356,42 @@ impl PolicyConfig {
             }
             let mut rule = Rule::new(rc.id.clone(), rc.effect, rc.reason.clone());
             for (j, c) in rc.commands.iter().enumerate() {
+                let path = format!("{at}.commands[{j}]");
                 match CommandPattern::parse(c) {
-                    Ok(p) => rule.commands.push(p),
-                    Err(m) => problems.add(format!("{at}.commands[{j}]"), Some(c), m),
+                    Ok(p) => {
+                        if check_commands {
+                            problems.found(path, c, names::command(&p));
+                        }
+                        rule.commands.push(p);
+                    }
+                    Err(m) => problems.add(path, Some(c), m),
                 }
             }
             for (j, a) in rc.actions.iter().enumerate() {
+                let path = format!("{at}.actions[{j}]");
                 match ActionPattern::parse(a) {
-                    Ok(p) => rule.actions.push(p),
-                    Err(m) => problems.add(format!("{at}.actions[{j}]"), Some(a), m),
+                    Ok(p) => {
+                        problems.found(path, a, names::action(&p));
+                        rule.actions.push(p);
+                    }
+                    Err(m) => problems.add(path, Some(a), m),
                 }
             }
             rules.push(rule);
         }
         let services = name_list(&mut problems, "services", self.services, false, |s| {
             (!s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '*' | '.' | '_')))
-                .then_some(())
+                .then(|| names::service(s))
                 .ok_or("service names are lowercase letters, digits and `-` (CLI names like `s3api` or botocore names like `s3`), with `*` wildcards")
         });
         let regions = name_list(&mut problems, "regions", self.regions, false, |s| {
             (!s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '*')))
-                .then_some(())
+                .then(|| names::region(s))
                 .ok_or("regions are lowercase letters, digits and `-` (e.g. `eu-west-1`), with `*` wildcards")
         });
         let accounts = name_list(&mut problems, "accounts", self.accounts, false, |s| {
             (s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()))
-                .then_some(())
+                .then_some(names::Found::Known)
                 .ok_or(
                     "account ids are exactly 12 digits (wildcards are not accepted for accounts)",
                 )
@@ -377,21 +423,56 @@ impl PolicyConfig {
         };
         let rate_per_principal = rate("rate_per_principal", &self.limits.rate_per_principal);
         let rate_per_session = rate("rate_per_session", &self.limits.rate_per_session);
-        problems.finish()?;
-        let cedar = cedar_source
+        // The Cedar policies are compiled even when the JSON has problems, so that one run
+        // reports every problem; alone, their errors keep their own form (file:line:column).
+        let cedar = match cedar_source
             .as_ref()
             .map(CedarPolicies::compile)
-            .transpose()?;
+            .transpose()
+        {
+            Ok(c) => c,
+            Err(e) if problems.list.is_empty() => return Err(e),
+            Err(PolicyError::Cedar {
+                file,
+                problems: cedar_problems,
+            }) => {
+                // Placed in the Cedar text, not in the JSON: the place goes in the message.
+                let inline = file == crate::cedar::INLINE;
+                for p in cedar_problems {
+                    let message = match (p.line, p.column, inline) {
+                        (Some(l), Some(c), true) => {
+                            format!("line {l}, column {c} of the Cedar text: {}", p.message)
+                        }
+                        (Some(l), Some(c), false) => format!("{file}:{l}:{c}: {}", p.message),
+                        (_, _, true) => p.message,
+                        (_, _, false) => format!("{file}: {}", p.message),
+                    };
+                    let path = if inline { "cedar_policies" } else { "cedar" };
+                    problems.list.push(Problem {
+                        path: path.into(),
+                        line: None,
+                        column: None,
+                        message,
+                    });
+                }
+                None
+            }
+            Err(other) => {
+                problems.add("cedar".into(), None, other.to_string());
+                None
+            }
+        };
         if let Some(c) = &cedar {
-            let clashes: Vec<Problem> = c
-                .ids()
-                .filter(|id| rules.iter().any(|r: &Rule| r.id == *id) || id.contains(':') && ["mode:", "global:", "allowlist:"].iter().any(|p| id.starts_with(p)))
-                .map(|id| Problem { path: "cedar".into(), line: None, column: None, message: format!("Cedar policy id `{id}` is also a rule id (or a reserved `mode:`/`global:`/`allowlist:` id); ids must be unique") })
-                .collect();
-            if !clashes.is_empty() {
-                return Err(PolicyError::Invalid { problems: clashes });
+            for id in c.ids() {
+                let reserved = ["mode:", "global:", "allowlist:"]
+                    .iter()
+                    .any(|p| id.starts_with(p));
+                if reserved || rules.iter().any(|r: &Rule| r.id == *id) {
+                    problems.add("cedar".into(), None, format!("Cedar policy id `{id}` is also {}; ids must be unique", if reserved { "a reserved id (`mode:`, `global:` and `allowlist:` ids are Portcullis's own)" } else { "a rule id" }));
+                }
             }
         }
+        let warnings = problems.finish()?;
         Ok(Policy {
             cedar,
             mode: self.mode,
@@ -411,6 +492,7 @@ impl PolicyConfig {
             allow_no_sign_request: g.allow_no_sign_request,
             rate_per_principal,
             rate_per_session,
+            warnings,
         })
     }
 }
@@ -420,7 +502,7 @@ fn name_list(
     key: &str,
     list: Option<Vec<String>>,
     case_insensitive: bool,
-    check: impl Fn(&str) -> Result<(), &'static str>,
+    check: impl Fn(&str) -> Result<names::Found, &'static str>,
 ) -> Option<Vec<NamePattern>> {
     let list = list?;
     if list.is_empty() {
@@ -433,7 +515,10 @@ fn name_list(
     let mut out = Vec::with_capacity(list.len());
     for (i, s) in list.iter().enumerate() {
         match check(s) {
-            Ok(()) => out.push(NamePattern::new(s, case_insensitive)),
+            Ok(found) => {
+                problems.found(format!("{key}[{i}]"), s, found);
+                out.push(NamePattern::new(s, case_insensitive));
+            }
             Err(m) => problems.add(format!("{key}[{i}]"), Some(s), format!("`{s}`: {m}")),
         }
     }

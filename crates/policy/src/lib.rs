@@ -8,8 +8,10 @@
 //! * A [`Policy`] is loaded once — from the native JSON form ([`Policy::from_json`], see
 //!   [`PolicyConfig`]), from the awslabs `aws-api-mcp-server` file ([`Policy::from_awslabs_json`]),
 //!   or from disk ([`load_file`], the only function here that does I/O) — and validated then:
-//!   unknown keys, bad wildcard patterns and empty rules are load errors ([`PolicyError`]) that
-//!   name where and why.
+//!   unknown keys, bad wildcard patterns, empty rules and names that match nothing (an IAM
+//!   action, CLI command, service or region that does not exist, with a "did you mean") are load
+//!   errors ([`PolicyError`]), all reported at once, that name where and why. A region newer than
+//!   the partitions data is a warning ([`Policy::warnings`]).
 //! * [`Policy::decide`] is pure. It returns a [`Decision`]: an [`Outcome`] (`Allow | Consent |
 //!   Deny`), actionable `reasons` and the `rule_ids` that decided. Precedence is
 //!   deny (global options, allow-lists, deny rules) > consent rules > allow rules > the [`Mode`]'s
@@ -63,6 +65,7 @@ pub mod cedar;
 mod config;
 mod decision;
 mod endpoint;
+mod names;
 mod pattern;
 pub mod reach;
 pub mod request;
@@ -188,9 +191,14 @@ impl Rule {
                         .as_deref()
                         .is_some_and(|x| x.eq_ignore_ascii_case(a))
                 }) {
+                    let named = if r.pattern == r.command {
+                        String::new()
+                    } else {
+                        format!(" (named by `{}`)", r.pattern)
+                    };
                     return Some(format!(
-                        "`{cmd}` needs IAM action `{a}`, the action of `{}` (named by `{}`); a rule on an operation reaches every call that needs its action, as IAM would",
-                        r.command, r.pattern
+                        "`{cmd}` needs IAM action `{a}`, the action of `{}`{named}; a rule on an operation reaches every call that needs its action, as IAM would",
+                        r.command
                     ));
                 }
             }
@@ -230,6 +238,8 @@ pub struct Policy {
     cedar: Option<CedarPolicies>,
     rate_per_principal: Option<portcullis_resilience::rate::Rate>,
     rate_per_session: Option<portcullis_resilience::rate::Rate>,
+    /// What loaded but may not be what the author meant (see [`Policy::warnings`]).
+    warnings: Vec<Problem>,
 }
 
 impl Default for Policy {
@@ -257,7 +267,16 @@ impl Policy {
             cedar: None,
             rate_per_principal: None,
             rate_per_session: None,
+            warnings: Vec::new(),
         }
+    }
+
+    /// What the policy says that loaded but may not be what its author meant: a region that no
+    /// partition lists but that follows a partition's region pattern (it may be newer than
+    /// Portcullis's data). `portcullis policy validate` prints them; whoever loads a policy
+    /// should show them (they never stop it from loading).
+    pub fn warnings(&self) -> &[Problem] {
+        &self.warnings
     }
 
     /// The rate limits the policy sets (`limits.rate_per_principal`, `limits.rate_per_session`):
@@ -398,6 +417,7 @@ impl Policy {
             });
         }
         self.rules.extend(other.rules);
+        self.warnings.extend(other.warnings);
         if other.cedar.is_some() {
             self.cedar = other.cedar;
         }
@@ -412,10 +432,10 @@ impl Policy {
             return d;
         }
         let mut reasons = vec![format!(
-            "shadow mode: allowed, but an enforced policy would {} this request",
+            "shadow mode: allowed, but an enforced policy would {}",
             match d.outcome {
-                Outcome::Deny => "deny",
-                _ => "ask consent for",
+                Outcome::Deny => "deny this request",
+                _ => "ask for consent before running this request",
             }
         )];
         reasons.extend(d.reasons);

@@ -105,6 +105,12 @@ impl CommandPattern {
     pub fn as_str(&self) -> &str {
         &self.source
     }
+
+    /// The service and operation words (runs of `*` squeezed; the operation is `*` when the
+    /// pattern names only a service).
+    pub(crate) fn words(&self) -> (&str, &str) {
+        (&self.service, &self.operation)
+    }
 }
 
 impl fmt::Display for CommandPattern {

@@ -370,12 +370,12 @@ fn exec(
     let source = settings.policy_source.clone();
     // The same audit trail: what runs from a terminal is recorded as what runs for an agent.
     let recorder = pipeline::record::Recorder::open(&settings.audit)?;
-    recorder.record_startup(&portcullis_audit::Event::startup(pipeline::record::startup_detail(
-        "exec", &settings,
-    )))?;
-    recorder.record_startup(&portcullis_audit::Event::config(pipeline::record::config_detail(
-        &settings,
-    )))?;
+    recorder.record_startup(&portcullis_audit::Event::startup(
+        pipeline::record::startup_detail("exec", &settings),
+    ))?;
+    recorder.record_startup(&portcullis_audit::Event::config(
+        pipeline::record::config_detail(&settings),
+    ))?;
     let recorder = Arc::new(recorder);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

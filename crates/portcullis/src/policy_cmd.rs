@@ -8,9 +8,11 @@
 //!   line per case; exit 0 when every case passes, 1 when one fails, 2 when a file does not load.
 //!
 //! A case file is a JSON array (or `{"cases": [...]}`) of
-//! `{"command": "aws ...", "region": "eu-west-1"?, "expect": "deny"|"consent"|"allow", "rule": "id"?, "name": "..."?}`.
+//! `{"command": "aws ...", "region": "eu-west-1"?, "account": "123456789012"?, "expect": "deny"|"consent"|"allow", "rule": "id"?, "name": "..."?}`.
 //! The region of a case is its `region`, else the command's `--region`, else `--region` of
-//! `policy test`; the environment's region is not used, so results do not depend on the machine.
+//! `policy test`; the account (what the `accounts` allow-list sees) is its `account`, else
+//! `--account`; the environment's region and credentials are not used, so results do not depend
+//! on the machine.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -18,10 +20,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
-use portcullis_policy::{Outcome, Policy};
+use portcullis_policy::{Outcome, Policy, PolicyError, Problem};
 use serde::Deserialize;
 
 use portcullis::pipeline::Pipeline;
+use portcullis::pipeline::identity::Identity;
 
 #[derive(Subcommand)]
 pub enum PolicyCmd {
@@ -34,11 +37,15 @@ pub enum PolicyCmd {
     Test {
         /// The policy file.
         file: PathBuf,
-        /// The cases: a JSON array of {"command", "region"?, "expect", "rule"?}.
+        /// The cases: a JSON array of {"command", "region"?, "account"?, "expect", "rule"?}.
         cases: PathBuf,
         /// Region of the commands that name none (neither in the case nor with --region).
         #[arg(long)]
         region: Option<String>,
+        /// Account the credentials belong to, for the cases that name none (the server looks
+        /// it up at start-up; the `accounts` allow-list decides on it).
+        #[arg(long, value_name = "ACCOUNT_ID")]
+        account: Option<String>,
     },
 }
 
@@ -49,12 +56,47 @@ pub fn run(cmd: PolicyCmd) -> anyhow::Result<ExitCode> {
             file,
             cases,
             region,
-        } => test(&file, &cases, region),
+            account,
+        } => test(&file, &cases, region, account),
     }
 }
 
 fn load(file: &Path) -> Result<Policy, String> {
-    portcullis_policy::load_file(file).map_err(|e| format!("{}: {e}", file.display()))
+    portcullis_policy::load_file(file).map_err(|e| describe(file, e))
+}
+
+/// A load error as `file:line:column: ...` lines, every problem on its own line.
+fn describe(file: &Path, e: PolicyError) -> String {
+    let f = file.display();
+    match e {
+        PolicyError::Parse {
+            line,
+            column,
+            message,
+        } => format!("{f}:{line}:{column}: {message}"),
+        PolicyError::Invalid { problems } => {
+            let mut s = format!(
+                "{f}: {} problem{}:",
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" }
+            );
+            for p in &problems {
+                s.push_str("\n  ");
+                s.push_str(&place(file, p));
+            }
+            s
+        }
+        PolicyError::Io { path, message } => format!("{path}: {message}"),
+        cedar @ PolicyError::Cedar { .. } => format!("{f}: {cedar}"),
+    }
+}
+
+/// One problem as `file:line:column: path: message` (without line and column when unknown).
+fn place(file: &Path, p: &Problem) -> String {
+    match (p.line, p.column) {
+        (Some(l), Some(c)) => format!("{}:{l}:{c}: {}: {}", file.display(), p.path, p.message),
+        _ => format!("{}: {}: {}", file.display(), p.path, p.message),
+    }
 }
 
 fn validate(file: &Path) -> anyhow::Result<ExitCode> {
@@ -66,7 +108,21 @@ fn validate(file: &Path) -> anyhow::Result<ExitCode> {
         }
     };
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{}: valid", file.display())?;
+    let warnings = policy.warnings();
+    if warnings.is_empty() {
+        writeln!(out, "{}: valid", file.display())?;
+    } else {
+        writeln!(
+            out,
+            "{}: valid, with {} warning{}:",
+            file.display(),
+            warnings.len(),
+            if warnings.len() == 1 { "" } else { "s" }
+        )?;
+        for w in warnings {
+            writeln!(out, "  warning: {}", place(file, w))?;
+        }
+    }
     writeln!(
         out,
         "mode: {}{}",
@@ -231,6 +287,8 @@ struct Case {
     command: String,
     #[serde(default)]
     region: Option<String>,
+    #[serde(default)]
+    account: Option<String>,
     expect: Outcome,
     #[serde(default)]
     rule: Option<String>,
@@ -253,7 +311,7 @@ fn read_cases(path: &Path) -> Result<Vec<Case>, String> {
         Err(list_err) => match serde_json::from_str::<CaseFile>(&text) {
             Ok(CaseFile::List(cases) | CaseFile::Object { cases }) => Ok(cases),
             Err(_) => Err(format!(
-                "{}:{}:{}: {} (a case file is a JSON array of {{\"command\", \"region\"?, \"expect\": \"deny\"|\"consent\"|\"allow\", \"rule\"?}})",
+                "{}:{}:{}: {} (a case file is a JSON array of {{\"command\", \"region\"?, \"account\"?, \"expect\": \"deny\"|\"consent\"|\"allow\", \"rule\"?}})",
                 path.display(),
                 list_err.line(),
                 list_err.column(),
@@ -267,6 +325,7 @@ fn test(
     file: &Path,
     cases_path: &Path,
     default_region: Option<String>,
+    default_account: Option<String>,
 ) -> anyhow::Result<ExitCode> {
     let policy = match load(file) {
         Ok(p) => p,
@@ -282,6 +341,24 @@ fn test(
             return Ok(ExitCode::from(2));
         }
     };
+    let is_account = |a: &str| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit());
+    if let Some(a) = default_account.as_deref().filter(|a| !is_account(a)) {
+        eprintln!("invalid --account `{a}`: an account id is 12 digits");
+        return Ok(ExitCode::from(2));
+    }
+    if let Some((i, a)) = cases.iter().enumerate().find_map(|(i, c)| {
+        c.account
+            .as_deref()
+            .filter(|a| !is_account(a))
+            .map(|a| (i, a))
+    }) {
+        eprintln!(
+            "invalid case file: {}: case #{}: account `{a}` is not an account id (12 digits)",
+            cases_path.display(),
+            i + 1
+        );
+        return Ok(ExitCode::from(2));
+    }
     // file:// values are resolved (and refused when missing) relative to the case file.
     let workdir = cases_path
         .parent()
@@ -298,7 +375,13 @@ fn test(
     for (i, case) in cases.iter().enumerate() {
         let label = case.name.clone().unwrap_or_else(|| case.command.clone());
         let region = case.region.clone().or_else(|| default_region.clone());
+        let account = case.account.clone().or_else(|| default_account.clone());
         let pipeline = Pipeline::offline(policy.clone(), workdir.clone(), region)?;
+        // What the server learns at start-up from `sts get-caller-identity`.
+        let _ = pipeline.identity.set(Identity {
+            account: account.clone(),
+            ..Identity::default()
+        });
         let (ok, got) = match pipeline.assess(&case.command) {
             Ok(a) => {
                 let d = &a.decision;
@@ -307,20 +390,26 @@ fn test(
                     .rule
                     .as_ref()
                     .is_none_or(|r| d.rule_ids.iter().any(|id| id == r));
-                let mut got = format!("{} [{}]", d.outcome, d.rule_ids.join(", "));
-                if !rule_ok && let Some(r) = &case.rule {
-                    got.push_str(&format!(", expected rule `{r}`"));
-                }
-                if !outcome_ok {
-                    got.push_str(&format!(", expected {}", case.expect));
-                }
+                let decided = format!("{} [{}]", d.outcome, d.rule_ids.join(", "));
+                let mut got = if outcome_ok && rule_ok {
+                    decided
+                } else {
+                    let wanted = match &case.rule {
+                        Some(r) => format!("{} by rule `{r}`", case.expect),
+                        None => case.expect.to_string(),
+                    };
+                    format!("expected {wanted}, got {decided}")
+                };
                 got.push_str(&format!(": {}", d.reasons.join("; ")));
+                if account.is_none() && d.rule_ids.iter().any(|r| r == "allowlist:accounts") {
+                    got.push_str(" (give the case an `account`, or pass `--account`)");
+                }
                 (outcome_ok && rule_ok, got)
             }
             Err(refusal) => (
                 false,
                 format!(
-                    "the command does not parse, expected {}: {}",
+                    "expected {}, but the command does not parse: {}",
                     case.expect, refusal.message
                 ),
             ),

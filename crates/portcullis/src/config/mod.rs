@@ -563,6 +563,9 @@ fn load_policy(
         )
     })?;
     let source = path.display().to_string();
+    for w in loaded.warnings() {
+        tracing::warn!("portcullis: policy file {source}: {w}");
+    }
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     if portcullis_policy::is_awslabs(&text) {
         // The awslabs file holds rules only; the mode comes from the configuration.

@@ -312,7 +312,7 @@ pub async fn get_blast_radius(
     (CallToolResult::structured(report), event)
 }
 
-/// `suggest_aws_commands`: offline BM25 search over every operation's name and summary.
+/// `suggest_aws_commands`: the offline ranking of [`portcullis_model::suggest`].
 pub fn suggest_aws_commands(args: &JsonObject) -> (CallToolResult, Event) {
     let mut event = Event::tool_call(SUGGEST_AWS_COMMANDS);
     let query = match args.get("query") {
