@@ -272,6 +272,9 @@ fn check(
                 Format::Text => {
                     writeln!(out, "{}", cmd.display_name())?;
                     writeln!(out, "command: {}", serde_json::to_string(&cmd.op)?)?;
+                    for w in &cmd.warnings {
+                        writeln!(out, "note: {w}")?;
+                    }
                     let globals = serde_json::to_value(&cmd.globals)?;
                     if globals.as_object().is_some_and(|g| !g.is_empty()) {
                         writeln!(out, "global options: {globals}")?;
