@@ -382,7 +382,16 @@ fn test(
             account: account.clone(),
             ..Identity::default()
         });
-        let (ok, got) = match pipeline.assess(&case.command) {
+        // `--region *` (as `call_aws` runs it): decided in one region the policy allows.
+        let command = match portcullis::server::regions::wildcard(&case.command) {
+            Some(range) => portcullis::server::regions::with_region(
+                &case.command,
+                &range,
+                &pipeline.fan_out_example_region(),
+            ),
+            None => case.command.clone(),
+        };
+        let (ok, got) = match pipeline.assess(&command) {
             Ok(a) => {
                 let d = &a.decision;
                 let outcome_ok = d.outcome == case.expect;

@@ -387,3 +387,38 @@ fn test_takes_the_account_from_the_case_or_the_option() {
     assert!(err.contains("account `12345`"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn region_fan_out_is_decided_as_call_aws_runs_it() {
+    let dir = scratch("fan-out");
+    std::fs::write(
+        dir.join("p.json"),
+        r#"{"mode": "read-only", "regions": ["eu-west-1"]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("cases.json"),
+        r#"[{"command": "aws ec2 describe-vpcs --region *", "expect": "allow"},
+            {"command": "aws ec2 describe-vpcs --region us-east-1", "expect": "deny"}]"#,
+    )
+    .unwrap();
+    let (code, out, err) = portcullis(&[
+        "policy",
+        "test",
+        dir.join("p.json").to_str().unwrap(),
+        dir.join("cases.json").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("2 passed, 0 failed"), "{out}");
+    let (code, out, err) = portcullis(&[
+        "check",
+        "aws ec2 describe-vpcs --region *",
+        "--format",
+        "text",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.starts_with("note: `--region *` runs the command in every enabled region"),
+        "{out}"
+    );
+}
