@@ -87,11 +87,26 @@ fn one_record_per_call_and_tampering_is_found() {
         first(&run("aws s3api list-buckets --bogus", "none"))["status"],
         "invalid"
     ); // validation error
+    // A check of a write that would need consent: nobody is asked, and the record says so.
+    let checked = env.client(&[
+        "call",
+        "check_aws_command",
+        &json!({ "cli_command": "aws s3api create-bucket --bucket only-checked" }).to_string(),
+    ]);
+    assert_eq!(checked["is_error"], false, "{checked}");
 
     let (code, out) = portcullis(&env.home, &["audit", "verify"]);
     assert_eq!(code, 0, "{out}");
-    let records = tool_calls(&env.home);
-    assert_eq!(records.len(), 6, "exactly one record per call: {records:?}");
+    let all = tool_calls(&env.home);
+    assert_eq!(all.len(), 7, "exactly one record per call: {all:?}");
+    assert_eq!(all[6]["tool"], "check_aws_command");
+    assert_eq!(all[6]["commands"][0]["decision"]["outcome"], "consent");
+    assert!(
+        all[6]["commands"][0].get("consent").is_none(),
+        "nobody was asked: {}",
+        all[6]
+    );
+    let records = all[..6].to_vec();
     let command = |i: usize| &records[i]["commands"][0];
     assert_eq!(command(0)["decision"]["outcome"], "allow");
     assert_eq!(command(0)["execution"]["status"], "ok");
