@@ -75,20 +75,9 @@ fn services_by_prefix() -> BTreeMap<String, (String, String)> {
     out
 }
 
-/// `GetObject` → `get-object`.
+/// `GetObject` → `get-object` (botocore's rule).
 fn kebab(name: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in name.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('-');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    portcullis_model::models().kebab(name)
 }
 
 /// An export read live.

@@ -258,20 +258,9 @@ impl Pipeline {
     }
 }
 
-/// A parameter's AWS CLI option name: `WithDecryption` → `with-decryption`.
+/// A parameter's AWS CLI option name: `WithDecryption` → `with-decryption` (botocore's rule).
 fn kebab(param: &str) -> String {
-    let mut out = String::with_capacity(param.len() + 4);
-    for (i, c) in param.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('-');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    portcullis_model::models().kebab(param)
 }
 
 /// The kind of a failure that is not the service's answer, as the audit record, the metrics and

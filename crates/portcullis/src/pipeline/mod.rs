@@ -20,6 +20,21 @@ mod assess;
 pub mod execute;
 pub mod identity;
 
+/// The per-call bounds and the endpoint allow-list, on an engine being built: the engine checks
+/// configured endpoints and `--endpoint-url` again at connect time.
+fn bound(
+    c: &mut portcullis_wire::execute::EngineConfig,
+    bounds: &crate::config::Bounds,
+    hosts: Vec<String>,
+) {
+    c.endpoint_hosts = Some(portcullis_wire::egress::EndpointAllowList::new(hosts));
+    c.max_items = Some(bounds.max_items);
+    c.max_pages = bounds.max_pages;
+    c.call_deadline = std::time::Duration::from_secs(bounds.call_timeout_secs);
+    c.max_call_bytes = bounds.max_response_bytes;
+    c.limits.max_response_bytes = c.limits.max_response_bytes.min(bounds.max_response_bytes);
+}
+
 /// The region of commands that name none when nothing configures one (the awslabs server's).
 pub const DEFAULT_REGION: &str = "us-east-1";
 pub mod limits;
@@ -77,14 +92,7 @@ impl Pipeline {
             }
             // Retries of every call draw on one budget (AWS_MAX_ATTEMPTS still bounds each).
             c.retry = c.retry.clone().with_budget(budget);
-            // The engine checks configured endpoints and --endpoint-url again at connect time.
-            c.endpoint_hosts = Some(portcullis_wire::egress::EndpointAllowList::new(hosts));
-            c.max_items = Some(bounds.max_items);
-            c.max_pages = bounds.max_pages;
-            c.call_deadline = std::time::Duration::from_secs(bounds.call_timeout_secs);
-            c.max_call_bytes = bounds.max_response_bytes;
-            c.limits.max_response_bytes =
-                c.limits.max_response_bytes.min(bounds.max_response_bytes);
+            bound(c, &bounds, hosts);
         })
         .await?;
         if region_defaulted {
@@ -193,15 +201,7 @@ impl Pipeline {
         let engine = Engine::from_environment_with(
             profile.or_else(|| settings.profile.clone()),
             false,
-            |c| {
-                c.endpoint_hosts = Some(portcullis_wire::egress::EndpointAllowList::new(hosts));
-                c.max_items = Some(bounds.max_items);
-                c.max_pages = bounds.max_pages;
-                c.call_deadline = std::time::Duration::from_secs(bounds.call_timeout_secs);
-                c.max_call_bytes = bounds.max_response_bytes;
-                c.limits.max_response_bytes =
-                    c.limits.max_response_bytes.min(bounds.max_response_bytes);
-            },
+            |c| bound(c, &bounds, hosts),
         )
         .await?;
         let region = engine.default_region().map(str::to_string);
