@@ -497,7 +497,8 @@ impl Engine {
         let region =
             match std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION")) {
                 Ok(r) if !r.is_empty() => Some(r),
-                _ => resolve_region(&settings).await,
+                // An empty variable is no region (aws-config would take it as one).
+                _ => resolve_region(&settings).await.filter(|r| !r.is_empty()),
             };
         let credentials = if unsigned {
             None

@@ -543,10 +543,13 @@ pub fn describe(a: &Assessment) -> Value {
     };
     let warnings = match &a.parsed {
         Parsed::Call(c) => c.warnings.clone(),
+        Parsed::S3(c) => c.warnings.clone(),
         _ => Vec::new(),
     };
     json!({
         "command": a.command,
+        // Where it would go: `--region`, else the server's default region.
+        "region": a.request.region,
         // How abbreviated options were read, and values outside the pinned model's enums,
         // patterns or maxima (sent as given).
         "warnings": warnings,

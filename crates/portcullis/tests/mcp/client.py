@@ -133,6 +133,8 @@ async def main() -> None:
                     "tools": [
                         {
                             "name": t.name,
+                            "title": t.title,
+                            "description": t.description,
                             "input_schema": t.input_schema,
                             "output_schema": t.output_schema,
                             "annotations": t.annotations.model_dump(exclude_none=True) if t.annotations else None,
