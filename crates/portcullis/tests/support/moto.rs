@@ -1,6 +1,7 @@
 //! A moto server for end-to-end tests: started from the project venv on a free loopback port,
 //! reset between uses, stopped on drop. Missing moto is a loud failure, never a skip.
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)] // test support drives programs
+#![allow(dead_code)] // each suite uses part of it
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
