@@ -60,7 +60,7 @@ settings! {
     mode: Mode = ["PORTCULLIS_MODE"] in Policy,
     /// The policy file (native or awslabs form); default `~/.aws/aws-api-mcp/mcp-security-policy.json`.
     policy_file: PathBuf = ["PORTCULLIS_POLICY_FILE"] in Policy,
-    /// The directory `file://` paths are relative to; default a fresh temp dir.
+    /// The directory `file://` paths are relative to; default `$TMPDIR/aws-api-mcp/workdir`.
     working_dir: PathBuf = ["AWS_API_MCP_WORKING_DIR"] in Server,
     /// The profile whose credentials are pinned; default the default chain.
     profile: String = ["AWS_API_MCP_PROFILE_NAME"] in Server,

@@ -50,7 +50,7 @@ use portcullis_sandbox::FileAccessMode;
 /// What the server is started with.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// The directory `file://` paths are relative to (`AWS_API_MCP_WORKING_DIR`, else a fresh temp dir).
+    /// The directory `file://` paths are relative to (`AWS_API_MCP_WORKING_DIR`, else `$TMPDIR/aws-api-mcp/workdir`).
     pub working_dir: PathBuf,
     /// The profile whose credentials are pinned (`AWS_API_MCP_PROFILE_NAME`, else the default chain).
     pub profile: Option<String>,
