@@ -31,6 +31,9 @@ pub fn gate(policy: &Policy) -> impl Fn(&str, AccessLevel) -> Gate + '_ {
     .find(|r| policy.allows_region(r))
     .map(str::to_string);
     let secret = crate::scope::secret_action_set();
+    // Per service: each action's own API operation (its CLI name and botocore name), built once.
+    let own_ops: std::sync::Mutex<BTreeMap<String, BTreeMap<String, (String, String)>>> =
+        std::sync::Mutex::default();
     move |action: &str, level: AccessLevel| {
         let (prefix, name) = action.split_once(':').unwrap_or((action, ""));
         let (cli, service) = services
@@ -38,11 +41,25 @@ pub fn gate(policy: &Policy) -> impl Fn(&str, AccessLevel) -> Gate + '_ {
             .cloned()
             .unwrap_or_else(|| (prefix.to_string(), prefix.to_string()));
         let lower = action.to_ascii_lowercase();
+        let own = own_ops
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(service.clone())
+            .or_insert_with(|| operations_by_action(&service))
+            .get(&lower)
+            .cloned();
+        // An action with no API operation of its own (`iam:PassRole`) is decided as a call of
+        // that name, and the reasons say it is an action, not a command.
+        let (operation_cli_name, operation, synthetic) = match own {
+            Some((cli_op, op)) => (cli_op, op, false),
+            None => (kebab(name), name.to_string(), true),
+        };
+        let shown = format!("`aws {cli} {operation_cli_name}`");
         let req = Request {
             service_cli_name: cli,
-            operation_cli_name: kebab(name),
+            operation_cli_name,
             service: service.clone(),
-            operation: name.to_string(),
+            operation,
             actions: vec![action.to_string()],
             access_level: Some(level),
             returns_credentials: secret.contains(&lower),
@@ -55,9 +72,32 @@ pub fn gate(policy: &Policy) -> impl Fn(&str, AccessLevel) -> Gate + '_ {
         match d.outcome {
             Outcome::Allow => Gate::Open,
             Outcome::Consent => Gate::Consent,
-            Outcome::Deny => Gate::Closed(d.reasons.join("; ")),
+            Outcome::Deny => {
+                let why = d.reasons.join("; ");
+                Gate::Closed(if synthetic {
+                    // An action rule (`"actions": ["iam:PassRole"]`) is what would change it.
+                    why.replace(&shown, &format!("`{action}`"))
+                } else {
+                    why
+                })
+            }
         }
     }
+}
+
+/// A service's API operations by the IAM action each stands for on its own (lowercase action →
+/// (CLI operation, API operation)); the first operation wins.
+fn operations_by_action(service: &str) -> BTreeMap<String, (String, String)> {
+    let mut out = BTreeMap::new();
+    if let Ok(cli) = portcullis_model::models().service_cli(service) {
+        for (cli_op, op) in &cli.by_cli_name {
+            if let Some(action) = portcullis_classify::own_action(service, op) {
+                out.entry(action.to_ascii_lowercase())
+                    .or_insert_with(|| (cli_op.clone(), op.clone()));
+            }
+        }
+    }
+    out
 }
 
 /// IAM prefix → (CLI command, botocore service), the first command of each prefix.
