@@ -32,8 +32,7 @@ pub fn gate(policy: &Policy) -> impl Fn(&str, AccessLevel) -> Gate + '_ {
     .map(str::to_string);
     let secret = crate::scope::secret_action_set();
     // Per service: each action's own API operation (its CLI name and botocore name), built once.
-    let own_ops: std::sync::Mutex<BTreeMap<String, BTreeMap<String, (String, String)>>> =
-        std::sync::Mutex::default();
+    let own_ops: std::sync::Mutex<BTreeMap<String, OwnOperations>> = std::sync::Mutex::default();
     move |action: &str, level: AccessLevel| {
         let (prefix, name) = action.split_once(':').unwrap_or((action, ""));
         let (cli, service) = services
@@ -85,9 +84,12 @@ pub fn gate(policy: &Policy) -> impl Fn(&str, AccessLevel) -> Gate + '_ {
     }
 }
 
+/// Lowercase IAM action → (CLI operation, API operation).
+type OwnOperations = BTreeMap<String, (String, String)>;
+
 /// A service's API operations by the IAM action each stands for on its own (lowercase action →
 /// (CLI operation, API operation)); the first operation wins.
-fn operations_by_action(service: &str) -> BTreeMap<String, (String, String)> {
+fn operations_by_action(service: &str) -> OwnOperations {
     let mut out = BTreeMap::new();
     if let Ok(cli) = portcullis_model::models().service_cli(service) {
         for (cli_op, op) in &cli.by_cli_name {
