@@ -516,7 +516,8 @@ fn unsafe_settings_stop_the_server() {
     assert!(err.contains("--allow-remote"), "{err}");
 
     // Bad values name the variable and what it accepts.
-    let err = run(&["serve"], &[("AWS_API_MCP_TRANSPORT", "http")]);
+    // (`http` is accepted, as the flag spells it: tests/migration.rs.)
+    let err = run(&["serve"], &[("AWS_API_MCP_TRANSPORT", "websocket")]);
     assert!(
         err.contains("AWS_API_MCP_TRANSPORT") && err.contains("streamable-http"),
         "{err}"
