@@ -1378,7 +1378,9 @@ fn construction_and_description() {
     let sb = fx.sandbox();
     assert_eq!(sb.mode(), FileAccessMode::Workdir);
     assert_eq!(sb.workdir(), fx.work.as_path());
-    assert!(sb.describe().contains(&*fx.work.to_string_lossy()));
+    // Tool descriptions carry it: nothing of this machine (its paths), sizes as a person reads them.
+    assert!(!sb.describe().contains(&*fx.work.to_string_lossy()));
+    assert!(sb.describe().contains("limited to 16 MiB"), "{}", sb.describe());
     assert!(sb.summary().contains("workdir"));
     let e = Sandbox::new(FileAccessMode::Workdir, fx.base.join("missing")).unwrap_err();
     assert!(e.message.contains("cannot be opened"), "{e}");
