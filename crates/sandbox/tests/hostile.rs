@@ -1380,7 +1380,11 @@ fn construction_and_description() {
     assert_eq!(sb.workdir(), fx.work.as_path());
     // Tool descriptions carry it: nothing of this machine (its paths), sizes as a person reads them.
     assert!(!sb.describe().contains(&*fx.work.to_string_lossy()));
-    assert!(sb.describe().contains("limited to 16 MiB"), "{}", sb.describe());
+    assert!(
+        sb.describe().contains("limited to 16 MiB"),
+        "{}",
+        sb.describe()
+    );
     assert!(sb.summary().contains("workdir"));
     let e = Sandbox::new(FileAccessMode::Workdir, fx.base.join("missing")).unwrap_err();
     assert!(e.message.contains("cannot be opened"), "{e}");
