@@ -13,6 +13,7 @@ fn event(n: u64) -> Event {
     Event {
         session: Some("0f9c2e1a-5b7d-4c3e-9a1b-2c3d4e5f6a7b".into()),
         principal: Some("arn:aws:sts::123456789012:assumed-role/agent/session".into()),
+        user: None,
         commands: vec![CommandEntry {
             service: Some("s3api".into()),
             operation: Some("list-objects-v2".into()),

@@ -180,6 +180,10 @@ pub struct Event {
     /// Whose credentials (the caller identity ARN) and/or the authenticated MCP owner.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub principal: Option<String>,
+    /// The authenticated user the call was made for: `iss#sub` of its OAuth access token (HTTP
+    /// with `AUTH_TYPE=oauth`); absent for the owner of a stdio or token-file server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
     /// The MCP tool (`call_aws`, `suggest_aws_commands`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool: Option<String>,
@@ -208,6 +212,7 @@ impl Event {
             kind,
             session: None,
             principal: None,
+            user: None,
             tool: None,
             commands: Vec::new(),
             error: None,

@@ -21,7 +21,8 @@ pub struct Filter {
     pub decisions: Vec<DecisionOutcome>,
     /// Records with any command of this service.
     pub service: Option<String>,
-    /// Records whose principal matches (`*` is a wildcard).
+    /// Records whose principal (the AWS identity) or user (the OAuth `iss#sub`) matches (`*` is a
+    /// wildcard).
     pub principal: Option<String>,
     /// Records of this tool.
     pub tool: Option<String>,
@@ -63,6 +64,7 @@ impl Filter {
         }
         if let Some(pattern) = &self.principal
             && !event.principal.as_deref().is_some_and(|p| glob(pattern, p))
+            && !event.user.as_deref().is_some_and(|u| glob(pattern, u))
         {
             return false;
         }
@@ -129,6 +131,10 @@ impl Shown {
         if let Some(tool) = &e.tool {
             out.push(' ');
             out.push_str(tool);
+        }
+        if let Some(u) = &e.user {
+            out.push_str(" user=");
+            out.push_str(u);
         }
         if let Some(p) = &e.principal {
             out.push_str(" principal=");

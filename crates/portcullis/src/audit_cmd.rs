@@ -44,7 +44,7 @@ pub enum AuditCmd {
         /// Only calls with a command of this service (CLI name, e.g. s3api).
         #[arg(long)]
         service: Option<String>,
-        /// Only records of this principal (`*` wildcards).
+        /// Only records of this principal (the AWS identity ARN) or user (the OAuth `iss#sub`); `*` wildcards.
         #[arg(long)]
         principal: Option<String>,
         /// Only calls of this tool.

@@ -49,6 +49,7 @@ pub fn call(n: u64, service: &str, outcome: DecisionOutcome) -> Event {
     Event {
         session: Some("s-1".into()),
         principal: Some("arn:aws:iam::123456789012:role/agent".into()),
+        user: None,
         commands: vec![CommandEntry {
             service: Some(service.into()),
             operation: Some("list-buckets".into()),

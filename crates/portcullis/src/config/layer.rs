@@ -12,7 +12,7 @@ use portcullis_policy::Mode;
 use portcullis_sandbox::{FILE_ACCESS_ENV, FileAccessMode};
 
 use super::env::{Group, Problem};
-use super::net::{AllowedHost, Origin, Transport};
+use super::net::{AllowedHost, AuthType, Origin, Transport};
 use super::values::{LogFormat, RetryRatio, Value};
 use portcullis_resilience::rate::Rate;
 
@@ -116,6 +116,20 @@ settings! {
     allowed_origins: Vec<Origin> = ["AWS_API_MCP_ALLOWED_ORIGINS"] in Http,
     /// The owner's bearer token file; default `$XDG_STATE_HOME/portcullis/token`.
     token_file: PathBuf = ["PORTCULLIS_TOKEN_FILE"] in Http,
+    /// How HTTP clients authenticate: `no-auth` (default: the owner's token file) or `oauth`.
+    auth_type: AuthType = ["AUTH_TYPE"] in Http,
+    /// OAuth: the issuer every access token must name (`iss`).
+    auth_issuer: String = ["AUTH_ISSUER"] in Http,
+    /// OAuth: the issuer's public keys (JWKS URL).
+    auth_jwks_uri: String = ["AUTH_JWKS_URI"] in Http,
+    /// OAuth: this server's canonical URI, the audience tokens must name; default `http://<host>:<port>/mcp`.
+    auth_resource: String = ["PORTCULLIS_AUTH_RESOURCE"] in Http,
+    /// OAuth: the subject (`sub`) of the one user this instance serves.
+    auth_owner: String = ["PORTCULLIS_AUTH_OWNER"] in Http,
+    /// OAuth: scopes every token must hold, space-separated; default none.
+    auth_scopes: String = ["PORTCULLIS_AUTH_SCOPES"] in Http,
+    /// OAuth: seconds of clock skew allowed on `exp` and `nbf` (1 to 300); default 30.
+    auth_leeway: NonZeroU64 = ["PORTCULLIS_AUTH_LEEWAY"] in Http,
     /// Where log lines go (appended, created 0600); default stderr.
     log_file: PathBuf = ["PORTCULLIS_LOG_FILE"] in Logs,
     /// human (default) or json.

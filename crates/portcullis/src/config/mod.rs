@@ -38,7 +38,7 @@ pub use file::ConfigFile;
 pub use flags::ServeFlags;
 pub use layer::Layer;
 pub(crate) use net::{AllowedHost, split_authority};
-pub use net::{HttpSettings, Origin, Transport, TransportFlag};
+pub use net::{AuthType, HttpSettings, Origin, Transport, TransportFlag};
 pub use values::LogFormat;
 
 use anyhow::Context;
@@ -311,6 +311,31 @@ impl Sources {
             transport == Transport::Http || !self.http_flags,
             "--host, --port, --allow-remote and --token-file apply to `--transport http` only"
         );
+        // A user who set OAuth up must not be served without it: stdio has no tokens.
+        let m = &self.merged;
+        let oauth = [
+            (
+                "AUTH_TYPE",
+                m.auth_type.is_some_and(|t| t == AuthType::OAuth),
+            ),
+            ("AUTH_ISSUER", m.auth_issuer.is_some()),
+            ("AUTH_JWKS_URI", m.auth_jwks_uri.is_some()),
+        ];
+        if transport == Transport::Stdio
+            && let Some((name, _)) = oauth.iter().find(|(_, set)| *set)
+        {
+            anyhow::bail!(
+                "refusing to start: {} is set (OAuth), but the transport is stdio, where no client sends a token. \
+                 Serve over HTTP (`serve --transport http`, or AWS_API_MCP_TRANSPORT=streamable-http), or unset \
+                 AUTH_TYPE, AUTH_ISSUER and AUTH_JWKS_URI",
+                self.subject(&name.to_ascii_lowercase(), |l| match *name {
+                    "AUTH_TYPE" => l.auth_type.is_some(),
+                    "AUTH_ISSUER" => l.auth_issuer.is_some(),
+                    _ => l.auth_jwks_uri.is_some(),
+                })
+                .trim_end()
+            );
+        }
         Ok(transport)
     }
 
@@ -340,7 +365,112 @@ impl Sources {
             token_file,
             // Connection and session caps: environment only (`PORTCULLIS_MAX_*`, see `HttpLimits`).
             limits: net::HttpLimits::from_lookup(&process_env)?,
+            oauth: self.oauth()?,
         })
+    }
+
+    /// `AUTH_TYPE=oauth`: the issuer, its keys and the instance's owner, each required and named
+    /// when missing; without it, every OAuth setting is a mistake (the token file is used).
+    fn oauth(&self) -> anyhow::Result<Option<crate::server::oauth::OAuthSettings>> {
+        let m = &self.merged;
+        let subject = |field: &str, given: fn(&Layer) -> bool| self.subject(field, given);
+        if m.auth_type != Some(AuthType::OAuth) {
+            let stray: Vec<String> = [
+                (
+                    "auth_issuer",
+                    m.auth_issuer.is_some(),
+                    (|l: &Layer| l.auth_issuer.is_some()) as fn(&Layer) -> bool,
+                ),
+                ("auth_jwks_uri", m.auth_jwks_uri.is_some(), |l: &Layer| {
+                    l.auth_jwks_uri.is_some()
+                }),
+                ("auth_resource", m.auth_resource.is_some(), |l: &Layer| {
+                    l.auth_resource.is_some()
+                }),
+                ("auth_owner", m.auth_owner.is_some(), |l: &Layer| {
+                    l.auth_owner.is_some()
+                }),
+                ("auth_scopes", m.auth_scopes.is_some(), |l: &Layer| {
+                    l.auth_scopes.is_some()
+                }),
+                ("auth_leeway", m.auth_leeway.is_some(), |l: &Layer| {
+                    l.auth_leeway.is_some()
+                }),
+            ]
+            .into_iter()
+            .filter(|(_, set, _)| *set)
+            .map(|(f, _, given)| subject(f, given).trim_end().to_string())
+            .collect();
+            anyhow::ensure!(
+                stray.is_empty(),
+                "refusing to start: {} set, but AUTH_TYPE is not `oauth`, so clients would be checked against the \
+                 token file instead. Set AUTH_TYPE=oauth, or unset {}",
+                stray.join(", "),
+                if stray.len() == 1 { "it" } else { "them" }
+            );
+            return Ok(None);
+        }
+        let mut missing = Vec::new();
+        if m.auth_issuer.is_none() {
+            missing.push("AUTH_ISSUER (the issuer URL every token names in `iss`)");
+        }
+        if m.auth_jwks_uri.is_none() {
+            missing.push("AUTH_JWKS_URI (the URL of the issuer's public keys)");
+        }
+        if m.auth_owner.is_none() {
+            missing.push(
+                "PORTCULLIS_AUTH_OWNER (the `sub` of the one user this instance serves: one owner per instance; \
+                 a server shared by several users, each with their own AWS role, is not available yet)",
+            );
+        }
+        anyhow::ensure!(
+            missing.is_empty(),
+            "refusing to start: AUTH_TYPE=oauth needs {}",
+            missing.join(", and ")
+        );
+        let leeway = m.auth_leeway.map_or(30, std::num::NonZeroU64::get);
+        anyhow::ensure!(
+            leeway <= 300,
+            "{}must be at most 300 seconds, not {leeway}",
+            subject("auth_leeway", |l| l.auth_leeway.is_some())
+        );
+        let issuer = m.auth_issuer.clone().unwrap_or_default();
+        let jwks_uri = m.auth_jwks_uri.clone().unwrap_or_default();
+        for (field, value, given) in [
+            (
+                "auth_issuer",
+                &issuer,
+                (|l: &Layer| l.auth_issuer.is_some()) as fn(&Layer) -> bool,
+            ),
+            ("auth_jwks_uri", &jwks_uri, |l: &Layer| {
+                l.auth_jwks_uri.is_some()
+            }),
+        ] {
+            let lower = value.to_ascii_lowercase();
+            anyhow::ensure!(
+                lower.starts_with("https://") || lower.starts_with("http://"),
+                "{}must be an http(s) URL, not `{}`",
+                subject(field, given),
+                values::shown(value)
+            );
+        }
+        if let Some(resource) = &m.auth_resource {
+            crate::server::oauth::metadata_url(resource)?;
+        }
+        Ok(Some(crate::server::oauth::OAuthSettings {
+            issuer,
+            jwks_uri,
+            resource: m.auth_resource.clone(),
+            owner: m.auth_owner.clone().unwrap_or_default(),
+            scopes: m
+                .auth_scopes
+                .as_deref()
+                .unwrap_or("")
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
+            leeway: std::time::Duration::from_secs(leeway),
+        }))
     }
 }
 
@@ -424,14 +554,15 @@ impl Settings {
 }
 
 /// awslabs settings whose feature Portcullis does not implement. While one is set so that it would
-/// turn its feature on, `serve` does not start (over stdio or HTTP): a user who believes OAuth (or
-/// stateless HTTP, or the agent-scripts tool) is on must never be served without it. Every such
-/// variable is named at once, with why and what to do.
+/// turn its feature on, `serve` does not start (over stdio or HTTP): a user who believes stateless
+/// HTTP (or the agent-scripts tool) is on must never be served without it. Every such variable is
+/// named at once, with why and what to do.
 ///
-/// * `AUTH_TYPE`: awslabs knows `no-auth` and `oauth`; anything but `no-auth` (any case) refuses.
-/// * `AUTH_ISSUER`, `AUTH_JWKS_URI`: any value refuses (they only mean something with OAuth).
 /// * `AWS_API_MCP_STATELESS_HTTP`, `EXPERIMENTAL_AGENT_SCRIPTS`: awslabs reads `true`/`yes`/`1` as
 ///   on; here anything but `false`/`no`/`0` (any case) refuses, so a misspelt "on" fails closed.
+///
+/// (`AUTH_TYPE=oauth` is implemented: [`Sources::http`] reads it, and [`Sources::transport`]
+/// refuses it over stdio, where there is no token to check.)
 ///
 /// `AWS_API_MCP_TELEMETRY` and `AWS_API_MCP_SUPPRESS_DEPRECATION_WARNING` are accepted with any
 /// value and have no effect (Portcullis sends no telemetry and prints no deprecation warning), so
@@ -439,22 +570,8 @@ impl Settings {
 fn refuse_unimplemented_awslabs_settings(
     var: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<()> {
-    const OAUTH: &str = "Portcullis does not implement the awslabs server's OAuth yet, and it will not serve without the \
-        authentication you asked for. Unset AUTH_TYPE, AUTH_ISSUER and AUTH_JWKS_URI (or set AUTH_TYPE=no-auth); to \
-        authenticate clients, use `serve --transport http`, where every request must carry the owner's bearer token \
-        (`Authorization: Bearer <token>`, the token in the server's token file)";
     let off = |v: &str| matches!(v.trim().to_ascii_lowercase().as_str(), "false" | "no" | "0");
     let mut problems = Vec::new();
-    if let Some(v) = var("AUTH_TYPE")
-        && !v.trim().eq_ignore_ascii_case("no-auth")
-    {
-        problems.push(format!("AUTH_TYPE=`{}` is set: {OAUTH}", v.trim()));
-    }
-    for name in ["AUTH_ISSUER", "AUTH_JWKS_URI"] {
-        if var(name).is_some() {
-            problems.push(format!("{name} is set: {OAUTH}"));
-        }
-    }
     if let Some(v) = var("AWS_API_MCP_STATELESS_HTTP")
         && !off(&v)
     {
@@ -1014,14 +1131,18 @@ mod tests {
             sources(
                 &none,
                 &home,
-                &[("AUTH_TYPE", "oauth"), ("PORTCULLIS_MODE", "x")],
+                &[
+                    ("EXPERIMENTAL_AGENT_SCRIPTS", "yes"),
+                    ("PORTCULLIS_MODE", "x")
+                ],
                 ""
             )
             .settings()
             .unwrap_err()
         );
         assert!(
-            e.starts_with("refusing to start: AUTH_TYPE") && e.contains("PORTCULLIS_MODE"),
+            e.starts_with("refusing to start: EXPERIMENTAL_AGENT_SCRIPTS")
+                && e.contains("PORTCULLIS_MODE"),
             "{e}"
         );
         std::fs::remove_dir_all(&home).ok();
@@ -1104,6 +1225,101 @@ mod tests {
     }
 
     #[test]
+    fn oauth_settings_are_complete_or_refused_by_name() {
+        let home = std::env::temp_dir().join(format!("pc-oauth-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&home).unwrap();
+        let http = ServeFlags {
+            transport: Some(TransportFlag::Http),
+            ..ServeFlags::default()
+        };
+        let stdio = ServeFlags::default();
+        let full = [
+            ("AUTH_TYPE", "oauth"),
+            ("AUTH_ISSUER", "https://id.example"),
+            ("AUTH_JWKS_URI", "https://id.example/jwks"),
+            ("PORTCULLIS_AUTH_OWNER", "alice"),
+            ("PORTCULLIS_AUTH_SCOPES", " mcp:tools  other "),
+        ];
+        let o = sources(&http, &home, &full, "")
+            .http()
+            .unwrap()
+            .oauth
+            .unwrap();
+        assert_eq!(o.issuer, "https://id.example");
+        assert_eq!(o.owner, "alice");
+        assert_eq!(o.scopes, ["mcp:tools", "other"]);
+        assert_eq!(o.leeway, std::time::Duration::from_secs(30));
+        assert_eq!(o.resource, None);
+        // The config file gives them too.
+        let file = "auth-type = \"oauth\"\nauth-issuer = \"https://id.example\"\nauth-jwks-uri = \"https://id.example/k\"\n\
+                    auth-owner = \"bob\"\nauth-leeway = 5\nauth-resource = \"https://mcp.example/mcp\"\n";
+        let o = sources(&http, &home, &[], file)
+            .http()
+            .unwrap()
+            .oauth
+            .unwrap();
+        assert_eq!((o.owner.as_str(), o.leeway.as_secs()), ("bob", 5));
+        assert_eq!(o.resource.as_deref(), Some("https://mcp.example/mcp"));
+        // Each missing piece named at once.
+        let e = format!(
+            "{:#}",
+            sources(&http, &home, &[("AUTH_TYPE", "OAuth")], "")
+                .http()
+                .unwrap_err()
+        );
+        assert!(
+            e.contains("AUTH_ISSUER")
+                && e.contains("AUTH_JWKS_URI")
+                && e.contains("PORTCULLIS_AUTH_OWNER"),
+            "{e}"
+        );
+        // OAuth settings without AUTH_TYPE=oauth are a mistake, not ignored.
+        let e = format!(
+            "{:#}",
+            sources(&http, &home, &[("AUTH_ISSUER", "https://id.example")], "")
+                .http()
+                .unwrap_err()
+        );
+        assert!(
+            e.contains("AUTH_ISSUER") && e.contains("AUTH_TYPE is not `oauth`"),
+            "{e}"
+        );
+        // Bad values, named.
+        for (k, v, want) in [
+            ("AUTH_TYPE", "saml", "must be `no-auth` or `oauth`"),
+            ("AUTH_ISSUER", "id.example", "must be an http(s) URL"),
+            ("PORTCULLIS_AUTH_LEEWAY", "301", "at most 300"),
+            ("PORTCULLIS_AUTH_LEEWAY", "0", "positive whole number"),
+            (
+                "PORTCULLIS_AUTH_RESOURCE",
+                "https://x/mcp?q=1",
+                "without a query",
+            ),
+        ] {
+            let mut vars: Vec<(&str, &str)> =
+                full.iter().filter(|(n, _)| *n != k).copied().collect();
+            vars.push((k, v));
+            let e = format!("{:#}", sources(&http, &home, &vars, "").http().unwrap_err());
+            assert!(e.contains(k) && e.contains(want), "{k}={v}: {e}");
+        }
+        // Over stdio no token is ever sent: OAuth refuses to start rather than be ignored.
+        for k in ["AUTH_TYPE", "AUTH_ISSUER", "AUTH_JWKS_URI"] {
+            let vars: Vec<(&str, &str)> = full.iter().filter(|(n, _)| *n == k).copied().collect();
+            let e = format!(
+                "{:#}",
+                sources(&stdio, &home, &vars, "").transport().unwrap_err()
+            );
+            assert!(e.contains(k) && e.contains("stdio"), "{k}: {e}");
+        }
+        assert!(
+            sources(&stdio, &home, &[("AUTH_TYPE", "no-auth")], "")
+                .transport()
+                .is_ok()
+        );
+        std::fs::remove_dir_all(&home).ok();
+    }
+
+    #[test]
     fn unimplemented_awslabs_settings_refuse_to_start() {
         let check = |vars: &[(&str, &str)]| {
             let vars: Vec<(String, String)> = vars
@@ -1118,11 +1334,6 @@ mod tests {
             })
         };
         for (k, v) in [
-            ("AUTH_TYPE", "oauth"),
-            ("AUTH_TYPE", "OAuth"),
-            ("AUTH_TYPE", "none"),
-            ("AUTH_ISSUER", "https://issuer.example"),
-            ("AUTH_JWKS_URI", "https://issuer.example/jwks"),
             ("AWS_API_MCP_STATELESS_HTTP", "true"),
             ("AWS_API_MCP_STATELESS_HTTP", "on"),
             ("EXPERIMENTAL_AGENT_SCRIPTS", "True"),
@@ -1135,36 +1346,26 @@ mod tests {
                 "{k}={v}: {e}"
             );
         }
-        let e = format!("{:#}", check(&[("AUTH_TYPE", "oauth")]).unwrap_err());
-        assert!(
-            e.contains("bearer token") && e.contains("AUTH_TYPE=no-auth"),
-            "{e}"
-        );
         // All of them at once: each named.
         let e = format!(
             "{:#}",
             check(&[
-                ("AUTH_TYPE", "oauth"),
                 ("AWS_API_MCP_STATELESS_HTTP", "yes"),
                 ("EXPERIMENTAL_AGENT_SCRIPTS", "yes")
             ])
             .unwrap_err()
         );
         assert!(
-            [
-                "AUTH_TYPE",
-                "AWS_API_MCP_STATELESS_HTTP",
-                "EXPERIMENTAL_AGENT_SCRIPTS"
-            ]
-            .iter()
-            .all(|k| e.contains(k)),
+            ["AWS_API_MCP_STATELESS_HTTP", "EXPERIMENTAL_AGENT_SCRIPTS"]
+                .iter()
+                .all(|k| e.contains(k)),
             "{e}"
         );
         for vars in [
             &[][..],
-            &[("AUTH_TYPE", "no-auth")],
-            &[("AUTH_TYPE", " NO-AUTH ")],
-            &[("AUTH_TYPE", ""), ("AUTH_ISSUER", " ")],
+            // OAuth is implemented: read (and checked) with the HTTP settings.
+            &[("AUTH_TYPE", "oauth")],
+            &[("AUTH_ISSUER", "https://issuer.example")],
             &[
                 ("AWS_API_MCP_STATELESS_HTTP", "false"),
                 ("EXPERIMENTAL_AGENT_SCRIPTS", "0"),

@@ -47,6 +47,17 @@ impl Transport {
     }
 }
 
+/// `AUTH_TYPE`: how HTTP clients authenticate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthType {
+    /// awslabs's `no-auth`: here, every request carries the owner's bearer token from the token
+    /// file (Portcullis never serves HTTP without authentication).
+    #[default]
+    NoAuth,
+    /// OAuth 2.1 access tokens of an issuer (`server::oauth`).
+    OAuth,
+}
+
 /// An origin as browsers send it: scheme, host, port (the scheme's default when absent).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
@@ -126,6 +137,8 @@ pub struct HttpSettings {
     pub token_file: PathBuf,
     /// The caps on connections and sessions (from the environment only: `PORTCULLIS_MAX_*`).
     pub limits: HttpLimits,
+    /// `AUTH_TYPE=oauth`: access tokens of an issuer instead of the token file.
+    pub oauth: Option<crate::server::oauth::OAuthSettings>,
 }
 
 /// The caps of the HTTP transport, so that one client (or one token holder) cannot exhaust the

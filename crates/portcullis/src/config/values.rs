@@ -20,7 +20,7 @@ use portcullis_policy::Mode;
 use portcullis_sandbox::FileAccessMode;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 
-use super::net::{AllowedHost, Origin, Transport, split_authority};
+use super::net::{AllowedHost, AuthType, Origin, Transport, split_authority};
 
 /// A setting's type.
 pub trait Value: Sized {
@@ -266,6 +266,20 @@ impl Value for Transport {
             "streamable-http" | "http" => Ok(Transport::Http),
             other => Err(format!(
                 "must be `stdio` or `streamable-http` (or `http`), not `{}`",
+                shown(other)
+            )),
+        }
+    }
+}
+
+impl Value for AuthType {
+    /// awslabs's `no-auth` or `oauth`, any case.
+    fn parse(text: &str) -> Result<Self, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "no-auth" => Ok(AuthType::NoAuth),
+            "oauth" => Ok(AuthType::OAuth),
+            other => Err(format!(
+                "must be `no-auth` or `oauth`, not `{}`",
                 shown(other)
             )),
         }

@@ -248,11 +248,43 @@ pub enum Refusal {
     PayloadTooLarge,
     /// 503: no room for another session (every candidate for eviction is busy).
     Unavailable(&'static str),
+    /// 401 or 403 of the OAuth resource server, with its `WWW-Authenticate` challenge.
+    Auth {
+        error: super::oauth::AuthError,
+        metadata_url: String,
+    },
 }
 
 impl Refusal {
     fn response(&self) -> Response<BoxBody<Bytes, Infallible>> {
+        if let Refusal::Auth {
+            error,
+            metadata_url,
+        } = self
+        {
+            let status = if error.is_forbidden() {
+                StatusCode::FORBIDDEN
+            } else {
+                StatusCode::UNAUTHORIZED
+            };
+            let mut resp =
+                Response::new(Full::new(Bytes::from(format!("{}\n", error.text()))).boxed());
+            *resp.status_mut() = status;
+            let headers = resp.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            if let Some(challenge) = error
+                .challenge(metadata_url)
+                .and_then(|c| HeaderValue::from_str(&c).ok())
+            {
+                headers.insert(header::WWW_AUTHENTICATE, challenge);
+            }
+            return resp;
+        }
         let (status, text) = match self {
+            Refusal::Auth { .. } => (StatusCode::UNAUTHORIZED, "Unauthorized"),
             Refusal::BadRequest(t) => (StatusCode::BAD_REQUEST, *t),
             Refusal::Forbidden(t) => (StatusCode::FORBIDDEN, *t),
             Refusal::Unauthorized(t) => (StatusCode::UNAUTHORIZED, *t),
@@ -288,8 +320,23 @@ impl Refusal {
     }
 }
 
-/// Who made a request: the digest of the token it carried (one owner today).
+/// Who made a request: the digest of the token it carried (the token file's), or of the OAuth
+/// principal (`iss#sub`) its access token names.
 pub type Principal = [u8; 32];
+
+/// How requests authenticate.
+enum Auth {
+    /// The owner's token file: the digest of its token.
+    Token([u8; 32]),
+    /// OAuth access tokens.
+    OAuth(Arc<super::oauth::Verifier>),
+}
+
+/// An admitted request's principal, and its name when it authenticated with OAuth.
+pub struct Admitted {
+    pub principal: Principal,
+    pub user: Option<Arc<str>>,
+}
 
 /// A bound session: who created it, when it was last used, how many of its requests are open.
 struct SessionEntry {
@@ -491,7 +538,7 @@ pub struct Guard {
     port: u16,
     hosts: Vec<AllowedHost>,
     origins: Vec<Origin>,
-    token: [u8; 32],
+    auth: Auth,
     sessions: Arc<Mutex<SessionTable>>,
     /// Most sessions at once (`PORTCULLIS_MAX_SESSIONS`).
     max_sessions: usize,
@@ -504,6 +551,19 @@ pub struct Guard {
 impl Guard {
     /// The guard of a server bound to `port` with `settings`' allow-lists and the owner's token.
     pub fn new(port: u16, settings: &HttpSettings, token: &Token) -> Guard {
+        Guard::build(port, settings, Auth::Token(token.digest()))
+    }
+
+    /// The guard of a server bound to `port` whose clients send OAuth access tokens.
+    pub fn with_oauth(
+        port: u16,
+        settings: &HttpSettings,
+        verifier: Arc<super::oauth::Verifier>,
+    ) -> Guard {
+        Guard::build(port, settings, Auth::OAuth(verifier))
+    }
+
+    fn build(port: u16, settings: &HttpSettings, auth: Auth) -> Guard {
         let mut hosts: Vec<AllowedHost> = ["localhost", "127.0.0.1", "[::1]"]
             .iter()
             .map(|h| AllowedHost {
@@ -525,7 +585,7 @@ impl Guard {
             port,
             hosts,
             origins,
-            token: token.digest(),
+            auth,
             sessions: Arc::new(Mutex::new(SessionTable::default())),
             max_sessions: settings.limits.max_sessions,
             max_live_sessions: settings.limits.max_live_sessions,
@@ -538,13 +598,54 @@ impl Guard {
     pub fn admit(&self, target: &Uri, headers: &HeaderMap) -> Result<Principal, Refusal> {
         self.admit_probe(target, headers)?;
         let principal = self.check_token(headers)?;
-        let path = target.path();
-        if path != MCP_PATH && path != METRICS_PATH {
-            return Err(Refusal::NotFound(
-                "Not Found: MCP is served on /mcp (metrics on /metrics, probes on /healthz and /readyz)",
-            ));
-        }
+        check_path(target)?;
         Ok(principal)
+    }
+
+    /// [`Guard::admit`] whatever the authentication: an OAuth access token may need the issuer's
+    /// keys fetched first.
+    pub async fn admit_request(
+        &self,
+        target: &Uri,
+        headers: &HeaderMap,
+    ) -> Result<Admitted, Refusal> {
+        let Auth::OAuth(verifier) = &self.auth else {
+            return self.admit(target, headers).map(|principal| Admitted {
+                principal,
+                user: None,
+            });
+        };
+        self.admit_probe(target, headers)?;
+        let who = verifier
+            .authenticate(
+                headers
+                    .get_all(header::AUTHORIZATION)
+                    .iter()
+                    .map(HeaderValue::as_bytes),
+            )
+            .await
+            .map_err(|error| Refusal::Auth {
+                error,
+                metadata_url: verifier.metadata_url().to_string(),
+            })?;
+        check_path(target)?;
+        Ok(Admitted {
+            principal: who.digest,
+            user: Some(who.name),
+        })
+    }
+
+    /// The RFC 9728 metadata document, when OAuth is on and `path` is where it is served.
+    fn metadata(&self, path: &str) -> Option<serde_json::Value> {
+        let Auth::OAuth(verifier) = &self.auth else {
+            return None;
+        };
+        let served = verifier
+            .metadata_url()
+            .split_once("://")
+            .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
+            .unwrap_or(super::oauth::METADATA_PATH);
+        (path == served || path == super::oauth::METADATA_PATH).then(|| verifier.metadata())
     }
 
     /// The checks of [`Guard::admit`] that come before the token: the request target's form,
@@ -621,6 +722,11 @@ impl Guard {
     }
 
     fn check_token(&self, headers: &HeaderMap) -> Result<Principal, Refusal> {
+        let Auth::Token(token) = &self.auth else {
+            return Err(Refusal::Unauthorized(
+                "Unauthorized: send `Authorization: Bearer <access token>`",
+            ));
+        };
         let mut values = headers.get_all(header::AUTHORIZATION).iter();
         let (Some(value), None) = (values.next(), values.next()) else {
             return Err(Refusal::Unauthorized(
@@ -637,7 +743,7 @@ impl Guard {
             ))?;
         // Compare digests: constant time, and the length of the token does not leak either.
         let digest: [u8; 32] = Sha256::digest(presented).into();
-        if bool::from(digest.ct_eq(&self.token)) {
+        if bool::from(digest.ct_eq(token)) {
             Ok(digest)
         } else {
             Err(Refusal::Unauthorized("Unauthorized: wrong token"))
@@ -888,15 +994,47 @@ type Mcp = StreamableHttpService<PortcullisServer, LocalSessionManager>;
 
 /// Serves `server` on `settings.addr` until the process ends.
 pub async fn serve(settings: HttpSettings, server: PortcullisServer) -> anyhow::Result<()> {
-    let (token, created) = Token::load_or_create(&settings.token_file)?;
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await
         .with_context(|| format!("cannot listen on {}", settings.addr))?;
     let bound = listener
         .local_addr()
         .context("cannot read the bound address")?;
-    let guard = Guard::new(bound.port(), &settings, &token);
-    drop(token);
+    // How clients authenticate, for the line that says where MCP is served.
+    let authentication;
+    let guard = match &settings.oauth {
+        None => {
+            let (token, created) = Token::load_or_create(&settings.token_file)?;
+            authentication = format!(
+                "token file: {}{}",
+                settings.token_file.display(),
+                if created { ", just created" } else { "" }
+            );
+            Guard::new(bound.port(), &settings, &token)
+        }
+        Some(oauth) => {
+            let audience = oauth
+                .resource
+                .clone()
+                .unwrap_or_else(|| format!("http://{bound}{MCP_PATH}"));
+            let verifier = Arc::new(super::oauth::Verifier::new(oauth, audience)?);
+            tracing::info!(
+                "portcullis: {}; resource metadata at {}",
+                super::oauth::describe(oauth, verifier.audience()),
+                verifier.metadata_url()
+            );
+            match verifier.prefetch().await {
+                Ok(n) => {
+                    tracing::info!("portcullis: the issuer publishes {n} usable signing key(s)")
+                }
+                Err(why) => tracing::warn!(
+                    "portcullis: cannot fetch the issuer's keys yet ({why}); every token is refused until they are fetched"
+                ),
+            }
+            authentication = format!("OAuth: tokens for {}", verifier.audience());
+            Guard::with_oauth(bound.port(), &settings, verifier)
+        }
+    };
     // Host and Origin are checked by the guard first (with the port); rmcp's own check knows
     // neither the port nor our allow-lists, so it is switched off rather than kept half-right.
     // rmcp reads a POST body frame by frame and stops (413) past the limit; the guard refuses a
@@ -930,14 +1068,12 @@ pub async fn serve(settings: HttpSettings, server: PortcullisServer) -> anyhow::
         },
         mcp,
     );
-    tracing::info!(
-        "portcullis: serving MCP on http://{bound}{MCP_PATH} (token file: {}{})",
-        settings.token_file.display(),
-        if created { ", just created" } else { "" }
-    );
-    tracing::info!(
-        "portcullis: clients must send `Authorization: Bearer <the token file's contents>`"
-    );
+    tracing::info!("portcullis: serving MCP on http://{bound}{MCP_PATH} ({authentication})");
+    if settings.oauth.is_none() {
+        tracing::info!(
+            "portcullis: clients must send `Authorization: Bearer <the token file's contents>`"
+        );
+    }
     let caps = settings.limits;
     tracing::info!(
         "portcullis: at most {} connections ({} per peer) and {} sessions ({} per token); probes on {HEALTHZ_PATH} and {READYZ_PATH}",
@@ -995,6 +1131,17 @@ pub async fn serve(settings: HttpSettings, server: PortcullisServer) -> anyhow::
             drop(permit);
         });
     }
+}
+
+/// 404 unless `target` is the MCP path or the metrics path.
+fn check_path(target: &Uri) -> Result<(), Refusal> {
+    let path = target.path();
+    if path != MCP_PATH && path != METRICS_PATH {
+        return Err(Refusal::NotFound(
+            "Not Found: MCP is served on /mcp (metrics on /metrics, probes on /healthz and /readyz)",
+        ));
+    }
+    Ok(())
 }
 
 /// Forgets sessions idle past [`SESSION_EXPIRY`], once every [`SESSION_SWEEP_INTERVAL`], for as
@@ -1528,6 +1675,28 @@ where
     }
 }
 
+/// The protected resource metadata (GET or HEAD).
+fn metadata_response(method: &Method, doc: &serde_json::Value) -> HttpResponse {
+    if method != Method::GET && method != Method::HEAD {
+        let mut resp =
+            Response::new(Full::new(Bytes::from_static(b"Method Not Allowed: use GET\n")).boxed());
+        *resp.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+        resp.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return resp;
+    }
+    let mut resp = Response::new(Full::new(Bytes::from(doc.to_string())).boxed());
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("max-age=300"),
+    );
+    resp
+}
+
 /// Logs a refused request and answers it.
 fn refuse<B>(req: &Request<B>, refusal: &Refusal) -> HttpResponse {
     // A target's host and port are named too; never its user info nor its query.
@@ -1563,10 +1732,24 @@ where
             Err(refusal) => refuse(&req, &refusal),
         });
     }
-    let principal = match guard.admit(req.uri(), req.headers()) {
-        Ok(p) => p,
+    if let Some(doc) = guard.metadata(path) {
+        // RFC 9728: public, after Host and Origin.
+        return Ok(match guard.admit_probe(req.uri(), req.headers()) {
+            Ok(()) => metadata_response(req.method(), &doc),
+            Err(refusal) => refuse(&req, &refusal),
+        });
+    }
+    let admitted = match guard.admit_request(req.uri(), req.headers()).await {
+        Ok(a) => a,
         Err(refusal) => return Ok(refuse(&req, &refusal)),
     };
+    let principal = admitted.principal;
+    let mut req = req;
+    if let Some(user) = admitted.user {
+        // The tools read who the call is for from the request's extensions (rmcp passes them on).
+        req.extensions_mut()
+            .insert(super::oauth::AuthenticatedUser(user));
+    }
     if req.uri().path() == METRICS_PATH {
         let mut text = served.metrics.render();
         served.guard.render_metrics(&mut text);

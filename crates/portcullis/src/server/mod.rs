@@ -8,6 +8,7 @@
 mod consent;
 mod http;
 mod metrics;
+pub mod oauth;
 pub mod regions;
 mod start;
 mod tools;
@@ -128,8 +129,17 @@ impl ServerHandler for PortcullisServer {
     }
 }
 
-/// Who a call is for: the owner (the only principal until OAuth), on its MCP session (the
-/// `Mcp-Session-Id` of an HTTP request; the process itself on stdio).
+/// The OAuth principal (`iss#sub`) the call was authenticated as, if any (HTTP with OAuth).
+fn user(context: &RequestContext<RoleServer>) -> Option<Arc<str>> {
+    context
+        .extensions
+        .get::<::http::request::Parts>()
+        .and_then(|p| p.extensions.get::<oauth::AuthenticatedUser>())
+        .map(|u| Arc::clone(&u.0))
+}
+
+/// Who a call is for: the OAuth principal, else the owner (stdio, the token file), on its MCP
+/// session (the `Mcp-Session-Id` of an HTTP request; the process itself on stdio).
 fn caller(context: &RequestContext<RoleServer>) -> pipeline::limits::Caller {
     let session = context
         .extensions
@@ -138,7 +148,7 @@ fn caller(context: &RequestContext<RoleServer>) -> pipeline::limits::Caller {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("stdio");
     pipeline::limits::Caller {
-        principal: Arc::from("owner"),
+        principal: user(context).unwrap_or_else(|| Arc::from("owner")),
         session: Arc::from(session),
     }
 }
@@ -207,6 +217,7 @@ impl PortcullisServer {
             };
         // The record stage: one record per call, durable before the result goes back.
         event.principal = self.pipeline.identity.get().and_then(|i| i.arn.clone());
+        event.user = user(&context).map(|u| u.to_string());
         event.latency_us = Some(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
         let size = match &response {
             CallToolResponse::Complete(r) => serde_json::to_vec(r).ok(),
