@@ -2,7 +2,8 @@
 # The project's whole test suite (the README's test command; .ci/run calls it).
 #  1. the pinned Python tools in .venv (the awscli oracle, moto, the MCP client, cloudsplaining),
 #     Debian's chromium for the blast-radius report's browser check (scripts/setup-browser.sh) and
-#     Node.js with the pinned OpenID provider for the OAuth tests (scripts/setup-node.sh);
+#     Node.js with the pinned OpenID provider for the OAuth tests (scripts/setup-node.sh) and
+#     Debian's redis-server for the replica tests (scripts/setup-redis.sh);
 #  2. the embedded data is what its generators produce from the pinned upstream packages;
 #  3. the parser corpus expectations are what the pinned awscli says today;
 #  4. the lints that make invariants structural (no subprocess: clippy's disallowed types);
@@ -18,6 +19,7 @@ cd "$root"
 scripts/setup-venv.sh
 scripts/setup-browser.sh
 scripts/setup-node.sh
+scripts/setup-redis.sh
 py="$root/.venv/bin/python"
 
 echo "== embedded data is reproducible"

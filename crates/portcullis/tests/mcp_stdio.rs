@@ -448,7 +448,10 @@ fn consent_by_input_required_result_on_2026_07_28() {
     );
     assert_eq!(result(&v)["status"], "consent_failed", "{v}");
     assert!(
-        result(&v)["error"].as_str().unwrap().contains("unknown"),
+        result(&v)["error"]
+            .as_str()
+            .unwrap()
+            .contains("not one this server issued"),
         "{v}"
     );
     assert!(!moto.bucket_exists("mrtr-forged"));

@@ -166,11 +166,17 @@ impl Engine {
         self,
         spec: AssumeRoleSpec,
     ) -> Result<(Engine, AssumedSession), ExecError> {
-        let config = self.config().clone();
-        let provider = AssumeRoleProvider {
-            base: Arc::new(self),
-            spec,
-        };
+        Engine::assume_role_from(Arc::new(self), spec).await
+    }
+
+    /// [`Engine::assume_role`] with a base engine that stays in use (per-user sessions, all
+    /// assumed with the server's credentials).
+    pub async fn assume_role_from(
+        base: Arc<Engine>,
+        spec: AssumeRoleSpec,
+    ) -> Result<(Engine, AssumedSession), ExecError> {
+        let config = base.config().clone();
+        let provider = AssumeRoleProvider { base, spec };
         let label = format!("role {} (assumed by Portcullis)", provider.spec.role_arn);
         let (first, session) = provider.assume().await.map_err(|detail| {
             ExecError::Credentials(crate::credentials::CredentialsError::Provider {

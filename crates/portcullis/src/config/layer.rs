@@ -98,6 +98,10 @@ settings! {
     assume_role_duration: NonZeroU64 = ["PORTCULLIS_ASSUME_ROLE_DURATION"] in Server,
     /// The assumed sessions' `SourceIdentity`; default `portcullis-<user>`.
     source_identity: String = ["PORTCULLIS_SOURCE_IDENTITY"] in Server,
+    /// The key that seals consent rounds (64 hex digits), shared by the replicas; default a random key per process.
+    sealing_key_file: PathBuf = ["PORTCULLIS_SEALING_KEY_FILE"] in Server,
+    /// The Redis server the replicas share (single use of consent rounds): `redis://[:password@]host:port[/db]`.
+    redis_url: String = ["PORTCULLIS_REDIS_URL"] in Server,
     /// The audit trail's directory; default `$XDG_STATE_HOME/portcullis/audit`.
     audit_dir: PathBuf = ["PORTCULLIS_AUDIT_DIR"] in Audit,
     /// The audit key; default `$XDG_STATE_HOME/portcullis/audit.key`.
@@ -126,6 +130,8 @@ settings! {
     auth_resource: String = ["PORTCULLIS_AUTH_RESOURCE"] in Http,
     /// OAuth: the subject (`sub`) of the one user this instance serves.
     auth_owner: String = ["PORTCULLIS_AUTH_OWNER"] in Http,
+    /// OAuth: the AWS role of each user, `sub:<subject>=<role ARN>` or `group:<group>=<role ARN>` (first match).
+    auth_roles: Vec<crate::server::oauth::RoleMapping> = ["PORTCULLIS_AUTH_ROLES"] in Http,
     /// OAuth: scopes every token must hold, space-separated; default none.
     auth_scopes: String = ["PORTCULLIS_AUTH_SCOPES"] in Http,
     /// OAuth: seconds of clock skew allowed on `exp` and `nbf` (1 to 300); default 30.

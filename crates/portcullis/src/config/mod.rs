@@ -73,6 +73,10 @@ pub struct Settings {
     pub limits: crate::pipeline::limits::LimitSettings,
     /// Scoped credentials: the role assumed at start (`PORTCULLIS_ASSUME_ROLE_ARN`), if any.
     pub assume_role: Option<crate::scope::AssumeRoleSettings>,
+    /// The key sealing consent rounds, shared by replicas (`PORTCULLIS_SEALING_KEY_FILE`).
+    pub sealing_key_file: Option<PathBuf>,
+    /// The Redis server replicas share (`PORTCULLIS_REDIS_URL`), checked for form.
+    pub redis_url: Option<String>,
 }
 
 /// What one call may take, reported to the agent when hit (with a `--starting-token` to go on).
@@ -300,6 +304,14 @@ impl Sources {
                 m.source_identity.as_deref(),
                 &process_env,
             )?,
+            sealing_key_file: m.sealing_key_file.clone(),
+            redis_url: match &m.redis_url {
+                Some(url) => {
+                    crate::server::shared::Redis::from_url(url)?;
+                    Some(url.clone())
+                }
+                None => None,
+            },
         })
     }
 
@@ -417,10 +429,12 @@ impl Sources {
         if m.auth_jwks_uri.is_none() {
             missing.push("AUTH_JWKS_URI (the URL of the issuer's public keys)");
         }
-        if m.auth_owner.is_none() {
+        let roles = m.auth_roles.clone().unwrap_or_default();
+        if m.auth_owner.is_none() && roles.is_empty() {
             missing.push(
-                "PORTCULLIS_AUTH_OWNER (the `sub` of the one user this instance serves: one owner per instance; \
-                 a server shared by several users, each with their own AWS role, is not available yet)",
+                "PORTCULLIS_AUTH_OWNER (the `sub` of the one user this instance serves) or PORTCULLIS_AUTH_ROLES \
+                 (each user's own AWS role, for a server several users share: `sub:<subject>=<role ARN>` or \
+                 `group:<group>=<role ARN>`)",
             );
         }
         anyhow::ensure!(
@@ -461,7 +475,8 @@ impl Sources {
             issuer,
             jwks_uri,
             resource: m.auth_resource.clone(),
-            owner: m.auth_owner.clone().unwrap_or_default(),
+            owner: m.auth_owner.clone(),
+            roles,
             scopes: m
                 .auth_scopes
                 .as_deref()
@@ -1246,7 +1261,7 @@ mod tests {
             .oauth
             .unwrap();
         assert_eq!(o.issuer, "https://id.example");
-        assert_eq!(o.owner, "alice");
+        assert_eq!(o.owner.as_deref(), Some("alice"));
         assert_eq!(o.scopes, ["mcp:tools", "other"]);
         assert_eq!(o.leeway, std::time::Duration::from_secs(30));
         assert_eq!(o.resource, None);
@@ -1258,7 +1273,7 @@ mod tests {
             .unwrap()
             .oauth
             .unwrap();
-        assert_eq!((o.owner.as_str(), o.leeway.as_secs()), ("bob", 5));
+        assert_eq!((o.owner.as_deref(), o.leeway.as_secs()), (Some("bob"), 5));
         assert_eq!(o.resource.as_deref(), Some("https://mcp.example/mcp"));
         // Each missing piece named at once.
         let e = format!(

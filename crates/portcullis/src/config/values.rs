@@ -326,6 +326,15 @@ impl Item for AllowedHost {
     }
 }
 
+impl Item for crate::server::oauth::RoleMapping {
+    const WHAT: &'static str = "role mappings `sub:<subject>=<role ARN>` or `group:<group>=<role ARN>` \
+         (e.g. `group:admins=arn:aws:iam::123456789012:role/admin-agent`)";
+
+    fn parse_item(text: &str) -> Option<Self> {
+        crate::server::oauth::RoleMapping::parse(text)
+    }
+}
+
 impl Item for Origin {
     const WHAT: &'static str = "origins `http[s]://host[:port]` (e.g. `https://app.example`)";
 

@@ -106,8 +106,20 @@ pub struct ParseRefusal {
     pub secrets: Vec<String>,
 }
 
-/// The decide stage: how the policy decides on a request.
-type Decide = fn(&Policy, &Request) -> Decision;
+/// The decide stage: how the policy decides on a request, and for whom (the Cedar principal:
+/// `owner`, or the OAuth principal `iss#sub`).
+#[derive(Clone, Copy)]
+struct Decide<'a> {
+    how: fn(&Policy, &Request) -> Decision,
+    principal: Option<&'a str>,
+}
+
+impl Decide<'_> {
+    fn decide(self, policy: &Policy, request: &mut Request) -> Decision {
+        request.principal = self.principal.map(str::to_string);
+        (self.how)(policy, request)
+    }
+}
 
 impl Pipeline {
     /// Parse, classify and decide. Nothing is sent.
@@ -123,7 +135,24 @@ impl Pipeline {
         command: &str,
         max_results: Option<u64>,
     ) -> Result<Assessment, ParseRefusal> {
-        self.assess_as(command, max_results, Policy::decide_enforced)
+        self.assess_for(command, max_results, None)
+    }
+
+    /// [`Pipeline::assess_limited`] for `principal` (the Cedar principal; `None`: `owner`).
+    pub fn assess_for(
+        &self,
+        command: &str,
+        max_results: Option<u64>,
+        principal: Option<&str>,
+    ) -> Result<Assessment, ParseRefusal> {
+        self.assess_as(
+            command,
+            max_results,
+            Decide {
+                how: Policy::decide_enforced,
+                principal,
+            },
+        )
     }
 
     /// The start-up identity lookup (`aws sts get-caller-identity`), decided by the policy's rule
@@ -132,7 +161,10 @@ impl Pipeline {
         self.assess_as(
             "aws sts get-caller-identity",
             None,
-            Policy::decide_identity_lookup,
+            Decide {
+                how: Policy::decide_identity_lookup,
+                principal: None,
+            },
         )
     }
 
@@ -140,7 +172,7 @@ impl Pipeline {
         &self,
         command: &str,
         max_results: Option<u64>,
-        decide: Decide,
+        decide: Decide<'_>,
     ) -> Result<Assessment, ParseRefusal> {
         let parser = portcullis_cli::Parser::new(&*self.files);
         match parser.parse(command) {
@@ -170,7 +202,7 @@ impl Pipeline {
         }
     }
 
-    fn assess_call(&self, command: &str, call: OperationCall, decide: Decide) -> Assessment {
+    fn assess_call(&self, command: &str, call: OperationCall, decide: Decide<'_>) -> Assessment {
         let params = portcullis_cli::Value::Map(call.params.clone()).to_json();
         let shapes = Shapes::of(&call.service, &call.operation);
         let class = portcullis_classify::classify(&call.service, &call.operation, &params);
@@ -191,7 +223,7 @@ impl Pipeline {
         );
         (request.parameters, request.parameters_truncated) =
             portcullis_policy::flatten_parameters_bounded(&params);
-        let decision = decide(&self.policy, &request);
+        let decision = decide.decide(&self.policy, &mut request);
         let secrets = redact::request_secrets(command, shapes.as_ref(), &params);
         let masked_params = masked(shapes.as_ref(), &params);
         Assessment {
@@ -210,7 +242,7 @@ impl Pipeline {
         }
     }
 
-    fn assess_s3(&self, command: &str, cmd: S3Command, decide: Decide) -> Assessment {
+    fn assess_s3(&self, command: &str, cmd: S3Command, decide: Decide<'_>) -> Assessment {
         let calls = cmd
             .api_calls()
             .into_iter()
@@ -242,7 +274,7 @@ impl Pipeline {
         self.assess_multi(command, multi, Parsed::S3(Box::new(cmd)), decide)
     }
 
-    fn assess_extra(&self, command: &str, cmd: ExtraCommand, decide: Decide) -> Assessment {
+    fn assess_extra(&self, command: &str, cmd: ExtraCommand, decide: Decide<'_>) -> Assessment {
         let fallback_service = portcullis_model::models()
             .command(&cmd.command)
             .and_then(|c| c.service.clone())
@@ -288,7 +320,13 @@ impl Pipeline {
     /// A command that makes several API calls (or one it does not name): the most privileged
     /// call's classification decides, actions and flags are the union of all, and each call is
     /// listed in the request so that a rule on any of them decides the command.
-    fn assess_multi(&self, command: &str, m: Multi, parsed: Parsed, decide: Decide) -> Assessment {
+    fn assess_multi(
+        &self,
+        command: &str,
+        m: Multi,
+        parsed: Parsed,
+        decide: Decide<'_>,
+    ) -> Assessment {
         let mut worst: Option<(String, String, Classification)> = None;
         let mut actions: Vec<String> = Vec::new();
         let mut dependent: Vec<String> = Vec::new();
@@ -384,7 +422,7 @@ impl Pipeline {
             (request.parameters, request.parameters_truncated) =
                 portcullis_policy::flatten_parameters_bounded(&m.params);
         }
-        let decision = decide(&self.policy, &request);
+        let decision = decide.decide(&self.policy, &mut request);
         let secrets = redact::request_secrets(command, m.shapes.as_ref(), &m.params);
         let masked_params = masked(m.shapes.as_ref(), &m.params);
         Assessment {

@@ -57,6 +57,7 @@ impl Pipeline {
     /// request about to run: a command that needed approval runs only with the digest approved.
     pub async fn execute(
         &self,
+        engine: &portcullis_wire::execute::Engine,
         a: &Assessment,
         approved_digest: Option<&str>,
         progress: &dyn portcullis_wire::extra::Progress,
@@ -86,19 +87,18 @@ impl Pipeline {
                 Raw::Skeleton(serde_json::to_string_pretty(s).unwrap_or_default())
             }
             Parsed::S3(cmd) => {
-                Raw::Custom(portcullis_wire::s3::run(&self.engine, cmd, &*self.files).await)
+                Raw::Custom(portcullis_wire::s3::run(engine, cmd, &*self.files).await)
             }
-            Parsed::Extra(cmd) => Raw::Custom(
-                portcullis_wire::extra::run(&self.engine, cmd, &*self.files, progress).await,
-            ),
+            Parsed::Extra(cmd) => {
+                Raw::Custom(portcullis_wire::extra::run(engine, cmd, &*self.files, progress).await)
+            }
             Parsed::Call(call) => {
                 let view = match View::of(call) {
                     Ok(v) => v,
                     Err(e) => return Raw::Refused(e, 252),
                 };
                 // Text and yaml-stream output are rendered page by page, the query applied to each.
-                let sent = self
-                    .engine
+                let sent = engine
                     .execute_counted(call, &*self.files, view.format.is_page_wise())
                     .await;
                 match sent.result {

@@ -146,6 +146,9 @@ pub struct Caller {
     pub principal: Arc<str>,
     /// The MCP session (empty: none, as for stdio, where the process is the session).
     pub session: Arc<str>,
+    /// The AWS role this principal's commands run as (OAuth with role mappings); `None`: the
+    /// server's own credentials.
+    pub role: Option<Arc<super::users::UserRole>>,
 }
 
 impl Caller {
@@ -154,6 +157,7 @@ impl Caller {
         Caller {
             principal: Arc::from("owner"),
             session: Arc::from(""),
+            role: None,
         }
     }
 }

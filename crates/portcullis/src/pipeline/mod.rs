@@ -41,6 +41,7 @@ pub mod limits;
 mod outcome;
 pub mod record;
 pub mod stages;
+pub mod users;
 
 use std::sync::Arc;
 
@@ -62,7 +63,7 @@ pub struct Pipeline {
     /// What the sandbox lets commands reach, for the agent (the `call_aws` description).
     pub file_note: String,
     policy: Policy,
-    engine: Engine,
+    engine: Arc<Engine>,
     region: Option<String>,
     /// Whether responses are masked (secret values the decision did not cover): an agent's are;
     /// a person's at their own terminal (`portcullis exec`) are not.
@@ -74,6 +75,8 @@ pub struct Pipeline {
     /// The limits (rates, breakers, concurrency, retry budget), shared by every stack built on
     /// this pipeline.
     limits: Arc<limits::Limits>,
+    /// Per-user role sessions (OAuth with role mappings), assumed with `engine`'s credentials.
+    users: users::UserSessions,
 }
 
 impl Pipeline {
@@ -241,12 +244,13 @@ impl Pipeline {
             files,
             file_note,
             policy,
-            engine,
+            engine: Arc::new(engine),
             region,
             mask_output,
             identity: Default::default(),
             scoped: None,
             limits: Arc::new(limits::Limits::new(limits::LimitSettings::default())),
+            users: users::UserSessions::default(),
         }
     }
 
@@ -301,6 +305,25 @@ impl Pipeline {
     /// The engine (the pinned, or scoped, credentials).
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// The engine `caller`'s commands run with: its role's session (assumed on first use with
+    /// the server's credentials, cached, renewed before expiry), else the server's own. A role
+    /// that cannot be assumed is the error (never the server's credentials instead).
+    pub async fn engine_for(&self, caller: &limits::Caller) -> Result<Arc<Engine>, String> {
+        match &caller.role {
+            None => Ok(Arc::clone(&self.engine)),
+            Some(role) => {
+                self.users
+                    .engine(&self.engine, role, self.scoped.as_ref())
+                    .await
+            }
+        }
+    }
+
+    /// The ARN of `caller`'s role session, once assumed (for its audit records).
+    pub fn session_arn(&self, caller: &limits::Caller) -> Option<String> {
+        caller.role.as_ref().and_then(|r| self.users.arn(r))
     }
 
     /// The policy in force.

@@ -224,7 +224,18 @@ impl Execute {
             return Ok(Outcome::AuditUnavailable(why));
         }
         let started = Instant::now();
-        let sending = pipeline.execute(a, job.approved.as_deref(), &*job.progress);
+        // The caller's own AWS identity (a per-user role), else the server's credentials.
+        let engine = match pipeline.engine_for(&job.caller).await {
+            Ok(engine) => engine,
+            Err(why) => {
+                tracing::warn!("portcullis: not executed: {why}");
+                return Ok(Outcome::Ran(Execution {
+                    error_code: Some("credentials".into()),
+                    ..Execution::failed(format!("not executed: {why}"), 255)
+                }));
+            }
+        };
+        let sending = pipeline.execute(&engine, a, job.approved.as_deref(), &*job.progress);
         let run = match job.deadline {
             None => pipeline.shape(a, sending.await, job.keep_response),
             Some(at) => match tokio::time::timeout_at(at, sending).await {
@@ -746,6 +757,7 @@ mod tests {
         let caller = |session: &str| Caller {
             principal: Arc::from("owner"),
             session: Arc::from(session),
+            role: None,
         };
         for _ in 0..2 {
             let out = s.call(job().for_caller(caller("a"))).await.unwrap();

@@ -12,13 +12,14 @@
 //! * up to 2025-11-25, [`ask`] sends an `elicitation/create` request and waits for the answer;
 //! * from 2026-07-28, server-to-client requests are gone: the tool call ends with an
 //!   `InputRequiredResult` carrying the prompts ([`Pending`]), and the client calls again with the
-//!   answers and the opaque `requestState`. That state is only a random handle into
-//!   [`ConsentStore`], which keeps (server-side) the commands and digests it asked about; a retry
-//!   whose commands or digests differ, or that comes late or twice, approves nothing.
+//!   answers and the opaque `requestState`. That state is the round itself (the principal asked,
+//!   the commands and digests, when), sealed with AES-256-GCM under a key the replicas share
+//!   ([`ConsentStore`], `super::shared`); a retry by another principal, whose commands or digests
+//!   differ, that comes late, or twice (on any replica: single use is claimed in the shared
+//!   store), approves nothing.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rmcp::Peer;
 use rmcp::model::{
@@ -28,13 +29,11 @@ use rmcp::model::{
 use rmcp::service::{ElicitationMode, RoleServer};
 use serde_json::{Value, json};
 
+use super::shared::{OnceStore, Sealer};
 use crate::pipeline::{Answer, Approver, Assessment, Refusal};
 
 /// How long a person has to answer.
 const ANSWER_WITHIN: Duration = Duration::from_secs(300);
-
-/// The most approval rounds waiting for an answer at once; the oldest is dropped beyond it.
-const MAX_PENDING: usize = 64;
 
 /// The consent stage's approver on a client that takes `elicitation/create` requests: asks the
 /// person now ([`ask`]).
@@ -431,19 +430,37 @@ fn key(index: usize) -> String {
     format!("consent-{index}")
 }
 
-/// One approval round waiting for the client to call again (protocol 2026-07-28).
+/// One approval round waiting for the client to call again (protocol 2026-07-28): sealed into
+/// the `requestState` itself, so that any replica holding the sealing key can close it.
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Round {
+    /// A random id: the key of its single use.
+    id: String,
+    /// Who was asked (`owner`, or the OAuth principal): nobody else can use the approval.
+    principal: String,
     /// The batch as it was asked about, in order.
     commands: Vec<String>,
     /// Which commands needed consent, with the digest shown to the person.
     digests: Vec<(usize, String)>,
-    asked_at: Instant,
+    /// When it was asked, seconds since the epoch.
+    asked_at: u64,
 }
 
-/// Approval rounds of the multi-round-trip path, by their random handle. Each is used once.
-#[derive(Default)]
+/// Approval rounds of the multi-round-trip path: sealed into their `requestState` (so that the
+/// replicas of a deployment share them without sharing memory) and used once ([`OnceStore`]).
 pub struct ConsentStore {
-    rounds: Mutex<HashMap<String, Round>>,
+    sealer: Sealer,
+    used: OnceStore,
+}
+
+impl Default for ConsentStore {
+    /// A random key and this process's memory: one replica.
+    fn default() -> ConsentStore {
+        ConsentStore {
+            sealer: Sealer::random().unwrap_or_else(|e| panic!("{e}")),
+            used: OnceStore::memory(),
+        }
+    }
 }
 
 /// The prompts to send back as an `InputRequiredResult`, and the handle to send with them.
@@ -452,11 +469,28 @@ pub struct Pending {
     pub state: String,
 }
 
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 impl ConsentStore {
-    /// Starts a round for the commands of `batch` that need consent (`(index, assessment)`), or
-    /// returns the refusal for each when no prompt can be built.
+    /// A store sealing with `sealer`, using each round once in `used`.
+    pub fn new(sealer: Sealer, used: OnceStore) -> ConsentStore {
+        ConsentStore { sealer, used }
+    }
+
+    /// Where single use is enforced, for the start-up log.
+    pub fn describe(&self) -> String {
+        self.used.describe()
+    }
+
+    /// Starts a round, for `principal`, for the commands of `batch` that need consent
+    /// (`(index, assessment)`), or returns the refusal for each when no prompt can be built.
     pub fn open(
         &self,
+        principal: &str,
         batch: &[String],
         needing: &[(usize, &Assessment)],
     ) -> Result<Pending, Vec<(usize, Answer)>> {
@@ -473,10 +507,9 @@ impl ConsentStore {
         if !refused.is_empty() {
             return Err(refused);
         }
-        let mut bytes = [0u8; 16];
-        if let Err(e) = getrandom::fill(&mut bytes) {
-            let message = format!("not executed: cannot create an approval request ({e})");
-            return Err(needing
+        let fail = |why: String| -> Vec<(usize, Answer)> {
+            let message = format!("not executed: cannot create an approval request ({why})");
+            needing
                 .iter()
                 .map(|(i, _)| {
                     (
@@ -487,51 +520,42 @@ impl ConsentStore {
                         },
                     )
                 })
-                .collect());
+                .collect()
+        };
+        let mut bytes = [0u8; 16];
+        if let Err(e) = getrandom::fill(&mut bytes) {
+            return Err(fail(e.to_string()));
         }
-        let state: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         let round = Round {
+            id: bytes.iter().map(|b| format!("{b:02x}")).collect(),
+            principal: principal.to_string(),
             commands: batch.to_vec(),
             digests: needing
                 .iter()
                 .map(|(i, a)| (*i, a.digest.clone()))
                 .collect(),
-            asked_at: Instant::now(),
+            asked_at: now_secs(),
         };
-        let mut rounds = self
-            .rounds
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        rounds.retain(|_, r| r.asked_at.elapsed() < ANSWER_WITHIN);
-        while rounds.len() >= MAX_PENDING {
-            let oldest = rounds
-                .iter()
-                .min_by_key(|(_, r)| r.asked_at)
-                .map(|(k, _)| k.clone());
-            match oldest {
-                Some(k) => rounds.remove(&k),
-                None => break,
-            };
-        }
-        rounds.insert(state.clone(), round);
+        let plain = serde_json::to_vec(&round).map_err(|e| fail(e.to_string()))?;
+        let state = self.sealer.seal(&plain).map_err(fail)?;
         Ok(Pending { requests, state })
     }
 
     /// The answers of a retry: for each command of `batch` that needs consent now, approved only
     /// when this round asked about exactly this batch, the digest is the one shown, the answer is
     /// an accept, and the round is neither expired nor used. Every failure is a refusal saying why.
-    pub fn close(
+    pub async fn close(
         &self,
+        principal: &str,
         state: &str,
         batch: &[String],
         needing: &[(usize, &Assessment)],
         responses: Option<&InputResponses>,
     ) -> Vec<(usize, Answer)> {
-        let round = self
-            .rounds
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(state);
+        let round: Option<Round> = self
+            .sealer
+            .open(state)
+            .and_then(|plain| serde_json::from_slice(&plain).ok());
         let refuse_all = |refusal: Refusal, why: &str| -> Vec<(usize, Answer)> {
             needing
                 .iter()
@@ -549,15 +573,45 @@ impl ConsentStore {
         let Some(round) = round else {
             return refuse_all(
                 Refusal::Failed,
-                "the approval this call refers to is unknown, was already used, or the server restarted; call the tool again \
-                 without `requestState` to be asked afresh",
+                "the approval this call refers to is not one this server issued (or the server's sealing key changed); \
+                 call the tool again without `requestState` to be asked afresh",
             );
         };
-        if round.asked_at.elapsed() >= ANSWER_WITHIN {
+        if round.principal != principal {
+            return refuse_all(
+                Refusal::Failed,
+                "the approval was given to another user; call the tool again without `requestState` to be asked yourself",
+            );
+        }
+        let age = now_secs().saturating_sub(round.asked_at);
+        if age >= ANSWER_WITHIN.as_secs() || round.asked_at > now_secs() + 60 {
             return refuse_all(
                 Refusal::Failed,
                 "the approval expired (answer within 5 minutes); call the tool again to be asked afresh",
             );
+        }
+        // Once, on any replica: the id is claimed for as long as the round could still be valid.
+        match self
+            .used
+            .claim(&round.id, ANSWER_WITHIN + Duration::from_secs(120))
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                return refuse_all(
+                    Refusal::Failed,
+                    "this approval was already used (an approval runs its request once); call the tool again without \
+                     `requestState` to be asked afresh",
+                );
+            }
+            Err(why) => {
+                tracing::warn!("portcullis: consent store unavailable: {why}");
+                return refuse_all(
+                    Refusal::Failed,
+                    "the store that makes each approval run once cannot be reached, so no approval is honoured now \
+                     (fail closed); try again later",
+                );
+            }
         }
         if round.commands != batch {
             return refuse_all(
@@ -628,6 +682,88 @@ mod tests {
             Some(c) => r.with_content(c),
             None => r,
         }
+    }
+
+    fn approved(answers: &[(usize, Answer)]) -> bool {
+        matches!(answers, [(0, Answer::Approved(_))])
+    }
+
+    fn refusal(answers: &[(usize, Answer)]) -> String {
+        match answers {
+            [(0, Answer::Refused { message, .. })] => message.clone(),
+            other => panic!("not one refusal: {}", other.len()),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sealed_round_runs_once_for_its_principal_on_any_replica() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("pc-consent-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = dir.join("key");
+        std::fs::write(&key, "ab".repeat(32)).unwrap();
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o400)).unwrap();
+        // The key is the deployment's; a store with another key cannot open its rounds.
+        let a = ConsentStore::new(Sealer::from_file(&key).unwrap(), OnceStore::memory());
+        let other_key = ConsentStore::default();
+        let cmd = "aws s3api create-bucket --bucket sealed-once";
+        let asked = assess(cmd);
+        let batch = vec![cmd.to_string()];
+        let needing = [(0, &asked)];
+        let pending = a
+            .open("alice", &batch, &needing)
+            .unwrap_or_else(|_| panic!("no round"));
+        let mut responses = InputResponses::new();
+        responses.insert(
+            key_name(0),
+            serde_json::to_value(accept(Some(json!({"confirm": true})))).unwrap(),
+        );
+        let yes = Some(&responses);
+        // Another principal, another key, a changed state, another batch: nothing approved, and
+        // none of these uses the round up (the principal check comes before the claim).
+        assert!(
+            refusal(&a.close("bob", &pending.state, &batch, &needing, yes).await)
+                .contains("another user")
+        );
+        assert!(
+            refusal(
+                &other_key
+                    .close("alice", &pending.state, &batch, &needing, yes)
+                    .await
+            )
+            .contains("not one this server issued")
+        );
+        let mut bent = pending.state.clone();
+        bent.replace_range(20..21, if &bent[20..21] == "A" { "B" } else { "A" });
+        assert!(
+            refusal(&a.close("alice", &bent, &batch, &needing, yes).await)
+                .contains("not one this server issued")
+        );
+        // The owner's retry runs, once.
+        assert!(approved(
+            &a.close("alice", &pending.state, &batch, &needing, yes)
+                .await
+        ));
+        assert!(
+            refusal(
+                &a.close("alice", &pending.state, &batch, &needing, yes)
+                    .await
+            )
+            .contains("already used")
+        );
+        // A round of another batch: refused (and used up).
+        let p2 = a
+            .open("alice", &batch, &needing)
+            .unwrap_or_else(|_| panic!("no round"));
+        let other = vec!["aws s3api create-bucket --bucket swapped".to_string()];
+        assert!(
+            refusal(&a.close("alice", &p2.state, &other, &needing, yes).await).contains("differ")
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    fn key_name(i: usize) -> String {
+        key(i)
     }
 
     #[test]

@@ -332,10 +332,10 @@ enum Auth {
     OAuth(Arc<super::oauth::Verifier>),
 }
 
-/// An admitted request's principal, and its name when it authenticated with OAuth.
+/// An admitted request's principal, and its name and role when it authenticated with OAuth.
 pub struct Admitted {
     pub principal: Principal,
-    pub user: Option<Arc<str>>,
+    pub user: Option<super::oauth::AuthenticatedUser>,
 }
 
 /// A bound session: who created it, when it was last used, how many of its requests are open.
@@ -631,7 +631,10 @@ impl Guard {
         check_path(target)?;
         Ok(Admitted {
             principal: who.digest,
-            user: Some(who.name),
+            user: Some(super::oauth::AuthenticatedUser {
+                name: who.name,
+                role: who.role,
+            }),
         })
     }
 
@@ -1747,8 +1750,7 @@ where
     let mut req = req;
     if let Some(user) = admitted.user {
         // The tools read who the call is for from the request's extensions (rmcp passes them on).
-        req.extensions_mut()
-            .insert(super::oauth::AuthenticatedUser(user));
+        req.extensions_mut().insert(user);
     }
     if req.uri().path() == METRICS_PATH {
         let mut text = served.metrics.render();

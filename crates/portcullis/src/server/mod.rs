@@ -10,6 +10,7 @@ mod http;
 mod metrics;
 pub mod oauth;
 pub mod regions;
+pub mod shared;
 mod start;
 mod tools;
 
@@ -57,6 +58,7 @@ impl PortcullisServer {
     /// Builds the pipeline (credentials pinned, policy loaded) and starts looking up whose
     /// credentials they are, without waiting for the answer.
     pub async fn start(settings: Settings, transport: &str) -> anyhow::Result<PortcullisServer> {
+        let consents = consent_store(&settings).await?;
         // The trail first: without it, nothing runs.
         let recorder = record::Recorder::open(&settings.audit)?;
         recorder.record_startup(&portcullis_audit::Event::startup(record::startup_detail(
@@ -80,7 +82,7 @@ impl PortcullisServer {
         );
         Ok(PortcullisServer {
             pipeline,
-            consents: Arc::default(),
+            consents: Arc::new(consents),
             regions: Arc::default(),
             recorder,
             metrics,
@@ -88,6 +90,43 @@ impl PortcullisServer {
             blast: Arc::default(),
         })
     }
+}
+
+/// The consent rounds' key and single-use store, as configured; a Redis that does not answer at
+/// start is reported (consents wait for it; nothing else needs it).
+async fn consent_store(settings: &Settings) -> anyhow::Result<consent::ConsentStore> {
+    let sealer = match &settings.sealing_key_file {
+        Some(path) => shared::Sealer::from_file(path)?,
+        None => shared::Sealer::random()?,
+    };
+    let used = match &settings.redis_url {
+        Some(url) => {
+            let redis = shared::Redis::from_url(url)?;
+            if let Err(why) = redis.ping().await {
+                tracing::warn!(
+                    "portcullis: {why}; approvals are refused until Redis answers (everything else works)"
+                );
+            }
+            shared::OnceStore::Redis(redis)
+        }
+        None => shared::OnceStore::memory(),
+    };
+    if settings.sealing_key_file.is_none() && settings.redis_url.is_some() {
+        tracing::warn!(
+            "portcullis: PORTCULLIS_REDIS_URL without PORTCULLIS_SEALING_KEY_FILE: approvals open only on the replica that asked"
+        );
+    }
+    let store = consent::ConsentStore::new(sealer, used);
+    tracing::info!(
+        "portcullis: approvals (MCP 2026-07-28) are sealed with {} and used once, {}",
+        if settings.sealing_key_file.is_some() {
+            "the shared sealing key"
+        } else {
+            "a key of this process"
+        },
+        store.describe()
+    );
+    Ok(store)
 }
 
 impl PortcullisServer {
@@ -129,13 +168,14 @@ impl ServerHandler for PortcullisServer {
     }
 }
 
-/// The OAuth principal (`iss#sub`) the call was authenticated as, if any (HTTP with OAuth).
-fn user(context: &RequestContext<RoleServer>) -> Option<Arc<str>> {
+/// The OAuth principal (`iss#sub`) the call was authenticated as, and its role, if any (HTTP
+/// with OAuth).
+fn user(context: &RequestContext<RoleServer>) -> Option<oauth::AuthenticatedUser> {
     context
         .extensions
         .get::<::http::request::Parts>()
         .and_then(|p| p.extensions.get::<oauth::AuthenticatedUser>())
-        .map(|u| Arc::clone(&u.0))
+        .cloned()
 }
 
 /// Who a call is for: the OAuth principal, else the owner (stdio, the token file), on its MCP
@@ -147,9 +187,13 @@ fn caller(context: &RequestContext<RoleServer>) -> pipeline::limits::Caller {
         .and_then(|p| p.headers.get("mcp-session-id"))
         .and_then(|v| v.to_str().ok())
         .unwrap_or("stdio");
+    let user = user(context);
     pipeline::limits::Caller {
-        principal: user(context).unwrap_or_else(|| Arc::from("owner")),
+        principal: user
+            .as_ref()
+            .map_or_else(|| Arc::from("owner"), |u| Arc::clone(&u.name)),
         session: Arc::from(session),
+        role: user.and_then(|u| u.role),
     }
 }
 
@@ -162,62 +206,80 @@ impl PortcullisServer {
     ) -> Result<CallToolResponse, McpError> {
         let started = std::time::Instant::now();
         let args = request.arguments.unwrap_or_default();
-        let (response, mut event): (CallToolResponse, portcullis_audit::Event) =
-            match request.name.as_ref() {
-                tools::CALL_AWS => {
-                    let multi_round_trip = context
-                        .protocol_version()
-                        .is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str());
-                    let can_elicit = if multi_round_trip {
-                        context
-                            .client_capabilities()
-                            .is_some_and(|c| c.elicitation.is_some())
-                    } else {
-                        context
-                            .peer
-                            .supported_elicitation_modes()
-                            .contains(&ElicitationMode::Form)
-                    };
-                    let cx = tools::CallContext {
-                        peer: &context.peer,
-                        multi_round_trip,
-                        can_elicit,
-                        input_responses: request.input_responses.as_ref(),
-                        request_state: request.request_state.as_deref(),
-                        consents: &self.consents,
-                        regions: &self.regions,
-                        stack: &self.stack,
-                        metrics: &self.metrics,
-                        progress: context
-                            .meta
-                            .get_progress_token()
-                            .map(|t| Arc::new(tools::ProgressTarget::new(t))),
-                        caller: caller(&context),
-                    };
-                    tools::call_aws(&self.pipeline, &args, &cx).await
-                }
-                tools::CHECK_AWS_COMMAND => {
-                    let (r, e) = tools::check_aws_command(&self.pipeline, &args);
-                    (r.into(), e)
-                }
-                tools::SUGGEST_AWS_COMMANDS => {
-                    let (r, e) = tools::suggest_aws_commands(&args);
-                    (r.into(), e)
-                }
-                tools::GET_BLAST_RADIUS => {
-                    let (r, e) = tools::get_blast_radius(&self.pipeline, &self.blast, &args).await;
-                    (r.into(), e)
-                }
-                other => {
-                    return Err(McpError::invalid_params(
-                        format!("unknown tool `{other}`"),
-                        None,
-                    ));
-                }
-            };
+        let (response, mut event): (CallToolResponse, portcullis_audit::Event) = match request
+            .name
+            .as_ref()
+        {
+            tools::CALL_AWS => {
+                let multi_round_trip = context
+                    .protocol_version()
+                    .is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str());
+                let can_elicit = if multi_round_trip {
+                    context
+                        .client_capabilities()
+                        .is_some_and(|c| c.elicitation.is_some())
+                } else {
+                    context
+                        .peer
+                        .supported_elicitation_modes()
+                        .contains(&ElicitationMode::Form)
+                };
+                let cx = tools::CallContext {
+                    peer: &context.peer,
+                    multi_round_trip,
+                    can_elicit,
+                    input_responses: request.input_responses.as_ref(),
+                    request_state: request.request_state.as_deref(),
+                    consents: &self.consents,
+                    regions: &self.regions,
+                    stack: &self.stack,
+                    metrics: &self.metrics,
+                    progress: context
+                        .meta
+                        .get_progress_token()
+                        .map(|t| Arc::new(tools::ProgressTarget::new(t))),
+                    caller: caller(&context),
+                };
+                tools::call_aws(&self.pipeline, &args, &cx).await
+            }
+            tools::CHECK_AWS_COMMAND => {
+                let (r, e) = tools::check_aws_command(&self.pipeline, &args);
+                (r.into(), e)
+            }
+            tools::SUGGEST_AWS_COMMANDS => {
+                let (r, e) = tools::suggest_aws_commands(&args);
+                (r.into(), e)
+            }
+            tools::GET_BLAST_RADIUS if caller(&context).role.is_some() => {
+                // The report reads the server's own credentials, not this user's role.
+                let mut e = portcullis_audit::Event::tool_call(tools::GET_BLAST_RADIUS);
+                let why = "get_blast_radius reports on the server's own credentials, which your calls do not use \
+                               (they run as your own AWS role); ask the operator for `portcullis iam blast-radius` on your role";
+                e.error = Some(why.into());
+                (
+                    CallToolResult::error(vec![rmcp::model::ContentBlock::text(why)]).into(),
+                    e,
+                )
+            }
+            tools::GET_BLAST_RADIUS => {
+                let (r, e) = tools::get_blast_radius(&self.pipeline, &self.blast, &args).await;
+                (r.into(), e)
+            }
+            other => {
+                return Err(McpError::invalid_params(
+                    format!("unknown tool `{other}`"),
+                    None,
+                ));
+            }
+        };
         // The record stage: one record per call, durable before the result goes back.
-        event.principal = self.pipeline.identity.get().and_then(|i| i.arn.clone());
-        event.user = user(&context).map(|u| u.to_string());
+        // Whose credentials ran it: the user's role session, else the server's identity.
+        let who = caller(&context);
+        event.principal = self
+            .pipeline
+            .session_arn(&who)
+            .or_else(|| self.pipeline.identity.get().and_then(|i| i.arn.clone()));
+        event.user = user(&context).map(|u| u.name.to_string());
         event.latency_us = Some(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
         let size = match &response {
             CallToolResponse::Complete(r) => serde_json::to_vec(r).ok(),

@@ -34,6 +34,8 @@ use aws_lc_rs::signature::{
     self, RsaPublicKeyComponents, UnparsedPublicKey, VerificationAlgorithm,
 };
 use base64::Engine;
+
+use crate::pipeline::users::UserRole;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -62,18 +64,68 @@ pub struct OAuthSettings {
     /// `PORTCULLIS_AUTH_RESOURCE`: this server's canonical URI, the audience every token must
     /// name. `None`: `http://<bound address>/mcp`.
     pub resource: Option<String>,
-    /// `PORTCULLIS_AUTH_OWNER`: the `sub` of the one user this instance serves.
-    pub owner: String,
+    /// `PORTCULLIS_AUTH_OWNER`: the `sub` of the one user this instance serves (`None`: every
+    /// user with a role mapping).
+    pub owner: Option<String>,
+    /// `PORTCULLIS_AUTH_ROLES`: the AWS role each user's commands run as, by subject or group;
+    /// the first that matches applies. Empty: the server's own credentials (one owner only).
+    pub roles: Vec<RoleMapping>,
     /// `PORTCULLIS_AUTH_SCOPES`: scopes every token must hold (none by default).
     pub scopes: Vec<String>,
     /// `PORTCULLIS_AUTH_LEEWAY`: clock skew allowed on `exp` and `nbf`.
     pub leeway: Duration,
 }
 
-/// The OAuth principal (`iss#sub`) of an admitted HTTP request, put in its extensions for the
-/// tools (rate limits, audit).
+/// The OAuth principal (`iss#sub`) of an admitted HTTP request and the AWS role mapped to it, put
+/// in its extensions for the tools (rate limits, audit, credentials).
 #[derive(Debug, Clone)]
-pub struct AuthenticatedUser(pub Arc<str>);
+pub struct AuthenticatedUser {
+    pub name: Arc<str>,
+    pub role: Option<Arc<UserRole>>,
+}
+
+/// Which users a role mapping applies to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The token's `sub`.
+    Sub(String),
+    /// A member of the token's `groups` claim.
+    Group(String),
+}
+
+/// `sub:<subject>=<role ARN>` or `group:<group>=<role ARN>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleMapping {
+    pub who: Claim,
+    pub role_arn: String,
+}
+
+impl RoleMapping {
+    /// Parses one mapping; `None` when it is not one (the role must be an IAM role ARN).
+    pub fn parse(text: &str) -> Option<RoleMapping> {
+        let (who, role_arn) = text.trim().split_once('=')?;
+        let who = match who.trim().split_once(':')? {
+            ("sub", v) if !v.trim().is_empty() => Claim::Sub(v.trim().to_string()),
+            ("group", v) if !v.trim().is_empty() => Claim::Group(v.trim().to_string()),
+            _ => return None,
+        };
+        let role_arn = role_arn.trim();
+        let parts: Vec<&str> = role_arn.splitn(6, ':').collect();
+        let valid = parts.len() == 6
+            && parts[0] == "arn"
+            && parts[1].starts_with("aws")
+            && parts[2] == "iam"
+            && parts[4].len() == 12
+            && parts[4].bytes().all(|b| b.is_ascii_digit())
+            && parts[5]
+                .strip_prefix("role/")
+                .is_some_and(|n| !n.is_empty());
+        valid.then(|| RoleMapping {
+            who,
+            role_arn: role_arn.to_string(),
+        })
+    }
+}
 
 /// Who a request is from, once its token is accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,15 +134,18 @@ pub struct Authenticated {
     pub name: Arc<str>,
     /// The digest of `name`: the owner of the sessions this principal creates.
     pub digest: [u8; 32],
+    /// The AWS role mapped to this user, if role mappings are configured.
+    pub role: Option<Arc<UserRole>>,
 }
 
 impl Authenticated {
-    fn new(issuer: &str, subject: &str) -> Authenticated {
+    fn new(issuer: &str, subject: &str, role: Option<UserRole>) -> Authenticated {
         let name = format!("{issuer}#{subject}");
         let digest = Sha256::digest(format!("oauth\0{name}").as_bytes()).into();
         Authenticated {
             name: Arc::from(name),
             digest,
+            role: role.map(Arc::new),
         }
     }
 }
@@ -106,6 +161,8 @@ pub enum AuthError {
     InsufficientScope(String),
     /// 403: a valid token of someone other than the owner.
     NotOwner,
+    /// 403: a valid token of a user no AWS role is mapped to.
+    NoRole(String),
 }
 
 impl AuthError {
@@ -122,6 +179,11 @@ impl AuthError {
                 and the token's subject is not that user"
                     .to_string()
             }
+            AuthError::NoRole(sub) => format!(
+                "Forbidden: no AWS role is mapped to this user (sub `{}`); the operator maps users to roles in \
+                 PORTCULLIS_AUTH_ROLES (`sub:<subject>=<role ARN>` or `group:<group>=<role ARN>`)",
+                quoted(&sub.chars().take(64).collect::<String>())
+            ),
         }
     }
 
@@ -138,13 +200,16 @@ impl AuthError {
                 "Bearer error=\"insufficient_scope\", scope=\"{}\", {meta}",
                 quoted(s)
             )),
-            AuthError::NotOwner => None,
+            AuthError::NotOwner | AuthError::NoRole(_) => None,
         }
     }
 
     /// 401 or 403.
     pub fn is_forbidden(&self) -> bool {
-        matches!(self, AuthError::InsufficientScope(_) | AuthError::NotOwner)
+        matches!(
+            self,
+            AuthError::InsufficientScope(_) | AuthError::NotOwner | AuthError::NoRole(_)
+        )
     }
 }
 
@@ -188,7 +253,8 @@ struct KeySet {
 pub struct Verifier {
     issuer: String,
     audience: String,
-    owner: String,
+    owner: Option<String>,
+    roles: Vec<RoleMapping>,
     scopes: Vec<String>,
     leeway: u64,
     metadata_url: String,
@@ -217,6 +283,7 @@ impl Verifier {
             metadata_url: metadata_url(&audience)?,
             audience,
             owner: settings.owner.clone(),
+            roles: settings.roles.clone(),
             scopes: settings.scopes.clone(),
             leeway: settings.leeway.as_secs(),
             jwks_uri: settings.jwks_uri.clone(),
@@ -332,10 +399,31 @@ impl Verifier {
         if self.scopes.iter().any(|s| !held.contains(&s.as_str())) {
             return Err(AuthError::InsufficientScope(self.scopes.join(" ")));
         }
-        if sub != self.owner {
+        if self.owner.as_deref().is_some_and(|o| o != sub) {
             return Err(AuthError::NotOwner);
         }
-        Ok(Authenticated::new(&self.issuer, sub))
+        let role = if self.roles.is_empty() {
+            None
+        } else {
+            let groups: Vec<&str> = match claims.get("groups") {
+                Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
+                Some(Value::String(s)) => s.split([' ', ',']).filter(|g| !g.is_empty()).collect(),
+                _ => Vec::new(),
+            };
+            let found = self.roles.iter().find(|m| match &m.who {
+                Claim::Sub(s) => s == sub,
+                Claim::Group(g) => groups.contains(&g.as_str()),
+            });
+            match found {
+                Some(m) => Some(UserRole {
+                    role_arn: m.role_arn.clone(),
+                    subject: sub.to_string(),
+                    issuer: self.issuer.clone(),
+                }),
+                None => return Err(AuthError::NoRole(sub.to_string())),
+            }
+        };
+        Ok(Authenticated::new(&self.issuer, sub, role))
     }
 
     /// The key that must have signed `jws`: from the keys held, else (an unknown `kid`, or keys
@@ -644,11 +732,15 @@ pub fn describe(settings: &OAuthSettings, audience: &str) -> String {
     } else {
         settings.scopes.join(" ")
     };
+    let users = match (&settings.owner, settings.roles.len()) {
+        (Some(o), 0) => format!("one owner `{o}` with the server's credentials"),
+        (Some(o), n) => format!("one owner `{o}` with its mapped role ({n} mapping(s))"),
+        (None, n) => format!("every user with a role mapping ({n}), each as its own role"),
+    };
     format!(
-        "OAuth: issuer {}, keys {}, audience {audience}, owner `{}`, scopes {scopes}, leeway {} s",
+        "OAuth: issuer {}, keys {}, audience {audience}, users: {users}, scopes {scopes}, leeway {} s",
         settings.issuer,
         settings.jwks_uri,
-        settings.owner,
         settings.leeway.as_secs()
     )
 }
@@ -743,7 +835,8 @@ mod tests {
             issuer: "https://id.example".into(),
             jwks_uri: "https://id.example/jwks".into(),
             resource: None,
-            owner: "alice".into(),
+            owner: Some("alice".into()),
+            roles: Vec::new(),
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
             leeway: Duration::from_secs(30),
         };

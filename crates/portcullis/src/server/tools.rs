@@ -482,7 +482,11 @@ pub async fn call_aws(
     let assessing = std::time::Instant::now();
     let assessed: Vec<Result<Arc<Assessment>, ParseRefusal>> = list
         .iter()
-        .map(|c| pipeline.assess_limited(c, max_results).map(Arc::new))
+        .map(|c| {
+            pipeline
+                .assess_for(c, max_results, Some(&cx.caller.principal))
+                .map(Arc::new)
+        })
         .collect();
     cx.metrics
         .stage("assess", assessing.elapsed().as_secs_f64());
@@ -502,12 +506,19 @@ pub async fn call_aws(
         if let Some(state) = cx.request_state {
             answers.extend(
                 cx.consents
-                    .close(state, &list, &needing, cx.input_responses),
+                    .close(
+                        &cx.caller.principal,
+                        state,
+                        &list,
+                        &needing,
+                        cx.input_responses,
+                    )
+                    .await,
             );
         } else if !cx.can_elicit {
             answers.extend(needing.iter().map(|(i, a)| (*i, consent::unavailable(a))));
         } else {
-            match cx.consents.open(&list, &needing) {
+            match cx.consents.open(&cx.caller.principal, &list, &needing) {
                 Ok(pending) => {
                     tracing::info!(
                         "portcullis: asking consent for {} command(s)",

@@ -3,5 +3,6 @@
 pub mod e2e;
 pub mod mcp;
 pub mod moto;
+pub mod oidc;
 pub mod pipeline;
 pub mod serve;
