@@ -1,8 +1,9 @@
 //! The awslabs server's settings that Portcullis does not implement stop `portcullis serve` before
-//! anything is served: `AWS_API_MCP_STATELESS_HTTP` and `EXPERIMENTAL_AGENT_SCRIPTS` (other than
-//! false/no/0). The error names the variable, says it is not implemented and what to do. OAuth
-//! (`AUTH_TYPE=oauth`, tests/oauth.rs) is implemented, but only over HTTP and only complete: over
-//! stdio, or without its issuer, keys and owner, it stops `serve` too, naming what is missing. The accepted, no-effect
+//! anything is served: `EXPERIMENTAL_AGENT_SCRIPTS` (other than false/no/0). The error names the
+//! variable, says it is not implemented and what to do. OAuth (`AUTH_TYPE=oauth`, tests/oauth.rs)
+//! is implemented, but only over HTTP and only complete: over stdio, or without its issuer, keys
+//! and owner, it stops `serve` too, naming what is missing. `AWS_API_MCP_STATELESS_HTTP` is
+//! implemented (tests/teams.rs) and read strictly as a boolean. The accepted, no-effect
 //! ones (`AWS_API_MCP_TELEMETRY`, `AWS_API_MCP_SUPPRESS_DEPRECATION_WARNING`, `AUTH_TYPE=no-auth`)
 //! let it start: a real MCP client (tests/mcp/client.py) lists the tools.
 //!
@@ -184,10 +185,22 @@ fn spawned_serve_refuses_oauth_over_stdio_or_incomplete() {
 }
 
 #[test]
-fn spawned_serve_refuses_stateless_http() {
-    assert_refused("AWS_API_MCP_STATELESS_HTTP", "true");
-    // Fail closed: anything but false/no/0 counts as on.
-    assert_refused("AWS_API_MCP_STATELESS_HTTP", "on");
+fn spawned_serve_reads_stateless_http_strictly() {
+    // Over HTTP a value that is neither true nor false stops the server (a misspelt "on" is not
+    // read as off); over stdio, which has no sessions, it is not read.
+    let home = temp_home("stateless");
+    let (code, stdout, stderr) = spawn_serve(
+        &home,
+        &["serve", "--transport", "http", "--port", "0"],
+        &[("AWS_API_MCP_STATELESS_HTTP", "on")],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(stdout, "");
+    assert!(
+        stderr.contains("AWS_API_MCP_STATELESS_HTTP must be true or false, not `on`"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&home).unwrap();
 }
 
 #[test]
@@ -200,8 +213,8 @@ fn spawned_serve_refuses_experimental_agent_scripts() {
 fn spawned_serve_names_every_unimplemented_setting_at_once() {
     let home = temp_home("all");
     let vars = [
-        ("AWS_API_MCP_STATELESS_HTTP", "yes"),
         ("EXPERIMENTAL_AGENT_SCRIPTS", "true"),
+        ("PORTCULLIS_MODE", "yolo"),
     ];
     let (code, _, stderr) = spawn_serve(&home, &["serve"], &vars);
     assert_eq!(code, Some(2), "{stderr}");

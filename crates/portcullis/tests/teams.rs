@@ -176,6 +176,7 @@ impl Replica {
         creds: &Creds,
         key_file: &Path,
         redis: &RedisServer,
+        extra: &[(&str, &str)],
     ) -> Replica {
         let home = temp_home(&format!("team-{name}"));
         let mut cmd = portcullis(&home, &["serve", "--transport", "http", "--port", "0"]);
@@ -196,6 +197,7 @@ impl Replica {
                 "PORTCULLIS_REDIS_URL",
                 format!("redis://127.0.0.1:{}", redis.port),
             )
+            .envs(extra.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null());
         let s = spawn(&mut cmd);
@@ -350,8 +352,8 @@ fn two_users_two_replicas_one_redis_one_consent() {
     let key_file = dir.join("sealing.key");
     std::fs::write(&key_file, "5a".repeat(32)).unwrap();
     std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let a = Replica::start("a", &idp, &moto, &creds, &key_file, &redis);
-    let b = Replica::start("b", &idp, &moto, &creds, &key_file, &redis);
+    let a = Replica::start("a", &idp, &moto, &creds, &key_file, &redis, &[]);
+    let b = Replica::start("b", &idp, &moto, &creds, &key_file, &redis, &[]);
     let alice = idp.token("alice", RESOURCE, "mcp:tools");
     let bob = idp.token("bob", RESOURCE, "mcp:tools");
 
@@ -507,6 +509,67 @@ fn two_users_two_replicas_one_redis_one_consent() {
     // alice: create-bucket, list, the approved create-bucket; bob: list twice, the refused write.
     assert_eq!(ran_as.get("writer"), Some(&3), "{ran_as:?}");
     assert_eq!(ran_as.get("reader"), Some(&3), "{ran_as:?}");
+    drop((a, b));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn stateless_http_keeps_no_session_and_asks_only_by_rounds() {
+    let dir = temp_home("team-stateless");
+    let moto = Moto::start();
+    moto.reset();
+    let creds = set_up_moto(&moto, &dir);
+    let idp = Provider::start(0, &dir.join("idp-keys.json"), false);
+    let redis = RedisServer::start(&dir);
+    let key_file = dir.join("sealing.key");
+    std::fs::write(&key_file, "c3".repeat(32)).unwrap();
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o400)).unwrap();
+    let stateless = [("AWS_API_MCP_STATELESS_HTTP", "true")];
+    let a = Replica::start("sa", &idp, &moto, &creds, &key_file, &redis, &stateless);
+    let b = Replica::start("sb", &idp, &moto, &creds, &key_file, &redis, &stateless);
+    let alice = idp.token("alice", RESOURCE, "mcp:tools");
+
+    // An `initialize` gets no session id; the official client (2025-11-25) still works.
+    let host = format!("127.0.0.1:{}", a.port);
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {"elicitation": {}},
+        "clientInfo": {"name": "t", "version": "1"}}})
+    .to_string();
+    let r = request(
+        a.port,
+        "POST",
+        "/mcp",
+        &[
+            ("Host", host.as_str()),
+            ("Authorization", &format!("Bearer {alice}")),
+            ("Content-Type", "application/json"),
+            ("Accept", "application/json, text/event-stream"),
+        ],
+        &init,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.header("mcp-session-id").is_none(), "{}", r.head);
+    let read = b.client(&alice, "aws s3api list-buckets");
+    assert_eq!(read["is_error"], json!(false), "{read}");
+    // Such a client cannot be asked: the write is refused, saying why.
+    let write = a.client(&alice, "aws s3api create-bucket --bucket legacy-ask");
+    assert_eq!(write["is_error"], json!(true), "{write}");
+    assert!(
+        write["text"][0]
+            .as_str()
+            .unwrap()
+            .contains("stateless HTTP"),
+        "{write}"
+    );
+    assert!(!bucket_exists(&moto, "legacy-ask"));
+    // A 2026-07-28 round: asked on A, run on B.
+    let cmd = "aws s3api create-bucket --bucket stateless-round";
+    let asked = a.stateless_call(&alice, cmd, None);
+    let state = asked["requestState"].as_str().unwrap().to_string();
+    let yes = json!({"action": "accept", "content": {"confirm": true}});
+    let ran = b.stateless_call(&alice, cmd, Some((&state, yes)));
+    assert_eq!(first(&ran)["status"], "success", "{ran}");
+    assert!(bucket_exists(&moto, "stateless-round"));
     drop((a, b));
     std::fs::remove_dir_all(&dir).ok();
 }

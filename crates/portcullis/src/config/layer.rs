@@ -120,6 +120,8 @@ settings! {
     allowed_origins: Vec<Origin> = ["AWS_API_MCP_ALLOWED_ORIGINS"] in Http,
     /// The owner's bearer token file; default `$XDG_STATE_HOME/portcullis/token`.
     token_file: PathBuf = ["PORTCULLIS_TOKEN_FILE"] in Http,
+    /// Stateless streamable HTTP for every client (no session ids; consent only by MCP 2026-07-28 rounds).
+    stateless_http: bool = ["AWS_API_MCP_STATELESS_HTTP"] in Http,
     /// How HTTP clients authenticate: `no-auth` (default: the owner's token file) or `oauth`.
     auth_type: AuthType = ["AUTH_TYPE"] in Http,
     /// OAuth: the issuer every access token must name (`iss`).

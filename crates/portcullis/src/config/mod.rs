@@ -378,6 +378,7 @@ impl Sources {
             // Connection and session caps: environment only (`PORTCULLIS_MAX_*`, see `HttpLimits`).
             limits: net::HttpLimits::from_lookup(&process_env)?,
             oauth: self.oauth()?,
+            stateless: m.stateless_http.unwrap_or(false),
         })
     }
 
@@ -569,12 +570,12 @@ impl Settings {
 }
 
 /// awslabs settings whose feature Portcullis does not implement. While one is set so that it would
-/// turn its feature on, `serve` does not start (over stdio or HTTP): a user who believes stateless
-/// HTTP (or the agent-scripts tool) is on must never be served without it. Every such variable is
+/// turn its feature on, `serve` does not start (over stdio or HTTP): a user who believes the
+/// agent-scripts tool is on must never be served without it. Every such variable is
 /// named at once, with why and what to do.
 ///
-/// * `AWS_API_MCP_STATELESS_HTTP`, `EXPERIMENTAL_AGENT_SCRIPTS`: awslabs reads `true`/`yes`/`1` as
-///   on; here anything but `false`/`no`/`0` (any case) refuses, so a misspelt "on" fails closed.
+/// * `EXPERIMENTAL_AGENT_SCRIPTS`: awslabs reads `true`/`yes`/`1` as on; here anything but
+///   `false`/`no`/`0` (any case) refuses, so a misspelt "on" fails closed.
 ///
 /// (`AUTH_TYPE=oauth` is implemented: [`Sources::http`] reads it, and [`Sources::transport`]
 /// refuses it over stdio, where there is no token to check.)
@@ -587,15 +588,6 @@ fn refuse_unimplemented_awslabs_settings(
 ) -> anyhow::Result<()> {
     let off = |v: &str| matches!(v.trim().to_ascii_lowercase().as_str(), "false" | "no" | "0");
     let mut problems = Vec::new();
-    if let Some(v) = var("AWS_API_MCP_STATELESS_HTTP")
-        && !off(&v)
-    {
-        problems.push(format!(
-            "AWS_API_MCP_STATELESS_HTTP=`{}` asks for stateless streamable HTTP, which Portcullis does not implement yet \
-             (its HTTP sessions are kept and bound to the owner's token). Unset it, or set it to false",
-            v.trim()
-        ));
-    }
     if let Some(v) = var("EXPERIMENTAL_AGENT_SCRIPTS")
         && !off(&v)
     {
@@ -1335,6 +1327,46 @@ mod tests {
     }
 
     #[test]
+    fn stateless_http_is_a_strict_boolean_of_the_http_settings() {
+        let home = std::env::temp_dir().join(format!("pc-stateless-{}", std::process::id()));
+        std::fs::create_dir_all(&home).unwrap();
+        let http = ServeFlags {
+            transport: Some(TransportFlag::Http),
+            ..ServeFlags::default()
+        };
+        for (v, want) in [
+            ("true", true),
+            ("YES", true),
+            ("1", true),
+            ("false", false),
+            ("no", false),
+        ] {
+            let h = sources(&http, &home, &[("AWS_API_MCP_STATELESS_HTTP", v)], "")
+                .http()
+                .unwrap();
+            assert_eq!(h.stateless, want, "{v}");
+        }
+        assert!(!sources(&http, &home, &[], "").http().unwrap().stateless);
+        assert!(
+            sources(&http, &home, &[], "stateless-http = true\n")
+                .http()
+                .unwrap()
+                .stateless
+        );
+        let e = format!(
+            "{:#}",
+            sources(&http, &home, &[("AWS_API_MCP_STATELESS_HTTP", "on")], "")
+                .http()
+                .unwrap_err()
+        );
+        assert!(
+            e.contains("AWS_API_MCP_STATELESS_HTTP must be true or false, not `on`"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&home).ok();
+    }
+
+    #[test]
     fn unimplemented_awslabs_settings_refuse_to_start() {
         let check = |vars: &[(&str, &str)]| {
             let vars: Vec<(String, String)> = vars
@@ -1349,8 +1381,6 @@ mod tests {
             })
         };
         for (k, v) in [
-            ("AWS_API_MCP_STATELESS_HTTP", "true"),
-            ("AWS_API_MCP_STATELESS_HTTP", "on"),
             ("EXPERIMENTAL_AGENT_SCRIPTS", "True"),
             ("EXPERIMENTAL_AGENT_SCRIPTS", "1"),
             ("EXPERIMENTAL_AGENT_SCRIPTS", "enabled"),
@@ -1361,25 +1391,11 @@ mod tests {
                 "{k}={v}: {e}"
             );
         }
-        // All of them at once: each named.
-        let e = format!(
-            "{:#}",
-            check(&[
-                ("AWS_API_MCP_STATELESS_HTTP", "yes"),
-                ("EXPERIMENTAL_AGENT_SCRIPTS", "yes")
-            ])
-            .unwrap_err()
-        );
-        assert!(
-            ["AWS_API_MCP_STATELESS_HTTP", "EXPERIMENTAL_AGENT_SCRIPTS"]
-                .iter()
-                .all(|k| e.contains(k)),
-            "{e}"
-        );
         for vars in [
             &[][..],
-            // OAuth is implemented: read (and checked) with the HTTP settings.
+            // OAuth and stateless HTTP are implemented: read (and checked) with the HTTP settings.
             &[("AUTH_TYPE", "oauth")],
+            &[("AWS_API_MCP_STATELESS_HTTP", "true")],
             &[("AUTH_ISSUER", "https://issuer.example")],
             &[
                 ("AWS_API_MCP_STATELESS_HTTP", "false"),

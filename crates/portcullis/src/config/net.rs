@@ -139,6 +139,8 @@ pub struct HttpSettings {
     pub limits: HttpLimits,
     /// `AUTH_TYPE=oauth`: access tokens of an issuer instead of the token file.
     pub oauth: Option<crate::server::oauth::OAuthSettings>,
+    /// `AWS_API_MCP_STATELESS_HTTP=true`: no sessions for clients before MCP 2026-07-28 either.
+    pub stateless: bool,
 }
 
 /// The caps of the HTTP transport, so that one client (or one token holder) cannot exhaust the

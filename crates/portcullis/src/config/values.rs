@@ -272,6 +272,37 @@ impl Value for Transport {
     }
 }
 
+impl Value for bool {
+    /// `true`/`yes`/`1` or `false`/`no`/`0`, any case; anything else is an error (a misspelt
+    /// "on" is not read as off).
+    fn parse(text: &str) -> Result<Self, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" | "1" => Ok(true),
+            "false" | "no" | "0" => Ok(false),
+            other => Err(format!("must be true or false, not `{}`", shown(other))),
+        }
+    }
+
+    fn from_toml<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_bool(Flag)
+    }
+}
+
+/// A TOML boolean.
+struct Flag;
+
+impl Visitor<'_> for Flag {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("true or false")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<bool, E> {
+        Ok(v)
+    }
+}
+
 impl Value for AuthType {
     /// awslabs's `no-auth` or `oauth`, any case.
     fn parse(text: &str) -> Result<Self, String> {

@@ -96,9 +96,10 @@ pub fn unavailable(a: &Assessment) -> Answer {
     Answer::Refused {
         why: Refusal::Unavailable,
         message: format!(
-            "not executed: `{}` needs a person's approval ({}), but this MCP client did not declare the elicitation \
-             capability, so Portcullis cannot ask. Use an MCP client that supports elicitation, or change the policy \
-             (e.g. an allow rule for `{}`) if it should run without asking.",
+            "not executed: `{}` needs a person's approval ({}), but Portcullis cannot ask this MCP client: it did not \
+             declare the elicitation capability, or the server runs stateless HTTP (AWS_API_MCP_STATELESS_HTTP), where \
+             only MCP 2026-07-28 clients can be asked. Use such a client, or change the policy (e.g. an allow rule for \
+             `{}`) if it should run without asking.",
             a.command,
             a.decision.reasons.join("; "),
             a.request.command()

@@ -1046,6 +1046,19 @@ pub async fn serve(settings: HttpSettings, server: PortcullisServer) -> anyhow::
         .disable_allowed_hosts()
         .disable_allowed_origins()
         .with_max_request_body_bytes(MAX_BODY_BYTES);
+    // AWS_API_MCP_STATELESS_HTTP: no sessions for older clients either (any replica serves any
+    // request); they get plain JSON answers, and approvals only by the 2026-07-28 rounds.
+    config.legacy_session_mode = !settings.stateless;
+    config.json_response = settings.stateless;
+    let server = if settings.stateless {
+        tracing::info!(
+            "portcullis: stateless HTTP (AWS_API_MCP_STATELESS_HTTP): no sessions; clients before MCP 2026-07-28 \
+             cannot be asked for approval"
+        );
+        server.stateless()
+    } else {
+        server
+    };
     // Sessions whose worker has ended (asleep to make room, or idle past rmcp's expiry) are woken
     // from their saved `initialize` parameters: a live worker costs ~60 KiB, a sleeping session
     // well under 1 KiB.

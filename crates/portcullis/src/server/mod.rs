@@ -52,6 +52,8 @@ pub struct PortcullisServer {
     stack: pipeline::Stack,
     /// `get_blast_radius`'s report, computed on first use.
     blast: Arc<tools::BlastCache>,
+    /// Stateless HTTP: a client before 2026-07-28 has no session to answer an elicitation on.
+    stateless: bool,
 }
 
 impl PortcullisServer {
@@ -88,6 +90,7 @@ impl PortcullisServer {
             metrics,
             stack,
             blast: Arc::default(),
+            stateless: false,
         })
     }
 }
@@ -130,6 +133,13 @@ async fn consent_store(settings: &Settings) -> anyhow::Result<consent::ConsentSt
 }
 
 impl PortcullisServer {
+    /// This server, serving stateless HTTP (`AWS_API_MCP_STATELESS_HTTP`).
+    #[must_use]
+    pub fn stateless(mut self) -> PortcullisServer {
+        self.stateless = true;
+        self
+    }
+
     /// The limits' state (readiness for `/readyz`, their metrics).
     pub fn limits(&self) -> &Arc<pipeline::limits::Limits> {
         self.pipeline.limits()
