@@ -22,11 +22,18 @@ pub struct TrailArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum AuditCmd {
-    /// Check the whole trail: every record's MAC, the hash chain and the sequence; report the first
-    /// record that was edited, removed, reordered or truncated. Exit 0 when intact, 1 when not.
+    /// Check whole trails: every record's MAC, the hash chain and the sequence; report, for each
+    /// trail, the first record that was edited, removed, reordered or truncated. Several trails
+    /// (one per replica) are given by repeating --dir, or found as the subdirectories of one
+    /// (the replicas' `PORTCULLIS_REPLICA_ID` directories). Exit 0 when all are intact, 1 when not.
     Verify {
-        #[command(flatten)]
-        trail: TrailArgs,
+        /// A trail's directory, or a directory of replicas' trails (repeatable; default:
+        /// PORTCULLIS_AUDIT_DIR, else $XDG_STATE_HOME/portcullis/audit).
+        #[arg(long = "dir")]
+        dirs: Vec<PathBuf>,
+        /// The key file (default: PORTCULLIS_AUDIT_KEY_FILE, else $XDG_STATE_HOME/portcullis/audit.key).
+        #[arg(long)]
+        key: Option<PathBuf>,
     },
     /// Print records, filtered (JSON Lines with --json, else one line each).
     Show {
@@ -61,13 +68,39 @@ pub enum AuditCmd {
 
 pub fn run(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
     match cmd {
-        AuditCmd::Verify { trail } => {
-            let (dir, key) = trail.resolve()?;
-            let key = AuditKey::load(&key)
-                .with_context(|| format!("cannot read the audit key {}", key.display()))?;
-            let report = portcullis_audit::verify(&dir, &key);
-            crate::out::out!("{report}")?;
-            Ok(if report.is_ok() {
+        AuditCmd::Verify { dirs, key } => {
+            let (default_dir, default_key) = TrailArgs {
+                dir: None,
+                key: None,
+            }
+            .resolve()?;
+            let key_file = key.unwrap_or(default_key);
+            let key = AuditKey::load(&key_file)
+                .with_context(|| format!("cannot read the audit key {}", key_file.display()))?;
+            let given = if dirs.is_empty() {
+                vec![default_dir]
+            } else {
+                dirs
+            };
+            let trails = trails(&given)?;
+            let mut ok = true;
+            for dir in &trails {
+                let report = portcullis_audit::verify(dir, &key);
+                ok &= report.is_ok();
+                if trails.len() == 1 {
+                    crate::out::out!("{report}")?;
+                } else {
+                    crate::out::out!("{}: {report}", dir.display())?;
+                }
+            }
+            if trails.len() > 1 {
+                crate::out::out!(
+                    "{} trails: {}",
+                    trails.len(),
+                    if ok { "all intact" } else { "NOT all intact" }
+                )?;
+            }
+            Ok(if ok {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
@@ -125,6 +158,33 @@ pub fn run(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The trails to verify: each directory given, or, for one that holds no trail file but
+/// subdirectories (one per replica), each of those.
+fn trails(dirs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for dir in dirs {
+        let entries: Vec<std::fs::DirEntry> = std::fs::read_dir(dir)
+            .with_context(|| format!("cannot read the audit directory {}", dir.display()))?
+            .filter_map(Result::ok)
+            .collect();
+        let has_files = entries
+            .iter()
+            .any(|e| e.file_type().is_ok_and(|t| t.is_file()));
+        let mut subdirs: Vec<PathBuf> = entries
+            .iter()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .map(std::fs::DirEntry::path)
+            .collect();
+        subdirs.sort();
+        if has_files || subdirs.is_empty() {
+            out.push(dir.clone());
+        } else {
+            out.extend(subdirs);
+        }
+    }
+    Ok(out)
 }
 
 impl TrailArgs {

@@ -166,6 +166,10 @@ struct Replica {
     home: PathBuf,
     port: u16,
     stderr: Arc<Mutex<String>>,
+    name: String,
+    /// The audit directory and key the replicas share (one chain each, by replica id).
+    audit_dir: PathBuf,
+    audit_key: PathBuf,
 }
 
 impl Replica {
@@ -179,7 +183,12 @@ impl Replica {
         extra: &[(&str, &str)],
     ) -> Replica {
         let home = temp_home(&format!("team-{name}"));
+        let shared = key_file.parent().unwrap();
+        let (audit_dir, audit_key) = (shared.join("audit"), shared.join("audit.key"));
         let mut cmd = portcullis(&home, &["serve", "--transport", "http", "--port", "0"]);
+        cmd.env("PORTCULLIS_REPLICA_ID", name)
+            .env("PORTCULLIS_AUDIT_DIR", &audit_dir)
+            .env("PORTCULLIS_AUDIT_KEY_FILE", &audit_key);
         cmd.env("AWS_ACCESS_KEY_ID", &creds.key)
             .env("AWS_SECRET_ACCESS_KEY", &creds.secret)
             .env("AWS_ENDPOINT_URL", moto.endpoint())
@@ -206,6 +215,9 @@ impl Replica {
             home,
             port: s.port,
             stderr: s.stderr,
+            name: name.to_string(),
+            audit_dir,
+            audit_key,
         }
     }
 
@@ -277,8 +289,12 @@ impl Replica {
         jsonrpc_result(&r.body)
     }
 
+    /// `portcullis audit ARGS` as this replica sees its trail.
     fn audit(&self, args: &[&str]) -> (bool, String) {
         let out = portcullis(&self.home, &[&["audit"][..], args].concat())
+            .env("PORTCULLIS_REPLICA_ID", &self.name)
+            .env("PORTCULLIS_AUDIT_DIR", &self.audit_dir)
+            .env("PORTCULLIS_AUDIT_KEY_FILE", &self.audit_key)
             .output()
             .unwrap();
         (
@@ -471,6 +487,25 @@ fn two_users_two_replicas_one_redis_one_consent() {
 
     // Every tool call of both trails names its user and the session it ran as; each trail
     // verifies; the approved create-bucket ran once, on B.
+    // One command verifies both chains (the replicas' directories under the shared one).
+    let out = portcullis(&dir, &["audit", "verify", "--dir"])
+        .arg(&a.audit_dir)
+        .arg("--key")
+        .arg(&a.audit_key)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{}: audit trail OK",
+            a.audit_dir.join("a").display()
+        )) && text.contains(&format!(
+            "{}: audit trail OK",
+            a.audit_dir.join("b").display()
+        )) && text.contains("2 trails: all intact"),
+        "{text}"
+    );
     let mut ran_approved = 0;
     let mut ran_as = std::collections::BTreeMap::new();
     for (replica, name) in [(&a, "a"), (&b, "b")] {
@@ -502,10 +537,37 @@ fn two_users_two_replicas_one_redis_one_consent() {
             if line.contains("approved-once") && status == "ok" {
                 ran_approved += 1;
                 assert_eq!(name, "b");
+                assert_eq!(replica.name, "b");
             }
         }
     }
     assert_eq!(ran_approved, 1);
+    // An edit in B's chain: verify names B, and A still verifies.
+    let b_dir = a.audit_dir.join("b");
+    let file = std::fs::read_dir(&b_dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.is_file() && std::fs::read_to_string(p).is_ok_and(|t| t.contains("tool_call")))
+        .unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replacen("\"tool_call\"", "\"tool_calL\"", 1)).unwrap();
+    let out = portcullis(&dir, &["audit", "verify", "--dir"])
+        .arg(&a.audit_dir)
+        .arg("--key")
+        .arg(&a.audit_key)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{}: audit trail OK",
+            a.audit_dir.join("a").display()
+        )) && text.contains(&format!("{}: audit trail FAILS", b_dir.display()))
+            && text.contains("NOT all intact"),
+        "{text}"
+    );
     // alice: create-bucket, list, the approved create-bucket; bob: list twice, the refused write.
     assert_eq!(ran_as.get("writer"), Some(&3), "{ran_as:?}");
     assert_eq!(ran_as.get("reader"), Some(&3), "{ran_as:?}");

@@ -104,6 +104,8 @@ settings! {
     redis_url: String = ["PORTCULLIS_REDIS_URL"] in Server,
     /// The audit trail's directory; default `$XDG_STATE_HOME/portcullis/audit`.
     audit_dir: PathBuf = ["PORTCULLIS_AUDIT_DIR"] in Audit,
+    /// This replica's name: its audit chain is `<audit-dir>/<replica-id>` (letters, digits, `.`, `_`, `-`).
+    replica_id: String = ["PORTCULLIS_REPLICA_ID"] in Audit,
     /// The audit key; default `$XDG_STATE_HOME/portcullis/audit.key`.
     audit_key_file: PathBuf = ["PORTCULLIS_AUDIT_KEY_FILE"] in Audit,
     /// When audit records reach the disk: always (default), never or `<N>ms`.

@@ -112,6 +112,9 @@ pub struct AuditSettings {
     pub key_file: PathBuf,
     /// `PORTCULLIS_AUDIT_FSYNC` (config `audit-fsync`): `always` (default), `never`, or `<N>ms`.
     pub fsync: FsyncPolicy,
+    /// `PORTCULLIS_REPLICA_ID`: this replica's name; its chain is the directory of that name
+    /// under the audit directory (replicas sharing a volume keep one chain each).
+    pub replica: Option<String>,
 }
 
 impl AuditSettings {
@@ -139,10 +142,26 @@ impl AuditSettings {
                 "no place for the audit trail: set PORTCULLIS_AUDIT_DIR and PORTCULLIS_AUDIT_KEY_FILE (or HOME)"
             );
         };
+        let replica = merged.replica_id.clone();
+        if let Some(r) = &replica {
+            anyhow::ensure!(
+                (1..=64).contains(&r.len())
+                    && r.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+                    && !r.starts_with('.'),
+                "PORTCULLIS_REPLICA_ID `{}` must be 1 to 64 letters, digits, `.`, `_` or `-` (not starting with `.`): \
+                 it names the replica's audit directory",
+                values::shown(r)
+            );
+        }
         Ok(AuditSettings {
-            dir,
+            dir: match &replica {
+                Some(r) => dir.join(r),
+                None => dir,
+            },
             key_file,
             fsync: merged.audit_fsync.unwrap_or(FsyncPolicy::Always),
+            replica,
         })
     }
 }

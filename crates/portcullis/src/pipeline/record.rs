@@ -315,6 +315,7 @@ pub fn startup_detail(transport: &str, settings: &crate::config::Settings) -> Va
         "working_dir": settings.working_dir.display().to_string(),
         "profile": settings.profile,
         "region": settings.region,
+        "replica": settings.audit.replica,
     })
 }
 
@@ -346,6 +347,7 @@ mod tests {
             dir: dir.join("audit"),
             key_file: dir.join("audit.key"),
             fsync: portcullis_audit::FsyncPolicy::Always,
+            replica: None,
         })
         .unwrap()
     }
