@@ -31,7 +31,7 @@
 //!    what a service returns (emulators return `kms:<key>:<plaintext>` as the "ciphertext").
 //!    Without a `Type` the model's mark decides (masked).
 //! 2. **The model's `sensitive` trait** (the primary rule): a sensitive shape is masked whole.
-//! 3. **Names** ([`SECRET_NAMES`]): members the model does not mark but whose name says secret
+//! 3. **Names** (`SECRET_NAMES`): members the model does not mark but whose name says secret
 //!    (`SecretAccessKey`, `*Password`, `UserData`), and only when their shape holds text (a string
 //!    or blob, or a list or map of them): `PasswordLastUsed` (a timestamp), `HidePassword`,
 //!    `ManageMasterUserPassword`, `ApiKeyRequired` (booleans) and `PasswordReusePrevention` (a
@@ -145,7 +145,7 @@ pub enum Why {
     Sensitive,
     /// An SSM parameter value whose `Type` is `SecureString` ([`TYPED`]).
     SecureString,
-    /// Its member name says it holds a secret ([`SECRET_NAMES`]).
+    /// Its member name says it holds a secret (`SECRET_NAMES`).
     Named,
     /// The value of a name/value pair whose name says secret (`Name=DB_PASSWORD,Value=…`).
     Labelled,
