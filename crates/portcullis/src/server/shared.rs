@@ -52,8 +52,9 @@ impl Sealer {
         })
     }
 
-    /// The key in `path`: 64 hex digits (32 bytes; `openssl rand -hex 32`), in a file no one else
-    /// may read. The replicas of one deployment share it.
+    /// The key in `path`: 64 hex digits (32 bytes; `openssl rand -hex 32`), in a file others may
+    /// neither read nor write (its group may read it: a Kubernetes Secret mounted with
+    /// `defaultMode: 0440` and the pod's `fsGroup`). The replicas of one deployment share it.
     pub fn from_file(path: &Path) -> anyhow::Result<Sealer> {
         use std::os::unix::fs::PermissionsExt;
         let what = || {
@@ -65,8 +66,8 @@ impl Sealer {
         let meta =
             std::fs::metadata(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", what()))?;
         anyhow::ensure!(
-            meta.permissions().mode() & 0o077 == 0,
-            "{} may be read by others (mode {:o}); make it 0600 or 0400 (in Kubernetes: defaultMode: 0400)",
+            meta.permissions().mode() & 0o027 == 0,
+            "{} may be read by others or written by its group (mode {:o}); make it 0600, 0400 or 0440",
             what(),
             meta.permissions().mode() & 0o777
         );
