@@ -635,3 +635,54 @@ fn stateless_http_keeps_no_session_and_asks_only_by_rounds() {
     drop((a, b));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn the_principal_rate_holds_over_all_replicas() {
+    let dir = temp_home("team-rate");
+    let moto = Moto::start();
+    moto.reset();
+    let creds = set_up_moto(&moto, &dir);
+    let idp = Provider::start(0, &dir.join("idp-keys.json"), false);
+    let redis = RedisServer::start(&dir);
+    let key_file = dir.join("sealing.key");
+    std::fs::write(&key_file, "d4".repeat(32)).unwrap();
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // Each replica alone would allow 3 calls a minute; over both, 3 in all.
+    let rate = [("PORTCULLIS_RATE_PER_PRINCIPAL", "3/m burst 3")];
+    let a = Replica::start("ra", &idp, &moto, &creds, &key_file, &redis, &rate);
+    let b = Replica::start("rb", &idp, &moto, &creds, &key_file, &redis, &rate);
+    let alice = idp.token("alice", RESOURCE, "mcp:tools");
+    let bob = idp.token("bob", RESOURCE, "mcp:tools");
+    // The count is per minute: start early in one.
+    let second = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            % 60
+    };
+    while second() > 40 {
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let read = "aws s3api list-buckets";
+    for (replica, n) in [(&a, 1), (&b, 2), (&a, 3)] {
+        let r = replica.client(&alice, read);
+        assert_eq!(r["is_error"], json!(false), "call {n}: {r}");
+    }
+    let r = b.client(&alice, read);
+    assert_eq!(r["is_error"], json!(true), "{r}");
+    let result = &r["structured_content"]["results"][0];
+    assert_eq!(result["status"], "rate_limited", "{r}");
+    assert!(
+        result["error"]
+            .as_str()
+            .unwrap()
+            .contains("counted over all replicas"),
+        "{r}"
+    );
+    // Another user's count is their own.
+    let r = b.client(&bob, read);
+    assert_eq!(r["is_error"], json!(false), "{r}");
+    drop((a, b));
+    std::fs::remove_dir_all(&dir).ok();
+}

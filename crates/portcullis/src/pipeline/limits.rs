@@ -170,8 +170,34 @@ pub struct Admitted {
     limits: Arc<Limits>,
 }
 
+/// Counters the replicas share (Redis), for the per-principal rate over all replicas.
+pub trait SharedCounter: Send + Sync {
+    /// Adds one to `key` (created expiring after `ttl`) and returns the new count.
+    fn incr<'a>(
+        &'a self,
+        key: &'a str,
+        ttl: Duration,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, String>> + Send + 'a>>;
+}
+
+/// The window and the calls allowed in it for `rate` counted over all replicas: one second for
+/// rates of one a second or more, a minute down to one a minute, else an hour.
+pub fn global_window(rate: Rate) -> (Duration, u64) {
+    let window = if rate.per_second >= 1.0 {
+        1
+    } else if rate.per_second * 60.0 >= 1.0 {
+        60
+    } else {
+        3600
+    };
+    let allowed = (rate.per_second * window as f64).round().max(1.0) as u64;
+    (Duration::from_secs(window), allowed)
+}
+
 /// The limits' shared state (one per server).
 pub struct Limits {
+    /// The replicas' shared counters (Redis), when configured.
+    shared: std::sync::OnceLock<Arc<dyn SharedCounter>>,
     settings: LimitSettings,
     principals: RateLimiter,
     sessions: RateLimiter,
@@ -192,6 +218,7 @@ impl Limits {
         )
         .unwrap_or_default();
         Limits {
+            shared: std::sync::OnceLock::new(),
             principals: RateLimiter::new(settings.per_principal),
             sessions: RateLimiter::new(settings.per_session),
             limiter: AdaptiveLimiter::new(settings.global, settings.per_endpoint),
@@ -220,6 +247,56 @@ impl Limits {
             kind,
             message,
             retry_after,
+        }
+    }
+
+    /// Counts each principal's calls over all replicas too, in `counter` (set once, at start).
+    pub fn share_with(&self, counter: Arc<dyn SharedCounter>) {
+        let _ = self.shared.set(counter);
+    }
+
+    /// The per-principal rate over all replicas (after [`Limits::check_rate`], which each replica
+    /// applies on its own): fixed windows counted in the shared store ([`global_window`]). When
+    /// the store cannot be reached the replica's own limits stand alone (logged, at most every
+    /// 10 s); a limit never fails a call by itself failing.
+    pub async fn check_shared_rate(&self, caller: &Caller) -> Result<(), Refused> {
+        let Some(counter) = self.shared.get() else {
+            return Ok(());
+        };
+        let (window, allowed) = global_window(self.settings.per_principal);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let slot = now.as_secs() / window.as_secs();
+        let key = format!("portcullis:rate:{}:{slot}", caller.principal);
+        match counter.incr(&key, window * 2).await {
+            Ok(n) if n > allowed => {
+                let next = Duration::from_secs((slot + 1) * window.as_secs()).saturating_sub(now);
+                Err(self.refuse(
+                    LimitKind::RateLimited,
+                    format!(
+                        "not executed: over the rate limit of {} for this principal, counted over all replicas; retry after {}",
+                        self.settings.per_principal,
+                        millis(next)
+                    ),
+                    next,
+                ))
+            }
+            Ok(_) => Ok(()),
+            Err(why) => {
+                static LAST: std::sync::Mutex<Option<std::time::Instant>> =
+                    std::sync::Mutex::new(None);
+                let mut last = LAST
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if last.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
+                    *last = Some(std::time::Instant::now());
+                    tracing::warn!(
+                        "portcullis: the shared rate counter is unavailable ({why}); each replica applies its own rate limits"
+                    );
+                }
+                Ok(())
+            }
         }
     }
 
@@ -498,4 +575,22 @@ fn label(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn global_windows_keep_the_sustained_rate() {
+        let w = |per_second: f64| {
+            global_window(Rate::new(per_second, 1).unwrap_or_else(|e| panic!("{e}")))
+        };
+        assert_eq!(w(500.0), (Duration::from_secs(1), 500));
+        assert_eq!(w(1.0), (Duration::from_secs(1), 1));
+        assert_eq!(w(3.0 / 60.0), (Duration::from_secs(60), 3));
+        assert_eq!(w(1.0 / 60.0), (Duration::from_secs(60), 1));
+        assert_eq!(w(10.0 / 3600.0), (Duration::from_secs(3600), 10));
+        assert_eq!(w(0.1 / 3600.0), (Duration::from_secs(3600), 1));
+    }
 }

@@ -392,15 +392,19 @@ stage! {
 
 impl AdmitLayer {
     async fn run<S: Inner>(self, inner: S, job: Job) -> Result<Outcome, Infallible> {
-        if sends(&job.assessment)
-            && let Err(refused) = self.limits.check_rate(&job.caller)
-        {
-            tracing::info!(
-                "portcullis: {} {}",
-                refused.kind.status(),
-                job.assessment.display
-            );
-            return Ok(Outcome::Limited(refused));
+        if sends(&job.assessment) {
+            let checked = match self.limits.check_rate(&job.caller) {
+                Ok(()) => self.limits.check_shared_rate(&job.caller).await,
+                Err(refused) => Err(refused),
+            };
+            if let Err(refused) = checked {
+                tracing::info!(
+                    "portcullis: {} {}",
+                    refused.kind.status(),
+                    job.assessment.display
+                );
+                return Ok(Outcome::Limited(refused));
+            }
         }
         call_ready(inner, job).await
     }

@@ -60,7 +60,7 @@ impl PortcullisServer {
     /// Builds the pipeline (credentials pinned, policy loaded) and starts looking up whose
     /// credentials they are, without waiting for the answer.
     pub async fn start(settings: Settings, transport: &str) -> anyhow::Result<PortcullisServer> {
-        let consents = consent_store(&settings).await?;
+        let (consents, redis) = consent_store(&settings).await?;
         // The trail first: without it, nothing runs.
         let recorder = record::Recorder::open(&settings.audit)?;
         recorder.record_startup(&portcullis_audit::Event::startup(record::startup_detail(
@@ -70,6 +70,10 @@ impl PortcullisServer {
             &settings,
         )))?;
         let pipeline = Arc::new(pipeline::Pipeline::new(settings).await?);
+        if let Some(redis) = redis {
+            // The per-principal rate, counted over every replica.
+            pipeline.limits().share_with(redis);
+        }
         let background = Arc::clone(&pipeline);
         tokio::spawn(async move { identity::resolve(&background).await });
         // What each command rule reaches (the operations its patterns name and their actions),
@@ -97,14 +101,16 @@ impl PortcullisServer {
 
 /// The consent rounds' key and single-use store, as configured; a Redis that does not answer at
 /// start is reported (consents wait for it; nothing else needs it).
-async fn consent_store(settings: &Settings) -> anyhow::Result<consent::ConsentStore> {
+async fn consent_store(
+    settings: &Settings,
+) -> anyhow::Result<(consent::ConsentStore, Option<Arc<shared::Redis>>)> {
     let sealer = match &settings.sealing_key_file {
         Some(path) => shared::Sealer::from_file(path)?,
         None => shared::Sealer::random()?,
     };
     let used = match &settings.redis_url {
         Some(url) => {
-            let redis = shared::Redis::from_url(url)?;
+            let redis = Arc::new(shared::Redis::from_url(url)?);
             if let Err(why) = redis.ping().await {
                 tracing::warn!(
                     "portcullis: {why}; approvals are refused until Redis answers (everything else works)"
@@ -113,6 +119,10 @@ async fn consent_store(settings: &Settings) -> anyhow::Result<consent::ConsentSt
             shared::OnceStore::Redis(redis)
         }
         None => shared::OnceStore::memory(),
+    };
+    let redis = match &used {
+        shared::OnceStore::Redis(r) => Some(Arc::clone(r)),
+        shared::OnceStore::Memory(_) => None,
     };
     if settings.sealing_key_file.is_none() && settings.redis_url.is_some() {
         tracing::warn!(
@@ -129,7 +139,7 @@ async fn consent_store(settings: &Settings) -> anyhow::Result<consent::ConsentSt
         },
         store.describe()
     );
-    Ok(store)
+    Ok((store, redis))
 }
 
 impl PortcullisServer {

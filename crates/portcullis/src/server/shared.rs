@@ -134,7 +134,7 @@ pub enum OnceStore {
     /// This process's memory (one replica).
     Memory(Mutex<HashMap<String, Instant>>),
     /// A Redis server the replicas share.
-    Redis(Redis),
+    Redis(std::sync::Arc<Redis>),
 }
 
 /// The most ids the in-memory store keeps (expired ones are dropped first).
@@ -187,6 +187,34 @@ impl OnceStore {
             OnceStore::Memory(_) => "in this process (one replica)".into(),
             OnceStore::Redis(r) => format!("Redis at {}", r.addr),
         }
+    }
+}
+
+/// Increments `KEYS[1]`, setting its expiry (ms, `ARGV[1]`) when it is new: one round trip.
+const INCR_SCRIPT: &str = "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n";
+
+impl crate::pipeline::limits::SharedCounter for Redis {
+    fn incr<'a>(
+        &'a self,
+        key: &'a str,
+        ttl: Duration,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, String>> + Send + 'a>> {
+        Box::pin(async move {
+            let ms = ttl.as_millis().max(1).to_string();
+            match self
+                .command(&[
+                    b"EVAL",
+                    INCR_SCRIPT.as_bytes(),
+                    b"1",
+                    key.as_bytes(),
+                    ms.as_bytes(),
+                ])
+                .await?
+            {
+                Reply::Int(n) => Ok(u64::try_from(n).unwrap_or(0)),
+                other => Err(format!("unexpected answer from Redis to INCR: {other:?}")),
+            }
+        })
     }
 }
 
@@ -490,7 +518,9 @@ mod tests {
             .local_addr()
             .unwrap()
             .port();
-        let s = OnceStore::Redis(Redis::from_url(&format!("redis://127.0.0.1:{port}")).unwrap());
+        let s = OnceStore::Redis(std::sync::Arc::new(
+            Redis::from_url(&format!("redis://127.0.0.1:{port}")).unwrap(),
+        ));
         let e = s.claim("a", Duration::from_secs(1)).await.unwrap_err();
         assert!(e.contains("cannot connect to Redis"), "{e}");
     }
