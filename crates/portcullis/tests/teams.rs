@@ -586,10 +586,39 @@ fn stateless_http_keeps_no_session_and_asks_only_by_rounds() {
     let key_file = dir.join("sealing.key");
     std::fs::write(&key_file, "c3".repeat(32)).unwrap();
     std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o400)).unwrap();
-    let stateless = [("AWS_API_MCP_STATELESS_HTTP", "true")];
+    // The user is the Cedar principal: a rule for bob alone.
+    let policy = dir.join("policy.json");
+    std::fs::write(
+        &policy,
+        json!({
+            "mode": "guarded",
+            "cedar_policies": format!(
+                "@id(\"no-bob\")\nforbid(principal == Portcullis::Client::\"{}#bob\", action, resource);",
+                idp.issuer
+            ),
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let policy = policy.to_string_lossy().into_owned();
+    let stateless = [
+        ("AWS_API_MCP_STATELESS_HTTP", "true"),
+        ("PORTCULLIS_POLICY_FILE", policy.as_str()),
+    ];
     let a = Replica::start("sa", &idp, &moto, &creds, &key_file, &redis, &stateless);
     let b = Replica::start("sb", &idp, &moto, &creds, &key_file, &redis, &stateless);
     let alice = idp.token("alice", RESOURCE, "mcp:tools");
+    let bob = idp.token("bob", RESOURCE, "mcp:tools");
+    let denied = a.client(&bob, "aws s3api list-buckets");
+    assert_eq!(denied["is_error"], json!(true), "{denied}");
+    let result = &denied["structured_content"]["results"][0];
+    assert_eq!(result["decision"]["outcome"], "deny", "{denied}");
+    assert!(
+        result["decision"]["rule_ids"]
+            .to_string()
+            .contains("no-bob"),
+        "{denied}"
+    );
 
     // An `initialize` gets no session id; the official client (2025-11-25) still works.
     let host = format!("127.0.0.1:{}", a.port);

@@ -326,7 +326,7 @@ impl Verifier {
 
     /// Checks the `Authorization` header values of a request.
     pub async fn authenticate<'a>(
-        &self,
+        self: &Arc<Self>,
         mut values: impl Iterator<Item = &'a [u8]>,
     ) -> Result<Authenticated, AuthError> {
         let (Some(value), None) = (values.next(), values.next()) else {
@@ -347,7 +347,11 @@ impl Verifier {
     }
 
     /// Checks one token at `now` (seconds since the epoch).
-    pub async fn verify(&self, token: &str, now: u64) -> Result<Authenticated, AuthError> {
+    pub async fn verify(
+        self: &Arc<Self>,
+        token: &str,
+        now: u64,
+    ) -> Result<Authenticated, AuthError> {
         let jws = Jws::parse(token)?;
         let key = self.key_for(&jws).await?;
         jws.verify(&key)?;
@@ -426,9 +430,10 @@ impl Verifier {
         Ok(Authenticated::new(&self.issuer, sub, role))
     }
 
-    /// The key that must have signed `jws`: from the keys held, else (an unknown `kid`, or keys
-    /// too old) after fetching the JWKS again.
-    async fn key_for(&self, jws: &Jws) -> Result<Jwk, AuthError> {
+    /// The key that must have signed `jws`: from the keys held (keys past [`JWKS_MAX_AGE`] are
+    /// used while a fresh copy is fetched in the background), else, for a `kid` not held, after
+    /// fetching the JWKS again — at most once per [`REFETCH_INTERVAL`], whoever asks.
+    async fn key_for(self: &Arc<Self>, jws: &Jws) -> Result<Jwk, AuthError> {
         let (found, stale, may_fetch) = {
             let set = self.read_keys();
             let stale = set.fetched.is_none_or(|t| t.elapsed() >= JWKS_MAX_AGE);
@@ -436,9 +441,22 @@ impl Verifier {
             (jws.pick(&set.keys), stale, may_fetch)
         };
         match found {
-            Ok(k) if !stale || !may_fetch => return Ok(k),
+            Ok(k) => {
+                if stale && may_fetch {
+                    // Nobody waits for it: the keys held still verify.
+                    self.mark_tried();
+                    let v = Arc::clone(self);
+                    tokio::spawn(async move {
+                        let _one = v.fetching.lock().await;
+                        if let Err(why) = v.fetch().await {
+                            tracing::warn!("portcullis: cannot refresh the issuer's keys: {why}");
+                        }
+                    });
+                }
+                return Ok(k);
+            }
             Err(e) if !may_fetch => return Err(e),
-            _ => {}
+            Err(_) => {}
         }
         {
             let _one = self.fetching.lock().await;
@@ -454,6 +472,13 @@ impl Verifier {
         jws.pick(&self.read_keys().keys)
     }
 
+    fn mark_tried(&self) {
+        self.keys
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .tried = Some(Instant::now());
+    }
+
     fn read_keys(&self) -> std::sync::RwLockReadGuard<'_, KeySet> {
         self.keys
             .read()
@@ -462,10 +487,7 @@ impl Verifier {
 
     /// Fetches the JWKS (the caller holds `fetching`) and keeps its usable keys.
     async fn fetch(&self) -> Result<usize, String> {
-        self.keys
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .tried = Some(Instant::now());
+        self.mark_tried();
         let limits = portcullis_wire::transport::Limits {
             read_timeout: Duration::from_secs(5),
             deadline: Duration::from_secs(10),
