@@ -502,6 +502,20 @@ pub struct AssumeRoleSettings {
     pub tags: Vec<(String, String)>,
 }
 
+/// Whether `text` is an IAM role ARN: `arn:<partition>:iam::<12 digits>:role/<path/name>`.
+pub fn is_role_arn(text: &str) -> bool {
+    let parts: Vec<&str> = text.splitn(6, ':').collect();
+    parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "iam"
+        && parts[4].len() == 12
+        && parts[4].bytes().all(|b| b.is_ascii_digit())
+        && parts[5]
+            .strip_prefix("role/")
+            .is_some_and(|n| !n.is_empty())
+}
+
 impl AssumeRoleSettings {
     /// From the settings; `None` without a role. Bad values are errors naming the variable.
     pub fn resolve(
@@ -513,18 +527,8 @@ impl AssumeRoleSettings {
         let Some(role_arn) = role_arn else {
             return Ok(None);
         };
-        let parts: Vec<&str> = role_arn.splitn(6, ':').collect();
-        let valid = parts.len() == 6
-            && parts[0] == "arn"
-            && parts[1].starts_with("aws")
-            && parts[2] == "iam"
-            && parts[4].len() == 12
-            && parts[4].bytes().all(|b| b.is_ascii_digit())
-            && parts[5]
-                .strip_prefix("role/")
-                .is_some_and(|n| !n.is_empty());
         anyhow::ensure!(
-            valid,
+            is_role_arn(role_arn),
             "PORTCULLIS_ASSUME_ROLE_ARN `{role_arn}` is not a role ARN (arn:aws:iam::123456789012:role/NAME)"
         );
         let duration_secs = duration_secs.unwrap_or(3600);

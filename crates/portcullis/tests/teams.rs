@@ -348,6 +348,64 @@ fn bucket_exists(moto: &Moto, name: &str) -> bool {
     })
 }
 
+/// What every test here starts from: moto set up (IAM not yet enforced), the identity provider,
+/// Redis and the sealing key, in a fresh directory (removed on drop, after the processes).
+struct Team {
+    moto: Moto,
+    creds: Creds,
+    idp: Provider,
+    redis: RedisServer,
+    key_file: PathBuf,
+    dir: PathBuf,
+}
+
+impl Team {
+    fn new(tag: &str) -> Team {
+        let dir = temp_home(tag);
+        let moto = Moto::start();
+        moto.reset();
+        let creds = set_up_moto(&moto, &dir);
+        let idp = Provider::start(0, &dir.join("idp-keys.json"), false);
+        let redis = RedisServer::start(&dir);
+        let key_file = dir.join("sealing.key");
+        std::fs::write(&key_file, "5a".repeat(32)).unwrap();
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o400)).unwrap();
+        Team {
+            moto,
+            creds,
+            idp,
+            redis,
+            key_file,
+            dir,
+        }
+    }
+
+    /// A replica named `name` with `extra` settings.
+    fn replica(&self, name: &str, extra: &[(&str, &str)]) -> Replica {
+        Replica::start(
+            name,
+            &self.idp,
+            &self.moto,
+            &self.creds,
+            &self.key_file,
+            &self.redis,
+            extra,
+        )
+    }
+
+    /// An access token of `client` for this deployment.
+    fn token(&self, client: &str) -> String {
+        self.idp.token(client, RESOURCE, "mcp:tools")
+    }
+}
+
+impl Drop for Team {
+    fn drop(&mut self) {
+        self.redis.stop();
+        std::fs::remove_dir_all(&self.dir).ok();
+    }
+}
+
 /// The first result of a `call_aws` (its status and error).
 fn first(result: &Value) -> &Value {
     &result["structuredContent"]["results"][0]
@@ -355,23 +413,14 @@ fn first(result: &Value) -> &Value {
 
 #[test]
 fn two_users_two_replicas_one_redis_one_consent() {
-    let dir = temp_home("team");
-    let moto = Moto::start();
-    moto.reset();
-    let creds = set_up_moto(&moto, &dir);
+    let mut team = Team::new("team");
     // IAM is enforced from here on: only the roles' policies let the users' calls through.
-    let (status, body) = moto.http("POST", "/moto-api/reset-auth", "0").unwrap();
+    let (status, body) = team.moto.http("POST", "/moto-api/reset-auth", "0").unwrap();
     assert_eq!(status, 200, "{body}");
-
-    let idp = Provider::start(0, &dir.join("idp-keys.json"), false);
-    let mut redis = RedisServer::start(&dir);
-    let key_file = dir.join("sealing.key");
-    std::fs::write(&key_file, "5a".repeat(32)).unwrap();
-    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let a = Replica::start("a", &idp, &moto, &creds, &key_file, &redis, &[]);
-    let b = Replica::start("b", &idp, &moto, &creds, &key_file, &redis, &[]);
-    let alice = idp.token("alice", RESOURCE, "mcp:tools");
-    let bob = idp.token("bob", RESOURCE, "mcp:tools");
+    let a = team.replica("a", &[]);
+    let b = team.replica("b", &[]);
+    let (alice, bob) = (team.token("alice"), team.token("bob"));
+    let (moto, idp, dir) = (&team.moto, &team.idp, team.dir.clone());
 
     // Both users at once, each on both replicas: alice (group admins → writer) creates a bucket
     // and lists; bob (sub bob → reader) lists, and his write is refused by IAM (moto), not by
@@ -442,7 +491,7 @@ fn two_users_two_replicas_one_redis_one_consent() {
     // Redis down: approvals are refused (fail closed); reads go on.
     let asked = a.stateless_call(&alice, "aws s3api create-bucket --bucket no-redis", None);
     let state = asked["requestState"].as_str().unwrap().to_string();
-    redis.stop();
+    team.redis.stop();
     let refused = b.stateless_call(
         &alice,
         "aws s3api create-bucket --bucket no-redis",
@@ -572,20 +621,12 @@ fn two_users_two_replicas_one_redis_one_consent() {
     assert_eq!(ran_as.get("writer"), Some(&3), "{ran_as:?}");
     assert_eq!(ran_as.get("reader"), Some(&3), "{ran_as:?}");
     drop((a, b));
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
 fn stateless_http_keeps_no_session_and_asks_only_by_rounds() {
-    let dir = temp_home("team-stateless");
-    let moto = Moto::start();
-    moto.reset();
-    let creds = set_up_moto(&moto, &dir);
-    let idp = Provider::start(0, &dir.join("idp-keys.json"), false);
-    let redis = RedisServer::start(&dir);
-    let key_file = dir.join("sealing.key");
-    std::fs::write(&key_file, "c3".repeat(32)).unwrap();
-    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o400)).unwrap();
+    let team = Team::new("team-stateless");
+    let (moto, idp, dir) = (&team.moto, &team.idp, team.dir.clone());
     // The user is the Cedar principal: a rule for bob alone.
     let policy = dir.join("policy.json");
     std::fs::write(
@@ -605,10 +646,9 @@ fn stateless_http_keeps_no_session_and_asks_only_by_rounds() {
         ("AWS_API_MCP_STATELESS_HTTP", "true"),
         ("PORTCULLIS_POLICY_FILE", policy.as_str()),
     ];
-    let a = Replica::start("sa", &idp, &moto, &creds, &key_file, &redis, &stateless);
-    let b = Replica::start("sb", &idp, &moto, &creds, &key_file, &redis, &stateless);
-    let alice = idp.token("alice", RESOURCE, "mcp:tools");
-    let bob = idp.token("bob", RESOURCE, "mcp:tools");
+    let a = team.replica("sa", &stateless);
+    let b = team.replica("sb", &stateless);
+    let (alice, bob) = (team.token("alice"), team.token("bob"));
     let denied = a.client(&bob, "aws s3api list-buckets");
     assert_eq!(denied["is_error"], json!(true), "{denied}");
     let result = &denied["structured_content"]["results"][0];
@@ -662,26 +702,16 @@ fn stateless_http_keeps_no_session_and_asks_only_by_rounds() {
     assert_eq!(first(&ran)["status"], "success", "{ran}");
     assert!(bucket_exists(&moto, "stateless-round"));
     drop((a, b));
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
 fn the_principal_rate_holds_over_all_replicas() {
-    let dir = temp_home("team-rate");
-    let moto = Moto::start();
-    moto.reset();
-    let creds = set_up_moto(&moto, &dir);
-    let idp = Provider::start(0, &dir.join("idp-keys.json"), false);
-    let redis = RedisServer::start(&dir);
-    let key_file = dir.join("sealing.key");
-    std::fs::write(&key_file, "d4".repeat(32)).unwrap();
-    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let team = Team::new("team-rate");
     // Each replica alone would allow 3 calls a minute; over both, 3 in all.
     let rate = [("PORTCULLIS_RATE_PER_PRINCIPAL", "3/m burst 3")];
-    let a = Replica::start("ra", &idp, &moto, &creds, &key_file, &redis, &rate);
-    let b = Replica::start("rb", &idp, &moto, &creds, &key_file, &redis, &rate);
-    let alice = idp.token("alice", RESOURCE, "mcp:tools");
-    let bob = idp.token("bob", RESOURCE, "mcp:tools");
+    let a = team.replica("ra", &rate);
+    let b = team.replica("rb", &rate);
+    let (alice, bob) = (team.token("alice"), team.token("bob"));
     // The count is per minute: start early in one.
     let second = || {
         std::time::SystemTime::now()
@@ -713,5 +743,4 @@ fn the_principal_rate_holds_over_all_replicas() {
     let r = b.client(&bob, read);
     assert_eq!(r["is_error"], json!(false), "{r}");
     drop((a, b));
-    std::fs::remove_dir_all(&dir).ok();
 }

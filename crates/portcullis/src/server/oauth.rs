@@ -933,6 +933,67 @@ mod tests {
     }
 
     #[test]
+    fn role_mappings_and_which_applies() {
+        let m = RoleMapping::parse(" group:admins = arn:aws:iam::123456789012:role/path/admin ")
+            .unwrap();
+        assert_eq!(m.who, Claim::Group("admins".into()));
+        assert_eq!(m.role_arn, "arn:aws:iam::123456789012:role/path/admin");
+        assert_eq!(
+            RoleMapping::parse("sub:a@b=arn:aws-cn:iam::123456789012:role/r")
+                .unwrap()
+                .who,
+            Claim::Sub("a@b".into())
+        );
+        for bad in [
+            "admins=arn:aws:iam::123456789012:role/r",
+            "user:x=arn:aws:iam::123456789012:role/r",
+            "sub:=arn:aws:iam::123456789012:role/r",
+            "sub:x=arn:aws:iam::123456789012:user/r",
+            "sub:x=arn:aws:iam::12345:role/r",
+            "sub:x",
+        ] {
+            assert!(RoleMapping::parse(bad).is_none(), "{bad}");
+        }
+        // Mappings in order; the first that matches applies; none: 403.
+        let mut v = verifier(&[]);
+        v.owner = None;
+        v.roles = vec![
+            RoleMapping::parse("sub:bob=arn:aws:iam::123456789012:role/bob").unwrap(),
+            RoleMapping::parse("group:admins=arn:aws:iam::123456789012:role/admin").unwrap(),
+        ];
+        let claims = |sub: &str, groups: Value| {
+            serde_json::json!({"iss": "https://id.example", "sub": sub, "aud": "https://mcp.example/mcp",
+                "exp": 1000, "groups": groups})
+        };
+        let role = |c: &Value| {
+            v.check_claims(c, 900)
+                .map(|a| a.role.map(|r| r.role_arn.clone()))
+        };
+        assert_eq!(
+            role(&claims("bob", serde_json::json!(["admins"]))),
+            Ok(Some("arn:aws:iam::123456789012:role/bob".into()))
+        );
+        assert_eq!(
+            role(&claims("carol", serde_json::json!(["x", "admins"]))),
+            Ok(Some("arn:aws:iam::123456789012:role/admin".into()))
+        );
+        assert_eq!(
+            role(&claims("carol", serde_json::json!("x admins"))),
+            Ok(Some("arn:aws:iam::123456789012:role/admin".into()))
+        );
+        assert_eq!(
+            role(&claims("dave", serde_json::json!(["readers"]))),
+            Err(AuthError::NoRole("dave".into()))
+        );
+        let who = v.check_claims(&claims("bob", Value::Null), 900).unwrap();
+        let r = who.role.unwrap();
+        assert_eq!(
+            (r.subject.as_str(), r.issuer.as_str()),
+            ("bob", "https://id.example")
+        );
+    }
+
+    #[test]
     fn metadata_url_inserts_the_well_known_path() {
         assert_eq!(
             metadata_url("http://127.0.0.1:8000/mcp").unwrap(),
