@@ -2,8 +2,10 @@
 //! Kubernetes 1.31 schemas (`kubernetes-validate --strict`, pinned in the venv); their settings
 //! and policy are ones the real binary starts with (the ConfigMap's environment, the policy file,
 //! the probes' Host header); the Containerfile builds a static, non-root image whose command is
-//! the one the Deployment runs. Building the image itself needs a container engine: see
-//! scripts/check-image.sh, which builds the same static binary and runs it with no network.
+//! the one the Deployment runs; the binary runs `check` in a network namespace of its own with an
+//! empty environment. Building the image itself needs a container engine (there is none here):
+//! scripts/check-image.sh builds the image's static musl binary, checks it is static, and runs it
+//! with no network the same way.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)] // the test drives programs: the binary, the venv's validator
@@ -266,5 +268,29 @@ fn the_configmap_settings_and_policy_start_the_server() {
         home.join(".local/state/portcullis/audit/portcullis-7d9f-abcde")
             .is_dir()
     );
+    std::fs::remove_dir_all(&home).ok();
+}
+
+/// What the image runs, offline: `check` in a network namespace of its own (no interface but a
+/// down loopback), with an empty environment, as the distroless image would run it.
+#[test]
+fn check_runs_with_no_network() {
+    let home = temp_home("deploy-offline");
+    let out = Command::new("unshare")
+        .args(["--user", "--map-root-user", "--net", "env", "-i"])
+        .arg(format!("HOME={}", home.display()))
+        .arg(format!("AWS_API_MCP_WORKING_DIR={}", home.display()))
+        .arg(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["check", "aws s3api delete-bucket --bucket prod-data"])
+        .output()
+        .expect("unshare (util-linux) runs the binary in its own network namespace");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["request"]["operation"], "DeleteBucket", "{v}");
     std::fs::remove_dir_all(&home).ok();
 }

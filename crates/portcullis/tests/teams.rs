@@ -201,6 +201,7 @@ impl Replica {
                 "group:admins=arn:aws:iam::123456789012:role/writer,sub:bob=arn:aws:iam::123456789012:role/reader",
             )
             .env("PORTCULLIS_AUTH_SCOPES", "mcp:tools")
+            .env("PORTCULLIS_AUTH_LEEWAY", "1")
             .env("PORTCULLIS_SEALING_KEY_FILE", key_file)
             .env(
                 "PORTCULLIS_REDIS_URL",
@@ -511,6 +512,48 @@ fn two_users_two_replicas_one_redis_one_consent() {
 
     // Tokens for another audience, or expired, are refused by either replica.
     let other = idp.token("alice", "https://other.example/mcp", "mcp:tools");
+    let expired = idp.token("shortlived", RESOURCE, "mcp:tools");
+    let exp = expired
+        .split('.')
+        .nth(1)
+        .and_then(|p| {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p)
+                .ok()
+        })
+        .and_then(|p| serde_json::from_slice::<Value>(&p).ok())
+        .and_then(|c| c["exp"].as_u64())
+        .unwrap();
+    // The replicas allow 1 s of clock skew (PORTCULLIS_AUTH_LEEWAY).
+    while std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        < exp + 2
+    {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for replica in [&a, &b] {
+        let host = format!("127.0.0.1:{}", replica.port);
+        let r = request(
+            replica.port,
+            "POST",
+            "/mcp",
+            &[
+                ("Host", host.as_str()),
+                ("Authorization", &format!("Bearer {expired}")),
+                ("Content-Type", "application/json"),
+            ],
+            "{}",
+        );
+        assert_eq!(r.status, 401, "{}", r.body);
+        let challenge = r.header("www-authenticate").unwrap();
+        assert!(
+            challenge.contains("error=\"invalid_token\"") && challenge.contains("expired"),
+            "{challenge}"
+        );
+    }
     for replica in [&a, &b] {
         let host = format!("127.0.0.1:{}", replica.port);
         let r = request(
