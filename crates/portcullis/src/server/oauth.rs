@@ -23,10 +23,16 @@
 //! turn this server into a flood of requests to the IdP — and when it is older than
 //! [`JWKS_MAX_AGE`]. A failed fetch keeps the keys held. The JWKS is bounded (256 KiB, 64 keys).
 //!
+//! A token whose signature verified is remembered (by its SHA-256) for [`VERIFIED_FOR`]: the same
+//! token again skips the signature check, never the claims (so it still expires on time). A key
+//! withdrawn from the JWKS stops verifying new tokens at the next fetch, and tokens it signed
+//! within a minute.
+//!
 //! The principal is `iss#sub` ([`Authenticated::name`]): the key of the per-principal rate limit,
 //! of session ownership, and the `user` of every audit record. Tokens are never logged, never
 //! put in an error, and never sent anywhere.
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -48,6 +54,11 @@ pub const REFETCH_INTERVAL: Duration = Duration::from_secs(5);
 pub const JWKS_MAX_AGE: Duration = Duration::from_secs(10 * 60);
 /// The default leeway on `exp` and `nbf`.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
+/// A token whose signature verified is not verified again for this long (its claims, expiry
+/// included, are checked on every request).
+pub const VERIFIED_FOR: Duration = Duration::from_secs(60);
+/// The most verified tokens remembered.
+const MAX_VERIFIED: usize = 10_000;
 /// Tokens longer than this are refused unread.
 const MAX_TOKEN_BYTES: usize = 16 * 1024;
 /// The largest JWKS document read, and the most keys kept.
@@ -261,6 +272,10 @@ pub struct Verifier {
     jwks_uri: String,
     transport: portcullis_wire::transport::Transport,
     keys: RwLock<KeySet>,
+    /// Tokens whose signature verified, by SHA-256 of the token: their claims and until when the
+    /// signature counts without being checked again ([`VERIFIED_FOR`]); claims are checked on
+    /// every use (expiry included).
+    verified: std::sync::Mutex<HashMap<[u8; 32], (Arc<Value>, Instant)>>,
     fetching: tokio::sync::Mutex<()>,
 }
 
@@ -289,6 +304,7 @@ impl Verifier {
             jwks_uri: settings.jwks_uri.clone(),
             transport,
             keys: RwLock::new(KeySet::default()),
+            verified: std::sync::Mutex::new(HashMap::new()),
             fetching: tokio::sync::Mutex::new(()),
         })
     }
@@ -352,10 +368,31 @@ impl Verifier {
         token: &str,
         now: u64,
     ) -> Result<Authenticated, AuthError> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let cached = {
+            let cache = self.verified.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            cache
+                .get(&digest)
+                .filter(|(_, until)| *until > Instant::now())
+                .map(|(claims, _)| Arc::clone(claims))
+        };
+        if let Some(claims) = cached {
+            return self.check_claims(&claims, now);
+        }
         let jws = Jws::parse(token)?;
         let key = self.key_for(&jws).await?;
         jws.verify(&key)?;
-        self.check_claims(&jws.claims, now)
+        let who = self.check_claims(&jws.claims, now)?;
+        let mut cache = self.verified.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cache.len() >= MAX_VERIFIED {
+            let now = Instant::now();
+            cache.retain(|_, (_, until)| *until > now);
+            if cache.len() >= MAX_VERIFIED {
+                cache.clear();
+            }
+        }
+        cache.insert(digest, (Arc::new(jws.claims), Instant::now() + VERIFIED_FOR));
+        Ok(who)
     }
 
     fn check_claims(&self, claims: &Value, now: u64) -> Result<Authenticated, AuthError> {
