@@ -445,7 +445,7 @@ fn two_users_two_replicas_one_redis_one_consent() {
     });
     assert_eq!(r1["is_error"], json!(false), "{r1}");
     assert_eq!(r1["prompts"].as_array().unwrap().len(), 1, "{r1}");
-    assert!(bucket_exists(&moto, "alice-bucket"));
+    assert!(bucket_exists(moto, "alice-bucket"));
     for r in [&r2, &r3] {
         assert_eq!(r["is_error"], json!(false), "{r}");
         assert!(r["text"][0].as_str().unwrap().contains("\"shared\""), "{r}");
@@ -464,7 +464,7 @@ fn two_users_two_replicas_one_redis_one_consent() {
         .as_str()
         .unwrap_or_else(|| panic!("no requestState: {asked}"))
         .to_string();
-    assert!(!bucket_exists(&moto, "approved-once"));
+    assert!(!bucket_exists(moto, "approved-once"));
     let yes = json!({"action": "accept", "content": {"confirm": true}});
     // Another user with alice's approval: refused, and it does not use the approval up.
     let stolen = b.stateless_call(&bob, cmd, Some((&state, yes.clone())));
@@ -478,7 +478,7 @@ fn two_users_two_replicas_one_redis_one_consent() {
     );
     let ran = b.stateless_call(&alice, cmd, Some((&state, yes.clone())));
     assert_eq!(first(&ran)["status"], "success", "{ran}");
-    assert!(bucket_exists(&moto, "approved-once"));
+    assert!(bucket_exists(moto, "approved-once"));
     let replay = a.stateless_call(&alice, cmd, Some((&state, yes.clone())));
     assert_eq!(first(&replay)["status"], "consent_failed", "{replay}");
     assert!(
@@ -506,7 +506,7 @@ fn two_users_two_replicas_one_redis_one_consent() {
             .contains("cannot be reached"),
         "{refused}"
     );
-    assert!(!bucket_exists(&moto, "no-redis"));
+    assert!(!bucket_exists(moto, "no-redis"));
     let read = b.client(&bob, "aws s3api list-buckets");
     assert_eq!(read["is_error"], json!(false), "{read}");
 
@@ -735,7 +735,7 @@ fn stateless_http_keeps_no_session_and_asks_only_by_rounds() {
             .contains("stateless HTTP"),
         "{write}"
     );
-    assert!(!bucket_exists(&moto, "legacy-ask"));
+    assert!(!bucket_exists(moto, "legacy-ask"));
     // A 2026-07-28 round: asked on A, run on B.
     let cmd = "aws s3api create-bucket --bucket stateless-round";
     let asked = a.stateless_call(&alice, cmd, None);
@@ -743,7 +743,7 @@ fn stateless_http_keeps_no_session_and_asks_only_by_rounds() {
     let yes = json!({"action": "accept", "content": {"confirm": true}});
     let ran = b.stateless_call(&alice, cmd, Some((&state, yes)));
     assert_eq!(first(&ran)["status"], "success", "{ran}");
-    assert!(bucket_exists(&moto, "stateless-round"));
+    assert!(bucket_exists(moto, "stateless-round"));
     drop((a, b));
 }
 

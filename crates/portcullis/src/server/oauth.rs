@@ -260,6 +260,9 @@ struct KeySet {
     tried: Option<Instant>,
 }
 
+/// Verified tokens: SHA-256 of the token → its claims, and until when its signature counts.
+type Verified = HashMap<[u8; 32], (Arc<Value>, Instant)>;
+
 /// Checks bearer tokens for one instance.
 pub struct Verifier {
     issuer: String,
@@ -275,7 +278,7 @@ pub struct Verifier {
     /// Tokens whose signature verified, by SHA-256 of the token: their claims and until when the
     /// signature counts without being checked again ([`VERIFIED_FOR`]); claims are checked on
     /// every use (expiry included).
-    verified: std::sync::Mutex<HashMap<[u8; 32], (Arc<Value>, Instant)>>,
+    verified: std::sync::Mutex<Verified>,
     fetching: tokio::sync::Mutex<()>,
 }
 
@@ -370,7 +373,10 @@ impl Verifier {
     ) -> Result<Authenticated, AuthError> {
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let cached = {
-            let cache = self.verified.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let cache = self
+                .verified
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             cache
                 .get(&digest)
                 .filter(|(_, until)| *until > Instant::now())
@@ -383,7 +389,10 @@ impl Verifier {
         let key = self.key_for(&jws).await?;
         jws.verify(&key)?;
         let who = self.check_claims(&jws.claims, now)?;
-        let mut cache = self.verified.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut cache = self
+            .verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if cache.len() >= MAX_VERIFIED {
             let now = Instant::now();
             cache.retain(|_, (_, until)| *until > now);
@@ -391,7 +400,10 @@ impl Verifier {
                 cache.clear();
             }
         }
-        cache.insert(digest, (Arc::new(jws.claims), Instant::now() + VERIFIED_FOR));
+        cache.insert(
+            digest,
+            (Arc::new(jws.claims), Instant::now() + VERIFIED_FOR),
+        );
         Ok(who)
     }
 
