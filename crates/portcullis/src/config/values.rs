@@ -341,12 +341,15 @@ impl Value for LogFormat {
 pub trait Item: Sized {
     /// What the elements are, for messages ("origins `http[s]://host[:port]` (e.g. …)").
     const WHAT: &'static str;
+    /// What else a reader of the message should know (after the element shown).
+    const NOTE: &'static str = "";
     fn parse_item(text: &str) -> Option<Self>;
 }
 
 impl Item for AllowedHost {
     const WHAT: &'static str =
         "host names, each optionally with `:port` (e.g. `myhost` or `myhost.example:8000`)";
+    const NOTE: &'static str = " (wildcards are not accepted)";
 
     /// A host name with an optional port; not `*`.
     fn parse_item(text: &str) -> Option<Self> {
@@ -360,6 +363,7 @@ impl Item for AllowedHost {
 impl Item for crate::server::oauth::RoleMapping {
     const WHAT: &'static str = "role mappings `sub:<subject>=<role ARN>` or `group:<group>=<role ARN>` \
          (e.g. `group:admins=arn:aws:iam::123456789012:role/admin-agent`)";
+    const NOTE: &'static str = " (a role ARN is `arn:aws:iam::<12-digit account>:role/<name>`; a subject or group may not be empty)";
 
     fn parse_item(text: &str) -> Option<Self> {
         crate::server::oauth::RoleMapping::parse(text)
@@ -368,6 +372,7 @@ impl Item for crate::server::oauth::RoleMapping {
 
 impl Item for Origin {
     const WHAT: &'static str = "origins `http[s]://host[:port]` (e.g. `https://app.example`)";
+    const NOTE: &'static str = " (wildcards are not accepted)";
 
     fn parse_item(text: &str) -> Option<Self> {
         Origin::parse(text)
@@ -377,9 +382,10 @@ impl Item for Origin {
 /// Why `text` is not an element of the list.
 fn item_reason<T: Item>(separated: &str, text: &str) -> String {
     format!(
-        "takes {separated}{}; `{}` is not one (wildcards are not accepted)",
+        "takes {separated}{}; `{}` is not one{}",
         T::WHAT,
-        shown(text)
+        shown(text),
+        T::NOTE
     )
 }
 

@@ -1092,7 +1092,7 @@ pub async fn serve(settings: HttpSettings, server: PortcullisServer) -> anyhow::
     }
     let caps = settings.limits;
     tracing::info!(
-        "portcullis: at most {} connections ({} per peer) and {} sessions ({} per token); probes on {HEALTHZ_PATH} and {READYZ_PATH}",
+        "portcullis: at most {} connections ({} per peer) and {} sessions ({} per principal); probes on {HEALTHZ_PATH} and {READYZ_PATH}",
         caps.max_connections,
         caps.max_connections_per_peer,
         caps.max_sessions,
