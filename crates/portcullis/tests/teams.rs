@@ -290,6 +290,22 @@ impl Replica {
         jsonrpc_result(&r.body)
     }
 
+    /// A bare `POST /mcp` (body `{}`) with `token` as the bearer token: what the guard answers.
+    fn post_with(&self, token: &str) -> support::serve::Resp {
+        let host = format!("127.0.0.1:{}", self.port);
+        request(
+            self.port,
+            "POST",
+            "/mcp",
+            &[
+                ("Host", host.as_str()),
+                ("Authorization", &format!("Bearer {token}")),
+                ("Content-Type", "application/json"),
+            ],
+            "{}",
+        )
+    }
+
     /// `portcullis audit ARGS` as this replica sees its trail.
     fn audit(&self, args: &[&str]) -> (bool, String) {
         let out = portcullis(&self.home, &[&["audit"][..], args].concat())
@@ -535,18 +551,7 @@ fn two_users_two_replicas_one_redis_one_consent() {
         std::thread::sleep(Duration::from_millis(200));
     }
     for replica in [&a, &b] {
-        let host = format!("127.0.0.1:{}", replica.port);
-        let r = request(
-            replica.port,
-            "POST",
-            "/mcp",
-            &[
-                ("Host", host.as_str()),
-                ("Authorization", &format!("Bearer {expired}")),
-                ("Content-Type", "application/json"),
-            ],
-            "{}",
-        );
+        let r = replica.post_with(&expired);
         assert_eq!(r.status, 401, "{}", r.body);
         let challenge = r.header("www-authenticate").unwrap();
         assert!(
@@ -555,18 +560,7 @@ fn two_users_two_replicas_one_redis_one_consent() {
         );
     }
     for replica in [&a, &b] {
-        let host = format!("127.0.0.1:{}", replica.port);
-        let r = request(
-            replica.port,
-            "POST",
-            "/mcp",
-            &[
-                ("Host", host.as_str()),
-                ("Authorization", &format!("Bearer {other}")),
-                ("Content-Type", "application/json"),
-            ],
-            "{}",
-        );
+        let r = replica.post_with(&other);
         assert_eq!(r.status, 401, "{}", r.body);
         assert!(
             r.header("www-authenticate")
