@@ -3,7 +3,8 @@
 #  1. the pinned Python tools in .venv (the awscli oracle, moto, the MCP client, cloudsplaining),
 #     Debian's chromium for the blast-radius report's browser check (scripts/setup-browser.sh) and
 #     Node.js with the pinned OpenID provider for the OAuth tests (scripts/setup-node.sh) and
-#     Debian's redis-server for the replica tests (scripts/setup-redis.sh);
+#     Debian's redis-server for the replica tests (scripts/setup-redis.sh), and the pinned upstream MCP
+#     servers the gateway tests front (scripts/setup-upstreams.sh: npm and PyPI);
 #  2. the embedded data is what its generators produce from the pinned upstream packages;
 #  3. the parser corpus expectations are what the pinned awscli says today;
 #  4. the lints that make invariants structural (no subprocess: clippy's disallowed types);
@@ -20,6 +21,7 @@ scripts/setup-venv.sh
 scripts/setup-browser.sh
 scripts/setup-node.sh
 scripts/setup-redis.sh
+scripts/setup-upstreams.sh
 py="$root/.venv/bin/python"
 
 echo "== embedded data is reproducible"

@@ -25,6 +25,10 @@ pub enum RecordKind {
     /// Written by [`crate::AuditLog::open`] when it found the trail's end damaged (torn last line
     /// from a crash, a head that does not match); `detail` says what was found.
     Recovery,
+    /// `portcullis gateway`: an upstream's tool, prompt or resource template no longer matches
+    /// its pin (changed, added, removed, renamed) and was quarantined; `detail` holds the diff
+    /// and the poisoning scan's findings.
+    Drift,
 }
 
 /// The policy decision on one command.
@@ -235,6 +239,14 @@ impl Event {
         Event {
             detail: Some(detail),
             ..Event::new(RecordKind::Config)
+        }
+    }
+
+    /// A definition that drifted from its pin (`detail`: upstream, name, change, diff, findings).
+    pub fn drift(detail: Value) -> Event {
+        Event {
+            detail: Some(detail),
+            ..Event::new(RecordKind::Drift)
         }
     }
 

@@ -126,6 +126,7 @@ impl Shown {
             RecordKind::Config => "config",
             RecordKind::ToolCall => "tool_call",
             RecordKind::Recovery => "recovery",
+            RecordKind::Drift => "drift",
         };
         let mut out = format!("{} #{} {kind}", r.time, r.seq);
         if let Some(tool) = &e.tool {

@@ -57,8 +57,8 @@ pub enum AuditCmd {
         /// Only calls of this tool.
         #[arg(long)]
         tool: Option<String>,
-        /// Only records of this kind: startup, config, tool_call, recovery (repeatable).
-        #[arg(long, value_parser = ["startup", "config", "tool_call", "recovery"])]
+        /// Only records of this kind: startup, config, tool_call, recovery, drift (repeatable).
+        #[arg(long, value_parser = ["startup", "config", "tool_call", "recovery", "drift"])]
         kind: Vec<String>,
         /// The records as stored (JSON Lines).
         #[arg(long)]
@@ -140,6 +140,7 @@ pub fn run(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
                         "startup" => RecordKind::Startup,
                         "config" => RecordKind::Config,
                         "recovery" => RecordKind::Recovery,
+                        "drift" => RecordKind::Drift,
                         _ => RecordKind::ToolCall,
                     })
                     .collect(),

@@ -10,6 +10,7 @@
 
 pub mod blast;
 pub mod config;
+pub mod gateway;
 pub mod pipeline;
 pub mod redact;
 pub mod scope;

@@ -88,6 +88,11 @@ enum Cmd {
         #[command(subcommand)]
         command: iam_cmd::IamCmd,
     },
+    /// Put other MCP servers behind Portcullis: pinned tool definitions, policy, consent, audit.
+    Gateway {
+        #[command(subcommand)]
+        command: portcullis::gateway::cli::GatewayCmd,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -115,6 +120,7 @@ fn main() -> ExitCode {
         Cmd::Policy { command } => policy_cmd::run(command),
         Cmd::Audit { command } => audit_cmd::run(command),
         Cmd::Iam { command } => iam_cmd::run(command),
+        Cmd::Gateway { command } => portcullis::gateway::cli::run(command),
     };
     match result {
         Ok(code) => code,

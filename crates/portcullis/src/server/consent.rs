@@ -331,7 +331,7 @@ fn kind(v: &Value) -> String {
 
 /// Why the content of an `accept` does not approve, or `None` when it is exactly the form asked
 /// for with a yes: an object whose only key is `confirm`, holding the JSON boolean `true`.
-fn unconfirmed(content: Option<&Value>) -> Option<String> {
+pub(crate) fn unconfirmed(content: Option<&Value>) -> Option<String> {
     let Some(content) = content else {
         return Some("the answer carried no content".into());
     };

@@ -5,13 +5,13 @@
 //! It speaks MCP over stdio (stdout carries the protocol, logs go to stderr) or, with
 //! `--transport http`, over streamable HTTP behind the owner's token (`http`; stdout stays empty).
 
-mod consent;
+pub(crate) mod consent;
 mod http;
 mod metrics;
 pub mod oauth;
 pub mod regions;
 pub mod shared;
-mod start;
+pub(crate) mod start;
 mod tools;
 
 use std::sync::Arc;

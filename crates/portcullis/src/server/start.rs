@@ -48,7 +48,7 @@ fn log_to(path: &std::path::Path) -> anyhow::Result<()> {
 /// Installs the log subscriber: Portcullis's own events at info, aws-config's at error, everything
 /// else (the SDKs, rmcp) at warn; on stderr (which `--log-file` has moved), never stdout. `human` keeps the plain
 /// `portcullis: ...` lines; `json` writes one object a line with the current span's fields.
-fn init_logs(format: LogFormat) -> anyhow::Result<()> {
+pub(crate) fn init_logs(format: LogFormat) -> anyhow::Result<()> {
     use tracing_subscriber::prelude::*;
     let targets = tracing_subscriber::filter::Targets::new()
         .with_target("portcullis", tracing::Level::INFO)

@@ -1,0 +1,475 @@
+//! The gateway's configuration file (TOML): the upstream MCP servers it fronts, and the policy for
+//! their tools. Unknown keys, wrong types and unusable values stop the gateway with the file, line
+//! and column (fail closed). Relative paths are relative to the file's directory.
+//!
+//! ```toml
+//! lock = "gateway.lock.json"        # the pin file (default: <this file's stem>.lock.json beside it)
+//! workdir = "/var/lib/portcullis/gateway" # each upstream's working directory is <workdir>/<name>
+//!
+//! [policy]
+//! mode = "consent-writes"           # consent-writes (default) | read-only | allow
+//! deny = ["filesystem__write_*"]    # `upstream__tool` wildcards: never called
+//! consent = ["dynamodb__delete_*"]  # a person approves each call
+//! allow = ["*__list_*"]             # runs without asking, even when it writes
+//! read_only = ["everything__echo"]  # classified as reads, whatever the annotations claim
+//! writes = ["iam__list_*"]          # classified as writes, whatever the annotations claim
+//!
+//! [upstreams.filesystem]
+//! command = "npx"                   # found in the upstream's PATH
+//! args = ["-y", "@modelcontextprotocol/server-filesystem@2026.8.31", "/srv/data"]
+//! pass_env = ["PATH", "HOME"]       # copied from the gateway's environment, when set
+//! env = { NODE_NO_WARNINGS = "1" }  # set to these values
+//!
+//! [upstreams.dynamodb]
+//! command = "uvx"
+//! args = ["awslabs.dynamodb-mcp-server@2.1.8"]
+//! aws_profile = "ddb-readonly"      # this upstream's AWS identity (never the gateway's own)
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+use super::rules::{ToolPattern, ToolRules};
+
+/// Environment variables that carry AWS credentials or pick them: an upstream gets its AWS
+/// identity from `aws_profile` only, never by copying or setting these.
+pub const AWS_CREDENTIAL_VARS: &[&str] = &[
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_BEARER_TOKEN_BEDROCK",
+];
+
+/// Variables an upstream with `aws_profile` also gets from the gateway's environment when set:
+/// where the profile is defined.
+const AWS_PROFILE_FILES: &[&str] = &["AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "HOME"];
+
+/// Variables of the Portcullis server itself, never handed to an upstream.
+const OWN_VARS_PREFIX: &str = "PORTCULLIS_";
+
+/// The separator between an upstream's name and its tool's in the names the gateway serves.
+pub const SEP: &str = "__";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    lock: Option<PathBuf>,
+    workdir: Option<PathBuf>,
+    #[serde(default)]
+    policy: RawPolicy,
+    #[serde(default)]
+    upstreams: BTreeMap<String, toml::Spanned<RawUpstream>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    mode: Option<String>,
+    #[serde(default)]
+    deny: Vec<String>,
+    #[serde(default)]
+    consent: Vec<String>,
+    allow: Option<Vec<String>>,
+    #[serde(default)]
+    read_only: Vec<String>,
+    #[serde(default)]
+    writes: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUpstream {
+    command: Option<String>,
+    #[serde(default)]
+    args: Vec<String>,
+    url: Option<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    #[serde(default)]
+    pass_env: Vec<String>,
+    cwd: Option<PathBuf>,
+    aws_profile: Option<String>,
+    timeout_secs: Option<u64>,
+    max_concurrency: Option<usize>,
+}
+
+/// The gateway's policy mode: what a tool no rule names may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GatewayMode {
+    /// Reads run; writes (and unannotated tools) ask a person. The default.
+    ConsentWrites,
+    /// Reads run; writes are refused.
+    ReadOnly,
+    /// Everything not denied runs.
+    Allow,
+}
+
+impl GatewayMode {
+    /// As written in the file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GatewayMode::ConsentWrites => "consent-writes",
+            GatewayMode::ReadOnly => "read-only",
+            GatewayMode::Allow => "allow",
+        }
+    }
+}
+
+/// One upstream MCP server.
+#[derive(Debug, Clone)]
+pub struct UpstreamConfig {
+    /// Its name: the prefix of its tools (`[a-z0-9-]`, no `__`).
+    pub name: String,
+    /// The program and its arguments.
+    pub command: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Its whole environment (see [`UpstreamConfig::environment`]).
+    pub env: BTreeMap<String, String>,
+    /// Variables copied from the gateway's environment when set.
+    pub pass_env: Vec<String>,
+    /// Its working directory (created 0700 when missing).
+    pub cwd: PathBuf,
+    /// Its AWS profile, if any.
+    pub aws_profile: Option<String>,
+    /// How long one call may take.
+    pub timeout: std::time::Duration,
+    /// Calls in flight at once.
+    pub max_concurrency: usize,
+}
+
+impl UpstreamConfig {
+    /// The upstream's environment: `pass_env` from `gateway_env` (when set), then `env`, then its
+    /// AWS profile. Nothing else of the gateway's environment.
+    pub fn environment(
+        &self,
+        gateway_env: &dyn Fn(&str) -> Option<String>,
+    ) -> Vec<(String, String)> {
+        let mut out: BTreeMap<String, String> = BTreeMap::new();
+        for name in &self.pass_env {
+            if let Some(v) = gateway_env(name) {
+                out.insert(name.clone(), v);
+            }
+        }
+        if let Some(profile) = &self.aws_profile {
+            for name in AWS_PROFILE_FILES {
+                if let Some(v) = gateway_env(name) {
+                    out.insert((*name).to_string(), v);
+                }
+            }
+            out.insert("AWS_PROFILE".into(), profile.clone());
+        }
+        for (k, v) in &self.env {
+            out.insert(k.clone(), v.clone());
+        }
+        out.into_iter().collect()
+    }
+}
+
+/// The whole file, checked.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// The pin file.
+    pub lock: PathBuf,
+    /// The upstreams, by name.
+    pub upstreams: Vec<UpstreamConfig>,
+    /// The tool rules.
+    pub rules: ToolRules,
+}
+
+impl GatewayConfig {
+    /// The upstream called `name`.
+    pub fn upstream(&self, name: &str) -> Option<&UpstreamConfig> {
+        self.upstreams.iter().find(|u| u.name == name)
+    }
+}
+
+/// `1-based (line, column)` of byte `offset` in `text`.
+fn position(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// A valid upstream name: what tool names may carry as a prefix.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 32
+        && !name.contains(SEP)
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && !name.starts_with(['-', '_'])
+        && !name.ends_with(['-', '_'])
+}
+
+/// Reads and checks the configuration at `path`; `state_dir` is where upstream working
+/// directories go when the file names no `workdir`. Every problem is reported at once.
+pub fn load(path: &Path, state_dir: Option<&Path>) -> anyhow::Result<GatewayConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the gateway configuration {}", path.display()))?;
+    parse(&text, path, state_dir)
+}
+
+/// [`load`] on text already read.
+pub fn parse(text: &str, path: &Path, state_dir: Option<&Path>) -> anyhow::Result<GatewayConfig> {
+    let raw: RawFile = toml::from_str(text).map_err(|e| {
+        let at = e
+            .span()
+            .map(|s| {
+                let (l, c) = position(text, s.start);
+                format!("{l}:{c}: ")
+            })
+            .unwrap_or_default();
+        anyhow::anyhow!("{}: {at}{}", path.display(), e.message().trim())
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut problems: Vec<String> = Vec::new();
+    let lock = match raw.lock {
+        Some(l) => base.join(l),
+        None => {
+            let stem = path
+                .file_stem()
+                .map_or_else(|| "gateway".into(), |s| s.to_string_lossy().into_owned());
+            base.join(format!("{stem}.lock.json"))
+        }
+    };
+    let workdir = match (raw.workdir, state_dir) {
+        (Some(w), _) => Some(base.join(w)),
+        (None, Some(s)) => Some(s.join("gateway")),
+        (None, None) => None,
+    };
+
+    let mode = match raw.policy.mode.as_deref() {
+        None | Some("consent-writes") => GatewayMode::ConsentWrites,
+        Some("read-only") => GatewayMode::ReadOnly,
+        Some("allow") => GatewayMode::Allow,
+        Some(other) => {
+            problems.push(format!(
+                "`policy.mode` is `{other}`: use consent-writes (reads run, writes ask a person), read-only or allow"
+            ));
+            GatewayMode::ConsentWrites
+        }
+    };
+    let mut patterns = |key: &str, list: &[String]| -> Vec<ToolPattern> {
+        list.iter()
+            .filter_map(|p| match ToolPattern::parse(p) {
+                Ok(p) => Some(p),
+                Err(why) => {
+                    problems.push(format!("`policy.{key}`: {why}"));
+                    None
+                }
+            })
+            .collect()
+    };
+    let rules = ToolRules {
+        mode,
+        deny: patterns("deny", &raw.policy.deny),
+        consent: patterns("consent", &raw.policy.consent),
+        allow: raw.policy.allow.as_ref().map(|a| patterns("allow", a)),
+        read_only: patterns("read_only", &raw.policy.read_only),
+        writes: patterns("writes", &raw.policy.writes),
+    };
+
+    let mut upstreams = Vec::new();
+    if raw.upstreams.is_empty() {
+        problems.push(
+            "no upstreams: add an `[upstreams.NAME]` table with the `command` and `args` of an MCP server".into(),
+        );
+    }
+    for (name, spanned) in raw.upstreams {
+        let (line, col) = position(text, spanned.span().start);
+        let at = format!("{line}:{col}: upstream `{name}`");
+        let u = spanned.into_inner();
+        if !valid_name(&name) {
+            problems.push(format!(
+                "{at}: the name must be 1-32 lowercase letters, digits, `-` or `_`, without `__` (it prefixes the tool names: `{name}__tool`)"
+            ));
+        }
+        if u.url.is_some() {
+            problems.push(format!(
+                "{at}: streamable-HTTP upstreams (`url`) are not supported by this version; run the server over stdio with `command` and `args`"
+            ));
+            continue;
+        }
+        let Some(command) = u.command.filter(|c| !c.trim().is_empty()) else {
+            problems.push(format!(
+                "{at}: `command` is missing (the program that serves MCP on stdio, e.g. \"npx\" with args [\"-y\", \"@scope/server@1.2.3\"])"
+            ));
+            continue;
+        };
+        for var in u.pass_env.iter().chain(u.env.keys()) {
+            if AWS_CREDENTIAL_VARS.contains(&var.as_str()) {
+                problems.push(format!(
+                    "{at}: `{var}` may not be passed or set: an upstream's AWS identity is its `aws_profile` (never the gateway's credentials)"
+                ));
+            } else if var.starts_with(OWN_VARS_PREFIX) {
+                problems.push(format!(
+                    "{at}: `{var}` is a setting of Portcullis itself and is never handed to an upstream"
+                ));
+            } else if var.is_empty() || var.contains('=') || var.contains('\0') {
+                problems.push(format!("{at}: `{var}` is not a variable name"));
+            }
+        }
+        if u.env.values().any(|v| v.contains('\0')) {
+            problems.push(format!("{at}: an `env` value holds a NUL byte"));
+        }
+        let timeout = u.timeout_secs.unwrap_or(60);
+        if timeout == 0 || timeout > 3600 {
+            problems.push(format!(
+                "{at}: `timeout_secs` is {timeout}: use 1 to 3600 seconds"
+            ));
+        }
+        let max_concurrency = u.max_concurrency.unwrap_or(8);
+        if max_concurrency == 0 || max_concurrency > 256 {
+            problems.push(format!(
+                "{at}: `max_concurrency` is {max_concurrency}: use 1 to 256"
+            ));
+        }
+        let cwd = match (u.cwd, &workdir) {
+            (Some(c), _) => base.join(c),
+            (None, Some(w)) => w.join(&name),
+            (None, None) => {
+                problems.push(format!(
+                    "{at}: no working directory: set `cwd`, or `workdir` for all upstreams (XDG_STATE_HOME and HOME are unset)"
+                ));
+                continue;
+            }
+        };
+        upstreams.push(UpstreamConfig {
+            name,
+            command,
+            args: u.args,
+            env: u.env,
+            pass_env: u.pass_env,
+            cwd,
+            aws_profile: u.aws_profile,
+            timeout: std::time::Duration::from_secs(timeout.clamp(1, 3600)),
+            max_concurrency: max_concurrency.clamp(1, 256),
+        });
+    }
+    if !problems.is_empty() {
+        anyhow::bail!(
+            "{}: {} problem{}:\n  {}",
+            path.display(),
+            problems.len(),
+            if problems.len() == 1 { "" } else { "s" },
+            problems.join("\n  ")
+        );
+    }
+    Ok(GatewayConfig {
+        path: path.to_path_buf(),
+        lock,
+        upstreams,
+        rules,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_ok(text: &str) -> GatewayConfig {
+        parse(
+            text,
+            Path::new("/etc/pg/gw.toml"),
+            Some(Path::new("/state")),
+        )
+        .unwrap()
+    }
+
+    fn parse_err(text: &str) -> String {
+        format!(
+            "{:#}",
+            parse(
+                text,
+                Path::new("/etc/pg/gw.toml"),
+                Some(Path::new("/state"))
+            )
+            .unwrap_err()
+        )
+    }
+
+    #[test]
+    fn a_minimal_file_gets_safe_defaults() {
+        let c = parse_ok("[upstreams.fs]\ncommand = \"npx\"\nargs = [\"-y\", \"x@1\"]\n");
+        assert_eq!(c.lock, Path::new("/etc/pg/gw.lock.json"));
+        assert_eq!(c.rules.mode, GatewayMode::ConsentWrites);
+        let u = &c.upstreams[0];
+        assert_eq!(u.cwd, Path::new("/state/gateway/fs"));
+        assert_eq!(u.timeout.as_secs(), 60);
+        assert!(u.environment(&|_| Some("leak".into())).is_empty());
+    }
+
+    #[test]
+    fn the_environment_is_the_allow_list_and_the_profile_only() {
+        let c = parse_ok(
+            "[upstreams.ddb]\ncommand = \"uvx\"\npass_env = [\"PATH\", \"UNSET\"]\nenv = { A = \"1\" }\naws_profile = \"ro\"\n",
+        );
+        let env = c.upstreams[0].environment(&|k| match k {
+            "PATH" => Some("/bin".into()),
+            "HOME" => Some("/home/o".into()),
+            "AWS_SECRET_ACCESS_KEY" => Some("gateway-secret".into()),
+            _ => None,
+        });
+        assert_eq!(
+            env,
+            vec![
+                ("A".into(), "1".into()),
+                ("AWS_PROFILE".into(), "ro".into()),
+                ("HOME".into(), "/home/o".into()),
+                ("PATH".into(), "/bin".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_with_its_place() {
+        let e = parse_err(
+            "[policy]\nmode = \"yolo\"\ndeny = [\"\"]\n[upstreams.Bad__Name]\ncommand = \"x\"\n[upstreams.ok]\npass_env = [\"AWS_SECRET_ACCESS_KEY\"]\n[upstreams.web]\nurl = \"http://x\"\n",
+        );
+        assert!(e.contains("4 problems") || e.contains("5 problems"), "{e}");
+        assert!(e.contains("`policy.mode` is `yolo`"), "{e}");
+        assert!(e.contains("upstream `Bad__Name`: the name must be"), "{e}");
+        assert!(e.contains("`command` is missing"), "{e}");
+        assert!(e.contains("streamable-HTTP upstreams"), "{e}");
+        assert!(e.contains("4:1: upstream `Bad__Name`"), "{e}");
+    }
+
+    #[test]
+    fn credentials_cannot_be_passed_or_set() {
+        let e = parse_err(
+            "[upstreams.a]\ncommand = \"x\"\npass_env = [\"AWS_PROFILE\"]\nenv = { AWS_ACCESS_KEY_ID = \"AKIA\", PORTCULLIS_TOKEN_FILE = \"t\" }\n",
+        );
+        assert!(e.contains("`AWS_PROFILE` may not be passed"), "{e}");
+        assert!(e.contains("`AWS_ACCESS_KEY_ID` may not be passed"), "{e}");
+        assert!(
+            e.contains("`PORTCULLIS_TOKEN_FILE` is a setting of Portcullis"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_a_place() {
+        let e = parse_err("[upstreams.a]\ncommand = \"x\"\nargz = []\n");
+        assert!(e.contains("3:1"), "{e}");
+        assert!(e.contains("argz"), "{e}");
+        let e = parse_err("");
+        assert!(e.contains("no upstreams"), "{e}");
+    }
+}

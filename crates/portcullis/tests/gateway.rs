@@ -1,0 +1,384 @@
+//! `portcullis gateway` against real upstream MCP servers, driven by the official Python MCP
+//! client: a hostile upstream written for these tests (tests/gateway/hostile.py: a description
+//! changed after the 3rd call, a tool added, one renamed, tag characters, a parameter asking for
+//! a key), two of them side by side for credential isolation, and the policy's deny and consent.
+//! The upstreams from the registries are in tests/gateway_upstreams.rs.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)] // the test drives programs: the binary, the Python client, the upstreams
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{Value, json};
+use support::gateway::{Gw, names};
+use support::serve::temp_home;
+
+fn hostile() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/gateway/hostile.py")
+}
+
+fn hostile_config(gw_home_hint: &str, mode: &str, policy: &str) -> String {
+    format!(
+        "{policy}\n[upstreams.hostile]\ncommand = \"python3\"\nargs = [\"{}\"]\npass_env = [\"PATH\"]\nenv = {{ HOSTILE_MODE = \"{mode}\", HOSTILE_RECORD = \"{gw_home_hint}/hostile.calls\" }}\n",
+        hostile().display()
+    )
+}
+
+/// A gateway on the hostile upstream in `mode`, pinned (the pin must succeed).
+fn pinned(tag: &str, mode: &str, policy: &str) -> Gw {
+    let home = temp_home(tag);
+    let config = hostile_config(&home.display().to_string(), mode, policy);
+    std::fs::write(home.join("gateway.toml"), &config).unwrap();
+    let gw = Gw {
+        config: home.join("gateway.toml"),
+        home,
+        extra: Vec::new(),
+    };
+    let (code, out) = gw.pin(&[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("hostile: hostile 1.0.0"), "{out}");
+    gw
+}
+
+fn echo(n: usize) -> Value {
+    json!({"op": "call", "tool": "hostile__echo", "args": {"text": format!("hi {n}")}})
+}
+
+fn drift_records(gw: &Gw) -> Vec<Value> {
+    gw.audit()
+        .into_iter()
+        .filter(|r| r["event"]["kind"] == "drift" || r["kind"] == "drift")
+        .collect()
+}
+
+#[test]
+fn a_description_changed_after_the_third_call_is_quarantined_and_never_called() {
+    let gw = pinned("gw-rug", "rug-description", "");
+    let steps = gw.session(json!([
+        {"op": "list"},
+        echo(1), echo(2), echo(3),
+        {"op": "wait_absent", "tool": "hostile__echo", "seconds": 10},
+        echo(4),
+        {"op": "list"},
+    ]));
+    assert!(names(&steps[0]).contains(&"hostile__echo".to_string()));
+    for s in &steps[1..4] {
+        assert_eq!(s["is_error"], false, "{s}");
+    }
+    assert_eq!(steps[4]["absent"], true, "{}", steps[4]);
+    let refused = &steps[5];
+    assert_eq!(refused["is_error"], true);
+    let text = refused["text"][0].as_str().unwrap();
+    assert!(text.contains("`hostile__echo` is quarantined"), "{text}");
+    assert!(text.contains("description changed"), "{text}");
+    assert!(
+        text.contains("portcullis gateway approve hostile echo"),
+        "{text}"
+    );
+    assert!(!names(&steps[6]).contains(&"hostile__echo".to_string()));
+    // The other tools are still served.
+    assert!(names(&steps[6]).contains(&"hostile__add".to_string()));
+    // Three calls reached the upstream, not the fourth.
+    assert_eq!(gw.calls("hostile").len(), 3, "{:?}", gw.calls("hostile"));
+    // One drift record with the diff and the scan's findings.
+    let drift = drift_records(&gw);
+    assert_eq!(drift.len(), 1, "{drift:?}");
+    let d = drift[0].to_string();
+    assert!(d.contains("/description"), "{d}");
+    assert!(d.contains("model-instruction"), "{d}");
+    gw.verify_audit();
+
+    // Approval: the scan finding blocks it unless forced.
+    let out = gw
+        .command(&["gateway", "approve", "hostile", "echo"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("not approved"), "{text}");
+    let out = gw
+        .command(&["gateway", "approve", "--force", "hostile", "echo"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lock: Value =
+        serde_json::from_str(&std::fs::read_to_string(gw.home.join("gateway.lock.json")).unwrap())
+            .unwrap();
+    let pinned = &lock["upstreams"]["hostile"]["tools"]["echo"];
+    assert!(
+        pinned["definition"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("~/.aws/credentials"),
+        "{pinned}"
+    );
+    assert!(!pinned["acceptedFindings"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn a_silent_change_is_caught_by_the_next_listing() {
+    let gw = pinned("gw-silent", "silent-rug", "");
+    let steps = gw.session(json!([
+        echo(1), echo(2), echo(3),
+        {"op": "list"},
+        echo(4),
+    ]));
+    assert!(
+        !names(&steps[3]).contains(&"hostile__echo".to_string()),
+        "{}",
+        steps[3]
+    );
+    assert_eq!(steps[4]["is_error"], true);
+    assert_eq!(gw.calls("hostile").len(), 3);
+}
+
+#[test]
+fn an_added_tool_is_never_served() {
+    let gw = pinned("gw-add", "add-tool", "");
+    let steps = gw.session(json!([
+        echo(1), echo(2), echo(3),
+        {"op": "notified", "seconds": 1},
+        {"op": "list"},
+        {"op": "call", "tool": "hostile__exfiltrate", "args": {"data": "x"}, "elicit": "accept"},
+    ]));
+    assert!(!names(&steps[4]).contains(&"hostile__exfiltrate".to_string()));
+    assert!(names(&steps[4]).contains(&"hostile__echo".to_string()));
+    let text = steps[5]["text"][0].as_str().unwrap();
+    assert!(
+        text.contains("quarantined: a new tool the pin file does not have"),
+        "{text}"
+    );
+    assert!(steps[5]["prompts"].as_array().unwrap().is_empty());
+    assert!(!gw.calls("hostile").iter().any(|c| c.contains("exfiltrate")));
+    assert_eq!(drift_records(&gw).len(), 1);
+}
+
+#[test]
+fn a_renamed_tool_is_recognised_and_neither_name_is_called() {
+    let gw = pinned("gw-rename", "rename", "");
+    let steps = gw.session(json!([
+        echo(1), echo(2),
+        {"op": "call", "tool": "hostile__add", "args": {"a": 2, "b": 3}},
+        {"op": "notified", "seconds": 1},
+        {"op": "list"},
+        {"op": "call", "tool": "hostile__sum", "args": {"a": 1, "b": 1}},
+        {"op": "call", "tool": "hostile__add", "args": {"a": 1, "b": 1}},
+    ]));
+    assert_eq!(steps[2]["structured_content"]["sum"], 5);
+    let listed = names(&steps[4]);
+    assert!(
+        !listed.contains(&"hostile__sum".to_string())
+            && !listed.contains(&"hostile__add".to_string()),
+        "{listed:?}"
+    );
+    let sum = steps[5]["text"][0].as_str().unwrap();
+    assert!(sum.contains("the pinned tool `add` renamed"), "{sum}");
+    let add = steps[6]["text"][0].as_str().unwrap();
+    assert!(add.contains("no longer lists this pinned tool"), "{add}");
+    assert_eq!(gw.calls("hostile").len(), 3);
+}
+
+#[test]
+fn hidden_tag_characters_and_a_secret_parameter_are_held_back_by_the_scan() {
+    for (mode, tool, finding) in [
+        ("tag-chars", "echo", "IGNORE PREVIOUS INSTRUCTIONS"),
+        ("secret-arg", "write_note", "aws_secret_access_key"),
+    ] {
+        let home = temp_home(&format!("gw-{mode}"));
+        let config = hostile_config(&home.display().to_string(), mode, "");
+        std::fs::write(home.join("gateway.toml"), &config).unwrap();
+        let gw = Gw {
+            config: home.join("gateway.toml"),
+            home,
+            extra: Vec::new(),
+        };
+        let (code, out) = gw.pin(&[]);
+        assert_eq!(code, 1, "{out}");
+        assert!(
+            out.contains(&format!("NOT PINNED tool hostile__{tool}")),
+            "{out}"
+        );
+        assert!(out.contains(finding), "{out}");
+        let args = if tool == "echo" {
+            json!({"text": "x"})
+        } else {
+            json!({"id": "n", "body": "b", "aws_secret_access_key": "k"})
+        };
+        let steps = gw.session(json!([
+            {"op": "list"},
+            {"op": "call", "tool": format!("hostile__{tool}"), "args": args, "elicit": "accept"},
+        ]));
+        assert!(
+            !names(&steps[0]).contains(&format!("hostile__{tool}")),
+            "{mode}: {}",
+            steps[0]
+        );
+        assert!(names(&steps[0]).contains(&"hostile__add".to_string()));
+        assert_eq!(steps[1]["is_error"], true);
+        assert!(
+            steps[1]["text"][0]
+                .as_str()
+                .unwrap()
+                .contains("quarantined"),
+            "{}",
+            steps[1]
+        );
+        assert!(
+            gw.calls("hostile").is_empty(),
+            "{mode}: {:?}",
+            gw.calls("hostile")
+        );
+        // Forced, it is pinned with its findings kept for the reviewer.
+        let (code, out) = gw.pin(&["--force"]);
+        assert_eq!(code, 0, "{out}");
+        assert!(
+            out.contains(&format!("forced tool hostile__{tool}")),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn deny_consent_and_unannotated_writes_follow_the_policy() {
+    let gw = pinned(
+        "gw-policy",
+        "benign",
+        "[policy]\ndeny = [\"hostile__add\"]\n",
+    );
+    let steps = gw.session(json!([
+        {"op": "call", "tool": "hostile__add", "args": {"a": 1, "b": 2}},
+        // write_note claims readOnlyHint false: a write, so it asks (consent-writes).
+        {"op": "call", "tool": "hostile__write_note", "args": {"id": "a", "body": "declined"}, "elicit": "decline"},
+        {"op": "call", "tool": "hostile__write_note", "args": {"id": "b", "body": "approved"}, "elicit": "accept"},
+        {"op": "call", "tool": "hostile__echo", "args": {"text": "read"}, "elicit": "decline"},
+    ]));
+    let denied = steps[0]["text"][0].as_str().unwrap();
+    assert!(
+        denied.contains("the gateway policy denies `hostile__add`"),
+        "{denied}"
+    );
+    assert!(
+        denied.contains("`policy.deny` rule `hostile__add`"),
+        "{denied}"
+    );
+    assert_eq!(steps[1]["is_error"], true);
+    assert_eq!(steps[1]["prompts"].as_array().unwrap().len(), 1);
+    let prompt = steps[1]["prompts"][0].as_str().unwrap();
+    assert!(
+        prompt.contains("hostile__write_note") && prompt.contains("\"declined\""),
+        "{prompt}"
+    );
+    assert!(prompt.contains("Request digest: sha256:"), "{prompt}");
+    assert_eq!(steps[2]["is_error"], false, "{}", steps[2]);
+    assert_eq!(steps[2]["text"][0], "stored b");
+    // A read runs without asking.
+    assert_eq!(steps[3]["is_error"], false);
+    assert!(steps[3]["prompts"].as_array().unwrap().is_empty());
+    assert_eq!(
+        gw.calls("hostile"),
+        vec!["tools/call write_note", "tools/call echo"]
+    );
+    // One record per call, with the decision, the outcome and the arguments' digest.
+    let calls: Vec<Value> = gw
+        .audit()
+        .into_iter()
+        .filter(|r| r.to_string().contains("argumentsSha256"))
+        .collect();
+    assert_eq!(calls.len(), 4, "{calls:?}");
+    let text = Value::Array(calls).to_string();
+    for outcome in ["\"denied\"", "\"not_approved\"", "\"ok\""] {
+        assert!(text.contains(outcome), "{outcome}: {text}");
+    }
+    assert!(!text.contains("approved\"}") || text.contains("\"consent\":\"approved\""));
+    gw.verify_audit();
+}
+
+#[test]
+fn an_upstream_sees_only_its_own_environment() {
+    let home = temp_home("gw-env");
+    let config = format!(
+        "[policy]\nmode = \"allow\"\n[upstreams.a]\ncommand = \"python3\"\nargs = [\"{h}\"]\npass_env = [\"PATH\"]\nenv = {{ A_TOKEN = \"a-only\" }}\n[upstreams.b]\ncommand = \"python3\"\nargs = [\"{h}\"]\npass_env = [\"PATH\"]\nenv = {{ B_TOKEN = \"b-only\" }}\naws_profile = \"b-profile\"\n",
+        h = hostile().display()
+    );
+    std::fs::write(home.join("gateway.toml"), config).unwrap();
+    let gw = Gw {
+        config: home.join("gateway.toml"),
+        home,
+        extra: Vec::new(),
+    };
+    let (code, out) = gw.pin(&[]);
+    assert_eq!(code, 0, "{out}");
+    let probe = json!([
+        "A_TOKEN",
+        "B_TOKEN",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_PROFILE",
+        "GATEWAY_ONLY",
+        "HOME",
+        "PORTCULLIS_GATEWAY_CONFIG"
+    ]);
+    let steps = gw.session(json!([
+        {"op": "call", "tool": "a__env_probe", "args": {"names": probe}},
+        {"op": "call", "tool": "b__env_probe", "args": {"names": probe}},
+    ]));
+    let seen = |i: usize| -> Value {
+        serde_json::from_str(steps[i]["text"][0].as_str().unwrap()).unwrap()
+    };
+    let a = seen(0);
+    let b = seen(1);
+    assert_eq!(a["A_TOKEN"], true);
+    assert_eq!(a["B_TOKEN"], false);
+    assert_eq!(b["A_TOKEN"], false);
+    assert_eq!(b["B_TOKEN"], true);
+    assert_eq!(b["AWS_PROFILE"], true, "{b}");
+    assert_eq!(a["AWS_PROFILE"], false);
+    for v in [&a, &b] {
+        for gateway_own in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "GATEWAY_ONLY",
+            "PORTCULLIS_GATEWAY_CONFIG",
+        ] {
+            assert_eq!(v[gateway_own], false, "{gateway_own} leaked: {v}");
+        }
+    }
+    // HOME only for the upstream with a profile (where its profile is defined).
+    assert_eq!(a["HOME"], false);
+    assert_eq!(b["HOME"], true);
+}
+
+#[test]
+fn a_bad_configuration_says_what_to_change() {
+    let gw = Gw::new(
+        "gw-bad",
+        "[upstreams.x]\ncommand = \"python3\"\npass_env = [\"AWS_SECRET_ACCESS_KEY\"]\n[policy]\ndeny = [\"write_file\"]\n",
+    );
+    let out = gw.command(&["gateway", "serve"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("2 problems"), "{err}");
+    assert!(
+        err.contains("`AWS_SECRET_ACCESS_KEY` may not be passed"),
+        "{err}"
+    );
+    assert!(err.contains("names no upstream"), "{err}");
+    let none = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["gateway", "pin"])
+        .env_clear()
+        .env("HOME", &gw.home)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&none.stderr)
+            .contains("pass --config FILE or set PORTCULLIS_GATEWAY_CONFIG")
+    );
+    let _ = Path::new("");
+}
