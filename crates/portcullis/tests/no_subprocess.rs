@@ -154,3 +154,64 @@ fn a_whole_session_starts_no_program() {
         std::fs::read_to_string(&marker).unwrap_or_default()
     );
 }
+
+/// The lint's one exception is the gateway's launcher: no other crate the `portcullis` binary is
+/// built from (its own sources and every `portcullis-*` crate it depends on) allows the
+/// disallowed types or methods anywhere in its sources.
+#[test]
+fn only_the_launcher_may_start_a_program() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let manifest =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap();
+    let mut crates = vec![root.join("crates/portcullis/src")];
+    let mut section = String::new();
+    for line in manifest.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            section = line.to_string();
+            continue;
+        }
+        // Build dependencies only: the load generator (a dev-dependency) starts the server it loads.
+        if !(section == "[dependencies]" || section.ends_with(".dependencies]")) {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix("portcullis-") {
+            let name = name.split(['.', ' ', '=']).next().unwrap();
+            crates.push(root.join("crates").join(name).join("src"));
+        }
+    }
+    assert!(
+        crates.len() > 10,
+        "the dependency list was not read: {crates:?}"
+    );
+    let mut offenders = Vec::new();
+    let mut launcher_allows = false;
+    let mut stack = crates.clone();
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|x| x == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                if text.contains("clippy::disallowed_types")
+                    || text.contains("clippy::disallowed_methods")
+                {
+                    if path.ends_with("crates/launcher/src/lib.rs") {
+                        launcher_allows = true;
+                    } else {
+                        offenders.push(path.display().to_string());
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        launcher_allows,
+        "the launcher is among the binary's crates and holds the exception"
+    );
+    assert!(
+        offenders.is_empty(),
+        "only crates/launcher may start a program: {offenders:?}"
+    );
+}

@@ -200,7 +200,11 @@ fn pin(config: &GatewayConfig, force: bool, only: &[String]) -> anyhow::Result<E
             } else {
                 &listing.server.name
             },
-            listing.server.version,
+            if listing.server.version.is_empty() {
+                "(no version given)"
+            } else {
+                &listing.server.version
+            },
             listing.server.protocol_version,
             pinned.tools.len(),
             pinned.prompts.len(),
@@ -227,9 +231,10 @@ fn pin(config: &GatewayConfig, force: bool, only: &[String]) -> anyhow::Result<E
         // What was pending for this upstream is settled by the new pin.
         let pending_path = lock::pending_path(&config.lock);
         if let Ok(mut pending) = Pending::load(&pending_path)
-            && pending.upstreams.remove(&name).is_some() {
-                let _ = pending.save(&pending_path);
-            }
+            && pending.upstreams.remove(&name).is_some()
+        {
+            let _ = pending.save(&pending_path);
+        }
     }
     lock.save(&config.lock)?;
     println!("wrote {}", config.lock.display());

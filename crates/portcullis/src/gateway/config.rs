@@ -417,6 +417,24 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_configuration_loads_as_documented() {
+        let readme = include_str!("../../../../README.md");
+        let start = readme
+            .find("## Put your other MCP servers behind Portcullis")
+            .expect("the README section");
+        let block = &readme[start..];
+        let block = &block[block.find("```toml\n").expect("its TOML block") + 8..];
+        let block = &block[..block.find("```").expect("the block's end")];
+        let c = parse_ok(block);
+        let names: Vec<&str> = c.upstreams.iter().map(|u| u.name.as_str()).collect();
+        assert_eq!(names, ["aws-api", "dynamodb", "iam"]);
+        assert_eq!(c.upstreams[1].timeout.as_secs(), 120);
+        assert_eq!(c.upstreams[1].max_concurrency, 8);
+        assert_eq!(c.upstreams[2].aws_profile.as_deref(), Some("iam-audit"));
+        assert!(c.upstreams.iter().all(|u| u.command == "uvx"));
+    }
+
+    #[test]
     fn the_environment_is_the_allow_list_and_the_profile_only() {
         let c = parse_ok(
             "[upstreams.ddb]\ncommand = \"uvx\"\npass_env = [\"PATH\", \"UNSET\"]\nenv = { A = \"1\" }\naws_profile = \"ro\"\n",

@@ -424,13 +424,14 @@ impl Gateway {
                 continue;
             }
             if let Ok(v) = u.view.read()
-                && let Some(l) = &v.listing {
-                    out.extend(
-                        l.tools
-                            .iter()
-                            .map(|t| format!("{}{SEP}{}", u.config.name, t.name)),
-                    );
-                }
+                && let Some(l) = &v.listing
+            {
+                out.extend(
+                    l.tools
+                        .iter()
+                        .map(|t| format!("{}{SEP}{}", u.config.name, t.name)),
+                );
+            }
         }
         out
     }
@@ -468,9 +469,10 @@ impl Gateway {
                 let sha = portcullis_gateway::canonical::digest(def);
                 let pinned = pin.as_ref().and_then(|p| p.items(*kind).get(name));
                 if let Some(q) = view.quarantined.get(&(*kind, name.clone()))
-                    && q.sha256.as_deref() == Some(sha.as_str()) {
-                        continue; // quarantined before, unchanged since
-                    }
+                    && q.sha256.as_deref() == Some(sha.as_str())
+                {
+                    continue; // quarantined before, unchanged since
+                }
                 let quarantine = match pinned {
                     Some(p) if p.sha256 == sha => {
                         if view.quarantined.contains_key(&(*kind, name.clone())) {
@@ -480,9 +482,9 @@ impl Gateway {
                             if *kind == Kind::Tool
                                 && let Some(t) =
                                     listing.tools.iter().find(|t| t.name == name.as_str())
-                                {
-                                    served.insert(name.clone(), t.clone());
-                                }
+                            {
+                                served.insert(name.clone(), t.clone());
+                            }
                             continue;
                         }
                     }

@@ -81,14 +81,16 @@ pub fn mask_json(value: &mut Value) -> usize {
 pub fn mask_text(text: &mut String) -> usize {
     let trimmed = text.trim_start();
     if (trimmed.starts_with('{') || trimmed.starts_with('['))
-        && let Ok(mut v) = serde_json::from_str::<Value>(text) {
-            let n = mask_json(&mut v);
-            if n > 0
-                && let Ok(s) = serde_json::to_string_pretty(&v) {
-                    *text = s;
-                }
-            return n;
+        && let Ok(mut v) = serde_json::from_str::<Value>(text)
+    {
+        let n = mask_json(&mut v);
+        if n > 0
+            && let Ok(s) = serde_json::to_string_pretty(&v)
+        {
+            *text = s;
         }
+        return n;
+    }
     let (clean, n) = scrub_counted(text);
     if n > 0 {
         *text = clean;
