@@ -382,3 +382,52 @@ fn a_bad_configuration_says_what_to_change() {
     );
     let _ = Path::new("");
 }
+
+#[test]
+fn pinned_prompts_are_served_prefixed_redacted_and_denied_by_name() {
+    let gw = pinned("gw-prompts", "benign", "");
+    let steps = gw.session(json!([
+        {"op": "prompts"},
+        {"op": "get_prompt", "name": "hostile__summarize", "args": {"text": "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}},
+        {"op": "get_prompt", "name": "hostile__nothing", "args": {}},
+    ]));
+    assert_eq!(steps[0]["prompts"], json!(["hostile__summarize"]));
+    assert_eq!(steps[1]["error"], Value::Null, "{}", steps[1]);
+    let text = steps[1]["messages"][0].as_str().unwrap();
+    assert!(text.starts_with("Summarize this: "), "{text}");
+    assert!(
+        !text.contains("wJalrXUtnFEMI"),
+        "a secret passed through: {text}"
+    );
+    assert!(
+        steps[2]["error"]
+            .as_str()
+            .unwrap()
+            .contains("unknown prompt `hostile__nothing`"),
+        "{}",
+        steps[2]
+    );
+
+    // A deny rule names prompts as it names tools: nothing reaches the upstream.
+    let denied = pinned(
+        "gw-prompts-deny",
+        "benign",
+        "[policy]\ndeny = [\"hostile__summ*\"]\n",
+    );
+    let steps = denied.session(json!([
+        {"op": "get_prompt", "name": "hostile__summarize", "args": {"text": "x"}},
+    ]));
+    let error = steps[0]["error"].as_str().unwrap();
+    assert!(
+        error.contains("the gateway policy denies `hostile__summarize`"),
+        "{error}"
+    );
+    let log = std::fs::read_to_string(denied.record("hostile")).unwrap_or_default();
+    assert!(!log.contains("prompts/get"), "{log}");
+    let text = Value::Array(denied.audit()).to_string();
+    assert!(
+        text.contains("\"method\":\"prompts/get\"") && text.contains("\"denied\""),
+        "{text}"
+    );
+    denied.verify_audit();
+}

@@ -3,7 +3,7 @@
 //! The gateway starts each upstream MCP server its configuration names ([`config`]; the one place
 //! Portcullis starts a program is the `portcullis-launcher` crate), speaks MCP to it as a client,
 //! and serves one MCP endpoint (stdio) whose tools are the upstreams' tools prefixed by upstream
-//! (`dynamodb__list_tables`). Between the two:
+//! (`dynamodb__list_tables`), and so are its prompts. Between the two:
 //!
 //! * **Pinning** ([`lock`]): `portcullis gateway pin` records the SHA-256 of the RFC 8785
 //!   canonical JSON of every tool, prompt and resource template definition. At start, on every
@@ -41,7 +41,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
-use rmcp::model::Tool;
+use rmcp::model::{Prompt, Tool};
 use rmcp::service::{Peer, RoleClient, RoleServer};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -94,6 +94,8 @@ struct View {
     listing: Option<Listing>,
     /// Tools served, by unprefixed name.
     tools: BTreeMap<String, Tool>,
+    /// Prompts served, by unprefixed name.
+    prompts: BTreeMap<String, Prompt>,
     /// Quarantined definitions (sticky for the run).
     quarantined: BTreeMap<(Kind, String), Quarantine>,
 }
@@ -456,12 +458,15 @@ impl Gateway {
         };
         let mut fresh: Vec<(Kind, String, Quarantine)> = Vec::new();
         let mut served = BTreeMap::new();
+        let mut served_prompts = BTreeMap::new();
         let before: BTreeSet<String>;
+        let prompts_before: BTreeSet<String>;
         {
             let Ok(mut view) = up.view.write() else {
                 return;
             };
             before = view.tools.keys().cloned().collect();
+            prompts_before = view.prompts.keys().cloned().collect();
             // A new pin of an item lifts its quarantine.
             view.quarantined
                 .retain(|(k, n), q| pinned_sha(*k, n) == q.pinned);
@@ -484,6 +489,12 @@ impl Gateway {
                                     listing.tools.iter().find(|t| t.name == name.as_str())
                             {
                                 served.insert(name.clone(), t.clone());
+                            }
+                            if *kind == Kind::Prompt
+                                && let Some(p) =
+                                    listing.prompts.iter().find(|p| p.name == name.as_str())
+                            {
+                                served_prompts.insert(name.clone(), p.clone());
                             }
                             continue;
                         }
@@ -565,6 +576,7 @@ impl Gateway {
                 }
             }
             view.tools = served;
+            view.prompts = served_prompts;
             view.listing = Some(listing);
         }
         for (kind, name, q) in &fresh {
@@ -579,7 +591,15 @@ impl Gateway {
             .map(|v| v.tools.keys().cloned().collect())
             .unwrap_or_default();
         if after != before {
-            self.notify_downstream().await;
+            self.notify_downstream(Kind::Tool).await;
+        }
+        let prompts_after: BTreeSet<String> = up
+            .view
+            .read()
+            .map(|v| v.prompts.keys().cloned().collect())
+            .unwrap_or_default();
+        if prompts_after != prompts_before {
+            self.notify_downstream(Kind::Prompt).await;
         }
     }
 
@@ -637,15 +657,18 @@ impl Gateway {
         }
     }
 
-    /// Tells every connected client that the tools changed.
-    async fn notify_downstream(&self) {
+    /// Tells every connected client that the tools (or prompts) changed.
+    async fn notify_downstream(&self, kind: Kind) {
         let peers: Vec<Peer<RoleServer>> = self
             .downstream
             .lock()
             .map(|d| d.clone())
             .unwrap_or_default();
         for p in peers {
-            let _ = p.notify_tool_list_changed().await;
+            let _ = match kind {
+                Kind::Prompt => p.notify_prompt_list_changed().await,
+                _ => p.notify_tool_list_changed().await,
+            };
         }
     }
 
@@ -658,6 +681,21 @@ impl Gateway {
                     let mut t = t.clone();
                     t.name = format!("{}{SEP}{name}", u.config.name).into();
                     out.push(t);
+                }
+            }
+        }
+        out
+    }
+
+    /// The prompts served, prefixed.
+    pub fn served_prompts(&self) -> Vec<Prompt> {
+        let mut out = Vec::new();
+        for u in &self.upstreams {
+            if let Ok(v) = u.view.read() {
+                for (name, p) in &v.prompts {
+                    let mut p = p.clone();
+                    p.name = format!("{}{SEP}{name}", u.config.name);
+                    out.push(p);
                 }
             }
         }
@@ -695,6 +733,14 @@ impl Upstream {
             .read()
             .ok()
             .and_then(|v| v.tools.get(name).cloned())
+    }
+
+    /// Prompt `name` as served (pinned and unchanged).
+    pub fn prompt(&self, name: &str) -> Option<Prompt> {
+        self.view
+            .read()
+            .ok()
+            .and_then(|v| v.prompts.get(name).cloned())
     }
 
     /// The connection, when up.

@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ElicitRequestParams,
-    ElicitationAction, ElicitationSchema, Implementation, ListToolsResult, PaginatedRequestParams,
-    ServerCapabilities, ServerConfig,
+    ElicitationAction, ElicitationSchema, GetPromptRequestParams, GetPromptResponse,
+    GetPromptResult, Implementation, ListPromptsResult, ListToolsResult, PaginatedRequestParams,
+    ServerCapabilities, ServerConfig, ToolAnnotations,
 };
 use rmcp::service::{ElicitationMode, NotificationContext, RequestContext, RoleServer};
 use rmcp::{ErrorData as McpError, ServerHandler};
@@ -362,6 +363,160 @@ impl GatewayServer {
     }
 }
 
+impl GatewayServer {
+    /// One `prompts/get`, start to result: prompts are reads (a `deny` or `consent` rule naming
+    /// one still applies), pinned like tools, and their messages pass redaction.
+    async fn prompt(
+        &self,
+        name: &str,
+        args: &serde_json::Map<String, Value>,
+        digest: &str,
+        context: &RequestContext<RoleServer>,
+    ) -> (
+        &'static str,
+        Option<Verdict>,
+        Result<GetPromptResult, String>,
+    ) {
+        let gw = &self.gateway;
+        let Some((up_name, prompt_name)) = name.split_once(SEP) else {
+            return (
+                "unknown",
+                None,
+                Err(format!(
+                    "unknown prompt `{name}`: the gateway's prompts are named `upstream__prompt`"
+                )),
+            );
+        };
+        let Some(up) = gw.upstream(up_name) else {
+            return (
+                "unknown",
+                None,
+                Err(format!(
+                    "unknown prompt `{name}`: there is no upstream `{up_name}`"
+                )),
+            );
+        };
+        if up.quarantine(Kind::Prompt, prompt_name).is_some() {
+            gw.recheck_pins().await;
+        }
+        if let Some(q) = up.quarantine(Kind::Prompt, prompt_name) {
+            gw.counters
+                .calls_quarantined
+                .fetch_add(1, Ordering::Relaxed);
+            return (
+                "quarantined",
+                None,
+                Err(format!(
+                    "`{name}` is quarantined: {}. Nothing was sent to the upstream. A person must review it and run `portcullis gateway approve --kind prompt {up_name} {prompt_name}`.",
+                    q.reason
+                )),
+            );
+        }
+        if up.prompt(prompt_name).is_none() {
+            return (
+                "unknown",
+                None,
+                Err(format!(
+                    "unknown prompt `{name}`: upstream `{up_name}` does not offer `{prompt_name}`"
+                )),
+            );
+        }
+        let read = ToolAnnotations::new().read_only(true);
+        let decision = gw.config.rules.decide(name, Some(&read));
+        match decision.verdict {
+            Verdict::Deny => {
+                gw.counters.calls_denied.fetch_add(1, Ordering::Relaxed);
+                return (
+                    "denied",
+                    Some(Verdict::Deny),
+                    Err(format!(
+                        "the gateway policy denies `{name}` ({})",
+                        decision.reason
+                    )),
+                );
+            }
+            Verdict::Consent => {
+                if let Err((message, _)) = self
+                    .ask(
+                        context,
+                        name,
+                        &Value::Object(args.clone()),
+                        digest,
+                        &decision.reason,
+                    )
+                    .await
+                {
+                    gw.counters
+                        .calls_not_approved
+                        .fetch_add(1, Ordering::Relaxed);
+                    return ("not_approved", Some(Verdict::Consent), Err(message));
+                }
+            }
+            Verdict::Allow => {}
+        }
+        if let Err(why) = gw.recorder.ready() {
+            return (
+                "failed",
+                Some(decision.verdict),
+                Err(format!("not sent: the audit trail is not writable ({why})")),
+            );
+        }
+        let Some(peer) = up.peer() else {
+            return (
+                "failed",
+                Some(decision.verdict),
+                Err(format!(
+                    "upstream `{up_name}` is not running; try again shortly"
+                )),
+            );
+        };
+        let Ok(_permit) = Arc::clone(&up.permits).acquire_owned().await else {
+            return (
+                "failed",
+                Some(decision.verdict),
+                Err("the gateway is stopping".into()),
+            );
+        };
+        let mut params = GetPromptRequestParams::new(prompt_name.to_string());
+        if !args.is_empty() {
+            params = params.with_arguments(args.clone());
+        }
+        match tokio::time::timeout(up.config.timeout, peer.get_prompt(params)).await {
+            Ok(Ok(mut result)) => {
+                gw.counters.calls_forwarded.fetch_add(1, Ordering::Relaxed);
+                for m in &mut result.messages {
+                    if let ContentBlock::Text(t) = &mut m.content {
+                        super::redact::mask_text(&mut t.text);
+                    }
+                }
+                ("ok", Some(decision.verdict), Ok(result))
+            }
+            Ok(Err(e)) => {
+                gw.counters.calls_failed.fetch_add(1, Ordering::Relaxed);
+                (
+                    "failed",
+                    Some(decision.verdict),
+                    Err(format!(
+                        "upstream `{up_name}` failed: {}",
+                        super::redact::scrub_text(&e.to_string())
+                    )),
+                )
+            }
+            Err(_) => {
+                gw.counters.calls_failed.fetch_add(1, Ordering::Relaxed);
+                (
+                    "failed",
+                    Some(decision.verdict),
+                    Err(format!(
+                        "upstream `{up_name}` did not answer within {} s",
+                        up.config.timeout.as_secs()
+                    )),
+                )
+            }
+        }
+    }
+}
+
 /// The digest a call is approved and recorded by: (upstream, tool, canonical arguments).
 pub fn call_digest(upstream: &str, tool: &str, args: &serde_json::Map<String, Value>) -> String {
     portcullis_gateway::canonical::digest(&json!({
@@ -399,6 +554,8 @@ impl ServerHandler for GatewayServer {
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_tool_list_changed()
+                .enable_prompts()
+                .enable_prompts_list_changed()
                 .build(),
         )
         .with_server_info(Implementation::new(
@@ -406,8 +563,8 @@ impl ServerHandler for GatewayServer {
             env!("CARGO_PKG_VERSION"),
         ))
         .with_instructions(
-            "Tools of other MCP servers, named `upstream__tool`, behind Portcullis: only pinned, unchanged definitions \
-             are offered; calls are checked against a policy and some ask a person to approve them.",
+            "Tools and prompts of other MCP servers, named `upstream__name`, behind Portcullis: only pinned, unchanged \
+             definitions are offered; calls are checked against a policy and some ask a person to approve them.",
         )
     }
 
@@ -426,6 +583,59 @@ impl ServerHandler for GatewayServer {
         self.gateway.recheck_pins().await;
         self.gateway.refresh_all().await;
         Ok(ListToolsResult::with_all_items(self.gateway.served_tools()))
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        self.gateway.recheck_pins().await;
+        self.gateway.refresh_all().await;
+        Ok(ListPromptsResult::with_all_items(
+            self.gateway.served_prompts(),
+        ))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let started = Instant::now();
+        let name = request.name.clone();
+        let args = request.arguments.unwrap_or_default();
+        let (up_name, prompt_name) = name.split_once(SEP).unwrap_or(("", name.as_str()));
+        let digest = call_digest(up_name, prompt_name, &args);
+        let (outcome, decision, result) = self.prompt(&name, &args, &digest, &context).await;
+        let mut event = portcullis_audit::Event::tool_call(name.clone());
+        event.principal = Some("owner".into());
+        event.latency_us = Some(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+        if let Err(why) = &result {
+            event.error = Some(why.clone());
+        }
+        event.detail = Some(json!({
+            "gateway": {
+                "method": "prompts/get",
+                "upstream": up_name,
+                "prompt": prompt_name,
+                "argumentsSha256": digest,
+                "decision": decision.map(Verdict::as_str),
+                "outcome": outcome,
+            }
+        }));
+        if let Err(why) = self.gateway.recorder.record_async(Arc::new(event)).await {
+            tracing::warn!("portcullis: gateway: {why}");
+            return Err(McpError::internal_error(
+                format!("the audit trail is not writable ({why}); the result is withheld"),
+                None,
+            ));
+        }
+        match result {
+            Ok(r) => Ok(r.into()),
+            Err(message) if outcome == "failed" => Err(McpError::internal_error(message, None)),
+            Err(message) => Err(McpError::invalid_params(message, None)),
+        }
     }
 
     async fn call_tool(

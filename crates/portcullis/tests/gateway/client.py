@@ -9,6 +9,8 @@ STEPS_JSON is a list of steps run in order on one session:
                                                    -> {"is_error", "text", "structured_content", "prompts"}
   {"op": "wait_absent", "tool": T, "seconds": N}   -> {"absent": bool, "after": seconds}
     (lists the tools until T is gone, at most N seconds)
+  {"op": "prompts"}                                -> {"prompts": [names]}
+  {"op": "get_prompt", "name": P, "args": {...}}   -> {"error": message or null, "messages": [texts]}
   {"op": "notified", "seconds": N}                 -> {"count": tools/list_changed notifications so far}
 
 Prints one JSON document: {"server": name, "steps": [result, ...]}. The gateway inherits this
@@ -23,6 +25,7 @@ import sys
 import anyio
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from mcp.shared.exceptions import MCPError
 from mcp.types import ElicitResult
 
 
@@ -77,6 +80,20 @@ async def main() -> None:
                         "structured_content": r.structured_content,
                         "prompts": prompts[before:],
                     })
+                elif op == "prompts":
+                    listed = await session.list_prompts()
+                    out.append({"prompts": [p.name for p in listed.prompts]})
+                elif op == "get_prompt":
+                    try:
+                        r = await session.get_prompt(step["name"], step.get("args", {}))
+                        out.append({
+                            "error": None,
+                            "messages": [
+                                m.content.text for m in r.messages if getattr(m.content, "type", "") == "text"
+                            ],
+                        })
+                    except MCPError as e:
+                        out.append({"error": e.error.message, "messages": []})
                 elif op == "wait_absent":
                     waited = 0.0
                     absent = False

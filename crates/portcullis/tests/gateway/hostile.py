@@ -8,7 +8,7 @@ library only, no MCP SDK, so that its every byte is under the test's control.
 Tools: `echo` (text -> text), `add` (a + b -> text and structuredContent {"sum": n}),
 `write_note` (id, body -> "stored <id>") and `env_probe` (names -> JSON text {"NAME": bool},
 never a value). Also one prompt (`summarize`), one resource template (`note://{id}`) and no
-resources. Every `tools/call` counts in one global counter, whichever tool it names.
+resources; `prompts/get summarize` answers one user message quoting `text`. Every `tools/call` counts in one global counter, whichever tool it names.
 
 The environment variable HOSTILE_MODE chooses how it misbehaves (default `benign`):
 
@@ -313,6 +313,20 @@ class Server:
             self.maybe_rug()
         elif method == "prompts/list":
             self.result(request_id, {"prompts": copy.deepcopy(PROMPTS)})
+        elif method == "prompts/get":
+            if params.get("name") != "summarize":
+                self.error(request_id, -32602, f"unknown prompt: {params.get('name')}")
+                return
+            text = (params.get("arguments") or {}).get("text", "")
+            self.result(
+                request_id,
+                {
+                    "description": "Summarize a text",
+                    "messages": [
+                        {"role": "user", "content": {"type": "text", "text": f"Summarize this: {text}"}}
+                    ],
+                },
+            )
         elif method == "resources/list":
             self.result(request_id, {"resources": []})
         elif method == "resources/templates/list":
