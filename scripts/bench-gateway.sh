@@ -43,11 +43,11 @@ TOML
 base_env=(env -i "PATH=$PATH" "HOME=$tmp" "XDG_STATE_HOME=$tmp/state" "PORTCULLIS_GATEWAY_CONFIG=$tmp/gateway.toml")
 "${base_env[@]}" "$bin" gateway pin >/dev/null
 
-common=(--tool echo --arguments '{"text":"hello"}' --duration "$duration" --warmup 2s --timeout 10s --json)
+common=(--arguments '{"text":"hello"}' --duration "$duration" --warmup 2s --timeout 10s --json)
 run() { # label connections fsync|direct
   local label=$1 conns=$2 mode=$3 out
   if [ "$mode" = direct ]; then
-    out=$("${base_env[@]}" HOSTILE_MODE=benign "$load" "${common[@]}" --connections "$conns" \
+    out=$("${base_env[@]}" HOSTILE_MODE=benign "$load" "${common[@]}" --tool echo --connections "$conns" \
       --stdio python3 "$hostile" 2>"$tmp/$label.err")
   else
     out=$("${base_env[@]}" "PORTCULLIS_AUDIT_FSYNC=$mode" "$load" "${common[@]}" --tool bench__echo \

@@ -596,7 +596,11 @@ pub(crate) fn context_json(req: &Request, actions: &[String]) -> Value {
 }
 
 /// The problems of a Cedar diagnostic, each placed at its first label (or the error's own span).
-fn diagnostic_problems(text: &str, d: &(dyn Diagnostic + '_), what: &str) -> Vec<Problem> {
+pub(crate) fn diagnostic_problems(
+    text: &str,
+    d: &(dyn Diagnostic + '_),
+    what: &str,
+) -> Vec<Problem> {
     // ParseErrors is a list whose `related` diagnostics are the individual errors.
     let mut out = Vec::new();
     if let Some(related) = d.related() {
@@ -619,7 +623,7 @@ fn one_problem(text: &str, d: &(dyn Diagnostic + '_), what: &str) -> Problem {
     problem(text, offset, message)
 }
 
-fn problem(text: &str, offset: Option<usize>, message: String) -> Problem {
+pub(crate) fn problem(text: &str, offset: Option<usize>, message: String) -> Problem {
     let (line, column) = match offset {
         Some(o) => {
             let (l, c) = line_col(text, o);
@@ -635,7 +639,7 @@ fn problem(text: &str, offset: Option<usize>, message: String) -> Problem {
     }
 }
 
-fn locate(text: &str, needle: &str) -> Option<usize> {
+pub(crate) fn locate(text: &str, needle: &str) -> Option<usize> {
     text.find(needle)
 }
 

@@ -69,6 +69,7 @@ mod names;
 mod pattern;
 pub mod reach;
 pub mod request;
+pub mod tools;
 
 use std::fmt;
 use std::path::Path;

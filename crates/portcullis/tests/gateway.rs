@@ -431,3 +431,82 @@ fn pinned_prompts_are_served_prefixed_redacted_and_denied_by_name() {
     );
     denied.verify_audit();
 }
+
+#[test]
+fn cedar_policies_decide_on_the_arguments() {
+    let home = temp_home("gw-cedar");
+    std::fs::write(
+        home.join("tools.cedar"),
+        r#"
+@id("notes-only-under-ok")
+@reason("notes are written under ok-")
+forbid (principal, action == Portcullis::Action::"CallTool", resource == Portcullis::Tool::"hostile__write_note")
+unless { context.arguments has id && context.arguments.id like "ok-*" };
+
+@id("sums-are-reviewed")
+@consent("a person checks every sum")
+permit (principal, action, resource) when { resource.name == "add" };
+
+@id("echo-runs")
+permit (principal, action, resource) when { resource.upstream == "hostile" && context.readOnly };
+"#,
+    )
+    .unwrap();
+    let config = hostile_config(
+        &home.display().to_string(),
+        "benign",
+        "[policy]\nmode = \"allow\"\ncedar = \"tools.cedar\"\n",
+    );
+    std::fs::write(home.join("gateway.toml"), &config).unwrap();
+    let gw = Gw {
+        config: home.join("gateway.toml"),
+        home,
+        extra: Vec::new(),
+    };
+    let (code, out) = gw.pin(&[]);
+    assert_eq!(code, 0, "{out}");
+    let steps = gw.session(json!([
+        {"op": "call", "tool": "hostile__write_note", "args": {"id": "/etc/x", "body": "no"}},
+        {"op": "call", "tool": "hostile__write_note", "args": {"id": "ok-1", "body": "yes"}},
+        {"op": "call", "tool": "hostile__add", "args": {"a": 1, "b": 2}, "elicit": "decline"},
+        {"op": "call", "tool": "hostile__echo", "args": {"text": "t"}},
+    ]));
+    let denied = steps[0]["text"][0].as_str().unwrap();
+    assert!(denied.contains("Cedar policy `notes-only-under-ok` forbids `hostile__write_note`: notes are written under ok-"), "{denied}");
+    assert_eq!(steps[1]["is_error"], false, "{}", steps[1]);
+    assert_eq!(
+        steps[2]["prompts"].as_array().unwrap().len(),
+        1,
+        "{}",
+        steps[2]
+    );
+    assert!(
+        steps[2]["prompts"][0]
+            .as_str()
+            .unwrap()
+            .contains("a person checks every sum")
+    );
+    assert_eq!(steps[3]["is_error"], false);
+    assert_eq!(
+        gw.calls("hostile"),
+        vec!["tools/call write_note", "tools/call echo"]
+    );
+
+    // A misspelt argument stops the gateway with the line, before anything is served.
+    std::fs::write(
+        gw.home.join("tools.cedar"),
+        "@id(\"typo\")\nforbid (principal, action, resource) when { context.arguments.idd == \"x\" };\n",
+    )
+    .unwrap();
+    let out = gw
+        .command(&["gateway", "serve"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("tools.cedar") && err.contains("line 2, column"),
+        "{err}"
+    );
+}

@@ -112,7 +112,7 @@ fn serve(config: GatewayConfig) -> anyhow::Result<ExitCode> {
         );
         gateway.start(Duration::from_secs(120)).await;
         let running = GatewayServer::new(Arc::clone(&gateway))
-            .serve(rmcp::transport::stdio())
+            .serve(rmcp::transport::stdio_pipes())
             .await
             .context("MCP initialization failed")?;
         let reason = running.waiting().await;

@@ -13,6 +13,7 @@
 //! allow = ["*__list_*"]             # runs without asking, even when it writes
 //! read_only = ["everything__echo"]  # classified as reads, whatever the annotations claim
 //! writes = ["iam__list_*"]          # classified as writes, whatever the annotations claim
+//! cedar = "tools.cedar"             # Cedar policies on tool calls and their arguments
 //!
 //! [upstreams.filesystem]
 //! command = "npx"                   # found in the upstream's PATH
@@ -86,6 +87,7 @@ struct RawPolicy {
     read_only: Vec<String>,
     #[serde(default)]
     writes: Vec<String>,
+    cedar: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -189,6 +191,8 @@ pub struct GatewayConfig {
     pub upstreams: Vec<UpstreamConfig>,
     /// The tool rules.
     pub rules: ToolRules,
+    /// Cedar policies on tool calls (`[policy] cedar`), loaded by the gateway against the pins.
+    pub cedar: Option<PathBuf>,
 }
 
 impl GatewayConfig {
@@ -377,6 +381,7 @@ pub fn parse(text: &str, path: &Path, state_dir: Option<&Path>) -> anyhow::Resul
         lock,
         upstreams,
         rules,
+        cedar: raw.policy.cedar.map(|c| base.join(c)),
     })
 }
 

@@ -164,6 +164,8 @@ pub struct Gateway {
     /// Counters.
     pub counters: Counters,
     env: EnvLookup,
+    /// Cedar policies on tool calls (`[policy] cedar`).
+    cedar: Option<portcullis_policy::tools::ToolPolicies>,
 }
 
 fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64)> {
@@ -225,6 +227,10 @@ impl Gateway {
         env: EnvLookup,
     ) -> anyhow::Result<Gateway> {
         let lock = LockFile::load(&config.lock)?;
+        let cedar = match &config.cedar {
+            None => None,
+            Some(path) => Some(load_cedar(path, &lock)?),
+        };
         let upstreams = config
             .upstreams
             .iter()
@@ -250,7 +256,35 @@ impl Gateway {
             breakers: portcullis_resilience::breaker::Breakers::new(Default::default()),
             counters: Counters::default(),
             env,
+            cedar,
         })
+    }
+
+    /// The decision on calling `name` (`upstream__tool`) with `args`: the tool rules, then the
+    /// Cedar policies; deny beats consent beats allow, and a rule or policy beats the mode.
+    pub fn decide(
+        &self,
+        name: &str,
+        annotations: Option<&rmcp::model::ToolAnnotations>,
+        args: &serde_json::Map<String, Value>,
+    ) -> rules::ToolDecision {
+        let native = self.config.rules.decide(name, annotations);
+        let Some(cedar) = &self.cedar else {
+            return native;
+        };
+        let (upstream, tool) = name.split_once(SEP).unwrap_or(("", name));
+        let read_only = native.class == rules::Class::Read;
+        let destructive =
+            !read_only && annotations.and_then(|a| a.destructive_hint).unwrap_or(true);
+        let verdict = cedar.decide(&portcullis_policy::tools::ToolCall {
+            principal: "owner",
+            upstream,
+            tool,
+            read_only,
+            destructive,
+            arguments: args,
+        });
+        native.with_cedar(verdict)
     }
 
     /// Starts every upstream's supervisor and waits (up to `within`) for each to be listed once.
@@ -747,6 +781,49 @@ impl Upstream {
     pub fn peer(&self) -> Option<Peer<RoleClient>> {
         self.peer.read().ok().and_then(|p| p.clone())
     }
+}
+
+/// The Cedar policies at `path`, validated against the argument names of every pinned tool.
+fn load_cedar(
+    path: &std::path::Path,
+    lock: &LockFile,
+) -> anyhow::Result<portcullis_policy::tools::ToolPolicies> {
+    use anyhow::Context;
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read the Cedar policies {} (`[policy] cedar`)",
+            path.display()
+        )
+    })?;
+    let mut names = BTreeSet::new();
+    for up in lock.upstreams.values() {
+        for item in up.tools.values() {
+            if let Some(props) = item
+                .definition
+                .pointer("/inputSchema/properties")
+                .and_then(Value::as_object)
+            {
+                names.extend(props.keys().cloned());
+            }
+        }
+    }
+    portcullis_policy::tools::ToolPolicies::load(&path.display().to_string(), &text, &names)
+        .map_err(|problems| {
+            anyhow::anyhow!(
+                "{}: {} problem{} (arguments are those the pinned tools declare; pin first):\n  {}",
+                path.display(),
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" },
+                problems
+                    .iter()
+                    .map(|p| match (p.line, p.column) {
+                        (Some(l), Some(c)) => format!("line {l}, column {c}: {}", p.message),
+                        _ => p.message.clone(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n  ")
+            )
+        })
 }
 
 /// The state directory: `$XDG_STATE_HOME/portcullis`, else `$HOME/.local/state/portcullis`.

@@ -103,6 +103,36 @@ pub struct ToolDecision {
     pub class: Class,
     /// Why, in words (the rule or the mode and the classification's source).
     pub reason: String,
+    /// Whether a `deny`, `consent` or `allow` rule decided (not the mode).
+    pub by_rule: bool,
+}
+
+impl ToolDecision {
+    /// This decision combined with the Cedar policies' verdict: deny beats consent beats allow
+    /// (a rule's or a policy's), and either beats the mode.
+    pub fn with_cedar(self, cedar: Option<portcullis_policy::tools::ToolVerdict>) -> ToolDecision {
+        use portcullis_policy::Effect;
+        let Some(c) = cedar else { return self };
+        let verdict = match c.effect {
+            Effect::Deny => Verdict::Deny,
+            Effect::Consent => Verdict::Consent,
+            Effect::Allow => Verdict::Allow,
+        };
+        let rank = |v: Verdict| match v {
+            Verdict::Deny => 3,
+            Verdict::Consent => 2,
+            Verdict::Allow => 1,
+        };
+        if self.by_rule && rank(self.verdict) >= rank(verdict) {
+            return self;
+        }
+        ToolDecision {
+            verdict,
+            class: self.class,
+            reason: c.reason,
+            by_rule: true,
+        }
+    }
 }
 
 /// The rules of the `[policy]` table.
@@ -168,6 +198,7 @@ impl ToolRules {
             verdict,
             class,
             reason: format!("`policy.{kind}` rule `{}`", p.as_str()),
+            by_rule: true,
         };
         if let Some(p) = first(&self.deny, name) {
             return rule(Verdict::Deny, "deny", p);
@@ -187,6 +218,7 @@ impl ToolRules {
             verdict,
             class,
             reason: format!("mode {}: {why}", self.mode.as_str()),
+            by_rule: false,
         }
     }
 }

@@ -231,7 +231,7 @@ impl GatewayServer {
                 ),
             );
         };
-        let decision = gw.config.rules.decide(name, tool.annotations.as_ref());
+        let decision = gw.decide(name, tool.annotations.as_ref(), args);
         let mut consent = None;
         match decision.verdict {
             Verdict::Deny => {
@@ -422,7 +422,7 @@ impl GatewayServer {
             );
         }
         let read = ToolAnnotations::new().read_only(true);
-        let decision = gw.config.rules.decide(name, Some(&read));
+        let decision = gw.decide(name, Some(&read), args);
         match decision.verdict {
             Verdict::Deny => {
                 gw.counters.calls_denied.fetch_add(1, Ordering::Relaxed);

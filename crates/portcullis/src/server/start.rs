@@ -17,7 +17,7 @@ fn run_stdio(settings: Settings) -> anyhow::Result<()> {
         tracing::info!("portcullis: serving MCP on stdio ({})", settings.describe());
         let server = PortcullisServer::start(settings, "stdio").await?;
         let running = server
-            .serve(rmcp::transport::stdio())
+            .serve(rmcp::transport::stdio_pipes())
             .await
             .context("MCP initialization failed")?;
         let reason = running
