@@ -127,37 +127,14 @@ impl CedarPolicies {
         let mut groups: BTreeSet<String> = BTreeSet::new();
         for p in parsed.policies() {
             let at = locate(text, &p.to_string());
-            let Some(id) = p.annotation("id").map(str::trim).filter(|s| !s.is_empty()) else {
-                problems.push(problem(
-                    text,
-                    at,
-                    "every Cedar policy needs an `@id(\"...\")` annotation; decisions report it"
-                        .into(),
-                ));
-                continue;
-            };
-            if !ids.insert(id.to_string()) {
-                problems.push(problem(
-                    text,
-                    at,
-                    format!("duplicate Cedar policy id `{id}`; ids must be unique"),
-                ));
-                continue;
-            }
-            let consent = p.annotation("consent").is_some();
-            let effect = match (p.effect(), consent) {
-                (CedarEffect::Forbid, true) => {
-                    problems.push(problem(
-                        text,
-                        at,
-                        format!("policy `{id}`: `@consent` applies to `permit` policies only (a `forbid` always denies)"),
-                    ));
+            let (id, effect) = match identify(p, text, at, &mut ids) {
+                Ok(found) => found,
+                Err(problem) => {
+                    problems.push(problem);
                     continue;
                 }
-                (CedarEffect::Forbid, false) => crate::Effect::Deny,
-                (CedarEffect::Permit, true) => crate::Effect::Consent,
-                (CedarEffect::Permit, false) => crate::Effect::Allow,
             };
+            let id = id.as_str();
             let uids = match p.action_constraint() {
                 ActionConstraint::Any => Vec::new(),
                 ActionConstraint::Eq(u) => vec![u],
@@ -446,6 +423,45 @@ impl CedarPolicies {
             }
         }
     }
+}
+
+/// A policy's `@id` (present, unique among `ids`) and its effect (`forbid` → Deny, `permit` with
+/// `@consent` → Consent, else Allow; `@consent` on a `forbid` is refused).
+pub(crate) fn identify(
+    p: &cedar_policy::Policy,
+    text: &str,
+    at: Option<usize>,
+    ids: &mut HashSet<String>,
+) -> Result<(String, crate::Effect), Problem> {
+    let Some(id) = p.annotation("id").map(str::trim).filter(|s| !s.is_empty()) else {
+        return Err(problem(
+            text,
+            at,
+            "every Cedar policy needs an `@id(\"...\")` annotation; decisions report it".into(),
+        ));
+    };
+    if !ids.insert(id.to_string()) {
+        return Err(problem(
+            text,
+            at,
+            format!("duplicate Cedar policy id `{id}`; ids must be unique"),
+        ));
+    }
+    let effect = match (p.effect(), p.annotation("consent").is_some()) {
+        (CedarEffect::Forbid, true) => {
+            return Err(problem(
+                text,
+                at,
+                format!(
+                    "policy `{id}`: `@consent` applies to `permit` policies only (a `forbid` always denies)"
+                ),
+            ));
+        }
+        (CedarEffect::Forbid, false) => crate::Effect::Deny,
+        (CedarEffect::Permit, true) => crate::Effect::Consent,
+        (CedarEffect::Permit, false) => crate::Effect::Allow,
+    };
+    Ok((id.to_string(), effect))
 }
 
 enum ActionRef {

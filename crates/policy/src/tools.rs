@@ -25,14 +25,14 @@ use std::collections::{BTreeSet, HashSet};
 use std::str::FromStr;
 
 use cedar_policy::{
-    Authorizer, Context, Decision as CedarDecision, Effect as CedarEffect, Entities, Entity,
-    EntityId, EntityTypeName, EntityUid, PolicyId, PolicySet, Request, RestrictedExpression,
-    Schema, ValidationMode, Validator,
+    Authorizer, Context, Decision as CedarDecision, Entities, Entity, EntityId, EntityTypeName,
+    EntityUid, PolicyId, PolicySet, Request, RestrictedExpression, Schema, ValidationMode,
+    Validator,
 };
 use serde_json::{Map, Value};
 
 use crate::Effect;
-use crate::cedar::{diagnostic_problems, locate, problem};
+use crate::cedar::{diagnostic_problems, identify, locate, problem};
 use crate::config::Problem;
 
 /// The schema's fixed part; the `Arguments` record is generated.
@@ -135,32 +135,12 @@ impl ToolPolicies {
         let mut ids = HashSet::new();
         for p in parsed.policies() {
             let at = locate(text, &p.to_string());
-            let Some(id) = p.annotation("id").map(str::trim).filter(|s| !s.is_empty()) else {
-                problems.push(problem(
-                    text,
-                    at,
-                    "every Cedar policy needs an `@id(\"...\")` annotation; decisions report it"
-                        .into(),
-                ));
-                continue;
-            };
-            if !ids.insert(id.to_string()) {
-                problems.push(problem(
-                    text,
-                    at,
-                    format!("duplicate Cedar policy id `{id}`; ids must be unique"),
-                ));
-                continue;
-            }
-            let consent = p.annotation("consent").is_some();
-            let effect = match (p.effect(), consent) {
-                (CedarEffect::Forbid, true) => {
-                    problems.push(problem(text, at, format!("policy `{id}`: `@consent` applies to `permit` policies only (a `forbid` always denies)")));
+            let (id, effect) = match identify(p, text, at, &mut ids) {
+                Ok(found) => found,
+                Err(problem) => {
+                    problems.push(problem);
                     continue;
                 }
-                (CedarEffect::Forbid, false) => Effect::Deny,
-                (CedarEffect::Permit, true) => Effect::Consent,
-                (CedarEffect::Permit, false) => Effect::Allow,
             };
             // The reason shown: `@reason`, else a consent policy's `@consent` text.
             let reason = p
@@ -174,7 +154,7 @@ impl ToolPolicies {
                 effect,
                 reason,
             });
-            if let Err(e) = set.add(p.new_id(PolicyId::new(id))) {
+            if let Err(e) = set.add(p.new_id(PolicyId::new(&id))) {
                 problems.push(problem(text, at, e.to_string()));
             }
         }

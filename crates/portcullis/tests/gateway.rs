@@ -27,16 +27,21 @@ fn hostile_config(gw_home_hint: &str, mode: &str, policy: &str) -> String {
     )
 }
 
-/// A gateway on the hostile upstream in `mode`, pinned (the pin must succeed).
-fn pinned(tag: &str, mode: &str, policy: &str) -> Gw {
+/// A gateway on the hostile upstream in `mode`, not pinned yet.
+fn unpinned(tag: &str, mode: &str, policy: &str) -> Gw {
     let home = temp_home(tag);
     let config = hostile_config(&home.display().to_string(), mode, policy);
     std::fs::write(home.join("gateway.toml"), &config).unwrap();
-    let gw = Gw {
+    Gw {
         config: home.join("gateway.toml"),
         home,
         extra: Vec::new(),
-    };
+    }
+}
+
+/// A gateway on the hostile upstream in `mode`, pinned (the pin must succeed).
+fn pinned(tag: &str, mode: &str, policy: &str) -> Gw {
+    let gw = unpinned(tag, mode, policy);
     let (code, out) = gw.pin(&[]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("hostile: hostile 1.0.0"), "{out}");
@@ -191,14 +196,7 @@ fn hidden_tag_characters_and_a_secret_parameter_are_held_back_by_the_scan() {
         ("tag-chars", "echo", "IGNORE PREVIOUS INSTRUCTIONS"),
         ("secret-arg", "write_note", "aws_secret_access_key"),
     ] {
-        let home = temp_home(&format!("gw-{mode}"));
-        let config = hostile_config(&home.display().to_string(), mode, "");
-        std::fs::write(home.join("gateway.toml"), &config).unwrap();
-        let gw = Gw {
-            config: home.join("gateway.toml"),
-            home,
-            extra: Vec::new(),
-        };
+        let gw = unpinned(&format!("gw-{mode}"), mode, "");
         let (code, out) = gw.pin(&[]);
         assert_eq!(code, 1, "{out}");
         assert!(
@@ -434,9 +432,13 @@ fn pinned_prompts_are_served_prefixed_redacted_and_denied_by_name() {
 
 #[test]
 fn cedar_policies_decide_on_the_arguments() {
-    let home = temp_home("gw-cedar");
+    let gw = unpinned(
+        "gw-cedar",
+        "benign",
+        "[policy]\nmode = \"allow\"\ncedar = \"tools.cedar\"\n",
+    );
     std::fs::write(
-        home.join("tools.cedar"),
+        gw.home.join("tools.cedar"),
         r#"
 @id("notes-only-under-ok")
 @reason("notes are written under ok-")
@@ -452,17 +454,6 @@ permit (principal, action, resource) when { resource.upstream == "hostile" && co
 "#,
     )
     .unwrap();
-    let config = hostile_config(
-        &home.display().to_string(),
-        "benign",
-        "[policy]\nmode = \"allow\"\ncedar = \"tools.cedar\"\n",
-    );
-    std::fs::write(home.join("gateway.toml"), &config).unwrap();
-    let gw = Gw {
-        config: home.join("gateway.toml"),
-        home,
-        extra: Vec::new(),
-    };
     let (code, out) = gw.pin(&[]);
     assert_eq!(code, 0, "{out}");
     let steps = gw.session(json!([

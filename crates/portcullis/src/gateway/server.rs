@@ -181,6 +181,27 @@ impl GatewayServer {
         }
     }
 
+    /// [`Self::ask`] for a consent decision; a refusal is counted.
+    async fn consent(
+        &self,
+        context: &RequestContext<RoleServer>,
+        name: &str,
+        args: &serde_json::Map<String, Value>,
+        digest: &str,
+        why: &str,
+    ) -> Result<(), (String, &'static str)> {
+        let answer = self
+            .ask(context, name, &Value::Object(args.clone()), digest, why)
+            .await;
+        if answer.is_err() {
+            self.gateway
+                .counters
+                .calls_not_approved
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        answer
+    }
+
     /// One call, start to result (the record is written by the caller).
     async fn run(
         &self,
@@ -248,18 +269,9 @@ impl GatewayServer {
             }
             Verdict::Consent => {
                 if let Err((message, answer)) = self
-                    .ask(
-                        context,
-                        name,
-                        &Value::Object(args.clone()),
-                        digest,
-                        &decision.reason,
-                    )
+                    .consent(context, name, args, digest, &decision.reason)
                     .await
                 {
-                    gw.counters
-                        .calls_not_approved
-                        .fetch_add(1, Ordering::Relaxed);
                     let mut d = refused("not_approved", message);
                     d.decision = Some(Verdict::Consent);
                     d.consent = Some(answer);
@@ -437,18 +449,9 @@ impl GatewayServer {
             }
             Verdict::Consent => {
                 if let Err((message, _)) = self
-                    .ask(
-                        context,
-                        name,
-                        &Value::Object(args.clone()),
-                        digest,
-                        &decision.reason,
-                    )
+                    .consent(context, name, args, digest, &decision.reason)
                     .await
                 {
-                    gw.counters
-                        .calls_not_approved
-                        .fetch_add(1, Ordering::Relaxed);
                     return ("not_approved", Some(Verdict::Consent), Err(message));
                 }
             }

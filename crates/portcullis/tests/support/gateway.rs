@@ -45,13 +45,19 @@ impl Gw {
 
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+        self.environment(&mut cmd);
         cmd.args(args)
-            .env_clear()
+            .env("PORTCULLIS_GATEWAY_CONFIG", &self.config);
+        cmd
+    }
+
+    /// A clean environment: PATH, the home, and the gateway's own credentials and a variable of
+    /// its own (no upstream may see them), then `extra`.
+    fn environment(&self, cmd: &mut Command) {
+        cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", &self.home)
             .env("XDG_STATE_HOME", self.home.join("state"))
-            .env("PORTCULLIS_GATEWAY_CONFIG", &self.config)
-            // The gateway's own credentials and a variable of its own: no upstream may see them.
             .env("AWS_ACCESS_KEY_ID", "AKIAGATEWAYOWNKEY000")
             .env(
                 "AWS_SECRET_ACCESS_KEY",
@@ -60,7 +66,6 @@ impl Gw {
             .env("GATEWAY_ONLY", "1")
             .envs(self.extra.iter().map(|(k, v)| (k, v)))
             .current_dir(&self.home);
-        cmd
     }
 
     /// `portcullis gateway pin`: exit code and stdout+stderr.
@@ -85,19 +90,8 @@ impl Gw {
         cmd.arg(script)
             .arg(env!("CARGO_BIN_EXE_portcullis"))
             .arg(&self.config)
-            .arg(steps.to_string())
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", &self.home)
-            .env("XDG_STATE_HOME", self.home.join("state"))
-            .env("AWS_ACCESS_KEY_ID", "AKIAGATEWAYOWNKEY000")
-            .env(
-                "AWS_SECRET_ACCESS_KEY",
-                "gateway-own-secret-value-0000000000000000",
-            )
-            .env("GATEWAY_ONLY", "1")
-            .envs(self.extra.iter().map(|(k, v)| (k, v)))
-            .current_dir(&self.home);
+            .arg(steps.to_string());
+        self.environment(&mut cmd);
         let out = cmd.output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
