@@ -501,3 +501,86 @@ permit (principal, action, resource) when { resource.upstream == "hostile" && co
         "{err}"
     );
 }
+
+#[test]
+fn a_streamable_http_upstream_gets_the_gateways_own_token_only() {
+    use std::io::{BufRead, BufReader};
+    let gw = unpinned("gw-http", "benign", "");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/gateway/http_upstream.py");
+    let auth_log = gw.home.join("auth.log");
+    let mut server = Command::new("python3")
+        .arg(&script)
+        .env("PORT", "0")
+        .env("EXPECTED_TOKEN", "gw-outbound-token-0123")
+        .env("HOSTILE_AUTH_LOG", &auth_log)
+        .env("HOSTILE_RECORD", gw.record("web"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
+    let port = loop {
+        let line = lines
+            .next()
+            .expect("http_upstream.py ended before listening")
+            .unwrap();
+        if let Some(p) = line.strip_prefix("listening on ") {
+            break p.trim().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    std::fs::write(gw.home.join("web.token"), "gw-outbound-token-0123\n").unwrap();
+    std::fs::write(
+        &gw.config,
+        format!(
+            "[policy]\nmode = \"allow\"\n[upstreams.web]\nurl = \"http://127.0.0.1:{port}/mcp\"\nbearer_token_file = \"web.token\"\n"
+        ),
+    )
+    .unwrap();
+    let (code, out) = gw.pin(&[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("web: hostile 1.0.0"), "{out}");
+    let steps = gw.session(json!([
+        {"op": "list"},
+        {"op": "call", "tool": "web__echo", "args": {"text": "over http"}},
+    ]));
+    server.kill().ok();
+    server.wait().ok();
+    assert!(
+        names(&steps[0]).contains(&"web__echo".to_string()),
+        "{}",
+        steps[0]
+    );
+    assert_eq!(steps[1]["text"][0], "over http", "{}", steps[1]);
+    assert_eq!(gw.calls("web"), vec!["tools/call echo"]);
+    // Every request carried the configured token, and only it.
+    let log = std::fs::read_to_string(&auth_log).unwrap();
+    assert!(log.lines().count() >= 4, "{log}");
+    assert!(log.lines().all(|l| l == "ok"), "{log}");
+
+    // Plain HTTP to another machine, and a credential in the URL, are refused before anything starts.
+    std::fs::write(
+        &gw.config,
+        "[upstreams.web]\nurl = \"http://mcp.example.com/mcp\"\n",
+    )
+    .unwrap();
+    let (code, out) = gw.pin(&[]);
+    assert_ne!(code, 0);
+    assert!(
+        out.contains("plain HTTP to another machine: use https://"),
+        "{out}"
+    );
+    std::fs::write(
+        &gw.config,
+        "[upstreams.web]\nurl = \"https://u:p@169.254.169.254/mcp\"\nenv = { A = \"1\" }\n",
+    )
+    .unwrap();
+    let (_, out) = gw.pin(&[]);
+    assert!(
+        out.contains("must not hold a user name or password"),
+        "{out}"
+    );
+    assert!(
+        out.contains("`env` apply to a program the gateway starts"),
+        "{out}"
+    );
+}

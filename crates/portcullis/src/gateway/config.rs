@@ -25,6 +25,10 @@
 //! command = "uvx"
 //! args = ["awslabs.dynamodb-mcp-server@2.1.8"]
 //! aws_profile = "ddb-readonly"      # this upstream's AWS identity (never the gateway's own)
+//!
+//! [upstreams.remote]
+//! url = "https://mcp.example.com/mcp"   # streamable HTTP (http:// only on loopback)
+//! bearer_token_file = "remote.token"    # the gateway's own credential (or bearer_token_env)
 //! ```
 
 use std::collections::BTreeMap;
@@ -59,6 +63,46 @@ const AWS_PROFILE_FILES: &[&str] = &["AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_
 
 /// Variables of the Portcullis server itself, never handed to an upstream.
 const OWN_VARS_PREFIX: &str = "PORTCULLIS_";
+
+/// Whether `url` may be an upstream's MCP endpoint: `https://`, or `http://` on a loopback
+/// address (plain HTTP elsewhere would send the token in the clear); never a metadata, link-local
+/// or unspecified address; no user name or password in it.
+fn check_url(url: &str) -> Result<(), String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| format!("`{url}` is not a URL (e.g. \"https://mcp.example.com/mcp\")"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err("must not hold a user name or password: use `bearer_token_file`".into());
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default().to_string(),
+        None => authority
+            .rsplit_once(':')
+            .map_or(authority, |(h, _)| h)
+            .to_string(),
+    };
+    if host.is_empty() {
+        return Err(format!("`{url}` names no host"));
+    }
+    let ip = portcullis_netaddr::literal_ip(&host);
+    if let Some(ip) = ip
+        && let Some(why) = portcullis_netaddr::forbidden(ip)
+    {
+        return Err(format!("`{url}` is a never-endpoint address ({why})"));
+    }
+    let loopback = host.eq_ignore_ascii_case("localhost") || ip.is_some_and(|ip| ip.is_loopback());
+    match scheme.to_ascii_lowercase().as_str() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => Err(format!(
+            "`{url}` is plain HTTP to another machine: use https:// (the token would travel in the clear)"
+        )),
+        other => Err(format!(
+            "has scheme `{other}`: use https:// (or http:// on loopback)"
+        )),
+    }
+}
 
 /// The separator between an upstream's name and its tool's in the names the gateway serves.
 pub const SEP: &str = "__";
@@ -105,6 +149,27 @@ struct RawUpstream {
     aws_profile: Option<String>,
     timeout_secs: Option<u64>,
     max_concurrency: Option<usize>,
+    bearer_token_file: Option<PathBuf>,
+    bearer_token_env: Option<String>,
+}
+
+/// Where the gateway's own token for a streamable-HTTP upstream is read (at each connection; never
+/// logged, never the client's token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenRef {
+    /// A file holding the token (trimmed).
+    File(PathBuf),
+    /// A variable of the gateway's environment.
+    Env(String),
+}
+
+/// A streamable-HTTP upstream: where, and with which credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpUpstream {
+    /// The MCP endpoint (`https://…/mcp`; `http://` only on loopback).
+    pub url: String,
+    /// The bearer token the gateway sends, if any.
+    pub token: Option<TokenRef>,
 }
 
 /// The gateway's policy mode: what a tool no rule names may do.
@@ -134,8 +199,10 @@ impl GatewayMode {
 pub struct UpstreamConfig {
     /// Its name: the prefix of its tools (`[a-z0-9-]`, no `__`).
     pub name: String,
-    /// The program and its arguments.
+    /// The program that serves MCP on stdio (empty for an HTTP upstream).
     pub command: String,
+    /// A streamable-HTTP upstream instead of a program.
+    pub http: Option<HttpUpstream>,
     /// Its arguments.
     pub args: Vec<String>,
     /// Its whole environment (see [`UpstreamConfig::environment`]).
@@ -305,11 +372,86 @@ pub fn parse(text: &str, path: &Path, state_dir: Option<&Path>) -> anyhow::Resul
                 "{at}: the name must be 1-32 lowercase letters, digits, `-` or `_`, without `__` (it prefixes the tool names: `{name}__tool`)"
             ));
         }
-        if u.url.is_some() {
+        let timeout = u.timeout_secs.unwrap_or(60);
+        if timeout == 0 || timeout > 3600 {
             problems.push(format!(
-                "{at}: streamable-HTTP upstreams (`url`) are not supported by this version; run the server over stdio with `command` and `args`"
+                "{at}: `timeout_secs` is {timeout}: use 1 to 3600 seconds"
             ));
+        }
+        let max_concurrency = u.max_concurrency.unwrap_or(8);
+        if max_concurrency == 0 || max_concurrency > 256 {
+            problems.push(format!(
+                "{at}: `max_concurrency` is {max_concurrency}: use 1 to 256"
+            ));
+        }
+        if let Some(url) = u.url {
+            if u.command.is_some() {
+                problems.push(format!(
+                    "{at}: give `command` (a program on stdio) or `url` (streamable HTTP), not both"
+                ));
+                continue;
+            }
+            let mut stdio_only: Vec<&str> = Vec::new();
+            if !u.args.is_empty() {
+                stdio_only.push("args");
+            }
+            if !u.env.is_empty() {
+                stdio_only.push("env");
+            }
+            if !u.pass_env.is_empty() {
+                stdio_only.push("pass_env");
+            }
+            if u.cwd.is_some() {
+                stdio_only.push("cwd");
+            }
+            if u.aws_profile.is_some() {
+                stdio_only.push("aws_profile");
+            }
+            if !stdio_only.is_empty() {
+                problems.push(format!(
+                    "{at}: {} apply to a program the gateway starts, not to a `url` upstream (it runs elsewhere, with its own credentials)",
+                    stdio_only.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                ));
+            }
+            if let Err(why) = check_url(&url) {
+                problems.push(format!("{at}: `url` {why}"));
+            }
+            let token = match (u.bearer_token_file, u.bearer_token_env) {
+                (Some(_), Some(_)) => {
+                    problems.push(format!(
+                        "{at}: give `bearer_token_file` or `bearer_token_env`, not both"
+                    ));
+                    None
+                }
+                (Some(f), None) => Some(TokenRef::File(base.join(f))),
+                (None, Some(v))
+                    if v.starts_with(OWN_VARS_PREFIX)
+                        || AWS_CREDENTIAL_VARS.contains(&v.as_str()) =>
+                {
+                    problems.push(format!("{at}: `bearer_token_env` may not name `{v}` (a credential of the gateway itself)"));
+                    None
+                }
+                (None, Some(v)) => Some(TokenRef::Env(v)),
+                (None, None) => None,
+            };
+            upstreams.push(UpstreamConfig {
+                name,
+                command: String::new(),
+                http: Some(HttpUpstream { url, token }),
+                args: Vec::new(),
+                env: BTreeMap::new(),
+                pass_env: Vec::new(),
+                cwd: PathBuf::new(),
+                aws_profile: None,
+                timeout: std::time::Duration::from_secs(timeout.clamp(1, 3600)),
+                max_concurrency: max_concurrency.clamp(1, 256),
+            });
             continue;
+        }
+        if u.bearer_token_file.is_some() || u.bearer_token_env.is_some() {
+            problems.push(format!(
+                "{at}: `bearer_token_file` and `bearer_token_env` apply to a `url` upstream only"
+            ));
         }
         let Some(command) = u.command.filter(|c| !c.trim().is_empty()) else {
             problems.push(format!(
@@ -333,18 +475,6 @@ pub fn parse(text: &str, path: &Path, state_dir: Option<&Path>) -> anyhow::Resul
         if u.env.values().any(|v| v.contains('\0')) {
             problems.push(format!("{at}: an `env` value holds a NUL byte"));
         }
-        let timeout = u.timeout_secs.unwrap_or(60);
-        if timeout == 0 || timeout > 3600 {
-            problems.push(format!(
-                "{at}: `timeout_secs` is {timeout}: use 1 to 3600 seconds"
-            ));
-        }
-        let max_concurrency = u.max_concurrency.unwrap_or(8);
-        if max_concurrency == 0 || max_concurrency > 256 {
-            problems.push(format!(
-                "{at}: `max_concurrency` is {max_concurrency}: use 1 to 256"
-            ));
-        }
         let cwd = match (u.cwd, &workdir) {
             (Some(c), _) => base.join(c),
             (None, Some(w)) => w.join(&name),
@@ -358,6 +488,7 @@ pub fn parse(text: &str, path: &Path, state_dir: Option<&Path>) -> anyhow::Resul
         upstreams.push(UpstreamConfig {
             name,
             command,
+            http: None,
             args: u.args,
             env: u.env,
             pass_env: u.pass_env,
@@ -470,7 +601,10 @@ mod tests {
         assert!(e.contains("`policy.mode` is `yolo`"), "{e}");
         assert!(e.contains("upstream `Bad__Name`: the name must be"), "{e}");
         assert!(e.contains("`command` is missing"), "{e}");
-        assert!(e.contains("streamable-HTTP upstreams"), "{e}");
+        assert!(
+            e.contains("`http://x` is plain HTTP to another machine"),
+            "{e}"
+        );
         assert!(e.contains("4:1: upstream `Bad__Name`"), "{e}");
     }
 

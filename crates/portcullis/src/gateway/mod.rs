@@ -1,7 +1,8 @@
 //! `portcullis gateway`: the same controls in front of other MCP servers.
 //!
 //! The gateway starts each upstream MCP server its configuration names ([`config`]; the one place
-//! Portcullis starts a program is the `portcullis-launcher` crate), speaks MCP to it as a client,
+//! Portcullis starts a program is the `portcullis-launcher` crate), or reaches it over streamable
+//! HTTP with its own token, speaks MCP to it as a client,
 //! and serves one MCP endpoint (stdio) whose tools are the upstreams' tools prefixed by upstream
 //! (`dynamodb__list_tables`), and so are its prompts. Between the two:
 //!
@@ -356,26 +357,23 @@ impl Gateway {
             tracing::info!(
                 "portcullis: gateway: upstream {} started ({})",
                 up.config.name,
-                conn.process.program().display()
+                conn.what
             );
             if let Ok(mut p) = up.peer.write() {
                 *p = Some(conn.peer());
             }
             self.refresh(&up).await;
             up.set_status(Status::Ready);
-            let upstream::Connection {
-                running,
-                mut process,
-                started,
-            } = conn;
+            let started = conn.started;
+            let mut conn = conn;
             let ended = loop {
                 tokio::select! {
                     () = up.changed.notified() => self.refresh(&up).await,
                     () = tokio::time::sleep(RELIST_EVERY) => self.refresh(&up).await,
-                    how = process.wait() => break how,
+                    how = conn.ended() => break how,
                 }
             };
-            drop(running);
+            conn.stop().await;
             if let Ok(mut p) = up.peer.write() {
                 *p = None;
             }

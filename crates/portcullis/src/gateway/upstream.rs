@@ -1,5 +1,6 @@
 //! One upstream MCP server: started by `portcullis-launcher` with its own environment and working
-//! directory, spoken to as an MCP client (rmcp), listed, and restarted with backoff when it ends.
+//! directory (or reached over streamable HTTP with the gateway's own token), spoken to as an MCP
+//! client (rmcp), listed, and restarted with backoff when it ends.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -59,8 +60,10 @@ impl ClientHandler for Listener {
 pub struct Connection {
     /// The MCP client session.
     pub running: RunningService<RoleClient, Listener>,
-    /// The process.
-    pub process: portcullis_launcher::Process,
+    /// The process (none for an HTTP upstream).
+    pub process: Option<portcullis_launcher::Process>,
+    /// What was started or reached, for the log.
+    pub what: String,
     /// When it started.
     pub started: Instant,
 }
@@ -77,7 +80,9 @@ impl Connection {
             .running
             .close_with_timeout(Duration::from_secs(2))
             .await;
-        self.process.stop(Duration::from_secs(2)).await;
+        if let Some(p) = self.process.as_mut() {
+            p.stop(Duration::from_secs(2)).await;
+        }
     }
 }
 
@@ -105,6 +110,9 @@ pub async fn connect(
     gateway_env: &(dyn Fn(&str) -> Option<String> + Sync),
     within: Duration,
 ) -> anyhow::Result<Connection> {
+    if let Some(http) = &config.http {
+        return connect_http(config, http, changed, gateway_env, within).await;
+    }
     ensure_dir(&config.cwd)?;
     let spec = portcullis_launcher::Spec {
         name: config.name.clone(),
@@ -145,9 +153,107 @@ pub async fn connect(
         .await;
     Ok(Connection {
         running,
-        process,
+        what: process.program().display().to_string(),
+        process: Some(process),
         started: Instant::now(),
     })
+}
+
+/// Reaches a streamable-HTTP upstream with the gateway's own token (never the client's).
+async fn connect_http(
+    config: &UpstreamConfig,
+    http: &super::config::HttpUpstream,
+    changed: Arc<Notify>,
+    gateway_env: &(dyn Fn(&str) -> Option<String> + Sync),
+    within: Duration,
+) -> anyhow::Result<Connection> {
+    use super::config::TokenRef;
+    use rmcp::transport::StreamableHttpClientTransport;
+    use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+    let token = match &http.token {
+        None => None,
+        Some(TokenRef::File(path)) => {
+            let t = std::fs::read_to_string(path).with_context(|| {
+                format!(
+                    "upstream `{}`: cannot read its bearer token file {}",
+                    config.name,
+                    path.display()
+                )
+            })?;
+            Some(t.trim().to_string())
+        }
+        Some(TokenRef::Env(name)) => Some(
+            gateway_env(name)
+                .map(|t| t.trim().to_string())
+                .with_context(|| {
+                    format!(
+                        "upstream `{}`: `{name}` (its bearer token) is not set",
+                        config.name
+                    )
+                })?,
+        ),
+    };
+    if token
+        .as_ref()
+        .is_some_and(|t| t.is_empty() || t.chars().any(char::is_control))
+    {
+        anyhow::bail!(
+            "upstream `{}`: its bearer token is empty or holds control characters",
+            config.name
+        );
+    }
+    let mut transport_config = StreamableHttpClientTransportConfig::with_uri(http.url.clone());
+    if let Some(t) = token {
+        transport_config = transport_config.auth_header(t);
+    }
+    // The engine's TLS stack (rustls with aws-lc-rs), installed once for the process.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .context("cannot build the HTTP client")?;
+    let transport = StreamableHttpClientTransport::with_client(client, transport_config);
+    let listener = Listener { changed };
+    let running = match tokio::time::timeout(within, listener.serve(transport)).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => anyhow::bail!(
+            "upstream `{}` ({}): MCP initialization failed: {e}",
+            config.name,
+            http.url
+        ),
+        Err(_) => anyhow::bail!(
+            "upstream `{}` ({}): no answer to MCP initialize within {} s",
+            config.name,
+            http.url,
+            within.as_secs()
+        ),
+    };
+    running
+        .peer()
+        .set_response_cache_config(rmcp::ClientCacheConfig::disabled())
+        .await;
+    Ok(Connection {
+        running,
+        process: None,
+        what: http.url.clone(),
+        started: Instant::now(),
+    })
+}
+
+impl Connection {
+    /// Waits until the upstream ends: its process exits, or the HTTP session closes.
+    pub async fn ended(&mut self) -> String {
+        match self.process.as_mut() {
+            Some(p) => p.wait().await.to_string(),
+            None => loop {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                if self.running.is_closed() || self.running.is_transport_closed() {
+                    break "its HTTP session closed".to_string();
+                }
+            },
+        }
+    }
 }
 
 /// Lists everything `peer` offers (tools; prompts and resource templates when it declares them).
