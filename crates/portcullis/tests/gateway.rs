@@ -584,3 +584,90 @@ fn a_streamable_http_upstream_gets_the_gateways_own_token_only() {
         "{out}"
     );
 }
+
+#[test]
+fn the_gateway_serves_streamable_http_behind_the_owner_token() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut gw = pinned("gw-serve-http", "benign", "");
+    let token_file = gw.home.join("owner.token");
+    let mut server = gw
+        .command(&[
+            "gateway",
+            "serve",
+            "--transport",
+            "http",
+            "--port",
+            "0",
+            "--token-file",
+        ])
+        .arg(&token_file)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("the gateway ended before serving")
+            .unwrap();
+        if let Some(rest) = line.split("serving MCP on ").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let token = std::fs::read_to_string(&token_file)
+        .unwrap()
+        .trim()
+        .to_string();
+    // No token: refused before MCP.
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches("/mcp")
+        .to_string();
+    let mut raw = std::net::TcpStream::connect(&addr).unwrap();
+    write!(raw, "POST /mcp HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}").unwrap();
+    let mut answer = String::new();
+    raw.read_to_string(&mut answer).ok();
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+
+    gw.extra.push(("GATEWAY_URL".into(), url.clone()));
+    gw.extra.push(("GATEWAY_TOKEN".into(), token));
+    let steps = gw.session(json!([
+        {"op": "list"},
+        {"op": "call", "tool": "hostile__echo", "args": {"text": "over http"}},
+        {"op": "call", "tool": "hostile__write_note", "args": {"id": "h", "body": "b"}, "elicit": "accept"},
+    ]));
+    // The gateway's counters are on /metrics, behind the same token.
+    let mut raw = std::net::TcpStream::connect(&addr).unwrap();
+    let token = &gw.extra[1].1;
+    write!(raw, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut metrics = String::new();
+    raw.read_to_string(&mut metrics).ok();
+    server.kill().ok();
+    server.wait().ok();
+    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    assert!(
+        metrics.contains("portcullis_gateway_calls_total{outcome=\"forwarded\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        names(&steps[0]).contains(&"hostile__echo".to_string()),
+        "{}",
+        steps[0]
+    );
+    assert_eq!(steps[1]["text"][0], "over http", "{}", steps[1]);
+    assert_eq!(
+        steps[2]["prompts"].as_array().unwrap().len(),
+        1,
+        "{}",
+        steps[2]
+    );
+    assert_eq!(steps[2]["text"][0], "stored h", "{}", steps[2]);
+    assert_eq!(
+        gw.calls("hostile"),
+        vec!["tools/call echo", "tools/call write_note"]
+    );
+    gw.verify_audit();
+}

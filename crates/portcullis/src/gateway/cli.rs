@@ -15,11 +15,28 @@ use super::{Gateway, GatewayServer, upstream};
 /// The gateway's subcommands.
 #[derive(clap::Subcommand)]
 pub enum GatewayCmd {
-    /// Serve the upstreams' pinned tools on stdio, behind the gateway policy, consent and audit.
+    /// Serve the upstreams' pinned tools (stdio, or streamable HTTP with the token or OAuth of
+    /// `portcullis serve`), behind the gateway policy, consent and audit.
     Serve {
         /// The gateway configuration (default: $PORTCULLIS_GATEWAY_CONFIG).
         #[arg(long)]
         config: Option<PathBuf>,
+        /// `stdio` (default) or `http` (streamable HTTP on /mcp); env AWS_API_MCP_TRANSPORT.
+        #[arg(long, value_enum)]
+        transport: Option<crate::config::TransportFlag>,
+        /// Address to bind in HTTP mode (default 127.0.0.1); env AWS_API_MCP_HOST.
+        #[arg(long)]
+        host: Option<String>,
+        /// Port to bind in HTTP mode (default 8000, 0 = any free port); env AWS_API_MCP_PORT.
+        #[arg(long)]
+        port: Option<u16>,
+        /// Allow binding a non-loopback address.
+        #[arg(long)]
+        allow_remote: bool,
+        /// The owner's bearer token file in HTTP mode (created 0600 if missing); env
+        /// PORTCULLIS_TOKEN_FILE, default $XDG_STATE_HOME/portcullis/token.
+        #[arg(long)]
+        token_file: Option<PathBuf>,
     },
     /// Start the upstreams, scan their definitions and write the pin file.
     Pin {
@@ -71,7 +88,24 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// Runs one gateway subcommand.
 pub fn run(cmd: GatewayCmd) -> anyhow::Result<ExitCode> {
     match cmd {
-        GatewayCmd::Serve { config } => serve(load(config)?),
+        GatewayCmd::Serve {
+            config,
+            transport,
+            host,
+            port,
+            allow_remote,
+            token_file,
+        } => {
+            let flags = crate::server::ServeFlags {
+                transport,
+                host,
+                port,
+                allow_remote,
+                token_file,
+                ..Default::default()
+            };
+            serve(load(config)?, &flags)
+        }
         GatewayCmd::Pin {
             config,
             force,
@@ -87,14 +121,20 @@ pub fn run(cmd: GatewayCmd) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn serve(config: GatewayConfig) -> anyhow::Result<ExitCode> {
+fn serve(config: GatewayConfig, flags: &crate::server::ServeFlags) -> anyhow::Result<ExitCode> {
     crate::server::start::init_logs(crate::config::LogFormat::Human)?;
+    // The transport and, for HTTP, its guard's settings, exactly as `portcullis serve` reads them.
+    let sources = crate::config::Sources::load(flags, &crate::config::process_env)?;
+    let http = match sources.transport()? {
+        crate::config::Transport::Stdio => None,
+        crate::config::Transport::Http => Some(sources.http()?),
+    };
     let audit = crate::pipeline::record::AuditSettings::from_lookup(&env)?;
     let recorder = crate::pipeline::record::Recorder::open(&audit)?;
     recorder.record_startup(&portcullis_audit::Event::startup(serde_json::json!({
         "version": env!("CARGO_PKG_VERSION"),
         "pid": std::process::id(),
-        "transport": "stdio",
+        "transport": if http.is_some() { "http" } else { "stdio" },
         "gateway": {
             "config": config.path,
             "lock": config.lock,
@@ -111,6 +151,23 @@ fn serve(config: GatewayConfig) -> anyhow::Result<ExitCode> {
             gateway.config.lock.display()
         );
         gateway.start(Duration::from_secs(120)).await;
+        if let Some(settings) = http {
+            let counters = Arc::clone(&gateway);
+            let extra: crate::server::http::ExtraMetrics =
+                Arc::new(move || counters.counters.render());
+            let limits = Arc::new(crate::pipeline::limits::Limits::new(
+                crate::pipeline::limits::LimitSettings::default(),
+            ));
+            crate::server::http::serve_handler(
+                settings,
+                GatewayServer::new(Arc::clone(&gateway)),
+                Arc::default(),
+                limits,
+                Some(extra),
+            )
+            .await?;
+            return anyhow::Ok(ExitCode::SUCCESS);
+        }
         let running = GatewayServer::new(Arc::clone(&gateway))
             .serve(rmcp::transport::stdio_pipes())
             .await

@@ -3,7 +3,7 @@
 //! The gateway starts each upstream MCP server its configuration names ([`config`]; the one place
 //! Portcullis starts a program is the `portcullis-launcher` crate), or reaches it over streamable
 //! HTTP with its own token, speaks MCP to it as a client,
-//! and serves one MCP endpoint (stdio) whose tools are the upstreams' tools prefixed by upstream
+//! and serves one MCP endpoint (stdio or streamable HTTP) whose tools are the upstreams' tools prefixed by upstream
 //! (`dynamodb__list_tables`), and so are its prompts. Between the two:
 //!
 //! * **Pinning** ([`lock`]): `portcullis gateway pin` records the SHA-256 of the RFC 8785

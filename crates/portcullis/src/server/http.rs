@@ -993,10 +993,38 @@ fn target_authority(target: &Uri) -> Result<Option<(String, u16)>, Refusal> {
     }
 }
 
-type Mcp = StreamableHttpService<PortcullisServer, LocalSessionManager>;
+/// Text appended to `/metrics` (the gateway's counters).
+pub type ExtraMetrics = Arc<dyn Fn() -> String + Send + Sync>;
 
 /// Serves `server` on `settings.addr` until the process ends.
 pub async fn serve(settings: HttpSettings, server: PortcullisServer) -> anyhow::Result<()> {
+    let server = if settings.stateless {
+        tracing::info!(
+            "portcullis: stateless HTTP (AWS_API_MCP_STATELESS_HTTP): no sessions; clients before MCP 2026-07-28 \
+             cannot be asked for approval"
+        );
+        server.stateless()
+    } else {
+        server
+    };
+    let metrics = server.metrics.clone();
+    let limits = Arc::clone(server.limits());
+    serve_handler(settings, server, metrics, limits, None).await
+}
+
+/// Serves any MCP handler (`portcullis serve`'s, the gateway's) behind the same guard: Host and
+/// Origin checks, the token or OAuth, session ownership, connection and session caps, probes and
+/// `/metrics` (`metrics`, then `extra`).
+pub async fn serve_handler<H>(
+    settings: HttpSettings,
+    server: H,
+    metrics: Arc<super::metrics::Metrics>,
+    limits: Arc<Limits>,
+    extra: Option<ExtraMetrics>,
+) -> anyhow::Result<()>
+where
+    H: rmcp::ServerHandler + Clone + Send + Sync + 'static,
+{
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await
         .with_context(|| format!("cannot listen on {}", settings.addr))?;
@@ -1050,15 +1078,6 @@ pub async fn serve(settings: HttpSettings, server: PortcullisServer) -> anyhow::
     // request); they get plain JSON answers, and approvals only by the 2026-07-28 rounds.
     config.legacy_session_mode = !settings.stateless;
     config.json_response = settings.stateless;
-    let server = if settings.stateless {
-        tracing::info!(
-            "portcullis: stateless HTTP (AWS_API_MCP_STATELESS_HTTP): no sessions; clients before MCP 2026-07-28 \
-             cannot be asked for approval"
-        );
-        server.stateless()
-    } else {
-        server
-    };
     // Sessions whose worker has ended (asleep to make room, or idle past rmcp's expiry) are woken
     // from their saved `initialize` parameters: a live worker costs ~60 KiB, a sleeping session
     // well under 1 KiB.
@@ -1066,15 +1085,15 @@ pub async fn serve(settings: HttpSettings, server: PortcullisServer) -> anyhow::
     let mut manager = LocalSessionManager::default();
     manager.session_config.keep_alive = Some(SESSION_IDLE_EXPIRY);
     let sessions = Arc::new(manager);
-    let metrics = server.metrics.clone();
-    let limits = Arc::clone(server.limits());
-    let mcp: Mcp = StreamableHttpService::new(move || Ok(server.clone()), sessions.clone(), config);
+    let mcp: StreamableHttpService<H, LocalSessionManager> =
+        StreamableHttpService::new(move || Ok(server.clone()), sessions.clone(), config);
     // The guard is a tower layer in front of rmcp's service: nothing reaches MCP unadmitted.
     let served = Arc::new(Served {
         guard,
         sessions,
         metrics,
         limits,
+        extra,
         evictions: Quiet::default(),
     });
     tokio::spawn(expire_sessions(Arc::clone(&served)));
@@ -1513,6 +1532,8 @@ struct Served {
     sessions: Arc<LocalSessionManager>,
     metrics: Arc<super::metrics::Metrics>,
     limits: Arc<Limits>,
+    /// More text for `/metrics`.
+    extra: Option<ExtraMetrics>,
     /// The log of evicted sessions, kept quiet.
     evictions: Quiet,
 }
@@ -1768,6 +1789,9 @@ where
     if req.uri().path() == METRICS_PATH {
         let mut text = served.metrics.render();
         served.guard.render_metrics(&mut text);
+        if let Some(extra) = &served.extra {
+            text.push_str(&extra());
+        }
         let mut resp = Response::new(Full::new(Bytes::from(text)).boxed());
         if req.method() != Method::GET {
             *resp.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
@@ -2379,6 +2403,7 @@ mod tests {
             limits: Arc::new(Limits::new(
                 crate::pipeline::limits::LimitSettings::default(),
             )),
+            extra: None,
             evictions: Quiet::default(),
         }
     }

@@ -6,8 +6,8 @@
 //! `--transport http`, over streamable HTTP behind the owner's token (`http`; stdout stays empty).
 
 pub(crate) mod consent;
-mod http;
-mod metrics;
+pub(crate) mod http;
+pub(crate) mod metrics;
 pub mod oauth;
 pub mod regions;
 pub mod shared;
