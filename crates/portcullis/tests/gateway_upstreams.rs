@@ -215,3 +215,111 @@ env = {{ AWS_REGION = "us-east-1" }}
     assert!(text(&steps[3]).contains("gateway-proof"), "{}", steps[3]);
     gw.verify_audit();
 }
+
+/// Runs `aws ...` through `portcullis exec` against moto with the given keys; its JSON output.
+fn aws(gw: &Gw, endpoint: &str, keys: (&str, &str), command: &str) -> Value {
+    let out = gw
+        .command(&["exec", command])
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", keys.0)
+        .env("AWS_SECRET_ACCESS_KEY", keys.1)
+        .env("AWS_REGION", "us-east-1")
+        .env("PORTCULLIS_MODE", "unrestricted")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+#[test]
+fn an_upstream_runs_as_the_role_the_gateway_assumes_for_it() {
+    let moto = Moto::start();
+    let endpoint = moto.endpoint();
+    let mut gw = Gw::new("gw-assume", "");
+    let root = ("testing", "testing");
+    // The gateway's own identity: a user that may only assume the upstream's role.
+    aws(
+        &gw,
+        &endpoint,
+        root,
+        "aws iam create-user --user-name gateway",
+    );
+    aws(
+        &gw,
+        &endpoint,
+        root,
+        r#"aws iam put-user-policy --user-name gateway --policy-name assume --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}'"#,
+    );
+    let key = aws(
+        &gw,
+        &endpoint,
+        root,
+        "aws iam create-access-key --user-name gateway",
+    );
+    let key_id = key["AccessKey"]["AccessKeyId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let secret = key["AccessKey"]["SecretAccessKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The upstream's role: it may list roles and groups, nothing else.
+    aws(
+        &gw,
+        &endpoint,
+        root,
+        r#"aws iam create-role --role-name iam-reader --assume-role-policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/gateway"},"Action":"sts:AssumeRole"}]}'"#,
+    );
+    aws(
+        &gw,
+        &endpoint,
+        root,
+        r#"aws iam put-role-policy --role-name iam-reader --policy-name list --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:ListRoles","iam:ListGroups"],"Resource":"*"}]}'"#,
+    );
+    // From here on moto enforces IAM.
+    assert_eq!(
+        moto.http("POST", "/moto-api/reset-auth", "0").map(|r| r.0),
+        Some(200)
+    );
+    gw.extra.push(("AWS_ACCESS_KEY_ID".into(), key_id));
+    gw.extra
+        .push(("AWS_SECRET_ACCESS_KEY".into(), secret.clone()));
+    gw.extra.push(("AWS_ENDPOINT_URL".into(), endpoint.clone()));
+    gw.extra.push(("AWS_REGION".into(), "us-east-1".into()));
+    gw.extra
+        .push(("AWS_CONFIG_FILE".into(), "/dev/null".into()));
+    gw.extra
+        .push(("AWS_SHARED_CREDENTIALS_FILE".into(), "/dev/null".into()));
+    std::fs::write(
+        &gw.config,
+        format!(
+            "[policy]\nmode = \"allow\"\n[upstreams.iam]\ncommand = \"{}\"\nassume_role = \"arn:aws:iam::123456789012:role/iam-reader\"\nenv = {{ AWS_DEFAULT_REGION = \"us-east-1\", AWS_ENDPOINT_URL = \"{endpoint}\" }}\n",
+            program(".venv-upstreams/iam/bin/awslabs.iam-mcp-server")
+        ),
+    )
+    .unwrap();
+    let (code, out) = gw.pin(&["--force"]);
+    assert_eq!(code, 0, "{out}");
+    let steps = gw.session(json!([
+        {"op": "call", "tool": "iam__list_roles", "args": {}},
+        {"op": "call", "tool": "iam__list_groups", "args": {}},
+        {"op": "call", "tool": "iam__list_policies", "args": {}},
+    ]));
+    // What the role allows works (the gateway's own user may not list roles: the upstream runs
+    // as the role) ...
+    assert!(text(&steps[0]).contains("iam-reader"), "{}", steps[0]);
+    assert_eq!(steps[1]["is_error"], false, "{}", steps[1]);
+    // ... and what it does not allow fails (moto enforces the role's policy).
+    assert_eq!(steps[2]["is_error"], true, "{}", steps[2]);
+    let refused = text(&steps[2]);
+    // The gateway's own secret never reached the upstream's answers or the audit.
+    let audit = Value::Array(gw.audit()).to_string();
+    assert!(!audit.contains(&secret) && !refused.contains(&secret));
+}

@@ -159,6 +159,47 @@ impl ProvideCredentials for AssumeRoleProvider {
     }
 }
 
+/// Temporary credentials for a program Portcullis hands them to (the gateway's upstreams): the
+/// three values and when they expire. Debug never shows the secret or the token.
+#[derive(Clone)]
+pub struct SessionCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: String,
+    pub session: AssumedSession,
+}
+
+impl std::fmt::Debug for SessionCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("session", &self.session)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One session of `spec`, assumed with `base`'s credentials, as raw values (for a child process's
+/// environment: the gateway gives an upstream a role's session, never its own credentials).
+pub async fn assume_session(
+    base: Arc<Engine>,
+    spec: AssumeRoleSpec,
+) -> Result<SessionCredentials, ExecError> {
+    let role = spec.role_arn.clone();
+    let provider = AssumeRoleProvider { base, spec };
+    let (creds, session) = provider.assume().await.map_err(|detail| {
+        ExecError::Credentials(crate::credentials::CredentialsError::Provider {
+            profile: format!("role {role} (assumed by Portcullis)"),
+            detail,
+        })
+    })?;
+    Ok(SessionCredentials {
+        access_key_id: creds.access_key_id().to_string(),
+        secret_access_key: creds.secret_access_key().to_string(),
+        session_token: creds.session_token().unwrap_or_default().to_string(),
+        session,
+    })
+}
+
 impl Engine {
     /// This engine's configuration and endpoints, signing with sessions of `spec` assumed with
     /// this engine's credentials. The first session is assumed now: its refusal is the error.

@@ -25,6 +25,8 @@
 //! command = "uvx"
 //! args = ["awslabs.dynamodb-mcp-server@2.1.8"]
 //! aws_profile = "ddb-readonly"      # this upstream's AWS identity (never the gateway's own)
+//! # or: assume_role = "arn:aws:iam::123456789012:role/ddb-agent" (+ session_policy = "ddb.json"):
+//! # the gateway assumes it and hands the upstream only the session's temporary credentials
 //!
 //! [upstreams.remote]
 //! url = "https://mcp.example.com/mcp"   # streamable HTTP (http:// only on loopback)
@@ -151,6 +153,8 @@ struct RawUpstream {
     max_concurrency: Option<usize>,
     bearer_token_file: Option<PathBuf>,
     bearer_token_env: Option<String>,
+    assume_role: Option<String>,
+    session_policy: Option<PathBuf>,
 }
 
 /// Where the gateway's own token for a streamable-HTTP upstream is read (at each connection; never
@@ -213,6 +217,11 @@ pub struct UpstreamConfig {
     pub cwd: PathBuf,
     /// Its AWS profile, if any.
     pub aws_profile: Option<String>,
+    /// A role the gateway assumes (with its own credentials) for this upstream: the upstream
+    /// gets only the role session's temporary credentials, renewed by a restart before expiry.
+    pub assume_role: Option<String>,
+    /// The session policy for `assume_role` (a JSON file), narrowing the role further.
+    pub session_policy: Option<PathBuf>,
     /// How long one call may take.
     pub timeout: std::time::Duration,
     /// Calls in flight at once.
@@ -391,22 +400,18 @@ pub fn parse(text: &str, path: &Path, state_dir: Option<&Path>) -> anyhow::Resul
                 ));
                 continue;
             }
-            let mut stdio_only: Vec<&str> = Vec::new();
-            if !u.args.is_empty() {
-                stdio_only.push("args");
-            }
-            if !u.env.is_empty() {
-                stdio_only.push("env");
-            }
-            if !u.pass_env.is_empty() {
-                stdio_only.push("pass_env");
-            }
-            if u.cwd.is_some() {
-                stdio_only.push("cwd");
-            }
-            if u.aws_profile.is_some() {
-                stdio_only.push("aws_profile");
-            }
+            let stdio_only: Vec<&str> = [
+                ("args", !u.args.is_empty()),
+                ("env", !u.env.is_empty()),
+                ("pass_env", !u.pass_env.is_empty()),
+                ("cwd", u.cwd.is_some()),
+                ("aws_profile", u.aws_profile.is_some()),
+                ("assume_role", u.assume_role.is_some()),
+                ("session_policy", u.session_policy.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(key, set)| set.then_some(key))
+            .collect();
             if !stdio_only.is_empty() {
                 problems.push(format!(
                     "{at}: {} apply to a program the gateway starts, not to a `url` upstream (it runs elsewhere, with its own credentials)",
@@ -443,10 +448,27 @@ pub fn parse(text: &str, path: &Path, state_dir: Option<&Path>) -> anyhow::Resul
                 pass_env: Vec::new(),
                 cwd: PathBuf::new(),
                 aws_profile: None,
+                assume_role: None,
+                session_policy: None,
                 timeout: std::time::Duration::from_secs(timeout.clamp(1, 3600)),
                 max_concurrency: max_concurrency.clamp(1, 256),
             });
             continue;
+        }
+        if let Some(role) = &u.assume_role {
+            if u.aws_profile.is_some() {
+                problems.push(format!("{at}: give `aws_profile` or `assume_role`, not both (the role is assumed with the gateway's own credentials)"));
+            }
+            let ok = role.starts_with("arn:aws")
+                && role.contains(":role/")
+                && role.split(':').count() == 6;
+            if !ok {
+                problems.push(format!("{at}: `assume_role` is `{role}`: give a role ARN, arn:aws:iam::123456789012:role/NAME"));
+            }
+        } else if u.session_policy.is_some() {
+            problems.push(format!(
+                "{at}: `session_policy` applies with `assume_role` only"
+            ));
         }
         if u.bearer_token_file.is_some() || u.bearer_token_env.is_some() {
             problems.push(format!(
@@ -494,6 +516,8 @@ pub fn parse(text: &str, path: &Path, state_dir: Option<&Path>) -> anyhow::Resul
             pass_env: u.pass_env,
             cwd,
             aws_profile: u.aws_profile,
+            assume_role: u.assume_role,
+            session_policy: u.session_policy.map(|p| base.join(p)),
             timeout: std::time::Duration::from_secs(timeout.clamp(1, 3600)),
             max_concurrency: max_concurrency.clamp(1, 256),
         });
@@ -606,6 +630,37 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("4:1: upstream `Bad__Name`"), "{e}");
+    }
+
+    #[test]
+    fn a_role_to_assume_is_a_role_arn_and_excludes_a_profile() {
+        let c = parse_ok(
+            "[upstreams.a]\ncommand = \"x\"\nassume_role = \"arn:aws:iam::123456789012:role/r\"\nsession_policy = \"p.json\"\n",
+        );
+        assert_eq!(
+            c.upstreams[0].assume_role.as_deref(),
+            Some("arn:aws:iam::123456789012:role/r")
+        );
+        assert_eq!(
+            c.upstreams[0].session_policy.as_deref(),
+            Some(Path::new("/etc/pg/p.json"))
+        );
+        let e = parse_err(
+            "[upstreams.a]\ncommand = \"x\"\nassume_role = \"r\"\naws_profile = \"p\"\n[upstreams.b]\ncommand = \"x\"\nsession_policy = \"p.json\"\n[upstreams.c]\nurl = \"https://h/mcp\"\nassume_role = \"arn:aws:iam::1:role/r\"\n",
+        );
+        assert!(
+            e.contains("give `aws_profile` or `assume_role`, not both"),
+            "{e}"
+        );
+        assert!(e.contains("`assume_role` is `r`: give a role ARN"), "{e}");
+        assert!(
+            e.contains("`session_policy` applies with `assume_role` only"),
+            "{e}"
+        );
+        assert!(
+            e.contains("`assume_role` apply to a program the gateway starts"),
+            "{e}"
+        );
     }
 
     #[test]

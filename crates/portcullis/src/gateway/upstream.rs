@@ -64,6 +64,8 @@ pub struct Connection {
     pub process: Option<portcullis_launcher::Process>,
     /// What was started or reached, for the log.
     pub what: String,
+    /// When its role session's credentials expire (`assume_role`): it is restarted before.
+    pub expires: Option<std::time::SystemTime>,
     /// When it started.
     pub started: Instant,
 }
@@ -114,11 +116,26 @@ pub async fn connect(
         return connect_http(config, http, changed, gateway_env, within).await;
     }
     ensure_dir(&config.cwd)?;
+    let mut env = config.environment(gateway_env);
+    let mut expires = None;
+    if let Some(role) = &config.assume_role {
+        let session = assume_for(config, role).await?;
+        tracing::info!(
+            "portcullis: gateway: upstream {} runs as {}",
+            config.name,
+            session.session.arn
+        );
+        expires = session.session.expires;
+        env.retain(|(k, _)| !super::config::AWS_CREDENTIAL_VARS.contains(&k.as_str()));
+        env.push(("AWS_ACCESS_KEY_ID".into(), session.access_key_id));
+        env.push(("AWS_SECRET_ACCESS_KEY".into(), session.secret_access_key));
+        env.push(("AWS_SESSION_TOKEN".into(), session.session_token));
+    }
     let spec = portcullis_launcher::Spec {
         name: config.name.clone(),
         program: config.command.clone(),
         args: config.args.clone(),
-        env: config.environment(gateway_env),
+        env,
         cwd: config.cwd.clone(),
     };
     let name = config.name.clone();
@@ -155,8 +172,63 @@ pub async fn connect(
         running,
         what: process.program().display().to_string(),
         process: Some(process),
+        expires,
         started: Instant::now(),
     })
+}
+
+/// One session of `role` for `config`'s upstream, assumed with the gateway's own credentials
+/// (its environment's chain), with `session_policy` when given and the session tag
+/// `portcullis-upstream`.
+async fn assume_for(
+    config: &UpstreamConfig,
+    role: &str,
+) -> anyhow::Result<portcullis_wire::assume::SessionCredentials> {
+    let policy = match &config.session_policy {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| {
+                format!(
+                    "upstream `{}`: cannot read its session policy {}",
+                    config.name,
+                    path.display()
+                )
+            })?;
+            let v: serde_json::Value = serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "upstream `{}`: its session policy {} is not JSON",
+                    config.name,
+                    path.display()
+                )
+            })?;
+            Some(v.to_string())
+        }
+    };
+    let base = portcullis_wire::execute::Engine::from_environment(None, false)
+        .await
+        .with_context(|| {
+            format!(
+                "upstream `{}`: the gateway's own AWS credentials",
+                config.name
+            )
+        })?;
+    let spec = portcullis_wire::assume::AssumeRoleSpec {
+        role_arn: role.to_string(),
+        session_name: format!("portcullis-gateway-{}", config.name)
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(*c))
+            .take(64)
+            .collect(),
+        policy,
+        policy_arns: Vec::new(),
+        source_identity: None,
+        tags: vec![("portcullis-upstream".into(), config.name.clone())],
+        duration: Duration::from_secs(3600),
+        refresh_margin: Duration::from_secs(300),
+    };
+    portcullis_wire::assume::assume_session(Arc::new(base), spec)
+        .await
+        .with_context(|| format!("upstream `{}`: cannot assume {role}", config.name))
 }
 
 /// Reaches a streamable-HTTP upstream with the gateway's own token (never the client's).
@@ -236,6 +308,7 @@ async fn connect_http(
     Ok(Connection {
         running,
         process: None,
+        expires: None,
         what: http.url.clone(),
         started: Instant::now(),
     })
@@ -244,8 +317,20 @@ async fn connect_http(
 impl Connection {
     /// Waits until the upstream ends: its process exits, or the HTTP session closes.
     pub async fn ended(&mut self) -> String {
+        // A role session is renewed by a restart five minutes before it expires.
+        let renew = self.expires.map(|e| {
+            e.checked_sub(Duration::from_secs(300))
+                .and_then(|t| t.duration_since(std::time::SystemTime::now()).ok())
+                .unwrap_or(Duration::ZERO)
+        });
         match self.process.as_mut() {
-            Some(p) => p.wait().await.to_string(),
+            Some(p) => match renew {
+                None => p.wait().await.to_string(),
+                Some(after) => tokio::select! {
+                    how = p.wait() => how.to_string(),
+                    () = tokio::time::sleep(after) => "its role session is about to expire; a new one is assumed".to_string(),
+                },
+            },
             None => loop {
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 if self.running.is_closed() || self.running.is_transport_closed() {
