@@ -671,3 +671,65 @@ fn the_gateway_serves_streamable_http_behind_the_owner_token() {
     );
     gw.verify_audit();
 }
+
+#[test]
+fn resources_are_served_routed_redacted_and_denied_by_name() {
+    let gw = pinned(
+        "gw-resources",
+        "benign",
+        "[policy]\ndeny = [\"hostile__welcome\"]\n",
+    );
+    let steps = gw.session(json!([
+        {"op": "resources"},
+        {"op": "read", "uri": "note://7"},
+        {"op": "read", "uri": "note://secret"},
+        {"op": "read", "uri": "note://welcome"},
+        {"op": "read", "uri": "file:///etc/passwd"},
+    ]));
+    assert_eq!(
+        steps[0]["resources"],
+        json!([["hostile__welcome", "note://welcome"]]),
+        "{}",
+        steps[0]
+    );
+    assert_eq!(
+        steps[0]["templates"],
+        json!([["hostile__note", "note://{id}"]]),
+        "{}",
+        steps[0]
+    );
+    // Through the pinned template.
+    assert_eq!(steps[1]["texts"], json!(["note 7"]), "{}", steps[1]);
+    let secret = steps[2]["texts"][0].as_str().unwrap();
+    assert!(
+        !secret.contains("wJalrXUtnFEMI"),
+        "a secret passed through: {secret}"
+    );
+    // A listed resource, denied by its prefixed name: never read.
+    let denied = steps[3]["error"].as_str().unwrap();
+    assert!(
+        denied.contains("the gateway policy denies `hostile__welcome`"),
+        "{denied}"
+    );
+    assert!(
+        steps[4]["error"]
+            .as_str()
+            .unwrap()
+            .contains("no upstream serves `file:///etc/passwd`"),
+        "{}",
+        steps[4]
+    );
+    let log = std::fs::read_to_string(gw.record("hostile")).unwrap();
+    assert_eq!(
+        log.lines().filter(|l| *l == "resources/read").count(),
+        2,
+        "{log}"
+    );
+    let audit = Value::Array(gw.audit()).to_string();
+    assert_eq!(
+        audit.matches("\"method\":\"resources/read\"").count(),
+        4,
+        "{audit}"
+    );
+    gw.verify_audit();
+}

@@ -42,7 +42,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
-use rmcp::model::{Prompt, Tool};
+use rmcp::model::{Prompt, Resource, ResourceTemplate, Tool};
 use rmcp::service::{Peer, RoleClient, RoleServer};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -97,6 +97,8 @@ struct View {
     tools: BTreeMap<String, Tool>,
     /// Prompts served, by unprefixed name.
     prompts: BTreeMap<String, Prompt>,
+    /// Resource templates served, by unprefixed name.
+    templates: BTreeMap<String, ResourceTemplate>,
     /// Quarantined definitions (sticky for the run).
     quarantined: BTreeMap<(Kind, String), Quarantine>,
 }
@@ -491,6 +493,7 @@ impl Gateway {
         let mut fresh: Vec<(Kind, String, Quarantine)> = Vec::new();
         let mut served = BTreeMap::new();
         let mut served_prompts = BTreeMap::new();
+        let mut served_templates = BTreeMap::new();
         let before: BTreeSet<String>;
         let prompts_before: BTreeSet<String>;
         {
@@ -527,6 +530,12 @@ impl Gateway {
                                     listing.prompts.iter().find(|p| p.name == name.as_str())
                             {
                                 served_prompts.insert(name.clone(), p.clone());
+                            }
+                            if *kind == Kind::ResourceTemplate
+                                && let Some(t) =
+                                    listing.templates.iter().find(|t| t.name == name.as_str())
+                            {
+                                served_templates.insert(name.clone(), t.clone());
                             }
                             continue;
                         }
@@ -609,6 +618,7 @@ impl Gateway {
             }
             view.tools = served;
             view.prompts = served_prompts;
+            view.templates = served_templates;
             view.listing = Some(listing);
         }
         for (kind, name, q) in &fresh {
@@ -719,6 +729,91 @@ impl Gateway {
         out
     }
 
+    /// The resources served, names prefixed (URIs as the upstream gives them). An upstream's
+    /// resources are data, not definitions: served while the upstream itself is pinned.
+    pub fn served_resources(&self) -> Vec<Resource> {
+        let mut out = Vec::new();
+        for u in &self.upstreams {
+            if !self.is_pinned(&u.config.name) {
+                continue;
+            }
+            if let Ok(v) = u.view.read()
+                && let Some(l) = &v.listing
+            {
+                for r in &l.resources {
+                    let mut r = r.clone();
+                    r.name = format!("{}{SEP}{}", u.config.name, r.name);
+                    out.push(r);
+                }
+            }
+        }
+        out
+    }
+
+    /// The resource templates served (pinned, unchanged), names prefixed.
+    pub fn served_templates(&self) -> Vec<ResourceTemplate> {
+        let mut out = Vec::new();
+        for u in &self.upstreams {
+            if let Ok(v) = u.view.read() {
+                for (name, t) in &v.templates {
+                    let mut t = t.clone();
+                    t.name = format!("{}{SEP}{name}", u.config.name);
+                    out.push(t);
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether the pin file has `upstream`.
+    fn is_pinned(&self, upstream: &str) -> bool {
+        self.pins
+            .lock()
+            .map(|p| p.lock.upstreams.contains_key(upstream))
+            .unwrap_or(false)
+    }
+
+    /// Which upstream serves `uri`, and under which (unprefixed) name: the one that lists it,
+    /// else the one whose served template matches it. `Err` says why none (or more than one).
+    pub fn route(&self, uri: &str) -> Result<(Arc<Upstream>, String), String> {
+        let mut found: Vec<(Arc<Upstream>, String)> = Vec::new();
+        for u in &self.upstreams {
+            if !self.is_pinned(&u.config.name) {
+                continue;
+            }
+            let Ok(v) = u.view.read() else { continue };
+            if let Some(r) = v
+                .listing
+                .as_ref()
+                .and_then(|l| l.resources.iter().find(|r| r.uri == uri))
+            {
+                found.push((Arc::clone(u), r.name.clone()));
+                continue;
+            }
+            if let Some((name, _)) = v
+                .templates
+                .iter()
+                .find(|(_, t)| template_matches(&t.uri_template, uri))
+            {
+                found.push((Arc::clone(u), name.clone()));
+            }
+        }
+        match found.len() {
+            1 => Ok(found.remove(0)),
+            0 => Err(format!(
+                "no upstream serves `{uri}` (see resources/list and resources/templates/list)"
+            )),
+            _ => Err(format!(
+                "`{uri}` is served by more than one upstream ({}); it is not read",
+                found
+                    .iter()
+                    .map(|(u, _)| u.config.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
+
     /// The prompts served, prefixed.
     pub fn served_prompts(&self) -> Vec<Prompt> {
         let mut out = Vec::new();
@@ -779,6 +874,29 @@ impl Upstream {
     pub fn peer(&self) -> Option<Peer<RoleClient>> {
         self.peer.read().ok().and_then(|p| p.clone())
     }
+}
+
+/// Whether `uri` is an expansion of the RFC 6570 template `template` (level 1 and `{+var}`: a
+/// simple variable matches one or more characters without `/`, `?` or `#`; a reserved one, any).
+fn template_matches(template: &str, uri: &str) -> bool {
+    let mut pattern = String::from("^");
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        pattern.push_str(&regex::escape(&rest[..open]));
+        let Some(close) = rest[open..].find('}') else {
+            return false;
+        };
+        let var = &rest[open + 1..open + close];
+        pattern.push_str(if var.starts_with('+') || var.starts_with('#') {
+            ".+"
+        } else {
+            "[^/?#]+"
+        });
+        rest = &rest[open + close + 1..];
+    }
+    pattern.push_str(&regex::escape(rest));
+    pattern.push('$');
+    regex::Regex::new(&pattern).is_ok_and(|r| r.is_match(uri))
 }
 
 /// The Cedar policies at `path`, validated against the argument names of every pinned tool.

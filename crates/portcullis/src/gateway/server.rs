@@ -8,8 +8,10 @@ use std::time::{Duration, Instant};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ElicitRequestParams,
     ElicitationAction, ElicitationSchema, GetPromptRequestParams, GetPromptResponse,
-    GetPromptResult, Implementation, ListPromptsResult, ListToolsResult, PaginatedRequestParams,
-    ServerCapabilities, ServerConfig, ToolAnnotations,
+    GetPromptResult, Implementation, ListPromptsResult, ListResourceTemplatesResult,
+    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams,
+    ReadResourceResponse, ReadResourceResult, ResourceContents, ServerCapabilities, ServerConfig,
+    ToolAnnotations,
 };
 use rmcp::service::{ElicitationMode, NotificationContext, RequestContext, RoleServer};
 use rmcp::{ErrorData as McpError, ServerHandler};
@@ -520,6 +522,123 @@ impl GatewayServer {
     }
 }
 
+impl GatewayServer {
+    /// One `resources/read`: routed to the upstream that lists the URI (or whose pinned template
+    /// matches it), a read (a `deny` or `consent` rule naming `upstream__name` applies), text
+    /// contents redacted.
+    async fn resource(
+        &self,
+        uri: &str,
+        context: &RequestContext<RoleServer>,
+    ) -> (
+        String,
+        &'static str,
+        Option<Verdict>,
+        Result<ReadResourceResult, String>,
+    ) {
+        let gw = &self.gateway;
+        let (up, name) = match gw.route(uri) {
+            Ok(found) => found,
+            Err(why) => return (String::new(), "unknown", None, Err(why)),
+        };
+        let up_name = up.config.name.clone();
+        let full = format!("{up_name}{SEP}{name}");
+        let read = ToolAnnotations::new().read_only(true);
+        let args: serde_json::Map<String, Value> =
+            [("uri".to_string(), Value::String(uri.to_string()))]
+                .into_iter()
+                .collect();
+        let digest = call_digest(&up_name, &name, &args);
+        let decision = gw.decide(&full, Some(&read), &args);
+        match decision.verdict {
+            Verdict::Deny => {
+                gw.counters.calls_denied.fetch_add(1, Ordering::Relaxed);
+                return (
+                    up_name,
+                    "denied",
+                    Some(Verdict::Deny),
+                    Err(format!(
+                        "the gateway policy denies `{full}` ({})",
+                        decision.reason
+                    )),
+                );
+            }
+            Verdict::Consent => {
+                if let Err((message, _)) = self
+                    .consent(context, &full, &args, &digest, &decision.reason)
+                    .await
+                {
+                    return (
+                        up_name,
+                        "not_approved",
+                        Some(Verdict::Consent),
+                        Err(message),
+                    );
+                }
+            }
+            Verdict::Allow => {}
+        }
+        if let Err(why) = gw.recorder.ready() {
+            return (
+                up_name,
+                "failed",
+                Some(decision.verdict),
+                Err(format!("not sent: the audit trail is not writable ({why})")),
+            );
+        }
+        let Some(peer) = up.peer() else {
+            return (
+                up_name.clone(),
+                "failed",
+                Some(decision.verdict),
+                Err(format!(
+                    "upstream `{up_name}` is not running; try again shortly"
+                )),
+            );
+        };
+        let Ok(_permit) = Arc::clone(&up.permits).acquire_owned().await else {
+            return (
+                up_name,
+                "failed",
+                Some(decision.verdict),
+                Err("the gateway is stopping".into()),
+            );
+        };
+        match tokio::time::timeout(
+            up.config.timeout,
+            peer.read_resource(ReadResourceRequestParams::new(uri)),
+        )
+        .await
+        {
+            Ok(Ok(mut result)) => {
+                gw.counters.calls_forwarded.fetch_add(1, Ordering::Relaxed);
+                for c in &mut result.contents {
+                    if let ResourceContents::TextResourceContents { text, .. } = c {
+                        super::redact::mask_text(text);
+                    }
+                }
+                (up_name, "ok", Some(decision.verdict), Ok(result))
+            }
+            Ok(Err(e)) => {
+                gw.counters.calls_failed.fetch_add(1, Ordering::Relaxed);
+                let message = format!(
+                    "upstream `{up_name}` failed: {}",
+                    super::redact::scrub_text(&e.to_string())
+                );
+                (up_name, "failed", Some(decision.verdict), Err(message))
+            }
+            Err(_) => {
+                gw.counters.calls_failed.fetch_add(1, Ordering::Relaxed);
+                let message = format!(
+                    "upstream `{up_name}` did not answer within {} s",
+                    up.config.timeout.as_secs()
+                );
+                (up_name, "failed", Some(decision.verdict), Err(message))
+            }
+        }
+    }
+}
+
 /// The digest a call is approved and recorded by: (upstream, tool, canonical arguments).
 pub fn call_digest(upstream: &str, tool: &str, args: &serde_json::Map<String, Value>) -> String {
     portcullis_gateway::canonical::digest(&json!({
@@ -559,6 +678,7 @@ impl ServerHandler for GatewayServer {
                 .enable_tool_list_changed()
                 .enable_prompts()
                 .enable_prompts_list_changed()
+                .enable_resources()
                 .build(),
         )
         .with_server_info(Implementation::new(
@@ -598,6 +718,67 @@ impl ServerHandler for GatewayServer {
         Ok(ListPromptsResult::with_all_items(
             self.gateway.served_prompts(),
         ))
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        self.gateway.recheck_pins().await;
+        self.gateway.refresh_all().await;
+        Ok(ListResourcesResult::with_all_items(
+            self.gateway.served_resources(),
+        ))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        self.gateway.recheck_pins().await;
+        self.gateway.refresh_all().await;
+        Ok(ListResourceTemplatesResult::with_all_items(
+            self.gateway.served_templates(),
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let started = Instant::now();
+        let uri = request.uri.clone();
+        let (up_name, outcome, decision, result) = self.resource(&uri, &context).await;
+        let mut event = portcullis_audit::Event::tool_call(format!("resources/read {uri}"));
+        event.principal = Some("owner".into());
+        event.latency_us = Some(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+        if let Err(why) = &result {
+            event.error = Some(why.clone());
+        }
+        event.detail = Some(json!({
+            "gateway": {
+                "method": "resources/read",
+                "upstream": up_name,
+                "uri": uri,
+                "decision": decision.map(Verdict::as_str),
+                "outcome": outcome,
+            }
+        }));
+        if let Err(why) = self.gateway.recorder.record_async(Arc::new(event)).await {
+            tracing::warn!("portcullis: gateway: {why}");
+            return Err(McpError::internal_error(
+                format!("the audit trail is not writable ({why}); the result is withheld"),
+                None,
+            ));
+        }
+        match result {
+            Ok(r) => Ok(r.into()),
+            Err(message) if outcome == "failed" => Err(McpError::internal_error(message, None)),
+            Err(message) => Err(McpError::invalid_params(message, None)),
+        }
     }
 
     async fn get_prompt(

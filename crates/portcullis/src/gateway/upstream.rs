@@ -27,6 +27,8 @@ pub struct Listing {
     pub prompts: Vec<Prompt>,
     /// Its resource templates (when it offers resources).
     pub templates: Vec<ResourceTemplate>,
+    /// Its resources (data, not pinned: served under the pinned upstream's name).
+    pub resources: Vec<rmcp::model::Resource>,
 }
 
 /// The client side of one upstream connection: wakes the supervisor on `list_changed`.
@@ -370,18 +372,24 @@ pub async fn list(peer: &Peer<RoleClient>, within: Duration) -> anyhow::Result<L
         } else {
             Vec::new()
         };
-        let templates = if caps.as_ref().is_some_and(|c| c.resources.is_some()) {
-            peer.list_all_resource_templates()
-                .await
-                .context("resources/templates/list failed")?
+        let (templates, resources) = if caps.as_ref().is_some_and(|c| c.resources.is_some()) {
+            (
+                peer.list_all_resource_templates()
+                    .await
+                    .context("resources/templates/list failed")?,
+                peer.list_all_resources()
+                    .await
+                    .context("resources/list failed")?,
+            )
         } else {
-            Vec::new()
+            (Vec::new(), Vec::new())
         };
         anyhow::Ok(Listing {
             server,
             tools,
             prompts,
             templates,
+            resources,
         })
     };
     tokio::time::timeout(within, listing)

@@ -11,6 +11,8 @@ STEPS_JSON is a list of steps run in order on one session:
     (lists the tools until T is gone, at most N seconds)
   {"op": "prompts"}                                -> {"prompts": [names]}
   {"op": "get_prompt", "name": P, "args": {...}}   -> {"error": message or null, "messages": [texts]}
+  {"op": "resources"}                              -> {"resources": [[name, uri]], "templates": [[name, uriTemplate]]}
+  {"op": "read", "uri": U}                         -> {"error": message or null, "texts": [texts]}
   {"op": "notified", "seconds": N}                 -> {"count": tools/list_changed notifications so far}
 
 With GATEWAY_URL set, it connects to that streamable-HTTP endpoint instead (Authorization:
@@ -93,6 +95,19 @@ async def main() -> None:
                     })
                 except MCPError as e:
                     out.append({"error": e.error.message, "messages": []})
+            elif op == "resources":
+                listed = await session.list_resources()
+                templates = await session.list_resource_templates()
+                out.append({
+                    "resources": [[r.name, str(r.uri)] for r in listed.resources],
+                    "templates": [[t.name, t.uri_template] for t in templates.resource_templates],
+                })
+            elif op == "read":
+                try:
+                    r = await session.read_resource(step["uri"])
+                    out.append({"error": None, "texts": [getattr(c, "text", None) for c in r.contents]})
+                except MCPError as e:
+                    out.append({"error": e.error.message, "texts": []})
             elif op == "wait_absent":
                 waited = 0.0
                 absent = False

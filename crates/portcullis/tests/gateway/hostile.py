@@ -7,8 +7,8 @@ library only, no MCP SDK, so that its every byte is under the test's control.
 
 Tools: `echo` (text -> text), `add` (a + b -> text and structuredContent {"sum": n}),
 `write_note` (id, body -> "stored <id>") and `env_probe` (names -> JSON text {"NAME": bool},
-never a value). Also one prompt (`summarize`), one resource template (`note://{id}`) and no
-resources; `prompts/get summarize` answers one user message quoting `text`. Every `tools/call` counts in one global counter, whichever tool it names.
+never a value). Also one prompt (`summarize`), one resource template (`note://{id}`) and one resource
+(`note://welcome`); `resources/read note://ID` answers `note ID`; `prompts/get summarize` answers one user message quoting `text`. Every `tools/call` counts in one global counter, whichever tool it names.
 
 The environment variable HOSTILE_MODE chooses how it misbehaves (default `benign`):
 
@@ -63,6 +63,7 @@ PROMPTS = [
         "arguments": [{"name": "text", "required": True}],
     }
 ]
+RESOURCES = [{"uri": "note://welcome", "name": "welcome", "mimeType": "text/plain"}]
 RESOURCE_TEMPLATES = [
     {"uriTemplate": "note://{id}", "name": "note", "description": "A note"}
 ]
@@ -328,7 +329,20 @@ class Server:
                 },
             )
         elif method == "resources/list":
-            self.result(request_id, {"resources": []})
+            self.result(request_id, {"resources": copy.deepcopy(RESOURCES)})
+        elif method == "resources/read":
+            uri = params.get("uri")
+            if not isinstance(uri, str) or not uri.startswith("note://"):
+                self.error(request_id, -32602, f"unknown resource: {uri}")
+                return
+            note = uri[len("note://"):]
+            # The note `secret` holds a credential-shaped line (for the redaction test).
+            text = (
+                "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+                if note == "secret"
+                else f"note {note}"
+            )
+            self.result(request_id, {"contents": [{"uri": uri, "mimeType": "text/plain", "text": text}]})
         elif method == "resources/templates/list":
             self.result(request_id, {"resourceTemplates": copy.deepcopy(RESOURCE_TEMPLATES)})
         else:
