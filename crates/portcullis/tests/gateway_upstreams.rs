@@ -131,24 +131,11 @@ fn awslabs_servers_behind_the_gateway_against_moto() {
     let endpoint = moto.endpoint();
     let mut gw = Gw::new("gw-awslabs", "");
     // Seed moto through Portcullis itself.
-    let seed = gw
-        .command(&[
-            "exec",
-            "aws iam create-role --role-name gateway-proof --assume-role-policy-document {}",
-        ])
-        .env("AWS_ENDPOINT_URL", &endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("PORTCULLIS_MODE", "unrestricted")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .output()
-        .unwrap();
-    assert!(
-        seed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&seed.stderr)
+    aws(
+        &gw,
+        &endpoint,
+        ("testing", "testing"),
+        "aws iam create-role --role-name gateway-proof --assume-role-policy-document {}",
     );
     // Each upstream's AWS identity: its own profile in its own credentials file.
     let creds = gw.home.join("credentials");

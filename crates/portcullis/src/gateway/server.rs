@@ -639,6 +639,40 @@ impl GatewayServer {
     }
 }
 
+impl GatewayServer {
+    /// The one audit record of a `prompts/get` or `resources/read` (`detail` under `gateway`),
+    /// then its answer: the result, or an MCP error (internal for a failure, invalid params for a
+    /// refusal); withheld when the record cannot be written.
+    async fn answer<T, R: From<T>>(
+        &self,
+        name: String,
+        started: Instant,
+        outcome: &str,
+        detail: Value,
+        result: Result<T, String>,
+    ) -> Result<R, McpError> {
+        let mut event = portcullis_audit::Event::tool_call(name);
+        event.principal = Some("owner".into());
+        event.latency_us = Some(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+        if let Err(why) = &result {
+            event.error = Some(why.clone());
+        }
+        event.detail = Some(json!({ "gateway": detail }));
+        if let Err(why) = self.gateway.recorder.record_async(Arc::new(event)).await {
+            tracing::warn!("portcullis: gateway: {why}");
+            return Err(McpError::internal_error(
+                format!("the audit trail is not writable ({why}); the result is withheld"),
+                None,
+            ));
+        }
+        match result {
+            Ok(r) => Ok(r.into()),
+            Err(message) if outcome == "failed" => Err(McpError::internal_error(message, None)),
+            Err(message) => Err(McpError::invalid_params(message, None)),
+        }
+    }
+}
+
 /// The digest a call is approved and recorded by: (upstream, tool, canonical arguments).
 pub fn call_digest(upstream: &str, tool: &str, args: &serde_json::Map<String, Value>) -> String {
     portcullis_gateway::canonical::digest(&json!({
@@ -752,33 +786,21 @@ impl ServerHandler for GatewayServer {
         let started = Instant::now();
         let uri = request.uri.clone();
         let (up_name, outcome, decision, result) = self.resource(&uri, &context).await;
-        let mut event = portcullis_audit::Event::tool_call(format!("resources/read {uri}"));
-        event.principal = Some("owner".into());
-        event.latency_us = Some(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
-        if let Err(why) = &result {
-            event.error = Some(why.clone());
-        }
-        event.detail = Some(json!({
-            "gateway": {
-                "method": "resources/read",
-                "upstream": up_name,
-                "uri": uri,
-                "decision": decision.map(Verdict::as_str),
-                "outcome": outcome,
-            }
-        }));
-        if let Err(why) = self.gateway.recorder.record_async(Arc::new(event)).await {
-            tracing::warn!("portcullis: gateway: {why}");
-            return Err(McpError::internal_error(
-                format!("the audit trail is not writable ({why}); the result is withheld"),
-                None,
-            ));
-        }
-        match result {
-            Ok(r) => Ok(r.into()),
-            Err(message) if outcome == "failed" => Err(McpError::internal_error(message, None)),
-            Err(message) => Err(McpError::invalid_params(message, None)),
-        }
+        let detail = json!({
+            "method": "resources/read",
+            "upstream": up_name,
+            "uri": uri,
+            "decision": decision.map(Verdict::as_str),
+            "outcome": outcome,
+        });
+        self.answer(
+            format!("resources/read {uri}"),
+            started,
+            outcome,
+            detail,
+            result,
+        )
+        .await
     }
 
     async fn get_prompt(
@@ -792,34 +814,16 @@ impl ServerHandler for GatewayServer {
         let (up_name, prompt_name) = name.split_once(SEP).unwrap_or(("", name.as_str()));
         let digest = call_digest(up_name, prompt_name, &args);
         let (outcome, decision, result) = self.prompt(&name, &args, &digest, &context).await;
-        let mut event = portcullis_audit::Event::tool_call(name.clone());
-        event.principal = Some("owner".into());
-        event.latency_us = Some(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
-        if let Err(why) = &result {
-            event.error = Some(why.clone());
-        }
-        event.detail = Some(json!({
-            "gateway": {
-                "method": "prompts/get",
-                "upstream": up_name,
-                "prompt": prompt_name,
-                "argumentsSha256": digest,
-                "decision": decision.map(Verdict::as_str),
-                "outcome": outcome,
-            }
-        }));
-        if let Err(why) = self.gateway.recorder.record_async(Arc::new(event)).await {
-            tracing::warn!("portcullis: gateway: {why}");
-            return Err(McpError::internal_error(
-                format!("the audit trail is not writable ({why}); the result is withheld"),
-                None,
-            ));
-        }
-        match result {
-            Ok(r) => Ok(r.into()),
-            Err(message) if outcome == "failed" => Err(McpError::internal_error(message, None)),
-            Err(message) => Err(McpError::invalid_params(message, None)),
-        }
+        let detail = json!({
+            "method": "prompts/get",
+            "upstream": up_name,
+            "prompt": prompt_name,
+            "argumentsSha256": digest,
+            "decision": decision.map(Verdict::as_str),
+            "outcome": outcome,
+        });
+        self.answer(name.clone(), started, outcome, detail, result)
+            .await
     }
 
     async fn call_tool(

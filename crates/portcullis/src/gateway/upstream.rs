@@ -165,18 +165,31 @@ pub async fn connect(
             );
         }
     };
-    // Every listing is fresh: a cached list would hide a change (the rug pull).
-    running
-        .peer()
-        .set_response_cache_config(rmcp::ClientCacheConfig::disabled())
-        .await;
-    Ok(Connection {
-        running,
-        what: process.program().display().to_string(),
-        process: Some(process),
-        expires,
-        started: Instant::now(),
-    })
+    let what = process.program().display().to_string();
+    Ok(Connection::of(running, Some(process), what, expires).await)
+}
+
+impl Connection {
+    /// A connection whose every listing is fresh: a cached list would hide a change (the rug
+    /// pull), so rmcp's response cache is off.
+    async fn of(
+        running: RunningService<RoleClient, Listener>,
+        process: Option<portcullis_launcher::Process>,
+        what: String,
+        expires: Option<std::time::SystemTime>,
+    ) -> Connection {
+        running
+            .peer()
+            .set_response_cache_config(rmcp::ClientCacheConfig::disabled())
+            .await;
+        Connection {
+            running,
+            process,
+            what,
+            expires,
+            started: Instant::now(),
+        }
+    }
 }
 
 /// One session of `role` for `config`'s upstream, assumed with the gateway's own credentials
@@ -303,17 +316,7 @@ async fn connect_http(
             within.as_secs()
         ),
     };
-    running
-        .peer()
-        .set_response_cache_config(rmcp::ClientCacheConfig::disabled())
-        .await;
-    Ok(Connection {
-        running,
-        process: None,
-        expires: None,
-        what: http.url.clone(),
-        started: Instant::now(),
-    })
+    Ok(Connection::of(running, None, http.url.clone(), None).await)
 }
 
 impl Connection {
