@@ -543,6 +543,19 @@ fn a_streamable_http_upstream_gets_the_gateways_own_token_only() {
         {"op": "list"},
         {"op": "call", "tool": "web__echo", "args": {"text": "over http"}},
     ]));
+    // A wrong token: refused by the upstream, and the message says where the token comes from.
+    std::fs::write(gw.home.join("web.token"), "not-the-token\n").unwrap();
+    let (code, wrong) = gw.pin(&[]);
+    std::fs::write(gw.home.join("web.token"), "gw-outbound-token-0123\n").unwrap();
+    assert_ne!(code, 0, "{wrong}");
+    assert!(
+        wrong.contains("answered 401: check its `bearer_token_file`"),
+        "{wrong}"
+    );
+    assert!(
+        !wrong.contains("not-the-token"),
+        "the token was printed: {wrong}"
+    );
     server.kill().ok();
     server.wait().ok();
     assert!(
@@ -552,10 +565,12 @@ fn a_streamable_http_upstream_gets_the_gateways_own_token_only() {
     );
     assert_eq!(steps[1]["text"][0], "over http", "{}", steps[1]);
     assert_eq!(gw.calls("web"), vec!["tools/call echo"]);
-    // Every request carried the configured token, and only it.
+    // Every request carried the configured token (the last one, the wrong token on purpose).
     let log = std::fs::read_to_string(&auth_log).unwrap();
-    assert!(log.lines().count() >= 4, "{log}");
-    assert!(log.lines().all(|l| l == "ok"), "{log}");
+    let lines: Vec<&str> = log.lines().collect();
+    assert!(lines.len() >= 5, "{log}");
+    assert_eq!(lines.last(), Some(&"other"), "{log}");
+    assert!(lines[..lines.len() - 1].iter().all(|l| *l == "ok"), "{log}");
 
     // Plain HTTP to another machine, and a credential in the URL, are refused before anything starts.
     std::fs::write(

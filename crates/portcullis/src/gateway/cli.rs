@@ -239,7 +239,7 @@ fn pin(config: &GatewayConfig, force: bool, only: &[String]) -> anyhow::Result<E
         let listing = match listing {
             Ok(l) => l,
             Err(e) => {
-                eprintln!("portcullis: upstream {name}: {e:#}; its pins are unchanged");
+                eprintln!("portcullis: {e:#}; its pins are unchanged");
                 failed += 1;
                 continue;
             }
@@ -293,8 +293,16 @@ fn pin(config: &GatewayConfig, force: bool, only: &[String]) -> anyhow::Result<E
             let _ = pending.save(&pending_path);
         }
     }
-    lock.save(&config.lock)?;
-    println!("wrote {}", config.lock.display());
+    if failed > 0 && lock.upstreams.is_empty() {
+        // Nothing to write: no pin file for upstreams that never answered.
+        eprintln!(
+            "portcullis: nothing pinned; {} not written",
+            config.lock.display()
+        );
+    } else {
+        lock.save(&config.lock)?;
+        println!("wrote {}", config.lock.display());
+    }
     if held_back > 0 {
         println!(
             "{held_back} definition(s) held back by the scan: read them; pin with --force only if they are what you expect"

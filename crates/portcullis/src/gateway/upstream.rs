@@ -304,11 +304,19 @@ async fn connect_http(
     let listener = Listener { changed };
     let running = match tokio::time::timeout(within, listener.serve(transport)).await {
         Ok(Ok(r)) => r,
-        Ok(Err(e)) => anyhow::bail!(
-            "upstream `{}` ({}): MCP initialization failed: {e}",
-            config.name,
-            http.url
-        ),
+        Ok(Err(e)) => {
+            let cause = root_cause(&e);
+            let hint = if cause.contains("Auth required") {
+                " (the upstream answered 401: check its `bearer_token_file` or `bearer_token_env`)"
+            } else {
+                ""
+            };
+            anyhow::bail!(
+                "upstream `{}` ({}): MCP initialization failed: {cause}{hint}",
+                config.name,
+                http.url,
+            )
+        }
         Err(_) => anyhow::bail!(
             "upstream `{}` ({}): no answer to MCP initialize within {} s",
             config.name,
@@ -344,6 +352,28 @@ impl Connection {
             },
         }
     }
+}
+
+/// The innermost cause of `e` (a refused connection, a TLS failure, a 401), without the
+/// transport's type names that its outer messages carry.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    let text = cause.to_string();
+    // rmcp's transport errors name the worker's generic types: keep what follows the last
+    // "error: " (reqwest's own message), without rmcp's trailing phase.
+    let text = match text.find("Transport [") {
+        Some(_) => text
+            .rsplit("error: ")
+            .next()
+            .unwrap_or(&text)
+            .trim_end_matches(", when send initialize request")
+            .to_string(),
+        None => text,
+    };
+    if text.is_empty() { e.to_string() } else { text }
 }
 
 /// Lists everything `peer` offers (tools; prompts and resource templates when it declares them).
