@@ -469,15 +469,17 @@ pub async fn call_aws(
         Err(m) => return refuse(m, event),
     };
     let written = list.len();
+    // A policy that restricts accounts needs the caller's account, looked up just after
+    // start-up: waited for before anything is decided, the region lookups of `--region *` too
+    // (they pass the decide stage, and would be refused while the account is unknown).
+    if pipeline.policy().restricts_accounts() {
+        crate::pipeline::identity::wait(pipeline, std::time::Duration::from_secs(15)).await;
+    }
     let (list, fanned): (Vec<String>, Vec<Option<String>>) =
         match regions::expand(pipeline, cx.regions, list).await {
             Ok(l) => l.into_iter().unzip(),
             Err(m) => return refuse(m, event),
         };
-    // A policy that restricts accounts needs the caller's account, looked up just after start-up.
-    if pipeline.policy().restricts_accounts() {
-        crate::pipeline::identity::wait(pipeline, std::time::Duration::from_secs(15)).await;
-    }
     // The assess stage (with decide): once per command, before anything runs.
     let assessing = std::time::Instant::now();
     let assessed: Vec<Result<Arc<Assessment>, ParseRefusal>> = list
