@@ -108,16 +108,7 @@ impl CedarPolicies {
             file: source.name.clone(),
             problems,
         };
-        let parsed = PolicySet::from_str(text)
-            .map_err(|e| fail(diagnostic_problems(text, &e, "syntax error")))?;
-        if parsed.templates().next().is_some() {
-            return Err(fail(vec![problem(
-                text,
-                None,
-                "templates (`?principal`, `?resource`) are not supported; write static policies"
-                    .into(),
-            )]));
-        }
+        let parsed = parse_static(text).map_err(fail)?;
         // Re-key every policy by its @id, and read its effect.
         let mut problems = Vec::new();
         let mut set = PolicySet::new();
@@ -423,6 +414,20 @@ impl CedarPolicies {
             }
         }
     }
+}
+
+/// `text` parsed as static Cedar policies (templates are refused), with each problem placed.
+pub(crate) fn parse_static(text: &str) -> Result<PolicySet, Vec<Problem>> {
+    let parsed =
+        PolicySet::from_str(text).map_err(|e| diagnostic_problems(text, &e, "syntax error"))?;
+    if parsed.templates().next().is_some() {
+        return Err(vec![problem(
+            text,
+            None,
+            "templates (`?principal`, `?resource`) are not supported; write static policies".into(),
+        )]);
+    }
+    Ok(parsed)
 }
 
 /// A policy's `@id` (present, unique among `ids`) and its effect (`forbid` → Deny, `permit` with

@@ -32,7 +32,7 @@ use cedar_policy::{
 use serde_json::{Map, Value};
 
 use crate::Effect;
-use crate::cedar::{diagnostic_problems, identify, locate, problem};
+use crate::cedar::{diagnostic_problems, identify, locate, parse_static, problem};
 use crate::config::Problem;
 
 /// The schema's fixed part; the `Arguments` record is generated.
@@ -119,16 +119,7 @@ impl ToolPolicies {
         text: &str,
         argument_names: &BTreeSet<String>,
     ) -> Result<ToolPolicies, Vec<Problem>> {
-        let parsed =
-            PolicySet::from_str(text).map_err(|e| diagnostic_problems(text, &e, "syntax error"))?;
-        if parsed.templates().next().is_some() {
-            return Err(vec![problem(
-                text,
-                None,
-                "templates (`?principal`, `?resource`) are not supported; write static policies"
-                    .into(),
-            )]);
-        }
+        let parsed = parse_static(text)?;
         let mut problems = Vec::new();
         let mut set = PolicySet::new();
         let mut infos = Vec::new();

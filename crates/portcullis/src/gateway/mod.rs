@@ -405,6 +405,13 @@ impl Gateway {
         }
     }
 
+    /// What a client's listing (tools, prompts, resources, templates) sees: the pin file read
+    /// again if it changed, then every ready upstream listed again.
+    pub async fn relist(&self) {
+        self.recheck_pins().await;
+        self.refresh_all().await;
+    }
+
     /// Lists every ready upstream again (the client's `tools/list`).
     pub async fn refresh_all(&self) {
         let all = self.upstreams.iter().map(|u| self.refresh(u));

@@ -737,8 +737,7 @@ impl ServerHandler for GatewayServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        self.gateway.recheck_pins().await;
-        self.gateway.refresh_all().await;
+        self.gateway.relist().await;
         Ok(ListToolsResult::with_all_items(self.gateway.served_tools()))
     }
 
@@ -747,8 +746,7 @@ impl ServerHandler for GatewayServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
-        self.gateway.recheck_pins().await;
-        self.gateway.refresh_all().await;
+        self.gateway.relist().await;
         Ok(ListPromptsResult::with_all_items(
             self.gateway.served_prompts(),
         ))
@@ -759,8 +757,7 @@ impl ServerHandler for GatewayServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        self.gateway.recheck_pins().await;
-        self.gateway.refresh_all().await;
+        self.gateway.relist().await;
         Ok(ListResourcesResult::with_all_items(
             self.gateway.served_resources(),
         ))
@@ -771,8 +768,7 @@ impl ServerHandler for GatewayServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
-        self.gateway.recheck_pins().await;
-        self.gateway.refresh_all().await;
+        self.gateway.relist().await;
         Ok(ListResourceTemplatesResult::with_all_items(
             self.gateway.served_templates(),
         ))
