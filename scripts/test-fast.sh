@@ -42,5 +42,8 @@ echo "== cargo test: unit tests and $(( ${#tests[@]} / 2 )) venv-free integratio
 echo "   (skipped, they need the venv: ${skipped:-none})"
 cargo test --workspace --locked --lib --bins "${tests[@]}"
 
+echo "== the sandbox's tables on its portable backend (cap-std, as on macOS and Windows)"
+PORTCULLIS_TEST_SANDBOX_BACKEND=cap-std cargo test --locked -p portcullis-sandbox --tests
+
 echo "== cargo clippy (deny-level lints: no subprocess, no unwrap/expect outside tests)"
 cargo clippy --workspace --all-targets --locked

@@ -4,16 +4,21 @@
 #     Debian's chromium for the blast-radius report's browser check (scripts/setup-browser.sh) and
 #     Node.js with the pinned OpenID provider for the OAuth tests (scripts/setup-node.sh) and
 #     Debian's redis-server for the replica tests (scripts/setup-redis.sh), and the pinned upstream MCP
-#     servers the gateway tests front (scripts/setup-upstreams.sh: npm and PyPI);
+#     servers the gateway tests front (scripts/setup-upstreams.sh: npm and PyPI), and the cross
+#     tools (scripts/setup-cross.sh: mingw-w64, wine64, musl-tools, zig, cargo-zigbuild);
 #  2. the embedded data is what its generators produce from the pinned upstream packages;
 #  3. the parser corpus expectations are what the pinned awscli says today;
 #  4. the lints that make invariants structural (no subprocess: clippy's disallowed types);
 #  5. every Rust test of the workspace;
-#  6. a short run of every fuzz target (scripts/fuzz.sh);
-#  7. formatting (`cargo fmt --check`, rustfmt.toml);
-#  8. dependency licences, duplicate versions and sources (scripts/check-deny.sh, deny.toml);
-#  9. the API docs build without warnings (scripts/check-docs.sh);
-# 10. the workspace builds with the rust-version it declares (scripts/check-msrv.sh).
+#     the sandbox's tables again on its portable (cap-std) backend;
+#  6. the other platforms (scripts/test-platforms.sh: Windows built and tested under Wine, a static
+#     musl build, macOS compiled) and `cargo install` from the packaged crates
+#     (scripts/test-package.sh);
+#  7. a short run of every fuzz target (scripts/fuzz.sh);
+#  8. formatting (`cargo fmt --check`, rustfmt.toml);
+#  9. dependency licences, duplicate versions and sources (scripts/check-deny.sh, deny.toml);
+# 10. the API docs build without warnings (scripts/check-docs.sh);
+# 11. the workspace builds with the rust-version it declares (scripts/check-msrv.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -22,6 +27,7 @@ scripts/setup-browser.sh
 scripts/setup-node.sh
 scripts/setup-redis.sh
 scripts/setup-upstreams.sh
+scripts/setup-cross.sh
 py="$root/.venv/bin/python"
 
 echo "== embedded data is reproducible"
@@ -45,6 +51,15 @@ cargo clippy --workspace --all-targets --locked
 
 echo "== cargo test"
 cargo test --workspace --locked
+
+echo "== the sandbox's tables on its portable backend (cap-std, as on macOS and Windows)"
+PORTCULLIS_TEST_SANDBOX_BACKEND=cap-std cargo test --locked -p portcullis-sandbox --tests
+
+echo "== other platforms: Windows (Wine), static musl, macOS (compiled)"
+scripts/test-platforms.sh
+
+echo "== cargo install from the packaged crates"
+scripts/test-package.sh
 
 echo "== API docs build without warnings"
 scripts/check-docs.sh

@@ -3,7 +3,6 @@
 
 use std::fmt;
 use std::io::{Read, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use hmac::{Hmac, KeyInit, Mac};
@@ -37,16 +36,7 @@ pub fn default_audit_dir() -> Option<PathBuf> {
 }
 
 fn state_dir() -> Option<PathBuf> {
-    let xdg = std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute());
-    let base = xdg.or_else(|| {
-        std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-            .map(|h| h.join(".local/state"))
-    })?;
-    Some(base.join("portcullis"))
+    portcullis_platform::state_dir_from_env()
 }
 
 impl AuditKey {
@@ -92,10 +82,7 @@ impl AuditKey {
             other => return other,
         }
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(parent)
+            portcullis_platform::create_private_dir_all(parent)
                 .map_err(|e| AuditError::io("create directory", parent, e))?;
         }
         let mut bytes = [0u8; 32];
@@ -118,12 +105,10 @@ impl AuditKey {
         })?;
         let tmp = path.with_extension(format!("tmp-{}", hex::encode(suffix)));
         let written = (|| {
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-                .open(&tmp)?;
+            let mut file = portcullis_platform::open_private(
+                std::fs::OpenOptions::new().write(true).create_new(true),
+                &tmp,
+            )?;
             file.write_all(format!("{}\n", hex::encode(bytes)).as_bytes())?;
             file.sync_all()?;
             std::fs::hard_link(&tmp, path)
@@ -152,22 +137,26 @@ impl AuditKey {
         if meta.file_type().is_symlink() {
             return Err(refuse("it is a symlink"));
         }
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-            .open(path)
-            .map_err(|e| AuditError::io("open", path, e))?;
+        let mut file =
+            portcullis_platform::private_no_follow(std::fs::OpenOptions::new().read(true))
+                .open(path)
+                .map_err(|e| AuditError::io("open", path, e))?;
+        portcullis_platform::refuse_link(&file, path).map_err(|_| refuse("it is a symlink"))?;
         let meta = file
             .metadata()
             .map_err(|e| AuditError::io("stat", path, e))?;
         if !meta.is_file() {
             return Err(refuse("it is not a regular file"));
         }
-        if meta.mode() & 0o077 != 0 {
+        if portcullis_platform::group_or_other_bits(&meta).is_some_and(|b| b != 0) {
             return Err(refuse(&format!(
                 "its mode is {:04o}; it must not be accessible by group or others (chmod 600)",
-                meta.mode() & 0o7777
+                portcullis_platform::mode_bits(&meta).unwrap_or_default()
             )));
+        }
+        if cfg!(windows) {
+            portcullis_platform::ensure_private(path, &meta, "the audit key")
+                .map_err(|m| refuse(&m))?;
         }
         let mut text = String::new();
         Read::by_ref(&mut file)

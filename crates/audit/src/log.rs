@@ -2,14 +2,12 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::os::fd::OwnedFd;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rustix::fs::{Mode, OFlags};
+use portcullis_platform::{Access, DirHandle};
 use serde_json::{Value, json};
 
 use crate::codec::{format_rfc3339_ms, now_ms, sha256_hex};
@@ -78,7 +76,7 @@ pub struct Sequenced {
 }
 
 struct State {
-    dir_fd: OwnedFd,
+    dir_fd: DirHandle,
     /// Shared so a group commit can fdatasync it without holding the state lock.
     file: Arc<File>,
     file_index: u32,
@@ -118,14 +116,39 @@ impl std::fmt::Debug for AuditLog {
     }
 }
 
-fn oflags_open(extra: OFlags) -> OFlags {
-    OFlags::NOFOLLOW | OFlags::CLOEXEC | extra
-}
+/// Reading and appending.
+const APPEND: Access = Access {
+    read: true,
+    write: true,
+    append: true,
+    create_new: false,
+};
+/// A new file, appended to.
+const NEW_APPEND: Access = Access {
+    read: false,
+    write: true,
+    append: true,
+    create_new: true,
+};
+/// Reading and writing in place (the head).
+const READ_WRITE: Access = Access {
+    read: true,
+    write: true,
+    append: false,
+    create_new: false,
+};
+/// Reading only.
+const READ: Access = Access {
+    read: true,
+    write: false,
+    append: false,
+    create_new: false,
+};
 
-fn open_at(dir_fd: &OwnedFd, name: &str, flags: OFlags, dir: &Path) -> Result<File, AuditError> {
-    let fd = rustix::fs::openat(dir_fd, name, oflags_open(flags), Mode::from_raw_mode(0o600))
-        .map_err(|e| AuditError::io("open", dir.join(name), e.into()))?;
-    let file = File::from(fd);
+fn open_at(dir_fd: &DirHandle, name: &str, how: Access, dir: &Path) -> Result<File, AuditError> {
+    let file = dir_fd
+        .open_file(name, how)
+        .map_err(|e| AuditError::io("open", dir.join(name), e))?;
     let meta = file
         .metadata()
         .map_err(|e| AuditError::io("stat", dir.join(name), e))?;
@@ -166,25 +189,17 @@ impl AuditLog {
                 });
             }
             Ok(_) => {}
-            Err(_) => std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
+            Err(_) => portcullis_platform::create_private_dir_all(dir)
                 .map_err(|e| AuditError::io("create directory", dir, e))?,
         }
-        let dir_fd = rustix::fs::open(
-            dir,
-            OFlags::RDONLY | OFlags::DIRECTORY | oflags_open(OFlags::empty()),
-            Mode::empty(),
-        )
-        .map_err(|e| AuditError::io("open directory", dir, e.into()))?;
+        let dir_fd = DirHandle::open(dir).map_err(|e| AuditError::io("open directory", dir, e))?;
         let mut warnings = Vec::new();
         let dir_meta = std::fs::metadata(dir).map_err(|e| AuditError::io("stat", dir, e))?;
-        if dir_meta.mode() & 0o022 != 0 {
+        if portcullis_platform::group_or_other_write_bits(&dir_meta).is_some_and(|b| b != 0) {
             warnings.push(format!(
                 "{} is writable by group or others (mode {:04o})",
                 dir.display(),
-                dir_meta.mode() & 0o7777
+                portcullis_platform::mode_bits(&dir_meta).unwrap_or_default()
             ));
         }
 
@@ -203,18 +218,10 @@ impl AuditLog {
 
         // The newest file is the one we append to; it alone may end in a torn line.
         let (file_index, file) = match files.last() {
-            Some((index, name)) => (
-                *index,
-                open_at(&dir_fd, name, OFlags::RDWR | OFlags::APPEND, dir)?,
-            ),
+            Some((index, name)) => (*index, open_at(&dir_fd, name, APPEND, dir)?),
             None => {
                 let name = trail::file_name(1);
-                let file = open_at(
-                    &dir_fd,
-                    &name,
-                    OFlags::RDWR | OFlags::APPEND | OFlags::CREATE | OFlags::EXCL,
-                    dir,
-                )?;
+                let file = open_at(&dir_fd, &name, NEW_APPEND, dir)?;
                 (1, file)
             }
         };
@@ -251,7 +258,7 @@ impl AuditLog {
             tail.last_line.map(|(_, line)| (newest_name.clone(), line));
         if last.is_none() {
             for (_, name) in files.iter().rev().skip(1) {
-                let older = open_at(&dir_fd, name, OFlags::RDONLY, dir)?;
+                let older = open_at(&dir_fd, name, READ, dir)?;
                 let len = older
                     .metadata()
                     .map_err(|e| AuditError::io("stat", dir.join(name), e))?
@@ -297,7 +304,7 @@ impl AuditLog {
 
         // The head: create it if missing (fresh trail), else compare.
         let head_path = dir.join(HEAD_FILE);
-        let head_file = match open_at(&dir_fd, HEAD_FILE, OFlags::RDWR, dir) {
+        let head_file = match open_at(&dir_fd, HEAD_FILE, READ_WRITE, dir) {
             Ok(f) => {
                 match trail::read_head(dir, &key) {
                     Ok(head) if head.seq > seq => {
@@ -339,7 +346,10 @@ impl AuditLog {
                 open_at(
                     &dir_fd,
                     HEAD_FILE,
-                    OFlags::RDWR | OFlags::CREATE | OFlags::EXCL,
+                    Access {
+                        create_new: true,
+                        ..READ_WRITE
+                    },
                     dir,
                 )?
             }
@@ -356,7 +366,7 @@ impl AuditLog {
         head_file
             .sync_data()
             .map_err(|e| AuditError::io("fdatasync", &head_path, e))?;
-        rustix::fs::fsync(&dir_fd).map_err(|e| AuditError::io("fsync", dir, e.into()))?;
+        dir_fd.sync().map_err(|e| AuditError::io("fsync", dir, e))?;
 
         let file_len = file
             .metadata()
@@ -419,16 +429,15 @@ impl AuditLog {
             .file
             .metadata()
             .map_err(|e| AuditError::io("stat", &path, e))?;
-        if meta.nlink() == 0 {
+        if portcullis_platform::link_count(&meta) == Some(0) {
             return Err(AuditError::NotReady(format!(
                 "{} was deleted",
                 path.display()
             )));
         }
-        let vfs = rustix::fs::fstatvfs(&st.file)
-            .map_err(|e| AuditError::io("statvfs", &path, e.into()))?;
-        let free = vfs.f_bavail.saturating_mul(vfs.f_frsize);
-        if free < self.options.min_free_bytes {
+        let free = portcullis_platform::free_bytes(&st.file)
+            .map_err(|e| AuditError::io("statvfs", &path, e))?;
+        if let Some(free) = free.filter(|f| *f < self.options.min_free_bytes) {
             return Err(AuditError::NotReady(format!(
                 "only {free} bytes free on the audit file system"
             )));
@@ -660,15 +669,11 @@ impl AuditLog {
         }
         let index = st.file_index + 1;
         let name = trail::file_name(index);
-        let file = open_at(
-            &st.dir_fd,
-            &name,
-            OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::EXCL,
-            &self.dir,
-        )?;
+        let file = open_at(&st.dir_fd, &name, NEW_APPEND, &self.dir)?;
         if self.options.fsync != FsyncPolicy::Never {
-            rustix::fs::fsync(&st.dir_fd)
-                .map_err(|e| AuditError::io("fsync", &self.dir, e.into()))?;
+            st.dir_fd
+                .sync()
+                .map_err(|e| AuditError::io("fsync", &self.dir, e))?;
         }
         st.file = Arc::new(file);
         st.file_index = index;

@@ -7,7 +7,6 @@
 //! `{"seq":`, so one can never pass for the other).
 
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -78,7 +77,7 @@ pub(crate) fn head_bytes(head: &Head, key: &AuditKey) -> Vec<u8> {
 }
 
 pub(crate) fn write_head(file: &File, head: &Head, key: &AuditKey) -> std::io::Result<()> {
-    file.write_all_at(&head_bytes(head, key), 0)
+    portcullis_platform::write_all_at(file, &head_bytes(head, key), 0)
 }
 
 /// Why a head could not be used.
@@ -138,7 +137,7 @@ pub(crate) fn read_head(dir: &Path, key: &AuditKey) -> Result<Head, HeadError> {
 /// Reads `len` bytes at `offset`.
 pub(crate) fn read_at(file: &File, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
     let mut buf = vec![0u8; len];
-    file.read_exact_at(&mut buf, offset)?;
+    portcullis_platform::read_exact_at(file, &mut buf, offset)?;
     Ok(buf)
 }
 

@@ -286,7 +286,6 @@ impl PathPolicy for AllowAll {
     }
 
     fn stat(&self, path: &str) -> Result<FileStat, FileError> {
-        use std::os::unix::fs::MetadataExt;
         if path.is_empty() {
             return Err(FileError("the file path is empty".into()));
         }
@@ -295,10 +294,11 @@ impl PathPolicy for AllowAll {
         if !meta.is_file() {
             return Err(FileError(format!("{path} is not a regular file")));
         }
+        let (modified_secs, modified_nanos) = meta.modified().map_or((0, 0), unix_time);
         Ok(FileStat {
             size: meta.len(),
-            modified_secs: meta.mtime(),
-            modified_nanos: u32::try_from(meta.mtime_nsec()).unwrap_or(0),
+            modified_secs,
+            modified_nanos,
         })
     }
 
@@ -391,5 +391,24 @@ fn io_reason(e: &std::io::Error) -> String {
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),
         std::io::ErrorKind::IsADirectory => "it is a directory".into(),
         _ => e.to_string(),
+    }
+}
+
+/// A time as seconds and nanoseconds since 1970 (before it: negative seconds, nanoseconds
+/// counting forward, as Unix `st_mtime`/`st_mtime_nsec` do).
+pub fn unix_time(t: std::time::SystemTime) -> (i64, u32) {
+    match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => (
+            i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            d.subsec_nanos(),
+        ),
+        Err(e) => {
+            let d = e.duration();
+            let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+            match d.subsec_nanos() {
+                0 => (-secs, 0),
+                n => (-secs - 1, 1_000_000_000 - n),
+            }
+        }
     }
 }

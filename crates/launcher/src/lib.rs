@@ -114,9 +114,11 @@ pub fn resolve(
             // An empty or relative PATH entry would make the lookup depend on the directory.
             continue;
         }
-        let candidate = dir.join(program);
-        if executable(&candidate) {
-            return Ok(candidate);
+        for name in candidates(program, cfg!(windows)) {
+            let candidate = dir.join(name);
+            if executable(&candidate) {
+                return Ok(candidate);
+            }
         }
     }
     Err(LaunchError::NotFound {
@@ -128,6 +130,17 @@ pub fn resolve(
             path.into()
         },
     })
+}
+
+/// The file names a program name is looked for under, in order: the name itself, and on Windows
+/// a name without an extension also as `.exe`, `.com`, `.cmd` and `.bat` (how `uvx` and `npx` are
+/// installed there; std runs the last two through `cmd.exe` with its argument escaping).
+fn candidates(program: &str, windows: bool) -> Vec<String> {
+    let mut names = vec![program.to_string()];
+    if windows && Path::new(program).extension().is_none() {
+        names.extend([".exe", ".com", ".cmd", ".bat"].map(|x| format!("{program}{x}")));
+    }
+    names
 }
 
 #[cfg(unix)]
@@ -421,6 +434,16 @@ mod tests {
         p.stop(Duration::from_millis(100)).await;
         assert!(started.elapsed() < Duration::from_secs(5));
         assert!(p.id().is_none(), "still running");
+    }
+
+    #[test]
+    fn windows_looks_for_the_usual_extensions() {
+        assert_eq!(candidates("uvx", false), ["uvx"]);
+        assert_eq!(
+            candidates("npx", true),
+            ["npx", "npx.exe", "npx.com", "npx.cmd", "npx.bat"]
+        );
+        assert_eq!(candidates("python.exe", true), ["python.exe"]);
     }
 
     #[test]

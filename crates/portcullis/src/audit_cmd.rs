@@ -1,6 +1,7 @@
 //! `portcullis audit verify` and `portcullis audit show`: read the trail `serve` writes (same
-//! places: `--dir`/`PORTCULLIS_AUDIT_DIR`, `--key`/`PORTCULLIS_AUDIT_KEY_FILE`, else under
-//! `$XDG_STATE_HOME/portcullis/`).
+//! places: `--dir`/`PORTCULLIS_AUDIT_DIR`, `--key`/`PORTCULLIS_AUDIT_KEY_FILE`, else in the state
+//! directory: `$XDG_STATE_HOME/portcullis/` or `~/.local/state/portcullis/` on Linux,
+//! `~/Library/Application Support/portcullis/` on macOS, `%LOCALAPPDATA%\portcullis\` on Windows).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,10 +13,10 @@ use portcullis_audit::{AuditKey, DecisionOutcome, Filter, RecordKind};
 /// Where the trail is (defaults as `serve` uses them).
 #[derive(clap::Args, Debug, Clone)]
 pub struct TrailArgs {
-    /// The trail's directory (default: PORTCULLIS_AUDIT_DIR, else $XDG_STATE_HOME/portcullis/audit).
+    /// The trail's directory (default: PORTCULLIS_AUDIT_DIR, else audit/ in the state directory, ~/.local/state/portcullis on Linux).
     #[arg(long)]
     dir: Option<PathBuf>,
-    /// The key file (default: PORTCULLIS_AUDIT_KEY_FILE, else $XDG_STATE_HOME/portcullis/audit.key).
+    /// The key file (default: PORTCULLIS_AUDIT_KEY_FILE, else audit.key in the state directory).
     #[arg(long)]
     key: Option<PathBuf>,
 }
@@ -28,10 +29,10 @@ pub enum AuditCmd {
     /// (the replicas' `PORTCULLIS_REPLICA_ID` directories). Exit 0 when all are intact, 1 when not.
     Verify {
         /// A trail's directory, or a directory of replicas' trails (repeatable; default:
-        /// PORTCULLIS_AUDIT_DIR, else $XDG_STATE_HOME/portcullis/audit).
+        /// PORTCULLIS_AUDIT_DIR, else audit/ in the state directory, ~/.local/state/portcullis on Linux).
         #[arg(long = "dir")]
         dirs: Vec<PathBuf>,
-        /// The key file (default: PORTCULLIS_AUDIT_KEY_FILE, else $XDG_STATE_HOME/portcullis/audit.key).
+        /// The key file (default: PORTCULLIS_AUDIT_KEY_FILE, else audit.key in the state directory).
         #[arg(long)]
         key: Option<PathBuf>,
     },

@@ -11,7 +11,9 @@
 
 /// mimalloc rather than glibc's malloc: under load (thousands of small allocations per MCP
 /// call, across threads) glibc spent a quarter of the server's CPU in malloc and free, and kept
-/// freed memory in per-thread arenas instead of returning it (scripts/bench-load.sh).
+/// freed memory in per-thread arenas instead of returning it (scripts/bench-load.sh). macOS keeps
+/// its own allocator.
+#[cfg(not(target_os = "macos"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -215,3 +215,77 @@ fn only_the_launcher_may_start_a_program() {
         "only crates/launcher may start a program: {offenders:?}"
     );
 }
+
+/// The workspace forbids `unsafe` code; the one exception is the Windows access-control-list
+/// module of the platform crate (Win32 security calls), whose crate denies it everywhere else.
+/// Every other crate inherits the workspace's `forbid`, and no other source file allows it.
+#[test]
+fn only_the_windows_access_lists_use_unsafe_code() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let workspace = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    assert!(
+        workspace.contains("unsafe_code = \"forbid\""),
+        "the workspace forbids unsafe code"
+    );
+    let mut allowing = Vec::new();
+    let mut crates = 0;
+    for entry in std::fs::read_dir(root.join("crates")).unwrap() {
+        let dir = entry.unwrap().path();
+        let Ok(manifest) = std::fs::read_to_string(dir.join("Cargo.toml")) else {
+            continue;
+        };
+        crates += 1;
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        if name == "platform" {
+            assert!(
+                manifest.contains("unsafe_code = \"deny\"")
+                    && !manifest.contains("[lints]\nworkspace = true"),
+                "the platform crate denies unsafe code"
+            );
+            // Its own lint table keeps every clippy lint of the workspace's.
+            let clippy = workspace
+                .split("[workspace.lints.clippy]")
+                .nth(1)
+                .unwrap()
+                .split("\n[")
+                .next()
+                .unwrap();
+            for lint in clippy.lines().filter(|l| l.contains('=')) {
+                assert!(
+                    manifest.contains(lint.trim()),
+                    "crates/platform lacks {lint}"
+                );
+            }
+        } else {
+            assert!(
+                manifest.contains("[lints]\nworkspace = true"),
+                "crates/{name} inherits the workspace's lints"
+            );
+        }
+        let mut stack = vec![dir.join("src")];
+        while let Some(d) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in entries {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "rs")
+                    && std::fs::read_to_string(&p)
+                        .unwrap()
+                        .contains("allow(unsafe_code)")
+                {
+                    allowing.push(
+                        p.strip_prefix(&root)
+                            .unwrap()
+                            .to_string_lossy()
+                            .replace('\\', "/"),
+                    );
+                }
+            }
+        }
+    }
+    assert!(crates > 15, "the crates were not read: {crates}");
+    assert_eq!(allowing, ["crates/platform/src/windows_acl.rs"]);
+}

@@ -2,6 +2,9 @@
 //! each test proves that nothing outside the working directory was read into a result or an error
 //! (a canary) or written (a snapshot). Linux only, as the sandbox is; nothing is skipped.
 
+// Linux only (both backends): the table is built with symlinks, FIFOs, sockets, device nodes,
+// /proc magic links and renameat2's exchange; macOS and Windows run tests/portable.rs.
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 mod common;
@@ -13,7 +16,7 @@ use std::time::Duration;
 
 use common::Fixture;
 use portcullis_cli::{FileUse, PathPolicy};
-use portcullis_sandbox::{FileAccessMode, Limits, NO_ACCESS_MESSAGE, RefusalKind as K, Sandbox};
+use portcullis_sandbox::{FileAccessMode, Limits, NO_ACCESS_MESSAGE, RefusalKind as K};
 
 /// The working directory every table below runs against.
 fn hostile_tree(fx: &Fixture) {
@@ -315,7 +318,7 @@ fn absolute_paths_through_the_configured_spelling_of_a_symlinked_workdir() {
     let fx = Fixture::new();
     fx.file("file.txt", b"hello");
     std::os::unix::fs::symlink(&fx.work, fx.base.join("work-link")).unwrap();
-    let sb = Sandbox::new(FileAccessMode::Workdir, fx.base.join("work-link")).unwrap();
+    let sb = common::new_sandbox(FileAccessMode::Workdir, fx.base.join("work-link")).unwrap();
     assert_eq!(sb.workdir(), fx.work.as_path(), "the workdir is canonical");
     assert_eq!(
         sb.read_file(&format!("{}/work-link/file.txt", fx.base.display()))
@@ -398,7 +401,7 @@ fn device_node_inside_the_workdir_is_refused() {
 fn magic_links_are_not_followed_even_from_proc() {
     // A working directory inside /proc: its entries are magic links, which RESOLVE_NO_MAGICLINKS
     // (and RESOLVE_BENEATH) refuse, though they are "beneath" it.
-    let sb = Sandbox::new(FileAccessMode::Workdir, "/proc/self").unwrap();
+    let sb = common::new_sandbox(FileAccessMode::Workdir, "/proc/self").unwrap();
     for path in ["root/etc/hostname", "cwd/Cargo.toml", "fd/0", "exe", "root"] {
         let e = sb.read_file(path).expect_err(path);
         assert!(
@@ -1245,7 +1248,7 @@ fn list_refuses_names_that_are_not_utf8() {
 fn no_access_refuses_everything() {
     let fx = Fixture::new();
     hostile_tree(&fx);
-    let sb = Sandbox::new(FileAccessMode::NoAccess, &fx.work).unwrap();
+    let sb = common::new_sandbox(FileAccessMode::NoAccess, &fx.work).unwrap();
     let before = fx.outside_snapshot();
     let work_before = fx.work_snapshot();
     for p in [
@@ -1285,7 +1288,7 @@ fn no_access_refuses_everything() {
     assert_eq!(before, fx.outside_snapshot());
     assert_eq!(work_before, fx.work_snapshot());
     // No working directory is needed to refuse.
-    let sb = Sandbox::new(FileAccessMode::NoAccess, "/nonexistent/dir").unwrap();
+    let sb = common::new_sandbox(FileAccessMode::NoAccess, "/nonexistent/dir").unwrap();
     fx.refused("no dir", sb.read_file("x"), K::Disabled, "no-access");
     assert!(sb.describe().contains("s3://"));
 }
@@ -1386,12 +1389,12 @@ fn construction_and_description() {
         sb.describe()
     );
     assert!(sb.summary().contains("workdir"));
-    let e = Sandbox::new(FileAccessMode::Workdir, fx.base.join("missing")).unwrap_err();
+    let e = common::new_sandbox(FileAccessMode::Workdir, fx.base.join("missing")).unwrap_err();
     assert!(e.message.contains("cannot be opened"), "{e}");
     std::fs::write(fx.base.join("plain"), b"x").unwrap();
-    let e = Sandbox::new(FileAccessMode::Workdir, fx.base.join("plain")).unwrap_err();
+    let e = common::new_sandbox(FileAccessMode::Workdir, fx.base.join("plain")).unwrap_err();
     assert_eq!(e.kind, K::NotDirectory, "{e}");
-    let u = Sandbox::new(FileAccessMode::Unrestricted, &fx.work).unwrap();
+    let u = common::new_sandbox(FileAccessMode::Unrestricted, &fx.work).unwrap();
     assert!(u.describe().contains("unrestricted"));
     assert_eq!(u.limits(), Limits::default());
     assert_eq!(Limits::default().max_read_bytes, 16 * 1024 * 1024);

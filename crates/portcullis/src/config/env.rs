@@ -61,8 +61,9 @@ pub struct EnvConfig {
     pub mutation_consent: Option<bool>,
     /// `HOME`.
     pub home: Option<PathBuf>,
-    /// `XDG_STATE_HOME` (the token, the audit trail and its key go under it).
-    pub xdg_state_home: Option<PathBuf>,
+    /// The state directory (the token, the audit trail and its key go in it): on Linux
+    /// `$XDG_STATE_HOME/portcullis` or `~/.local/state/portcullis` ([`portcullis_platform::state_dir`]).
+    pub state_dir: Option<PathBuf>,
     /// `XDG_CONFIG_HOME` (the config file's default place is under it).
     pub xdg_config_home: Option<PathBuf>,
     /// `PORTCULLIS_CONFIG`: the config file.
@@ -115,7 +116,7 @@ impl EnvConfig {
             read_only,
             mutation_consent,
             home: var("HOME").map(PathBuf::from),
-            xdg_state_home: var("XDG_STATE_HOME").map(PathBuf::from),
+            state_dir: portcullis_platform::state_dir(&var),
             xdg_config_home: var("XDG_CONFIG_HOME").map(PathBuf::from),
             config_file: var("PORTCULLIS_CONFIG").map(PathBuf::from),
             problems,

@@ -26,7 +26,8 @@ pub struct ServeFlags {
     #[arg(long)]
     pub allow_remote: bool,
     /// The owner's bearer token file (created 0600 if missing); env PORTCULLIS_TOKEN_FILE,
-    /// default $XDG_STATE_HOME/portcullis/token or ~/.local/state/portcullis/token.
+    /// default token in the state directory ($XDG_STATE_HOME/portcullis or ~/.local/state/portcullis
+    /// on Linux, ~/Library/Application Support/portcullis on macOS, %LOCALAPPDATA%\portcullis on Windows).
     #[arg(long)]
     pub token_file: Option<PathBuf>,
     /// The config file (TOML; see `portcullis::config`); env PORTCULLIS_CONFIG, default

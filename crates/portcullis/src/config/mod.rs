@@ -127,11 +127,7 @@ impl AuditSettings {
 
     /// `merged`'s values, else the defaults under `XDG_STATE_HOME` or `HOME/.local/state`.
     fn resolve(merged: &Layer, env: &EnvConfig) -> anyhow::Result<AuditSettings> {
-        let state = env
-            .xdg_state_home
-            .clone()
-            .or_else(|| env.home.as_ref().map(|h| h.join(".local").join("state")));
-        let default = |name: &str| state.as_ref().map(|s| s.join("portcullis").join(name));
+        let default = |name: &str| env.state_dir.as_ref().map(|s| s.join(name));
         let dir = merged.audit_dir.clone().or_else(|| default("audit"));
         let key_file = merged
             .audit_key_file
@@ -630,23 +626,19 @@ fn refuse_unimplemented_awslabs_settings(
 /// stable across starts (nothing piles up). Created 0700 when missing; refused when another user
 /// owns it or others may write to it (someone else's files would be read and written as ours).
 fn default_working_dir() -> anyhow::Result<PathBuf> {
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
     let p = std::env::temp_dir().join("aws-api-mcp").join("workdir");
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&p)
-        .with_context(|| {
-            format!(
-                "cannot create the default working directory {}",
-                p.display()
-            )
-        })?;
+    portcullis_platform::create_private_dir_all(&p).with_context(|| {
+        format!(
+            "cannot create the default working directory {}",
+            p.display()
+        )
+    })?;
     let meta =
         std::fs::symlink_metadata(&p).with_context(|| format!("cannot read {}", p.display()))?;
-    let me = rustix::process::geteuid().as_raw();
     anyhow::ensure!(
-        meta.is_dir() && meta.uid() == me && meta.permissions().mode() & 0o022 == 0,
+        meta.is_dir()
+            && portcullis_platform::owned_by_me(&meta) != Some(false)
+            && portcullis_platform::group_or_other_write_bits(&meta).is_none_or(|b| b == 0),
         "the default working directory {} is not a directory of this user that only it may write to; set AWS_API_MCP_WORKING_DIR to one that is",
         p.display()
     );

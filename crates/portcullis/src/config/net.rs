@@ -233,14 +233,21 @@ impl HttpSettings {
     }
 }
 
-/// `$XDG_STATE_HOME/portcullis/token`, else `$HOME/.local/state/portcullis/token`.
+/// `token` in the state directory ([`portcullis_platform::state_dir`]: on Linux
+/// `$XDG_STATE_HOME/portcullis`, else `$HOME/.local/state/portcullis`).
 pub(crate) fn default_token_file(env: &EnvConfig) -> anyhow::Result<PathBuf> {
-    // The XDG spec says relative values are to be ignored.
-    if let Some(state) = env.xdg_state_home.as_ref().filter(|p| p.is_absolute()) {
-        return Ok(state.join("portcullis").join("token"));
-    }
-    let home = env.home.as_ref().context(
-        "cannot place the token file: neither XDG_STATE_HOME nor HOME is set (use --token-file)",
-    )?;
-    Ok(home.join(".local/state/portcullis/token"))
+    let state = env.state_dir.as_ref().with_context(|| {
+        format!(
+            "cannot place the token file: {} (use --token-file)",
+            STATE_DIR_UNSET
+        )
+    })?;
+    Ok(state.join("token"))
 }
+
+/// Why there is no state directory, on this OS.
+pub(crate) const STATE_DIR_UNSET: &str = if cfg!(windows) {
+    "LOCALAPPDATA is not set"
+} else {
+    "neither XDG_STATE_HOME nor HOME is set"
+};

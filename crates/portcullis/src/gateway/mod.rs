@@ -949,12 +949,9 @@ fn load_cedar(
         })
 }
 
-/// The state directory: `$XDG_STATE_HOME/portcullis`, else `$HOME/.local/state/portcullis`.
+/// The state directory ([`portcullis_platform::state_dir`]).
 pub fn state_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
-    env("XDG_STATE_HOME")
-        .filter(|s| s.starts_with('/'))
-        .map(|s| PathBuf::from(s).join("portcullis"))
-        .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".local/state/portcullis")))
+    portcullis_platform::state_dir(env)
 }
 
 /// A pin of every item of `listing` without findings (or all, `force`); the held-back ones with

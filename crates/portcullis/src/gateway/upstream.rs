@@ -95,15 +95,7 @@ fn ensure_dir(dir: &std::path::Path) -> anyhow::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder
-        .create(dir)
+    portcullis_platform::create_private_dir_all(dir)
         .with_context(|| format!("cannot create the working directory {}", dir.display()))
 }
 

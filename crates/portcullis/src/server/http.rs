@@ -53,7 +53,8 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::io::Write;
 use std::net::{IpAddr, Ipv6Addr};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+#[cfg(all(test, unix))]
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 #[cfg(test)]
 use std::path::PathBuf;
@@ -164,13 +165,17 @@ impl Token {
             "the token file {} is not a regular file (a symlink or a directory); replace it with a file, or delete it to have one generated",
             path.display()
         );
-        let mode = meta.permissions().mode() & 0o777;
+        let mode = portcullis_platform::mode_bits(&meta).unwrap_or_default() & 0o777;
         anyhow::ensure!(
             mode & 0o077 == 0,
             "the token file {} is readable or writable by other users (mode {mode:03o}); run `chmod 600 {}`, or delete it to have a new token generated",
             path.display(),
             path.display()
         );
+        if cfg!(windows) {
+            portcullis_platform::ensure_private(path, &meta, "the token file")
+                .map_err(|m| anyhow::anyhow!("{m}, or delete it to have a new token generated"))?;
+        }
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the token file {}", path.display()))?;
         let secret = text.trim().to_string();
@@ -189,16 +194,12 @@ impl Token {
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .with_context(|| {
-                format!(
-                    "cannot create the directory of the token file {}",
-                    dir.display()
-                )
-            })?;
+        portcullis_platform::create_private_dir_all(dir).with_context(|| {
+            format!(
+                "cannot create the directory of the token file {}",
+                dir.display()
+            )
+        })?;
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes)
             .map_err(|e| anyhow::anyhow!("cannot get random bytes for the token: {e}"))?;
@@ -212,11 +213,10 @@ impl Token {
             u64::from_le_bytes(tag)
         ));
         let written = (|| -> std::io::Result<()> {
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&tmp)?;
+            let mut f = portcullis_platform::open_private(
+                std::fs::OpenOptions::new().write(true).create_new(true),
+                &tmp,
+            )?;
             f.write_all(secret.as_bytes())?;
             f.write_all(b"\n")?;
             f.sync_all()?;

@@ -56,7 +56,6 @@ impl Sealer {
     /// neither read nor write (its group may read it: a Kubernetes Secret mounted with
     /// `defaultMode: 0440` and the pod's `fsGroup`). The replicas of one deployment share it.
     pub fn from_file(path: &Path) -> anyhow::Result<Sealer> {
-        use std::os::unix::fs::PermissionsExt;
         let what = || {
             format!(
                 "the sealing key file {} (PORTCULLIS_SEALING_KEY_FILE)",
@@ -65,12 +64,17 @@ impl Sealer {
         };
         let meta =
             std::fs::metadata(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", what()))?;
+        let mode = portcullis_platform::mode_bits(&meta);
         anyhow::ensure!(
-            meta.permissions().mode() & 0o027 == 0,
+            mode.is_none_or(|m| m & 0o027 == 0),
             "{} may be read by others or written by its group (mode {:o}); make it 0600, 0400 or 0440",
             what(),
-            meta.permissions().mode() & 0o777
+            mode.unwrap_or_default() & 0o777
         );
+        if cfg!(windows) {
+            portcullis_platform::ensure_private(path, &meta, "the sealing key file")
+                .map_err(anyhow::Error::msg)?;
+        }
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", what()))?;
         let hex = text.trim();

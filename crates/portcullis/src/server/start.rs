@@ -32,15 +32,12 @@ fn run_stdio(settings: Settings) -> anyhow::Result<()> {
 /// Sends every later log line (stderr) to `path`, appended; created owner-only. stdout stays the
 /// protocol's.
 fn log_to(path: &std::path::Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-        .open(path)
-        .with_context(|| format!("cannot open the log file {}", path.display()))?;
-    rustix::stdio::dup2_stderr(&file)
+    let file = portcullis_platform::open_private(
+        std::fs::OpenOptions::new().create(true).append(true),
+        path,
+    )
+    .with_context(|| format!("cannot open the log file {}", path.display()))?;
+    portcullis_platform::redirect_stderr(&file)
         .with_context(|| format!("cannot send the logs to {}", path.display()))?;
     Ok(())
 }

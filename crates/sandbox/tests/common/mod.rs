@@ -6,13 +6,36 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use portcullis_sandbox::{FileAccessMode, Limits, RefusalKind, Sandbox, SandboxError};
 
 static N: AtomicU64 = AtomicU64::new(0);
+
+/// The variable that runs these tables against the portable (`cap-std`) backend on Linux
+/// (`scripts/test.sh` runs them once each way; macOS and Windows have only that backend).
+pub const BACKEND_ENV: &str = "PORTCULLIS_TEST_SANDBOX_BACKEND";
+
+/// Whether this run tests the portable backend.
+pub fn portable() -> bool {
+    match std::env::var(BACKEND_ENV).as_deref() {
+        Ok("cap-std") => true,
+        Ok("openat2") | Err(_) => !cfg!(target_os = "linux"),
+        Ok(other) => panic!("{BACKEND_ENV}={other}: expected cap-std or openat2"),
+    }
+}
+
+/// A sandbox on the backend under test.
+pub fn new_sandbox(mode: FileAccessMode, dir: impl AsRef<Path>) -> Result<Sandbox, SandboxError> {
+    let sb = if portable() {
+        Sandbox::new_portable(mode, dir)
+    } else {
+        Sandbox::new(mode, dir)
+    }?;
+    assert_eq!(sb.backend(), if portable() { "cap-std" } else { "openat2" });
+    Ok(sb)
+}
 
 pub struct Fixture {
     pub base: PathBuf,
@@ -39,6 +62,11 @@ impl Fixture {
         std::fs::write(outside.join("dir").join("inner.txt"), &canary).unwrap();
         // The canonical spelling: /tmp may itself be a symlink.
         let base = std::fs::canonicalize(&base).unwrap();
+        // Windows: without the `\\?\` prefix canonicalize adds (agents write `C:\...`).
+        let base = match base.to_str().and_then(|s| s.strip_prefix(r"\\?\")) {
+            Some(plain) => PathBuf::from(plain),
+            None => base,
+        };
         let work = base.join("work");
         let outside = base.join("outside");
         Fixture {
@@ -50,11 +78,11 @@ impl Fixture {
     }
 
     pub fn sandbox(&self) -> Sandbox {
-        Sandbox::new(FileAccessMode::Workdir, &self.work).unwrap()
+        new_sandbox(FileAccessMode::Workdir, &self.work).unwrap()
     }
 
     pub fn sandbox_with(&self, mode: FileAccessMode, limits: Limits) -> Sandbox {
-        Sandbox::new(mode, &self.work).unwrap().with_limits(limits)
+        new_sandbox(mode, &self.work).unwrap().with_limits(limits)
     }
 
     /// `{WD}` → the working directory, `{OUT}` → the outside directory.
@@ -73,7 +101,10 @@ impl Fixture {
 
     pub fn symlink(&self, rel: &str, target: &str) {
         let target = self.expand(target);
+        #[cfg(unix)]
         std::os::unix::fs::symlink(target, self.work.join(rel)).unwrap();
+        #[cfg(windows)]
+        std::os::windows::fs::symlink_file(target, self.work.join(rel)).unwrap();
     }
 
     /// Everything under `base` except `work/`: type, content, link target, inode link count.
@@ -179,16 +210,29 @@ fn snapshot(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, String>, skip: 
             "dir".to_string()
         } else if ft.is_file() {
             format!(
-                "file {} nlink {} len {} fnv {:x}",
-                m.mode() & 0o7777,
-                m.nlink(),
+                "file {} len {} fnv {:x}",
+                unix_mode_and_links(&m),
                 m.len(),
                 fnv(&std::fs::read(&p).unwrap_or_default())
             )
         } else {
-            format!("special {:o}", m.mode())
+            format!("special {}", unix_mode_and_links(&m))
         };
         out.insert(rel, desc);
+    }
+}
+
+/// `mode 600 nlink 1` on Unix; nothing on Windows (no mode bits; std cannot read the link count).
+fn unix_mode_and_links(m: &std::fs::Metadata) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        format!("mode {:o} nlink {}", m.mode() & 0o7777, m.nlink())
+    }
+    #[cfg(windows)]
+    {
+        let _ = m;
+        String::new()
     }
 }
 
