@@ -11,7 +11,7 @@ use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, ResolveFlags, Stat};
 use rustix::io::Errno;
 
 use crate::error::shown;
-use crate::paths::{Common, Target, file_target, io_text, too_large};
+use crate::paths::{Common, Found, Target, file_target, io_text, refuse, too_large};
 use crate::{FileAccessMode, NEW_DIR_MODE, NEW_FILE_MODE, RefusalKind, SandboxError};
 
 /// How often a resolution that raced with a rename (`EAGAIN`) is retried.
@@ -37,26 +37,14 @@ impl LinuxSandbox {
             });
         }
         let shown_dir = shown(&given.to_string_lossy());
-        let canonical = std::fs::canonicalize(given).map_err(|e| {
-            SandboxError::new(
-                RefusalKind::NotFound,
-                format!("the working directory {shown_dir} cannot be opened: {e}"),
-            )
-        })?;
+        let canonical = std::fs::canonicalize(given)
+            .map_err(|e| refuse::workdir(RefusalKind::NotFound, &shown_dir, &e.to_string()))?;
         let root = rustix::fs::open(
             &canonical,
             OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
             Mode::empty(),
         )
-        .map_err(|e| {
-            SandboxError::new(
-                RefusalKind::NotDirectory,
-                format!(
-                    "the working directory {shown_dir} cannot be opened: {}",
-                    errno_text(e)
-                ),
-            )
-        })?;
+        .map_err(|e| refuse::workdir(RefusalKind::NotDirectory, &shown_dir, &errno_text(e)))?;
         if mode == FileAccessMode::Workdir {
             match rustix::fs::openat2(
                 &root,
@@ -149,14 +137,10 @@ impl LinuxSandbox {
     pub(crate) fn write_file(&self, path: &str, bytes: &[u8]) -> Result<(), SandboxError> {
         let (root, t) = self.target(path)?;
         if bytes.len() as u64 > self.c.limits.max_write_bytes {
-            return Err(SandboxError::new(
-                RefusalKind::TooLarge,
-                format!(
-                    "{} would be {} bytes, over the {} byte write limit; nothing was written",
-                    t.shown,
-                    bytes.len(),
-                    self.c.limits.max_write_bytes
-                ),
+            return Err(refuse::write_too_large(
+                &t.shown,
+                bytes.len(),
+                self.c.limits.max_write_bytes,
             ));
         }
         let (parent, name) = file_target(&t.rel, &t.shown).map_err(|e| {
@@ -164,33 +148,10 @@ impl LinuxSandbox {
         })?;
         let dir = self.open_parent(root, parent, path, &t.shown)?;
         let existing_mode = match rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
-            Ok(st) => match FileType::from_raw_mode(st.st_mode) {
-                FileType::Symlink => {
-                    return Err(SandboxError::new(
-                        RefusalKind::SymlinkTarget,
-                        format!(
-                            "{} is a symbolic link; it is neither written through nor replaced, so nothing was written",
-                            t.shown
-                        ),
-                    ));
-                }
-                FileType::Directory => {
-                    return Err(SandboxError::new(
-                        RefusalKind::IsDirectory,
-                        format!("{} is a directory; nothing was written", t.shown),
-                    ));
-                }
-                FileType::RegularFile => Some(st.st_mode & 0o777),
-                _ => {
-                    return Err(SandboxError::new(
-                        RefusalKind::NotRegularFile,
-                        format!(
-                            "{} exists and is not a regular file (a FIFO, socket or device); nothing was written",
-                            t.shown
-                        ),
-                    ));
-                }
-            },
+            Ok(st) => {
+                refuse::write_target(found(st.st_mode), &t.shown, true)?;
+                Some(st.st_mode & 0o777)
+            }
             Err(Errno::NOENT) => None,
             Err(e) => return Err(self.refusal(e, path, &t.shown, "write")),
         };
@@ -269,27 +230,7 @@ impl LinuxSandbox {
             Err(e) => return Err(self.refusal(e, path, &t.shown, "write")),
         };
         match rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
-            Ok(st) => match FileType::from_raw_mode(st.st_mode) {
-                FileType::RegularFile => Ok(()),
-                FileType::Symlink => Err(SandboxError::new(
-                    RefusalKind::SymlinkTarget,
-                    format!(
-                        "{} is a symbolic link; it is neither written through nor replaced",
-                        t.shown
-                    ),
-                )),
-                FileType::Directory => Err(SandboxError::new(
-                    RefusalKind::IsDirectory,
-                    format!("{} is a directory", t.shown),
-                )),
-                _ => Err(SandboxError::new(
-                    RefusalKind::NotRegularFile,
-                    format!(
-                        "{} exists and is not a regular file (a FIFO, socket or device)",
-                        t.shown
-                    ),
-                )),
-            },
+            Ok(st) => refuse::write_target(found(st.st_mode), &t.shown, false),
             Err(Errno::NOENT) => Ok(()),
             Err(e) => Err(self.refusal(e, path, &t.shown, "write")),
         }
@@ -360,22 +301,14 @@ impl LinuxSandbox {
                 match kind {
                     FileType::Directory => {
                         if depth + 1 > limits.max_list_depth {
-                            return Err(SandboxError::new(
-                                RefusalKind::TooMany,
-                                format!(
-                                    "{} is nested deeper than {} directories; nothing was listed",
-                                    t.shown, limits.max_list_depth
-                                ),
-                            ));
+                            return Err(refuse::too_deep(&t.shown, limits.max_list_depth));
                         }
                         dirs_seen += 1;
                         if dirs_seen > limits.max_list_entries {
-                            return Err(SandboxError::new(
-                                RefusalKind::TooMany,
-                                format!(
-                                    "{} holds more than {} directories; nothing was listed",
-                                    t.shown, limits.max_list_entries
-                                ),
+                            return Err(refuse::too_many(
+                                &t.shown,
+                                limits.max_list_entries,
+                                "directories",
                             ));
                         }
                         // One component, never a symlink (one swapped in since the entry was read
@@ -395,12 +328,10 @@ impl LinuxSandbox {
                     FileType::RegularFile => {
                         files.push(child);
                         if files.len() > limits.max_list_entries {
-                            return Err(SandboxError::new(
-                                RefusalKind::TooMany,
-                                format!(
-                                    "{} holds more than {} files; nothing was listed",
-                                    t.shown, limits.max_list_entries
-                                ),
+                            return Err(refuse::too_many(
+                                &t.shown,
+                                limits.max_list_entries,
+                                "files",
                             ));
                         }
                     }
@@ -426,25 +357,12 @@ impl LinuxSandbox {
             )
             .and_then(rustix::fs::fstat)
             .map_err(|e| self.refusal(e, path, &t.shown, "read"))?;
-        match FileType::from_raw_mode(st.st_mode) {
-            FileType::RegularFile => Ok(FileStat {
-                size: st.st_size.max(0) as u64,
-                modified_secs: st.st_mtime as i64,
-                modified_nanos: u32::try_from(st.st_mtime_nsec).unwrap_or(0),
-            }),
-            FileType::Directory => Err(SandboxError::new(
-                RefusalKind::IsDirectory,
-                format!("{} is a directory, not a file", t.shown),
-            )),
-            other => Err(SandboxError::new(
-                RefusalKind::NotRegularFile,
-                format!(
-                    "{} is not a regular file (it is a {})",
-                    t.shown,
-                    type_name(other)
-                ),
-            )),
-        }
+        refuse::file(found(st.st_mode), &t.shown, false)?;
+        Ok(FileStat {
+            size: st.st_size.max(0) as u64,
+            modified_secs: st.st_mtime as i64,
+            modified_nanos: u32::try_from(st.st_mtime_nsec).unwrap_or(0),
+        })
     }
 
     /// Sets the access and modification times of the regular file `path` to `secs` (what the AWS
@@ -495,28 +413,8 @@ impl LinuxSandbox {
             .map_err(|e| self.refusal(e, path, &t.shown, what))?;
         let st = rustix::fs::statat(&dir, name.as_str(), AtFlags::SYMLINK_NOFOLLOW)
             .map_err(|e| self.refusal(e, path, &t.shown, what))?;
-        match FileType::from_raw_mode(st.st_mode) {
-            FileType::RegularFile => Ok((dir, name, t)),
-            FileType::Symlink => Err(SandboxError::new(
-                RefusalKind::SymlinkTarget,
-                format!(
-                    "{} is a symbolic link; it is neither followed nor changed, so nothing was done",
-                    t.shown
-                ),
-            )),
-            FileType::Directory => Err(SandboxError::new(
-                RefusalKind::IsDirectory,
-                format!("cannot {what} {}: it is a directory", t.shown),
-            )),
-            other => Err(SandboxError::new(
-                RefusalKind::NotRegularFile,
-                format!(
-                    "cannot {what} {}: it is not a regular file (it is a {})",
-                    t.shown,
-                    type_name(other)
-                ),
-            )),
-        }
+        refuse::existing(found(st.st_mode), &t.shown, what)?;
+        Ok((dir, name, t))
     }
 
     /// The root handle and the checked path.
@@ -652,33 +550,9 @@ impl LinuxSandbox {
 
     /// A regular file, not over the read limit, and (in workdir mode) with one link.
     fn ensure_readable(&self, st: &Stat, s: &str) -> Result<(), SandboxError> {
-        match FileType::from_raw_mode(st.st_mode) {
-            FileType::RegularFile => {}
-            FileType::Directory => {
-                return Err(SandboxError::new(
-                    RefusalKind::IsDirectory,
-                    format!("{s} is a directory, not a file"),
-                ));
-            }
-            other => {
-                return Err(SandboxError::new(
-                    RefusalKind::NotRegularFile,
-                    format!(
-                        "{s} is not a regular file (it is a {}); only regular files are read",
-                        type_name(other)
-                    ),
-                ));
-            }
-        }
+        refuse::file(found(st.st_mode), s, true)?;
         if self.c.mode == FileAccessMode::Workdir && st.st_nlink > 1 {
-            return Err(SandboxError::new(
-                RefusalKind::HardLink,
-                format!(
-                    "{s} has {} hard links; in workdir mode a file with more than one link is refused, because another link to \
-                     the same file may be outside the working directory",
-                    st.st_nlink
-                ),
-            ));
+            return Err(refuse::hard_links(s, st.st_nlink));
         }
         let size = st.st_size.max(0) as u64;
         if size > self.c.limits.max_read_bytes {
@@ -774,6 +648,16 @@ fn unsupported() -> SandboxError {
         "openat2 (Linux 5.6 or later) is not available (or is blocked by a seccomp filter), so local files cannot be confined to the working directory safely; \
          local file access is refused (use a newer kernel, or no-access mode)",
     )
+}
+
+/// What a mode says is at a path.
+fn found(mode: u32) -> Found {
+    match FileType::from_raw_mode(mode) {
+        FileType::RegularFile => Found::Regular,
+        FileType::Directory => Found::Directory,
+        FileType::Symlink => Found::Symlink,
+        other => Found::Special(type_name(other)),
+    }
 }
 
 fn type_name(t: FileType) -> &'static str {

@@ -367,6 +367,139 @@ fn is_short_name(component: &str) -> bool {
     }
 }
 
+/// What is at a path, as both backends see it (a symlink is seen only where it is not followed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Found {
+    Regular,
+    Directory,
+    Symlink,
+    /// A FIFO, socket, device or other special file, with its name for messages.
+    Special(&'static str),
+}
+
+/// The refusals both backends give, one text each.
+pub(crate) mod refuse {
+    use super::Found;
+    use crate::{RefusalKind, SandboxError};
+
+    /// The working directory cannot be resolved.
+    pub(crate) fn workdir(kind: RefusalKind, shown_dir: &str, why: &str) -> SandboxError {
+        SandboxError::new(
+            kind,
+            format!("the working directory {shown_dir} cannot be opened: {why}"),
+        )
+    }
+
+    pub(crate) fn write_too_large(s: &str, len: usize, limit: u64) -> SandboxError {
+        SandboxError::new(
+            RefusalKind::TooLarge,
+            format!(
+                "{s} would be {len} bytes, over the {limit} byte write limit; nothing was written"
+            ),
+        )
+    }
+
+    /// What may be at the name a write replaces: a regular file (or nothing, seen before this).
+    /// `writing`: the write itself (the message says nothing was written), not its check.
+    pub(crate) fn write_target(found: Found, s: &str, writing: bool) -> Result<(), SandboxError> {
+        let tail = if writing { "; nothing was written" } else { "" };
+        Err(match found {
+            Found::Regular => return Ok(()),
+            Found::Symlink => SandboxError::new(
+                RefusalKind::SymlinkTarget,
+                if writing {
+                    format!(
+                        "{s} is a symbolic link; it is neither written through nor replaced, so nothing was written"
+                    )
+                } else {
+                    format!("{s} is a symbolic link; it is neither written through nor replaced")
+                },
+            ),
+            Found::Directory => SandboxError::new(
+                RefusalKind::IsDirectory,
+                format!("{s} is a directory{tail}"),
+            ),
+            Found::Special(_) => SandboxError::new(
+                RefusalKind::NotRegularFile,
+                format!("{s} exists and is not a regular file (a FIFO, socket or device){tail}"),
+            ),
+        })
+    }
+
+    /// What a removal or a time change may act on: a regular file.
+    pub(crate) fn existing(found: Found, s: &str, what: &str) -> Result<(), SandboxError> {
+        Err(match found {
+            Found::Regular => return Ok(()),
+            Found::Symlink => SandboxError::new(
+                RefusalKind::SymlinkTarget,
+                format!(
+                    "{s} is a symbolic link; it is neither followed nor changed, so nothing was done"
+                ),
+            ),
+            Found::Directory => SandboxError::new(
+                RefusalKind::IsDirectory,
+                format!("cannot {what} {s}: it is a directory"),
+            ),
+            Found::Special(name) => SandboxError::new(
+                RefusalKind::NotRegularFile,
+                format!("cannot {what} {s}: it is not a regular file (it is a {name})"),
+            ),
+        })
+    }
+
+    /// What a read or a stat may reach: a regular file. `reading` adds that only those are read.
+    pub(crate) fn file(found: Found, s: &str, reading: bool) -> Result<(), SandboxError> {
+        Err(match found {
+            Found::Regular => return Ok(()),
+            Found::Directory => SandboxError::new(
+                RefusalKind::IsDirectory,
+                format!("{s} is a directory, not a file"),
+            ),
+            Found::Symlink | Found::Special(_) => {
+                let name = match found {
+                    Found::Special(name) => name,
+                    _ => "symbolic link",
+                };
+                SandboxError::new(
+                    RefusalKind::NotRegularFile,
+                    if reading {
+                        format!(
+                            "{s} is not a regular file (it is a {name}); only regular files are read"
+                        )
+                    } else {
+                        format!("{s} is not a regular file (it is a {name})")
+                    },
+                )
+            }
+        })
+    }
+
+    pub(crate) fn hard_links(s: &str, n: impl std::fmt::Display) -> SandboxError {
+        SandboxError::new(
+            RefusalKind::HardLink,
+            format!(
+                "{s} has {n} hard links; in workdir mode a file with more than one link is refused, because another link to \
+                 the same file may be outside the working directory"
+            ),
+        )
+    }
+
+    /// A listing over one of its limits: `what` is "directories" or "files".
+    pub(crate) fn too_many(s: &str, limit: usize, what: &str) -> SandboxError {
+        SandboxError::new(
+            RefusalKind::TooMany,
+            format!("{s} holds more than {limit} {what}; nothing was listed"),
+        )
+    }
+
+    pub(crate) fn too_deep(s: &str, limit: usize) -> SandboxError {
+        SandboxError::new(
+            RefusalKind::TooMany,
+            format!("{s} is nested deeper than {limit} directories; nothing was listed"),
+        )
+    }
+}
+
 /// The parent directory and final name of a file to write (`rel` beneath the root); refused when
 /// `rel` names a directory (`a/`, `.`, `..`).
 pub(crate) fn file_target<'r>(

@@ -11,7 +11,7 @@ use cap_std::fs::{Dir, Metadata, OpenOptions};
 use portcullis_cli::files::{FileStat, unix_time};
 
 use crate::error::shown;
-use crate::paths::{Common, Target, file_target, io_text, too_large};
+use crate::paths::{Common, Found, Target, file_target, io_text, refuse, too_large};
 use crate::{FileAccessMode, RefusalKind, SandboxError};
 
 /// How often a read retries when the file it looked at was replaced before it was opened.
@@ -52,22 +52,10 @@ impl PortableSandbox {
             });
         }
         let shown_dir = shown(&given.to_string_lossy());
-        let canonical = std::fs::canonicalize(given).map_err(|e| {
-            SandboxError::new(
-                RefusalKind::NotFound,
-                format!("the working directory {shown_dir} cannot be opened: {e}"),
-            )
-        })?;
-        let root =
-            Dir::open_ambient_dir(&canonical, cap_std::ambient_authority()).map_err(|e| {
-                SandboxError::new(
-                    RefusalKind::NotDirectory,
-                    format!(
-                        "the working directory {shown_dir} cannot be opened: {}",
-                        io_text(&e)
-                    ),
-                )
-            })?;
+        let canonical = std::fs::canonicalize(given)
+            .map_err(|e| refuse::workdir(RefusalKind::NotFound, &shown_dir, &e.to_string()))?;
+        let root = Dir::open_ambient_dir(&canonical, cap_std::ambient_authority())
+            .map_err(|e| refuse::workdir(RefusalKind::NotDirectory, &shown_dir, &io_text(&e)))?;
         Ok(PortableSandbox {
             c: Common::new(mode, given, canonical),
             root: Some(root),
@@ -162,14 +150,10 @@ impl PortableSandbox {
     pub(crate) fn write_file(&self, path: &str, bytes: &[u8]) -> Result<(), SandboxError> {
         let (dir, rel, t) = self.base(path, false)?;
         if bytes.len() as u64 > self.c.limits.max_write_bytes {
-            return Err(SandboxError::new(
-                RefusalKind::TooLarge,
-                format!(
-                    "{} would be {} bytes, over the {} byte write limit; nothing was written",
-                    t.shown,
-                    bytes.len(),
-                    self.c.limits.max_write_bytes
-                ),
+            return Err(refuse::write_too_large(
+                &t.shown,
+                bytes.len(),
+                self.c.limits.max_write_bytes,
             ));
         }
         let (parent, name) = file_target(&rel, &t.shown).map_err(|e| {
@@ -178,7 +162,7 @@ impl PortableSandbox {
         let pdir = self.open_parent(&dir, parent, path, &t.shown)?;
         let existing = match pdir.symlink_metadata(name) {
             Ok(m) => {
-                self.writable_kind(&m, &t.shown, "; nothing was written")?;
+                refuse::write_target(found(&m), &t.shown, true)?;
                 Some(m.permissions())
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -242,7 +226,7 @@ impl PortableSandbox {
             Err(e) => return Err(self.refusal(&e, path, &t.shown, "write")),
         };
         match pdir.symlink_metadata(name) {
-            Ok(m) => self.writable_kind(&m, &t.shown, ""),
+            Ok(m) => refuse::write_target(found(&m), &t.shown, false),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(self.refusal(&e, path, &t.shown, "write")),
         }
@@ -296,22 +280,14 @@ impl PortableSandbox {
                 };
                 if kind.is_dir() {
                     if depth + 1 > limits.max_list_depth {
-                        return Err(SandboxError::new(
-                            RefusalKind::TooMany,
-                            format!(
-                                "{} is nested deeper than {} directories; nothing was listed",
-                                t.shown, limits.max_list_depth
-                            ),
-                        ));
+                        return Err(refuse::too_deep(&t.shown, limits.max_list_depth));
                     }
                     dirs_seen += 1;
                     if dirs_seen > limits.max_list_entries {
-                        return Err(SandboxError::new(
-                            RefusalKind::TooMany,
-                            format!(
-                                "{} holds more than {} directories; nothing was listed",
-                                t.shown, limits.max_list_entries
-                            ),
+                        return Err(refuse::too_many(
+                            &t.shown,
+                            limits.max_list_entries,
+                            "directories",
                         ));
                     }
                     // Never through a symlink or junction (one swapped in since the entry was
@@ -324,13 +300,7 @@ impl PortableSandbox {
                 } else if kind.is_file() {
                     files.push(child);
                     if files.len() > limits.max_list_entries {
-                        return Err(SandboxError::new(
-                            RefusalKind::TooMany,
-                            format!(
-                                "{} holds more than {} files; nothing was listed",
-                                t.shown, limits.max_list_entries
-                            ),
-                        ));
+                        return Err(refuse::too_many(&t.shown, limits.max_list_entries, "files"));
                     }
                 }
             }
@@ -344,23 +314,7 @@ impl PortableSandbox {
         let meta = dir
             .metadata(&rel)
             .map_err(|e| self.refusal(&e, path, &t.shown, "read"))?;
-        let ft = meta.file_type();
-        if ft.is_dir() {
-            return Err(SandboxError::new(
-                RefusalKind::IsDirectory,
-                format!("{} is a directory, not a file", t.shown),
-            ));
-        }
-        if !ft.is_file() {
-            return Err(SandboxError::new(
-                RefusalKind::NotRegularFile,
-                format!(
-                    "{} is not a regular file (it is a {})",
-                    t.shown,
-                    type_name(&meta)
-                ),
-            ));
-        }
+        refuse::file(found(&meta), &t.shown, false)?;
         let (modified_secs, modified_nanos) = meta
             .modified()
             .map(|m| unix_time(m.into_std()))
@@ -415,32 +369,7 @@ impl PortableSandbox {
         let meta = pdir
             .symlink_metadata(name)
             .map_err(|e| self.refusal(&e, path, &t.shown, what))?;
-        let ft = meta.file_type();
-        if ft.is_symlink() {
-            return Err(SandboxError::new(
-                RefusalKind::SymlinkTarget,
-                format!(
-                    "{} is a symbolic link; it is neither followed nor changed, so nothing was done",
-                    t.shown
-                ),
-            ));
-        }
-        if ft.is_dir() {
-            return Err(SandboxError::new(
-                RefusalKind::IsDirectory,
-                format!("cannot {what} {}: it is a directory", t.shown),
-            ));
-        }
-        if !ft.is_file() {
-            return Err(SandboxError::new(
-                RefusalKind::NotRegularFile,
-                format!(
-                    "cannot {what} {}: it is not a regular file (it is a {})",
-                    t.shown,
-                    type_name(&meta)
-                ),
-            ));
-        }
+        refuse::existing(found(&meta), &t.shown, what)?;
         let name = name.to_string();
         Ok((pdir, name, t))
     }
@@ -513,65 +442,14 @@ impl PortableSandbox {
         by_handle: bool,
         s: &str,
     ) -> Result<(), SandboxError> {
-        let ft = meta.file_type();
-        if ft.is_dir() {
-            return Err(SandboxError::new(
-                RefusalKind::IsDirectory,
-                format!("{s} is a directory, not a file"),
-            ));
-        }
-        if !ft.is_file() {
-            return Err(SandboxError::new(
-                RefusalKind::NotRegularFile,
-                format!(
-                    "{s} is not a regular file (it is a {}); only regular files are read",
-                    type_name(meta)
-                ),
-            ));
-        }
+        refuse::file(found(meta), s, true)?;
         if self.c.mode == FileAccessMode::Workdir
             && let Some(n) = links(meta, by_handle).filter(|n| *n > 1)
         {
-            return Err(SandboxError::new(
-                RefusalKind::HardLink,
-                format!(
-                    "{s} has {n} hard links; in workdir mode a file with more than one link is refused, because another link to \
-                     the same file may be outside the working directory"
-                ),
-            ));
+            return Err(refuse::hard_links(s, n));
         }
         if meta.len() > self.c.limits.max_read_bytes {
             return Err(too_large(s, self.c.limits.max_read_bytes));
-        }
-        Ok(())
-    }
-
-    /// What may be at the name a write replaces: a regular file, or nothing.
-    fn writable_kind(&self, meta: &Metadata, s: &str, tail: &str) -> Result<(), SandboxError> {
-        let ft = meta.file_type();
-        if ft.is_symlink() {
-            return Err(SandboxError::new(
-                RefusalKind::SymlinkTarget,
-                if tail.is_empty() {
-                    format!("{s} is a symbolic link; it is neither written through nor replaced")
-                } else {
-                    format!(
-                        "{s} is a symbolic link; it is neither written through nor replaced, so nothing was written"
-                    )
-                },
-            ));
-        }
-        if ft.is_dir() {
-            return Err(SandboxError::new(
-                RefusalKind::IsDirectory,
-                format!("{s} is a directory{tail}"),
-            ));
-        }
-        if !ft.is_file() {
-            return Err(SandboxError::new(
-                RefusalKind::NotRegularFile,
-                format!("{s} exists and is not a regular file (a FIFO, socket or device){tail}"),
-            ));
         }
         Ok(())
     }
@@ -672,11 +550,22 @@ fn same_file(first: &Metadata, opened: &Metadata) -> bool {
     }
 }
 
+/// What metadata says is at a path.
+fn found(meta: &Metadata) -> Found {
+    let ft = meta.file_type();
+    if ft.is_file() {
+        Found::Regular
+    } else if ft.is_dir() {
+        Found::Directory
+    } else if ft.is_symlink() {
+        Found::Symlink
+    } else {
+        Found::Special(type_name(meta))
+    }
+}
+
 fn type_name(meta: &Metadata) -> &'static str {
     let ft = meta.file_type();
-    if ft.is_symlink() {
-        return "symbolic link";
-    }
     #[cfg(unix)]
     {
         use cap_std::fs::FileTypeExt;
@@ -693,5 +582,7 @@ fn type_name(meta: &Metadata) -> &'static str {
             return "block device";
         }
     }
+    #[cfg(not(unix))]
+    let _ = ft;
     "special file"
 }
