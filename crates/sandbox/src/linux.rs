@@ -1,7 +1,7 @@
 //! The Linux backend: every path is resolved by the kernel beneath an `O_PATH` handle of the
 //! working directory, with `openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)`.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,7 +11,7 @@ use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, ResolveFlags, Stat};
 use rustix::io::Errno;
 
 use crate::error::shown;
-use crate::paths::{Common, Found, Target, file_target, io_text, refuse, too_large};
+use crate::paths::{Common, Found, Target, file_target, io_text, read_bounded, refuse, too_large};
 use crate::{FileAccessMode, NEW_DIR_MODE, NEW_FILE_MODE, RefusalKind, SandboxError};
 
 /// How often a resolution that raced with a rename (`EAGAIN`) is retried.
@@ -78,21 +78,11 @@ impl LinuxSandbox {
     pub(crate) fn read_file(&self, path: &str) -> Result<Vec<u8>, SandboxError> {
         let (root, t) = self.target(path)?;
         let fd = self.open_for_read(root, &t, path)?;
-        let limit = self.c.limits.max_read_bytes;
-        let mut buf = Vec::new();
-        std::fs::File::from(fd)
-            .take(limit.saturating_add(1))
-            .read_to_end(&mut buf)
-            .map_err(|e| {
-                SandboxError::new(
-                    RefusalKind::Io,
-                    format!("cannot read {}: {}", t.shown, io_text(&e)),
-                )
-            })?;
-        if buf.len() as u64 > limit {
-            return Err(too_large(&t.shown, limit));
-        }
-        Ok(buf)
+        read_bounded(
+            std::fs::File::from(fd),
+            &t.shown,
+            self.c.limits.max_read_bytes,
+        )
     }
 
     /// The size of the regular file `path`, which may be read later; nothing is read (the file is

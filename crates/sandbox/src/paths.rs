@@ -2,6 +2,7 @@
 //! file-system call), the mapping of an absolute path onto the working directory, and the texts.
 //! Windows path forms are checked here too, as pure functions, so their table runs on every OS.
 
+use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
 use crate::error::shown;
@@ -524,6 +525,21 @@ pub(crate) fn file_target<'r>(
         return Err(not_a_file());
     }
     Ok((parent, name))
+}
+
+/// The whole of an opened regular file, refused past `limit` bytes (read up to one byte more, so
+/// a file that grew since it was looked at is caught too).
+pub(crate) fn read_bounded(file: impl Read, s: &str, limit: u64) -> Result<Vec<u8>, SandboxError> {
+    let mut buf = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut buf)
+        .map_err(|e| {
+            SandboxError::new(RefusalKind::Io, format!("cannot read {s}: {}", io_text(&e)))
+        })?;
+    if buf.len() as u64 > limit {
+        return Err(too_large(s, limit));
+    }
+    Ok(buf)
 }
 
 pub(crate) fn too_large(s: &str, limit: u64) -> SandboxError {

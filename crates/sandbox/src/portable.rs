@@ -2,7 +2,7 @@
 //! for its tests): `cap-std` resolves every path component by component beneath a directory
 //! handle, refusing `..`, absolute symlinks and symlinks leading out at each step.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -11,7 +11,7 @@ use cap_std::fs::{Dir, Metadata, OpenOptions};
 use portcullis_cli::files::{FileStat, unix_time};
 
 use crate::error::shown;
-use crate::paths::{Common, Found, Target, file_target, io_text, refuse, too_large};
+use crate::paths::{Common, Found, Target, file_target, io_text, read_bounded, refuse, too_large};
 use crate::{FileAccessMode, RefusalKind, SandboxError};
 
 /// How often a read retries when the file it looked at was replaced before it was opened.
@@ -115,20 +115,7 @@ impl PortableSandbox {
     pub(crate) fn read_file(&self, path: &str) -> Result<Vec<u8>, SandboxError> {
         let (dir, rel, t) = self.base(path, true)?;
         let file = self.open_for_read(&dir, &rel, &t.shown, path)?;
-        let limit = self.c.limits.max_read_bytes;
-        let mut buf = Vec::new();
-        file.take(limit.saturating_add(1))
-            .read_to_end(&mut buf)
-            .map_err(|e| {
-                SandboxError::new(
-                    RefusalKind::Io,
-                    format!("cannot read {}: {}", t.shown, io_text(&e)),
-                )
-            })?;
-        if buf.len() as u64 > limit {
-            return Err(too_large(&t.shown, limit));
-        }
-        Ok(buf)
+        read_bounded(file, &t.shown, self.c.limits.max_read_bytes)
     }
 
     pub(crate) fn check_file(&self, path: &str) -> Result<u64, SandboxError> {
