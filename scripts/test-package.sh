@@ -48,8 +48,9 @@ done
 echo "packaged: $crates"
 
 echo "== cargo install from the packaged crate"
-# Its own target directory under target/ (kept between runs; nothing of the workspace's reused).
-cargo install --locked --debug --path "$main" --root "$tmp/root" --target-dir "$root/target/install-check" \
+# Its own target directory under target/ (kept between runs; nothing of the workspace's reused),
+# without debug info (disk and time).
+CARGO_PROFILE_DEV_DEBUG=0 cargo install --locked --debug --path "$main" --root "$tmp/root" --target-dir "$root/target/install-check" \
   "${patches[@]}" 2>"$tmp/install.log" || { tail -40 "$tmp/install.log" >&2; fail "cargo install"; }
 installed="$tmp/root/bin/portcullis"
 cargo build --locked -p portcullis --bin portcullis 2>/dev/null
