@@ -33,18 +33,26 @@ CASES=(
   "aws s3 sync ./site s3://b/site --delete"
   "aws dynamodb put-item --table-name t --item {\"id\":{\"S\":\"1\"}}"
 )
+errs=$(mktemp)
+trap 'rm -f "$errs"' EXIT
 same_as_linux() { # label runner... (the binary to compare)
   local label=$1; shift
+  : >"$errs"
   for c in "${CASES[@]}"; do
-    want=$(target/debug/portcullis check "$c" 2>&1) || true
-    got=$("$@" check "$c" 2>&1 | tr -d '\r') || true
+    want=$(target/debug/portcullis check "$c" 2>>"$errs") || true
+    got=$("$@" check "$c" 2>>"$errs" | tr -d '\r') || true
     if [ "$want" != "$got" ]; then
       echo "FAIL: $label: \`portcullis check '$c'\` differs from the Linux build's:" >&2
       diff <(echo "$want") <(echo "$got") >&2 || true
       exit 1
     fi
   done
-  echo "$label: ${#CASES[@]} commands classified exactly as on Linux"
+  if [ -s "$errs" ]; then
+    echo "FAIL: $label: \`portcullis check\` wrote to stderr:" >&2
+    cat "$errs" >&2
+    exit 1
+  fi
+  echo "$label: ${#CASES[@]} commands classified exactly as on Linux (stdout identical, stderr empty)"
 }
 
 # Wine 8.0 (Debian 12) lacks bcryptprimitives.dll, which Rust's std needs on Windows: a stand-in
@@ -56,6 +64,8 @@ x86_64-w64-mingw32-gcc -O2 -shared -o "$win/bcryptprimitives.dll" \
 cp "$win/bcryptprimitives.dll" "$win/deps/"
 
 echo "== Windows: the binary, under Wine"
+# A fresh Wine prefix announces itself on stderr at its first start: made here, once, quietly.
+/usr/lib/wine/wine64 wineboot --init >/dev/null 2>&1 || true
 cargo build --locked --target x86_64-pc-windows-gnu -p portcullis --bin portcullis
 same_as_linux "Windows (Wine)" /usr/lib/wine/wine64 target/x86_64-pc-windows-gnu/debug/portcullis.exe
 

@@ -25,12 +25,14 @@ impl fmt::Debug for AuditKey {
     }
 }
 
-/// `$XDG_STATE_HOME/portcullis/audit.key`, or `~/.local/state/portcullis/audit.key`.
+/// `audit.key` in the state directory ([`portcullis_platform::state_dir`]; on Linux
+/// `$XDG_STATE_HOME/portcullis/audit.key`, or `~/.local/state/portcullis/audit.key`).
 pub fn default_key_path() -> Option<PathBuf> {
     state_dir().map(|d| d.join("audit.key"))
 }
 
-/// `$XDG_STATE_HOME/portcullis/audit`, or `~/.local/state/portcullis/audit`: the trail's default home.
+/// `audit/` in the state directory (on Linux `$XDG_STATE_HOME/portcullis/audit`, or
+/// `~/.local/state/portcullis/audit`): the trail's default home.
 pub fn default_audit_dir() -> Option<PathBuf> {
     state_dir().map(|d| d.join("audit"))
 }

@@ -125,7 +125,8 @@ impl AuditSettings {
         AuditSettings::resolve(&env.layer, &env)
     }
 
-    /// `merged`'s values, else the defaults under `XDG_STATE_HOME` or `HOME/.local/state`.
+    /// `merged`'s values, else the defaults in the state directory (on Linux under `XDG_STATE_HOME`
+    /// or `HOME/.local/state`).
     fn resolve(merged: &Layer, env: &EnvConfig) -> anyhow::Result<AuditSettings> {
         let default = |name: &str| env.state_dir.as_ref().map(|s| s.join(name));
         let dir = merged.audit_dir.clone().or_else(|| default("audit"));
