@@ -63,6 +63,20 @@ pub fn state_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
     })
 }
 
+/// The user's home directory, from `env`: `HOME` when absolute; on Windows, where `HOME` is
+/// usually unset, `USERPROFILE` (where the AWS CLI, and the awslabs server through Python, put
+/// `.aws`).
+pub fn home_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let absolute = |k: &str| env(k).map(PathBuf::from).filter(|p| p.is_absolute());
+    absolute("HOME").or_else(|| {
+        if cfg!(windows) {
+            absolute("USERPROFILE")
+        } else {
+            None
+        }
+    })
+}
+
 /// [`state_dir`] from the process environment.
 pub fn state_dir_from_env() -> Option<PathBuf> {
     state_dir(&|k| std::env::var(k).ok())
@@ -315,6 +329,10 @@ mod tests {
                 PathBuf::from(r"C:\Users\o\AppData\Local\portcullis")
             );
             assert_eq!(state_dir(&env(&[("LOCALAPPDATA", "relative")])), None);
+            assert_eq!(
+                home_dir(&env(&[("USERPROFILE", r"C:\Users\o")])),
+                Some(PathBuf::from(r"C:\Users\o"))
+            );
         }
         #[cfg(unix)]
         {
@@ -331,6 +349,8 @@ mod tests {
                 assert_eq!(home, PathBuf::from("/home/o/.local/state/portcullis"));
             }
             assert_eq!(state_dir(&env(&[])), None);
+            assert_eq!(home_dir(&e), Some(PathBuf::from("/home/o")));
+            assert_eq!(home_dir(&env(&[("USERPROFILE", "/u")])), None);
         }
     }
 

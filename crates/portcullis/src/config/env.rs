@@ -59,7 +59,7 @@ pub struct EnvConfig {
     /// `REQUIRE_MUTATION_CONSENT`: `true` makes an unrestricted mode guarded (the stricter setting
     /// wins); `false` is ignored, with a warning (guarded mode needs consent for writes).
     pub mutation_consent: Option<bool>,
-    /// `HOME`.
+    /// The home directory: `HOME`, or on Windows `USERPROFILE` ([`portcullis_platform::home_dir`]).
     pub home: Option<PathBuf>,
     /// The state directory (the token, the audit trail and its key go in it): on Linux
     /// `$XDG_STATE_HOME/portcullis` or `~/.local/state/portcullis` ([`portcullis_platform::state_dir`]).
@@ -115,7 +115,7 @@ impl EnvConfig {
             layer,
             read_only,
             mutation_consent,
-            home: var("HOME").map(PathBuf::from),
+            home: portcullis_platform::home_dir(&var),
             state_dir: portcullis_platform::state_dir(&var),
             xdg_config_home: var("XDG_CONFIG_HOME").map(PathBuf::from),
             config_file: var("PORTCULLIS_CONFIG").map(PathBuf::from),
