@@ -81,13 +81,19 @@ arch_block() { # indent target
   echo "  homepage \"$base_url\""
   echo "  version \"$version\""
   echo "  license \"Apache-2.0\""
-  echo "  on_macos do"
-  echo "    on_arm do"; arch_block "      " aarch64-apple-darwin; echo "    end"
-  echo "    on_intel do"; arch_block "      " x86_64-apple-darwin; echo "    end"
-  echo "  end"
-  echo "  on_linux do"
-  echo "    on_intel do"; arch_block "      " x86_64-unknown-linux-musl; echo "    end"
-  echo "  end"
+  # Only the platforms whose archive was built (a formula block without a url is invalid).
+  arm=$(arch_block "      " aarch64-apple-darwin)
+  intel=$(arch_block "      " x86_64-apple-darwin)
+  linux=$(arch_block "      " x86_64-unknown-linux-musl)
+  if [ -n "$arm$intel" ]; then
+    echo "  on_macos do"
+    [ -z "$arm" ] || printf '    on_arm do\n%s\n    end\n' "$arm"
+    [ -z "$intel" ] || printf '    on_intel do\n%s\n    end\n' "$intel"
+    echo "  end"
+  fi
+  if [ -n "$linux" ]; then
+    printf '  on_linux do\n    on_intel do\n%s\n    end\n  end\n' "$linux"
+  fi
   echo ""
   echo "  def install"
   echo "    bin.install \"portcullis\""
