@@ -36,9 +36,7 @@ impl LinuxSandbox {
                 root: None,
             });
         }
-        let shown_dir = shown(&given.to_string_lossy());
-        let canonical = std::fs::canonicalize(given)
-            .map_err(|e| refuse::workdir(RefusalKind::NotFound, &shown_dir, &e.to_string()))?;
+        let (shown_dir, canonical) = refuse::canonical_workdir(given)?;
         let root = rustix::fs::open(
             &canonical,
             OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
@@ -85,20 +83,25 @@ impl LinuxSandbox {
         )
     }
 
+    /// What is at `t`, reached as a read reaches it but opened `O_PATH` only (nothing is read,
+    /// and even a device's open has no effect).
+    fn look(&self, root: BorrowedFd<'_>, t: &Target<'_>, path: &str) -> Result<Stat, SandboxError> {
+        self.open(
+            root,
+            &t.rel,
+            OFlags::PATH,
+            Mode::empty(),
+            ResolveFlags::empty(),
+        )
+        .and_then(rustix::fs::fstat)
+        .map_err(|e| self.refusal(e, path, &t.shown, "read"))
+    }
+
     /// The size of the regular file `path`, which may be read later; nothing is read (the file is
     /// opened `O_PATH`, so even a device's open has no effect).
     pub(crate) fn check_file(&self, path: &str) -> Result<u64, SandboxError> {
         let (root, t) = self.target(path)?;
-        let fd = self
-            .open(
-                root,
-                &t.rel,
-                OFlags::PATH,
-                Mode::empty(),
-                ResolveFlags::empty(),
-            )
-            .map_err(|e| self.refusal(e, path, &t.shown, "read"))?;
-        let st = rustix::fs::fstat(&fd).map_err(|e| self.refusal(e, path, &t.shown, "read"))?;
+        let st = self.look(root, &t, path)?;
         self.ensure_readable(&st, &t.shown)?;
         Ok(st.st_size.max(0) as u64)
     }
@@ -337,20 +340,14 @@ impl LinuxSandbox {
     /// (`O_PATH`, nothing is read or opened for reading).
     pub(crate) fn stat_file(&self, path: &str) -> Result<FileStat, SandboxError> {
         let (root, t) = self.target(path)?;
-        let st = self
-            .open(
-                root,
-                &t.rel,
-                OFlags::PATH,
-                Mode::empty(),
-                ResolveFlags::empty(),
-            )
-            .and_then(rustix::fs::fstat)
-            .map_err(|e| self.refusal(e, path, &t.shown, "read"))?;
+        let st = self.look(root, &t, path)?;
         refuse::file(found(st.st_mode), &t.shown, false)?;
+        // `time_t` is `i64` on the 64-bit targets and `i32` on 32-bit ones: the cast is kept.
+        #[allow(clippy::unnecessary_cast)]
+        let modified_secs = st.st_mtime as i64;
         Ok(FileStat {
             size: st.st_size.max(0) as u64,
-            modified_secs: st.st_mtime as i64,
+            modified_secs,
             modified_nanos: u32::try_from(st.st_mtime_nsec).unwrap_or(0),
         })
     }
@@ -462,16 +459,7 @@ impl LinuxSandbox {
         path: &str,
     ) -> Result<OwnedFd, SandboxError> {
         for _ in 0..RETRIES {
-            let first = self
-                .open(
-                    root,
-                    &t.rel,
-                    OFlags::PATH,
-                    Mode::empty(),
-                    ResolveFlags::empty(),
-                )
-                .and_then(rustix::fs::fstat)
-                .map_err(|e| self.refusal(e, path, &t.shown, "read"))?;
+            let first = self.look(root, t, path)?;
             self.ensure_readable(&first, &t.shown)?;
             let fd = self
                 .open(

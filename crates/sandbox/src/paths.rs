@@ -383,6 +383,16 @@ pub(crate) mod refuse {
     use super::Found;
     use crate::{RefusalKind, SandboxError};
 
+    /// The working directory as given (for messages) and canonical, or why it cannot be resolved.
+    pub(crate) fn canonical_workdir(
+        given: &std::path::Path,
+    ) -> Result<(String, std::path::PathBuf), SandboxError> {
+        let shown_dir = crate::error::shown(&given.to_string_lossy());
+        let canonical = std::fs::canonicalize(given)
+            .map_err(|e| workdir(RefusalKind::NotFound, &shown_dir, &e.to_string()))?;
+        Ok((shown_dir, canonical))
+    }
+
     /// The working directory cannot be resolved.
     pub(crate) fn workdir(kind: RefusalKind, shown_dir: &str, why: &str) -> SandboxError {
         SandboxError::new(
@@ -450,29 +460,26 @@ pub(crate) mod refuse {
 
     /// What a read or a stat may reach: a regular file. `reading` adds that only those are read.
     pub(crate) fn file(found: Found, s: &str, reading: bool) -> Result<(), SandboxError> {
-        Err(match found {
+        let name = match found {
             Found::Regular => return Ok(()),
-            Found::Directory => SandboxError::new(
-                RefusalKind::IsDirectory,
-                format!("{s} is a directory, not a file"),
-            ),
-            Found::Symlink | Found::Special(_) => {
-                let name = match found {
-                    Found::Special(name) => name,
-                    _ => "symbolic link",
-                };
-                SandboxError::new(
-                    RefusalKind::NotRegularFile,
-                    if reading {
-                        format!(
-                            "{s} is not a regular file (it is a {name}); only regular files are read"
-                        )
-                    } else {
-                        format!("{s} is not a regular file (it is a {name})")
-                    },
-                )
+            Found::Directory => {
+                return Err(SandboxError::new(
+                    RefusalKind::IsDirectory,
+                    format!("{s} is a directory, not a file"),
+                ));
             }
-        })
+            Found::Symlink => "symbolic link",
+            Found::Special(name) => name,
+        };
+        let only = if reading {
+            "; only regular files are read"
+        } else {
+            ""
+        };
+        Err(SandboxError::new(
+            RefusalKind::NotRegularFile,
+            format!("{s} is not a regular file (it is a {name}){only}"),
+        ))
     }
 
     pub(crate) fn hard_links(s: &str, n: impl std::fmt::Display) -> SandboxError {

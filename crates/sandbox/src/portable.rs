@@ -51,9 +51,7 @@ impl PortableSandbox {
                 root: None,
             });
         }
-        let shown_dir = shown(&given.to_string_lossy());
-        let canonical = std::fs::canonicalize(given)
-            .map_err(|e| refuse::workdir(RefusalKind::NotFound, &shown_dir, &e.to_string()))?;
+        let (shown_dir, canonical) = refuse::canonical_workdir(given)?;
         let root = Dir::open_ambient_dir(&canonical, cap_std::ambient_authority())
             .map_err(|e| refuse::workdir(RefusalKind::NotDirectory, &shown_dir, &io_text(&e)))?;
         Ok(PortableSandbox {
