@@ -156,10 +156,7 @@ impl AuditKey {
                 portcullis_platform::mode_bits(&meta).unwrap_or_default()
             )));
         }
-        if cfg!(windows) {
-            portcullis_platform::ensure_private(path, &meta, "the audit key")
-                .map_err(|m| refuse(&m))?;
-        }
+        portcullis_platform::ensure_acl_private(path, "the audit key").map_err(|m| refuse(&m))?;
         let mut text = String::new();
         Read::by_ref(&mut file)
             .take(256)

@@ -257,24 +257,23 @@ pub fn verify_with(dir: &Path, key: &AuditKey, options: &VerifyOptions) -> Verif
             return walk.report;
         }
         let path = dir.join(name);
-        let file =
-            match portcullis_platform::private_no_follow(std::fs::OpenOptions::new().read(true))
-                .open(&path)
-                .and_then(|f| portcullis_platform::refuse_link(&f, &path).map(|()| f))
-            {
-                Ok(f) => f,
-                Err(e) => {
-                    walk.report.problem = Some(problem(
-                        ProblemKind::Unreadable,
-                        Some(name),
-                        None,
-                        None,
-                        None,
-                        e.to_string(),
-                    ));
-                    return walk.report;
-                }
-            };
+        let file = match portcullis_platform::open_no_follow(
+            std::fs::OpenOptions::new().read(true),
+            &path,
+        ) {
+            Ok(f) => f,
+            Err(e) => {
+                walk.report.problem = Some(problem(
+                    ProblemKind::Unreadable,
+                    Some(name),
+                    None,
+                    None,
+                    None,
+                    e.to_string(),
+                ));
+                return walk.report;
+            }
+        };
         let mut reader = BufReader::with_capacity(256 * 1024, file);
         let mut line = Vec::new();
         let mut line_no = 0u64;

@@ -8,7 +8,7 @@
 //! | Invariant | Linux, macOS (Unix) | Windows |
 //! |---|---|---|
 //! | secrets files (token, audit key, logs) are created readable by their owner only | created mode `0600`, directories `0700` | an access control list with one entry, the user's, nothing inherited ([`set_private`], [`create_private_dir_all`]) |
-//! | a secrets file readable by others is refused | mode bits `& 0o077` must be 0 | no access-list entry for another account than the user, SYSTEM and Administrators ([`ensure_private`]) |
+//! | a secrets file readable by others is refused | mode bits `& 0o077` must be 0 | no access-list entry for another account than the user, SYSTEM and Administrators ([`ensure_acl_private`]) |
 //! | a file is opened without following a final symlink | `O_NOFOLLOW` | `FILE_FLAG_OPEN_REPARSE_POINT`, then a reparse point (symlink, junction) is refused |
 //! | a record is durable before its answer | `fdatasync` | `FlushFileBuffers` (std's `sync_data`) |
 //! | a new directory entry is durable | `fsync` of the directory | NTFS journals its metadata; no directory flush exists ([`DirHandle::sync`] is a no-op) |
@@ -34,17 +34,6 @@ use windows as os;
 #[cfg(windows)]
 mod windows_acl;
 
-/// The name of the OS family this build is for, as messages say it.
-pub const OS: &str = if cfg!(target_os = "linux") {
-    "Linux"
-} else if cfg!(target_os = "macos") {
-    "macOS"
-} else if cfg!(windows) {
-    "Windows"
-} else {
-    "this OS"
-};
-
 /// Portcullis's state directory on this OS, from `env` (the process environment in production):
 /// see the crate documentation. `None` when the variables it needs are unset or not absolute.
 pub fn state_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
@@ -55,7 +44,7 @@ pub fn state_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
     if let Some(x) = absolute("XDG_STATE_HOME") {
         return Some(x.join("portcullis"));
     }
-    let home = absolute("HOME")?;
+    let home = home_dir(env)?;
     Some(if cfg!(target_os = "macos") {
         home.join("Library/Application Support/portcullis")
     } else {
@@ -100,11 +89,18 @@ pub fn private_no_follow(opts: &mut OpenOptions) -> &mut OpenOptions {
 /// list cannot be given at creation without Win32 calls; the state directory's own list, set by
 /// [`create_private_dir_all`], already lets in only the user meanwhile).
 pub fn open_private(opts: &mut OpenOptions, path: &Path) -> io::Result<File> {
-    let file = private_no_follow(opts).open(path)?;
-    refuse_link(&file, path)?;
+    let file = open_no_follow(opts, path)?;
     if cfg!(windows) {
         set_private(path)?;
     }
+    Ok(file)
+}
+
+/// Opens `path` never through a symlink or other reparse point ([`private_no_follow`], then
+/// [`refuse_link`]); a file it creates is private on Unix.
+pub fn open_no_follow(opts: &mut OpenOptions, path: &Path) -> io::Result<File> {
+    let file = private_no_follow(opts).open(path)?;
+    refuse_link(&file, path)?;
     Ok(file)
 }
 
@@ -164,17 +160,12 @@ pub fn others_allowed(path: &Path) -> io::Result<Option<usize>> {
     os::others_allowed(path)
 }
 
-/// Refuses a secrets file others may read, with what to do about it (`what` names it): on Unix
-/// any group or other permission bit, on Windows any access-list entry for another account.
-pub fn ensure_private(path: &Path, meta: &Metadata, what: &str) -> Result<(), String> {
-    if group_or_other_bits(meta).is_some_and(|b| b != 0) {
-        return Err(format!(
-            "{what} {} may be read or written by other users (mode {:03o}); run `chmod 600 {}`",
-            path.display(),
-            mode_bits(meta).unwrap_or_default() & 0o777,
-            path.display()
-        ));
-    }
+/// Refuses a secrets file whose access control list lets another account open it (Windows:
+/// any entry for anyone but the user, SYSTEM and Administrators), with the command that fixes it
+/// (`what` names the file). On Unix it accepts everything: there each caller checks the mode
+/// bits by its own rule (0600 for the token and the audit key, 0440 allowed for a shared
+/// sealing key).
+pub fn ensure_acl_private(path: &Path, what: &str) -> Result<(), String> {
     match others_allowed(path) {
         Ok(Some(n)) if n > 0 => Err(format!(
             "{what} {} may be opened by other accounts (its access list has {} entr{} for them); \
@@ -194,12 +185,6 @@ pub fn ensure_private(path: &Path, meta: &Metadata, what: &str) -> Result<(), St
             path.display()
         )),
     }
-}
-
-/// Reads `buf.len()` bytes at `offset` (or fewer at the end of the file), without the file's
-/// cursor mattering.
-pub fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-    os::read_at(file, buf, offset)
 }
 
 /// Reads exactly `buf.len()` bytes at `offset`; an early end of file is `UnexpectedEof`.
@@ -280,11 +265,6 @@ impl DirHandle {
             path: path.to_path_buf(),
             inner: os::Dir::open(path)?,
         })
-    }
-
-    /// The path it was opened by.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// Opens `name` in the directory: never through a symlink, created private when
@@ -419,8 +399,7 @@ mod tests {
         let f = open_private(OpenOptions::new().write(true).create_new(true), &secret).unwrap();
         drop(f);
         assert_eq!(others_allowed(&secret).unwrap(), Some(0));
-        let meta = std::fs::metadata(&secret).unwrap();
-        ensure_private(&secret, &meta, "the key").unwrap();
+        ensure_acl_private(&secret, "the key").unwrap();
 
         // A file made elsewhere, with whatever list the temporary directory hands down: refused
         // exactly when the list lets another account in.
@@ -428,14 +407,13 @@ mod tests {
             std::env::temp_dir().join(format!("portcullis-platform-open-{}", std::process::id()));
         std::fs::write(&open, "x").unwrap();
         let before = others_allowed(&open).unwrap().unwrap();
-        let meta = std::fs::metadata(&open).unwrap();
-        match ensure_private(&open, &meta, "the key") {
+        match ensure_acl_private(&open, "the key") {
             Err(e) => assert!(before > 0 && e.contains("icacls"), "{before}: {e}"),
             Ok(()) => assert_eq!(before, 0),
         }
         set_private(&open).unwrap();
         assert_eq!(others_allowed(&open).unwrap(), Some(0));
-        ensure_private(&open, &meta, "the key").unwrap();
+        ensure_acl_private(&open, "the key").unwrap();
         std::fs::remove_file(&open).unwrap();
         std::fs::remove_dir_all(&d).unwrap();
     }

@@ -75,7 +75,7 @@ fn load(config: Option<PathBuf>) -> anyhow::Result<GatewayConfig> {
     let path = config.or_else(|| env("PORTCULLIS_GATEWAY_CONFIG").map(PathBuf::from)).context(
         "no gateway configuration: pass --config FILE or set PORTCULLIS_GATEWAY_CONFIG (see README: \"Put your other MCP servers behind Portcullis\")",
     )?;
-    config::load(&path, super::state_dir(&env).as_deref())
+    config::load(&path, portcullis_platform::state_dir(&env).as_deref())
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

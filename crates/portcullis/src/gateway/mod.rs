@@ -37,7 +37,6 @@ mod server;
 mod upstream;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
@@ -947,11 +946,6 @@ fn load_cedar(
                     .join("\n  ")
             )
         })
-}
-
-/// The state directory ([`portcullis_platform::state_dir`]).
-pub fn state_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
-    portcullis_platform::state_dir(env)
 }
 
 /// A pin of every item of `listing` without findings (or all, `force`); the held-back ones with

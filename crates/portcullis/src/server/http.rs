@@ -172,10 +172,8 @@ impl Token {
             path.display(),
             path.display()
         );
-        if cfg!(windows) {
-            portcullis_platform::ensure_private(path, &meta, "the token file")
-                .map_err(|m| anyhow::anyhow!("{m}, or delete it to have a new token generated"))?;
-        }
+        portcullis_platform::ensure_acl_private(path, "the token file")
+            .map_err(|m| anyhow::anyhow!("{m}, or delete it to have a new token generated"))?;
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the token file {}", path.display()))?;
         let secret = text.trim().to_string();

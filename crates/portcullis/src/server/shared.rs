@@ -71,10 +71,8 @@ impl Sealer {
             what(),
             mode.unwrap_or_default() & 0o777
         );
-        if cfg!(windows) {
-            portcullis_platform::ensure_private(path, &meta, "the sealing key file")
-                .map_err(anyhow::Error::msg)?;
-        }
+        portcullis_platform::ensure_acl_private(path, "the sealing key file")
+            .map_err(anyhow::Error::msg)?;
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", what()))?;
         let hex = text.trim();
