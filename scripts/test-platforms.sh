@@ -14,7 +14,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 scripts/setup-cross.sh
 export PATH="$root/.venv-cross/bin:$root/target/tools/bin:$PATH"
-# The Linux build the others are compared with (the test suite's own, so nothing is rebuilt).
+# The Linux build the others are compared with by scripts/same-check.sh (the test suite's own,
+# so nothing is rebuilt).
 cargo build --locked -p portcullis --bin portcullis
 # Cross builds without debug info (CI time; their target directories are their own).
 export CARGO_PROFILE_DEV_DEBUG=0
@@ -23,37 +24,6 @@ export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=/usr/lib/wine/wine64
 # The crates whose tests run under Wine (the parser, shorthand, policy, sandbox, audit, platform,
 # the egress guard's address facts).
 WINDOWS_TESTS=(-p portcullis-netaddr -p portcullis-platform -p portcullis-sandbox -p portcullis-audit -p portcullis-shorthand -p portcullis-cli -p portcullis-policy)
-
-# The same commands, classified by the Linux build and by another one, must print the same
-# (request, IAM actions, access level, flags and the digest a consent is bound to).
-CASES=(
-  "aws s3api delete-bucket --bucket b"
-  "aws ec2 describe-instances --filters Name=tag:env,Values=prod --query Reservations[].Instances[].InstanceId"
-  "aws iam create-access-key --user-name u"
-  "aws s3 sync ./site s3://b/site --delete"
-  "aws dynamodb put-item --table-name t --item {\"id\":{\"S\":\"1\"}}"
-)
-errs=$(mktemp)
-trap 'rm -f "$errs"' EXIT
-same_as_linux() { # label runner... (the binary to compare)
-  local label=$1; shift
-  : >"$errs"
-  for c in "${CASES[@]}"; do
-    want=$(target/debug/portcullis check "$c" 2>>"$errs") || true
-    got=$("$@" check "$c" 2>>"$errs" | tr -d '\r') || true
-    if [ "$want" != "$got" ]; then
-      echo "FAIL: $label: \`portcullis check '$c'\` differs from the Linux build's:" >&2
-      diff <(echo "$want") <(echo "$got") >&2 || true
-      exit 1
-    fi
-  done
-  if [ -s "$errs" ]; then
-    echo "FAIL: $label: \`portcullis check\` wrote to stderr:" >&2
-    cat "$errs" >&2
-    exit 1
-  fi
-  echo "$label: ${#CASES[@]} commands classified exactly as on Linux (stdout identical, stderr empty)"
-}
 
 # Wine 8.0 (Debian 12) lacks bcryptprimitives.dll, which Rust's std needs on Windows: a stand-in
 # (scripts/wine/bcryptprimitives.c) beside the executables, for Wine only.
@@ -67,7 +37,7 @@ echo "== Windows: the binary, under Wine"
 # A fresh Wine prefix announces itself on stderr at its first start: made here, once, quietly.
 /usr/lib/wine/wine64 wineboot --init >/dev/null 2>&1 || true
 cargo build --locked --target x86_64-pc-windows-gnu -p portcullis --bin portcullis
-same_as_linux "Windows (Wine)" /usr/lib/wine/wine64 target/x86_64-pc-windows-gnu/debug/portcullis.exe
+scripts/same-check.sh "Windows (Wine)" /usr/lib/wine/wine64 target/x86_64-pc-windows-gnu/debug/portcullis.exe
 
 echo "== Windows: the parser, policy, sandbox and audit tests, under Wine"
 # Unit and integration tests; the doctests (the same code) run natively only: rustdoc builds
@@ -93,7 +63,7 @@ if readelf -l "$static" | grep -q "program interpreter" || readelf -d "$static" 
   exit 1
 fi
 echo "static: $(readelf -h "$static" | awk -F: '/Type:/ {print $2}' | xargs), no interpreter, no shared libraries"
-same_as_linux "static musl" "$static"
+scripts/same-check.sh "static musl" "$static"
 
 for t in aarch64-apple-darwin x86_64-apple-darwin; do
   echo "== macOS ($t): every crate compiled (not linked: no Apple SDK here)"
