@@ -24,7 +24,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 # A clean clone's run needs about NEED_GB of free disk (target/, the venvs, Wine's prefix, the
 # fuzz and MSRV builds); without it the build stops half-way with "No space left on device".
-need_gb=25
+need_gb=20
 free_gb=$(df -Pk "$root" | awk 'NR==2 { print int($4 / 1048576) }')
 echo "== free disk: ${free_gb} GB (a clean clone's run needs about ${need_gb} GB)"
 if [ "$free_gb" -lt "$need_gb" ]; then
