@@ -12,8 +12,8 @@
 #  5. every Rust test of the workspace;
 #     the sandbox's tables again on its portable (cap-std) backend;
 #  6. the other platforms (scripts/test-platforms.sh: Windows built and tested under Wine, a static
-#     musl build, macOS compiled) and `cargo install` from the packaged crates
-#     (scripts/test-package.sh);
+#     musl build, macOS compiled and its portable tests linked) and `cargo install` from the
+#     packaged crates (scripts/test-package.sh);
 #  7. a short run of every fuzz target (scripts/fuzz.sh);
 #  8. formatting (`cargo fmt --check`, rustfmt.toml);
 #  9. dependency licences, duplicate versions and sources (scripts/check-deny.sh, deny.toml);
@@ -63,7 +63,7 @@ cargo test --workspace --locked
 echo "== the sandbox's tables on its portable backend (cap-std, as on macOS and Windows)"
 PORTCULLIS_TEST_SANDBOX_BACKEND=cap-std cargo test --locked -p portcullis-sandbox --tests
 
-echo "== other platforms: Windows (Wine), static musl, macOS (compiled)"
+echo "== other platforms: Windows (Wine), static musl, macOS (compiled; portable tests linked)"
 scripts/test-platforms.sh
 
 echo "== cargo install from the packaged crates"
