@@ -20,7 +20,7 @@ cargo build --locked -p portcullis --bin portcullis
 # Cross builds without debug info (CI time; their target directories are their own).
 export CARGO_PROFILE_DEV_DEBUG=0
 export WINEDEBUG=-all WINEPREFIX="$root/target/wine"
-export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=/usr/lib/wine/wine64
+export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$root/scripts/wine/run.sh"
 # The crates whose tests run under Wine (the parser, shorthand, policy, sandbox, audit, platform,
 # the egress guard's address facts).
 WINDOWS_TESTS=(-p portcullis-netaddr -p portcullis-platform -p portcullis-sandbox -p portcullis-audit -p portcullis-shorthand -p portcullis-cli -p portcullis-policy)
