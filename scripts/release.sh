@@ -42,16 +42,11 @@ failed=()
 made=() # the archives this run wrote: only they are summed (an older one in --out is not)
 for t in $targets; do
   echo "== $t"
-  case $t in
-    *-apple-darwin)
-      if [ "$(uname -s)" != Darwin ]; then
-        echo "cannot link $t here: the macOS archives are built on a Mac (Xcode's command-line tools)" >&2
-        failed+=("$t"); continue
-      fi
-      build=(cargo build) ;;
-    *) build=(cargo build) ;;
-  esac
-  if ! "${build[@]}" --locked --profile "$profile" --target "$t" -p portcullis --bin portcullis; then
+  if [[ $t == *-apple-darwin && $(uname -s) != Darwin ]]; then
+    echo "cannot link $t here: the macOS archives are built on a Mac (Xcode's command-line tools)" >&2
+    failed+=("$t"); continue
+  fi
+  if ! cargo build --locked --profile "$profile" --target "$t" -p portcullis --bin portcullis; then
     failed+=("$t"); continue
   fi
   exe=portcullis; [[ $t == *windows* ]] && exe=portcullis.exe

@@ -79,13 +79,13 @@ rel=$(mktemp -d)
 trap 'rm -rf "$rel"' EXIT
 set +e
 scripts/release.sh --base-url https://example.invalid/v0 --profile dev --out "$rel" \
-  --targets "x86_64-unknown-linux-musl x86_64-pc-windows-gnu aarch64-apple-darwin" > "$rel.log" 2>&1
+  --targets "x86_64-unknown-linux-musl x86_64-pc-windows-gnu aarch64-apple-darwin" > "$rel/release.log" 2>&1
 status=$?
 set -e
-fail() { echo "FAIL: release.sh: $1" >&2; cat "$rel.log" >&2; rm -f "$rel.log"; exit 1; }
+fail() { echo "FAIL: release.sh: $1" >&2; cat "$rel/release.log" >&2; exit 1; }
 [ "$status" -eq 1 ] || fail "exit status $status, expected 1 (the macOS target not built)"
-grep -q "^not built: aarch64-apple-darwin$" "$rel.log" || fail "no 'not built' line for the macOS target"
-grep -q "built on a Mac" "$rel.log" || fail "the macOS refusal does not say where it is built"
+grep -q "^not built: aarch64-apple-darwin$" "$rel/release.log" || fail "no 'not built' line for the macOS target"
+grep -q "built on a Mac" "$rel/release.log" || fail "the macOS refusal does not say where it is built"
 (cd "$rel" && sha256sum --quiet -c SHA256SUMS) || fail "SHA256SUMS does not match the archives"
 [ "$(wc -l < "$rel/SHA256SUMS")" -eq 2 ] || fail "SHA256SUMS should list exactly the two archives built"
 v=$(awk '{print $2}' "$rel/SHA256SUMS" | sed -n 's/^portcullis-\(.*\)-x86_64-unknown-linux-musl.tar.gz$/\1/p')
@@ -101,6 +101,5 @@ grep -q "sha256 \"$musl_sum\"" "$rel/portcullis.rb" || fail "the Homebrew formul
 win_sum=$(awk '$2 ~ /windows/ {print toupper($1)}' "$rel/SHA256SUMS")
 grep -q "InstallerSha256: $win_sum" "$rel"/winget/manifests/p/Portcullis/Portcullis/"$v"/Portcullis.Portcullis.installer.yaml \
   || fail "the winget manifest does not carry the Windows archive's sum"
-rm -f "$rel.log"
 echo "release: 2 archives (README, LICENSE, NOTICE, binary), SHA256SUMS verified, formula and winget manifest carry their sums; macOS refused"
 echo "== platforms: all passed"

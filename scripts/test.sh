@@ -22,7 +22,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-# A clean clone's run needs about NEED_GB of free disk (target/, the venvs, Wine's prefix, the
+# A clean clone's run needs about need_gb of free disk (target/, the venvs, Wine's prefix, the
 # fuzz and MSRV builds); without it the build stops half-way with "No space left on device".
 need_gb=20
 free_gb=$(df -Pk "$root" | awk 'NR==2 { print int($4 / 1048576) }')
